@@ -1,0 +1,368 @@
+//! One function per command: parse arguments into a workflow request, call
+//! the workflow, print the result.
+
+use super::output::{print_json, snapshot_detail, snapshots_table, table};
+use super::{AuditCmd, Command, Context, IngestCmd};
+use crate::domain::time::fmt_ts;
+use crate::ops::{self, OpError, Progress};
+use crate::store::{AuditFilter, OpenMode, SnapshotFilter, Store};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use std::io::IsTerminal;
+
+type Result<T> = std::result::Result<T, OpError>;
+
+pub fn dispatch(ctx: &mut Context, cmd: Command) -> Result<u8> {
+    match cmd {
+        Command::Ingest(c) => ingest(ctx, c),
+        Command::Demo(a) => demo(ctx, a),
+        Command::Generate(a) => generate(a),
+    }
+}
+
+fn open_rw(ctx: &Context) -> Result<Store> {
+    Ok(Store::open(&ctx.db, OpenMode::ReadWrite)?)
+}
+
+fn open_ro(ctx: &Context) -> Result<Store> {
+    Ok(Store::open(&ctx.db, OpenMode::ReadOnly)?)
+}
+
+/// A record counter on a terminal's stderr; nothing when piped.
+struct Bar(Option<ProgressBar>);
+
+impl Bar {
+    fn new(json: bool) -> Bar {
+        if json || !std::io::stderr().is_terminal() {
+            return Bar(None);
+        }
+        let pb = ProgressBar::new_spinner();
+        pb.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {msg}: {human_pos} records ({per_sec}, {elapsed})",
+            )
+            .expect("valid template"),
+        );
+        pb.enable_steady_tick(std::time::Duration::from_millis(120));
+        Bar(Some(pb))
+    }
+}
+
+impl Progress for Bar {
+    fn set_message(&self, msg: &str) {
+        if let Some(p) = &self.0 {
+            p.set_message(msg.to_string());
+        }
+    }
+    fn inc(&self, n: u64) {
+        if let Some(p) = &self.0 {
+            p.inc(n);
+        }
+    }
+    fn finish(&self) {
+        if let Some(p) = &self.0 {
+            p.finish_and_clear();
+        }
+    }
+}
+
+fn ingest(ctx: &mut Context, cmd: IngestCmd) -> Result<u8> {
+    let now = ctx.env.clock.now();
+    match cmd {
+        IngestCmd::Import(a) => {
+            let mut store = open_rw(ctx)?;
+            let mut req = ops::import::ImportRequest::new(
+                &a.tool,
+                a.files
+                    .iter()
+                    .map(|f| ops::import::Input::from_arg(f))
+                    .collect(),
+            );
+            req.format = a.format.to_format();
+            req.source_uri = a.source_uri;
+            req.reason = a.reason;
+            req.imported_at = a.imported_at;
+            req.allow_empty = a.allow_empty;
+            req.allow_shrink = a.allow_shrink;
+            let bar = Bar::new(ctx.json);
+            let out = ops::import::import(&mut store, &ctx.env, &req, &bar)?;
+            if ctx.json {
+                print_json(&json!({
+                    "import": {
+                        "snapshot": out.snapshot,
+                        "replaced": out.replaced,
+                        "recordsReceived": out.records_received,
+                        "recordsMerged": out.records_merged,
+                        "recordsAffected": out.records_affected,
+                    }
+                }));
+            } else {
+                let s = &out.snapshot;
+                println!(
+                    "imported {} as {}: {} records ({} received, {} merged), now active{}",
+                    s.tool,
+                    ctx.style.bold(&s.id),
+                    s.record_count,
+                    out.records_received,
+                    out.records_merged,
+                    out.replaced
+                        .as_ref()
+                        .map(|r| format!(
+                            ", replacing {r} ({} records changed)",
+                            out.records_affected
+                        ))
+                        .unwrap_or_default()
+                );
+                println!(
+                    "  normalized hash {}",
+                    s.normalized_hash.as_deref().unwrap_or("-")
+                );
+                for w in &s.warnings {
+                    eprintln!("warning: {w}");
+                }
+            }
+            Ok(0)
+        }
+        IngestCmd::Snapshots(a) => {
+            let mut store = open_ro(ctx)?;
+            let filter = SnapshotFilter {
+                tool: a.tool,
+                state: a.state,
+                limit: a.limit,
+                newest_first: a.newest_first,
+                ..Default::default()
+            };
+            let snaps = ops::snapshots::list(&mut store, &filter)?;
+            if ctx.json {
+                print_json(&json!({ "snapshots": snaps }));
+            } else if snaps.is_empty() {
+                println!(
+                    "no snapshots{}",
+                    if filter.tool.is_some() || filter.state.is_some() {
+                        " match"
+                    } else {
+                        " yet: import one with `snapgov ingest import`"
+                    }
+                );
+            } else {
+                print!("{}", snapshots_table(&ctx.style, &snaps, now));
+            }
+            Ok(0)
+        }
+        IngestCmd::Show { id } => {
+            let store = open_ro(ctx)?;
+            let s = ops::snapshots::get(&store, &id)?;
+            if ctx.json {
+                print_json(&json!({ "snapshot": s }));
+            } else {
+                print!("{}", snapshot_detail(&ctx.style, &s, now));
+            }
+            Ok(0)
+        }
+        IngestCmd::Verify { id } => {
+            let store = open_ro(ctx)?;
+            let r = ops::snapshots::verify(&store, &id)?;
+            if ctx.json {
+                print_json(&json!({ "verify": r }));
+            }
+            if !r.is_ok() {
+                return Err(r.into_error());
+            }
+            if !ctx.json {
+                println!(
+                    "snapshot {} verified: {} records re-hash to {}",
+                    r.snapshot_id,
+                    r.actual_count,
+                    r.actual_hash.as_deref().unwrap_or("-")
+                );
+            }
+            Ok(0)
+        }
+        IngestCmd::Audit(c) => audit(ctx, c),
+    }
+}
+
+fn audit(ctx: &mut Context, cmd: AuditCmd) -> Result<u8> {
+    match cmd {
+        AuditCmd::List(a) => {
+            let store = open_ro(ctx)?;
+            let filter = AuditFilter {
+                event: a.event,
+                tool: a.tool,
+                user: a.by_user,
+                since: a.since,
+                until: a.until,
+                text: a.search,
+                limit: Some(a.limit),
+                ..Default::default()
+            };
+            let recs = ops::audit::list(&store, &filter)?;
+            if ctx.json {
+                let v: Vec<_> = recs.iter().map(|(_, r)| r).collect();
+                print_json(&json!({ "audit": v }));
+            } else if recs.is_empty() {
+                println!("no audit records match");
+            } else {
+                let rows: Vec<Vec<String>> = recs
+                    .iter()
+                    .map(|(_, r)| {
+                        vec![
+                            r.id.clone(),
+                            fmt_ts(r.timestamp),
+                            r.event.clone(),
+                            r.user.clone(),
+                            summary(&r.details),
+                        ]
+                    })
+                    .collect();
+                print!(
+                    "{}",
+                    table(&["ID", "TIMESTAMP", "EVENT", "USER", "DETAILS"], &rows)
+                );
+            }
+            Ok(0)
+        }
+        AuditCmd::Show { id } => {
+            let store = open_ro(ctx)?;
+            let r = ops::audit::show(&store, &id)?;
+            print_json(&json!({ "audit": r }));
+            Ok(0)
+        }
+        AuditCmd::Verify { checkpoint } => {
+            let store = open_ro(ctx)?;
+            let cp = checkpoint
+                .as_deref()
+                .map(ops::audit::read_checkpoint)
+                .transpose()?;
+            let r = ops::audit::verify(&store, cp.as_ref())?;
+            if ctx.json {
+                print_json(&json!({ "verify": r }));
+            }
+            if !r.is_ok() {
+                return Err(OpError::Integrity(format!(
+                    "audit verification failed: {}",
+                    r.problems().join("; ")
+                )));
+            }
+            if !ctx.json {
+                println!(
+                    "audit trail verified: {} records, head {} ({}); {} snapshots match their import records{}",
+                    r.records_checked,
+                    r.head.as_deref().unwrap_or("-"),
+                    r.head_hash.as_deref().unwrap_or("-"),
+                    r.snapshots_checked,
+                    r.checkpoint.as_ref().map(|c| format!("; reaches checkpoint {c}")).unwrap_or_default()
+                );
+            }
+            Ok(0)
+        }
+        AuditCmd::Checkpoint { file } => {
+            let store = open_ro(ctx)?;
+            let cp = ops::audit::write_checkpoint(&store, &file, ctx.env.clock.now())?;
+            if ctx.json {
+                print_json(&json!({ "checkpoint": cp }));
+            } else {
+                println!(
+                    "checkpoint written to {}: head {} {}",
+                    file.display(),
+                    cp.id,
+                    cp.hash
+                );
+            }
+            Ok(0)
+        }
+    }
+}
+
+/// A one-line digest of an audit record's details for tables.
+fn summary(d: &serde_json::Value) -> String {
+    let get = |k: &str| d.get(k).and_then(|v| v.as_str()).map(String::from);
+    let mut parts = Vec::new();
+    if let (Some(f), Some(t)) = (get("fromSnapshot"), get("toSnapshot")) {
+        parts.push(format!("{f} → {t}"));
+    } else if let Some(s) = get("snapshotId") {
+        parts.push(s);
+    }
+    if let Some(n) = d.get("recordCount").and_then(|v| v.as_u64()) {
+        parts.push(format!("{n} records"));
+    }
+    if let Some(r) = get("reason") {
+        let r: String = r.chars().take(60).collect();
+        parts.push(r);
+    }
+    parts.join(", ")
+}
+
+fn demo(ctx: &mut Context, a: super::DemoArgs) -> Result<u8> {
+    let _ = a.no_console;
+    let (path, keep) = match ctx.db_given {
+        true => (ctx.db.clone(), None),
+        false => {
+            let dir = tempfile::Builder::new()
+                .prefix("snapgov-demo-")
+                .tempdir()
+                .map_err(|e| OpError::Invalid(format!("cannot create a temporary folder: {e}")))?;
+            let p = dir.path().join("demo.db");
+            (p, Some(dir.keep()))
+        }
+    };
+    if path.exists() {
+        return Err(OpError::Usage(format!(
+            "{} already exists; the demo builds a fresh store, so name a new file with --db",
+            path.display()
+        )));
+    }
+    let mut store = Store::open(&path, OpenMode::ReadWrite)?;
+    let summary = ops::demo::build(&mut store, &ctx.env)?;
+    if keep.is_some() {
+        eprintln!(
+            "demo store: {} (a fresh temporary store; pass --db to choose)",
+            path.display()
+        );
+    }
+    if ctx.json {
+        print_json(
+            &json!({ "demo": { "db": path, "imports": summary.imports, "now": fmt_ts(summary.now) } }),
+        );
+        return Ok(0);
+    }
+    let snaps = ops::snapshots::list(
+        &mut store,
+        &SnapshotFilter {
+            newest_first: true,
+            limit: Some(12),
+            ..Default::default()
+        },
+    )?;
+    println!(
+        "built a demo store with {} imports over {} days ({} as of {})",
+        summary.imports,
+        summary.days,
+        path.display(),
+        fmt_ts(summary.now)
+    );
+    print!("{}", snapshots_table(&ctx.style, &snaps, summary.now));
+    println!(
+        "\nexplore it: SNAPGOV_NOW={} snapgov --db {} ingest snapshots",
+        fmt_ts(summary.now),
+        path.display()
+    );
+    Ok(0)
+}
+
+fn generate(a: super::GenerateArgs) -> Result<u8> {
+    let spec = crate::gen::FeedSpec {
+        packages: a.packages,
+        vuln_percent: a.vuln_percent,
+        seed: a.seed,
+        churn_permille: a.churn_permille,
+        ..Default::default()
+    };
+    let f = std::fs::File::create(&a.out)
+        .map_err(|e| OpError::Usage(format!("cannot create {}: {e}", a.out.display())))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+    crate::gen::write_feed(a.format, &spec, &mut w)
+        .and_then(|_| std::io::Write::flush(&mut w))
+        .map_err(|e| OpError::Invalid(format!("cannot write {}: {e}", a.out.display())))?;
+    Ok(0)
+}

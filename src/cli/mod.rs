@@ -1,0 +1,339 @@
+//! The command line: argument parsing, the environment (paths, user, clock),
+//! and printing. Every command calls one workflow in `ops`.
+
+mod commands;
+mod output;
+
+use crate::config::Config;
+use crate::ops::{Clock, Env, OpError};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub use output::Style;
+
+const AFTER_HELP: &str = "\
+Paths: the store is --db, else $SNAPGOV_DB, else $XDG_DATA_HOME/snapgov/snapgov.db;
+the config is --config, else $SNAPGOV_CONFIG, else $XDG_CONFIG_HOME/snapgov/config.toml.
+$SNAPGOV_NOW=<RFC 3339> fixes the clock (demos, tests, \"as of\" checks).
+
+Exit codes: 0 ok, 1 error, 2 usage, 3 import rejected, 4 blocked by freshness,
+5 conflict (someone else changed it, or the store is busy), 6 integrity failure.
+
+Start with `snapgov demo` to see it work on generated data.";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "snapgov",
+    version,
+    about = "Govern imported scanner feeds: versioned snapshots, freshness SLA, verified rollback, retention, audit trail",
+    after_help = AFTER_HELP,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalOpts {
+    /// The store (SQLite file) to use.
+    #[arg(long, global = true, env = "SNAPGOV_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// The config file to read.
+    #[arg(long, global = true, env = "SNAPGOV_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Who is acting, as recorded in the audit trail (default: the OS user).
+    #[arg(long, global = true, env = "SNAPGOV_USER", value_name = "NAME")]
+    pub user: Option<String>,
+    /// Print machine-readable JSON (the spec's shapes) instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Never use colour (also: NO_COLOR set in the environment).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Snapshot governance commands (import, list, verify, audit, …).
+    #[command(subcommand)]
+    Ingest(IngestCmd),
+    /// Build a store from generated demo data (several tools, 60+ days of
+    /// history) and show it. Without --db it uses a fresh temporary store.
+    Demo(DemoArgs),
+    /// Write a generated, realistic scanner feed (for benchmarks and trials).
+    #[command(hide = true)]
+    Generate(GenerateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Only build the store and print where it is.
+    #[arg(long)]
+    pub no_console: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    #[arg(long, value_parser = parse_format)]
+    pub format: crate::ingest::Format,
+    /// Number of packages.
+    #[arg(long, default_value_t = 1000)]
+    pub packages: u64,
+    /// Findings per 100 packages (formats with findings).
+    #[arg(long, default_value_t = 10)]
+    pub vuln_percent: u64,
+    /// Seed: the same seed gives the same file.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Fraction (per mille) of packages whose version differs from seed 1's.
+    #[arg(long, default_value_t = 0)]
+    pub churn_permille: u64,
+    #[arg(long, short)]
+    pub out: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IngestCmd {
+    /// Import scanner output as a new snapshot of TOOL, made active.
+    ///
+    /// Several files make one snapshot. The format is detected unless
+    /// --format names it. A refused import leaves the active snapshot as it
+    /// was and is recorded as a failed snapshot.
+    #[command(
+        after_help = "Examples:\n  snapgov ingest import --tool syft sbom.json\n  trivy image -f json alpine | snapgov ingest import --tool trivy -\n  snapgov ingest import --tool my-scanner --format snapgov findings.jsonl"
+    )]
+    Import(ImportArgs),
+    /// List snapshots (oldest first).
+    Snapshots(SnapshotsArgs),
+    /// Show one snapshot record.
+    Show {
+        /// Snapshot id, e.g. syft-20251204T000000Z-001.
+        id: String,
+    },
+    /// Re-hash a snapshot's stored records and compare with its normalizedHash.
+    Verify {
+        /// Snapshot id.
+        id: String,
+    },
+    /// The audit trail: list, show, verify, checkpoint.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Tool name (syft, trivy, clair, or any custom name).
+    #[arg(long)]
+    pub tool: String,
+    /// Input format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Auto)]
+    pub format: FormatArg,
+    /// Where the feed came from (recorded in metadata.sourceUri).
+    #[arg(long, value_name = "URI")]
+    pub source_uri: Option<String>,
+    /// Why it is imported (recorded in metadata.importReason).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Record the import as made at this time (RFC 3339), e.g. for backfills.
+    #[arg(long, value_name = "TS", value_parser = parse_ts_arg)]
+    pub imported_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Accept a feed with no records.
+    #[arg(long)]
+    pub allow_empty: bool,
+    /// Accept a feed with fewer than half the active snapshot's records.
+    #[arg(long)]
+    pub allow_shrink: bool,
+    /// Files to import; `-` reads standard input.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormatArg {
+    Auto,
+    SyftJson,
+    TrivyJson,
+    ClairV4,
+    Cyclonedx,
+    Snapgov,
+}
+
+impl FormatArg {
+    pub fn to_format(self) -> Option<crate::ingest::Format> {
+        use crate::ingest::Format;
+        match self {
+            FormatArg::Auto => None,
+            FormatArg::SyftJson => Some(Format::SyftJson),
+            FormatArg::TrivyJson => Some(Format::TrivyJson),
+            FormatArg::ClairV4 => Some(Format::ClairV4),
+            FormatArg::Cyclonedx => Some(Format::Cyclonedx),
+            FormatArg::Snapgov => Some(Format::Snapgov),
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct SnapshotsArgs {
+    #[arg(long)]
+    pub tool: Option<String>,
+    /// active, previous, archived, expired, failed or deleted.
+    #[arg(long, value_parser = parse_state)]
+    pub state: Option<crate::domain::snapshot::SnapshotState>,
+    /// At most this many.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Newest first.
+    #[arg(long)]
+    pub newest_first: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCmd {
+    /// List audit records, newest first.
+    List(AuditListArgs),
+    /// Show one audit record.
+    Show {
+        /// Audit id, e.g. audit-42.
+        id: String,
+    },
+    /// Re-walk the hash chain and check every snapshot against its import record.
+    Verify {
+        /// Also check the chain still reaches this checkpoint's head (detects truncation).
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Write the chain's head (sequence and hash) to FILE, outside the store.
+    Checkpoint {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct AuditListArgs {
+    #[arg(long)]
+    pub event: Option<String>,
+    #[arg(long)]
+    pub tool: Option<String>,
+    #[arg(long = "by", value_name = "USER")]
+    pub by_user: Option<String>,
+    #[arg(long, value_name = "TS", value_parser = parse_ts_arg)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    #[arg(long, value_name = "TS", value_parser = parse_ts_arg)]
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Text to look for anywhere in a record.
+    #[arg(long)]
+    pub search: Option<String>,
+    #[arg(long, default_value_t = 100)]
+    pub limit: u64,
+}
+
+fn parse_ts_arg(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    crate::domain::time::parse_ts(s)
+}
+
+fn parse_state(s: &str) -> Result<crate::domain::snapshot::SnapshotState, String> {
+    use crate::domain::snapshot::SnapshotState;
+    SnapshotState::parse(s).ok_or_else(|| {
+        format!(
+            "`{s}` is not a state; use one of {}",
+            SnapshotState::ALL.map(|s| s.as_str()).join(", ")
+        )
+    })
+}
+
+fn parse_format(s: &str) -> Result<crate::ingest::Format, String> {
+    crate::ingest::Format::parse(s).ok_or_else(|| {
+        format!(
+            "`{s}` is not a format; use one of {}",
+            crate::ingest::Format::known_list()
+        )
+    })
+}
+
+/// Resolved paths and identity for one run.
+pub struct Context {
+    pub db: PathBuf,
+    /// Whether --db or SNAPGOV_DB named the store.
+    pub db_given: bool,
+    pub env: Env,
+    pub style: Style,
+    pub json: bool,
+}
+
+fn default_db() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("snapgov")
+        .join("snapgov.db")
+}
+
+fn default_config() -> PathBuf {
+    dirs::config_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("snapgov")
+        .join("config.toml")
+}
+
+fn os_user() -> String {
+    for var in ["USER", "LOGNAME", "USERNAME"] {
+        if let Ok(u) = std::env::var(var) {
+            if !u.is_empty() {
+                return u;
+            }
+        }
+    }
+    "unknown".to_string()
+}
+
+/// The clock: `SNAPGOV_NOW` if set, else the system clock.
+pub fn clock_from_env() -> Result<Clock, OpError> {
+    match std::env::var("SNAPGOV_NOW") {
+        Ok(s) if !s.trim().is_empty() => crate::domain::time::parse_ts(&s)
+            .map(Clock::Fixed)
+            .map_err(|m| OpError::Usage(format!("SNAPGOV_NOW: {m}"))),
+        _ => Ok(Clock::System),
+    }
+}
+
+impl Context {
+    pub fn from_global(g: &GlobalOpts) -> Result<Context, OpError> {
+        let (config_path, required) = match &g.config {
+            Some(p) => (p.clone(), true),
+            None => (default_config(), false),
+        };
+        let config =
+            Config::load(&config_path, required).map_err(|e| OpError::Usage(e.to_string()))?;
+        let user = g
+            .user
+            .clone()
+            .filter(|u| !u.trim().is_empty())
+            .unwrap_or_else(os_user);
+        Ok(Context {
+            db: g.db.clone().unwrap_or_else(default_db),
+            db_given: g.db.is_some(),
+            env: Env::new(config, user, clock_from_env()?),
+            style: Style::detect(g.no_color),
+            json: g.json,
+        })
+    }
+}
+
+/// Parses the command line, runs it, and returns the exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.global.json;
+    let result = Context::from_global(&cli.global)
+        .and_then(|mut ctx| commands::dispatch(&mut ctx, cli.command));
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            output::print_error(&e, json);
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! Pure types and rules. No I/O, no clock: "now" is always a parameter.
+
+pub mod audit;
+pub mod freshness;
+pub mod record;
+pub mod retention;
+pub mod snapshot;
+pub mod time;

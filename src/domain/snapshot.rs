@@ -1,0 +1,236 @@
+//! Snapshots: ids, states and the snapshot record of the spec.
+
+use super::time::{ts, ts_opt};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// `{tool}-{YYYYMMDDTHHMMSSZ}-{NNN}`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SnapshotId {
+    pub tool: String,
+    pub at: DateTime<Utc>,
+    pub seq: u32,
+}
+
+pub const ID_TS_FORMAT: &str = "%Y%m%dT%H%M%SZ";
+
+impl SnapshotId {
+    pub fn new(tool: &str, at: DateTime<Utc>, seq: u32) -> Self {
+        SnapshotId {
+            tool: tool.to_string(),
+            at: super::time::truncate(at),
+            seq,
+        }
+    }
+
+    /// The timestamp part of the id, e.g. `20251204T000000Z`.
+    pub fn ts_part(&self) -> String {
+        self.at.format(ID_TS_FORMAT).to_string()
+    }
+
+    /// Parses an id; the tool part may itself contain dashes.
+    pub fn parse(s: &str) -> Result<SnapshotId, String> {
+        let bad = || {
+            format!("`{s}` is not a snapshot id; ids look like syft-20251204T000000Z-001 (tool, UTC time, sequence)")
+        };
+        let mut parts = s.rsplitn(3, '-');
+        let seq = parts.next().ok_or_else(bad)?;
+        let ts = parts.next().ok_or_else(bad)?;
+        let tool = parts.next().ok_or_else(bad)?;
+        if seq.len() != 3 || !seq.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        validate_tool_name(tool).map_err(|_| bad())?;
+        let at = NaiveDateTime::parse_from_str(ts, ID_TS_FORMAT)
+            .map_err(|_| bad())?
+            .and_utc();
+        Ok(SnapshotId {
+            tool: tool.to_string(),
+            at,
+            seq: seq.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+impl fmt::Display for SnapshotId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}-{:03}", self.tool, self.ts_part(), self.seq)
+    }
+}
+
+/// The largest sequence a 3-digit id can carry.
+pub const MAX_SEQ: u32 = 999;
+
+/// Tool names become part of ids, file names and URLs: keep them plain.
+pub fn validate_tool_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.as_bytes()[0].is_ascii_lowercase()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a valid tool name: use 1 to 64 lower-case letters, digits, `-` or `_`, starting with a letter (e.g. syft, trivy, my-scanner)"
+        ))
+    }
+}
+
+/// Where a snapshot is in its life.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum SnapshotState {
+    /// The tool's current data.
+    Active,
+    /// Was active once; restorable; retention archives it after a while.
+    Previous,
+    /// Kept, verifiable and restorable, but out of the default rollback path.
+    Archived,
+    /// Manually expired: its data is unavailable.
+    Expired,
+    /// The import did not complete; no data.
+    Failed,
+    /// Removed by retention; only the tombstone (id, hashes, audit history) is left.
+    Deleted,
+}
+
+impl SnapshotState {
+    pub const ALL: [SnapshotState; 6] = [
+        SnapshotState::Active,
+        SnapshotState::Previous,
+        SnapshotState::Archived,
+        SnapshotState::Expired,
+        SnapshotState::Failed,
+        SnapshotState::Deleted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SnapshotState::Active => "active",
+            SnapshotState::Previous => "previous",
+            SnapshotState::Archived => "archived",
+            SnapshotState::Expired => "expired",
+            SnapshotState::Failed => "failed",
+            SnapshotState::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        SnapshotState::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Whether its records are still stored and can be made active again.
+    pub fn is_restorable(self) -> bool {
+        matches!(
+            self,
+            SnapshotState::Active | SnapshotState::Previous | SnapshotState::Archived
+        )
+    }
+}
+
+impl fmt::Display for SnapshotState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotMetadata {
+    pub source_uri: Option<String>,
+    pub import_user: String,
+    pub import_reason: Option<String>,
+}
+
+/// Record counts by kind and severity, kept so listings need not scan records.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordStats {
+    pub packages: u64,
+    pub vulnerabilities: u64,
+    /// Findings by severity, keyed by the lower-case severity word.
+    pub by_severity: std::collections::BTreeMap<String, u64>,
+}
+
+/// The snapshot record: the spec's keys first, then optional extras.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Snapshot {
+    pub id: String,
+    pub tool: String,
+    pub tool_version: Option<String>,
+    #[serde(with = "ts")]
+    pub imported_at: DateTime<Utc>,
+    pub source_hash: String,
+    /// `None` only for a failed import, which has no records.
+    pub normalized_hash: Option<String>,
+    pub record_count: u64,
+    pub state: SnapshotState,
+    pub previous_snapshot: Option<String>,
+    pub metadata: SnapshotMetadata,
+    /// Input format the records were read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// The scanner's own timestamp for the scan, when the feed has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Why the import failed (state `failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    /// When the snapshot last changed state (e.g. stopped being active).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "ts_opt")]
+    pub state_changed_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<RecordStats>,
+}
+
+impl Snapshot {
+    pub fn parsed_id(&self) -> Option<SnapshotId> {
+        SnapshotId::parse(&self.id).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn id_round_trips_with_dashed_tool() {
+        let at = Utc.with_ymd_and_hms(2025, 12, 4, 12, 0, 0).unwrap();
+        let id = SnapshotId::new("my-scanner", at, 2);
+        assert_eq!(id.to_string(), "my-scanner-20251204T120000Z-002");
+        assert_eq!(SnapshotId::parse(&id.to_string()).unwrap(), id);
+    }
+
+    #[test]
+    fn bad_ids_are_refused_with_an_example() {
+        for bad in [
+            "",
+            "syft",
+            "syft-2025-001",
+            "syft-20251204T000000Z-1",
+            "Syft-20251204T000000Z-001",
+            "syft-20251304T000000Z-001",
+        ] {
+            let e = SnapshotId::parse(bad).unwrap_err();
+            assert!(e.contains("syft-20251204T000000Z-001"), "{e}");
+        }
+    }
+
+    #[test]
+    fn tool_names_are_plain() {
+        assert!(validate_tool_name("trivy").is_ok());
+        assert!(validate_tool_name("my_tool-2").is_ok());
+        for bad in ["", "Trivy", "2trivy", "a/b", "a b", &"x".repeat(65)] {
+            assert!(validate_tool_name(bad).is_err(), "{bad}");
+        }
+    }
+}

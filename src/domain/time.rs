@@ -1,0 +1,147 @@
+//! Timestamps as the spec writes them: UTC, RFC 3339, to the second.
+
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+
+/// `2025-12-04T00:00:00Z`.
+pub fn fmt_ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Parses an RFC 3339 timestamp (any offset), truncated to the second.
+pub fn parse_ts(s: &str) -> Result<DateTime<Utc>, String> {
+    let t = DateTime::parse_from_rfc3339(s.trim()).map_err(|e| {
+        format!("`{s}` is not an RFC 3339 timestamp ({e}); write e.g. 2025-12-04T00:00:00Z")
+    })?;
+    Ok(truncate(t.with_timezone(&Utc)))
+}
+
+/// Drops sub-second precision: snapshot ids and the audit trail count seconds.
+pub fn truncate(t: DateTime<Utc>) -> DateTime<Utc> {
+    Utc.timestamp_opt(t.timestamp(), 0).single().unwrap_or(t)
+}
+
+/// serde helper for `DateTime<Utc>` as `fmt_ts`.
+pub mod ts {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::fmt_ts(*t))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let s = String::deserialize(d)?;
+        super::parse_ts(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// serde helper for `Option<DateTime<Utc>>`.
+pub mod ts_opt {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.serialize_str(&super::fmt_ts(*t)),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+        let s = Option::<String>::deserialize(d)?;
+        s.map(|s| super::parse_ts(&s).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+/// Formats a non-negative duration as ISO 8601 to the second, largest unit
+/// days: `P2DT3H4M5S`, `P7D`, `PT0S`.
+pub fn fmt_duration(d: chrono::Duration) -> String {
+    let mut secs = d.num_seconds();
+    let neg = secs < 0;
+    secs = secs.abs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    let mut out = String::from(if neg { "-P" } else { "P" });
+    if days > 0 {
+        out.push_str(&format!("{days}D"));
+    }
+    if h > 0 || m > 0 || s > 0 || days == 0 {
+        out.push('T');
+        if h > 0 {
+            out.push_str(&format!("{h}H"));
+        }
+        if m > 0 {
+            out.push_str(&format!("{m}M"));
+        }
+        if s > 0 || (h == 0 && m == 0) {
+            out.push_str(&format!("{s}S"));
+        }
+    }
+    out
+}
+
+/// Parses an ISO 8601 duration (`P7D`, `PT12H`, `P1W`, `P1Y2M`). Years
+/// count as 365 days and months as 30: thresholds are about elapsed time,
+/// not calendar dates.
+pub fn parse_duration(s: &str) -> Result<chrono::Duration, String> {
+    let d = iso8601::duration(s.trim()).map_err(|_| {
+        format!(
+            "`{s}` is not an ISO 8601 duration; write e.g. P7D (7 days), PT12H (12 hours) or P1W"
+        )
+    })?;
+    let secs: i64 = match d {
+        iso8601::Duration::Weeks(w) => i64::from(w) * 7 * 86_400,
+        iso8601::Duration::YMDHMS {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            millisecond: _,
+        } => {
+            i64::from(year) * 365 * 86_400
+                + i64::from(month) * 30 * 86_400
+                + i64::from(day) * 86_400
+                + i64::from(hour) * 3600
+                + i64::from(minute) * 60
+                + i64::from(second)
+        }
+    };
+    Ok(chrono::Duration::seconds(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_format_as_the_spec_writes_them() {
+        let d = |s| chrono::Duration::seconds(s);
+        assert_eq!(fmt_duration(d(2 * 86_400)), "P2D");
+        assert_eq!(
+            fmt_duration(d(2 * 86_400 + 3 * 3600 + 4 * 60 + 5)),
+            "P2DT3H4M5S"
+        );
+        assert_eq!(fmt_duration(d(0)), "PT0S");
+        assert_eq!(fmt_duration(d(59)), "PT59S");
+        assert_eq!(fmt_duration(d(3600)), "PT1H");
+    }
+
+    #[test]
+    fn durations_parse_and_nonsense_is_refused() {
+        assert_eq!(parse_duration("P7D").unwrap().num_days(), 7);
+        assert_eq!(parse_duration("P1W").unwrap().num_days(), 7);
+        assert_eq!(parse_duration("PT12H").unwrap().num_hours(), 12);
+        assert_eq!(parse_duration("P1Y").unwrap().num_days(), 365);
+        for bad in ["7 days", "", "-P1D", "P", "PXD"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn timestamps_round_trip_to_the_second() {
+        let t = parse_ts("2025-12-04T01:02:03.999+01:00").unwrap();
+        assert_eq!(fmt_ts(t), "2025-12-04T00:02:03Z");
+        assert!(parse_ts("yesterday").unwrap_err().contains("RFC 3339"));
+    }
+}

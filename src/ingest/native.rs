@@ -1,0 +1,626 @@
+//! snapgov's own input format, for custom tools and scripts.
+//!
+//! A feed is either **JSON Lines** or **one JSON document**; both carry the
+//! same record objects. `assets/example-feed.jsonl` is a complete example.
+//!
+//! # JSON Lines
+//!
+//! Each non-empty line is one JSON object. The first line may be a header
+//! (recognized by its `format` member); every other line is a record:
+//!
+//! ```text
+//! {"format":"snapgov","version":1,"tool":{"name":"my-scanner","version":"2.1"},"subject":"registry.example/app:1.4","generatedAt":"2024-05-01T12:00:00Z"}
+//! {"kind":"package","ecosystem":"npm","name":"left-pad","version":"1.3.0","purl":"pkg:npm/left-pad@1.3.0","licenses":["MIT"]}
+//! {"ecosystem":"npm","name":"left-pad","version":"1.3.0","vulnerability":{"id":"CVE-2099-0001","severity":"high","fixedVersion":"1.3.1"}}
+//! ```
+//!
+//! Errors name the line: `line 7`, `line 7.name`.
+//!
+//! # One document
+//!
+//! ```text
+//! {"format": "snapgov", "version": 1, "tool": {"name": "…", "version": "…"},
+//!  "subject": "…", "generatedAt": "RFC 3339 time", "records": [ …record objects… ]}
+//! ```
+//!
+//! Only `format` (which must be `"snapgov"`) and `records` are required.
+//! Errors name the JSON path: `records[3].name`.
+//!
+//! # Header / document members
+//!
+//! | member        | type                            | meaning                                    |
+//! |---------------|---------------------------------|--------------------------------------------|
+//! | `format`      | `"snapgov"`                     | required; marks the header                 |
+//! | `version`     | integer                         | format version, 1; a newer one warns       |
+//! | `tool`        | `{"name": str, "version": str}` | the producing tool                         |
+//! | `subject`     | string                          | what was scanned; default for every record |
+//! | `generatedAt` | RFC 3339 string                 | when the feed was produced                 |
+//!
+//! # Record objects
+//!
+//! | member          | type                 | meaning                                                         |
+//! |-----------------|----------------------|-----------------------------------------------------------------|
+//! | `kind`          | `"package"` / `"vulnerability"` | default: `vulnerability` if a `vulnerability` object is present, else `package` |
+//! | `subject`       | string               | default: the header's subject, else the file name               |
+//! | `ecosystem`     | string               | required unless `purl` is given (then its type is used)         |
+//! | `name`          | string               | required, non-empty                                             |
+//! | `version`       | string               | default `""`                                                    |
+//! | `purl`          | string               | the package identity when given                                 |
+//! | `licenses`      | array of strings     |                                                                 |
+//! | `locations`     | array of strings     |                                                                 |
+//! | `vulnerability` | object               | required for kind `vulnerability`, refused for kind `package`   |
+//!
+//! The `vulnerability` object: `id` (string, required), `severity`
+//! (critical, high, medium, low, negligible, unknown; other words are folded
+//! as for every scanner), `fixedVersion`, `status`, `aliases` (array of
+//! strings).
+//!
+//! The package identity is the purl when given, otherwise
+//! `{ecosystem}/{name}@{version}`; a finding's identity is its
+//! vulnerability id plus the package identity. Unknown members are ignored.
+//!
+//! A file whose first non-empty line is a complete JSON object without
+//! `records` is read as JSON Lines; anything else as one document. Records
+//! of a document are streamed, so a document may be large (when `subject`
+//! comes after `records`, the file is read twice).
+
+use super::common::{
+    self, emit, empty_field, io_or_depth, non_empty, purl_type, schema_warning, tool_text, Pkg,
+    Scalar, Stash, BOM, TOP_LEVEL,
+};
+use super::{DocMeta, IngestError, Limits, RecordSink};
+use crate::domain::record::{Finding, NormalizedRecord, Severity};
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
+use serde::Deserialize;
+use std::fmt;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+/// The newest native format version.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// The first line is probed as JSON Lines only up to this length.
+const PROBE_LIMIT: u64 = 1 << 20;
+
+/// Parses a snapgov feed (JSON Lines or one document).
+pub fn parse(
+    path: &Path,
+    display: &str,
+    limits: &Limits,
+    sink: &mut dyn RecordSink,
+) -> Result<DocMeta, IngestError> {
+    if is_json_lines(path, display, limits)? {
+        parse_lines(path, display, limits, sink)
+    } else {
+        parse_document(path, display, limits, sink)
+    }
+}
+
+/// Whether the first non-empty line is a complete JSON object without
+/// `records`.
+fn is_json_lines(path: &Path, display: &str, limits: &Limits) -> Result<bool, IngestError> {
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(default)]
+        records: Option<IgnoredAny>,
+    }
+    let file = common::open_checked(path, display, limits)?;
+    let mut r = BufReader::new(file).take(PROBE_LIMIT);
+    let mut line = Vec::new();
+    let mut first = true;
+    loop {
+        line.clear();
+        let n = r
+            .read_until(b'\n', &mut line)
+            .map_err(|e| IngestError::Io {
+                file: display.into(),
+                source: e,
+            })?;
+        if n == 0 {
+            return Ok(false);
+        }
+        let mut text = line.as_slice();
+        if first {
+            text = text.strip_prefix(BOM).unwrap_or(text);
+            first = false;
+        }
+        let text = text.trim_ascii();
+        if text.is_empty() {
+            continue;
+        }
+        if !text.starts_with(b"{") {
+            return Ok(false);
+        }
+        return Ok(match serde_json::from_slice::<Probe>(text) {
+            Ok(p) => p.records.is_none(),
+            Err(_) => false,
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Model
+// ---------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct Header {
+    #[serde(default)]
+    format: Option<String>,
+    #[serde(default)]
+    version: Option<Scalar>,
+    #[serde(default)]
+    tool: Option<ToolInfo>,
+    #[serde(default)]
+    subject: Option<String>,
+    #[serde(default)]
+    generated_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ToolInfo {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    version: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RecordObj {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    subject: Option<String>,
+    #[serde(default)]
+    ecosystem: Option<String>,
+    name: String,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    purl: Option<String>,
+    #[serde(default)]
+    licenses: Option<Vec<String>>,
+    #[serde(default)]
+    locations: Option<Vec<String>>,
+    #[serde(default)]
+    vulnerability: Option<VulnObj>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VulnObj {
+    id: String,
+    #[serde(default)]
+    severity: Option<String>,
+    #[serde(default)]
+    fixed_version: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    aliases: Option<Vec<String>>,
+}
+
+/// Joins a base path and a member: `line 7` + `name` → `line 7.name`.
+fn sub(base: &str, member: &str) -> String {
+    format!("{base}.{member}")
+}
+
+fn invalid(display: &str, path: String, message: impl Into<String>) -> IngestError {
+    IngestError::Invalid {
+        file: display.to_string(),
+        path,
+        message: message.into(),
+    }
+}
+
+fn convert(
+    r: RecordObj,
+    default_subject: &str,
+    base: &str,
+    display: &str,
+) -> Result<NormalizedRecord, IngestError> {
+    if r.name.trim().is_empty() {
+        return Err(empty_field(display, sub(base, "name"), "name"));
+    }
+    let is_finding = match r.kind.as_deref() {
+        None => r.vulnerability.is_some(),
+        Some("package") => false,
+        Some("vulnerability") => true,
+        Some(other) => {
+            return Err(invalid(
+                display,
+                sub(base, "kind"),
+                format!("unknown kind `{other}`; expected `package` or `vulnerability`"),
+            ))
+        }
+    };
+    let purl = non_empty(r.purl);
+    let ecosystem = match non_empty(r.ecosystem).or_else(|| purl.as_deref().and_then(purl_type)) {
+        Some(e) => e,
+        None => {
+            return Err(invalid(
+                display,
+                base.to_string(),
+                "missing required field `ecosystem` (needed when there is no `purl`)",
+            ))
+        }
+    };
+    let pkg = Pkg {
+        subject: non_empty(r.subject).unwrap_or_else(|| default_subject.to_string()),
+        ecosystem,
+        name: r.name,
+        version: r.version.unwrap_or_default(),
+        purl,
+        arch: None,
+        licenses: r.licenses.unwrap_or_default(),
+        locations: r.locations.unwrap_or_default(),
+    };
+    match (is_finding, r.vulnerability) {
+        (false, None) => Ok(pkg.into_package_record()),
+        (false, Some(_)) => Err(invalid(
+            display,
+            sub(base, "vulnerability"),
+            "a record of kind `package` cannot have a `vulnerability` object",
+        )),
+        (true, None) => Err(invalid(
+            display,
+            base.to_string(),
+            "missing required field `vulnerability` (the record's kind is `vulnerability`)",
+        )),
+        (true, Some(v)) => {
+            if v.id.trim().is_empty() {
+                return Err(empty_field(display, sub(base, "vulnerability.id"), "id"));
+            }
+            let finding = Finding {
+                aliases: v.aliases.unwrap_or_default(),
+                fixed_version: non_empty(v.fixed_version),
+                id: v.id,
+                severity: Severity::normalize(v.severity.as_deref().unwrap_or("")),
+                status: non_empty(v.status),
+            };
+            Ok(pkg.finding_record(finding))
+        }
+    }
+}
+
+fn check_format(format: Option<&str>, path: String, display: &str) -> Result<(), IngestError> {
+    match format {
+        Some("snapgov") => Ok(()),
+        Some(other) => Err(invalid(
+            display,
+            path,
+            format!("expected \"snapgov\", found \"{other}\""),
+        )),
+        None => Err(invalid(display, path, "missing required field `format`")),
+    }
+}
+
+fn doc_meta(header: Header, display: &str) -> DocMeta {
+    let schema_version = header.version.map(|v| v.0);
+    let warnings = schema_version
+        .as_deref()
+        .and_then(|v| {
+            schema_warning(
+                "snapgov format version",
+                v,
+                FORMAT_VERSION,
+                &FORMAT_VERSION.to_string(),
+            )
+        })
+        .into_iter()
+        .collect();
+    let (tool_name, tool_version) = match header.tool {
+        Some(t) => (tool_text(t.name), tool_text(t.version)),
+        None => (None, None),
+    };
+    DocMeta {
+        tool_name,
+        tool_version,
+        schema_version,
+        generated_at: non_empty(header.generated_at),
+        subject: Some(non_empty(header.subject).unwrap_or_else(|| display.to_string())),
+        warnings,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// JSON Lines
+// ---------------------------------------------------------------------------
+
+fn parse_lines(
+    path: &Path,
+    display: &str,
+    limits: &Limits,
+    sink: &mut dyn RecordSink,
+) -> Result<DocMeta, IngestError> {
+    #[derive(Deserialize)]
+    struct HeaderProbe {
+        #[serde(default)]
+        format: Option<IgnoredAny>,
+    }
+    let input = common::open(path, display, limits, true)?;
+    let too_deep = input.too_deep;
+    let mut reader = input.reader;
+    let mut header = Header::default();
+    let mut subject = display.to_string();
+    let mut buf = Vec::new();
+    let mut line_no = 0usize;
+    let mut seen_content = false;
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| io_or_depth(e, display, limits, &too_deep))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        let line = buf.trim_ascii();
+        if line.is_empty() {
+            continue;
+        }
+        let base = format!("line {line_no}");
+        if !seen_content {
+            seen_content = true;
+            let probe: HeaderProbe = parse_line(line, line_no, display, limits)?;
+            if probe.format.is_some() {
+                header = parse_line(line, line_no, display, limits)?;
+                check_format(header.format.as_deref(), sub(&base, "format"), display)?;
+                if let Some(s) = non_empty(header.subject.clone()) {
+                    subject = s;
+                }
+                continue;
+            }
+        }
+        let obj: RecordObj = parse_line(line, line_no, display, limits)?;
+        emit(sink, convert(obj, &subject, &base, display)?)?;
+    }
+    Ok(doc_meta(header, display))
+}
+
+/// Decodes one line, naming the line in errors.
+fn parse_line<T: DeserializeOwned>(
+    line: &[u8],
+    line_no: usize,
+    display: &str,
+    limits: &Limits,
+) -> Result<T, IngestError> {
+    let mut de = serde_json::Deserializer::from_slice(line);
+    let result = match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Ok(v) => de.end().map(|_| v).map_err(|e| (String::new(), e)),
+        Err(err) => Err((err.path().to_string(), err.into_inner())),
+    };
+    result.map_err(|(path, inner)| {
+        let suffix = format!(" (line {}, column {})", inner.line(), inner.column());
+        let column = inner.column();
+        match common::json_error(inner, Some(&path), display, limits, false) {
+            IngestError::Syntax { file, message, .. } => IngestError::Syntax {
+                file,
+                line: line_no,
+                column,
+                message,
+            },
+            IngestError::Invalid {
+                file,
+                path,
+                message,
+            } => {
+                let base = format!("line {line_no}");
+                let path = if path == TOP_LEVEL {
+                    base
+                } else {
+                    sub(&base, &path)
+                };
+                let message = match message.strip_suffix(&suffix) {
+                    Some(m) => format!("{m} (column {column})"),
+                    None => message,
+                };
+                IngestError::Invalid {
+                    file,
+                    path,
+                    message,
+                }
+            }
+            other => other,
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------
+// One document
+// ---------------------------------------------------------------------------
+
+fn parse_document(
+    path: &Path,
+    display: &str,
+    limits: &Limits,
+    sink: &mut dyn RecordSink,
+) -> Result<DocMeta, IngestError> {
+    let stash = Stash::default();
+    let mut state = State {
+        display,
+        sink,
+        stash: &stash,
+        header: Header::default(),
+        subject: None,
+        saw_records: false,
+        streamed: false,
+    };
+    let input = common::open(path, display, limits, false)?;
+    common::run(
+        input,
+        TopSeed {
+            state: &mut state,
+            pass: Pass::First,
+        },
+        display,
+        limits,
+        &stash,
+    )?;
+    check_format(
+        state.header.format.as_deref(),
+        TOP_LEVEL.to_string(),
+        display,
+    )?;
+    if !state.saw_records {
+        return Err(invalid(
+            display,
+            TOP_LEVEL.to_string(),
+            "missing required field `records`",
+        ));
+    }
+    if !state.streamed {
+        state.subject =
+            Some(non_empty(state.header.subject.clone()).unwrap_or_else(|| display.to_string()));
+        let input = common::open(path, display, limits, false)?;
+        common::run(
+            input,
+            TopSeed {
+                state: &mut state,
+                pass: Pass::Second,
+            },
+            display,
+            limits,
+            &stash,
+        )?;
+    }
+    Ok(doc_meta(state.header, display))
+}
+
+struct State<'a> {
+    display: &'a str,
+    sink: &'a mut dyn RecordSink,
+    stash: &'a Stash,
+    header: Header,
+    subject: Option<String>,
+    saw_records: bool,
+    streamed: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    First,
+    Second,
+}
+
+struct TopSeed<'s, 'a> {
+    state: &'s mut State<'a>,
+    pass: Pass,
+}
+
+impl<'de> DeserializeSeed<'de> for TopSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+#[derive(Deserialize)]
+enum TopKey {
+    #[serde(rename = "format")]
+    Format,
+    #[serde(rename = "version")]
+    Version,
+    #[serde(rename = "tool")]
+    Tool,
+    #[serde(rename = "subject")]
+    Subject,
+    #[serde(rename = "generatedAt")]
+    GeneratedAt,
+    #[serde(rename = "records")]
+    Records,
+    #[serde(other)]
+    Other,
+}
+
+impl<'de> Visitor<'de> for TopSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a snapgov document (a JSON object)")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let state = self.state;
+        while let Some(key) = map.next_key::<TopKey>()? {
+            match (self.pass, key) {
+                (Pass::First, TopKey::Format) => {
+                    state.header.format = map.next_value()?;
+                    if let Err(e) = check_format(
+                        state.header.format.as_deref(),
+                        "format".into(),
+                        state.display,
+                    ) {
+                        return Err(state.stash.put(e));
+                    }
+                }
+                (Pass::First, TopKey::Version) => state.header.version = map.next_value()?,
+                (Pass::First, TopKey::Tool) => state.header.tool = map.next_value()?,
+                (Pass::First, TopKey::GeneratedAt) => {
+                    state.header.generated_at = map.next_value()?
+                }
+                (Pass::First, TopKey::Subject) => {
+                    state.header.subject = map.next_value()?;
+                    if !state.saw_records {
+                        state.subject = Some(
+                            non_empty(state.header.subject.clone())
+                                .unwrap_or_else(|| state.display.to_string()),
+                        );
+                    }
+                }
+                (Pass::First, TopKey::Records) => {
+                    state.saw_records = true;
+                    if state.subject.is_some() {
+                        state.streamed = true;
+                        map.next_value_seed(RecordsSeed { state: &mut *state })?;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                (Pass::Second, TopKey::Records) => {
+                    map.next_value_seed(RecordsSeed { state: &mut *state })?
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+struct RecordsSeed<'s, 'a> {
+    state: &'s mut State<'a>,
+}
+
+impl<'de> DeserializeSeed<'de> for RecordsSeed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordsSeed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of records")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let state = self.state;
+        let subject = state
+            .subject
+            .clone()
+            .unwrap_or_else(|| state.display.to_string());
+        let mut index = 0usize;
+        while let Some(obj) = seq.next_element::<RecordObj>()? {
+            let base = format!("records[{index}]");
+            let result =
+                convert(obj, &subject, &base, state.display).and_then(|r| emit(state.sink, r));
+            if let Err(e) = result {
+                return Err(state.stash.put(e));
+            }
+            index += 1;
+        }
+        Ok(())
+    }
+}

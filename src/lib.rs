@@ -1,0 +1,13 @@
+//! snapgov: governance for imported scanner feeds.
+//!
+//! Layers, each using only those above it: [`domain`] (pure rules),
+//! [`ingest`] (parsers), [`store`] (SQLite), [`ops`] (workflows), then the
+//! front ends [`cli`], [`console`] and [`api`].
+
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod gen;
+pub mod ingest;
+pub mod ops;
+pub mod store;

@@ -1,0 +1,133 @@
+//! The demo data set: several tools with 60+ days of history, imported
+//! through the same workflows an operator uses, from feeds generated in
+//! each tool's real format.
+
+use super::import::{import, ImportRequest, Input};
+use super::{Clock, Env, NoProgress, OpError, Result};
+use crate::gen::{write_feed, FeedSpec};
+use crate::ingest::Format;
+use crate::store::Store;
+use chrono::{DateTime, Duration, Utc};
+
+pub struct DemoSummary {
+    pub imports: u64,
+    pub days: i64,
+    pub now: DateTime<Utc>,
+}
+
+/// One tool's schedule in the demo.
+struct Feed {
+    tool: &'static str,
+    format: Format,
+    /// Days between imports.
+    every: i64,
+    /// Days since the last import (sets its freshness now).
+    last_days_ago: i64,
+    packages: u64,
+    user: &'static str,
+}
+
+const DAYS: i64 = 64;
+
+const FEEDS: [Feed; 4] = [
+    Feed {
+        tool: "syft",
+        format: Format::SyftJson,
+        every: 1,
+        last_days_ago: 1,
+        packages: 240,
+        user: "ci-pipeline",
+    },
+    Feed {
+        tool: "trivy",
+        format: Format::TrivyJson,
+        every: 2,
+        last_days_ago: 9,
+        packages: 180,
+        user: "ci-pipeline",
+    },
+    Feed {
+        tool: "clair",
+        format: Format::ClairV4,
+        every: 3,
+        last_days_ago: 33,
+        packages: 150,
+        user: "quay-sync",
+    },
+    Feed {
+        tool: "licensewatch",
+        format: Format::Snapgov,
+        every: 4,
+        last_days_ago: 18,
+        packages: 120,
+        user: "alice",
+    },
+];
+
+fn io_err(e: std::io::Error) -> OpError {
+    OpError::Invalid(format!("cannot write a demo feed: {e}"))
+}
+
+/// Fills an empty store with the demo history, as of the env's clock.
+pub fn build(store: &mut Store, env: &Env) -> Result<DemoSummary> {
+    let now = env.clock.now();
+    let dir = tempfile::tempdir().map_err(io_err)?;
+    let mut imports = 0;
+    // Interleave the tools day by day so the audit trail reads like a real one.
+    for day in (0..=DAYS).rev() {
+        for (n, f) in FEEDS.iter().enumerate() {
+            if day < f.last_days_ago || (day - f.last_days_ago) % f.every != 0 {
+                continue;
+            }
+            let at = now - Duration::days(day) + Duration::minutes(n as i64 * 7 + 5);
+            let at = at.min(now);
+            let spec = FeedSpec {
+                packages: f.packages + (DAYS - day) as u64 / 8,
+                vuln_percent: 12,
+                seed: (DAYS - day) as u64 + 1,
+                churn_permille: 30,
+                subject: format!(
+                    "registry.example.com/shop/{}:2.{}",
+                    f.tool,
+                    (DAYS - day) / 10
+                ),
+                generated_at: crate::domain::time::fmt_ts(at),
+            };
+            let path = dir.path().join(format!("{}-{day}.json", f.tool));
+            let file = std::fs::File::create(&path).map_err(io_err)?;
+            let mut w = std::io::BufWriter::new(file);
+            write_feed(f.format, &spec, &mut w).map_err(io_err)?;
+            std::io::Write::flush(&mut w).map_err(io_err)?;
+            drop(w);
+            let mut req = ImportRequest::new(f.tool, vec![Input::File(path)]);
+            req.reason = Some("scheduled_sync".into());
+            req.source_uri = Some(format!("s3://scans/{}/{day}.json", f.tool));
+            let e = Env::new(env.config.clone(), f.user, Clock::Fixed(at));
+            import(store, &e, &req, &NoProgress)?;
+            imports += 1;
+        }
+        // One broken feed, refused and recorded as failed.
+        if day == 20 {
+            let path = dir.path().join("trivy-truncated.json");
+            std::fs::write(&path, b"{\"SchemaVersion\": 2, \"ArtifactName\": \"registry.example.com/shop/trivy\", \"Results\": [{\"Target\": ").map_err(io_err)?;
+            let at = now - Duration::days(day) + Duration::hours(3);
+            let mut req = ImportRequest::new("trivy", vec![Input::File(path)]);
+            req.reason = Some("scheduled_sync".into());
+            let e = Env::new(env.config.clone(), "ci-pipeline", Clock::Fixed(at));
+            match import(store, &e, &req, &NoProgress) {
+                Err(OpError::Rejected { .. }) => imports += 1,
+                Err(other) => return Err(other),
+                Ok(_) => {
+                    return Err(OpError::Invalid(
+                        "the demo's broken feed was accepted".into(),
+                    ))
+                }
+            }
+        }
+    }
+    Ok(DemoSummary {
+        imports,
+        days: DAYS,
+        now,
+    })
+}

@@ -1,0 +1,611 @@
+//! Importing a feed: files in, one verified snapshot out, made active.
+//!
+//! The whole import is one write transaction: a crash or any failure leaves
+//! the store as it was, the previous snapshot still active. A refused import
+//! is then recorded on its own (a `failed` snapshot and its audit records),
+//! so the attempt stays visible.
+
+use super::{fault, Env, OpError, Progress, Result, SYSTEM_USER};
+use crate::domain::audit::{AuditEvent, NewAudit};
+use crate::domain::snapshot::{
+    validate_tool_name, Snapshot, SnapshotId, SnapshotMetadata, SnapshotState, MAX_SEQ,
+};
+use crate::domain::time::{fmt_ts, truncate};
+use crate::ingest::{self, detect, Format, IngestError, Limits};
+use crate::store::records::RecordReads;
+use crate::store::snapshots::SnapshotReads;
+use crate::store::{Store, WriteTx};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+/// One input: a file, or standard input (`-`).
+#[derive(Clone, Debug)]
+pub enum Input {
+    File(PathBuf),
+    Stdin,
+}
+
+impl Input {
+    /// `-` means standard input.
+    pub fn from_arg(arg: &str) -> Input {
+        if arg == "-" {
+            Input::Stdin
+        } else {
+            Input::File(PathBuf::from(arg))
+        }
+    }
+    pub fn display(&self) -> String {
+        match self {
+            Input::File(p) => p.display().to_string(),
+            Input::Stdin => "-".to_string(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ImportRequest {
+    pub tool: String,
+    /// `None`: detect each file's format.
+    pub format: Option<Format>,
+    pub inputs: Vec<Input>,
+    pub source_uri: Option<String>,
+    pub reason: Option<String>,
+    /// Backdates the import (`--imported-at`); default now.
+    pub imported_at: Option<DateTime<Utc>>,
+    pub allow_empty: bool,
+    pub allow_shrink: bool,
+}
+
+impl ImportRequest {
+    pub fn new(tool: &str, inputs: Vec<Input>) -> ImportRequest {
+        ImportRequest {
+            tool: tool.to_string(),
+            format: None,
+            inputs,
+            source_uri: None,
+            reason: None,
+            imported_at: None,
+            allow_empty: false,
+            allow_shrink: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ImportOutcome {
+    pub snapshot: Snapshot,
+    /// The snapshot it replaced as active.
+    pub replaced: Option<String>,
+    /// Records the parsers produced, before merging identical identities.
+    pub records_received: u64,
+    /// How many of those were merged into another with the same identity.
+    pub records_merged: u64,
+    /// Records added, removed or replaced in the tool's active data.
+    pub records_affected: u64,
+}
+
+/// A file ready to parse: on disk, hashed.
+struct Prepared {
+    path: PathBuf,
+    display: String,
+    hash: blake3::Hash,
+    // Keeps a spooled stdin alive until the import is done.
+    _spool: Option<tempfile::NamedTempFile>,
+}
+
+fn read_err(display: &str, e: std::io::Error) -> IngestError {
+    IngestError::Io {
+        file: display.to_string(),
+        source: e,
+    }
+}
+
+/// Hashes a file as received, enforcing the size limit.
+fn prepare(input: &Input, limits: &Limits) -> std::result::Result<Prepared, IngestError> {
+    let display = input.display();
+    match input {
+        Input::File(path) => {
+            let meta = std::fs::metadata(path).map_err(|e| read_err(&display, e))?;
+            if meta.is_dir() {
+                return Err(read_err(
+                    &display,
+                    std::io::Error::other("it is a directory; name the report file inside it"),
+                ));
+            }
+            if meta.len() > limits.max_input_bytes {
+                return Err(IngestError::TooLarge {
+                    file: display,
+                    size: meta.len(),
+                    limit: limits.max_input_bytes,
+                });
+            }
+            let f = std::fs::File::open(path).map_err(|e| read_err(&display, e))?;
+            let hash = hash_reader(f, limits.max_input_bytes, &display, None)?;
+            Ok(Prepared {
+                path: path.clone(),
+                display,
+                hash,
+                _spool: None,
+            })
+        }
+        Input::Stdin => {
+            let mut spool = tempfile::NamedTempFile::new().map_err(|e| read_err(&display, e))?;
+            let hash = hash_reader(
+                std::io::stdin().lock(),
+                limits.max_input_bytes,
+                &display,
+                Some(spool.as_file_mut()),
+            )?;
+            spool
+                .as_file_mut()
+                .flush()
+                .map_err(|e| read_err(&display, e))?;
+            Ok(Prepared {
+                path: spool.path().to_path_buf(),
+                display,
+                hash,
+                _spool: Some(spool),
+            })
+        }
+    }
+}
+
+fn hash_reader(
+    mut r: impl Read,
+    limit: u64,
+    display: &str,
+    mut copy: Option<&mut std::fs::File>,
+) -> std::result::Result<blake3::Hash, IngestError> {
+    let mut h = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total: u64 = 0;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(read_err(display, e)),
+        };
+        total += n as u64;
+        if total > limit {
+            return Err(IngestError::TooLarge {
+                file: display.to_string(),
+                size: total,
+                limit,
+            });
+        }
+        h.update(&buf[..n]);
+        if let Some(f) = copy.as_mut() {
+            f.write_all(&buf[..n]).map_err(|e| read_err(display, e))?;
+        }
+    }
+    Ok(h.finalize())
+}
+
+/// `sourceHash`: over the bytes of one file; for several, over their sorted
+/// per-file hashes (hex, one per line).
+fn source_hash(files: &[Prepared]) -> String {
+    if let [one] = files {
+        return format!("b3:{}", one.hash.to_hex());
+    }
+    let mut hexes: Vec<String> = files.iter().map(|p| p.hash.to_hex().to_string()).collect();
+    hexes.sort();
+    let mut h = blake3::Hasher::new();
+    for x in hexes {
+        h.update(x.as_bytes());
+        h.update(b"\n");
+    }
+    format!("b3:{}", h.finalize().to_hex())
+}
+
+/// Why the main transaction stopped, before it is recorded.
+enum Failure {
+    /// Bad input or failed validation: recorded as a failed import.
+    Refused { message: String, written: bool },
+    /// Anything else (store busy, I/O): reported as is.
+    Other(OpError),
+}
+
+impl From<crate::store::StoreError> for Failure {
+    fn from(e: crate::store::StoreError) -> Self {
+        Failure::Other(e.into())
+    }
+}
+
+/// Imports a feed as the tool's new active snapshot.
+pub fn import(
+    store: &mut Store,
+    env: &Env,
+    req: &ImportRequest,
+    progress: &dyn Progress,
+) -> Result<ImportOutcome> {
+    validate_tool_name(&req.tool).map_err(OpError::Usage)?;
+    if req.inputs.is_empty() {
+        return Err(OpError::Usage(
+            "name at least one file to import (or - for standard input)".into(),
+        ));
+    }
+    if req
+        .inputs
+        .iter()
+        .filter(|i| matches!(i, Input::Stdin))
+        .count()
+        > 1
+    {
+        return Err(OpError::Usage(
+            "standard input (-) can be named only once".into(),
+        ));
+    }
+    let now = env.clock.now();
+    let imported_at = truncate(req.imported_at.unwrap_or(now));
+    let limits = &env.config.limits;
+
+    // Hash and detect before taking the write lock.
+    let mut prepared = Vec::new();
+    let mut formats = Vec::new();
+    let mut early: Option<IngestError> = None;
+    for input in &req.inputs {
+        match prepare(input, limits) {
+            Ok(p) => prepared.push(p),
+            Err(e) => {
+                early = Some(e);
+                break;
+            }
+        }
+    }
+    if early.is_none() {
+        for p in &prepared {
+            let f = match req.format {
+                Some(f) => f,
+                None => match detect::detect(&p.path, &p.display, limits) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        early = Some(e);
+                        break;
+                    }
+                },
+            };
+            formats.push(f);
+        }
+    }
+    let src_hash = if prepared.len() == req.inputs.len() {
+        source_hash(&prepared)
+    } else {
+        // A file could not be read: hash what names the attempt instead.
+        format!("b3:{}", blake3::hash(b"").to_hex())
+    };
+    if let Some(e) = early {
+        return record_failure(
+            store,
+            env,
+            req,
+            now,
+            imported_at,
+            &src_hash,
+            &formats,
+            e.to_string(),
+            false,
+        );
+    }
+
+    let result = store.write(|tx| -> std::result::Result<ImportOutcome, Failure> {
+        write_snapshot(
+            tx,
+            env,
+            req,
+            now,
+            imported_at,
+            &src_hash,
+            &prepared,
+            &formats,
+            progress,
+        )
+    });
+    progress.finish();
+    match result {
+        Ok(out) => Ok(out),
+        Err(Failure::Other(e @ OpError::Fault(_))) => record_failure(
+            store,
+            env,
+            req,
+            now,
+            imported_at,
+            &src_hash,
+            &formats,
+            e.to_string(),
+            true,
+        ),
+        Err(Failure::Other(e)) => Err(e),
+        Err(Failure::Refused { message, written }) => record_failure(
+            store,
+            env,
+            req,
+            now,
+            imported_at,
+            &src_hash,
+            &formats,
+            message,
+            written,
+        ),
+    }
+}
+
+fn format_names(formats: &[Format]) -> Option<String> {
+    let mut names: Vec<&str> = formats.iter().map(|f| f.as_str()).collect();
+    names.sort();
+    names.dedup();
+    if names.is_empty() {
+        None
+    } else {
+        Some(names.join("+"))
+    }
+}
+
+fn fault_point(step: &'static str) -> std::result::Result<(), Failure> {
+    fault::point(step).map_err(Failure::Other)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_snapshot(
+    tx: &mut WriteTx<'_>,
+    env: &Env,
+    req: &ImportRequest,
+    now: DateTime<Utc>,
+    imported_at: DateTime<Utc>,
+    src_hash: &str,
+    files: &[Prepared],
+    formats: &[Format],
+    progress: &dyn Progress,
+) -> std::result::Result<ImportOutcome, Failure> {
+    fault_point("import_begin")?;
+    let id = allocate_id(tx, &req.tool, imported_at)?;
+    let previous = tx.active_snapshot(&req.tool)?;
+    let mut snap = Snapshot {
+        id: id.to_string(),
+        tool: req.tool.clone(),
+        tool_version: None,
+        imported_at,
+        source_hash: src_hash.to_string(),
+        normalized_hash: None,
+        record_count: 0,
+        state: SnapshotState::Active,
+        previous_snapshot: previous.as_ref().map(|p| p.id.clone()),
+        metadata: SnapshotMetadata {
+            source_uri: req.source_uri.clone(),
+            import_user: env.user.clone(),
+            import_reason: req.reason.clone(),
+        },
+        format: format_names(formats),
+        generated_at: None,
+        schema_version: None,
+        warnings: Vec::new(),
+        failure_reason: None,
+        state_changed_at: Some(now),
+        stats: None,
+    };
+    let pk = tx.insert_snapshot(&snap)?;
+    let mut writer = tx.record_writer(pk)?;
+    progress.set_message(&format!("importing {} as {}", req.tool, snap.id));
+    for (file, format) in files.iter().zip(formats) {
+        let mut sink = |rec: crate::domain::record::NormalizedRecord| {
+            progress.inc(1);
+            writer
+                .add(&rec)
+                .map_err(|e| IngestError::Sink(e.to_string()))
+        };
+        let meta = ingest::parse_file(
+            *format,
+            &file.path,
+            &file.display,
+            &env.config.limits,
+            &mut sink,
+        )
+        .map_err(|e| match e {
+            IngestError::Sink(m) => {
+                Failure::Other(OpError::Store(crate::store::StoreError::Sqlite(m)))
+            }
+            other => Failure::Refused {
+                message: other.to_string(),
+                written: false,
+            },
+        })?;
+        snap.tool_version = snap.tool_version.take().or(meta.tool_version);
+        snap.schema_version = snap.schema_version.take().or(meta.schema_version);
+        snap.generated_at = snap.generated_at.take().or(meta.generated_at);
+        for w in meta.warnings {
+            snap.warnings.push(if files.len() > 1 {
+                format!("{}: {w}", file.display)
+            } else {
+                w
+            });
+        }
+    }
+    let (received, merged) = (writer.received, writer.merged);
+    tx.finish_records(writer)?;
+    fault_point("import_write")?;
+
+    let summary = tx.snapshot_summary(pk)?;
+    let refuse = |message: String| Failure::Refused {
+        message,
+        written: true,
+    };
+    if summary.count == 0 && !req.allow_empty {
+        return Err(refuse(format!(
+            "the feed for {} has no records; an empty feed is usually a broken scan. If it is really empty, import again with --allow-empty",
+            req.tool
+        )));
+    }
+    if let Some(p) = &previous {
+        if summary.count * 2 < p.record_count && !req.allow_shrink {
+            return Err(refuse(format!(
+                "the feed for {} has {} records, fewer than half of the active snapshot {} ({}); a shrinking feed is usually a partial scan. If the shrink is real, import again with --allow-shrink",
+                req.tool, summary.count, p.id, p.record_count
+            )));
+        }
+    }
+    fault_point("import_validate")?;
+
+    snap.normalized_hash = Some(summary.normalized_hash.clone());
+    snap.record_count = summary.count;
+    snap.stats = Some(summary.stats.clone());
+    tx.update_snapshot(&snap)?;
+    if let Some(p) = &previous {
+        tx.set_snapshot_state(&p.id, SnapshotState::Previous, now)?;
+    }
+    let tool_key = tx.ensure_tool(&req.tool)?;
+    let affected = tx.restore_active(tool_key, pk)?;
+    fault_point("import_activate")?;
+    tx.set_active_pointer(&req.tool, Some(&snap.id), now, &env.user)?;
+    tx.append_audit(&NewAudit {
+        event: AuditEvent::SnapshotImported,
+        timestamp: now,
+        user: env.user.clone(),
+        tool: Some(req.tool.clone()),
+        snapshot_id: Some(snap.id.clone()),
+        details: json!({
+            "snapshotId": snap.id,
+            "tool": snap.tool,
+            "importedAt": fmt_ts(snap.imported_at),
+            "sourceHash": snap.source_hash,
+            "normalizedHash": snap.normalized_hash,
+            "recordCount": snap.record_count,
+            "format": snap.format,
+            "files": files.iter().map(|f| f.display.clone()).collect::<Vec<_>>(),
+            "sourceUri": snap.metadata.source_uri,
+            "reason": snap.metadata.import_reason,
+            "warnings": snap.warnings,
+        }),
+    })?;
+    tx.append_audit(&NewAudit {
+        event: AuditEvent::SnapshotActivated,
+        timestamp: now,
+        user: env.user.clone(),
+        tool: Some(req.tool.clone()),
+        snapshot_id: Some(snap.id.clone()),
+        details: json!({
+            "snapshotId": snap.id,
+            "previousSnapshot": snap.previous_snapshot,
+            "cause": "import",
+            "recordsAffected": affected,
+        }),
+    })?;
+    fault_point("import_commit")?;
+    Ok(ImportOutcome {
+        replaced: snap.previous_snapshot.clone(),
+        snapshot: snap,
+        records_received: received,
+        records_merged: merged,
+        records_affected: affected,
+    })
+}
+
+fn allocate_id(
+    tx: &mut WriteTx<'_>,
+    tool: &str,
+    at: DateTime<Utc>,
+) -> std::result::Result<SnapshotId, Failure> {
+    let probe = SnapshotId::new(tool, at, 1);
+    let seq = tx.next_seq(tool, &probe.ts_part())?;
+    if seq > MAX_SEQ {
+        return Err(Failure::Other(OpError::Invalid(format!(
+            "{tool} already has {MAX_SEQ} imports at {}; wait a second and import again",
+            fmt_ts(at)
+        ))));
+    }
+    Ok(SnapshotId::new(tool, at, seq))
+}
+
+/// Records a refused import: a `failed` snapshot, its audit record and,
+/// when records had been written, the automatic rollback to the previous
+/// snapshot. Returns the refusal.
+#[allow(clippy::too_many_arguments)]
+fn record_failure(
+    store: &mut Store,
+    env: &Env,
+    req: &ImportRequest,
+    now: DateTime<Utc>,
+    imported_at: DateTime<Utc>,
+    src_hash: &str,
+    formats: &[Format],
+    message: String,
+    written: bool,
+) -> Result<ImportOutcome> {
+    let recorded = store.write(|tx| -> Result<String> {
+        let id = allocate_id(tx, &req.tool, imported_at).map_err(|f| match f {
+            Failure::Other(e) => e,
+            Failure::Refused { message, .. } => OpError::Invalid(message),
+        })?;
+        let previous = tx.active_snapshot(&req.tool)?;
+        let snap = Snapshot {
+            id: id.to_string(),
+            tool: req.tool.clone(),
+            tool_version: None,
+            imported_at,
+            source_hash: src_hash.to_string(),
+            normalized_hash: None,
+            record_count: 0,
+            state: SnapshotState::Failed,
+            previous_snapshot: previous.as_ref().map(|p| p.id.clone()),
+            metadata: SnapshotMetadata {
+                source_uri: req.source_uri.clone(),
+                import_user: env.user.clone(),
+                import_reason: req.reason.clone(),
+            },
+            format: format_names(formats),
+            generated_at: None,
+            schema_version: None,
+            warnings: Vec::new(),
+            failure_reason: Some(message.clone()),
+            state_changed_at: Some(now),
+            stats: None,
+        };
+        tx.ensure_tool(&req.tool)?;
+        tx.insert_snapshot(&snap)?;
+        tx.append_audit(&NewAudit {
+            event: AuditEvent::SnapshotImportFailed,
+            timestamp: now,
+            user: env.user.clone(),
+            tool: Some(req.tool.clone()),
+            snapshot_id: Some(snap.id.clone()),
+            details: json!({
+                "snapshotId": snap.id,
+                "tool": snap.tool,
+                "sourceHash": snap.source_hash,
+                "files": req.inputs.iter().map(|i| i.display()).collect::<Vec<_>>(),
+                "reason": message,
+                "activeSnapshot": snap.previous_snapshot,
+            }),
+        })?;
+        if written {
+            // The records had been written: the transaction's rollback put the
+            // previous snapshot back. Say so, as the spec's automatic trigger.
+            tx.append_audit(&NewAudit {
+                event: AuditEvent::SnapshotRolledBack,
+                timestamp: now,
+                user: SYSTEM_USER.to_string(),
+                tool: Some(req.tool.clone()),
+                snapshot_id: Some(snap.id.clone()),
+                details: json!({
+                    "fromSnapshot": snap.id,
+                    "toSnapshot": snap.previous_snapshot,
+                    "reason": format!("automatic: import failed: {message}"),
+                    "automatic": true,
+                    "recordsAffected": 0,
+                }),
+            })?;
+        }
+        Ok(snap.id)
+    });
+    match recorded {
+        Ok(id) => Err(OpError::Rejected {
+            message: format!("import refused, recorded as failed snapshot {id}: {message}"),
+            snapshot_id: Some(id),
+        }),
+        Err(e) => Err(OpError::Rejected {
+            message: format!("import refused: {message} (and recording the failure failed: {e})"),
+            snapshot_id: None,
+        }),
+    }
+}

@@ -1,0 +1,315 @@
+//! The SQLite store. All SQL lives in this module; callers see domain types.
+//!
+//! The interface is two types: [`Store`] (a connection; reads) and
+//! [`WriteTx`] (one immediate write transaction; reads and writes). Both
+//! implement [`Queries`]. A second backend would provide the same three.
+
+pub mod audit;
+pub mod records;
+mod schema;
+pub mod snapshots;
+
+/// The read traits, for `use crate::store::prelude::*`.
+pub mod prelude {
+    pub use super::audit::AuditReads;
+    pub use super::records::RecordReads;
+    pub use super::snapshots::SnapshotReads;
+    pub use super::Queries;
+}
+
+pub use audit::AuditFilter;
+pub use records::{BadRecord, DiffEntry, DiffSide, RecordFilter, RecordWriter, RecordsSummary};
+pub use snapshots::{SnapshotFilter, ToolRow};
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a writer waits for another process's write to finish.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the store at {path}: {message}")]
+    Open { path: PathBuf, message: String },
+    #[error("the store at {path} has schema version {found}, newer than this snapgov understands ({supported}); upgrade snapgov or point --db at another store")]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error(
+        "no store at {path}: import a feed first (snapgov ingest import), or run `snapgov demo`"
+    )]
+    Missing { path: PathBuf },
+    #[error("the store is busy: another snapgov process kept it locked for more than {}s; try again", BUSY_TIMEOUT.as_secs())]
+    Busy,
+    #[error("the store is open read-only; this needs write access")]
+    ReadOnly,
+    #[error("the store's data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("store error: {0}")]
+    Sqlite(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(f, _) = &e {
+            match f.code {
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
+                    return StoreError::Busy
+                }
+                rusqlite::ErrorCode::ReadOnly => return StoreError::ReadOnly,
+                rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase => {
+                    return StoreError::Corrupt(e.to_string())
+                }
+                _ => {}
+            }
+        }
+        StoreError::Sqlite(e.to_string())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Creates the store (and its folder) if missing, and migrates it.
+    ReadWrite,
+    /// Opened read-only at the SQLite level: nothing can be written.
+    ReadOnly,
+}
+
+/// A connection to a store.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    mode: OpenMode,
+}
+
+/// The schema version this binary writes.
+pub fn schema_version() -> i64 {
+    schema::MIGRATIONS.len() as i64
+}
+
+impl Store {
+    pub fn open(path: &Path, mode: OpenMode) -> Result<Store> {
+        let open_err = |message: String| StoreError::Open {
+            path: path.to_path_buf(),
+            message,
+        };
+        let conn = match mode {
+            OpenMode::ReadWrite => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
+                }
+                Connection::open(path).map_err(|e| open_err(e.to_string()))?
+            }
+            OpenMode::ReadOnly => {
+                if !path.exists() {
+                    return Err(StoreError::Missing {
+                        path: path.to_path_buf(),
+                    });
+                }
+                Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(|e| open_err(e.to_string()))?
+            }
+        };
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| open_err(e.to_string()))?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+            mode,
+        };
+        store.configure().map_err(|e| match e {
+            StoreError::Sqlite(m) | StoreError::Corrupt(m) => open_err(format!(
+                "{m} (is it a snapgov store? point --db at another file)"
+            )),
+            other => other,
+        })?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens an in-memory store (tests, benchmarks).
+    pub fn open_in_memory() -> Result<Store> {
+        let conn = Connection::open_in_memory()?;
+        let mut store = Store {
+            conn,
+            path: PathBuf::from(":memory:"),
+            mode: OpenMode::ReadWrite,
+        };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn configure(&mut self) -> Result<()> {
+        // Reading the header first turns "not a database" into a clear error.
+        let _: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if self.mode == OpenMode::ReadWrite {
+            // WAL lets readers (the console, the server) run beside a writer;
+            // NORMAL sync is durable across process crashes in WAL mode.
+            let _: String = self
+                .conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+            self.conn.execute_batch(
+                "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;",
+            )?;
+        } else {
+            self.conn
+                .execute_batch("PRAGMA query_only = ON; PRAGMA cache_size = -65536;")?;
+        }
+        Ok(())
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let current: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let supported = schema_version();
+        if current > supported {
+            return Err(StoreError::NewerSchema {
+                path: self.path.clone(),
+                found: current,
+                supported,
+            });
+        }
+        if current == supported {
+            return Ok(());
+        }
+        if self.mode == OpenMode::ReadOnly {
+            if current == 0 {
+                return Err(StoreError::Missing {
+                    path: self.path.clone(),
+                });
+            }
+            return Err(StoreError::Open {
+                path: self.path.clone(),
+                message: format!(
+                    "its schema (version {current}) needs upgrading to {supported}; run any write command (e.g. `snapgov ingest audit verify` without --read-only) once"
+                ),
+            });
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Exclusive)?;
+        // Re-read inside the lock: another process may have migrated meanwhile.
+        let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(current as usize) {
+            tx.execute_batch(sql)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn mode(&self) -> OpenMode {
+        self.mode
+    }
+
+    /// Runs `f` in one immediate (write-locked) transaction, committed when
+    /// `f` returns `Ok`, rolled back otherwise.
+    pub fn write<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&mut WriteTx<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        if self.mode == OpenMode::ReadOnly {
+            return Err(StoreError::ReadOnly.into());
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let mut w = WriteTx { tx: &tx };
+        let out = f(&mut w)?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+
+    /// Runs `f` over one consistent read snapshot of the store.
+    pub fn read<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&ReadTx<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .map_err(StoreError::from)?;
+        let r = ReadTx { tx: &tx };
+        let out = f(&r)?;
+        drop(tx);
+        Ok(out)
+    }
+
+    /// `PRAGMA integrity_check`: "ok" or SQLite's list of problems.
+    pub fn integrity_check(&self) -> Result<String> {
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let rows: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(rows.join("; "))
+    }
+}
+
+/// One write transaction.
+pub struct WriteTx<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+}
+
+/// One read transaction (a consistent view while other processes write).
+pub struct ReadTx<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+}
+
+impl WriteTx<'_> {
+    /// Marks a point the transaction can return to.
+    pub fn savepoint(&mut self, name: &str) -> Result<()> {
+        self.tx.execute_batch(&format!("SAVEPOINT {name}"))?;
+        Ok(())
+    }
+    /// Undoes everything since the savepoint (which stays open).
+    pub fn rollback_to(&mut self, name: &str) -> Result<()> {
+        self.tx
+            .execute_batch(&format!("ROLLBACK TO SAVEPOINT {name}"))?;
+        Ok(())
+    }
+    /// Keeps everything since the savepoint and closes it.
+    pub fn release(&mut self, name: &str) -> Result<()> {
+        self.tx
+            .execute_batch(&format!("RELEASE SAVEPOINT {name}"))?;
+        Ok(())
+    }
+}
+
+/// Read queries, available on a connection and inside transactions.
+pub trait Queries {
+    #[doc(hidden)]
+    fn conn(&self) -> &Connection;
+}
+
+impl Queries for Store {
+    fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+impl Queries for WriteTx<'_> {
+    fn conn(&self) -> &Connection {
+        self.tx
+    }
+}
+impl Queries for ReadTx<'_> {
+    fn conn(&self) -> &Connection {
+        self.tx
+    }
+}

@@ -1,0 +1,499 @@
+//! Content-addressed records, each snapshot's membership, the tools' active
+//! data, and the streaming hash and diff over them.
+//!
+//! A record is stored once per distinct content (`records.hash`); a snapshot
+//! lists `(identity key, record)` pairs; `active_records` holds each tool's
+//! live data, which queries read and which rollback restores.
+
+use super::{Queries, Result, StoreError, WriteTx};
+use crate::domain::record::{record_hash, IdentKey, NormalizedRecord, RecordHash, RecordKind};
+use crate::domain::snapshot::RecordStats;
+use rusqlite::{params, OptionalExtension, Statement};
+
+/// Hash and counts of a set of records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordsSummary {
+    /// `b3:` + BLAKE3 over the record hashes in identity-key order.
+    pub normalized_hash: String,
+    pub count: u64,
+    pub stats: RecordStats,
+}
+
+/// Accumulates the normalized hash in identity-key order.
+struct HashAcc {
+    h: blake3::Hasher,
+    count: u64,
+    stats: RecordStats,
+}
+
+impl HashAcc {
+    fn new() -> Self {
+        let mut h = blake3::Hasher::new();
+        h.update(b"snapgov-snapshot-v1\n");
+        HashAcc {
+            h,
+            count: 0,
+            stats: RecordStats::default(),
+        }
+    }
+    fn add(&mut self, hash: &[u8], kind: &str, severity: Option<&str>) {
+        self.h.update(hash);
+        self.count += 1;
+        if kind == "vulnerability" {
+            self.stats.vulnerabilities += 1;
+            *self
+                .stats
+                .by_severity
+                .entry(severity.unwrap_or("unknown").to_string())
+                .or_default() += 1;
+        } else {
+            self.stats.packages += 1;
+        }
+    }
+    fn finish(self) -> RecordsSummary {
+        RecordsSummary {
+            normalized_hash: format!("b3:{}", self.h.finalize().to_hex()),
+            count: self.count,
+            stats: self.stats,
+        }
+    }
+}
+
+/// The normalized hash of records given in any order (used by tests and
+/// tools that compute it outside the store).
+pub fn normalized_hash_of(records: &[NormalizedRecord]) -> String {
+    let mut rows: Vec<(IdentKey, RecordHash)> = records
+        .iter()
+        .map(|r| (r.ident_key(), record_hash(&r.canonical_json())))
+        .collect();
+    rows.sort();
+    let mut acc = HashAcc::new();
+    for (_, h) in rows {
+        acc.add(&h, "package", None);
+    }
+    acc.finish().normalized_hash
+}
+
+/// Which set of records one side of a diff is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiffSide {
+    /// A snapshot's records (by internal key).
+    Snapshot(i64),
+    /// A tool's active data (by internal tool key).
+    Active(i64),
+}
+
+/// One identity whose record differs between two sides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiffEntry {
+    pub ident: IdentKey,
+    /// Record id on the "from" side (`None`: added).
+    pub old: Option<i64>,
+    /// Record id on the "to" side (`None`: removed).
+    pub new: Option<i64>,
+}
+
+/// Filters for reading active records.
+#[derive(Clone, Debug, Default)]
+pub struct RecordFilter {
+    pub subject: Option<String>,
+    pub kind: Option<RecordKind>,
+    /// Any of these severities (findings only).
+    pub severities: Vec<String>,
+}
+
+/// Writes one snapshot's records, merging records with the same identity.
+pub struct RecordWriter<'a> {
+    snapshot: i64,
+    find: Statement<'a>,
+    insert: Statement<'a>,
+    link: Statement<'a>,
+    existing: Statement<'a>,
+    relink: Statement<'a>,
+    merged_away: Vec<i64>,
+    /// Records received (before merging).
+    pub received: u64,
+    /// Records merged into an earlier one with the same identity.
+    pub merged: u64,
+}
+
+impl RecordWriter<'_> {
+    fn record_id(&mut self, hash: &RecordHash, rec: &NormalizedRecord, body: &[u8]) -> Result<i64> {
+        if let Some(id) = self
+            .find
+            .query_row([&hash[..]], |r| r.get::<_, i64>(0))
+            .optional()?
+        {
+            return Ok(id);
+        }
+        let body = std::str::from_utf8(body).expect("serde_json writes UTF-8");
+        Ok(self.insert.query_row(
+            params![
+                &hash[..],
+                rec.kind.as_str(),
+                rec.severity().map(|s| s.as_str()),
+                rec.subject,
+                body
+            ],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Adds one record (already canonicalized) to the snapshot.
+    pub fn add(&mut self, rec: &NormalizedRecord) -> Result<()> {
+        self.received += 1;
+        let body = rec.canonical_json();
+        let hash = record_hash(&body);
+        let ident = rec.ident_key();
+        let rid = self.record_id(&hash, rec, &body)?;
+        let linked = self.link.execute(params![self.snapshot, &ident[..], rid])?;
+        if linked == 1 {
+            return Ok(());
+        }
+        // Same identity seen before in this snapshot: merge the two.
+        self.merged += 1;
+        let (old_rid, old_body): (i64, String) = self
+            .existing
+            .query_row(params![self.snapshot, &ident[..]], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        let mut merged: NormalizedRecord = serde_json::from_str(&old_body)
+            .map_err(|e| StoreError::Corrupt(format!("record {old_rid} does not parse: {e}")))?;
+        merged.merge_from(rec);
+        let body = merged.canonical_json();
+        let hash = record_hash(&body);
+        let new_rid = self.record_id(&hash, &merged, &body)?;
+        if new_rid != old_rid {
+            self.relink
+                .execute(params![new_rid, self.snapshot, &ident[..]])?;
+            self.merged_away.push(old_rid);
+        }
+        if new_rid != rid {
+            self.merged_away.push(rid);
+        }
+        Ok(())
+    }
+}
+
+impl<'a> WriteTx<'a> {
+    /// Starts writing records into snapshot `snapshot_pk`.
+    pub fn record_writer(&self, snapshot_pk: i64) -> Result<RecordWriter<'a>> {
+        let tx = self.tx;
+        Ok(RecordWriter {
+            snapshot: snapshot_pk,
+            find: tx.prepare("SELECT id FROM records WHERE hash = ?1")?,
+            insert: tx.prepare(
+                "INSERT INTO records (hash, kind, severity, subject, body) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+            )?,
+            link: tx.prepare(
+                "INSERT INTO snapshot_records (snapshot, ident, record) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+            )?,
+            existing: tx.prepare(
+                "SELECT r.id, r.body FROM snapshot_records s JOIN records r ON r.id = s.record WHERE s.snapshot = ?1 AND s.ident = ?2",
+            )?,
+            relink: tx.prepare(
+                "UPDATE snapshot_records SET record = ?1 WHERE snapshot = ?2 AND ident = ?3",
+            )?,
+            merged_away: Vec::new(),
+            received: 0,
+            merged: 0,
+        })
+    }
+
+    /// Ends a writer: drops records that merging left unreferenced.
+    pub fn finish_records(&mut self, w: RecordWriter<'_>) -> Result<()> {
+        let mut del = self.tx.prepare(
+            "DELETE FROM records WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM snapshot_records WHERE record = ?1)",
+        )?;
+        for id in w.merged_away {
+            del.execute([id])?;
+        }
+        Ok(())
+    }
+
+    /// Makes the tool's active data equal to the snapshot's records, writing
+    /// only what differs. Returns how many records were added, removed or
+    /// replaced.
+    pub fn restore_active(&mut self, tool_key: i64, snapshot_pk: i64) -> Result<u64> {
+        let mut changes: Vec<DiffEntry> = Vec::new();
+        self.diff(
+            DiffSide::Active(tool_key),
+            DiffSide::Snapshot(snapshot_pk),
+            |e| {
+                changes.push(e);
+                Ok(())
+            },
+        )?;
+        let mut del = self
+            .tx
+            .prepare_cached("DELETE FROM active_records WHERE tool = ?1 AND ident = ?2")?;
+        let mut put = self.tx.prepare_cached(
+            "INSERT INTO active_records (tool, ident, record) VALUES (?1, ?2, ?3) ON CONFLICT (tool, ident) DO UPDATE SET record = excluded.record",
+        )?;
+        for c in &changes {
+            match c.new {
+                Some(rid) => put.execute(params![tool_key, &c.ident[..], rid])?,
+                None => del.execute(params![tool_key, &c.ident[..]])?,
+            };
+        }
+        Ok(changes.len() as u64)
+    }
+
+    /// Empties the tool's active data (its snapshot expired).
+    pub fn clear_active(&mut self, tool_key: i64) -> Result<u64> {
+        Ok(self
+            .tx
+            .execute("DELETE FROM active_records WHERE tool = ?1", [tool_key])? as u64)
+    }
+
+    /// Removes a snapshot's record list, and the records no other snapshot uses.
+    pub fn delete_snapshot_records(&mut self, snapshot_pk: i64) -> Result<u64> {
+        self.tx.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS gc_records (id INTEGER PRIMARY KEY); DELETE FROM temp.gc_records;",
+        )?;
+        self.tx.execute(
+            "INSERT OR IGNORE INTO temp.gc_records SELECT record FROM snapshot_records WHERE snapshot = ?1",
+            [snapshot_pk],
+        )?;
+        self.tx.execute(
+            "DELETE FROM snapshot_records WHERE snapshot = ?1",
+            [snapshot_pk],
+        )?;
+        let n = self.tx.execute(
+            "DELETE FROM records WHERE id IN (SELECT id FROM temp.gc_records) AND NOT EXISTS (SELECT 1 FROM snapshot_records WHERE record = records.id) AND NOT EXISTS (SELECT 1 FROM active_records WHERE record = records.id)",
+            [],
+        )?;
+        self.tx.execute_batch("DELETE FROM temp.gc_records;")?;
+        Ok(n as u64)
+    }
+}
+
+/// Where verification found a stored record that no longer matches its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadRecord {
+    pub record_id: i64,
+    pub identity: String,
+}
+
+/// Record reads.
+pub trait RecordReads: Queries {
+    /// Hash and counts from the stored record hashes (fast; used on import).
+    fn snapshot_summary(&self, snapshot_pk: i64) -> Result<RecordsSummary> {
+        let mut stmt = self.conn().prepare(
+            "SELECT r.hash, r.kind, r.severity FROM snapshot_records s JOIN records r ON r.id = s.record WHERE s.snapshot = ?1 ORDER BY s.ident",
+        )?;
+        let mut rows = stmt.query([snapshot_pk])?;
+        let mut acc = HashAcc::new();
+        while let Some(r) = rows.next()? {
+            let h: Vec<u8> = r.get(0)?;
+            let kind: String = r.get(1)?;
+            let sev: Option<String> = r.get(2)?;
+            acc.add(&h, &kind, sev.as_deref());
+        }
+        Ok(acc.finish())
+    }
+
+    /// Re-hashes every stored record body of a snapshot (or of a tool's
+    /// active data) from scratch. Returns the summary and the first record
+    /// whose body no longer matches its content address, if any.
+    fn rehash(&self, side: DiffSide) -> Result<(RecordsSummary, Option<BadRecord>)> {
+        let (sql, key) = match side {
+            DiffSide::Snapshot(pk) => ("SELECT r.id, r.hash, r.kind, r.severity, r.body FROM snapshot_records s JOIN records r ON r.id = s.record WHERE s.snapshot = ?1 ORDER BY s.ident", pk),
+            DiffSide::Active(t) => ("SELECT r.id, r.hash, r.kind, r.severity, r.body FROM active_records s JOIN records r ON r.id = s.record WHERE s.tool = ?1 ORDER BY s.ident", t),
+        };
+        let mut stmt = self.conn().prepare(sql)?;
+        let mut rows = stmt.query([key])?;
+        let mut acc = HashAcc::new();
+        let mut bad = None;
+        while let Some(r) = rows.next()? {
+            let body: String = r.get(4)?;
+            let h = record_hash(body.as_bytes());
+            let stored: Vec<u8> = r.get(1)?;
+            let kind: String = r.get(2)?;
+            let sev: Option<String> = r.get(3)?;
+            if bad.is_none() && stored[..] != h[..] {
+                let identity = serde_json::from_str::<NormalizedRecord>(&body)
+                    .map(|rec| rec.identity())
+                    .unwrap_or_else(|_| "(unparseable record)".to_string());
+                bad = Some(BadRecord {
+                    record_id: r.get(0)?,
+                    identity,
+                });
+            }
+            acc.add(&h, &kind, sev.as_deref());
+        }
+        Ok((acc.finish(), bad))
+    }
+
+    /// Streams, in identity order, every identity whose record differs
+    /// between two sides. Both sides are read in key order and merged, so
+    /// memory does not grow with the snapshots' size.
+    fn diff(
+        &self,
+        from: DiffSide,
+        to: DiffSide,
+        mut f: impl FnMut(DiffEntry) -> Result<()>,
+    ) -> Result<()> {
+        let sql = |side: DiffSide| match side {
+            DiffSide::Snapshot(pk) => (
+                "SELECT ident, record FROM snapshot_records WHERE snapshot = ?1 ORDER BY ident",
+                pk,
+            ),
+            DiffSide::Active(t) => (
+                "SELECT ident, record FROM active_records WHERE tool = ?1 ORDER BY ident",
+                t,
+            ),
+        };
+        let (qa, ka) = sql(from);
+        let (qb, kb) = sql(to);
+        let mut sa = self.conn().prepare(qa)?;
+        let mut sb = self.conn().prepare(qb)?;
+        let mut ra = sa.query([ka])?;
+        let mut rb = sb.query([kb])?;
+        let next = |rows: &mut rusqlite::Rows<'_>| -> Result<Option<(IdentKey, i64)>> {
+            match rows.next()? {
+                Some(r) => {
+                    let ident: Vec<u8> = r.get(0)?;
+                    let key: IdentKey = ident.as_slice().try_into().map_err(|_| {
+                        StoreError::Corrupt("an identity key is not 16 bytes".into())
+                    })?;
+                    Ok(Some((key, r.get(1)?)))
+                }
+                None => Ok(None),
+            }
+        };
+        let mut a = next(&mut ra)?;
+        let mut b = next(&mut rb)?;
+        loop {
+            match (a, b) {
+                (None, None) => break,
+                (Some((ia, rida)), None) => {
+                    f(DiffEntry {
+                        ident: ia,
+                        old: Some(rida),
+                        new: None,
+                    })?;
+                    a = next(&mut ra)?;
+                }
+                (None, Some((ib, ridb))) => {
+                    f(DiffEntry {
+                        ident: ib,
+                        old: None,
+                        new: Some(ridb),
+                    })?;
+                    b = next(&mut rb)?;
+                }
+                (Some((ia, rida)), Some((ib, ridb))) => {
+                    if ia < ib {
+                        f(DiffEntry {
+                            ident: ia,
+                            old: Some(rida),
+                            new: None,
+                        })?;
+                        a = next(&mut ra)?;
+                    } else if ib < ia {
+                        f(DiffEntry {
+                            ident: ib,
+                            old: None,
+                            new: Some(ridb),
+                        })?;
+                        b = next(&mut rb)?;
+                    } else {
+                        if rida != ridb {
+                            f(DiffEntry {
+                                ident: ia,
+                                old: Some(rida),
+                                new: Some(ridb),
+                            })?;
+                        }
+                        a = next(&mut ra)?;
+                        b = next(&mut rb)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Kind and severity of a stored record.
+    fn record_meta(&self, record_id: i64) -> Result<(String, Option<String>)> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT kind, severity FROM records WHERE id = ?1")?
+            .query_row([record_id], |r| Ok((r.get(0)?, r.get(1)?)))?)
+    }
+
+    /// A stored record's canonical JSON.
+    fn record_body(&self, record_id: i64) -> Result<String> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT body FROM records WHERE id = ?1")?
+            .query_row([record_id], |r| r.get(0))?)
+    }
+
+    /// Streams a tool's active records (canonical JSON) matching `filter`.
+    fn for_each_active_record(
+        &self,
+        tool_key: i64,
+        filter: &RecordFilter,
+        mut f: impl FnMut(&str) -> Result<()>,
+    ) -> Result<u64> {
+        let mut sql = String::from(
+            "SELECT r.body FROM active_records a JOIN records r ON r.id = a.record WHERE a.tool = ?1",
+        );
+        let mut args: Vec<rusqlite::types::Value> = vec![tool_key.into()];
+        if let Some(s) = &filter.subject {
+            args.push(s.clone().into());
+            sql.push_str(&format!(" AND r.subject = ?{}", args.len()));
+        }
+        if let Some(k) = filter.kind {
+            args.push(k.as_str().to_string().into());
+            sql.push_str(&format!(" AND r.kind = ?{}", args.len()));
+        }
+        if !filter.severities.is_empty() {
+            let mut marks = Vec::new();
+            for s in &filter.severities {
+                args.push(s.clone().into());
+                marks.push(format!("?{}", args.len()));
+            }
+            sql.push_str(&format!(" AND r.severity IN ({})", marks.join(", ")));
+        }
+        sql.push_str(" ORDER BY a.ident");
+        let mut stmt = self.conn().prepare(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+        let mut n = 0;
+        while let Some(r) = rows.next()? {
+            let body: String = r.get(0)?;
+            f(&body)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// How many records a tool's active data holds.
+    fn active_count(&self, tool_key: i64) -> Result<u64> {
+        Ok(self.conn().query_row(
+            "SELECT count(*) FROM active_records WHERE tool = ?1",
+            [tool_key],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+
+    /// Internal key of a tool, if it is known.
+    fn tool_key_of(&self, tool: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT id FROM tools WHERE name = ?1", [tool], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Distinct stored records (for storage statistics).
+    fn stored_record_count(&self) -> Result<u64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT count(*) FROM records", [], |r| r.get::<_, i64>(0))?
+            as u64)
+    }
+}
+
+impl<T: Queries + ?Sized> RecordReads for T {}

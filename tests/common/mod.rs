@@ -1,0 +1,167 @@
+//! Helpers for tests that drive the real binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const NOW: &str = "2025-12-04T12:00:00Z";
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr: {}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// A scratch store in a temp dir, and a way to run snapgov against it.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub now: String,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), "").unwrap();
+        Sandbox {
+            dir,
+            now: NOW.to_string(),
+        }
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("store.db")
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_snapgov"));
+        c.args(args)
+            .env("SNAPGOV_DB", self.db())
+            .env("SNAPGOV_CONFIG", self.dir.path().join("config.toml"))
+            .env("SNAPGOV_USER", "tester")
+            .env("SNAPGOV_NOW", &self.now)
+            .env_remove("SNAPGOV_FAULT")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.cmd(args).output().unwrap().into()
+    }
+
+    pub fn run_stdin(&self, args: &[&str], input: &[u8]) -> Run {
+        use std::io::Write;
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The command may refuse before reading all of it.
+        let _ = child.stdin.take().unwrap().write_all(input);
+        child.wait_with_output().unwrap().into()
+    }
+
+    /// Runs and insists on exit 0.
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(
+            r.code, 0,
+            "snapgov {args:?} failed:\nstdout: {}\nstderr: {}",
+            r.stdout, r.stderr
+        );
+        r
+    }
+
+    /// Writes a generated feed and returns its path.
+    pub fn feed(
+        &self,
+        name: &str,
+        format: snapgov::ingest::Format,
+        spec: &snapgov::gen::FeedSpec,
+    ) -> PathBuf {
+        let p = self.path(name);
+        let mut f = std::fs::File::create(&p).unwrap();
+        snapgov::gen::write_feed(format, spec, &mut f).unwrap();
+        p
+    }
+
+    pub fn conn(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.db()).unwrap()
+    }
+
+    /// Every row of every table, as text, for before/after comparisons.
+    pub fn dump(&self) -> Vec<(String, Vec<String>)> {
+        dump(&self.db())
+    }
+}
+
+pub fn dump(db: &Path) -> Vec<(String, Vec<String>)> {
+    let c = rusqlite::Connection::open(db).unwrap();
+    let mut tables: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    tables.sort();
+    tables
+        .into_iter()
+        .map(|t| {
+            let mut stmt = c.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
+            let n = stmt.column_count();
+            let mut rows: Vec<String> = stmt
+                .query_map([], |r| {
+                    let mut cells = Vec::new();
+                    for i in 0..n {
+                        let v: rusqlite::types::Value = r.get(i)?;
+                        cells.push(format!("{v:?}"));
+                    }
+                    Ok(cells.join("|"))
+                })
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect();
+            rows.sort();
+            (t, rows)
+        })
+        .collect()
+}
+
+/// Packages and findings a generated feed holds (independent of snapgov's parsers).
+pub fn expected_counts(spec: &snapgov::gen::FeedSpec) -> (u64, u64) {
+    let mut v = 0;
+    for i in 0..spec.packages {
+        if snapgov::gen::package(spec, i).finding(spec).is_some() {
+            v += 1;
+        }
+    }
+    (spec.packages, v)
+}
