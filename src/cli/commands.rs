@@ -179,6 +179,15 @@ fn ingest(ctx: &mut Context, cmd: IngestCmd) -> Result<u8> {
             Ok(0)
         }
         IngestCmd::Audit(c) => audit(ctx, c),
+        IngestCmd::Sla { tool } => super::governance::sla(ctx, tool),
+        IngestCmd::Records(a) => super::governance::records(ctx, a),
+        IngestCmd::Expire {
+            snapshot_id,
+            reason,
+        } => super::governance::expire(ctx, snapshot_id, reason),
+        IngestCmd::Rollback(a) => super::governance::rollback(ctx, a),
+        IngestCmd::Diff { from, to, sample } => super::governance::diff(ctx, from, to, sample),
+        IngestCmd::Retention(c) => super::governance::retention(ctx, c),
     }
 }
 
@@ -256,6 +265,7 @@ fn audit(ctx: &mut Context, cmd: AuditCmd) -> Result<u8> {
             }
             Ok(0)
         }
+        AuditCmd::Purge { before, reason } => super::governance::purge(ctx, before, reason),
         AuditCmd::Checkpoint { file } => {
             let store = open_ro(ctx)?;
             let cp = ops::audit::write_checkpoint(&store, &file, ctx.env.clock.now())?;

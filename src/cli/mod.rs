@@ -2,6 +2,7 @@
 //! and printing. Every command calls one workflow in `ops`.
 
 mod commands;
+mod governance;
 mod output;
 
 use crate::config::Config;
@@ -119,9 +120,125 @@ pub enum IngestCmd {
         /// Snapshot id.
         id: String,
     },
-    /// The audit trail: list, show, verify, checkpoint.
+    /// The audit trail: list, show, verify, checkpoint, purge.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Freshness SLA per tool (the spec's SLA document with --json).
+    Sla {
+        /// One tool (default: every tool).
+        #[arg(long)]
+        tool: Option<String>,
+    },
+    /// Stream a tool's active records as JSON Lines, behind the freshness guard.
+    ///
+    /// Stale data prints a warning on stderr; critically old data is refused
+    /// (exit 4) unless --override gives a reason, which is audited; expired
+    /// data is refused.
+    Records(RecordsArgs),
+    /// Expire a snapshot: its data becomes unavailable (audited).
+    Expire {
+        #[arg(long, value_name = "ID")]
+        snapshot_id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Roll a tool back to an earlier snapshot, verified and atomic.
+    ///
+    /// Without a target: the active snapshot's predecessor (skipping failed,
+    /// expired and deleted ones). Shows the record-level diff first; on a
+    /// terminal asks you to type the tool name; in scripts pass --force.
+    #[command(
+        after_help = "Examples:\n  snapgov ingest rollback --tool syft --dry-run\n  snapgov ingest rollback --tool syft --snapshot-id syft-20251201T000000Z-001 --reason \"corrupt feed\"\n  snapgov ingest rollback --tool trivy --at 2025-12-01T00:00:00Z --force --reason \"compliance\""
+    )]
+    Rollback(RollbackArgs),
+    /// Record-level diff between two snapshots (added, removed, changed).
+    Diff {
+        from: String,
+        to: String,
+        /// How many records of each group to show.
+        #[arg(long, default_value_t = 10)]
+        sample: usize,
+    },
+    /// Retention: policy and status, runs, holds.
+    #[command(subcommand)]
+    Retention(RetentionCmd),
+}
+
+#[derive(Args, Debug)]
+pub struct RecordsArgs {
+    #[arg(long)]
+    pub tool: String,
+    /// Only records of this subject (image, directory, repository).
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// package or vulnerability.
+    #[arg(long, value_parser = parse_kind)]
+    pub kind: Option<crate::domain::record::RecordKind>,
+    /// Only findings of these severities (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_parser = parse_severity)]
+    pub severity: Vec<crate::domain::record::Severity>,
+    /// Read critically old data anyway, for this reason (audited).
+    #[arg(long = "override", value_name = "REASON")]
+    pub override_reason: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RollbackArgs {
+    #[arg(long)]
+    pub tool: String,
+    /// Roll back to this snapshot.
+    #[arg(long, value_name = "ID", conflicts_with = "at")]
+    pub snapshot_id: Option<String>,
+    /// Roll back to the snapshot that was active at this time (RFC 3339).
+    #[arg(long, value_name = "TS", value_parser = parse_ts_arg)]
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Verify and show the diff; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Skip the confirmation (needed without a terminal).
+    #[arg(long)]
+    pub force: bool,
+    /// Why (required; prompted for on a terminal).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Only proceed if this is still the active snapshot (as previewed).
+    #[arg(long, value_name = "ID")]
+    pub expect_active: Option<String>,
+    /// How many records of each diff group to show.
+    #[arg(long, default_value_t = 10)]
+    pub sample: usize,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RetentionCmd {
+    /// Policy, schedule, next run, holds, and what the next run would do.
+    Status,
+    /// Archive and delete what the policy says (or only list it with --dry-run).
+    Run {
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Holds keep a snapshot from being archived or deleted until they expire.
+    #[command(subcommand)]
+    Hold(HoldCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HoldCmd {
+    /// Hold a snapshot until a time.
+    Add {
+        #[arg(value_name = "ID")]
+        snapshot_id: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, value_name = "TS", value_parser = parse_ts_arg)]
+        until: chrono::DateTime<chrono::Utc>,
+    },
+    /// Remove a snapshot's hold.
+    Remove {
+        #[arg(value_name = "ID")]
+        snapshot_id: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -211,6 +328,14 @@ pub enum AuditCmd {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// Remove audit records older than --before (and the audit retention).
+    /// The chain stays verifiable through an audit_purged record.
+    Purge {
+        #[arg(long, value_name = "TS", value_parser = parse_ts_arg)]
+        before: chrono::DateTime<chrono::Utc>,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -242,6 +367,21 @@ fn parse_state(s: &str) -> Result<crate::domain::snapshot::SnapshotState, String
         format!(
             "`{s}` is not a state; use one of {}",
             SnapshotState::ALL.map(|s| s.as_str()).join(", ")
+        )
+    })
+}
+
+fn parse_kind(s: &str) -> Result<crate::domain::record::RecordKind, String> {
+    crate::domain::record::RecordKind::parse(s)
+        .ok_or_else(|| format!("`{s}` is not a kind; use package or vulnerability"))
+}
+
+fn parse_severity(s: &str) -> Result<crate::domain::record::Severity, String> {
+    use crate::domain::record::Severity;
+    Severity::parse(&s.to_ascii_lowercase()).ok_or_else(|| {
+        format!(
+            "`{s}` is not a severity; use {}",
+            Severity::ALL.map(|s| s.as_str()).join(", ")
         )
     })
 }

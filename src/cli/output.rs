@@ -48,6 +48,18 @@ impl Style {
     }
 }
 
+/// The glyph that goes with a freshness state word (never colour alone).
+pub fn freshness_glyph(state: &str, overdue: bool) -> &'static str {
+    match state {
+        "fresh" => "●",
+        "stale" if overdue => "▲",
+        "stale" => "△",
+        "critical" => "✖",
+        "expired" => "⊘",
+        _ => "?",
+    }
+}
+
 /// Prints rows as aligned columns (widths by character count).
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let visible = |s: &str| strip_ansi(s).chars().count();

@@ -518,6 +518,7 @@ impl<'de> DeserializeSeed<'de> for TopSeed<'_, '_> {
 }
 
 #[derive(Deserialize)]
+#[serde(field_identifier)]
 enum TopKey {
     #[serde(rename = "format")]
     Format,

@@ -264,6 +264,7 @@ impl<'de> Deserialize<'de> for License {
 }
 
 #[derive(Deserialize)]
+#[serde(field_identifier)]
 enum LicenseKey {
     #[serde(rename = "value")]
     Value,
@@ -313,6 +314,7 @@ impl<'de> DeserializeSeed<'de> for TopSeed<'_, '_> {
 
 /// Top-level keys snapgov reads; anything else is skipped.
 #[derive(Deserialize)]
+#[serde(field_identifier)]
 enum TopKey {
     #[serde(rename = "artifacts")]
     Artifacts,

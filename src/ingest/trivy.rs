@@ -237,6 +237,7 @@ impl<'de> DeserializeSeed<'de> for TopSeed<'_, '_> {
 }
 
 #[derive(Deserialize)]
+#[serde(field_identifier)]
 enum TopKey {
     SchemaVersion,
     Trivy,

@@ -158,6 +158,7 @@ pub fn verify(store: &impl Queries, checkpoint: Option<&Checkpoint>) -> Result<V
     let mut last: Option<(u64, String)> = None;
     let mut imports: HashMap<String, Imported> = HashMap::new();
     let mut checkpoint_hit: Option<String> = None;
+    let mut anchor_attested = false;
     store.audit_walk(|seq, rec| {
         if seq != expected_seq && first_failure.is_none() {
             first_failure = Some(ChainBreak::Missing {
@@ -177,6 +178,15 @@ pub fn verify(store: &impl Queries, checkpoint: Option<&Checkpoint>) -> Result<V
             }
         }
         let ev = rec.event.as_str();
+        if let Some((aseq, ahash)) = &anchor {
+            if ev == AuditEvent::AuditPurged.as_str()
+                && rec.details.get("purgedThrough").and_then(|v| v.as_str())
+                    == Some(audit_id(*aseq).as_str())
+                && rec.details.get("anchorHash").and_then(|v| v.as_str()) == Some(ahash.as_str())
+            {
+                anchor_attested = true;
+            }
+        }
         if ev == AuditEvent::SnapshotImported.as_str()
             || ev == AuditEvent::SnapshotImportFailed.as_str()
         {
@@ -223,6 +233,14 @@ pub fn verify(store: &impl Queries, checkpoint: Option<&Checkpoint>) -> Result<V
                 }
             }
         }
+    }
+
+    if first_failure.is_none() && anchor.is_some() && !anchor_attested {
+        let (aseq, _) = anchor.as_ref().expect("checked");
+        first_failure = Some(ChainBreak::Missing {
+            id: format!("the chain's start (records up to {} are gone with no audit_purged record attesting it)", audit_id(*aseq)),
+            missing_from: 1,
+        });
     }
 
     // Each snapshot row must match its import record; a row no import
@@ -276,5 +294,95 @@ pub fn verify(store: &impl Queries, checkpoint: Option<&Checkpoint>) -> Result<V
         snapshot_problems,
         snapshots_checked: checked,
         checkpoint: checkpoint.map(|c| c.id.clone()),
+    })
+}
+
+#[derive(Serialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct PurgeReport {
+    pub purged: u64,
+    pub purged_from: Option<String>,
+    pub purged_through: Option<String>,
+    /// `b3:` over the removed records' hashes, in order.
+    pub removed_hash: Option<String>,
+    /// The audit_purged record that attests the purge.
+    pub record: Option<String>,
+}
+
+/// Removes the oldest audit records, those older than both `before` and the
+/// audit retention. The chain stays verifiable: an `audit_purged` record
+/// carries the hash of what was removed and the hash the rest links to.
+pub fn purge(
+    store: &mut crate::store::Store,
+    env: &super::Env,
+    before: DateTime<Utc>,
+    reason: &str,
+) -> Result<PurgeReport> {
+    use crate::domain::audit::NewAudit;
+    if reason.trim().is_empty() {
+        return Err(OpError::Usage(
+            "a purge needs a reason (--reason TEXT)".into(),
+        ));
+    }
+    let now = env.clock.now();
+    let oldest_allowed = now - env.config.retention.audit_max_age;
+    if before > oldest_allowed {
+        return Err(OpError::Usage(format!(
+            "audit records are kept for {}: --before must be {} or earlier",
+            crate::domain::time::fmt_duration(env.config.retention.audit_max_age),
+            fmt_ts(oldest_allowed)
+        )));
+    }
+    store.write(|tx| -> Result<PurgeReport> {
+        let mut removed: Vec<(u64, String)> = Vec::new();
+        tx.audit_walk(|seq, rec| {
+            if rec.timestamp < before {
+                removed.push((seq, rec.hash));
+                Ok(true)
+            } else {
+                Ok(false)
+            }
+        })?;
+        let (Some(first), Some(last)) = (removed.first().cloned(), removed.last().cloned()) else {
+            return Ok(PurgeReport {
+                purged: 0,
+                purged_from: None,
+                purged_through: None,
+                removed_hash: None,
+                record: None,
+            });
+        };
+        let mut h = blake3::Hasher::new();
+        for (_, hash) in &removed {
+            h.update(hash.as_bytes());
+            h.update(b"\n");
+        }
+        let removed_hash = format!("b3:{}", h.finalize().to_hex());
+        super::fault::point("purge_delete")?;
+        let n = tx.audit_delete_through(last.0, &last.1)?;
+        super::fault::point("purge_audit")?;
+        let rec = tx.append_audit(&NewAudit {
+            event: AuditEvent::AuditPurged,
+            timestamp: now,
+            user: env.user.clone(),
+            tool: None,
+            snapshot_id: None,
+            details: serde_json::json!({
+                "purgedFrom": audit_id(first.0),
+                "purgedThrough": audit_id(last.0),
+                "count": n,
+                "removedHash": removed_hash,
+                "anchorHash": last.1,
+                "before": fmt_ts(before),
+                "reason": reason,
+            }),
+        })?;
+        Ok(PurgeReport {
+            purged: n,
+            purged_from: Some(audit_id(first.0)),
+            purged_through: Some(audit_id(last.0)),
+            removed_hash: Some(removed_hash),
+            record: Some(rec.id),
+        })
     })
 }

@@ -106,6 +106,69 @@ pub fn build(store: &mut Store, env: &Env) -> Result<DemoSummary> {
             import(store, &e, &req, &NoProgress)?;
             imports += 1;
         }
+        // Operators at work: rollbacks, a hold, retention runs, an expiry.
+        let at = |h: i64| {
+            Env::new(
+                env.config.clone(),
+                "bob",
+                Clock::Fixed(now - Duration::days(day) + Duration::hours(h)),
+            )
+        };
+        match day {
+            40 => {
+                super::rollback::execute(
+                    store,
+                    &at(9),
+                    "trivy",
+                    &super::rollback::Target::Previous,
+                    None,
+                    "scanner upgrade produced false positives",
+                    &super::rollback::Quiet,
+                )?;
+            }
+            25 => {
+                super::rollback::execute(
+                    store,
+                    &at(10),
+                    "syft",
+                    &super::rollback::Target::Previous,
+                    None,
+                    "data corruption detected in the nightly SBOM",
+                    &super::rollback::Quiet,
+                )?;
+            }
+            12 => {
+                let first = super::snapshots::list(
+                    store,
+                    &crate::store::SnapshotFilter {
+                        tool: Some("syft".into()),
+                        limit: Some(1),
+                        ..Default::default()
+                    },
+                )?;
+                if let Some(s) = first.first() {
+                    super::retention::hold_add(
+                        store,
+                        &at(11),
+                        &s.id,
+                        "Audit hold: Q4 compliance review",
+                        now + Duration::days(45),
+                    )?;
+                }
+            }
+            7 | 2 => {
+                super::retention::run(
+                    store,
+                    &Env::new(
+                        env.config.clone(),
+                        super::SYSTEM_USER,
+                        Clock::Fixed(now - Duration::days(day) + Duration::hours(1)),
+                    ),
+                    false,
+                )?;
+            }
+            _ => {}
+        }
         // One broken feed, refused and recorded as failed.
         if day == 20 {
             let path = dir.path().join("trivy-truncated.json");
@@ -124,6 +187,22 @@ pub fn build(store: &mut Store, env: &Env) -> Result<DemoSummary> {
                 }
             }
         }
+    }
+    // The custom tool's latest feed turned out to be wrong: expire it.
+    if let Some(active) =
+        crate::store::prelude::SnapshotReads::active_snapshot(store, "licensewatch")?
+    {
+        let e = Env::new(
+            env.config.clone(),
+            "alice",
+            Clock::Fixed(now - Duration::hours(5)),
+        );
+        super::expire::expire(
+            store,
+            &e,
+            &active.id,
+            "license database found corrupt upstream",
+        )?;
     }
     Ok(DemoSummary {
         imports,

@@ -437,7 +437,10 @@ fn write_snapshot(
             req.tool
         )));
     }
-    if let Some(p) = &previous {
+    if let Some(p) = previous
+        .as_ref()
+        .filter(|p| p.state == SnapshotState::Active)
+    {
         if summary.count * 2 < p.record_count && !req.allow_shrink {
             return Err(refuse(format!(
                 "the feed for {} has {} records, fewer than half of the active snapshot {} ({}); a shrinking feed is usually a partial scan. If the shrink is real, import again with --allow-shrink",
@@ -451,7 +454,11 @@ fn write_snapshot(
     snap.record_count = summary.count;
     snap.stats = Some(summary.stats.clone());
     tx.update_snapshot(&snap)?;
-    if let Some(p) = &previous {
+    // An expired predecessor stays expired; an active one becomes previous.
+    if let Some(p) = previous
+        .as_ref()
+        .filter(|p| p.state == SnapshotState::Active)
+    {
         tx.set_snapshot_state(&p.id, SnapshotState::Previous, now)?;
     }
     let tool_key = tx.ensure_tool(&req.tool)?;

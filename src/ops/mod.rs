@@ -3,8 +3,14 @@
 
 pub mod audit;
 pub mod demo;
+pub mod diff;
+pub mod expire;
 pub mod fault;
 pub mod import;
+pub mod records;
+pub mod retention;
+pub mod rollback;
+pub mod sla;
 pub mod snapshots;
 
 use crate::config::Config;

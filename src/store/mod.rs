@@ -5,6 +5,7 @@
 //! implement [`Queries`]. A second backend would provide the same three.
 
 pub mod audit;
+pub mod holds;
 pub mod records;
 mod schema;
 pub mod snapshots;
@@ -12,6 +13,7 @@ pub mod snapshots;
 /// The read traits, for `use crate::store::prelude::*`.
 pub mod prelude {
     pub use super::audit::AuditReads;
+    pub use super::holds::HoldReads;
     pub use super::records::RecordReads;
     pub use super::snapshots::SnapshotReads;
     pub use super::Queries;

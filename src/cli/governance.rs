@@ -1,0 +1,508 @@
+//! Commands of the governance workflows: SLA, records, expiry, rollback,
+//! diff, retention, audit purge.
+
+use super::output::{print_json, table};
+use super::{Context, HoldCmd, RecordsArgs, RetentionCmd, RollbackArgs};
+use crate::domain::time::{fmt_duration, fmt_ts};
+use crate::ops::diff::DiffSummary;
+use crate::ops::rollback::{Observer, StepEvent, Target};
+use crate::ops::{self, OpError};
+use crate::store::{OpenMode, Store};
+use serde_json::json;
+use std::io::{BufRead, IsTerminal, Write};
+
+type Result<T> = std::result::Result<T, OpError>;
+
+fn open_rw(ctx: &Context) -> Result<Store> {
+    Ok(Store::open(&ctx.db, OpenMode::ReadWrite)?)
+}
+
+fn open_ro(ctx: &Context) -> Result<Store> {
+    Ok(Store::open(&ctx.db, OpenMode::ReadOnly)?)
+}
+
+pub fn sla(ctx: &Context, tool: Option<String>) -> Result<u8> {
+    let store = open_ro(ctx)?;
+    let report = ops::sla::report(&store, &ctx.env, tool.as_deref())?;
+    let now = ctx.env.clock.now();
+    if ctx.json {
+        if tool.is_some() {
+            print_json(&json!({ "sla": report[0].doc() }));
+        } else {
+            let docs: Vec<_> = report.iter().map(|r| r.doc()).collect();
+            print_json(&json!({ "sla": docs }));
+        }
+        return Ok(0);
+    }
+    if report.is_empty() {
+        println!("no tools yet: import a feed with `snapgov ingest import`");
+        return Ok(0);
+    }
+    let rows: Vec<Vec<String>> = report
+        .iter()
+        .map(|r| {
+            let d = r.doc();
+            vec![
+                r.tool.clone(),
+                format!(
+                    "{} {}",
+                    super::output::freshness_glyph(&d.state, d.overdue),
+                    r.label()
+                ),
+                d.age.unwrap_or_else(|| "-".into()),
+                d.snapshot_id.unwrap_or_else(|| "-".into()),
+                r.time_left(now)
+                    .map(fmt_duration)
+                    .unwrap_or_else(|| "-".into()),
+                d.next_check,
+                format!(
+                    "{} / {} / {}",
+                    d.thresholds.max_age, d.thresholds.stale, d.thresholds.critical
+                ),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(
+            &[
+                "TOOL",
+                "STATE",
+                "AGE",
+                "ACTIVE SNAPSHOT",
+                "NEXT CHANGE IN",
+                "NEXT CHECK",
+                "MAX AGE / STALE / CRITICAL"
+            ],
+            &rows
+        )
+    );
+    Ok(0)
+}
+
+pub fn records(ctx: &Context, a: RecordsArgs) -> Result<u8> {
+    let mut store = open_rw(ctx)?;
+    let q = ops::records::RecordsQuery {
+        tool: a.tool,
+        subject: a.subject,
+        kind: a.kind,
+        severities: a.severity,
+        override_reason: a.override_reason,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut warned = false;
+    let (cleared, _n) = ops::records::query(&mut store, &ctx.env, &q, |line| {
+        out.write_all(line.as_bytes())?;
+        out.write_all(b"\n")
+    })
+    .inspect(|(c, _)| {
+        if let Some(w) = &c.warning {
+            eprintln!("warning: {w}");
+            warned = true;
+        }
+    })?;
+    let _ = out.flush();
+    if !warned {
+        if let Some(w) = cleared.warning {
+            eprintln!("warning: {w}");
+        }
+    }
+    Ok(0)
+}
+
+pub fn expire(ctx: &Context, id: String, reason: String) -> Result<u8> {
+    let mut store = open_rw(ctx)?;
+    let s = ops::expire::expire(&mut store, &ctx.env, &id, &reason)?;
+    if ctx.json {
+        print_json(&json!({ "snapshot": s }));
+    } else {
+        println!(
+            "expired {} ({}): its data is no longer available",
+            s.id, s.tool
+        );
+    }
+    Ok(0)
+}
+
+fn print_diff(d: &DiffSummary, verb: &str) {
+    println!("{}", d.headline(verb));
+    let by = |c: &ops::diff::Counts| {
+        let sev: Vec<String> = c
+            .by_severity
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        format!(
+            "{} ({} packages, {} findings{})",
+            c.total,
+            c.packages,
+            c.vulnerabilities,
+            if sev.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", sev.join(", "))
+            }
+        )
+    };
+    println!("  added:   {}", by(&d.added));
+    println!("  removed: {}", by(&d.removed));
+    println!("  changed: {}", by(&d.changed));
+    for it in &d.samples {
+        let sign = match it.change {
+            ops::diff::Change::Added => "+",
+            ops::diff::Change::Removed => "-",
+            ops::diff::Change::Changed => "~",
+        };
+        let mut line = format!("  {sign} {}", it.identity);
+        if let Some(s) = &it.severity {
+            line.push_str(&format!(" [{s}]"));
+        }
+        if let (Some(o), Some(n)) = (&it.old, &it.new) {
+            let changes = changed_fields(o, n);
+            if !changes.is_empty() {
+                line.push_str(&format!(": {}", changes.join(", ")));
+            }
+        }
+        println!("{line}");
+    }
+}
+
+/// "version 1.2 → 1.3" for each top-level field that differs.
+pub fn changed_fields(o: &serde_json::Value, n: &serde_json::Value) -> Vec<String> {
+    let (Some(o), Some(n)) = (o.as_object(), n.as_object()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (k, nv) in n {
+        let ov = o.get(k).unwrap_or(&serde_json::Value::Null);
+        if ov != nv {
+            if let (Some(oo), Some(no)) = (ov.as_object(), nv.as_object()) {
+                for (k2, nv2) in no {
+                    let ov2 = oo.get(k2).unwrap_or(&serde_json::Value::Null);
+                    if ov2 != nv2 {
+                        out.push(format!("{k}.{k2} {} → {}", short(ov2), short(nv2)));
+                    }
+                }
+            } else {
+                out.push(format!("{k} {} → {}", short(ov), short(nv)));
+            }
+        }
+    }
+    out
+}
+
+fn short(v: &serde_json::Value) -> String {
+    let s = match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(39).collect::<String>())
+    } else {
+        s
+    }
+}
+
+/// Prints each step as it happens, on a terminal.
+struct StepPrinter(bool);
+impl Observer for StepPrinter {
+    fn on(&self, e: &StepEvent) {
+        if !self.0 {
+            return;
+        }
+        match e {
+            StepEvent::Started(_) => {}
+            StepEvent::Done(s) => eprintln!("  ✓ {}", s.label()),
+            StepEvent::Failed(s, m) => eprintln!("  ✗ {}: {m}", s.label()),
+        }
+    }
+}
+
+fn prompt(question: &str) -> Option<String> {
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(0) | Err(_) => None,
+        Ok(_) => Some(line.trim().to_string()),
+    }
+}
+
+pub fn rollback(ctx: &Context, a: RollbackArgs) -> Result<u8> {
+    let mut store = open_rw(ctx)?;
+    let target = match (&a.snapshot_id, a.at) {
+        (Some(id), _) => Target::Id(id.clone()),
+        (None, Some(t)) => Target::At(t),
+        (None, None) => Target::Previous,
+    };
+    let plan = ops::rollback::plan(&mut store, &a.tool, &target, a.sample)?;
+    if let Some(exp) = &a.expect_active {
+        if *exp != plan.from.id {
+            return Err(OpError::Conflict(format!(
+                "{}'s active snapshot is {}, not {exp}",
+                a.tool, plan.from.id
+            )));
+        }
+    }
+    if a.dry_run {
+        let resp = ops::rollback::dry_run_response(&plan, &ctx.env, a.reason.as_deref());
+        if ctx.json {
+            print_json(&json!({ "rollback": resp }));
+        } else {
+            println!(
+                "dry run: rolling {} back from {} ({} records) to {} ({} records){} would change:",
+                plan.tool,
+                plan.from.id,
+                plan.from.record_count,
+                plan.to.id,
+                plan.to.record_count,
+                if plan.target_was_archived {
+                    ", an archived snapshot"
+                } else {
+                    ""
+                }
+            );
+            println!(
+                "target verified: {} records re-hash to {}",
+                plan.verification.actual_count,
+                plan.verification.actual_hash.as_deref().unwrap_or("-")
+            );
+            print_diff(&plan.diff, "rolling back");
+            println!("nothing was changed");
+        }
+        return Ok(0);
+    }
+    let tty = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let mut reason = a.reason.clone().filter(|r| !r.trim().is_empty());
+    if !a.force {
+        if !tty {
+            return Err(OpError::Usage(
+                "a rollback asks for confirmation, and there is no terminal to ask on; in scripts pass --force and --reason".into(),
+            ));
+        }
+        eprintln!(
+            "rolling {} back from {} ({} records) to {} ({} records){}",
+            plan.tool,
+            plan.from.id,
+            plan.from.record_count,
+            plan.to.id,
+            plan.to.record_count,
+            if plan.target_was_archived {
+                " (archived)"
+            } else {
+                ""
+            }
+        );
+        eprintln!("{}", plan.diff.headline("rolling back"));
+        if reason.is_none() {
+            reason = prompt("reason for the rollback: ").filter(|r| !r.is_empty());
+            if reason.is_none() {
+                return Err(OpError::Usage(
+                    "a rollback needs a reason; nothing was changed".into(),
+                ));
+            }
+        }
+        let typed = prompt(&format!(
+            "type the tool name ({}) to roll back, anything else cancels: ",
+            plan.tool
+        ));
+        if typed.as_deref() != Some(plan.tool.as_str()) {
+            eprintln!("cancelled; nothing was changed");
+            return Ok(1);
+        }
+    }
+    let reason = reason
+        .ok_or_else(|| OpError::Usage("a rollback needs a reason: pass --reason TEXT".into()))?;
+    let printer = StepPrinter(!ctx.json && std::io::stderr().is_terminal());
+    let resp = ops::rollback::execute(
+        &mut store,
+        &ctx.env,
+        &plan.tool,
+        &Target::Id(plan.to.id.clone()),
+        Some(&plan.from.id),
+        &reason,
+        &printer,
+    )?;
+    if ctx.json {
+        print_json(&json!({ "rollback": resp }));
+    } else {
+        println!(
+            "rolled {} back from {} ({} records) to {} ({} records){}: {} records changed; by {} at {}",
+            resp.tool,
+            resp.from.snapshot_id,
+            resp.from.record_count,
+            resp.to.snapshot_id,
+            resp.to.record_count,
+            if resp.target_was_archived { ", restored from the archive" } else { "" },
+            resp.records_affected,
+            resp.executed_by,
+            resp.executed_at
+        );
+    }
+    Ok(0)
+}
+
+pub fn diff(ctx: &Context, from: String, to: String, sample: usize) -> Result<u8> {
+    let mut store = open_ro(ctx)?;
+    let d = store.read(|r| -> Result<DiffSummary> {
+        use crate::store::prelude::*;
+        let side =
+            |id: &str| -> Result<(crate::store::DiffSide, crate::domain::snapshot::Snapshot)> {
+                let s = ops::snapshots::get(r, id)?;
+                if !s.state.is_restorable()
+                    && s.state != crate::domain::snapshot::SnapshotState::Expired
+                {
+                    return Err(OpError::Invalid(format!(
+                        "{id} is {}: it has no records to compare",
+                        s.state
+                    )));
+                }
+                let (_, pk) = r
+                    .get_snapshot_pk(id)?
+                    .ok_or_else(|| OpError::NotFound(id.to_string()))?;
+                Ok((crate::store::DiffSide::Snapshot(pk), s))
+            };
+        let (a, _) = side(&from)?;
+        let (b, _) = side(&to)?;
+        ops::diff::diff(r, (a, &from), (b, &to), sample)
+    })?;
+    if ctx.json {
+        print_json(&json!({ "diff": d }));
+    } else {
+        println!("from {from} to {to}:");
+        print_diff(&d, "going there");
+    }
+    Ok(0)
+}
+
+pub fn retention(ctx: &Context, cmd: RetentionCmd) -> Result<u8> {
+    match cmd {
+        RetentionCmd::Status => {
+            let store = open_ro(ctx)?;
+            let st = ops::retention::status(&store, &ctx.env)?;
+            if ctx.json {
+                print_json(&json!({ "retention": st }));
+                return Ok(0);
+            }
+            println!("schedule: {} (next run {})", st.schedule, st.next_run);
+            for r in &st.rules {
+                println!(
+                    "  {} snapshots: {} after {}",
+                    r["category"].as_str().unwrap_or("-"),
+                    r["action"].as_str().unwrap_or("-"),
+                    r["maxAge"].as_str().unwrap_or("-")
+                );
+            }
+            println!(
+                "  audit records: kept {}, purged only on request",
+                st.audit_max_age
+            );
+            if st.exceptions.is_empty() {
+                println!("holds: none");
+            } else {
+                println!("holds:");
+                for h in &st.exceptions {
+                    println!(
+                        "  {} until {}{}: {}",
+                        h["snapshotId"].as_str().unwrap_or("-"),
+                        h["expiresAt"].as_str().unwrap_or("-"),
+                        if h["active"] == true {
+                            ""
+                        } else {
+                            " (expired)"
+                        },
+                        h["reason"].as_str().unwrap_or("-")
+                    );
+                }
+            }
+            print_plan(&st.pending, "the next run would");
+            Ok(0)
+        }
+        RetentionCmd::Run { dry_run } => {
+            let mut store = open_rw(ctx)?;
+            let rep = ops::retention::run(&mut store, &ctx.env, dry_run)?;
+            if ctx.json {
+                print_json(&json!({ "retentionRun": rep }));
+            } else {
+                print_plan(&rep.plan, if dry_run { "dry run: would" } else { "done:" });
+                if !dry_run {
+                    println!(
+                        "archived {}, deleted {} ({} stored records freed)",
+                        rep.archived.len(),
+                        rep.deleted.len(),
+                        rep.records_freed
+                    );
+                }
+            }
+            Ok(0)
+        }
+        RetentionCmd::Hold(HoldCmd::Add {
+            snapshot_id,
+            reason,
+            until,
+        }) => {
+            let mut store = open_rw(ctx)?;
+            let h = ops::retention::hold_add(&mut store, &ctx.env, &snapshot_id, &reason, until)?;
+            if ctx.json {
+                print_json(&json!({ "hold": h }));
+            } else {
+                println!(
+                    "held {} until {}: {}",
+                    h.snapshot_id,
+                    fmt_ts(h.expires_at),
+                    h.reason
+                );
+            }
+            Ok(0)
+        }
+        RetentionCmd::Hold(HoldCmd::Remove { snapshot_id }) => {
+            let mut store = open_rw(ctx)?;
+            ops::retention::hold_remove(&mut store, &ctx.env, &snapshot_id)?;
+            if ctx.json {
+                print_json(&json!({ "hold": { "snapshotId": snapshot_id, "removed": true } }));
+            } else {
+                println!("removed the hold on {snapshot_id}");
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn print_plan(p: &crate::domain::retention::Plan, lead: &str) {
+    if p.actions.is_empty() {
+        println!("{lead} nothing");
+    } else {
+        println!("{lead}");
+        for a in &p.actions {
+            let verb = match a.action {
+                crate::domain::retention::Action::Archive => "archive",
+                crate::domain::retention::Action::Delete => "delete",
+            };
+            println!("  {verb} {} ({})", a.snapshot_id, a.reason);
+        }
+    }
+    for s in &p.skipped {
+        println!("  keep {} ({})", s.snapshot_id, s.reason);
+    }
+}
+
+pub fn purge(ctx: &Context, before: chrono::DateTime<chrono::Utc>, reason: String) -> Result<u8> {
+    let mut store = open_rw(ctx)?;
+    let r = ops::audit::purge(&mut store, &ctx.env, before, &reason)?;
+    if ctx.json {
+        print_json(&json!({ "purge": r }));
+    } else if r.purged == 0 {
+        println!("no audit records older than {}", fmt_ts(before));
+    } else {
+        println!(
+            "purged {} audit records ({} to {}); {} attests it with hash {}",
+            r.purged,
+            r.purged_from.as_deref().unwrap_or("-"),
+            r.purged_through.as_deref().unwrap_or("-"),
+            r.record.as_deref().unwrap_or("-"),
+            r.removed_hash.as_deref().unwrap_or("-")
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,255 @@
+//! Record-level differences between two snapshots (or a tool's active data
+//! and a snapshot), computed in the store by merging both sides' identity
+//! keys in order: neither side is loaded into memory.
+
+use super::{OpError, Result};
+use crate::domain::record::{NormalizedRecord, Severity};
+use crate::store::prelude::*;
+use crate::store::DiffSide;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Counts of one group (added, removed or changed).
+#[derive(Serialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Counts {
+    pub total: u64,
+    pub packages: u64,
+    pub vulnerabilities: u64,
+    /// Findings by severity (lower-case word → count).
+    pub by_severity: BTreeMap<String, u64>,
+}
+
+impl Counts {
+    fn add(&mut self, kind: &str, severity: Option<&str>) {
+        self.total += 1;
+        if kind == "vulnerability" {
+            self.vulnerabilities += 1;
+            *self
+                .by_severity
+                .entry(severity.unwrap_or("unknown").to_string())
+                .or_default() += 1;
+        } else {
+            self.packages += 1;
+        }
+    }
+
+    /// "3 critical and 12 high findings", worst first; `None` if no findings.
+    pub fn findings_phrase(&self) -> Option<String> {
+        let parts: Vec<String> = Severity::ALL
+            .iter()
+            .filter_map(|s| self.by_severity.get(s.as_str()).map(|n| format!("{n} {s}")))
+            .collect();
+        match parts.len() {
+            0 => None,
+            1 => Some(format!(
+                "{} finding{}",
+                parts[0],
+                if self.vulnerabilities == 1 { "" } else { "s" }
+            )),
+            _ => {
+                let (last, rest) = parts.split_last().expect("two or more");
+                Some(format!("{} and {last} findings", rest.join(", ")))
+            }
+        }
+    }
+}
+
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Added,
+    Removed,
+    Changed,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Added => "added",
+            Change::Removed => "removed",
+            Change::Changed => "changed",
+        }
+    }
+}
+
+/// One differing record, as shown in a preview.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DiffItem {
+    pub change: Change,
+    pub identity: String,
+    pub kind: String,
+    pub severity: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<serde_json::Value>,
+}
+
+/// The diff summary: what applying `to` over `from` adds, removes and changes.
+#[derive(Serialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct DiffSummary {
+    pub from: String,
+    pub to: String,
+    pub added: Counts,
+    pub removed: Counts,
+    pub changed: Counts,
+    /// The first records of each group (up to the sample size each).
+    pub samples: Vec<DiffItem>,
+}
+
+impl DiffSummary {
+    pub fn total(&self) -> u64 {
+        self.added.total + self.removed.total + self.changed.total
+    }
+
+    /// One sentence an operator reads before deciding.
+    pub fn headline(&self, verb: &str) -> String {
+        let mut s = format!(
+            "{} records added, {} removed, {} changed",
+            self.added.total, self.removed.total, self.changed.total
+        );
+        if let Some(p) = self.added.findings_phrase() {
+            s.push_str(&format!("; {verb} re-introduces {p}"));
+        }
+        if let Some(p) = self.removed.findings_phrase() {
+            s.push_str(&format!("; it drops {p}"));
+        }
+        s
+    }
+}
+
+fn item(
+    store: &impl Queries,
+    change: Change,
+    old: Option<i64>,
+    new: Option<i64>,
+) -> Result<DiffItem> {
+    let parse = |id: i64| -> Result<serde_json::Value> {
+        let body = store.record_body(id)?;
+        serde_json::from_str(&body)
+            .map_err(|e| OpError::Integrity(format!("stored record {id} does not parse: {e}")))
+    };
+    let old_v = old.map(parse).transpose()?;
+    let new_v = new.map(parse).transpose()?;
+    let shown = new_v.as_ref().or(old_v.as_ref()).expect("one side exists");
+    let rec: NormalizedRecord = serde_json::from_value(shown.clone())
+        .map_err(|e| OpError::Integrity(format!("stored record does not parse: {e}")))?;
+    Ok(DiffItem {
+        change,
+        identity: rec.identity(),
+        kind: rec.kind.as_str().into(),
+        severity: rec.severity().map(|s| s.as_str().into()),
+        old: old_v,
+        new: new_v,
+    })
+}
+
+/// Diffs two sides. `sample` is how many records of each group to include.
+pub fn diff(
+    store: &impl Queries,
+    from: (DiffSide, &str),
+    to: (DiffSide, &str),
+    sample: usize,
+) -> Result<DiffSummary> {
+    let mut s = DiffSummary {
+        from: from.1.to_string(),
+        to: to.1.to_string(),
+        ..Default::default()
+    };
+    let mut firsts: BTreeMap<Change, Vec<(Option<i64>, Option<i64>)>> = BTreeMap::new();
+    store.diff(from.0, to.0, |e| {
+        let (change, meta_id) = match (e.old, e.new) {
+            (None, Some(n)) => (Change::Added, n),
+            (Some(o), None) => (Change::Removed, o),
+            (Some(_), Some(n)) => (Change::Changed, n),
+            (None, None) => return Ok(()),
+        };
+        let (kind, sev) = store.record_meta(meta_id)?;
+        let c = match change {
+            Change::Added => &mut s.added,
+            Change::Removed => &mut s.removed,
+            Change::Changed => &mut s.changed,
+        };
+        c.add(&kind, sev.as_deref());
+        let v = firsts.entry(change).or_default();
+        if v.len() < sample {
+            v.push((e.old, e.new));
+        }
+        Ok(())
+    })?;
+    for (change, pairs) in firsts {
+        for (o, n) in pairs {
+            s.samples.push(item(store, change, o, n)?);
+        }
+    }
+    Ok(s)
+}
+
+/// Filters for listing diff items page by page (the console's list).
+#[derive(Clone, Debug, Default)]
+pub struct ItemFilter {
+    pub change: Option<Change>,
+    pub kind: Option<String>,
+    pub severity: Option<String>,
+    /// Case-insensitive text in the identity.
+    pub text: Option<String>,
+}
+
+/// All differing records matching `filter`, skipping `offset`, at most `limit`.
+pub fn items(
+    store: &impl Queries,
+    from: DiffSide,
+    to: DiffSide,
+    filter: &ItemFilter,
+    offset: usize,
+    limit: usize,
+) -> Result<Vec<DiffItem>> {
+    let mut out = Vec::new();
+    let mut seen = 0usize;
+    let text = filter.text.as_ref().map(|t| t.to_lowercase());
+    let mut done = false;
+    store.diff(from, to, |e| {
+        if done {
+            return Ok(());
+        }
+        let change = match (e.old, e.new) {
+            (None, Some(_)) => Change::Added,
+            (Some(_), None) => Change::Removed,
+            _ => Change::Changed,
+        };
+        if filter.change.is_some_and(|c| c != change) {
+            return Ok(());
+        }
+        let meta_id = e.new.or(e.old).expect("one side exists");
+        if filter.kind.is_some() || filter.severity.is_some() {
+            let (kind, sev) = store.record_meta(meta_id)?;
+            if filter.kind.as_ref().is_some_and(|k| *k != kind)
+                || filter
+                    .severity
+                    .as_ref()
+                    .is_some_and(|s| Some(s) != sev.as_ref())
+            {
+                return Ok(());
+            }
+        }
+        let it = item(store, change, e.old, e.new)
+            .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
+        if let Some(t) = &text {
+            if !it.identity.to_lowercase().contains(t) {
+                return Ok(());
+            }
+        }
+        if seen >= offset {
+            out.push(it);
+            if out.len() >= limit {
+                done = true;
+            }
+        }
+        seen += 1;
+        Ok(())
+    })?;
+    Ok(out)
+}

@@ -1,0 +1,519 @@
+//! Rollback: make an earlier snapshot the tool's active data again, through
+//! the spec's verified, atomic workflow.
+//!
+//! verify target → savepoint → restore → verify restore → commit → update
+//! active → audit. A target that does not re-hash to its `normalizedHash`
+//! aborts before anything changes. A failure at restore or verify returns to
+//! the savepoint (the store is exactly as before) and the failed attempt is
+//! audited. Everything runs in one write transaction, so a crash at any
+//! point leaves the store as it was.
+
+use super::diff::{diff, DiffSummary};
+use super::snapshots::VerifyResult;
+use super::{fault, Env, OpError, Result};
+use crate::domain::audit::{AuditEvent, NewAudit};
+use crate::domain::snapshot::{Snapshot, SnapshotState};
+use crate::domain::time::fmt_ts;
+use crate::store::prelude::*;
+use crate::store::{AuditFilter, DiffSide, Store, WriteTx};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+/// Which snapshot to roll back to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The active snapshot's predecessor, skipping failed, expired and deleted ones.
+    Previous,
+    Id(String),
+    /// The snapshot that was active at this time.
+    At(DateTime<Utc>),
+}
+
+/// The workflow's steps, in order.
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    VerifyTarget,
+    Savepoint,
+    Restore,
+    VerifyRestore,
+    Commit,
+    UpdateActive,
+    Audit,
+}
+
+impl Step {
+    pub const ALL: [Step; 7] = [
+        Step::VerifyTarget,
+        Step::Savepoint,
+        Step::Restore,
+        Step::VerifyRestore,
+        Step::Commit,
+        Step::UpdateActive,
+        Step::Audit,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::VerifyTarget => "verify_target",
+            Step::Savepoint => "savepoint",
+            Step::Restore => "restore",
+            Step::VerifyRestore => "verify_restore",
+            Step::Commit => "commit",
+            Step::UpdateActive => "update_active",
+            Step::Audit => "audit",
+        }
+    }
+    /// For people: "verify target".
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::VerifyTarget => "verify target",
+            Step::Savepoint => "create savepoint",
+            Step::Restore => "restore snapshot",
+            Step::VerifyRestore => "verify restore",
+            Step::Commit => "commit change",
+            Step::UpdateActive => "update active",
+            Step::Audit => "write audit records",
+        }
+    }
+}
+
+/// How a step ended, as reported to an observer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepEvent {
+    Started(Step),
+    Done(Step),
+    Failed(Step, String),
+}
+
+/// Watches the workflow (the console ticks steps off; the CLI prints them).
+pub trait Observer {
+    fn on(&self, _e: &StepEvent) {}
+}
+
+pub struct Quiet;
+impl Observer for Quiet {}
+
+/// What a rollback would do: computed without changing anything.
+#[derive(Serialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    pub tool: String,
+    /// The active snapshot the plan was computed against.
+    pub from: Snapshot,
+    pub to: Snapshot,
+    pub target_was_archived: bool,
+    pub verification: VerifyResult,
+    pub diff: DiffSummary,
+}
+
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapRef {
+    pub snapshot_id: String,
+    pub record_count: u64,
+}
+
+/// The spec's rollback response (`{"rollback": {...}}`).
+#[derive(Serialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct Response {
+    pub status: String,
+    pub tool: String,
+    pub from: SnapRef,
+    pub to: SnapRef,
+    pub executed_at: String,
+    pub executed_by: String,
+    pub reason: Option<String>,
+    pub records_affected: u64,
+    pub target_was_archived: bool,
+    /// Present for a dry run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<DiffSummary>,
+}
+
+fn snap_ref(s: &Snapshot) -> SnapRef {
+    SnapRef {
+        snapshot_id: s.id.clone(),
+        record_count: s.record_count,
+    }
+}
+
+/// Finds the default target: walk `previousSnapshot` links from the active
+/// snapshot to the first one that is still restorable.
+pub fn default_target(store: &impl Queries, active: &Snapshot) -> Result<Option<Snapshot>> {
+    let mut cur = active.previous_snapshot.clone();
+    let mut hops = 0;
+    while let Some(id) = cur {
+        let Some(s) = store.get_snapshot(&id)? else {
+            return Ok(None);
+        };
+        if matches!(s.state, SnapshotState::Previous | SnapshotState::Archived) {
+            return Ok(Some(s));
+        }
+        cur = s.previous_snapshot.clone();
+        hops += 1;
+        if hops > 1_000_000 {
+            return Err(OpError::Integrity(format!(
+                "the previousSnapshot chain of {} loops",
+                active.id
+            )));
+        }
+    }
+    Ok(None)
+}
+
+fn resolve(store: &impl Queries, tool: &str, target: &Target) -> Result<(Snapshot, Snapshot)> {
+    crate::domain::snapshot::validate_tool_name(tool).map_err(OpError::Usage)?;
+    let active = store.active_snapshot(tool)?.ok_or_else(|| {
+        OpError::NotFound(format!(
+            "{tool} has no active snapshot; nothing to roll back"
+        ))
+    })?;
+    let to = match target {
+        Target::Previous => default_target(store, &active)?.ok_or_else(|| {
+            OpError::Invalid(format!(
+                "{tool}'s active snapshot {} has no earlier restorable snapshot; name one with --snapshot-id",
+                active.id
+            ))
+        })?,
+        Target::Id(id) => {
+            let s = super::snapshots::get(store, id)?;
+            if s.tool != tool {
+                return Err(OpError::Invalid(format!("{id} is a snapshot of {}, not of {tool}", s.tool)));
+            }
+            s
+        }
+        Target::At(t) => {
+            let events = store.audit_list(&AuditFilter {
+                event: Some(AuditEvent::SnapshotActivated.as_str().into()),
+                tool: Some(tool.to_string()),
+                until: Some(*t),
+                limit: Some(1),
+                ..Default::default()
+            })?;
+            let id = events
+                .first()
+                .and_then(|(_, r)| r.details.get("snapshotId").and_then(|v| v.as_str()).map(String::from))
+                .ok_or_else(|| {
+                    OpError::NotFound(format!("no snapshot of {tool} was active at {}", fmt_ts(*t)))
+                })?;
+            super::snapshots::get(store, &id)?
+        }
+    };
+    if to.id == active.id {
+        return Err(OpError::Invalid(format!(
+            "{} is already {tool}'s active snapshot",
+            to.id
+        )));
+    }
+    if !to.state.is_restorable() {
+        return Err(OpError::Invalid(format!(
+            "{} is {} and cannot be restored; choose a previous or archived snapshot (`snapgov ingest snapshots --tool {tool}`)",
+            to.id, to.state
+        )));
+    }
+    Ok((active, to))
+}
+
+/// Verifies the target and computes the diff, changing nothing: the dry run.
+pub fn plan(store: &mut Store, tool: &str, target: &Target, sample: usize) -> Result<Plan> {
+    store.read(|r| -> Result<Plan> {
+        let (from, to) = resolve(r, tool, target)?;
+        let verification = super::snapshots::verify(r, &to.id)?;
+        if !verification.is_ok() {
+            return Err(verification.into_error());
+        }
+        let tool_key = r
+            .tool_key_of(tool)?
+            .ok_or_else(|| OpError::NotFound(tool.to_string()))?;
+        let (_, to_pk) = r
+            .get_snapshot_pk(&to.id)?
+            .ok_or_else(|| OpError::NotFound(to.id.clone()))?;
+        let diff = diff(
+            r,
+            (DiffSide::Active(tool_key), &from.id),
+            (DiffSide::Snapshot(to_pk), &to.id),
+            sample,
+        )?;
+        Ok(Plan {
+            tool: tool.to_string(),
+            target_was_archived: to.state == SnapshotState::Archived,
+            from,
+            to,
+            verification,
+            diff,
+        })
+    })
+}
+
+/// The dry run's response: the spec's shape with `status: "dry_run"` and the diff.
+pub fn dry_run_response(plan: &Plan, env: &Env, reason: Option<&str>) -> Response {
+    Response {
+        status: "dry_run".into(),
+        tool: plan.tool.clone(),
+        from: snap_ref(&plan.from),
+        to: snap_ref(&plan.to),
+        executed_at: fmt_ts(env.clock.now()),
+        executed_by: env.user.clone(),
+        reason: reason.map(String::from),
+        records_affected: plan.diff.total(),
+        target_was_archived: plan.target_was_archived,
+        diff: Some(plan.diff.clone()),
+    }
+}
+
+fn step_fault(step: Step) -> Result<()> {
+    fault::point(step.name())
+}
+
+/// Executes a rollback of `tool` to `target`. `expected_active` is the
+/// active snapshot the operator's preview was computed against: if someone
+/// changed it meanwhile, the rollback fails with a conflict naming who.
+pub fn execute(
+    store: &mut Store,
+    env: &Env,
+    tool: &str,
+    target: &Target,
+    expected_active: Option<&str>,
+    reason: &str,
+    obs: &dyn Observer,
+) -> Result<Response> {
+    if reason.trim().is_empty() {
+        return Err(OpError::Usage(
+            "a rollback needs a reason (--reason TEXT)".into(),
+        ));
+    }
+    let now = env.clock.now();
+    let mut failed_at: Option<(Step, String, String, String)> = None;
+    let result = store.write(|tx| -> std::result::Result<Outcome, Exec> {
+        let (from, to) = resolve(tx, tool, target).map_err(Exec::Op)?;
+        if let Some(exp) = expected_active {
+            if exp != from.id {
+                let who = tx.tool(tool)?;
+                return Err(Exec::Op(OpError::Conflict(format!(
+                    "{tool}'s active snapshot changed since the preview: it is now {} (set by {} at {}), not {exp}; review the new state and try again",
+                    from.id,
+                    who.as_ref().and_then(|w| w.changed_by.clone()).unwrap_or_else(|| "unknown".into()),
+                    who.as_ref().and_then(|w| w.changed_at).map(fmt_ts).unwrap_or_else(|| "-".into()),
+                ))));
+            }
+        }
+        let mut affected = 0;
+        let mut run = |step: Step, tx: &mut WriteTx<'_>| -> Result<()> {
+            obs.on(&StepEvent::Started(step));
+            let r = step_fault(step).and_then(|_| run_step(step, tx, env, tool, &from, &to, reason, affected, now));
+            match r {
+                Ok(n) => {
+                    affected = affected.max(n);
+                    obs.on(&StepEvent::Done(step));
+                    Ok(())
+                }
+                Err(e) => {
+                    obs.on(&StepEvent::Failed(step, e.to_string()));
+                    failed_at = Some((step, e.to_string(), from.id.clone(), to.id.clone()));
+                    Err(e)
+                }
+            }
+        };
+        run(Step::VerifyTarget, tx).map_err(Exec::Op)?;
+        run(Step::Savepoint, tx).map_err(Exec::Op)?;
+        for step in [Step::Restore, Step::VerifyRestore] {
+            if let Err(e) = run(step, tx) {
+                // Back to the savepoint: the store is as before; say so in the trail.
+                tx.rollback_to(SAVEPOINT)?;
+                tx.release(SAVEPOINT)?;
+                audit_failure(tx, env, tool, &from.id, &to.id, step, &e.to_string(), now).map_err(Exec::Op)?;
+                return Ok(Outcome::Undone(step, e));
+            }
+        }
+        run(Step::Commit, tx).map_err(Exec::Op)?;
+        run(Step::UpdateActive, tx).map_err(Exec::Op)?;
+        run(Step::Audit, tx).map_err(Exec::Op)?;
+        Ok(Outcome::Done(response(tool, &from, &to, env, now, reason, affected)))
+    });
+    match result {
+        Ok(Outcome::Done(r)) => Ok(r),
+        // Undone at the savepoint; only the failure's audit record was kept.
+        Ok(Outcome::Undone(step, e)) => {
+            let msg = format!("rollback failed at step {}: {e}; it was undone at its savepoint and nothing changed", step.name());
+            Err(match e {
+                OpError::Integrity(_) => OpError::Integrity(msg),
+                OpError::Fault(f) => OpError::Fault(f),
+                _ => OpError::Invalid(msg),
+            })
+        }
+        Err(Exec::Op(e)) => {
+            // A failure after the savepoint was released undid the whole
+            // transaction; record the attempt on its own.
+            if let Some((step, msg, from, to)) = failed_at {
+                if step != Step::VerifyTarget {
+                    let _ =
+                        store.write(|tx| audit_failure(tx, env, tool, &from, &to, step, &msg, now));
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+fn response(
+    tool: &str,
+    from: &Snapshot,
+    to: &Snapshot,
+    env: &Env,
+    now: DateTime<Utc>,
+    reason: &str,
+    affected: u64,
+) -> Response {
+    Response {
+        status: "completed".into(),
+        tool: tool.to_string(),
+        from: snap_ref(from),
+        to: snap_ref(to),
+        executed_at: fmt_ts(now),
+        executed_by: env.user.clone(),
+        reason: Some(reason.to_string()),
+        records_affected: affected,
+        target_was_archived: to.state == SnapshotState::Archived,
+        diff: None,
+    }
+}
+
+const SAVEPOINT: &str = "rollback_restore";
+
+enum Outcome {
+    Done(Response),
+    /// Failed at restore or verify and returned to the savepoint.
+    Undone(Step, OpError),
+}
+
+/// The write transaction's error: any workflow error.
+enum Exec {
+    Op(OpError),
+}
+
+impl From<crate::store::StoreError> for Exec {
+    fn from(e: crate::store::StoreError) -> Self {
+        Exec::Op(e.into())
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_step(
+    step: Step,
+    tx: &mut WriteTx<'_>,
+    env: &Env,
+    tool: &str,
+    from: &Snapshot,
+    to: &Snapshot,
+    reason: &str,
+    affected: u64,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    match step {
+        Step::VerifyTarget => {
+            let v = super::snapshots::verify(tx, &to.id)?;
+            if !v.is_ok() {
+                return Err(v.into_error());
+            }
+        }
+        Step::Savepoint => tx.savepoint(SAVEPOINT)?,
+        Step::Restore => {
+            let pk = tx_pk(tx, &to.id)?;
+            let key = tx.ensure_tool(tool)?;
+            return Ok(tx.restore_active(key, pk)?);
+        }
+        Step::VerifyRestore => {
+            let key = tx.ensure_tool(tool)?;
+            let (summary, bad) = tx.rehash(DiffSide::Active(key))?;
+            if bad.is_some()
+                || Some(&summary.normalized_hash) != to.normalized_hash.as_ref()
+                || summary.count != to.record_count
+            {
+                return Err(OpError::Integrity(format!(
+                    "after restoring {}, {tool}'s active data hashes to {} ({} records), not {} ({} records)",
+                    to.id,
+                    summary.normalized_hash,
+                    summary.count,
+                    to.normalized_hash.as_deref().unwrap_or("-"),
+                    to.record_count
+                )));
+            }
+        }
+        Step::Commit => tx.release(SAVEPOINT)?,
+        Step::UpdateActive => {
+            if from.state == SnapshotState::Active {
+                tx.set_snapshot_state(&from.id, SnapshotState::Previous, now)?;
+            }
+            tx.set_snapshot_state(&to.id, SnapshotState::Active, now)?;
+            tx.set_active_pointer(tool, Some(&to.id), now, &env.user)?;
+        }
+        Step::Audit => {
+            tx.append_audit(&NewAudit {
+                event: AuditEvent::SnapshotRolledBack,
+                timestamp: now,
+                user: env.user.clone(),
+                tool: Some(tool.to_string()),
+                snapshot_id: Some(to.id.clone()),
+                details: json!({
+                    "tool": tool,
+                    "fromSnapshot": from.id,
+                    "toSnapshot": to.id,
+                    "reason": reason,
+                    "recordsAffected": affected,
+                    "targetWasArchived": to.state == SnapshotState::Archived,
+                }),
+            })?;
+            tx.append_audit(&NewAudit {
+                event: AuditEvent::SnapshotActivated,
+                timestamp: now,
+                user: env.user.clone(),
+                tool: Some(tool.to_string()),
+                snapshot_id: Some(to.id.clone()),
+                details: json!({
+                    "snapshotId": to.id,
+                    "previousSnapshot": from.id,
+                    "cause": "rollback",
+                    "recordsAffected": affected,
+                }),
+            })?;
+        }
+    }
+    Ok(0)
+}
+
+fn tx_pk(tx: &WriteTx<'_>, id: &str) -> Result<i64> {
+    Ok(tx
+        .get_snapshot_pk(id)?
+        .ok_or_else(|| OpError::NotFound(format!("no snapshot {id}")))?
+        .1)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn audit_failure(
+    tx: &mut WriteTx<'_>,
+    env: &Env,
+    tool: &str,
+    from: &str,
+    to: &str,
+    step: Step,
+    error: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    tx.append_audit(&NewAudit {
+        event: AuditEvent::SnapshotRollbackFailed,
+        timestamp: now,
+        user: env.user.clone(),
+        tool: Some(tool.to_string()),
+        snapshot_id: Some(to.to_string()),
+        details: json!({
+            "tool": tool,
+            "fromSnapshot": from,
+            "toSnapshot": to,
+            "step": step.name(),
+            "error": error,
+        }),
+    })?;
+    Ok(())
+}

@@ -1,0 +1,230 @@
+//! The freshness SLA: per-tool reports, and the guard every query path
+//! passes through.
+
+use super::{Env, OpError, Result};
+use crate::domain::audit::{AuditEvent, NewAudit};
+use crate::domain::freshness::{assess, Assessment, Freshness, Thresholds};
+use crate::domain::snapshot::{Snapshot, SnapshotState};
+use crate::domain::time::{fmt_duration, fmt_ts};
+use crate::store::prelude::*;
+use crate::store::Store;
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ThresholdsDoc {
+    pub max_age: String,
+    pub stale: String,
+    pub critical: String,
+}
+
+impl From<&Thresholds> for ThresholdsDoc {
+    fn from(t: &Thresholds) -> Self {
+        ThresholdsDoc {
+            max_age: fmt_duration(t.max_age),
+            stale: fmt_duration(t.stale),
+            critical: fmt_duration(t.critical),
+        }
+    }
+}
+
+/// The spec's SLA document for one tool (`{"sla": {...}}`), plus `overdue`
+/// and, for a tool with no snapshot yet, `state: "no_snapshot"`.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SlaDoc {
+    pub tool: String,
+    pub snapshot_id: Option<String>,
+    pub imported_at: Option<String>,
+    pub age: Option<String>,
+    pub state: String,
+    pub next_check: String,
+    pub thresholds: ThresholdsDoc,
+    /// Stale past the stale threshold: the warning has escalated.
+    pub overdue: bool,
+}
+
+/// A tool's SLA with the typed values the front ends need.
+#[derive(Clone, Debug)]
+pub struct SlaStatus {
+    pub tool: String,
+    pub snapshot: Option<Snapshot>,
+    pub assessment: Option<Assessment>,
+    pub thresholds: Thresholds,
+    pub next_check: DateTime<Utc>,
+}
+
+impl SlaStatus {
+    pub fn doc(&self) -> SlaDoc {
+        SlaDoc {
+            tool: self.tool.clone(),
+            snapshot_id: self.snapshot.as_ref().map(|s| s.id.clone()),
+            imported_at: self.snapshot.as_ref().map(|s| fmt_ts(s.imported_at)),
+            age: self.assessment.map(|a| fmt_duration(a.age)),
+            state: self
+                .assessment
+                .map(|a| a.state.as_str().to_string())
+                .unwrap_or_else(|| "no_snapshot".into()),
+            next_check: fmt_ts(self.next_check),
+            thresholds: (&self.thresholds).into(),
+            overdue: self.assessment.is_some_and(|a| a.overdue),
+        }
+    }
+
+    /// The state word with the overdue escalation, for people.
+    pub fn label(&self) -> String {
+        match self.assessment {
+            Some(a) if a.overdue => "stale (overdue)".into(),
+            Some(a) => a.state.to_string(),
+            None => "no snapshot".into(),
+        }
+    }
+
+    /// Time left until the state changes by itself.
+    pub fn time_left(&self, now: DateTime<Utc>) -> Option<Duration> {
+        self.assessment
+            .and_then(|a| a.next_change)
+            .map(|t| (t - now).max(Duration::zero()))
+    }
+}
+
+/// The next periodic check: the next multiple of the interval since the epoch.
+pub fn next_scheduled_check(now: DateTime<Utc>, interval: Duration) -> DateTime<Utc> {
+    let step = interval.num_seconds().max(60);
+    let t = now.timestamp();
+    let next = (t / step + 1) * step;
+    DateTime::from_timestamp(next, 0).unwrap_or(now)
+}
+
+/// The SLA of one tool as of `now`.
+pub fn status_of(
+    store: &impl Queries,
+    env: &Env,
+    tool: &str,
+    now: DateTime<Utc>,
+) -> Result<SlaStatus> {
+    let thresholds = env.config.thresholds(tool);
+    let snapshot = store.active_snapshot(tool)?;
+    let assessment = snapshot.as_ref().map(|s| {
+        assess(
+            s.imported_at,
+            now,
+            &thresholds,
+            s.state == SnapshotState::Expired,
+        )
+    });
+    let periodic = next_scheduled_check(now, env.config.sla_check_interval);
+    let next_check = match assessment.and_then(|a| a.next_change) {
+        Some(t) if t < periodic => t,
+        _ => periodic,
+    };
+    Ok(SlaStatus {
+        tool: tool.to_string(),
+        snapshot,
+        assessment,
+        thresholds,
+        next_check,
+    })
+}
+
+/// The SLA of one tool, or of every known tool.
+pub fn report(store: &impl Queries, env: &Env, tool: Option<&str>) -> Result<Vec<SlaStatus>> {
+    let now = env.clock.now();
+    match tool {
+        Some(t) => {
+            crate::domain::snapshot::validate_tool_name(t).map_err(OpError::Usage)?;
+            Ok(vec![status_of(store, env, t, now)?])
+        }
+        None => store
+            .tools()?
+            .iter()
+            .map(|t| status_of(store, env, &t.name, now))
+            .collect(),
+    }
+}
+
+/// What the guard let through.
+#[derive(Clone, Debug)]
+pub struct Cleared {
+    pub status: SlaStatus,
+    /// A warning to show (stale data), if any.
+    pub warning: Option<String>,
+    /// Internal key of the tool's active data.
+    pub tool_key: i64,
+}
+
+/// The freshness guard on every query path: fresh passes; stale passes with
+/// a warning; critical is refused unless `override_reason` is given (the
+/// override is audited); expired is refused, with no override.
+pub fn guard(
+    store: &mut Store,
+    env: &Env,
+    tool: &str,
+    override_reason: Option<&str>,
+    purpose: &str,
+) -> Result<Cleared> {
+    let now = env.clock.now();
+    let status = status_of(store, env, tool, now)?;
+    let (Some(snap), Some(a)) = (&status.snapshot, status.assessment) else {
+        return Err(OpError::NotFound(format!(
+            "{tool} has no snapshot yet; import one with `snapgov ingest import --tool {tool} FILE`"
+        )));
+    };
+    let tool_key = store
+        .tool_key_of(tool)?
+        .ok_or_else(|| OpError::NotFound(format!("{tool} is not a known tool")))?;
+    let age = fmt_duration(a.age);
+    let warning = match a.state {
+        Freshness::Fresh => None,
+        Freshness::Stale => Some(format!(
+            "{tool}'s data is stale{}: snapshot {} is {age} old (max age {}); import a fresh feed",
+            if a.overdue { " and overdue" } else { "" },
+            snap.id,
+            fmt_duration(status.thresholds.max_age)
+        )),
+        Freshness::Expired => {
+            return Err(OpError::Blocked(format!(
+                "{tool}'s data is unavailable: its active snapshot {} was expired; import a new feed or roll back (`snapgov ingest rollback --tool {tool}`)",
+                snap.id
+            )))
+        }
+        Freshness::Critical => match override_reason.filter(|r| !r.trim().is_empty()) {
+            None => {
+                return Err(OpError::Blocked(format!(
+                    "{tool}'s data is critically old: snapshot {} is {age} old (critical at {}); import a fresh feed, or pass --override REASON to read it anyway (audited)",
+                    snap.id,
+                    fmt_duration(status.thresholds.critical)
+                )))
+            }
+            Some(reason) => {
+                store.write(|tx| {
+                    tx.append_audit(&NewAudit {
+                        event: AuditEvent::FreshnessOverride,
+                        timestamp: now,
+                        user: env.user.clone(),
+                        tool: Some(tool.to_string()),
+                        snapshot_id: Some(snap.id.clone()),
+                        details: json!({
+                            "tool": tool,
+                            "snapshotId": snap.id,
+                            "state": "critical",
+                            "age": age,
+                            "reason": reason,
+                            "purpose": purpose,
+                        }),
+                    })
+                })?;
+                Some(format!(
+                    "{tool}'s data is critically old ({age}); read anyway under override \"{reason}\" (audited)"
+                ))
+            }
+        },
+    };
+    Ok(Cleared {
+        status,
+        warning,
+        tool_key,
+    })
+}
