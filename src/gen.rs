@@ -86,8 +86,13 @@ pub fn package(spec: &FeedSpec, i: u64) -> Pkg {
     let churned = spec.churn_permille > 0 && mix(i ^ mix(spec.seed)) % 1000 < spec.churn_permille;
     let patch = (h >> 24) % 20 + if churned { 1 + spec.seed % 7 } else { 0 };
     let version = format!("{}.{}.{patch}", (h >> 32) % 5, (h >> 40) % 30);
+    // Some packages move between scans: same identity, changed record.
+    let moved = spec.churn_permille > 0
+        && mix(i ^ mix(spec.seed.wrapping_mul(3))) % 2000 < spec.churn_permille;
     let path = if eco == "deb" || eco == "go-module" {
         dir.to_string()
+    } else if moved {
+        format!("{dir}/vendor-{}/{name}", spec.seed)
     } else {
         format!("{dir}/{name}")
     };
