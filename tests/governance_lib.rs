@@ -1,0 +1,449 @@
+//! Governance workflows through the library: the diff of real scans checked
+//! against an independent computation, retention over a long history,
+//! audit purge, and rollbacks to archived targets and from expired ones.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use snapgov::config::Config;
+use snapgov::domain::record::{record_hash, IdentKey, NormalizedRecord};
+use snapgov::domain::snapshot::SnapshotState;
+use snapgov::gen::FeedSpec;
+use snapgov::ingest::{self, Format};
+use snapgov::ops::import::{import, ImportRequest, Input};
+use snapgov::ops::rollback::{execute, Quiet, Target};
+use snapgov::ops::{self, Clock, Env, NoProgress};
+use snapgov::store::prelude::*;
+use snapgov::store::{OpenMode, SnapshotFilter, Store};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn day(n: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 1, 1, 6, 0, 0).unwrap() + Duration::days(n)
+}
+
+fn env_at(config: &Config, t: DateTime<Utc>) -> Env {
+    Env::new(config.clone(), "tester", Clock::Fixed(t))
+}
+
+fn feed(dir: &Path, name: &str, format: Format, spec: &FeedSpec) -> PathBuf {
+    let p = dir.join(name);
+    let mut f = std::fs::File::create(&p).unwrap();
+    snapgov::gen::write_feed(format, spec, &mut f).unwrap();
+    p
+}
+
+fn import_file(store: &mut Store, env: &Env, tool: &str, path: &Path) -> String {
+    let mut req = ImportRequest::new(tool, vec![Input::File(path.to_path_buf())]);
+    req.allow_shrink = true;
+    import(store, env, &req, &NoProgress).unwrap().snapshot.id
+}
+
+fn real(rel: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures/real")
+        .join(rel);
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing in CI",
+        p.display()
+    );
+    eprintln!("skipping: {} not found", p.display());
+    None
+}
+
+/// Identity → (record hash, kind, severity), merged as the contract says.
+fn independent(path: &Path) -> BTreeMap<IdentKey, ([u8; 32], String, Option<String>)> {
+    let fmt = ingest::detect::detect(path, "x", &Default::default()).unwrap();
+    let mut merged: BTreeMap<IdentKey, NormalizedRecord> = BTreeMap::new();
+    let mut sink = |r: NormalizedRecord| {
+        merged
+            .entry(r.ident_key())
+            .and_modify(|m| m.merge_from(&r))
+            .or_insert(r);
+        Ok(())
+    };
+    ingest::parse_file(fmt, path, "x", &Default::default(), &mut sink).unwrap();
+    merged
+        .into_iter()
+        .map(|(k, r)| {
+            (
+                k,
+                (
+                    record_hash(&r.canonical_json()),
+                    r.kind.as_str().to_string(),
+                    r.severity().map(|s| s.as_str().to_string()),
+                ),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_diff_of_two_real_trivy_scans_matches_an_independent_computation() {
+    let (Some(a), Some(b)) = (
+        real("trivy/trivy-image-juice-shop-v10.2.0-alpine-node-many-vulns.json"),
+        real("trivy/trivy-image-juice-shop-debian12-node-packages-and-vulns.json"),
+    ) else {
+        return;
+    };
+    let mut store = Store::open_in_memory().unwrap();
+    let cfg = Config::default();
+    let ida = import_file(&mut store, &env_at(&cfg, day(0)), "trivy", &a);
+    let idb = import_file(&mut store, &env_at(&cfg, day(1)), "trivy", &b);
+    let (ma, mb) = (independent(&a), independent(&b));
+
+    let mut want: [(u64, BTreeMap<String, u64>); 3] = Default::default();
+    let mut bump = |i: usize, meta: &(_, String, Option<String>)| {
+        want[i].0 += 1;
+        if meta.1 == "vulnerability" {
+            *want[i].1.entry(meta.2.clone().unwrap()).or_default() += 1;
+        }
+    };
+    for (k, m) in &mb {
+        match ma.get(k) {
+            None => bump(0, m),
+            Some(old) if old.0 != m.0 => bump(2, m),
+            _ => {}
+        }
+    }
+    for (k, m) in &ma {
+        if !mb.contains_key(k) {
+            bump(1, m);
+        }
+    }
+
+    let d = store
+        .read(|r| -> ops::Result<_> {
+            let pa = r.get_snapshot_pk(&ida)?.unwrap().1;
+            let pb = r.get_snapshot_pk(&idb)?.unwrap().1;
+            ops::diff::diff(
+                r,
+                (snapgov::store::DiffSide::Snapshot(pa), &ida),
+                (snapgov::store::DiffSide::Snapshot(pb), &idb),
+                5,
+            )
+        })
+        .unwrap();
+    assert_eq!(
+        (d.added.total, d.added.by_severity.clone()),
+        want[0].clone()
+    );
+    assert_eq!(
+        (d.removed.total, d.removed.by_severity.clone()),
+        want[1].clone()
+    );
+    assert_eq!(
+        (d.changed.total, d.changed.by_severity.clone()),
+        want[2].clone()
+    );
+    assert!(
+        d.added.total > 900 && d.removed.total > 100,
+        "{:?}",
+        (d.added.total, d.removed.total)
+    );
+    assert_eq!(d.samples.len(), 5 + 5 + d.changed.total.min(5) as usize);
+
+    // The rollback preview is the same diff, from the active data.
+    let plan = ops::rollback::plan(&mut store, "trivy", &Target::Previous, 3).unwrap();
+    assert_eq!(plan.diff.added, d.removed);
+    assert_eq!(plan.diff.removed, d.added);
+    assert!(plan.diff.headline("rolling back").contains("re-introduces"));
+}
+
+#[test]
+fn retention_over_120_days_archives_and_deletes_exactly_the_right_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = Config::default();
+    cfg.retention.previous_max_age = Duration::days(10);
+    cfg.retention.archived_max_age = Duration::days(30);
+    let mut store = Store::open(&dir.path().join("s.db"), OpenMode::ReadWrite).unwrap();
+    let mut ids = Vec::new();
+    for d in 0..120 {
+        let spec = FeedSpec {
+            packages: 20,
+            seed: d as u64 + 1,
+            churn_permille: 100,
+            ..Default::default()
+        };
+        let f = feed(dir.path(), "f.json", Format::SyftJson, &spec);
+        ids.push(import_file(&mut store, &env_at(&cfg, day(d)), "syft", &f));
+        match d {
+            3 => {
+                ops::retention::hold_add(
+                    &mut store,
+                    &env_at(&cfg, day(d)),
+                    &ids[2],
+                    "legal hold",
+                    day(60),
+                )
+                .unwrap();
+            }
+            4 => {
+                ops::retention::hold_add(
+                    &mut store,
+                    &env_at(&cfg, day(d)),
+                    &ids[3],
+                    "audit hold",
+                    day(400),
+                )
+                .unwrap();
+            }
+            _ => {}
+        }
+        // The nightly run, an hour after the import; check the dry run first.
+        let e = env_at(&cfg, day(d) + Duration::hours(1));
+        let before = (snapshot_states(&store), store.audit_count().unwrap());
+        let dry = ops::retention::run(&mut store, &e, true).unwrap();
+        assert_eq!(
+            before,
+            (snapshot_states(&store), store.audit_count().unwrap()),
+            "the dry run changed something"
+        );
+        let done = ops::retention::run(&mut store, &e, false).unwrap();
+        assert_eq!(
+            (dry.archived, dry.deleted),
+            (done.archived.clone(), done.deleted.clone()),
+            "day {d}"
+        );
+    }
+    // Independent model: snapshot i stopped being active at day i+1 (06:00),
+    // is archived at the first run ≥ 10 days later (day i+11, 07:00), and
+    // deleted at the first run ≥ 30 days after that (day i+41, 07:00).
+    // Holds delay: #2 held until day 60 (archived at day 60's run, deleted
+    // at day 90's); #3 held for good (stays previous).
+    let states = snapshot_states(&store);
+    for (i, id) in ids.iter().enumerate() {
+        let i = i as i64;
+        let want = if i == 119 {
+            SnapshotState::Active
+        } else if i == 3 {
+            SnapshotState::Previous
+        } else if i == 2 {
+            SnapshotState::Deleted
+        } else if i + 41 <= 119 {
+            SnapshotState::Deleted
+        } else if i + 11 <= 119 && i != 118 {
+            SnapshotState::Archived
+        } else {
+            SnapshotState::Previous
+        };
+        assert_eq!(states[id], want, "snapshot #{i} {id}");
+    }
+    // Deleted ones keep a tombstone and their history; the rest still verify.
+    let s = ops::snapshots::get(&store, &ids[0]).unwrap();
+    assert_eq!(
+        (s.state, s.record_count > 0),
+        (SnapshotState::Deleted, true)
+    );
+    let audit = ops::audit::list(
+        &store,
+        &snapgov::store::AuditFilter {
+            snapshot_id: Some(ids[0].clone()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let events: Vec<&str> = audit.iter().map(|(_, r)| r.event.as_str()).collect();
+    assert!(
+        events.contains(&"snapshot_deleted")
+            && events.contains(&"snapshot_archived")
+            && events.contains(&"snapshot_imported"),
+        "{events:?}"
+    );
+    for id in &ids[80..] {
+        assert!(ops::snapshots::verify(&store, id).unwrap().is_ok(), "{id}");
+    }
+    assert!(ops::audit::verify(&store, None).unwrap().is_ok());
+    // Rolling back to an archived snapshot works and says so.
+    let r = execute(
+        &mut store,
+        &env_at(&cfg, day(121)),
+        "syft",
+        &Target::Id(ids[100].clone()),
+        None,
+        "restore from archive",
+        &Quiet,
+    )
+    .unwrap();
+    assert!(r.target_was_archived);
+    assert_eq!(
+        ops::snapshots::get(&store, &ids[100]).unwrap().state,
+        SnapshotState::Active
+    );
+    // Deleted and expired ones are not targets.
+    let e = execute(
+        &mut store,
+        &env_at(&cfg, day(121)),
+        "syft",
+        &Target::Id(ids[0].clone()),
+        None,
+        "x",
+        &Quiet,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("deleted"), "{e}");
+}
+
+fn snapshot_states(store: &Store) -> BTreeMap<String, SnapshotState> {
+    store
+        .list_snapshots(&SnapshotFilter::default())
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.id, s.state))
+        .collect()
+}
+
+#[test]
+fn a_rollback_from_an_expired_snapshot_restores_service_and_keeps_it_expired() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Config::default();
+    let mut store = Store::open_in_memory().unwrap();
+    let mut ids = Vec::new();
+    for d in 0..3 {
+        let f = feed(
+            dir.path(),
+            "f.json",
+            Format::Cyclonedx,
+            &FeedSpec {
+                packages: 30,
+                seed: d + 1,
+                churn_permille: 100,
+                ..Default::default()
+            },
+        );
+        ids.push(import_file(
+            &mut store,
+            &env_at(&cfg, day(d as i64)),
+            "cdx",
+            &f,
+        ));
+    }
+    ops::expire::expire(&mut store, &env_at(&cfg, day(3)), &ids[2], "bad data").unwrap();
+    let e = ops::records::query(
+        &mut store,
+        &env_at(&cfg, day(3)),
+        &ops::records::RecordsQuery {
+            tool: "cdx".into(),
+            ..Default::default()
+        },
+        |_| Ok(()),
+    )
+    .unwrap_err();
+    assert_eq!(e.exit_code(), 4);
+    let r = execute(
+        &mut store,
+        &env_at(&cfg, day(3)),
+        "cdx",
+        &Target::Previous,
+        None,
+        "restore service",
+        &Quiet,
+    )
+    .unwrap();
+    assert_eq!(r.to.snapshot_id, ids[1]);
+    assert_eq!(
+        ops::snapshots::get(&store, &ids[2]).unwrap().state,
+        SnapshotState::Expired
+    );
+    let (_, n) = ops::records::query(
+        &mut store,
+        &env_at(&cfg, day(3)),
+        &ops::records::RecordsQuery {
+            tool: "cdx".into(),
+            ..Default::default()
+        },
+        |_| Ok(()),
+    )
+    .unwrap();
+    assert_eq!(
+        n,
+        ops::snapshots::get(&store, &ids[1]).unwrap().record_count
+    );
+    // The expired snapshot is skipped by the default target from here on.
+    let r = execute(
+        &mut store,
+        &env_at(&cfg, day(3)),
+        "cdx",
+        &Target::Previous,
+        None,
+        "back again",
+        &Quiet,
+    )
+    .unwrap();
+    assert_eq!(r.to.snapshot_id, ids[0]);
+}
+
+#[test]
+fn an_audit_purge_keeps_the_chain_verifiable_and_a_forged_anchor_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let cfg = Config::default();
+    let mut store = Store::open(&db, OpenMode::ReadWrite).unwrap();
+    for d in [0, 100, 200, 500, 600] {
+        let f = feed(
+            dir.path(),
+            "f.json",
+            Format::SyftJson,
+            &FeedSpec {
+                packages: 10,
+                seed: d as u64 + 1,
+                ..Default::default()
+            },
+        );
+        import_file(&mut store, &env_at(&cfg, day(d)), "syft", &f);
+    }
+    let cp_path = dir.path().join("cp.json");
+    ops::audit::write_checkpoint(&store, &cp_path, day(600)).unwrap();
+    let e = env_at(&cfg, day(601));
+    // Too recent a cut-off is refused.
+    assert_eq!(
+        ops::audit::purge(&mut store, &e, day(400), "x")
+            .unwrap_err()
+            .exit_code(),
+        2
+    );
+    let rep = ops::audit::purge(&mut store, &e, day(150), "yearly purge").unwrap();
+    assert_eq!(rep.purged, 4);
+    let v = ops::audit::verify(
+        &store,
+        Some(&ops::audit::read_checkpoint(&cp_path).unwrap()),
+    )
+    .unwrap();
+    assert!(v.is_ok(), "{:?}", v.problems());
+    // Later records still append and verify.
+    let f = feed(
+        dir.path(),
+        "g.json",
+        Format::SyftJson,
+        &FeedSpec {
+            packages: 10,
+            seed: 99,
+            ..Default::default()
+        },
+    );
+    import_file(&mut store, &env_at(&cfg, day(602)), "syft", &f);
+    assert!(ops::audit::verify(&store, None).unwrap().is_ok());
+    drop(store);
+    // Someone deletes more records and moves the anchor to hide it.
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let (seq, hash): (i64, String) = c
+        .query_row(
+            "SELECT seq, hash FROM audit ORDER BY seq LIMIT 1 OFFSET 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    c.execute("DELETE FROM audit WHERE seq <= ?1", [seq])
+        .unwrap();
+    c.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'audit_anchor'",
+        [format!("{seq} {hash}")],
+    )
+    .unwrap();
+    drop(c);
+    let store = Store::open(&db, OpenMode::ReadOnly).unwrap();
+    let v = ops::audit::verify(&store, None).unwrap();
+    assert!(!v.is_ok());
+}
