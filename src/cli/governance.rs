@@ -236,6 +236,29 @@ pub fn rollback(ctx: &Context, a: RollbackArgs) -> Result<u8> {
         (None, Some(t)) => Target::At(t),
         (None, None) => Target::Previous,
     };
+    // Scripts (--force) go straight to the workflow, which verifies the
+    // target itself; people get the preview first.
+    if a.force && !a.dry_run {
+        let reason = a
+            .reason
+            .clone()
+            .filter(|r| !r.trim().is_empty())
+            .ok_or_else(|| {
+                OpError::Usage("a rollback needs a reason: pass --reason TEXT".into())
+            })?;
+        let printer = StepPrinter(!ctx.json && std::io::stderr().is_terminal());
+        let resp = ops::rollback::execute(
+            &mut store,
+            &ctx.env,
+            &a.tool,
+            &target,
+            a.expect_active.as_deref(),
+            &reason,
+            &printer,
+        )?;
+        print_rollback(ctx, &resp);
+        return Ok(0);
+    }
     let plan = ops::rollback::plan(&mut store, &a.tool, &target, a.sample)?;
     if let Some(exp) = &a.expect_active {
         if *exp != plan.from.id {
@@ -324,6 +347,11 @@ pub fn rollback(ctx: &Context, a: RollbackArgs) -> Result<u8> {
         &reason,
         &printer,
     )?;
+    print_rollback(ctx, &resp);
+    Ok(0)
+}
+
+fn print_rollback(ctx: &Context, resp: &ops::rollback::Response) {
     if ctx.json {
         print_json(&json!({ "rollback": resp }));
     } else {
@@ -340,7 +368,6 @@ pub fn rollback(ctx: &Context, a: RollbackArgs) -> Result<u8> {
             resp.executed_at
         );
     }
-    Ok(0)
 }
 
 pub fn diff(ctx: &Context, from: String, to: String, sample: usize) -> Result<u8> {

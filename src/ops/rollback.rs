@@ -15,7 +15,7 @@ use crate::domain::audit::{AuditEvent, NewAudit};
 use crate::domain::snapshot::{Snapshot, SnapshotState};
 use crate::domain::time::fmt_ts;
 use crate::store::prelude::*;
-use crate::store::{AuditFilter, DiffSide, Store, WriteTx};
+use crate::store::{AuditFilter, ContentHashes, DiffSide, Store, WriteTx};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
@@ -300,9 +300,10 @@ pub fn execute(
             }
         }
         let mut affected = 0;
+        let mut content = ContentHashes::default();
         let mut run = |step: Step, tx: &mut WriteTx<'_>| -> Result<()> {
             obs.on(&StepEvent::Started(step));
-            let r = step_fault(step).and_then(|_| run_step(step, tx, env, tool, &from, &to, reason, affected, now));
+            let r = step_fault(step).and_then(|_| run_step(step, tx, env, tool, &from, &to, reason, affected, &mut content, now));
             match r {
                 Ok(n) => {
                     affected = affected.max(n);
@@ -409,14 +410,16 @@ fn run_step(
     to: &Snapshot,
     reason: &str,
     affected: u64,
+    content: &mut ContentHashes,
     now: DateTime<Utc>,
 ) -> Result<u64> {
     match step {
         Step::VerifyTarget => {
-            let v = super::snapshots::verify(tx, &to.id)?;
+            let (v, hashes) = super::snapshots::verify_collect(tx, &to.id)?;
             if !v.is_ok() {
                 return Err(v.into_error());
             }
+            *content = hashes;
         }
         Step::Savepoint => tx.savepoint(SAVEPOINT)?,
         Step::Restore => {
@@ -425,17 +428,19 @@ fn run_step(
             return Ok(tx.restore_active(key, pk)?);
         }
         Step::VerifyRestore => {
+            // The active data must be exactly the target's records: each
+            // member's content hash (recomputed from its body in step 1) in
+            // identity order must give the target's normalizedHash and count.
             let key = tx.ensure_tool(tool)?;
-            let (summary, bad) = tx.rehash(DiffSide::Active(key))?;
-            if bad.is_some()
-                || Some(&summary.normalized_hash) != to.normalized_hash.as_ref()
-                || summary.count != to.record_count
-            {
+            let got = tx.hash_with(DiffSide::Active(key), content)?;
+            let ok = got.as_ref().is_some_and(|(h, n)| {
+                Some(h) == to.normalized_hash.as_ref() && *n == to.record_count
+            });
+            if !ok {
+                let (h, n) = got.unwrap_or_else(|| ("records that are not the target's".into(), 0));
                 return Err(OpError::Integrity(format!(
-                    "after restoring {}, {tool}'s active data hashes to {} ({} records), not {} ({} records)",
+                    "after restoring {}, {tool}'s active data hashes to {h} ({n} records), not {} ({} records)",
                     to.id,
-                    summary.normalized_hash,
-                    summary.count,
                     to.normalized_hash.as_deref().unwrap_or("-"),
                     to.record_count
                 )));

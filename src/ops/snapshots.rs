@@ -39,6 +39,14 @@ pub struct VerifyResult {
 /// Re-reads a snapshot's stored records, re-hashes each, and compares with
 /// the snapshot's `normalizedHash` and `recordCount`.
 pub fn verify(store: &impl Queries, id: &str) -> Result<VerifyResult> {
+    verify_collect(store, id).map(|(v, _)| v)
+}
+
+/// As [`verify`], also returning the records' recomputed content hashes.
+pub fn verify_collect(
+    store: &impl Queries,
+    id: &str,
+) -> Result<(VerifyResult, crate::store::ContentHashes)> {
     let snap = get(store, id)?;
     if !snap.state.is_restorable() {
         return Err(OpError::Invalid(format!(
@@ -49,19 +57,22 @@ pub fn verify(store: &impl Queries, id: &str) -> Result<VerifyResult> {
     let (_, pk) = store
         .get_snapshot_pk(id)?
         .ok_or_else(|| OpError::NotFound(format!("no snapshot {id}")))?;
-    let (summary, bad) = store.rehash(DiffSide::Snapshot(pk))?;
+    let (summary, bad, hashes) = store.rehash_with_hashes(DiffSide::Snapshot(pk))?;
     let ok = bad.is_none()
         && Some(&summary.normalized_hash) == snap.normalized_hash.as_ref()
         && summary.count == snap.record_count;
-    Ok(VerifyResult {
-        snapshot_id: snap.id,
-        status: if ok { "verified" } else { "mismatch" },
-        expected_hash: snap.normalized_hash,
-        actual_hash: Some(summary.normalized_hash),
-        expected_count: snap.record_count,
-        actual_count: summary.count,
-        bad_record: bad.map(|b| format!("record {} ({})", b.record_id, b.identity)),
-    })
+    Ok((
+        VerifyResult {
+            snapshot_id: snap.id,
+            status: if ok { "verified" } else { "mismatch" },
+            expected_hash: snap.normalized_hash,
+            actual_hash: Some(summary.normalized_hash),
+            expected_count: snap.record_count,
+            actual_count: summary.count,
+            bad_record: bad.map(|b| format!("record {} ({})", b.record_id, b.identity)),
+        },
+        hashes,
+    ))
 }
 
 impl VerifyResult {

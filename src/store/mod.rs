@@ -20,7 +20,9 @@ pub mod prelude {
 }
 
 pub use audit::AuditFilter;
-pub use records::{BadRecord, DiffEntry, DiffSide, RecordFilter, RecordWriter, RecordsSummary};
+pub use records::{
+    BadRecord, ContentHashes, DiffEntry, DiffSide, RecordFilter, RecordWriter, RecordsSummary,
+};
 pub use snapshots::{SnapshotFilter, ToolRow};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
@@ -69,6 +71,12 @@ impl From<rusqlite::Error> for StoreError {
             }
         }
         StoreError::Sqlite(e.to_string())
+    }
+}
+
+impl From<rusqlite::types::FromSqlError> for StoreError {
+    fn from(e: rusqlite::types::FromSqlError) -> Self {
+        StoreError::Corrupt(format!("a stored value has the wrong type: {e}"))
     }
 }
 

@@ -93,6 +93,37 @@ pub struct DiffEntry {
     pub new: Option<i64>,
 }
 
+/// Content hashes of records by id, sorted by id.
+#[derive(Clone, Debug, Default)]
+pub struct ContentHashes(Vec<(i64, RecordHash)>);
+
+impl ContentHashes {
+    pub fn get(&self, record_id: i64) -> Option<&RecordHash> {
+        self.0
+            .binary_search_by_key(&record_id, |e| e.0)
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+fn count_into(stats: &mut RecordStats, kind: &str, severity: Option<&str>) {
+    if kind == "vulnerability" {
+        stats.vulnerabilities += 1;
+        *stats
+            .by_severity
+            .entry(severity.unwrap_or("unknown").to_string())
+            .or_default() += 1;
+    } else {
+        stats.packages += 1;
+    }
+}
+
 /// Filters for reading active records.
 #[derive(Clone, Debug, Default)]
 pub struct RecordFilter {
@@ -297,32 +328,171 @@ pub trait RecordReads: Queries {
     /// active data) from scratch. Returns the summary and the first record
     /// whose body no longer matches its content address, if any.
     fn rehash(&self, side: DiffSide) -> Result<(RecordsSummary, Option<BadRecord>)> {
-        let (sql, key) = match side {
-            DiffSide::Snapshot(pk) => ("SELECT r.id, r.hash, r.kind, r.severity, r.body FROM snapshot_records s JOIN records r ON r.id = s.record WHERE s.snapshot = ?1 ORDER BY s.ident", pk),
-            DiffSide::Active(t) => ("SELECT r.id, r.hash, r.kind, r.severity, r.body FROM active_records s JOIN records r ON r.id = s.record WHERE s.tool = ?1 ORDER BY s.ident", t),
+        let (summary, bad, _) = self.rehash_with_hashes(side)?;
+        Ok((summary, bad))
+    }
+
+    /// As [`rehash`](Self::rehash), also returning each record's recomputed
+    /// content hash, so a later step can check a copy of the same records
+    /// without reading their bodies again.
+    ///
+    /// Bodies are read in storage (record id) order rather than identity
+    /// order: random lookups cost several times a sequential scan. The
+    /// (identity, hash) pairs are then sorted in memory (48 bytes a record).
+    fn rehash_with_hashes(
+        &self,
+        side: DiffSide,
+    ) -> Result<(RecordsSummary, Option<BadRecord>, ContentHashes)> {
+        // (record id, identity key) of every member, sorted by record id.
+        let mut members: Vec<(i64, IdentKey)> = Vec::new();
+        self.members(side, |ident, rid| {
+            members.push((rid, ident));
+            Ok(())
+        })?;
+        members.sort_unstable_by_key(|m| m.0);
+        let (Some(lo), Some(hi)) = (members.first().map(|m| m.0), members.last().map(|m| m.0))
+        else {
+            return Ok((HashAcc::new().finish(), None, ContentHashes(Vec::new())));
         };
-        let mut stmt = self.conn().prepare(sql)?;
-        let mut rows = stmt.query([key])?;
-        let mut acc = HashAcc::new();
+        let mut rows: Vec<(IdentKey, RecordHash)> = Vec::with_capacity(members.len());
+        let mut content: Vec<(i64, RecordHash)> = Vec::with_capacity(members.len());
+        let mut stats = RecordStats::default();
         let mut bad = None;
-        while let Some(r) = rows.next()? {
-            let body: String = r.get(4)?;
-            let h = record_hash(body.as_bytes());
-            let stored: Vec<u8> = r.get(1)?;
-            let kind: String = r.get(2)?;
-            let sev: Option<String> = r.get(3)?;
-            if bad.is_none() && stored[..] != h[..] {
-                let identity = serde_json::from_str::<NormalizedRecord>(&body)
+        let mut visit = |rid: i64,
+                         stored: &[u8],
+                         kind: &str,
+                         sev: Option<&str>,
+                         body: &[u8],
+                         ident: IdentKey| {
+            let h = record_hash(body);
+            if bad.is_none() && stored != &h[..] {
+                let identity = serde_json::from_slice::<NormalizedRecord>(body)
                     .map(|rec| rec.identity())
                     .unwrap_or_else(|_| "(unparseable record)".to_string());
                 bad = Some(BadRecord {
-                    record_id: r.get(0)?,
+                    record_id: rid,
                     identity,
                 });
             }
-            acc.add(&h, &kind, sev.as_deref());
+            count_into(&mut stats, kind, sev);
+            rows.push((ident, h));
+            content.push((rid, h));
+        };
+        let range = (hi - lo + 1) as usize;
+        if members.len() * 4 >= range {
+            // Dense: one sequential scan over the id range.
+            let mut stmt = self.conn().prepare(
+                "SELECT id, hash, kind, severity, body FROM records WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
+            )?;
+            let mut q = stmt.query(params![lo, hi])?;
+            let mut j = 0;
+            while let Some(r) = q.next()? {
+                let rid: i64 = r.get(0)?;
+                while j < members.len() && members[j].0 < rid {
+                    j += 1;
+                }
+                if j < members.len() && members[j].0 == rid {
+                    let kind: String = r.get(2)?;
+                    let sev: Option<String> = r.get(3)?;
+                    visit(
+                        rid,
+                        r.get_ref(1)?.as_blob()?,
+                        &kind,
+                        sev.as_deref(),
+                        r.get_ref(4)?.as_bytes()?,
+                        members[j].1,
+                    );
+                    j += 1;
+                }
+            }
+        } else {
+            // Sparse: look each record up, in id order.
+            let mut stmt = self
+                .conn()
+                .prepare("SELECT hash, kind, severity, body FROM records WHERE id = ?1")?;
+            for (rid, ident) in &members {
+                let mut q = stmt.query([rid])?;
+                if let Some(r) = q.next()? {
+                    let kind: String = r.get(1)?;
+                    let sev: Option<String> = r.get(2)?;
+                    visit(
+                        *rid,
+                        r.get_ref(0)?.as_blob()?,
+                        &kind,
+                        sev.as_deref(),
+                        r.get_ref(3)?.as_bytes()?,
+                        *ident,
+                    );
+                }
+            }
         }
-        Ok((acc.finish(), bad))
+        if rows.len() != members.len() {
+            return Err(StoreError::Corrupt(format!(
+                "{} of {} member records are missing from the record table",
+                members.len() - rows.len(),
+                members.len()
+            )));
+        }
+        rows.sort_unstable_by_key(|r| r.0);
+        let mut acc = HashAcc::new();
+        for (_, h) in &rows {
+            acc.h.update(h);
+        }
+        acc.count = rows.len() as u64;
+        acc.stats = stats;
+        Ok((acc.finish(), bad, ContentHashes(content)))
+    }
+
+    /// The normalized hash of a side, using content hashes computed earlier
+    /// (see [`rehash_with_hashes`](Self::rehash_with_hashes)) instead of
+    /// re-reading bodies. `None` if a member is not among `known`.
+    fn hash_with(&self, side: DiffSide, known: &ContentHashes) -> Result<Option<(String, u64)>> {
+        let mut h = HashAcc::new();
+        let mut missing = false;
+        self.members(side, |_, rid| {
+            match known.get(rid) {
+                Some(x) => {
+                    h.h.update(x);
+                    h.count += 1;
+                }
+                None => missing = true,
+            }
+            Ok(())
+        })?;
+        if missing {
+            return Ok(None);
+        }
+        let count = h.count;
+        Ok(Some((h.finish().normalized_hash, count)))
+    }
+
+    /// Streams a side's (identity key, record id) pairs in identity order.
+    fn members(
+        &self,
+        side: DiffSide,
+        mut f: impl FnMut(IdentKey, i64) -> Result<()>,
+    ) -> Result<()> {
+        let (sql, key) = match side {
+            DiffSide::Snapshot(pk) => (
+                "SELECT ident, record FROM snapshot_records WHERE snapshot = ?1 ORDER BY ident",
+                pk,
+            ),
+            DiffSide::Active(t) => (
+                "SELECT ident, record FROM active_records WHERE tool = ?1 ORDER BY ident",
+                t,
+            ),
+        };
+        let mut stmt = self.conn().prepare(sql)?;
+        let mut rows = stmt.query([key])?;
+        while let Some(r) = rows.next()? {
+            let ident: IdentKey = r
+                .get_ref(0)?
+                .as_blob()?
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("an identity key is not 16 bytes".into()))?;
+            f(ident, r.get(1)?)?;
+        }
+        Ok(())
     }
 
     /// Streams, in identity order, every identity whose record differs
