@@ -592,3 +592,63 @@ fn every_import_step_fault_keeps_the_previous_snapshot_active() {
         "each failed (not aborted) attempt is recorded"
     );
 }
+
+/// Runs snapgov on a pseudo-terminal (util-linux `script`), typing `input`.
+fn on_tty(sb: &Sandbox, args: &str, input: &str) -> common::Run {
+    use std::io::Write;
+    let bin = env!("CARGO_BIN_EXE_snapgov");
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &format!("{bin} {args}"), "/dev/null"])
+        .env("SNAPGOV_DB", sb.db())
+        .env("SNAPGOV_CONFIG", sb.path("config.toml"))
+        .env("SNAPGOV_USER", "tester")
+        .env("SNAPGOV_NOW", &sb.now)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs");
+    let mut stdin = child.stdin.take().unwrap();
+    // Answer each prompt a line at a time, as a person would.
+    for line in input.lines() {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let _ = writeln!(stdin, "{line}");
+    }
+    drop(stdin);
+    child.wait_with_output().unwrap().into()
+}
+
+#[test]
+fn on_a_terminal_rollback_asks_for_a_reason_and_the_tool_name() {
+    let mut sb = Sandbox::new();
+    let ids = history(&mut sb, "trivy", &["2025-11-01", "2025-11-02"]);
+    // A wrong name cancels and changes nothing.
+    let r = on_tty(&sb, "ingest rollback --tool trivy", "bad feed\nsyft\n");
+    assert!(
+        r.stdout.contains("type the tool name (trivy)"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("cancelled"), "{}", r.stdout);
+    assert_eq!(active(&sb, "trivy")["id"], ids[1]);
+    // The tool name confirms; the prompted reason is recorded.
+    let r = on_tty(&sb, "ingest rollback --tool trivy", "bad feed\ntrivy\n");
+    assert!(
+        r.stdout.contains("records added") && r.stdout.contains("rolled trivy back"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(active(&sb, "trivy")["id"], ids[0]);
+    let a = sb
+        .ok(&[
+            "--json",
+            "ingest",
+            "audit",
+            "list",
+            "--event",
+            "snapshot_rolled_back",
+        ])
+        .json();
+    assert_eq!(a["audit"][0]["details"]["reason"], "bad feed");
+}
