@@ -6,6 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 pub const NOW: &str = "2025-12-04T12:00:00Z";
 
+#[derive(Debug)]
 pub struct Run {
     pub code: i32,
     pub stdout: String,
