@@ -23,12 +23,14 @@ pub fn expire(store: &mut Store, env: &Env, id: &str, reason: &str) -> Result<Sn
                 s.state
             )));
         }
+        super::fault::point("expire_begin")?;
         let was_active = s.state == SnapshotState::Active;
         let mut cleared = 0;
         if was_active {
             let key = tx.ensure_tool(&s.tool)?;
             cleared = tx.clear_active(key)?;
         }
+        super::fault::point("expire_state")?;
         tx.set_snapshot_state(id, SnapshotState::Expired, now)?;
         tx.append_audit(&NewAudit {
             event: AuditEvent::SnapshotExpired,
@@ -44,6 +46,7 @@ pub fn expire(store: &mut Store, env: &Env, id: &str, reason: &str) -> Result<Sn
                 "recordsWithdrawn": cleared,
             }),
         })?;
+        super::fault::point("expire_commit")?;
         s.state = SnapshotState::Expired;
         s.state_changed_at = Some(now);
         Ok(s)
