@@ -99,6 +99,12 @@ pub struct AuditRecord {
     pub details: Value,
     pub hash: String,
     pub prev_hash: String,
+    /// The tool the event concerns (covered by the hash; used for filtering).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    /// The snapshot the event concerns (covered by the hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_id: Option<String>,
 }
 
 /// What a workflow asks to have audited; the store assigns id and hashes.
@@ -123,25 +129,36 @@ pub fn parse_audit_id(s: &str) -> Option<u64> {
     s.strip_prefix("audit-").unwrap_or(s).parse().ok()
 }
 
+/// What the chain hash covers besides the link.
+pub struct HashInput<'a> {
+    pub id: &'a str,
+    pub event: &'a str,
+    pub timestamp: DateTime<Utc>,
+    pub user: &'a str,
+    pub details: &'a Value,
+    pub tool: Option<&'a str>,
+    pub snapshot_id: Option<&'a str>,
+}
+
 /// The chain hash of a record: `b3:` + BLAKE3 over the canonical JSON of
-/// `{details, event, id, prevHash, timestamp, user}` (keys sorted, compact;
-/// `details` with its keys sorted too, which serde_json's map guarantees).
-pub fn chain_hash(
-    id: &str,
-    event: &str,
-    timestamp: DateTime<Utc>,
-    user: &str,
-    details: &Value,
-    prev_hash: &str,
-) -> String {
-    let canonical = serde_json::json!({
-        "details": details,
-        "event": event,
-        "id": id,
+/// `{details, event, id, prevHash, snapshotId?, timestamp, tool?, user}`
+/// (keys sorted, compact; `details` with its keys sorted too, which
+/// serde_json's map guarantees; `tool` and `snapshotId` only when present).
+pub fn chain_hash(r: &HashInput<'_>, prev_hash: &str) -> String {
+    let mut canonical = serde_json::json!({
+        "details": r.details,
+        "event": r.event,
+        "id": r.id,
         "prevHash": prev_hash,
-        "timestamp": super::time::fmt_ts(timestamp),
-        "user": user,
+        "timestamp": super::time::fmt_ts(r.timestamp),
+        "user": r.user,
     });
+    if let Some(t) = r.tool {
+        canonical["tool"] = Value::String(t.to_string());
+    }
+    if let Some(s) = r.snapshot_id {
+        canonical["snapshotId"] = Value::String(s.to_string());
+    }
     let bytes = serde_json::to_vec(&canonical).expect("json values serialize");
     b3(&bytes)
 }
@@ -154,14 +171,19 @@ pub fn b3(bytes: &[u8]) -> String {
 impl AuditRecord {
     /// Recomputes this record's hash from its content and the given link.
     pub fn expected_hash(&self) -> String {
-        chain_hash(
-            &self.id,
-            &self.event,
-            self.timestamp,
-            &self.user,
-            &self.details,
-            &self.prev_hash,
-        )
+        chain_hash(&self.hash_input(), &self.prev_hash)
+    }
+
+    pub fn hash_input(&self) -> HashInput<'_> {
+        HashInput {
+            id: &self.id,
+            event: &self.event,
+            timestamp: self.timestamp,
+            user: &self.user,
+            details: &self.details,
+            tool: self.tool.as_deref(),
+            snapshot_id: self.snapshot_id.as_deref(),
+        }
     }
 }
 
@@ -257,16 +279,19 @@ mod tests {
         let id = audit_id(seq);
         let t = Utc.with_ymd_and_hms(2025, 12, 4, 0, 0, seq as u32).unwrap();
         let details = serde_json::json!({"b": 1, "a": "x"});
-        let hash = chain_hash(&id, "snapshot_imported", t, user, &details, prev);
-        AuditRecord {
+        let mut r = AuditRecord {
             id,
             event: "snapshot_imported".into(),
             timestamp: t,
             user: user.into(),
             details,
-            hash,
+            hash: String::new(),
             prev_hash: prev.into(),
-        }
+            tool: Some("syft".into()),
+            snapshot_id: None,
+        };
+        r.hash = r.expected_hash();
+        r
     }
 
     #[test]
@@ -280,6 +305,11 @@ mod tests {
 
         let mut edited = b.clone();
         edited.user = "mallory".into();
+        let mut retooled = b.clone();
+        retooled.tool = Some("trivy".into());
+        let mut w = ChainWalker::new(GENESIS_HASH);
+        w.feed(1, &a).unwrap();
+        assert!(w.feed(2, &retooled).is_err(), "the tool column is covered by the hash");
         let mut w = ChainWalker::new(GENESIS_HASH);
         w.feed(1, &a).unwrap();
         assert_eq!(

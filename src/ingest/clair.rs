@@ -46,10 +46,9 @@
 //! as is. Failing that, a report with exactly one distribution uses it, and
 //! the last resort is `unknown`.
 
-use super::common::{self, emit, empty_field, non_empty, Pkg, Stash, UNKNOWN_ECOSYSTEM};
+use super::common::{self, emit, empty_field, non_empty, DepthMode, Pkg, UNKNOWN_ECOSYSTEM};
 use super::{DocMeta, IngestError, Limits, RecordSink};
 use crate::domain::record::{Finding, Severity};
-use serde::de::DeserializeSeed;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -61,19 +60,9 @@ pub fn parse(
     limits: &Limits,
     sink: &mut dyn RecordSink,
 ) -> Result<DocMeta, IngestError> {
-    let stash = Stash::default();
-    let input = common::open(path, display, limits, false)?;
-    let report: Report = common::run(input, ReportSeed, display, limits, &stash)?;
+    let input = common::open(path, display, limits, DepthMode::Document)?;
+    let report: Report = common::run(input, display, limits)?;
     convert(report, display, sink)
-}
-
-struct ReportSeed;
-
-impl<'de> DeserializeSeed<'de> for ReportSeed {
-    type Value = Report;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Report, D::Error> {
-        Report::deserialize(d)
-    }
 }
 
 // ---------------------------------------------------------------------------

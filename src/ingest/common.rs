@@ -4,20 +4,23 @@
 //!
 //! # Nesting depth
 //!
-//! Every input is read through [`DepthReader`], a pass-through reader that
+//! Inputs that serde reads from a stream (Clair, CycloneDX, JSON Lines,
+//! format detection) go through [`DepthReader`], a pass-through reader that
 //! tracks JSON nesting (brackets outside strings) as the bytes go by and
 //! fails once it exceeds `limits.max_depth`; the failure surfaces as
-//! [`IngestError::TooDeep`]. A top-level object is depth 1. serde_json has
-//! its own fixed recursion limit (it refuses the 128th nested level of a
-//! value it deserializes; values it skips are not limited) and that error is
-//! mapped to `TooDeep` as well, so a `max_depth` above 127 is honoured only
-//! for the parts of a document snapgov skips.
+//! [`IngestError::TooDeep`]. The [splitter](super::split) used for the large
+//! formats (syft, Trivy, snapgov documents) checks depth in its own lexer.
+//! A top-level object is depth 1. serde_json also has a fixed recursion
+//! limit (it refuses the 128th nested level of a value it decodes; values it
+//! skips are not limited), and that error is mapped to `TooDeep` too, so a
+//! `max_depth` above 127 is honoured only for the parts snapgov skips.
 
+use super::split::Pos;
 use super::{IngestError, Limits, RecordSink};
 use crate::domain::record::{fallback_package_id, Finding, NormalizedRecord, RecordKind};
-use serde::de::{self, DeserializeSeed, Visitor};
+use serde::de::{self, DeserializeOwned, Visitor};
 use serde::Deserialize;
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -42,18 +45,31 @@ pub(crate) struct Input {
     pub too_deep: Rc<Cell<bool>>,
 }
 
+/// How the depth guard reads a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DepthMode {
+    /// One JSON document.
+    Document,
+    /// JSON Lines: every line starts again at depth 0.
+    Lines,
+}
+
 /// Opens `path` for a parse: refuses files over `max_input_bytes` (checked on
 /// the metadata, before reading) and files holding nothing but whitespace.
-/// `line_mode` resets the depth count at every newline (JSON Lines).
 pub(crate) fn open(
     path: &Path,
     display: &str,
     limits: &Limits,
-    line_mode: bool,
+    mode: DepthMode,
 ) -> Result<Input, IngestError> {
     let file = open_checked(path, display, limits)?;
     let too_deep = Rc::new(Cell::new(false));
-    let depth = DepthReader::new(file, limits.max_depth, line_mode, too_deep.clone());
+    let depth = DepthReader::new(
+        file,
+        limits.max_depth,
+        mode == DepthMode::Lines,
+        too_deep.clone(),
+    );
     let mut reader = BufReader::with_capacity(BUF_CAPACITY, depth);
     let map = |e: io::Error| io_or_depth(e, display, limits, &too_deep);
     let buf = reader.fill_buf().map_err(map)?;
@@ -252,54 +268,39 @@ impl<R: Read> Read for DepthReader<R> {
 // Running a deserialization and mapping its errors
 // ---------------------------------------------------------------------------
 
-/// Holds an [`IngestError`] raised inside a serde visitor (a sink failure, a
-/// semantic check) while serde unwinds with a placeholder error.
-#[derive(Default)]
-pub(crate) struct Stash(RefCell<Option<IngestError>>);
-
-impl Stash {
-    /// Stores `err` and returns the placeholder serde error to unwind with.
-    pub(crate) fn put<E: de::Error>(&self, err: IngestError) -> E {
-        let mut slot = self.0.borrow_mut();
-        if slot.is_none() {
-            *slot = Some(err);
-        }
-        E::custom("snapgov: stopped (see the stashed error)")
-    }
-
-    pub(crate) fn take(&self) -> Option<IngestError> {
-        self.0.borrow_mut().take()
-    }
-}
-
-/// Deserializes one JSON document from `input` with `seed`, tracking the JSON
-/// path for error messages, and checks that only whitespace follows it.
-pub(crate) fn run<'de, S: DeserializeSeed<'de>>(
+/// Deserializes one JSON document from `input`, tracking the JSON path for
+/// error messages, and checks that only whitespace follows it.
+pub(crate) fn run<T: DeserializeOwned>(
     input: Input,
-    seed: S,
     display: &str,
     limits: &Limits,
-    stash: &Stash,
-) -> Result<S::Value, IngestError> {
+) -> Result<T, IngestError> {
     let Input { reader, too_deep } = input;
     let mut de = serde_json::Deserializer::from_reader(reader);
     let mut track = serde_path_to_error::Track::new();
-    let result = seed.deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track));
+    let result = T::deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track));
     match result {
         Ok(v) => {
             de.end()
-                .map_err(|e| json_error(e, None, display, limits, too_deep.get()))?;
+                .map_err(|e| json_error(e, None, display, limits, too_deep.get(), START))?;
             Ok(v)
         }
         Err(e) => {
-            if let Some(stashed) = stash.take() {
-                return Err(stashed);
-            }
             let path = track.path().to_string();
-            Err(json_error(e, Some(&path), display, limits, too_deep.get()))
+            Err(json_error(
+                e,
+                Some(&path),
+                display,
+                limits,
+                too_deep.get(),
+                START,
+            ))
         }
     }
 }
+
+/// The start of a file, for [`json_error`] on a whole document.
+pub(crate) const START: Pos = Pos { line: 1, col: 0 };
 
 /// Maps a serde_json error to an [`IngestError`]. `path` is the JSON path
 /// of the value being decoded (as `serde_path_to_error` prints it).
@@ -309,6 +310,7 @@ pub(crate) fn json_error(
     display: &str,
     limits: &Limits,
     too_deep: bool,
+    at: Pos,
 ) -> IngestError {
     let file = display.to_string();
     let text = strip_position(&err);
@@ -318,6 +320,11 @@ pub(crate) fn json_error(
             limit: limits.max_depth,
         };
     }
+    let (line, column) = match err.line() {
+        0 => (0, 0),
+        1 => (at.line, at.col + err.column()),
+        l => (at.line + l - 1, err.column()),
+    };
     match err.classify() {
         serde_json::error::Category::Io => IngestError::Io {
             file,
@@ -326,8 +333,8 @@ pub(crate) fn json_error(
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
             IngestError::Syntax {
                 file,
-                line: err.line(),
-                column: err.column(),
+                line,
+                column,
                 message: text,
             }
         }
@@ -337,8 +344,8 @@ pub(crate) fn json_error(
                 Some(p) => p.to_string(),
             };
             let mut message = data_message(&text);
-            if err.line() > 0 {
-                message.push_str(&format!(" (line {}, column {})", err.line(), err.column()));
+            if line > 0 {
+                message.push_str(&format!(" (line {line}, column {column})"));
             }
             IngestError::Invalid {
                 file,

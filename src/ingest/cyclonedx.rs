@@ -23,11 +23,10 @@
 
 use super::common::{
     self, emit, empty_field, join_name_version, non_empty, purl_type, schema_warning, tool_text,
-    Pkg, Stash, UNKNOWN_ECOSYSTEM,
+    DepthMode, Pkg, UNKNOWN_ECOSYSTEM,
 };
 use super::{DocMeta, IngestError, Limits, RecordSink};
 use crate::domain::record::{Finding, Severity};
-use serde::de::DeserializeSeed;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::Path;
@@ -43,19 +42,9 @@ pub fn parse(
     limits: &Limits,
     sink: &mut dyn RecordSink,
 ) -> Result<DocMeta, IngestError> {
-    let stash = Stash::default();
-    let input = common::open(path, display, limits, false)?;
-    let bom: Bom = common::run(input, BomSeed, display, limits, &stash)?;
+    let input = common::open(path, display, limits, DepthMode::Document)?;
+    let bom: Bom = common::run(input, display, limits)?;
     convert(bom, display, sink)
-}
-
-struct BomSeed;
-
-impl<'de> DeserializeSeed<'de> for BomSeed {
-    type Value = Bom;
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Bom, D::Error> {
-        Bom::deserialize(d)
-    }
 }
 
 // ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@
 //! what was found. A JSON syntax error before the format is known is
 //! [`IngestError::Syntax`]; an empty file is [`IngestError::Empty`].
 
-use super::common::{self, is_space};
+use super::common::{self, is_space, DepthMode};
 use super::{Format, IngestError, Limits};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::cell::{Cell, RefCell};
@@ -30,7 +30,7 @@ const HINT_KEYS: usize = 8;
 
 /// Detects the format of `path` from its content.
 pub fn detect(path: &Path, display: &str, limits: &Limits) -> Result<Format, IngestError> {
-    let mut input = common::open(path, display, limits, false)?;
+    let mut input = common::open(path, display, limits, DepthMode::Document)?;
     let too_deep = input.too_deep.clone();
     let head = input
         .reader
@@ -48,7 +48,14 @@ pub fn detect(path: &Path, display: &str, limits: &Limits) -> Result<Format, Ing
     }
     if let Err(e) = result {
         if !probe.stopped.get() {
-            return Err(common::json_error(e, None, display, limits, too_deep.get()));
+            return Err(common::json_error(
+                e,
+                None,
+                display,
+                limits,
+                too_deep.get(),
+                common::START,
+            ));
         }
     }
     let hint = probe.hint.borrow().clone();

@@ -16,6 +16,7 @@ mod common;
 pub mod cyclonedx;
 pub mod detect;
 pub mod native;
+mod split;
 pub mod syft;
 pub mod trivy;
 

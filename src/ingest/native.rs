@@ -65,16 +65,14 @@
 //! comes after `records`, the file is read twice).
 
 use super::common::{
-    self, emit, empty_field, io_or_depth, non_empty, purl_type, schema_warning, tool_text, Pkg,
-    Scalar, Stash, BOM, TOP_LEVEL,
+    self, emit, empty_field, io_or_depth, non_empty, purl_type, schema_warning, tool_text,
+    DepthMode, Pkg, Scalar, BOM, TOP_LEVEL,
 };
+use super::split::{decode_slice, Pos, Splitter, Start};
 use super::{DocMeta, IngestError, Limits, RecordSink};
 use crate::domain::record::{Finding, NormalizedRecord, Severity};
-use serde::de::{
-    self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor,
-};
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Deserialize;
-use std::fmt;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -340,7 +338,7 @@ fn parse_lines(
         #[serde(default)]
         format: Option<IgnoredAny>,
     }
-    let input = common::open(path, display, limits, true)?;
+    let input = common::open(path, display, limits, DepthMode::Lines)?;
     let too_deep = input.too_deep;
     let mut reader = input.reader;
     let mut header = Header::default();
@@ -357,6 +355,7 @@ fn parse_lines(
             break;
         }
         line_no += 1;
+        let lead = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
         let line = buf.trim_ascii();
         if line.is_empty() {
             continue;
@@ -364,9 +363,9 @@ fn parse_lines(
         let base = format!("line {line_no}");
         if !seen_content {
             seen_content = true;
-            let probe: HeaderProbe = parse_line(line, line_no, display, limits)?;
+            let probe: HeaderProbe = parse_line(line, line_no, lead, display, limits)?;
             if probe.format.is_some() {
-                header = parse_line(line, line_no, display, limits)?;
+                header = parse_line(line, line_no, lead, display, limits)?;
                 check_format(header.format.as_deref(), sub(&base, "format"), display)?;
                 if let Some(s) = non_empty(header.subject.clone()) {
                     subject = s;
@@ -374,58 +373,23 @@ fn parse_lines(
                 continue;
             }
         }
-        let obj: RecordObj = parse_line(line, line_no, display, limits)?;
+        let obj: RecordObj = parse_line(line, line_no, lead, display, limits)?;
         emit(sink, convert(obj, &subject, &base, display)?)?;
     }
     Ok(doc_meta(header, display))
 }
 
-/// Decodes one line, naming the line in errors.
+/// Decodes one line (starting `col` bytes into line `line_no`), naming
+/// the line in errors.
 fn parse_line<T: DeserializeOwned>(
     line: &[u8],
     line_no: usize,
+    col: usize,
     display: &str,
     limits: &Limits,
 ) -> Result<T, IngestError> {
-    let mut de = serde_json::Deserializer::from_slice(line);
-    let result = match serde_path_to_error::deserialize::<_, T>(&mut de) {
-        Ok(v) => de.end().map(|_| v).map_err(|e| (String::new(), e)),
-        Err(err) => Err((err.path().to_string(), err.into_inner())),
-    };
-    result.map_err(|(path, inner)| {
-        let suffix = format!(" (line {}, column {})", inner.line(), inner.column());
-        let column = inner.column();
-        match common::json_error(inner, Some(&path), display, limits, false) {
-            IngestError::Syntax { file, message, .. } => IngestError::Syntax {
-                file,
-                line: line_no,
-                column,
-                message,
-            },
-            IngestError::Invalid {
-                file,
-                path,
-                message,
-            } => {
-                let base = format!("line {line_no}");
-                let path = if path == TOP_LEVEL {
-                    base
-                } else {
-                    sub(&base, &path)
-                };
-                let message = match message.strip_suffix(&suffix) {
-                    Some(m) => format!("{m} (column {column})"),
-                    None => message,
-                };
-                IngestError::Invalid {
-                    file,
-                    path,
-                    message,
-                }
-            }
-            other => other,
-        }
-    })
+    let at = Pos { line: line_no, col };
+    decode_slice(line, at, &format!("line {line_no}"), display, limits)
 }
 
 // ---------------------------------------------------------------------------
@@ -438,190 +402,102 @@ fn parse_document(
     limits: &Limits,
     sink: &mut dyn RecordSink,
 ) -> Result<DocMeta, IngestError> {
-    let stash = Stash::default();
-    let mut state = State {
-        display,
-        sink,
-        stash: &stash,
-        header: Header::default(),
-        subject: None,
-        saw_records: false,
-        streamed: false,
-    };
-    let input = common::open(path, display, limits, false)?;
-    common::run(
-        input,
-        TopSeed {
-            state: &mut state,
-            pass: Pass::First,
-        },
-        display,
-        limits,
-        &stash,
-    )?;
-    check_format(
-        state.header.format.as_deref(),
-        TOP_LEVEL.to_string(),
-        display,
-    )?;
-    if !state.saw_records {
+    let mut header = Header::default();
+    let mut subject: Option<String> = None;
+    let (mut saw_records, mut streamed) = (false, false);
+
+    // Pass 1: the header members; the records too when `subject` came first.
+    let mut sp = Splitter::open(path, display, limits)?;
+    if !sp.begin_object()? {
+        return Err(sp.wrong_top_level("a snapgov document (a JSON object)"));
+    }
+    let mut first = true;
+    while let Some(key) = sp.next_key(&mut first)? {
+        match key.as_str() {
+            "format" => {
+                header.format = sp.decode("format", 1)?;
+                check_format(header.format.as_deref(), "format".into(), display)?;
+            }
+            "version" => header.version = sp.decode("version", 1)?,
+            "tool" => header.tool = sp.decode("tool", 1)?,
+            "generatedAt" => header.generated_at = sp.decode("generatedAt", 1)?,
+            "subject" => {
+                header.subject = sp.decode("subject", 1)?;
+                if !saw_records {
+                    subject = Some(
+                        non_empty(header.subject.clone()).unwrap_or_else(|| display.to_string()),
+                    );
+                }
+            }
+            "records" => {
+                saw_records = true;
+                match &subject {
+                    Some(s) => {
+                        streamed = true;
+                        stream_records(&mut sp, s, sink, false)?;
+                    }
+                    None => sp.skip(1)?,
+                }
+            }
+            other => sp.validate(other, 1)?,
+        }
+    }
+    sp.end()?;
+    check_format(header.format.as_deref(), TOP_LEVEL.to_string(), display)?;
+    if !saw_records {
         return Err(invalid(
             display,
             TOP_LEVEL.to_string(),
             "missing required field `records`",
         ));
     }
-    if !state.streamed {
-        state.subject =
-            Some(non_empty(state.header.subject.clone()).unwrap_or_else(|| display.to_string()));
-        let input = common::open(path, display, limits, false)?;
-        common::run(
-            input,
-            TopSeed {
-                state: &mut state,
-                pass: Pass::Second,
-            },
-            display,
-            limits,
-            &stash,
-        )?;
-    }
-    Ok(doc_meta(state.header, display))
-}
 
-struct State<'a> {
-    display: &'a str,
-    sink: &'a mut dyn RecordSink,
-    stash: &'a Stash,
-    header: Header,
-    subject: Option<String>,
-    saw_records: bool,
-    streamed: bool,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Pass {
-    First,
-    Second,
-}
-
-struct TopSeed<'s, 'a> {
-    state: &'s mut State<'a>,
-    pass: Pass,
-}
-
-impl<'de> DeserializeSeed<'de> for TopSeed<'_, '_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(field_identifier)]
-enum TopKey {
-    #[serde(rename = "format")]
-    Format,
-    #[serde(rename = "version")]
-    Version,
-    #[serde(rename = "tool")]
-    Tool,
-    #[serde(rename = "subject")]
-    Subject,
-    #[serde(rename = "generatedAt")]
-    GeneratedAt,
-    #[serde(rename = "records")]
-    Records,
-    #[serde(other)]
-    Other,
-}
-
-impl<'de> Visitor<'de> for TopSeed<'_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a snapgov document (a JSON object)")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let state = self.state;
-        while let Some(key) = map.next_key::<TopKey>()? {
-            match (self.pass, key) {
-                (Pass::First, TopKey::Format) => {
-                    state.header.format = map.next_value()?;
-                    if let Err(e) = check_format(
-                        state.header.format.as_deref(),
-                        "format".into(),
-                        state.display,
-                    ) {
-                        return Err(state.stash.put(e));
-                    }
-                }
-                (Pass::First, TopKey::Version) => state.header.version = map.next_value()?,
-                (Pass::First, TopKey::Tool) => state.header.tool = map.next_value()?,
-                (Pass::First, TopKey::GeneratedAt) => {
-                    state.header.generated_at = map.next_value()?
-                }
-                (Pass::First, TopKey::Subject) => {
-                    state.header.subject = map.next_value()?;
-                    if !state.saw_records {
-                        state.subject = Some(
-                            non_empty(state.header.subject.clone())
-                                .unwrap_or_else(|| state.display.to_string()),
-                        );
-                    }
-                }
-                (Pass::First, TopKey::Records) => {
-                    state.saw_records = true;
-                    if state.subject.is_some() {
-                        state.streamed = true;
-                        map.next_value_seed(RecordsSeed { state: &mut *state })?;
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-                (Pass::Second, TopKey::Records) => {
-                    map.next_value_seed(RecordsSeed { state: &mut *state })?
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+    // Pass 2: the records, now that the subject is known.
+    if !streamed {
+        let subject = non_empty(header.subject.clone()).unwrap_or_else(|| display.to_string());
+        let mut sp = Splitter::open(path, display, limits)?;
+        sp.begin_object()?;
+        let mut first = true;
+        while let Some(key) = sp.next_key(&mut first)? {
+            if key == "records" {
+                stream_records(&mut sp, &subject, sink, true)?;
+            } else {
+                sp.skip(1)?;
             }
         }
-        Ok(())
     }
+    Ok(doc_meta(header, display))
 }
 
-struct RecordsSeed<'s, 'a> {
-    state: &'s mut State<'a>,
-}
-
-impl<'de> DeserializeSeed<'de> for RecordsSeed<'_, '_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for RecordsSeed<'_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of records")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let state = self.state;
-        let subject = state
-            .subject
-            .clone()
-            .unwrap_or_else(|| state.display.to_string());
-        let mut index = 0usize;
-        while let Some(obj) = seq.next_element::<RecordObj>()? {
-            let base = format!("records[{index}]");
-            let result =
-                convert(obj, &subject, &base, state.display).and_then(|r| emit(state.sink, r));
-            if let Err(e) = result {
-                return Err(state.stash.put(e));
-            }
-            index += 1;
+/// Decodes the `records` array one element at a time. `lexed`: an earlier
+/// pass checked its nesting depth.
+fn stream_records(
+    sp: &mut Splitter,
+    subject: &str,
+    sink: &mut dyn RecordSink,
+    lexed: bool,
+) -> Result<(), IngestError> {
+    match sp.begin_array()? {
+        Start::Array => {}
+        Start::Null | Start::Other(_) => {
+            return Err(invalid(
+                sp.display,
+                "records".to_string(),
+                "expected an array of records",
+            ))
         }
-        Ok(())
     }
+    let mut first = true;
+    let mut index = 0usize;
+    while sp.next_element(&mut first)? {
+        let base = format!("records[{index}]");
+        let obj: RecordObj = if lexed {
+            sp.decode_direct(&base)?
+        } else {
+            sp.decode(&base, 2)?
+        };
+        emit(sink, convert(obj, subject, &base, sp.display)?)?;
+        index += 1;
+    }
+    Ok(())
 }

@@ -14,19 +14,22 @@
 //!
 //! # Streaming
 //!
-//! Feeds can hold millions of artifacts, so the parser never loads the
-//! document: a serde visitor walks the top-level object and deserializes one
+//! Feeds can hold millions of artifacts, so the document is never loaded:
+//! the [splitter](super::split) walks the top-level object and decodes one
 //! artifact at a time. Syft writes `source`/`descriptor`/`schema` after
-//! `artifacts`, so the first pass skims the metadata (skipping `artifacts`)
-//! and a second pass streams the artifacts with the subject known; when
-//! `source` comes first, the artifacts are streamed in the first pass.
+//! `artifacts`, so the first pass reads the metadata (skipping `artifacts`
+//! without decoding it, and validating every other member) and a second pass
+//! streams the artifacts with the subject known; when `source` comes first,
+//! the artifacts are streamed in the first pass and there is no second one.
 
 use super::common::{
-    self, emit, empty_field, join_name_version, non_empty, schema_warning, tool_text, Pkg, Stash,
+    emit, empty_field, join_name_version, non_empty, schema_warning, tool_text, Pkg,
     UNKNOWN_ECOSYSTEM,
 };
+use super::split::{Splitter, Start};
 use super::{DocMeta, IngestError, Limits, RecordSink};
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use crate::domain::record::NormalizedRecord;
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
 use std::path::Path;
@@ -41,43 +44,56 @@ pub fn parse(
     limits: &Limits,
     sink: &mut dyn RecordSink,
 ) -> Result<DocMeta, IngestError> {
-    let stash = Stash::default();
-    let mut state = State {
-        display,
-        sink,
-        stash: &stash,
-        meta: Meta::default(),
-        subject: None,
-        streamed: false,
-    };
+    let mut meta = Meta::default();
+    let mut subject: Option<String> = None;
+    let mut streamed = false;
 
-    let input = common::open(path, display, limits, false)?;
-    common::run(
-        input,
-        TopSeed {
-            state: &mut state,
-            pass: Pass::First,
-        },
-        display,
-        limits,
-        &stash,
-    )?;
-    if state.meta.saw_artifacts && !state.streamed {
-        state.subject = Some(subject_of(&state.meta, display));
-        let input = common::open(path, display, limits, false)?;
-        common::run(
-            input,
-            TopSeed {
-                state: &mut state,
-                pass: Pass::Second,
-            },
-            display,
-            limits,
-            &stash,
-        )?;
+    // Pass 1: metadata; artifacts too when `source` came first.
+    let mut sp = Splitter::open(path, display, limits)?;
+    if !sp.begin_object()? {
+        return Err(sp.wrong_top_level("a syft-json document (a JSON object)"));
+    }
+    let mut first = true;
+    while let Some(key) = sp.next_key(&mut first)? {
+        match key.as_str() {
+            "schema" => meta.schema = sp.decode("schema", 1)?,
+            "descriptor" => meta.descriptor = sp.decode("descriptor", 1)?,
+            "source" => {
+                meta.source = sp.decode("source", 1)?;
+                if !meta.saw_artifacts {
+                    subject = Some(subject_of(&meta, display));
+                }
+            }
+            "artifacts" => {
+                meta.saw_artifacts = true;
+                match &subject {
+                    Some(s) => {
+                        streamed = true;
+                        stream_artifacts(&mut sp, s, sink, Lexed::No)?;
+                    }
+                    None => sp.skip(1)?,
+                }
+            }
+            other => sp.validate(other, 1)?,
+        }
+    }
+    sp.end()?;
+
+    // Pass 2: the artifacts, now that the subject is known.
+    if meta.saw_artifacts && !streamed {
+        let subject = subject_of(&meta, display);
+        let mut sp = Splitter::open(path, display, limits)?;
+        sp.begin_object()?;
+        let mut first = true;
+        while let Some(key) = sp.next_key(&mut first)? {
+            if key == "artifacts" {
+                stream_artifacts(&mut sp, &subject, sink, Lexed::Yes)?;
+            } else {
+                sp.skip(1)?;
+            }
+        }
     }
 
-    let meta = state.meta;
     let subject = subject_of(&meta, display);
     let schema_version = meta.schema.and_then(|s| non_empty(s.version));
     let mut warnings = Vec::new();
@@ -103,6 +119,63 @@ pub fn parse(
         subject: Some(subject),
         warnings,
     })
+}
+
+/// Whether a pass already lexed a value (checking its nesting depth).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lexed {
+    Yes,
+    No,
+}
+
+/// Decodes the `artifacts` array one element at a time.
+fn stream_artifacts(
+    sp: &mut Splitter,
+    subject: &str,
+    sink: &mut dyn RecordSink,
+    lexed: Lexed,
+) -> Result<(), IngestError> {
+    match sp.begin_array()? {
+        Start::Array => {}
+        Start::Null => return Ok(()),
+        Start::Other(_) => {
+            return Err(IngestError::Invalid {
+                file: sp.display.to_string(),
+                path: "artifacts".to_string(),
+                message: "expected an array of artifacts".to_string(),
+            })
+        }
+    }
+    let mut first = true;
+    let mut index = 0usize;
+    let mut path = String::new();
+    while sp.next_element(&mut first)? {
+        path.clear();
+        path.push_str("artifacts[");
+        path.push_str(itoa(index, &mut [0u8; 20]));
+        path.push(']');
+        let artifact: Artifact = match lexed {
+            Lexed::Yes => sp.decode_direct(&path)?,
+            Lexed::No => sp.decode(&path, 2)?,
+        };
+        emit(sink, convert(artifact, index, subject, sp.display)?)?;
+        index += 1;
+    }
+    Ok(())
+}
+
+/// Formats `n` in decimal into `buf`.
+fn itoa(mut n: usize, buf: &mut [u8; 20]) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or("0")
 }
 
 // ---------------------------------------------------------------------------
@@ -280,139 +353,12 @@ struct Location {
     path: Option<String>,
 }
 
-// ---------------------------------------------------------------------------
-// Visitors
-// ---------------------------------------------------------------------------
-
-struct State<'a> {
-    display: &'a str,
-    sink: &'a mut dyn RecordSink,
-    stash: &'a Stash,
-    meta: Meta,
-    /// Known once the artifacts may be streamed.
-    subject: Option<String>,
-    streamed: bool,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Pass {
-    First,
-    Second,
-}
-
-struct TopSeed<'s, 'a> {
-    state: &'s mut State<'a>,
-    pass: Pass,
-}
-
-impl<'de> DeserializeSeed<'de> for TopSeed<'_, '_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-/// Top-level keys snapgov reads; anything else is skipped.
-#[derive(Deserialize)]
-#[serde(field_identifier)]
-enum TopKey {
-    #[serde(rename = "artifacts")]
-    Artifacts,
-    #[serde(rename = "source")]
-    Source,
-    #[serde(rename = "descriptor")]
-    Descriptor,
-    #[serde(rename = "schema")]
-    Schema,
-    #[serde(other)]
-    Other,
-}
-
-impl<'de> Visitor<'de> for TopSeed<'_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a syft-json document (a JSON object)")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let state = self.state;
-        while let Some(key) = map.next_key::<TopKey>()? {
-            match (self.pass, key) {
-                (Pass::First, TopKey::Schema) => state.meta.schema = Some(map.next_value()?),
-                (Pass::First, TopKey::Descriptor) => {
-                    state.meta.descriptor = Some(map.next_value()?)
-                }
-                (Pass::First, TopKey::Source) => {
-                    state.meta.source = Some(map.next_value()?);
-                    if !state.meta.saw_artifacts {
-                        // Source before artifacts: stream them in this pass.
-                        state.subject = Some(subject_of(&state.meta, state.display));
-                    }
-                }
-                (Pass::First, TopKey::Artifacts) => {
-                    state.meta.saw_artifacts = true;
-                    if state.subject.is_some() {
-                        state.streamed = true;
-                        map.next_value_seed(ArtifactsSeed { state: &mut *state })?;
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-                (Pass::Second, TopKey::Artifacts) => {
-                    map.next_value_seed(ArtifactsSeed { state: &mut *state })?
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-struct ArtifactsSeed<'s, 'a> {
-    state: &'s mut State<'a>,
-}
-
-impl<'de> DeserializeSeed<'de> for ArtifactsSeed<'_, '_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ArtifactsSeed<'_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of artifacts")
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let state = self.state;
-        let subject = state
-            .subject
-            .clone()
-            .unwrap_or_else(|| state.display.to_string());
-        let mut index = 0usize;
-        while let Some(artifact) = seq.next_element::<Artifact>()? {
-            let result = convert(artifact, index, &subject, state.display)
-                .and_then(|record| emit(state.sink, record));
-            if let Err(e) = result {
-                return Err(state.stash.put(e));
-            }
-            index += 1;
-        }
-        Ok(())
-    }
-}
-
 fn convert(
     a: Artifact,
     index: usize,
     subject: &str,
     display: &str,
-) -> Result<crate::domain::record::NormalizedRecord, IngestError> {
+) -> Result<NormalizedRecord, IngestError> {
     if a.name.trim().is_empty() {
         return Err(empty_field(
             display,
@@ -446,7 +392,6 @@ fn convert(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::record::NormalizedRecord;
     use std::io::Write;
 
     fn parse_str(json: &str) -> (Result<DocMeta, IngestError>, Vec<NormalizedRecord>) {
@@ -524,6 +469,87 @@ mod tests {
         let err = parse(f.path(), "t.json", &Limits::default(), &mut sink).unwrap_err();
         assert!(matches!(err, IngestError::Sink(m) if m == "disk full"));
         assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn elements_across_read_buffer_boundaries() {
+        // Both layouts: streamed in the first pass (lexed) and in the second
+        // (decoded straight from the read buffer), with one element larger
+        // than the 1 MiB read buffer.
+        for source_first in [false, true] {
+            let mut doc = String::from("{\n");
+            if source_first {
+                doc.push_str(r#""source": {"target": "/s"},"#);
+            }
+            doc.push_str("\"artifacts\": [\n");
+            for i in 0..20_000 {
+                if i > 0 {
+                    doc.push_str(",\n");
+                }
+                doc.push_str(&format!(
+                    r#"{{"name":"p{i}","version":"1","type":"npm","metadata":{{"pad":"{}"}}}}"#,
+                    "x".repeat(i % 300)
+                ));
+            }
+            doc.push_str(&format!(
+                r#",{{"name":"big","type":"npm","metadata":{{"pad":"{}"}},"version":"2"}}"#,
+                "y\\\"".repeat(500_000)
+            ));
+            doc.push_str("\n]");
+            if !source_first {
+                doc.push_str(r#","source": {"target": "/s"}"#);
+            }
+            doc.push('}');
+            let (meta, recs) = parse_str(&doc);
+            assert_eq!(meta.unwrap().subject.as_deref(), Some("/s"));
+            assert_eq!(recs.len(), 20_001);
+            assert!(recs
+                .iter()
+                .take(20_000)
+                .enumerate()
+                .all(|(i, r)| r.name == format!("p{i}")));
+            assert_eq!(
+                (recs[20_000].name.as_str(), recs[20_000].version.as_str()),
+                ("big", "2")
+            );
+            assert!(recs.iter().all(|r| r.subject == "/s"));
+        }
+    }
+
+    #[test]
+    fn error_positions_are_file_positions() {
+        // Second pass (source last): decoded from the read buffer.
+        let (res, _) = parse_str("{\"artifacts\": [\n  {\"name\": \"a\"},\n  {\"name\": \"b\", \"version\": 5}\n], \"source\": {}}");
+        let err = res.unwrap_err().to_string();
+        assert!(err.ends_with("at artifacts[1].version: invalid type: integer `5`, expected a string (line 3, column 28)"), "{err}");
+        // First pass (source first): lexed, then decoded.
+        let (res, _) = parse_str("{\"source\": {}, \"artifacts\": [\n  {\"name\": \"a\"},\n  {\"name\": \"b\", \"version\": 5}\n]}");
+        let err = res.unwrap_err().to_string();
+        assert!(err.ends_with("at artifacts[1].version: invalid type: integer `5`, expected a string (line 3, column 28)"), "{err}");
+        // Syntax errors, in a skipped member and at the end.
+        let (res, _) = parse_str("{\"files\": [1, 2,, 3], \"artifacts\": []}");
+        assert!(matches!(
+            res.unwrap_err(),
+            IngestError::Syntax {
+                line: 1,
+                column: 17,
+                ..
+            }
+        ));
+        let (res, _) = parse_str("{\"artifacts\": []}\n x");
+        assert!(matches!(
+            res.unwrap_err(),
+            IngestError::Syntax {
+                line: 2,
+                column: 2,
+                ..
+            }
+        ));
+        let (res, _) = parse_str("{\"artifacts\": [{\"name\": \"a\"} {\"name\": \"b\"}]}");
+        assert!(matches!(
+            res.unwrap_err(),
+            IngestError::Syntax { line: 1, .. }
+        ));
     }
 
     #[test]

@@ -17,17 +17,17 @@
 //! importer merges records by identity. The subject is `ArtifactName`
 //! (legacy: the first result's `Target`).
 //!
-//! Results are streamed one at a time (one result is held in memory).
+//! Results are streamed one at a time with the [splitter](super::split)
+//! (one result is held in memory). When `ArtifactName` comes after
+//! `Results`, the file is read twice.
 
 use super::common::{
-    self, emit, empty_field, non_empty, schema_warning, tool_text, Pkg, Scalar, Stash,
-    UNKNOWN_ECOSYSTEM,
+    emit, empty_field, non_empty, schema_warning, tool_text, Pkg, Scalar, UNKNOWN_ECOSYSTEM,
 };
+use super::split::{Splitter, Start};
 use super::{DocMeta, IngestError, Limits, RecordSink};
 use crate::domain::record::{Finding, Severity};
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
-use std::fmt;
 use std::path::Path;
 
 /// Newest Trivy `SchemaVersion` tested.
@@ -40,51 +40,78 @@ pub fn parse(
     limits: &Limits,
     sink: &mut dyn RecordSink,
 ) -> Result<DocMeta, IngestError> {
-    let stash = Stash::default();
-    let mut state = State {
-        display,
-        sink,
-        stash: &stash,
-        header: Header::default(),
-        legacy: false,
-        subject: None,
-        streamed: false,
-        saw_results: false,
-    };
-    let input = common::open(path, display, limits, false)?;
-    common::run(
-        input,
-        TopSeed {
-            state: &mut state,
-            pass: Pass::First,
-        },
-        display,
-        limits,
-        &stash,
-    )?;
-    if state.saw_results && !state.streamed {
-        state.subject = Some(
-            non_empty(state.header.artifact_name.clone()).unwrap_or_else(|| display.to_string()),
-        );
-        let input = common::open(path, display, limits, false)?;
-        common::run(
-            input,
-            TopSeed {
-                state: &mut state,
-                pass: Pass::Second,
-            },
-            display,
-            limits,
-            &stash,
-        )?;
+    let mut header = Header::default();
+    let mut sp = Splitter::open(path, display, limits)?;
+    if !sp.begin_object()? {
+        // Legacy layout: the document is the results array.
+        let mut subject = None;
+        match sp.begin_array()? {
+            Start::Array => stream_results(&mut sp, "", &mut subject, sink, false)?,
+            _ => {
+                return Err(
+                    sp.wrong_top_level("a Trivy report (a JSON object, or an array of results)")
+                )
+            }
+        }
+        sp.end()?;
+        return Ok(DocMeta {
+            tool_name: Some("trivy".to_string()),
+            tool_version: None,
+            schema_version: None,
+            generated_at: None,
+            subject: Some(subject.unwrap_or_else(|| display.to_string())),
+            warnings: Vec::new(),
+        });
     }
 
-    let header = state.header;
-    let subject = if state.legacy {
-        state.subject.unwrap_or_else(|| display.to_string())
-    } else {
-        non_empty(header.artifact_name).unwrap_or_else(|| display.to_string())
-    };
+    // Pass 1: the header; the results too when `ArtifactName` came first.
+    let mut subject: Option<String> = None;
+    let (mut saw_results, mut streamed) = (false, false);
+    let mut first = true;
+    while let Some(key) = sp.next_key(&mut first)? {
+        match key.as_str() {
+            "SchemaVersion" => header.schema_version = sp.decode("SchemaVersion", 1)?,
+            "Trivy" => header.trivy = sp.decode("Trivy", 1)?,
+            "CreatedAt" => header.created_at = sp.decode("CreatedAt", 1)?,
+            "ArtifactName" => {
+                header.artifact_name = sp.decode("ArtifactName", 1)?;
+                if !saw_results {
+                    subject = Some(
+                        non_empty(header.artifact_name.clone())
+                            .unwrap_or_else(|| display.to_string()),
+                    );
+                }
+            }
+            "Results" => {
+                saw_results = true;
+                if subject.is_some() {
+                    streamed = true;
+                    stream_results_member(&mut sp, &mut subject, sink, false)?;
+                } else {
+                    sp.skip(1)?;
+                }
+            }
+            other => sp.validate(other, 1)?,
+        }
+    }
+    sp.end()?;
+    let subject = non_empty(header.artifact_name).unwrap_or_else(|| display.to_string());
+
+    // Pass 2: the results, now that the subject is known.
+    if saw_results && !streamed {
+        let mut sp = Splitter::open(path, display, limits)?;
+        sp.begin_object()?;
+        let mut first = true;
+        let mut known = Some(subject.clone());
+        while let Some(key) = sp.next_key(&mut first)? {
+            if key == "Results" {
+                stream_results_member(&mut sp, &mut known, sink, true)?;
+            } else {
+                sp.skip(1)?;
+            }
+        }
+    }
+
     let schema_version = header.schema_version.map(|s| s.0);
     let mut warnings = Vec::new();
     if let Some(w) = schema_version.as_deref().and_then(|v| {
@@ -105,6 +132,55 @@ pub fn parse(
         subject: Some(subject),
         warnings,
     })
+}
+
+/// The `Results` member: an array of results, or null.
+fn stream_results_member(
+    sp: &mut Splitter,
+    subject: &mut Option<String>,
+    sink: &mut dyn RecordSink,
+    lexed: bool,
+) -> Result<(), IngestError> {
+    match sp.begin_array()? {
+        Start::Array => stream_results(sp, "Results", subject, sink, lexed),
+        Start::Null => Ok(()),
+        Start::Other(_) => Err(IngestError::Invalid {
+            file: sp.display.to_string(),
+            path: "Results".to_string(),
+            message: "expected an array of results".to_string(),
+        }),
+    }
+}
+
+/// Decodes the results of an array (its `[` consumed) one at a time. An
+/// unknown subject (legacy layout) becomes the first result's `Target`.
+/// `lexed`: an earlier pass checked the array's nesting depth.
+fn stream_results(
+    sp: &mut Splitter,
+    prefix: &str,
+    subject: &mut Option<String>,
+    sink: &mut dyn RecordSink,
+    lexed: bool,
+) -> Result<(), IngestError> {
+    let mut first = true;
+    let mut index = 0usize;
+    let depth = if prefix.is_empty() { 1 } else { 2 };
+    while sp.next_element(&mut first)? {
+        let path = format!("{prefix}[{index}]");
+        let result: TrivyResult = if lexed {
+            sp.decode_direct(&path)?
+        } else {
+            sp.decode(&path, depth)?
+        };
+        let subject = subject
+            .get_or_insert_with(|| {
+                non_empty(result.target.clone()).unwrap_or_else(|| sp.display.to_string())
+            })
+            .clone();
+        emit_result(result, &path, &subject, sp.display, sink)?;
+        index += 1;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -202,165 +278,19 @@ fn full_version(p: &Package) -> String {
     v
 }
 
-// ---------------------------------------------------------------------------
-// Visitors
-// ---------------------------------------------------------------------------
-
-struct State<'a> {
-    display: &'a str,
-    sink: &'a mut dyn RecordSink,
-    stash: &'a Stash,
-    header: Header,
-    legacy: bool,
-    /// Known once results may be streamed.
-    subject: Option<String>,
-    streamed: bool,
-    saw_results: bool,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Pass {
-    First,
-    Second,
-}
-
-struct TopSeed<'s, 'a> {
-    state: &'s mut State<'a>,
-    pass: Pass,
-}
-
-impl<'de> DeserializeSeed<'de> for TopSeed<'_, '_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(field_identifier)]
-enum TopKey {
-    SchemaVersion,
-    Trivy,
-    CreatedAt,
-    ArtifactName,
-    Results,
-    #[serde(other)]
-    Other,
-}
-
-impl<'de> Visitor<'de> for TopSeed<'_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a Trivy report (a JSON object, or an array of results)")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let state = self.state;
-        while let Some(key) = map.next_key::<TopKey>()? {
-            match (self.pass, key) {
-                (Pass::First, TopKey::SchemaVersion) => {
-                    state.header.schema_version = map.next_value()?
-                }
-                (Pass::First, TopKey::Trivy) => state.header.trivy = map.next_value()?,
-                (Pass::First, TopKey::CreatedAt) => state.header.created_at = map.next_value()?,
-                (Pass::First, TopKey::ArtifactName) => {
-                    state.header.artifact_name = map.next_value()?;
-                    if !state.saw_results {
-                        state.subject = Some(
-                            non_empty(state.header.artifact_name.clone())
-                                .unwrap_or_else(|| state.display.to_string()),
-                        );
-                    }
-                }
-                (Pass::First, TopKey::Results) => {
-                    state.saw_results = true;
-                    if state.subject.is_some() {
-                        state.streamed = true;
-                        map.next_value_seed(ResultsSeed {
-                            state: &mut *state,
-                            prefix: "Results",
-                        })?;
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-                (Pass::Second, TopKey::Results) => map.next_value_seed(ResultsSeed {
-                    state: &mut *state,
-                    prefix: "Results",
-                })?,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Legacy layout: the document is the results array.
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
-        let state = self.state;
-        state.legacy = true;
-        state.streamed = true;
-        ResultsSeed { state, prefix: "" }.visit_seq(seq)
-    }
-}
-
-struct ResultsSeed<'s, 'a> {
-    state: &'s mut State<'a>,
-    /// JSON path of the results array, for error messages.
-    prefix: &'static str,
-}
-
-impl<'de> DeserializeSeed<'de> for ResultsSeed<'_, '_> {
-    type Value = ();
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ResultsSeed<'_, '_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of results")
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let state = self.state;
-        let mut index = 0usize;
-        while let Some(result) = seq.next_element::<TrivyResult>()? {
-            if state.legacy && state.subject.is_none() {
-                state.subject = Some(
-                    non_empty(result.target.clone()).unwrap_or_else(|| state.display.to_string()),
-                );
-            }
-            let subject = state
-                .subject
-                .clone()
-                .unwrap_or_else(|| state.display.to_string());
-            let path = format!("{}[{index}]", self.prefix);
-            if let Err(e) = emit_result(result, &path, &subject, state) {
-                return Err(state.stash.put(e));
-            }
-            index += 1;
-        }
-        Ok(())
-    }
-}
-
 fn emit_result(
     r: TrivyResult,
     path: &str,
     subject: &str,
-    state: &mut State,
+    display: &str,
+    sink: &mut dyn RecordSink,
 ) -> Result<(), IngestError> {
     let ecosystem = non_empty(r.kind).unwrap_or_else(|| UNKNOWN_ECOSYSTEM.to_string());
     let target = non_empty(r.target);
     for (i, p) in r.packages.unwrap_or_default().into_iter().enumerate() {
         if p.name.trim().is_empty() {
             return Err(empty_field(
-                state.display,
+                display,
                 format!("{path}.Packages[{i}].Name"),
                 "Name",
             ));
@@ -377,7 +307,7 @@ fn emit_result(
             licenses: p.licenses.unwrap_or_default(),
             locations: location.into_iter().collect(),
         };
-        emit(state.sink, pkg.into_package_record())?;
+        emit(sink, pkg.into_package_record())?;
     }
     for (i, v) in r
         .vulnerabilities
@@ -387,11 +317,11 @@ fn emit_result(
     {
         if v.vulnerability_id.trim().is_empty() {
             let at = format!("{path}.Vulnerabilities[{i}].VulnerabilityID");
-            return Err(empty_field(state.display, at, "VulnerabilityID"));
+            return Err(empty_field(display, at, "VulnerabilityID"));
         }
         if v.pkg_name.trim().is_empty() {
             return Err(empty_field(
-                state.display,
+                display,
                 format!("{path}.Vulnerabilities[{i}].PkgName"),
                 "PkgName",
             ));
@@ -414,7 +344,7 @@ fn emit_result(
             severity: Severity::normalize(v.severity.as_deref().unwrap_or("")),
             status: non_empty(v.status),
         };
-        emit(state.sink, pkg.finding_record(finding))?;
+        emit(sink, pkg.finding_record(finding))?;
     }
     Ok(())
 }
@@ -422,6 +352,54 @@ fn emit_result(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::record::NormalizedRecord;
+    use std::io::Write;
+
+    fn parse_str(json: &str) -> (Result<DocMeta, IngestError>, Vec<NormalizedRecord>) {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(json.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        let mut sink = |r: NormalizedRecord| {
+            out.push(r);
+            Ok(())
+        };
+        let res = parse(f.path(), "t.json", &Limits::default(), &mut sink);
+        (res, out)
+    }
+
+    #[test]
+    fn results_before_artifact_name_take_two_passes() {
+        let doc = r#"{"Results": [{"Target": "t", "Type": "npm",
+            "Packages": [{"Name": "a", "Version": "1"}],
+            "Vulnerabilities": [{"VulnerabilityID": "CVE-1", "PkgName": "a", "InstalledVersion": "1", "Severity": "CRITICAL"}]}],
+            "ArtifactName": "img:1", "SchemaVersion": 2}"#;
+        let (meta, recs) = parse_str(doc);
+        assert_eq!(meta.unwrap().subject.as_deref(), Some("img:1"));
+        assert_eq!(recs.len(), 2);
+        assert!(recs
+            .iter()
+            .all(|r| r.subject == "img:1" && r.locations == ["t"]));
+        assert_eq!(recs[1].identity(), "CVE-1 npm/a@1");
+        assert_eq!(
+            recs[1].vulnerability.as_ref().unwrap().severity,
+            Severity::Critical
+        );
+
+        let (res, _) = parse_str(
+            r#"{"Results": [{"Vulnerabilities": [{"VulnerabilityID": "CVE-1", "PkgName": 7}]}], "ArtifactName": "x"}"#,
+        );
+        match res.unwrap_err() {
+            IngestError::Invalid { path, .. } => {
+                assert_eq!(path, "Results[0].Vulnerabilities[0].PkgName")
+            }
+            e => panic!("{e:?}"),
+        }
+        let (res, _) = parse_str(r#"{"Results": 5}"#);
+        assert!(matches!(res.unwrap_err(), IngestError::Invalid { path, .. } if path == "Results"));
+        let (res, recs) =
+            parse_str(r#"{"SchemaVersion": 2, "ArtifactName": "x", "Results": null}"#);
+        assert!(res.is_ok() && recs.is_empty());
+    }
 
     fn pkg(epoch: Option<&str>, version: &str, release: Option<&str>) -> Package {
         Package {

@@ -25,7 +25,7 @@ pub struct AuditFilter {
     pub oldest_first: bool,
 }
 
-const COLUMNS: &str = "seq, id, event, timestamp, user, details, hash, prev_hash";
+const COLUMNS: &str = "seq, id, event, timestamp, user, details, hash, prev_hash, tool, snapshot_id";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<(u64, AuditRecord)> {
     let seq: i64 = r.get(0)?;
@@ -48,6 +48,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<(u64, AuditRecord)> {
             details: serde_json::from_str(&details).map_err(|_| bad(5, "details"))?,
             hash: r.get(6)?,
             prev_hash: r.get(7)?,
+            tool: r.get(8)?,
+            snapshot_id: r.get(9)?,
         },
     ))
 }
@@ -195,7 +197,18 @@ impl WriteTx<'_> {
         };
         let id = audit_id(seq);
         let event = a.event.as_str();
-        let hash = chain_hash(&id, event, a.timestamp, &a.user, &a.details, &prev);
+        let hash = chain_hash(
+            &crate::domain::audit::HashInput {
+                id: &id,
+                event,
+                timestamp: a.timestamp,
+                user: &a.user,
+                details: &a.details,
+                tool: a.tool.as_deref(),
+                snapshot_id: a.snapshot_id.as_deref(),
+            },
+            &prev,
+        );
         self.tx.execute(
             "INSERT INTO audit (seq, id, event, timestamp, user, tool, snapshot_id, details, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![
@@ -219,6 +232,8 @@ impl WriteTx<'_> {
             details: a.details.clone(),
             hash,
             prev_hash: prev,
+            tool: a.tool.clone(),
+            snapshot_id: a.snapshot_id.clone(),
         })
     }
 
