@@ -136,10 +136,65 @@ impl VerifyReport {
 /// What the trail recorded about a snapshot at import.
 struct Imported {
     audit: String,
+    /// The import record's user, timestamp-independent fields and details.
+    user: String,
+    details: serde_json::Value,
     source_hash: Option<String>,
     normalized_hash: Option<String>,
     record_count: Option<u64>,
     failed: bool,
+}
+
+/// Applies one record's state changes to the replayed view of the store.
+fn replay(
+    rec: &AuditRecord,
+    states: &mut HashMap<String, SnapshotState>,
+    active: &mut HashMap<String, String>,
+) {
+    let id = || {
+        rec.details
+            .get("snapshotId")
+            .and_then(|v| v.as_str())
+            .map(String::from)
+    };
+    let Some(ev) = AuditEvent::parse(&rec.event) else {
+        return;
+    };
+    match ev {
+        AuditEvent::SnapshotImportFailed => {
+            if let Some(id) = id() {
+                states.insert(id, SnapshotState::Failed);
+            }
+        }
+        AuditEvent::SnapshotActivated => {
+            let (Some(id), Some(tool)) = (id(), rec.tool.clone()) else {
+                return;
+            };
+            if let Some(prev) = active.get(&tool) {
+                if states.get(prev) == Some(&SnapshotState::Active) {
+                    states.insert(prev.clone(), SnapshotState::Previous);
+                }
+            }
+            states.insert(id.clone(), SnapshotState::Active);
+            active.insert(tool, id);
+        }
+        AuditEvent::SnapshotExpired => {
+            if let Some(id) = id() {
+                states.insert(id, SnapshotState::Expired);
+            }
+        }
+        AuditEvent::SnapshotArchived => {
+            if let Some(id) = id() {
+                states.insert(id, SnapshotState::Archived);
+            }
+        }
+        AuditEvent::SnapshotDeleted => {
+            if let Some(id) = id() {
+                states.insert(id, SnapshotState::Deleted);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Re-walks the chain from its anchor, checks every snapshot row against
@@ -159,6 +214,9 @@ pub fn verify(store: &impl Queries, checkpoint: Option<&Checkpoint>) -> Result<V
     let mut imports: HashMap<String, Imported> = HashMap::new();
     let mut checkpoint_hit: Option<String> = None;
     let mut anchor_attested = false;
+    // The states the trail says each snapshot is in, and each tool's active one.
+    let mut replay_state: HashMap<String, SnapshotState> = HashMap::new();
+    let mut replay_active: HashMap<String, String> = HashMap::new();
     store.audit_walk(|seq, rec| {
         if seq != expected_seq && first_failure.is_none() {
             first_failure = Some(ChainBreak::Missing {
@@ -187,6 +245,7 @@ pub fn verify(store: &impl Queries, checkpoint: Option<&Checkpoint>) -> Result<V
                 anchor_attested = true;
             }
         }
+        replay(&rec, &mut replay_state, &mut replay_active);
         if ev == AuditEvent::SnapshotImported.as_str()
             || ev == AuditEvent::SnapshotImportFailed.as_str()
         {
@@ -196,6 +255,8 @@ pub fn verify(store: &impl Queries, checkpoint: Option<&Checkpoint>) -> Result<V
                     id.to_string(),
                     Imported {
                         audit: rec.id.clone(),
+                        user: rec.user.clone(),
+                        details: rec.details.clone(),
                         source_hash: d
                             .get("sourceHash")
                             .and_then(|v| v.as_str())
@@ -268,6 +329,36 @@ pub fn verify(store: &impl Queries, checkpoint: Option<&Checkpoint>) -> Result<V
                         diffs.push("recordCount".to_string());
                     }
                 }
+                if i.details.get("importedAt").and_then(|v| v.as_str()) != Some(crate::domain::time::fmt_ts(s.imported_at).as_str()) {
+                    diffs.push("importedAt".to_string());
+                }
+                if !i.failed {
+                    let d = &i.details;
+                    let text = |k: &str| d.get(k).and_then(|v| v.as_str()).map(String::from);
+                    if i.user != s.metadata.import_user {
+                        diffs.push("metadata.importUser".to_string());
+                    }
+                    if text("sourceUri") != s.metadata.source_uri {
+                        diffs.push("metadata.sourceUri".to_string());
+                    }
+                    if text("reason") != s.metadata.import_reason {
+                        diffs.push("metadata.importReason".to_string());
+                    }
+                    if d.get("toolVersion").is_some() && text("toolVersion") != s.tool_version {
+                        diffs.push("toolVersion".to_string());
+                    }
+                    if d.get("previousSnapshot").is_some() && text("previousSnapshot") != s.previous_snapshot {
+                        diffs.push("previousSnapshot".to_string());
+                    }
+                    if text("tool").as_deref() != Some(s.tool.as_str()) {
+                        diffs.push("tool".to_string());
+                    }
+                }
+                if let Some(want) = replay_state.get(&s.id) {
+                    if *want != s.state {
+                        diffs.push(format!("state ({}, but the trail says {want})", s.state));
+                    }
+                }
                 if !diffs.is_empty() {
                     snapshot_problems.push(format!(
                         "snapshot {}: {} differ from its import record {}",
@@ -282,6 +373,19 @@ pub fn verify(store: &impl Queries, checkpoint: Option<&Checkpoint>) -> Result<V
                 s.id
             )),
             None => {}
+        }
+    }
+    if first_failure.is_none() {
+        for t in store.tools()? {
+            if let Some(want) = replay_active.get(&t.name) {
+                if t.active_snapshot.as_deref() != Some(want.as_str()) {
+                    snapshot_problems.push(format!(
+                        "tool {}: its active pointer is {} but the trail says {want}",
+                        t.name,
+                        t.active_snapshot.as_deref().unwrap_or("(none)")
+                    ));
+                }
+            }
         }
     }
     let ok = first_failure.is_none() && snapshot_problems.is_empty();

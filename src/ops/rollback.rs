@@ -415,7 +415,7 @@ fn run_step(
 ) -> Result<u64> {
     match step {
         Step::VerifyTarget => {
-            let (v, hashes) = super::snapshots::verify_collect(tx, &to.id)?;
+            let (v, hashes) = super::snapshots::verify_collect(tx, &to.id, false)?;
             if !v.is_ok() {
                 return Err(v.into_error());
             }

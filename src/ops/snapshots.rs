@@ -10,6 +10,11 @@ pub fn list(store: &mut Store, filter: &SnapshotFilter) -> Result<Vec<Snapshot>>
     Ok(store.list_snapshots(filter)?)
 }
 
+/// Every snapshot, oldest first.
+pub fn list_all(store: &impl Queries) -> Result<Vec<Snapshot>> {
+    Ok(store.list_snapshots(&SnapshotFilter::default())?)
+}
+
 /// The snapshot with this id, or a NotFound naming it.
 pub fn get(store: &impl Queries, id: &str) -> Result<Snapshot> {
     if let Err(m) = SnapshotId::parse(id) {
@@ -39,13 +44,20 @@ pub struct VerifyResult {
 /// Re-reads a snapshot's stored records, re-hashes each, and compares with
 /// the snapshot's `normalizedHash` and `recordCount`.
 pub fn verify(store: &impl Queries, id: &str) -> Result<VerifyResult> {
-    verify_collect(store, id).map(|(v, _)| v)
+    verify_collect(store, id, false).map(|(v, _)| v)
+}
+
+/// The thorough check an operator runs by hand: as [`verify`], and each
+/// record's identity is checked against the key it is filed under.
+pub fn verify_deep(store: &impl Queries, id: &str) -> Result<VerifyResult> {
+    verify_collect(store, id, true).map(|(v, _)| v)
 }
 
 /// As [`verify`], also returning the records' recomputed content hashes.
 pub fn verify_collect(
     store: &impl Queries,
     id: &str,
+    deep: bool,
 ) -> Result<(VerifyResult, crate::store::ContentHashes)> {
     let snap = get(store, id)?;
     if !snap.state.is_restorable() {
@@ -57,7 +69,7 @@ pub fn verify_collect(
     let (_, pk) = store
         .get_snapshot_pk(id)?
         .ok_or_else(|| OpError::NotFound(format!("no snapshot {id}")))?;
-    let (summary, bad, hashes) = store.rehash_with_hashes(DiffSide::Snapshot(pk))?;
+    let (summary, bad, hashes) = store.rehash_with_hashes(DiffSide::Snapshot(pk), deep)?;
     let ok = bad.is_none()
         && Some(&summary.normalized_hash) == snap.normalized_hash.as_ref()
         && summary.count == snap.record_count;
