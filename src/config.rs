@@ -148,6 +148,7 @@ struct RawRetention {
 struct RawLimits {
     max_input_bytes: Option<u64>,
     max_depth: Option<usize>,
+    max_record_bytes: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -278,6 +279,15 @@ impl Config {
                 ));
             }
             c.limits.max_depth = v;
+        }
+        if let Some(v) = raw.limits.max_record_bytes {
+            if v < 1024 {
+                return Err(key_err(
+                    "limits.max_record_bytes".into(),
+                    "must be at least 1024".into(),
+                ));
+            }
+            c.limits.max_record_bytes = v;
         }
         if let Some(v) = raw.console.mouse {
             c.console.mouse = v;

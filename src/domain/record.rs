@@ -170,6 +170,31 @@ impl NormalizedRecord {
         }
     }
 
+    /// The text a record carries, in bytes (what a size limit counts).
+    pub fn text_len(&self) -> usize {
+        let strs = [
+            &self.ecosystem,
+            &self.name,
+            &self.package_id,
+            &self.subject,
+            &self.version,
+        ];
+        let mut n: usize = strs.iter().map(|s| s.len()).sum();
+        n += self.purl.as_ref().map_or(0, |s| s.len());
+        n += self
+            .licenses
+            .iter()
+            .chain(&self.locations)
+            .map(|s| s.len())
+            .sum::<usize>();
+        if let Some(f) = &self.vulnerability {
+            n += f.id.len() + f.aliases.iter().map(|s| s.len()).sum::<usize>();
+            n += f.fixed_version.as_ref().map_or(0, |s| s.len())
+                + f.status.as_ref().map_or(0, |s| s.len());
+        }
+        n
+    }
+
     pub fn vulnerability_id(&self) -> Option<&str> {
         self.vulnerability.as_ref().map(|f| f.id.as_str())
     }

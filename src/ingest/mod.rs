@@ -74,6 +74,8 @@ pub struct Limits {
     pub max_input_bytes: u64,
     /// Deepest accepted JSON nesting.
     pub max_depth: usize,
+    /// Largest accepted single record (the sum of its text), in bytes.
+    pub max_record_bytes: u64,
 }
 
 impl Default for Limits {
@@ -81,6 +83,7 @@ impl Default for Limits {
         Limits {
             max_input_bytes: 8 * 1024 * 1024 * 1024,
             max_depth: 128,
+            max_record_bytes: 1024 * 1024,
         }
     }
 }

@@ -57,6 +57,9 @@ pub(crate) struct Splitter<'a> {
     pub limits: &'a Limits,
     /// Scratch space for one value.
     scratch: Vec<u8>,
+    /// Keys of the object being iterated with `next_key` (a key given twice
+    /// makes a document ambiguous: it is refused).
+    keys_seen: Vec<String>,
 }
 
 impl<'a> Splitter<'a> {
@@ -78,6 +81,7 @@ impl<'a> Splitter<'a> {
             display,
             limits,
             scratch: Vec::new(),
+            keys_seen: Vec::new(),
         };
         sp.read_more()?;
         if sp.buf[..sp.end].starts_with(common::BOM) {
@@ -462,7 +466,7 @@ impl<'a> Splitter<'a> {
                     return Err(self.eof("an object"));
                 }
             }
-            Some(b'"') if *first => {}
+            Some(b'"') if *first => self.keys_seen.clear(),
             Some(_) if *first => return Err(self.unexpected("key must be a string")),
             Some(_) => return Err(self.unexpected("expected `,` or `}`")),
         }
@@ -478,6 +482,12 @@ impl<'a> Splitter<'a> {
             .and_then(|_| decode_slice::<String>(&buf, at, TOP_LEVEL, self.display, self.limits));
         self.scratch = buf;
         let key = key?;
+        if self.keys_seen.contains(&key) {
+            return Err(
+                self.unexpected(&format!("duplicate key `{key}`: the document is ambiguous"))
+            );
+        }
+        self.keys_seen.push(key.clone());
         match self.peek()? {
             Some(b':') => self.advance(1),
             Some(_) => return Err(self.unexpected("expected `:`")),

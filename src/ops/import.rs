@@ -161,6 +161,7 @@ fn hash_reader(
     let mut h = blake3::Hasher::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut total: u64 = 0;
+    let mut sniffed = false;
     loop {
         let n = match r.read(&mut buf) {
             Ok(0) => break,
@@ -175,6 +176,23 @@ fn hash_reader(
                 size: total,
                 limit,
             });
+        }
+        // Every format snapgov reads is JSON: refuse anything else at its
+        // first byte, rather than after reading (or spooling) all of it.
+        if !sniffed {
+            let chunk = buf[..n].strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buf[..n]);
+            if let Some(b) = chunk.iter().find(|b| !b.is_ascii_whitespace()) {
+                sniffed = true;
+                if *b != b'{' && *b != b'[' {
+                    return Err(IngestError::UnknownFormat {
+                        file: display.to_string(),
+                        hint: format!(
+                            " (it starts with byte 0x{b:02x}, not a JSON object or array)"
+                        ),
+                        known: crate::ingest::Format::known_list(),
+                    });
+                }
+            }
         }
         h.update(&buf[..n]);
         if let Some(f) = copy.as_mut() {
@@ -343,6 +361,15 @@ fn format_names(formats: &[Format]) -> Option<String> {
     }
 }
 
+/// The files of an import, for messages.
+fn file_list(files: &[Prepared]) -> String {
+    files
+        .iter()
+        .map(|f| f.display.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn fault_point(step: &'static str) -> std::result::Result<(), Failure> {
     fault::point(step).map_err(Failure::Other)
 }
@@ -389,8 +416,19 @@ fn write_snapshot(
     let mut writer = tx.record_writer(pk)?;
     progress.set_message(&format!("importing {} as {}", req.tool, snap.id));
     for (file, format) in files.iter().zip(formats) {
+        let max_record = env.config.limits.max_record_bytes;
         let mut sink = |rec: crate::domain::record::NormalizedRecord| {
             progress.inc(1);
+            if rec.text_len() as u64 > max_record {
+                return Err(IngestError::Invalid {
+                    file: file.display.clone(),
+                    path: format!("record {}", writer.received + 1),
+                    message: format!(
+                        "the record holds {} bytes of text, over the limit of {max_record} (set [limits] max_record_bytes in the config to raise it)",
+                        rec.text_len()
+                    ),
+                });
+            }
             writer
                 .add(&rec)
                 .map_err(|e| IngestError::Sink(e.to_string()))
@@ -433,7 +471,8 @@ fn write_snapshot(
     };
     if summary.count == 0 && !req.allow_empty {
         return Err(refuse(format!(
-            "the feed for {} has no records; an empty feed is usually a broken scan. If it is really empty, import again with --allow-empty",
+            "{}: the feed for {} has no records; an empty feed is usually a broken scan. If it is really empty, import again with --allow-empty",
+            file_list(files),
             req.tool
         )));
     }
@@ -443,8 +482,8 @@ fn write_snapshot(
     {
         if summary.count * 2 < p.record_count && !req.allow_shrink {
             return Err(refuse(format!(
-                "the feed for {} has {} records, fewer than half of the active snapshot {} ({}); a shrinking feed is usually a partial scan. If the shrink is real, import again with --allow-shrink",
-                req.tool, summary.count, p.id, p.record_count
+                "{}: the feed for {} has {} records, fewer than half of the active snapshot {} ({}); a shrinking feed is usually a partial scan. If the shrink is real, import again with --allow-shrink",
+                file_list(files), req.tool, summary.count, p.id, p.record_count
             )));
         }
     }
