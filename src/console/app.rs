@@ -1,0 +1,829 @@
+//! The console's state and its state machine. `App::handle` takes an
+//! [`Action`] (never a raw key), changes plain data, and returns the work to
+//! do as [`Effect`]s; `App::apply` takes the results. Nothing here touches
+//! the terminal or the store, so all of it is tested without either.
+
+use super::audit::Browser;
+use super::data::Overview;
+use super::jobs::{Effect, Job, Msg, Payload, SNAPSHOT_PAGE};
+use super::keymap::{self, Action, Scope};
+use super::widgets::{ListNav, Pane};
+use super::wizard::{self, Exit, ToolChoice, Wizard};
+use crate::domain::snapshot::Snapshot;
+use crate::ops::retention::Status;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Screen {
+    Overview,
+    Sla,
+    Rollback,
+    Audit,
+    Retention,
+}
+
+impl Screen {
+    pub const ALL: [Screen; 5] = [
+        Screen::Overview,
+        Screen::Sla,
+        Screen::Rollback,
+        Screen::Audit,
+        Screen::Retention,
+    ];
+    pub fn number(self) -> u8 {
+        match self {
+            Screen::Overview => 1,
+            Screen::Sla => 2,
+            Screen::Rollback => 3,
+            Screen::Audit => 4,
+            Screen::Retention => 5,
+        }
+    }
+    pub fn title(self) -> &'static str {
+        match self {
+            Screen::Overview => "Overview",
+            Screen::Sla => "SLA",
+            Screen::Rollback => "Rollback",
+            Screen::Audit => "Audit",
+            Screen::Retention => "Retention",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+/// A tool's snapshot list (opened from the overview), paged newest first.
+#[derive(Clone, Debug)]
+pub struct SnapList {
+    pub tool: String,
+    pub items: Vec<Snapshot>,
+    pub nav: ListNav,
+    pub focus: Pane,
+    pub detail_scroll: u16,
+    pub req: Option<u64>,
+    pub exhausted: bool,
+    /// The request on its way reloads the first page.
+    pub refreshing: bool,
+    pub error: Option<String>,
+}
+
+impl SnapList {
+    /// Change in record count from the snapshot's predecessor, if loaded.
+    pub fn delta(&self, i: usize) -> Option<i64> {
+        let s = self.items.get(i)?;
+        let prev = s.previous_snapshot.as_ref()?;
+        s.normalized_hash.as_ref()?;
+        self.items[i + 1..]
+            .iter()
+            .take(64)
+            .find(|p| &p.id == prev)
+            .map(|p| s.record_count as i64 - p.record_count as i64)
+    }
+}
+
+/// The zoom steps of the timeline, in days.
+pub const WINDOWS: [i64; 8] = [7, 14, 30, 45, 60, 90, 180, 365];
+pub const DEFAULT_WINDOW: i64 = 60;
+
+pub struct App {
+    pub read_only: bool,
+    /// Shown in the title bar.
+    pub db_label: String,
+    pub user: String,
+    /// The clock moves (not fixed by SNAPGOV_NOW): reload ages on each refresh.
+    pub live_clock: bool,
+    pub screen: Screen,
+    pub size: (u16, u16),
+    /// The help overlay and its scroll.
+    pub help: Option<u16>,
+    pub overview: Option<Overview>,
+    pub overview_req: Option<u64>,
+    pub load_error: Option<String>,
+    pub tool_nav: ListNav,
+    pub window_days: i64,
+    pub snapshots: Option<SnapList>,
+    pub retention: Option<Status>,
+    pub retention_req: Option<u64>,
+    pub retention_error: Option<String>,
+    pub retention_scroll: u16,
+    pub wizard: Wizard,
+    pub audit: Browser,
+    pub flash: Option<(String, Level)>,
+    pub spinner: u64,
+    pub ids: u64,
+    pub poll_req: Option<u64>,
+    /// The overview on its way was asked for by the clock, not by a change
+    /// seen: if it shows a change, the other views reload too.
+    pub overview_followup: bool,
+}
+
+impl App {
+    pub fn new(db_label: &str, user: &str, read_only: bool, live_clock: bool) -> App {
+        App {
+            read_only,
+            db_label: db_label.to_string(),
+            user: user.to_string(),
+            live_clock,
+            screen: Screen::Overview,
+            size: (120, 40),
+            help: None,
+            overview: None,
+            overview_req: None,
+            load_error: None,
+            tool_nav: ListNav::default(),
+            window_days: DEFAULT_WINDOW,
+            snapshots: None,
+            retention: None,
+            retention_req: None,
+            retention_error: None,
+            retention_scroll: 0,
+            wizard: Wizard::default(),
+            audit: Browser::default(),
+            flash: None,
+            spinner: 0,
+            ids: 0,
+            poll_req: None,
+            overview_followup: false,
+        }
+    }
+
+    fn next_id(&mut self) -> u64 {
+        self.ids += 1;
+        self.ids
+    }
+
+    fn run(&mut self, job: Job) -> (u64, Effect) {
+        let id = self.next_id();
+        (id, Effect::Run { id, job })
+    }
+
+    /// The first load (the event loop may also run it before the first frame).
+    pub fn start(&mut self) -> Vec<Effect> {
+        self.reload_overview()
+    }
+
+    pub fn reload_overview(&mut self) -> Vec<Effect> {
+        self.overview_followup = false;
+        let (id, e) = self.run(Job::Overview {
+            window_days: self.window_days,
+        });
+        self.overview_req = Some(id);
+        vec![e]
+    }
+
+    /// Everything shown, reloaded (after a change in the store).
+    pub fn reload_all(&mut self) -> Vec<Effect> {
+        let mut fx = self.reload_overview();
+        if let Some(tool) = self.snapshots.as_ref().map(|s| s.tool.clone()) {
+            fx.extend(self.open_snapshots(&tool, true));
+        }
+        if self.retention.is_some() || self.screen == Screen::Retention {
+            fx.extend(self.load_retention());
+        }
+        let mut ids = self.ids;
+        fx.extend(self.audit.store_changed(&mut ids));
+        self.ids = ids;
+        fx
+    }
+
+    fn load_retention(&mut self) -> Vec<Effect> {
+        let (id, e) = self.run(Job::Retention);
+        self.retention_req = Some(id);
+        vec![e]
+    }
+
+    pub fn busy(&self) -> bool {
+        self.overview_req.is_some()
+            || self.retention_req.is_some()
+            || self.snapshots.as_ref().is_some_and(|s| s.req.is_some())
+            || self.wizard.busy()
+            || self.audit.req.is_some()
+            || matches!(self.audit.chain, super::audit::Chain::Checking(_))
+    }
+
+    pub fn tool_names(&self) -> Vec<String> {
+        self.overview
+            .as_ref()
+            .map(|o| o.tools.iter().map(|t| t.name().to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn selected_tool(&self) -> Option<String> {
+        self.overview
+            .as_ref()
+            .and_then(|o| o.tools.get(self.tool_nav.sel))
+            .map(|t| t.name().to_string())
+    }
+
+    fn tool_choices(&self) -> Vec<ToolChoice> {
+        self.overview
+            .as_ref()
+            .map(|o| {
+                o.tools
+                    .iter()
+                    .map(|t| ToolChoice {
+                        name: t.name().to_string(),
+                        active: t.active().map(|s| s.id.clone()),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The scopes whose keys apply now, most specific first.
+    pub fn scopes(&self) -> Vec<Scope> {
+        if self.help.is_some() {
+            return vec![Scope::Help];
+        }
+        let s = match self.screen {
+            Screen::Overview if self.snapshots.is_some() => Scope::Snapshots,
+            Screen::Overview => Scope::Overview,
+            Screen::Sla => Scope::Sla,
+            Screen::Rollback if self.read_only => Scope::Global,
+            Screen::Rollback => match self.wizard.step {
+                wizard::Step::Tool | wizard::Step::Target => Scope::WizardList,
+                wizard::Step::Verify => Scope::WizardVerify,
+                wizard::Step::Preview if self.wizard.preview.search.is_some() => Scope::Input,
+                wizard::Step::Preview => Scope::WizardPreview,
+                wizard::Step::Reason => Scope::WizardReason,
+                wizard::Step::Confirm => Scope::WizardConfirm,
+                wizard::Step::Execute => Scope::WizardRunning,
+                wizard::Step::Result => Scope::WizardResult,
+            },
+            Screen::Audit if self.audit.form.is_some() => Scope::AuditForm,
+            Screen::Audit if self.audit.search.is_some() => Scope::Input,
+            Screen::Audit => Scope::Audit,
+            Screen::Retention => Scope::Retention,
+        };
+        if s == Scope::Global {
+            vec![Scope::Global]
+        } else {
+            vec![s, Scope::Global]
+        }
+    }
+
+    fn text_entry(&self) -> bool {
+        self.scopes().first().is_some_and(|s| s.takes_text())
+    }
+
+    /// Whether Esc has nothing to go back to (then `q` quits).
+    pub fn at_top_level(&self) -> bool {
+        match self.screen {
+            Screen::Overview => self.snapshots.is_none(),
+            Screen::Sla | Screen::Retention => true,
+            Screen::Audit => self.audit.focus == Pane::List && !self.audit.in_text_entry(),
+            Screen::Rollback => {
+                self.read_only
+                    || matches!(self.wizard.step, wizard::Step::Tool | wizard::Step::Result)
+            }
+        }
+    }
+
+    /// The list's visible height on this screen (page size).
+    pub fn page(&self) -> usize {
+        let area = Rect::new(0, 0, self.size.0, self.size.1);
+        super::ui::list_area(self, area)
+            .map(|r| r.height as usize)
+            .unwrap_or(10)
+            .max(1)
+    }
+
+    pub fn on_key(&mut self, ev: KeyEvent) -> Vec<Effect> {
+        self.flash = None;
+        let scopes = self.scopes();
+        match keymap::lookup(&scopes, &ev) {
+            Some(a) => self.handle(a),
+            None => {
+                if scopes[0].takes_text() {
+                    if let KeyCode::Char(c) = ev.code {
+                        if !ev
+                            .modifiers
+                            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+                        {
+                            self.type_char(c);
+                        }
+                    }
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    pub fn type_char(&mut self, c: char) {
+        match self.screen {
+            Screen::Rollback => self.wizard.type_char(c),
+            Screen::Audit => self.audit.type_char(c),
+            _ => {}
+        }
+    }
+
+    pub fn handle(&mut self, a: Action) -> Vec<Effect> {
+        match a {
+            Action::ForceQuit => return vec![Effect::Quit],
+            Action::Suspend => return vec![Effect::Suspend],
+            _ => {}
+        }
+        if let Some(scroll) = self.help.as_mut() {
+            match a {
+                Action::Back | Action::Help | Action::Quit => self.help = None,
+                Action::Up => *scroll = scroll.saturating_sub(1),
+                Action::Down => *scroll += 1,
+                Action::PageUp => *scroll = scroll.saturating_sub(10),
+                Action::PageDown => *scroll += 10,
+                Action::Top => *scroll = 0,
+                _ => {}
+            }
+            return Vec::new();
+        }
+        let mut a = a;
+        if !self.text_entry() {
+            match a {
+                Action::Help => {
+                    self.help = Some(0);
+                    return Vec::new();
+                }
+                Action::Screen(n) => return self.goto(n),
+                Action::Refresh if self.screen != Screen::Audit => return self.reload_all(),
+                Action::Quit if self.at_top_level() => return vec![Effect::Quit],
+                Action::Quit => a = Action::Back,
+                _ => {}
+            }
+        }
+        let page = self.page();
+        match self.screen {
+            Screen::Overview => self.handle_overview(a, page),
+            Screen::Sla => match a {
+                Action::Enter | Action::Right => {
+                    self.screen = Screen::Overview;
+                    match self.selected_tool() {
+                        Some(t) => self.open_snapshots(&t, false),
+                        None => Vec::new(),
+                    }
+                }
+                Action::Rollback => self.rollback_selected(None),
+                other => {
+                    let n = self.tool_names().len();
+                    self.tool_nav.handle(other, n, page);
+                    Vec::new()
+                }
+            },
+            Screen::Rollback => {
+                if self.read_only {
+                    return Vec::new();
+                }
+                let mut ids = self.ids;
+                let (fx, exit) = self.wizard.handle(a, page, &mut ids);
+                self.ids = ids;
+                match exit {
+                    Exit::Stay => fx,
+                    Exit::Leave(msg) => {
+                        self.screen = Screen::Overview;
+                        if !msg.is_empty() {
+                            self.flash = Some((msg, Level::Info));
+                        }
+                        fx
+                    }
+                    Exit::LeaveChanged(msg) => {
+                        self.screen = Screen::Overview;
+                        if !msg.is_empty() {
+                            self.flash = Some((msg, Level::Info));
+                        }
+                        let mut fx = fx;
+                        fx.extend(self.reload_all());
+                        fx
+                    }
+                }
+            }
+            Screen::Audit => {
+                let now = self.now();
+                let tools = self.tool_names();
+                let mut ids = self.ids;
+                let fx = self.audit.handle(a, page, now, &tools, &mut ids);
+                self.ids = ids;
+                fx
+            }
+            Screen::Retention => {
+                match a {
+                    Action::Up => self.retention_scroll = self.retention_scroll.saturating_sub(1),
+                    Action::Down => self.retention_scroll += 1,
+                    Action::PageUp => {
+                        self.retention_scroll = self.retention_scroll.saturating_sub(page as u16)
+                    }
+                    Action::PageDown => self.retention_scroll += page as u16,
+                    Action::Top => self.retention_scroll = 0,
+                    _ => {}
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.overview
+            .as_ref()
+            .map(|o| o.now)
+            .unwrap_or_else(chrono::Utc::now)
+    }
+
+    fn handle_overview(&mut self, a: Action, page: usize) -> Vec<Effect> {
+        if let Some(list) = self.snapshots.as_mut() {
+            match a {
+                Action::Back | Action::Left => {
+                    if list.focus == Pane::Detail {
+                        list.focus = Pane::List;
+                    } else {
+                        self.snapshots = None;
+                    }
+                }
+                Action::NextPane | Action::PrevPane => list.focus = list.focus.toggle(),
+                Action::Enter | Action::Right => list.focus = Pane::Detail,
+                Action::Rollback => {
+                    let tool = list.tool.clone();
+                    let target = list
+                        .items
+                        .get(list.nav.sel)
+                        .filter(|s| {
+                            matches!(
+                                s.state,
+                                crate::domain::snapshot::SnapshotState::Previous
+                                    | crate::domain::snapshot::SnapshotState::Archived
+                            )
+                        })
+                        .map(|s| s.id.clone());
+                    return self.start_rollback(&tool, target);
+                }
+                other if list.focus == Pane::Detail => match other {
+                    Action::Up => list.detail_scroll = list.detail_scroll.saturating_sub(1),
+                    Action::Down => list.detail_scroll += 1,
+                    Action::PageUp => list.detail_scroll = list.detail_scroll.saturating_sub(10),
+                    Action::PageDown => list.detail_scroll += 10,
+                    Action::Top => list.detail_scroll = 0,
+                    _ => {}
+                },
+                other => {
+                    if list.nav.handle(other, list.items.len(), page) {
+                        list.detail_scroll = 0;
+                        if list.nav.sel + page >= list.items.len()
+                            && !list.exhausted
+                            && list.req.is_none()
+                        {
+                            let after = list.items.last().map(|s| s.id.clone());
+                            let tool = list.tool.clone();
+                            let (id, e) = self.run(Job::Snapshots { tool, after });
+                            if let Some(l) = self.snapshots.as_mut() {
+                                l.req = Some(id);
+                                l.refreshing = false;
+                            }
+                            return vec![e];
+                        }
+                    }
+                }
+            }
+            return Vec::new();
+        }
+        match a {
+            Action::Enter | Action::Right => match self.selected_tool() {
+                Some(t) => self.open_snapshots(&t, false),
+                None => Vec::new(),
+            },
+            Action::Rollback => self.rollback_selected(None),
+            Action::ZoomIn | Action::ZoomOut => {
+                let i = WINDOWS
+                    .iter()
+                    .position(|w| *w >= self.window_days)
+                    .unwrap_or(WINDOWS.len() - 1);
+                let j = if a == Action::ZoomIn {
+                    i.saturating_sub(1)
+                } else {
+                    (i + 1).min(WINDOWS.len() - 1)
+                };
+                if WINDOWS[j] == self.window_days {
+                    return Vec::new();
+                }
+                self.window_days = WINDOWS[j];
+                self.reload_overview()
+            }
+            other => {
+                let n = self.tool_names().len();
+                self.tool_nav.handle(other, n, page);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Opens (or, with `keep`, refreshes) a tool's snapshot list.
+    pub fn open_snapshots(&mut self, tool: &str, keep: bool) -> Vec<Effect> {
+        let (id, e) = self.run(Job::Snapshots {
+            tool: tool.to_string(),
+            after: None,
+        });
+        match self.snapshots.as_mut() {
+            Some(l) if keep && l.tool == tool => {
+                l.req = Some(id);
+                l.refreshing = true;
+                l.exhausted = false;
+            }
+            _ => {
+                self.snapshots = Some(SnapList {
+                    tool: tool.to_string(),
+                    items: Vec::new(),
+                    nav: ListNav::default(),
+                    focus: Pane::List,
+                    detail_scroll: 0,
+                    req: Some(id),
+                    exhausted: false,
+                    refreshing: true,
+                    error: None,
+                })
+            }
+        }
+        vec![e]
+    }
+
+    fn rollback_selected(&mut self, target: Option<String>) -> Vec<Effect> {
+        match self.selected_tool() {
+            Some(t) => self.start_rollback(&t, target),
+            None => Vec::new(),
+        }
+    }
+
+    pub fn start_rollback(&mut self, tool: &str, target: Option<String>) -> Vec<Effect> {
+        if self.read_only {
+            self.flash = Some((
+                "read-only console (--read-only): rollback is not available; use `snapgov ingest rollback` without it".into(),
+                Level::Warn,
+            ));
+            return Vec::new();
+        }
+        self.screen = Screen::Rollback;
+        if matches!(self.wizard.step, wizard::Step::Execute) {
+            return Vec::new();
+        }
+        self.wizard.set_tools(self.tool_choices());
+        let mut ids = self.ids;
+        let fx = self.wizard.start_with(tool, target, &mut ids);
+        self.ids = ids;
+        fx
+    }
+
+    pub fn goto(&mut self, n: u8) -> Vec<Effect> {
+        let Some(&screen) = Screen::ALL.iter().find(|s| s.number() == n) else {
+            return Vec::new();
+        };
+        self.screen = screen;
+        match screen {
+            Screen::Rollback if !self.read_only => {
+                self.wizard.set_tools(self.tool_choices());
+                if self.wizard.step == wizard::Step::Tool && self.wizard.tool.is_none() {
+                    self.wizard.tool_nav.sel = self.tool_nav.sel;
+                    self.wizard.tool_nav.clamp(self.wizard.tools.len());
+                }
+                Vec::new()
+            }
+            Screen::Audit => {
+                let mut ids = self.ids;
+                let fx = self.audit.open(&mut ids);
+                self.ids = ids;
+                fx
+            }
+            Screen::Retention if self.retention.is_none() && self.retention_req.is_none() => {
+                self.load_retention()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn on_mouse(&mut self, m: MouseEvent) -> Vec<Effect> {
+        self.flash = None;
+        match m.kind {
+            MouseEventKind::ScrollDown => self.handle(Action::Down),
+            MouseEventKind::ScrollUp => self.handle(Action::Up),
+            MouseEventKind::Down(MouseButton::Left) => {
+                if self.help.is_some() {
+                    return Vec::new();
+                }
+                let area = Rect::new(0, 0, self.size.0, self.size.1);
+                if m.row == 0 {
+                    if let Some(n) = super::ui::tab_at(self, area, m.column) {
+                        return self.goto(n);
+                    }
+                    return Vec::new();
+                }
+                let Some(list) = super::ui::list_area(self, area) else {
+                    return Vec::new();
+                };
+                if !list.contains(Position::new(m.column, m.row)) {
+                    return Vec::new();
+                }
+                let h = list.height as usize;
+                let row = (m.row - list.y) as usize;
+                let Some(nav) = self.current_nav() else {
+                    return Vec::new();
+                };
+                let idx = nav.offset_for(h) + row;
+                let len = self.current_len();
+                if idx >= len {
+                    return Vec::new();
+                }
+                if idx == nav.sel {
+                    return self.handle(Action::Enter);
+                }
+                if let Some(nav) = self.current_nav_mut() {
+                    nav.offset = nav.offset_for(h);
+                    nav.sel = idx;
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn current_nav(&self) -> Option<ListNav> {
+        match self.screen {
+            Screen::Overview => Some(self.snapshots.as_ref().map_or(self.tool_nav, |s| s.nav)),
+            Screen::Sla => Some(self.tool_nav),
+            Screen::Rollback if !self.read_only => match self.wizard.step {
+                wizard::Step::Tool => Some(self.wizard.tool_nav),
+                wizard::Step::Target => Some(self.wizard.target_nav),
+                wizard::Step::Preview => Some(self.wizard.preview.nav),
+                _ => None,
+            },
+            Screen::Audit => Some(self.audit.nav),
+            _ => None,
+        }
+    }
+
+    fn current_len(&self) -> usize {
+        match self.screen {
+            Screen::Overview => match &self.snapshots {
+                Some(s) => s.items.len(),
+                None => self.tool_names().len(),
+            },
+            Screen::Sla => self.tool_names().len(),
+            Screen::Rollback => match self.wizard.step {
+                wizard::Step::Tool => self.wizard.tools.len(),
+                wizard::Step::Target => self.wizard.targets.as_ref().map_or(0, |t| t.list.len()),
+                wizard::Step::Preview => self.wizard.preview.items.len(),
+                _ => 0,
+            },
+            Screen::Audit => self.audit.rows.len(),
+            Screen::Retention => 0,
+        }
+    }
+
+    fn current_nav_mut(&mut self) -> Option<&mut ListNav> {
+        match self.screen {
+            Screen::Overview => Some(match self.snapshots.as_mut() {
+                Some(s) => &mut s.nav,
+                None => &mut self.tool_nav,
+            }),
+            Screen::Sla => Some(&mut self.tool_nav),
+            Screen::Rollback => match self.wizard.step {
+                wizard::Step::Tool => Some(&mut self.wizard.tool_nav),
+                wizard::Step::Target => Some(&mut self.wizard.target_nav),
+                wizard::Step::Preview => Some(&mut self.wizard.preview.nav),
+                _ => None,
+            },
+            Screen::Audit => Some(&mut self.audit.nav),
+            Screen::Retention => None,
+        }
+    }
+
+    /// Called by the event loop about ten times a second; `refresh` once
+    /// every `refresh_secs`.
+    pub fn on_tick(&mut self, refresh: bool) -> Vec<Effect> {
+        if self.busy() {
+            self.spinner += 1;
+        }
+        if self.wizard.plan_req.is_some() {
+            self.wizard.verify_ticks += 1;
+        }
+        if !refresh {
+            return Vec::new();
+        }
+        let stale_ages = self
+            .overview
+            .as_ref()
+            .is_some_and(|o| chrono::Utc::now() - o.now >= chrono::Duration::seconds(30));
+        if self.live_clock && stale_ages && self.overview_req.is_none() {
+            // Ages tick over: the SLA is re-assessed as of now.
+            let fx = self.reload_overview();
+            self.overview_followup = true;
+            return fx;
+        }
+        if self.poll_req.is_none() && self.overview_req.is_none() {
+            let (id, e) = self.run(Job::Fingerprint);
+            self.poll_req = Some(id);
+            return vec![e];
+        }
+        Vec::new()
+    }
+
+    /// A worker's message. Messages nobody waits for any more are dropped.
+    pub fn apply(&mut self, msg: Msg) -> Vec<Effect> {
+        let Msg { id, result } = msg;
+        if self.poll_req == Some(id) {
+            self.poll_req = None;
+            if let Ok(Payload::Fingerprint(f)) = result {
+                let changed = self.overview.as_ref().is_none_or(|o| o.fingerprint != f);
+                if changed {
+                    return self.reload_all();
+                }
+            }
+            return Vec::new();
+        }
+        if self.overview_req == Some(id) {
+            self.overview_req = None;
+            match result {
+                Ok(Payload::Overview(o)) => {
+                    let cur = self.selected_tool();
+                    let changed = self
+                        .overview
+                        .as_ref()
+                        .is_some_and(|old| old.fingerprint != o.fingerprint);
+                    self.overview = Some(*o);
+                    self.load_error = None;
+                    if let Some(c) = cur {
+                        if let Some(i) = self.tool_names().iter().position(|t| *t == c) {
+                            self.tool_nav.sel = i;
+                        }
+                    }
+                    self.tool_nav.clamp(self.tool_names().len());
+                    self.wizard.set_tools(self.tool_choices());
+                    if changed && std::mem::take(&mut self.overview_followup) {
+                        // Another process wrote: the other views follow.
+                        let mut fx = Vec::new();
+                        if let Some(tool) = self.snapshots.as_ref().map(|s| s.tool.clone()) {
+                            fx.extend(self.open_snapshots(&tool, true));
+                        }
+                        if self.retention.is_some() {
+                            fx.extend(self.load_retention());
+                        }
+                        let mut ids = self.ids;
+                        fx.extend(self.audit.store_changed(&mut ids));
+                        self.ids = ids;
+                        return fx;
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => self.load_error = Some(e.to_string()),
+            }
+            return Vec::new();
+        }
+        if self.retention_req == Some(id) {
+            self.retention_req = None;
+            match result {
+                Ok(Payload::Retention(s)) => {
+                    self.retention = Some(*s);
+                    self.retention_error = None;
+                }
+                Ok(_) => {}
+                Err(e) => self.retention_error = Some(e.to_string()),
+            }
+            return Vec::new();
+        }
+        if let Some(list) = self.snapshots.as_mut() {
+            if list.req == Some(id) {
+                list.req = None;
+                match result {
+                    Ok(Payload::Snapshots(page)) => {
+                        if (page.len() as u64) < SNAPSHOT_PAGE {
+                            list.exhausted = true;
+                        }
+                        if list.refreshing {
+                            // The first page again: keep the selection by id.
+                            let sel_id = list.items.get(list.nav.sel).map(|s| s.id.clone());
+                            list.items = page;
+                            if let Some(sid) = sel_id {
+                                list.nav.sel =
+                                    list.items.iter().position(|s| s.id == sid).unwrap_or(0);
+                            }
+                            list.nav.clamp(list.items.len());
+                        } else {
+                            list.items.extend(page);
+                        }
+                        list.refreshing = false;
+                        list.error = None;
+                    }
+                    Ok(_) => {}
+                    Err(e) => list.error = Some(e.to_string()),
+                }
+                return Vec::new();
+            }
+        }
+        let audit_owns = self.audit.req.is_some_and(|(r, _)| r == id)
+            || matches!(self.audit.chain, super::audit::Chain::Checking(c) if c == id);
+        if audit_owns {
+            self.audit.apply(id, result);
+            return Vec::new();
+        }
+        self.wizard.apply(id, result);
+        Vec::new()
+    }
+}

@@ -1,0 +1,553 @@
+//! The audit browser's state: a window of records paged through the store
+//! (newest first, `before_seq`/`after_seq` + `limit`), the filters, and the
+//! chain status. Read-only: its jobs open the store read-only.
+
+use super::jobs::{Effect, Job, Payload};
+use super::keymap::Action;
+use super::widgets::{ListNav, Pane, TextField};
+use crate::domain::audit::{AuditEvent, AuditRecord};
+use crate::domain::time::{fmt_ts, parse_duration, parse_ts};
+use crate::ops::OpError;
+use crate::store::AuditFilter;
+use chrono::{DateTime, Utc};
+
+pub const PAGE: u64 = 200;
+/// The most records kept in memory; the far end is dropped and re-paged.
+pub const WINDOW: usize = 2000;
+
+/// The filters as the operator wrote them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Query {
+    pub event: Option<String>,
+    pub tool: Option<String>,
+    pub user: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub text: Option<String>,
+}
+
+impl Query {
+    pub fn filter(&self) -> AuditFilter {
+        AuditFilter {
+            event: self.event.clone(),
+            tool: self.tool.clone(),
+            user: self.user.clone(),
+            since: self.since,
+            until: self.until,
+            text: self.text.clone(),
+            ..Default::default()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Query::default()
+    }
+
+    /// "event=… tool=… since=…", for the filter bar.
+    pub fn describe(&self) -> String {
+        let mut p = Vec::new();
+        if let Some(v) = &self.event {
+            p.push(format!("event={v}"));
+        }
+        if let Some(v) = &self.tool {
+            p.push(format!("tool={v}"));
+        }
+        if let Some(v) = &self.user {
+            p.push(format!("user={v}"));
+        }
+        if let Some(v) = self.since {
+            p.push(format!("since={}", fmt_ts(v)));
+        }
+        if let Some(v) = self.until {
+            p.push(format!("until={}", fmt_ts(v)));
+        }
+        if let Some(v) = &self.text {
+            p.push(format!("text=\"{v}\""));
+        }
+        p.join(" ")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageDir {
+    /// The newest records.
+    First,
+    /// Older than the window's last row.
+    Older,
+    /// Newer than the window's first row.
+    Newer,
+    /// The oldest records.
+    Last,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Chain {
+    NotChecked,
+    Checking(u64),
+    Verified { head: Option<String>, records: u64 },
+    Broken { at: String, problem: String },
+    Failed(String),
+}
+
+pub const FIELDS: [&str; 6] = ["event", "tool", "user", "since", "until", "text"];
+
+/// The filter form: six fields, edited as text; event and tool can also be
+/// chosen from the known values with ← →.
+#[derive(Clone, Debug, Default)]
+pub struct Form {
+    pub fields: [TextField; 6],
+    pub focus: usize,
+    pub error: Option<String>,
+}
+
+impl Form {
+    pub fn from_query(q: &Query) -> Form {
+        let s = |v: &Option<String>| TextField::with(v.as_deref().unwrap_or(""));
+        let t = |v: Option<DateTime<Utc>>| TextField::with(&v.map(fmt_ts).unwrap_or_default());
+        Form {
+            fields: [
+                s(&q.event),
+                s(&q.tool),
+                s(&q.user),
+                t(q.since),
+                t(q.until),
+                s(&q.text),
+            ],
+            focus: 0,
+            error: None,
+        }
+    }
+
+    /// Parses the form. Times are RFC 3339, or a duration (P7D, PT12H)
+    /// meaning that long before `now`.
+    pub fn parse(&self, now: DateTime<Utc>) -> Result<Query, String> {
+        let v = |i: usize| self.fields[i].value();
+        let time = |i: usize| -> Result<Option<DateTime<Utc>>, String> {
+            match v(i) {
+                None => Ok(None),
+                Some(s) if s.starts_with('P') || s.starts_with('p') => {
+                    parse_duration(&s.to_uppercase())
+                        .map(|d| Some(now - d))
+                        .map_err(|m| format!("{}: {m}", FIELDS[i]))
+                }
+                Some(s) => parse_ts(&s)
+                    .map(Some)
+                    .map_err(|m| format!("{}: {m}", FIELDS[i])),
+            }
+        };
+        let event = v(0);
+        if let Some(e) = &event {
+            if AuditEvent::parse(e).is_none() {
+                return Err(format!(
+                    "event: `{e}` is not an audit event (← → choose one)"
+                ));
+            }
+        }
+        let q = Query {
+            event,
+            tool: v(1),
+            user: v(2),
+            since: time(3)?,
+            until: time(4)?,
+            text: v(5),
+        };
+        if let (Some(a), Some(b)) = (q.since, q.until) {
+            if a > b {
+                return Err("since is after until".into());
+            }
+        }
+        Ok(q)
+    }
+
+    /// ← → on the event or tool field: the previous / next known value.
+    pub fn cycle(&mut self, forward: bool, tools: &[String]) {
+        let options: Vec<String> = match self.focus {
+            0 => AuditEvent::ALL
+                .iter()
+                .map(|e| e.as_str().to_string())
+                .collect(),
+            1 => tools.to_vec(),
+            _ => return,
+        };
+        let cur = &self.fields[self.focus].text;
+        let mut all = vec![String::new()];
+        all.extend(options);
+        let i = all.iter().position(|o| o == cur).unwrap_or(0);
+        let n = all.len();
+        let j = if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        };
+        self.fields[self.focus] = TextField::with(&all[j]);
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Browser {
+    pub rows: Vec<(u64, AuditRecord)>,
+    pub nav: ListNav,
+    /// The window holds the newest matching record.
+    pub at_top: bool,
+    /// The window holds the oldest matching record.
+    pub at_bottom: bool,
+    pub req: Option<(u64, PageDir)>,
+    pub query: Query,
+    pub form: Option<Form>,
+    pub search: Option<TextField>,
+    pub focus: Pane,
+    pub detail_scroll: u16,
+    pub chain: Chain,
+    /// Records arrived that the window (scrolled down) does not show yet.
+    pub newer: bool,
+    pub error: Option<String>,
+    pub opened: bool,
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Browser {
+            rows: Vec::new(),
+            nav: ListNav::default(),
+            at_top: true,
+            at_bottom: false,
+            req: None,
+            query: Query::default(),
+            form: None,
+            search: None,
+            focus: Pane::List,
+            detail_scroll: 0,
+            chain: Chain::NotChecked,
+            newer: false,
+            error: None,
+            opened: false,
+        }
+    }
+}
+
+/// The first few problems and how many more: the trail of a big store can
+/// report thousands.
+fn summarize(problems: &[String]) -> String {
+    let mut s = problems
+        .iter()
+        .take(3)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ");
+    if problems.len() > 3 {
+        s.push_str(&format!(
+            "; … and {} more (`snapgov ingest audit verify` lists them)",
+            problems.len() - 3
+        ));
+    }
+    s
+}
+
+/// The record a chain break names.
+fn break_id(b: &crate::domain::audit::ChainBreak) -> String {
+    use crate::domain::audit::ChainBreak as B;
+    match b {
+        B::Edited { id }
+        | B::Gap { id, .. }
+        | B::Missing { id, .. }
+        | B::CheckpointMismatch { id } => id.clone(),
+        B::Truncated { last_id, .. } => last_id.clone().unwrap_or_default(),
+    }
+}
+
+fn next_id(ids: &mut u64) -> u64 {
+    *ids += 1;
+    *ids
+}
+
+impl Browser {
+    pub fn selected(&self) -> Option<&(u64, AuditRecord)> {
+        self.rows.get(self.nav.sel)
+    }
+
+    /// The first visit: the newest page and a chain check.
+    pub fn open(&mut self, ids: &mut u64) -> Vec<Effect> {
+        if self.opened {
+            return Vec::new();
+        }
+        self.opened = true;
+        let mut fx = self.load(PageDir::First, ids);
+        fx.extend(self.verify(ids));
+        fx
+    }
+
+    pub fn verify(&mut self, ids: &mut u64) -> Vec<Effect> {
+        if matches!(self.chain, Chain::Checking(_)) {
+            return Vec::new();
+        }
+        let id = next_id(ids);
+        self.chain = Chain::Checking(id);
+        vec![Effect::Run {
+            id,
+            job: Job::AuditVerify,
+        }]
+    }
+
+    pub fn load(&mut self, dir: PageDir, ids: &mut u64) -> Vec<Effect> {
+        // A new First/Last replaces whatever page was on its way.
+        if self.req.is_some() && matches!(dir, PageDir::Older | PageDir::Newer) {
+            return Vec::new();
+        }
+        let mut filter = self.query.filter();
+        filter.limit = Some(PAGE);
+        match dir {
+            PageDir::First => {}
+            PageDir::Older => filter.before_seq = self.rows.last().map(|r| r.0),
+            PageDir::Newer => {
+                filter.after_seq = self.rows.first().map(|r| r.0);
+                filter.oldest_first = true;
+            }
+            PageDir::Last => filter.oldest_first = true,
+        }
+        let id = next_id(ids);
+        self.req = Some((id, dir));
+        vec![Effect::Run {
+            id,
+            job: Job::AuditPage { filter },
+        }]
+    }
+
+    /// The store changed: show new records if at the top, else say so.
+    pub fn store_changed(&mut self, ids: &mut u64) -> Vec<Effect> {
+        if !self.opened {
+            return Vec::new();
+        }
+        let mut fx = Vec::new();
+        if self.at_top && self.nav.sel == 0 && self.form.is_none() {
+            fx.extend(self.load(PageDir::First, ids));
+        } else {
+            self.newer = true;
+            self.at_top = false;
+        }
+        if !matches!(self.chain, Chain::Checking(_)) {
+            fx.extend(self.verify(ids));
+        }
+        fx
+    }
+
+    pub fn in_text_entry(&self) -> bool {
+        self.form.is_some() || self.search.is_some()
+    }
+
+    pub fn handle(
+        &mut self,
+        a: Action,
+        page: usize,
+        now: DateTime<Utc>,
+        tools: &[String],
+        ids: &mut u64,
+    ) -> Vec<Effect> {
+        if let Some(form) = &mut self.form {
+            match a {
+                Action::Down | Action::NextPane => form.focus = (form.focus + 1) % FIELDS.len(),
+                Action::Up | Action::PrevPane => {
+                    form.focus = (form.focus + FIELDS.len() - 1) % FIELDS.len()
+                }
+                Action::Left => form.cycle(false, tools),
+                Action::Right => form.cycle(true, tools),
+                Action::Backspace => form.fields[form.focus].backspace(),
+                Action::Back => self.form = None,
+                Action::Enter => match form.parse(now) {
+                    Ok(q) => {
+                        self.form = None;
+                        self.query = q;
+                        return self.reload(ids);
+                    }
+                    Err(m) => form.error = Some(m),
+                },
+                _ => {}
+            }
+            return Vec::new();
+        }
+        if let Some(search) = &mut self.search {
+            match a {
+                Action::Enter => {
+                    self.query.text = search.value();
+                    self.search = None;
+                    return self.reload(ids);
+                }
+                Action::Back => self.search = None,
+                Action::Backspace => search.backspace(),
+                _ => {}
+            }
+            return Vec::new();
+        }
+        match a {
+            Action::Filter => self.form = Some(Form::from_query(&self.query)),
+            Action::Search => {
+                self.search = Some(TextField::with(self.query.text.as_deref().unwrap_or("")))
+            }
+            Action::ClearFilters => {
+                self.query = Query::default();
+                return self.reload(ids);
+            }
+            Action::VerifyChain => {
+                self.chain = Chain::NotChecked;
+                return self.verify(ids);
+            }
+            Action::Refresh => return self.reload(ids),
+            Action::NextPane | Action::PrevPane => self.focus = self.focus.toggle(),
+            Action::Right | Action::Enter => self.focus = Pane::Detail,
+            Action::Left if self.focus == Pane::Detail => self.focus = Pane::List,
+            Action::Top => {
+                self.newer = false;
+                self.focus = Pane::List;
+                if self.at_top {
+                    self.nav = ListNav::default();
+                } else {
+                    return self.load(PageDir::First, ids);
+                }
+            }
+            Action::Bottom => {
+                self.focus = Pane::List;
+                if self.at_bottom {
+                    self.nav.handle(Action::Bottom, self.rows.len(), page);
+                } else {
+                    return self.load(PageDir::Last, ids);
+                }
+            }
+            other if self.focus == Pane::Detail => match other {
+                Action::Up => self.detail_scroll = self.detail_scroll.saturating_sub(1),
+                Action::Down => self.detail_scroll += 1,
+                Action::PageUp => {
+                    self.detail_scroll = self.detail_scroll.saturating_sub(page as u16)
+                }
+                Action::PageDown => self.detail_scroll += page as u16,
+                _ => {}
+            },
+            other => {
+                let before = self.nav.sel;
+                let at_edge_up = self.nav.sel == 0 && matches!(other, Action::Up | Action::PageUp);
+                if self.nav.handle(other, self.rows.len(), page) && self.nav.sel != before {
+                    self.detail_scroll = 0;
+                }
+                if at_edge_up && !self.at_top {
+                    return self.load(PageDir::Newer, ids);
+                }
+                if !self.at_bottom && self.nav.sel + page >= self.rows.len() {
+                    return self.load(PageDir::Older, ids);
+                }
+            }
+        }
+        Vec::new()
+    }
+
+    pub fn type_char(&mut self, c: char) {
+        if let Some(f) = &mut self.form {
+            f.fields[f.focus].push(c);
+            f.error = None;
+        } else if let Some(s) = &mut self.search {
+            s.push(c);
+        }
+    }
+
+    fn reload(&mut self, ids: &mut u64) -> Vec<Effect> {
+        self.rows.clear();
+        self.nav = ListNav::default();
+        self.at_top = true;
+        self.at_bottom = false;
+        self.newer = false;
+        self.error = None;
+        self.req = None;
+        self.load(PageDir::First, ids)
+    }
+
+    pub fn apply(&mut self, id: u64, result: Result<Payload, OpError>) -> bool {
+        if let Chain::Checking(c) = self.chain {
+            if c == id {
+                self.chain = match result {
+                    Ok(Payload::AuditVerify(r)) => match &r.first_failure {
+                        Some(b) => Chain::Broken {
+                            at: break_id(b),
+                            problem: b.to_string(),
+                        },
+                        None if !r.snapshot_problems.is_empty() => Chain::Broken {
+                            at: r.head.clone().unwrap_or_default(),
+                            problem: summarize(&r.snapshot_problems),
+                        },
+                        None => Chain::Verified {
+                            head: r.head.clone(),
+                            records: r.records_checked,
+                        },
+                    },
+                    Ok(_) => Chain::NotChecked,
+                    Err(e) => Chain::Failed(e.to_string()),
+                };
+                return true;
+            }
+        }
+        let Some((rid, dir)) = self.req else {
+            return false;
+        };
+        if rid != id {
+            return false;
+        }
+        self.req = None;
+        let mut page = match result {
+            Ok(Payload::AuditPage(p)) => p,
+            Ok(_) => return true,
+            Err(e) => {
+                self.error = Some(e.to_string());
+                return true;
+            }
+        };
+        self.error = None;
+        let full = page.len() as u64 >= PAGE;
+        match dir {
+            PageDir::First => {
+                self.rows = page;
+                self.at_top = true;
+                self.newer = false;
+                self.at_bottom = !full;
+                self.nav.clamp(self.rows.len());
+                self.nav.offset = self.nav.offset.min(self.nav.sel);
+            }
+            PageDir::Last => {
+                page.reverse();
+                self.rows = page;
+                self.at_bottom = true;
+                self.at_top = !full;
+                self.nav = ListNav {
+                    sel: self.rows.len().saturating_sub(1),
+                    offset: self.rows.len().saturating_sub(1),
+                };
+            }
+            PageDir::Older => {
+                self.at_bottom = !full;
+                self.rows.extend(page);
+                if self.rows.len() > WINDOW {
+                    let drop = self.rows.len() - WINDOW;
+                    self.rows.drain(..drop);
+                    self.nav.sel = self.nav.sel.saturating_sub(drop);
+                    self.nav.offset = self.nav.offset.saturating_sub(drop);
+                    self.at_top = false;
+                }
+            }
+            PageDir::Newer => {
+                self.at_top = !full;
+                if self.at_top {
+                    self.newer = false;
+                }
+                page.reverse();
+                let n = page.len();
+                page.extend(std::mem::take(&mut self.rows));
+                self.rows = page;
+                self.nav.sel += n;
+                self.nav.offset += n;
+                // Step onto the newest of the records just loaded.
+                self.nav.sel = self.nav.sel.saturating_sub(1);
+                self.nav.offset = self.nav.offset.min(self.nav.sel);
+                if self.rows.len() > WINDOW {
+                    self.rows.truncate(WINDOW);
+                    self.at_bottom = false;
+                }
+            }
+        }
+        true
+    }
+}

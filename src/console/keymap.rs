@@ -1,0 +1,781 @@
+//! The one keymap table: each entry is a key (or keys), the action it
+//! triggers in a scope, and its help text. The bottom hint bar and the help
+//! screen are both generated from this table, so they cannot disagree with
+//! what the keys do.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// What a key asks for. The app's state machines handle actions, never keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    ForceQuit,
+    Suspend,
+    Back,
+    Up,
+    Down,
+    Left,
+    Right,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Enter,
+    NextPane,
+    PrevPane,
+    Search,
+    /// Go to screen 1–5 (0 in the table: the digit pressed).
+    Screen(u8),
+    Help,
+    Rollback,
+    Refresh,
+    ZoomIn,
+    ZoomOut,
+    Filter,
+    ClearFilters,
+    VerifyChain,
+    CycleChange,
+    CycleKind,
+    CycleSeverity,
+    Backspace,
+}
+
+/// Where a binding applies. Several scopes are active at once, most
+/// specific first; text-entry scopes take every printable key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Global,
+    Overview,
+    Snapshots,
+    Sla,
+    WizardList,
+    WizardVerify,
+    WizardPreview,
+    WizardReason,
+    WizardConfirm,
+    WizardRunning,
+    WizardResult,
+    Audit,
+    AuditForm,
+    Retention,
+    Input,
+    Help,
+}
+
+impl Scope {
+    pub fn title(self) -> &'static str {
+        match self {
+            Scope::Global => "Everywhere",
+            Scope::Overview => "Overview (1)",
+            Scope::Snapshots => "Snapshot list",
+            Scope::Sla => "SLA (2)",
+            Scope::WizardList => "Rollback (3): choosing the tool or target",
+            Scope::WizardVerify => "Rollback: verification",
+            Scope::WizardPreview => "Rollback: dry-run diff",
+            Scope::WizardReason => "Rollback: reason",
+            Scope::WizardConfirm => "Rollback: confirmation",
+            Scope::WizardRunning => "Rollback: running",
+            Scope::WizardResult => "Rollback: result",
+            Scope::Audit => "Audit (4)",
+            Scope::AuditForm => "Audit filters",
+            Scope::Retention => "Retention (5)",
+            Scope::Input => "Typing in a field",
+            Scope::Help => "Help",
+        }
+    }
+
+    /// Scopes whose printable keys go into a text field.
+    pub fn takes_text(self) -> bool {
+        matches!(
+            self,
+            Scope::Input | Scope::AuditForm | Scope::WizardReason | Scope::WizardConfirm
+        )
+    }
+}
+
+/// A key as the table writes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum K {
+    Ch(char),
+    Ctrl(char),
+    Code(KeyCode),
+}
+
+impl K {
+    pub fn matches(self, ev: &KeyEvent) -> bool {
+        let ctrl = ev.modifiers.contains(KeyModifiers::CONTROL);
+        let alt = ev.modifiers.contains(KeyModifiers::ALT);
+        match self {
+            K::Ch(c) => !ctrl && !alt && ev.code == KeyCode::Char(c),
+            K::Ctrl(c) => ctrl && matches!(ev.code, KeyCode::Char(x) if x.eq_ignore_ascii_case(&c)),
+            K::Code(code) => ev.code == code,
+        }
+    }
+}
+
+pub struct Binding {
+    pub scope: Scope,
+    pub keys: &'static [K],
+    /// How the help and hint bar write the key(s).
+    pub label: &'static str,
+    pub action: Action,
+    /// The help screen's text.
+    pub help: &'static str,
+    /// The hint bar's word, if the binding is shown there.
+    pub hint: Option<&'static str>,
+}
+
+const fn b(
+    scope: Scope,
+    keys: &'static [K],
+    label: &'static str,
+    action: Action,
+    help: &'static str,
+    hint: Option<&'static str>,
+) -> Binding {
+    Binding {
+        scope,
+        keys,
+        label,
+        action,
+        help,
+        hint,
+    }
+}
+
+use Action as A;
+use KeyCode as C;
+use Scope as S;
+
+const UP: &[K] = &[K::Code(C::Up), K::Ch('k')];
+const DOWN: &[K] = &[K::Code(C::Down), K::Ch('j')];
+const ENTER: &[K] = &[K::Code(C::Enter)];
+const ESC: &[K] = &[K::Code(C::Esc)];
+const TAB: &[K] = &[K::Code(C::Tab)];
+const BACKSPACE: &[K] = &[K::Code(C::Backspace)];
+
+/// The keymap. Order matters only for display.
+pub static BINDINGS: &[Binding] = &[
+    // Specific scopes first: their hints lead the bar.
+    b(
+        S::Overview,
+        ENTER,
+        "Enter",
+        A::Enter,
+        "open the selected tool's snapshot list",
+        Some("snapshots"),
+    ),
+    b(
+        S::Overview,
+        &[K::Ch('r')],
+        "r",
+        A::Rollback,
+        "roll the selected tool back (wizard)",
+        Some("rollback"),
+    ),
+    b(
+        S::Overview,
+        &[K::Ch('+'), K::Ch('=')],
+        "+ -",
+        A::ZoomIn,
+        "zoom the timeline in / out (fewer / more days)",
+        Some("zoom"),
+    ),
+    b(
+        S::Overview,
+        &[K::Ch('-')],
+        "-",
+        A::ZoomOut,
+        "zoom the timeline out",
+        None,
+    ),
+    b(
+        S::Snapshots,
+        TAB,
+        "Tab",
+        A::NextPane,
+        "switch between the list and the detail pane",
+        Some("detail"),
+    ),
+    b(
+        S::Snapshots,
+        &[K::Ch('r')],
+        "r",
+        A::Rollback,
+        "roll this tool back (wizard; the selected snapshot as target)",
+        Some("rollback"),
+    ),
+    b(
+        S::Snapshots,
+        ESC,
+        "Esc",
+        A::Back,
+        "back to the overview",
+        Some("back"),
+    ),
+    b(
+        S::Sla,
+        ENTER,
+        "Enter",
+        A::Enter,
+        "open the selected tool's snapshot list",
+        Some("snapshots"),
+    ),
+    b(
+        S::Sla,
+        &[K::Ch('r')],
+        "r",
+        A::Rollback,
+        "roll the selected tool back (wizard)",
+        Some("rollback"),
+    ),
+    b(
+        S::WizardList,
+        ENTER,
+        "Enter",
+        A::Enter,
+        "choose and go to the next step",
+        Some("choose"),
+    ),
+    b(
+        S::WizardList,
+        ESC,
+        "Esc",
+        A::Back,
+        "back one step (choices are kept)",
+        Some("back"),
+    ),
+    b(
+        S::WizardVerify,
+        ENTER,
+        "Enter",
+        A::Enter,
+        "continue to the dry-run diff (once verified)",
+        Some("continue"),
+    ),
+    b(
+        S::WizardVerify,
+        ESC,
+        "Esc",
+        A::Back,
+        "cancel the verification / back to the target",
+        Some("back"),
+    ),
+    b(
+        S::WizardPreview,
+        ENTER,
+        "Enter",
+        A::Enter,
+        "continue: give the reason",
+        Some("continue"),
+    ),
+    b(
+        S::WizardPreview,
+        &[K::Ch('c')],
+        "c",
+        A::CycleChange,
+        "show only added / removed / changed records (cycles)",
+        Some("change"),
+    ),
+    b(
+        S::WizardPreview,
+        &[K::Ch('t')],
+        "t",
+        A::CycleKind,
+        "show only packages / findings (cycles)",
+        Some("kind"),
+    ),
+    b(
+        S::WizardPreview,
+        &[K::Ch('s')],
+        "s",
+        A::CycleSeverity,
+        "show only one severity (cycles)",
+        Some("severity"),
+    ),
+    b(
+        S::WizardPreview,
+        &[K::Ch('/')],
+        "/",
+        A::Search,
+        "search the records' identities",
+        Some("search"),
+    ),
+    b(
+        S::WizardPreview,
+        &[K::Ch('x')],
+        "x",
+        A::ClearFilters,
+        "clear the diff filters",
+        None,
+    ),
+    b(
+        S::WizardPreview,
+        TAB,
+        "Tab",
+        A::NextPane,
+        "switch between the list and the old → new pane",
+        None,
+    ),
+    b(
+        S::WizardPreview,
+        ESC,
+        "Esc",
+        A::Back,
+        "back to the verification",
+        Some("back"),
+    ),
+    b(
+        S::WizardReason,
+        ENTER,
+        "Enter",
+        A::Enter,
+        "continue to the confirmation (a reason is required)",
+        Some("continue"),
+    ),
+    b(
+        S::WizardReason,
+        ESC,
+        "Esc",
+        A::Back,
+        "back to the diff (the text is kept)",
+        Some("back"),
+    ),
+    b(
+        S::WizardReason,
+        BACKSPACE,
+        "Backspace",
+        A::Backspace,
+        "delete a character",
+        None,
+    ),
+    b(
+        S::WizardConfirm,
+        &[
+            K::Code(C::Tab),
+            K::Code(C::Left),
+            K::Code(C::Right),
+            K::Code(C::BackTab),
+        ],
+        "Tab ← →",
+        A::NextPane,
+        "move between [Cancel] and [Roll back]",
+        Some("focus"),
+    ),
+    b(
+        S::WizardConfirm,
+        ENTER,
+        "Enter",
+        A::Enter,
+        "press the focused button (focus starts on Cancel)",
+        Some("press"),
+    ),
+    b(
+        S::WizardConfirm,
+        ESC,
+        "Esc",
+        A::Back,
+        "back to the reason",
+        Some("back"),
+    ),
+    b(
+        S::WizardConfirm,
+        BACKSPACE,
+        "Backspace",
+        A::Backspace,
+        "delete a character of the typed tool name",
+        None,
+    ),
+    b(
+        S::WizardResult,
+        ENTER,
+        "Enter",
+        A::Enter,
+        "done: back to the overview (or retry after a conflict)",
+        Some("done"),
+    ),
+    b(
+        S::WizardResult,
+        ESC,
+        "Esc",
+        A::Back,
+        "back to the overview",
+        None,
+    ),
+    b(
+        S::Audit,
+        &[K::Ch('f')],
+        "f",
+        A::Filter,
+        "filter by event, tool, user, time range and text",
+        Some("filter"),
+    ),
+    b(
+        S::Audit,
+        &[K::Ch('/')],
+        "/",
+        A::Search,
+        "free-text search",
+        Some("search"),
+    ),
+    b(
+        S::Audit,
+        &[K::Ch('x')],
+        "x",
+        A::ClearFilters,
+        "clear all filters",
+        Some("clear"),
+    ),
+    b(
+        S::Audit,
+        &[K::Ch('v')],
+        "v",
+        A::VerifyChain,
+        "verify the hash chain again",
+        Some("verify"),
+    ),
+    b(
+        S::Audit,
+        TAB,
+        "Tab",
+        A::NextPane,
+        "switch between the table and the record's JSON",
+        Some("detail"),
+    ),
+    b(
+        S::AuditForm,
+        &[K::Code(C::Tab), K::Code(C::Down)],
+        "Tab ↓",
+        A::Down,
+        "next field",
+        Some("next"),
+    ),
+    b(
+        S::AuditForm,
+        &[K::Code(C::BackTab), K::Code(C::Up)],
+        "S-Tab ↑",
+        A::Up,
+        "previous field",
+        None,
+    ),
+    b(
+        S::AuditForm,
+        &[K::Code(C::Left)],
+        "← →",
+        A::Left,
+        "choose the event or tool (cycles the known ones)",
+        Some("choose"),
+    ),
+    b(
+        S::AuditForm,
+        &[K::Code(C::Right)],
+        "→",
+        A::Right,
+        "next choice",
+        None,
+    ),
+    b(
+        S::AuditForm,
+        ENTER,
+        "Enter",
+        A::Enter,
+        "apply the filters",
+        Some("apply"),
+    ),
+    b(
+        S::AuditForm,
+        ESC,
+        "Esc",
+        A::Back,
+        "close without applying",
+        Some("cancel"),
+    ),
+    b(
+        S::AuditForm,
+        BACKSPACE,
+        "Backspace",
+        A::Backspace,
+        "delete a character",
+        None,
+    ),
+    b(S::Input, ENTER, "Enter", A::Enter, "apply", Some("apply")),
+    b(S::Input, ESC, "Esc", A::Back, "cancel", Some("cancel")),
+    b(
+        S::Input,
+        BACKSPACE,
+        "Backspace",
+        A::Backspace,
+        "delete a character",
+        None,
+    ),
+    b(
+        S::Help,
+        &[K::Code(C::Esc), K::Ch('?'), K::Code(C::F(1)), K::Ch('q')],
+        "Esc ? q",
+        A::Back,
+        "close the help",
+        Some("close"),
+    ),
+    // Everywhere.
+    b(
+        S::Global,
+        &[K::Ctrl('c')],
+        "Ctrl-C",
+        A::ForceQuit,
+        "quit, from anywhere",
+        None,
+    ),
+    b(
+        S::Global,
+        &[K::Ch('q')],
+        "q",
+        A::Quit,
+        "quit (at the top level; elsewhere: back)",
+        Some("quit"),
+    ),
+    b(
+        S::Global,
+        &[K::Ch('?'), K::Code(C::F(1))],
+        "? F1",
+        A::Help,
+        "this help",
+        Some("help"),
+    ),
+    b(
+        S::Global,
+        &[K::Ch('1'), K::Ch('2'), K::Ch('3'), K::Ch('4'), K::Ch('5')],
+        "1-5",
+        A::Screen(0),
+        "screens: 1 overview, 2 SLA, 3 rollback, 4 audit, 5 retention",
+        Some("screens"),
+    ),
+    b(S::Global, UP, "↑ k", A::Up, "move up", None),
+    b(S::Global, DOWN, "↓ j", A::Down, "move down", None),
+    b(
+        S::Global,
+        &[K::Code(C::Left), K::Ch('h')],
+        "← h",
+        A::Left,
+        "back out of a list, or to the left pane",
+        None,
+    ),
+    b(
+        S::Global,
+        &[K::Code(C::Right), K::Ch('l')],
+        "→ l",
+        A::Right,
+        "open the selection, or to the right pane",
+        None,
+    ),
+    b(
+        S::Global,
+        &[K::Code(C::PageUp), K::Ctrl('b')],
+        "PgUp",
+        A::PageUp,
+        "page up",
+        None,
+    ),
+    b(
+        S::Global,
+        &[K::Code(C::PageDown), K::Ctrl('f')],
+        "PgDn",
+        A::PageDown,
+        "page down",
+        None,
+    ),
+    b(
+        S::Global,
+        &[K::Ch('g'), K::Code(C::Home)],
+        "g",
+        A::Top,
+        "go to the top (audit: the newest record)",
+        None,
+    ),
+    b(
+        S::Global,
+        &[K::Ch('G'), K::Code(C::End)],
+        "G",
+        A::Bottom,
+        "go to the bottom (audit: the oldest record)",
+        None,
+    ),
+    b(S::Global, TAB, "Tab", A::NextPane, "next pane", None),
+    b(
+        S::Global,
+        &[K::Code(C::BackTab)],
+        "S-Tab",
+        A::PrevPane,
+        "previous pane",
+        None,
+    ),
+    b(
+        S::Global,
+        &[K::Ch('/')],
+        "/",
+        A::Search,
+        "search (where there is something to search)",
+        None,
+    ),
+    b(S::Global, ENTER, "Enter", A::Enter, "open / choose", None),
+    b(S::Global, ESC, "Esc", A::Back, "back one layer", None),
+    b(
+        S::Global,
+        &[K::Ch('R'), K::Ctrl('r')],
+        "R",
+        A::Refresh,
+        "reload from the store now (it also reloads by itself)",
+        None,
+    ),
+    b(
+        S::Global,
+        &[K::Ctrl('z')],
+        "Ctrl-Z",
+        A::Suspend,
+        "suspend to the shell (fg to return)",
+        None,
+    ),
+];
+
+/// The action a key triggers in the given scopes (most specific first), if
+/// any. In text-entry scopes, printable keys are text, not actions, except
+/// Ctrl-C which always quits.
+pub fn lookup(scopes: &[Scope], ev: &KeyEvent) -> Option<Action> {
+    let text_mode = scopes.first().is_some_and(|s| s.takes_text());
+    for &scope in scopes {
+        for bnd in BINDINGS.iter().filter(|b| b.scope == scope) {
+            if let Some(k) = bnd.keys.iter().find(|k| k.matches(ev)) {
+                if text_mode
+                    && scope == Scope::Global
+                    && !matches!(bnd.action, Action::ForceQuit | Action::Suspend)
+                {
+                    continue;
+                }
+                return Some(match (bnd.action, k) {
+                    (Action::Screen(0), K::Ch(c)) => {
+                        Action::Screen(c.to_digit(10).unwrap_or(1) as u8)
+                    }
+                    (a, _) => a,
+                });
+            }
+        }
+    }
+    None
+}
+
+/// The hint bar's entries for the active scopes: (key label, word).
+pub fn hints(scopes: &[Scope]) -> Vec<(&'static str, &'static str)> {
+    let text_mode = scopes.first().is_some_and(|s| s.takes_text());
+    let mut out = Vec::new();
+    for &scope in scopes {
+        if text_mode && scope == Scope::Global {
+            continue;
+        }
+        for bnd in BINDINGS.iter().filter(|b| b.scope == scope) {
+            if let Some(h) = bnd.hint {
+                if !out.iter().any(|(l, _)| *l == bnd.label) {
+                    out.push((bnd.label, h));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The help screen: every scope with its bindings, in table order.
+pub fn help_sections() -> Vec<(Scope, Vec<&'static Binding>)> {
+    let mut out: Vec<(Scope, Vec<&'static Binding>)> = Vec::new();
+    let order = [
+        S::Global,
+        S::Overview,
+        S::Snapshots,
+        S::Sla,
+        S::WizardList,
+        S::WizardVerify,
+        S::WizardPreview,
+        S::WizardReason,
+        S::WizardConfirm,
+        S::WizardResult,
+        S::Audit,
+        S::AuditForm,
+        S::Input,
+        S::Help,
+    ];
+    for scope in order {
+        let v: Vec<_> = BINDINGS.iter().filter(|b| b.scope == scope).collect();
+        if !v.is_empty() {
+            out.push((scope, v));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn vim_and_arrow_keys_do_the_same() {
+        let s = [Scope::Overview, Scope::Global];
+        assert_eq!(lookup(&s, &key(KeyCode::Char('j'))), Some(Action::Down));
+        assert_eq!(lookup(&s, &key(KeyCode::Down)), Some(Action::Down));
+        assert_eq!(lookup(&s, &key(KeyCode::Char('k'))), Some(Action::Up));
+        assert_eq!(
+            lookup(&s, &key(KeyCode::Char('3'))),
+            Some(Action::Screen(3))
+        );
+        assert_eq!(lookup(&s, &key(KeyCode::F(1))), Some(Action::Help));
+        assert_eq!(
+            lookup(&s, &KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT)),
+            Some(Action::Bottom)
+        );
+    }
+
+    #[test]
+    fn text_fields_take_letters_but_ctrl_c_still_quits() {
+        let s = [Scope::WizardReason, Scope::Global];
+        assert_eq!(lookup(&s, &key(KeyCode::Char('q'))), None);
+        assert_eq!(lookup(&s, &key(KeyCode::Char('1'))), None);
+        assert_eq!(lookup(&s, &key(KeyCode::Enter)), Some(Action::Enter));
+        assert_eq!(
+            lookup(
+                &s,
+                &KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)
+            ),
+            Some(Action::ForceQuit)
+        );
+    }
+
+    #[test]
+    fn every_hint_is_a_working_key() {
+        for scope in help_sections().into_iter().map(|(s, _)| s) {
+            // As the app activates them: the help alone, else scope + global.
+            let scopes: Vec<Scope> = if scope == Scope::Help || scope == Scope::Global {
+                vec![scope]
+            } else {
+                vec![scope, Scope::Global]
+            };
+            for (label, _) in hints(&scopes) {
+                let b = BINDINGS
+                    .iter()
+                    .find(|b| b.label == label && (b.scope == scope || b.scope == Scope::Global))
+                    .unwrap();
+                let k = b.keys[0];
+                let ev = match k {
+                    K::Ch(c) => key(KeyCode::Char(c)),
+                    K::Ctrl(c) => KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL),
+                    K::Code(c) => key(c),
+                };
+                let got = lookup(&scopes, &ev);
+                let want = match b.action {
+                    Action::Screen(0) => Action::Screen(1),
+                    a => a,
+                };
+                assert_eq!(got, Some(want), "{scope:?} {label}");
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! The operator console: a terminal UI over the same workflows as the CLI.
+//!
+//! Layout of this module, after the ratatui component template and
+//! gitui/bottom: pure state machines ([`app`], [`wizard`], [`audit`],
+//! [`widgets`]) that take [`keymap::Action`]s and return [`jobs::Effect`]s;
+//! one keymap table ([`keymap`]) behind both the hint bar and the help
+//! screen; render functions ([`ui`]) that only read the state; a data layer
+//! over `ops` ([`data`], [`jobs`]) whose work runs in worker threads, each
+//! with its own store connection; and the event loop (`term`), which owns
+//! the terminal and always gives it back.
+
+pub mod app;
+pub mod audit;
+pub mod data;
+pub mod jobs;
+pub mod keymap;
+mod term;
+pub mod theme;
+pub mod ui;
+pub mod widgets;
+pub mod wizard;
+
+use crate::ops::{Env, OpError};
+use crate::store::{OpenMode, Store, StoreError};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// How to run the console.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub db: PathBuf,
+    pub env: Env,
+    /// Open the store read-only at the SQLite level; rollback is not offered.
+    pub read_only: bool,
+    /// False with `--no-color` or `NO_COLOR`.
+    pub color: bool,
+}
+
+/// What the console says when there is no terminal to draw on.
+pub const NO_TERMINAL: &str = "the console needs a terminal, and standard output is not one; use the CLI instead: `snapgov ingest snapshots`, `snapgov ingest sla`, `snapgov ingest rollback --tool TOOL --dry-run`, `snapgov ingest audit list`, `snapgov ingest retention status` (each takes --json)";
+
+/// Runs the console until the operator quits. Returns the exit code.
+pub fn run(opts: Options) -> Result<u8, OpError> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(OpError::Usage(NO_TERMINAL.into()));
+    }
+    // Open the store once before touching the terminal, so a missing or
+    // unreadable store is reported as the CLI reports it.
+    if !opts.db.exists() {
+        return Err(StoreError::Missing {
+            path: opts.db.clone(),
+        }
+        .into());
+    }
+    if !opts.read_only {
+        // Migrates an older store; the workers then open it read-only.
+        Store::open(&opts.db, OpenMode::ReadWrite)?;
+    }
+    Store::open(&opts.db, OpenMode::ReadOnly)?;
+    term::run(opts)
+}

@@ -1,0 +1,456 @@
+//! Rendering: `render(&App, &Theme, &mut Frame)` only reads the state. The
+//! layout functions here are shared with the app's mouse handling, so a
+//! click lands on the row that was drawn there.
+
+mod audit;
+mod overview;
+mod retention;
+mod sla;
+mod wizard;
+
+use super::app::{App, Level, Screen};
+use super::keymap;
+use super::theme::Theme;
+use chrono::{DateTime, Duration, Utc};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+/// Below this the console shows only a "terminal too small" notice.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 15;
+
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+pub fn spinner(app: &App) -> &'static str {
+    SPINNER[(app.spinner % SPINNER.len() as u64) as usize]
+}
+
+/// The screen's body: between the tab bar and the status and hint lines.
+pub fn body(area: Rect) -> Rect {
+    Rect::new(
+        area.x,
+        area.y + 1,
+        area.width,
+        area.height.saturating_sub(3),
+    )
+}
+
+/// The rows of the list that has the keyboard on this screen, if any (for
+/// paging and for mouse clicks).
+pub fn list_area(app: &App, area: Rect) -> Option<Rect> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return None;
+    }
+    let b = body(area);
+    match app.screen {
+        Screen::Overview => overview::list_area(app, b),
+        Screen::Sla => Some(sla::list_area(app, b)),
+        Screen::Rollback => wizard::list_area(app, b),
+        Screen::Audit => Some(audit::list_area(app, b)),
+        Screen::Retention => Some(b),
+    }
+}
+
+fn tabs(_app: &App) -> Vec<(u8, String)> {
+    Screen::ALL
+        .iter()
+        .map(|s| (s.number(), format!(" {} {} ", s.number(), s.title())))
+        .collect()
+}
+
+const BRAND: &str = " snapgov ";
+
+/// Which screen's tab is at column `x` of the tab bar.
+pub fn tab_at(app: &App, area: Rect, x: u16) -> Option<u8> {
+    let mut cx = area.x + BRAND.chars().count() as u16;
+    for (n, label) in tabs(app) {
+        let w = label.chars().count() as u16;
+        if x >= cx && x < cx + w {
+            return Some(n);
+        }
+        cx += w + 1;
+    }
+    None
+}
+
+pub fn render(app: &App, theme: &Theme, f: &mut Frame) {
+    let area = f.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(area, f.buffer_mut());
+        return;
+    }
+    let buf = f.buffer_mut();
+    tab_bar(app, theme, area, buf);
+    let b = body(area);
+    match app.screen {
+        Screen::Overview => overview::render(app, theme, b, buf),
+        Screen::Sla => sla::render(app, theme, b, buf),
+        Screen::Rollback => wizard::render(app, theme, b, buf),
+        Screen::Audit => audit::render(app, theme, b, buf),
+        Screen::Retention => retention::render(app, theme, b, buf),
+    }
+    status_line(
+        app,
+        theme,
+        Rect::new(area.x, area.bottom() - 2, area.width, 1),
+        buf,
+    );
+    hint_bar(
+        app,
+        theme,
+        Rect::new(area.x, area.bottom() - 1, area.width, 1),
+        buf,
+    );
+    if let Some(scroll) = app.help {
+        help(theme, scroll, area, f);
+    }
+    if let (Screen::Audit, Some(form)) = (app.screen, &app.audit.form) {
+        audit::form(theme, form, area, f.buffer_mut());
+    }
+}
+
+fn too_small(area: Rect, buf: &mut Buffer) {
+    let text = vec![
+        Line::from("terminal too small"),
+        Line::from(format!(
+            "{}×{}: need {MIN_WIDTH}×{MIN_HEIGHT}",
+            area.width, area.height
+        )),
+        Line::from("enlarge the window, or press q to quit"),
+    ];
+    let h = (text.len() as u16).min(area.height);
+    let y = area.y + area.height.saturating_sub(h) / 2;
+    ratatui::widgets::Widget::render(
+        Paragraph::new(text).alignment(ratatui::layout::Alignment::Center),
+        Rect::new(area.x, y, area.width, h),
+        buf,
+    );
+}
+
+fn tab_bar(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let y = area.y;
+    buf.set_style(Rect::new(area.x, y, area.width, 1), theme.dim());
+    let mut x = area.x;
+    x = buf
+        .set_stringn(x, y, BRAND, area.width as usize, theme.title())
+        .0;
+    for (n, label) in tabs(app) {
+        let style = if n == app.screen.number() {
+            theme.focus()
+        } else if n == 3 && app.read_only {
+            theme.dim()
+        } else {
+            Style::new()
+        };
+        x = buf
+            .set_stringn(x, y, &label, area.right().saturating_sub(x) as usize, style)
+            .0;
+        x = buf
+            .set_stringn(
+                x,
+                y,
+                " ",
+                area.right().saturating_sub(x) as usize,
+                Style::new(),
+            )
+            .0;
+    }
+    let spin = app
+        .busy()
+        .then(|| Span::styled(format!("{} ", spinner(app)), theme.warn()));
+    let ro = app
+        .read_only
+        .then(|| Span::styled(" READ-ONLY ", theme.focus()));
+    let asof = app.overview.as_ref().map(|o| {
+        Span::styled(
+            format!(" as of {} ", crate::domain::time::fmt_ts(o.now)),
+            theme.dim(),
+        )
+    });
+    // What does not fit goes: first the time, then the spinner.
+    for parts in [
+        vec![spin.clone(), ro.clone(), asof],
+        vec![spin, ro.clone()],
+        vec![ro],
+    ] {
+        let line = Line::from(parts.into_iter().flatten().collect::<Vec<_>>());
+        let w = line.width() as u16;
+        if x + w < area.right() {
+            buf.set_line(area.right() - w, y, &line, w);
+            break;
+        }
+    }
+}
+
+fn status_line(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let (text, style) = if let Some((m, level)) = &app.flash {
+        let s = match level {
+            Level::Info => theme.ok(),
+            Level::Warn => theme.warn(),
+            Level::Error => theme.error(),
+        };
+        (m.clone(), s)
+    } else if let Some(e) = &app.load_error {
+        (format!("cannot load: {e}"), theme.error())
+    } else {
+        (
+            format!(
+                "store {}{} · user {}",
+                app.db_label,
+                if app.read_only { " (read-only)" } else { "" },
+                app.user
+            ),
+            theme.dim(),
+        )
+    };
+    buf.set_stringn(
+        area.x + 1,
+        area.y,
+        text,
+        area.width.saturating_sub(2) as usize,
+        style,
+    );
+}
+
+fn hint_bar(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let mut spans = Vec::new();
+    let mut width = 1usize;
+    for (label, word) in keymap::hints(&app.scopes()) {
+        let w = label.chars().count() + word.chars().count() + 3;
+        if width + w > area.width as usize {
+            break;
+        }
+        width += w;
+        spans.push(Span::styled(label, theme.key()));
+        spans.push(Span::raw(format!(" {word}  ")));
+    }
+    buf.set_line(
+        area.x + 1,
+        area.y,
+        &Line::from(spans),
+        area.width.saturating_sub(1),
+    );
+}
+
+/// The help screen, generated from the keymap table.
+fn help(theme: &Theme, scroll: u16, area: Rect, f: &mut Frame) {
+    let w = area.width.saturating_sub(4).min(96);
+    let h = area.height.saturating_sub(2);
+    let r = Rect::new(area.x + (area.width - w) / 2, area.y + 1, w, h);
+    let mut lines: Vec<Line> = Vec::new();
+    lines.push(Line::styled(
+        "Freshness: ● fresh  △ stale  ▲ stale (overdue)  ✖ critical  ⊘ expired",
+        theme.dim(),
+    ));
+    lines.push(Line::styled(
+        "Snapshots: ● active  ○ previous  ▣ archived  ⊘ expired  ✗ failed  · deleted",
+        theme.dim(),
+    ));
+    for (scope, binds) in keymap::help_sections() {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(scope.title(), theme.header()));
+        for b in binds {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<12}", b.label), theme.key()),
+                Span::raw(b.help),
+            ]));
+        }
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.focused_border())
+        .title(Span::styled(" Help — Esc or ? closes ", theme.title()));
+    f.render_widget(Clear, r);
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    // Only the visible lines are laid out (wrapping every line each frame
+    // costs more than the rest of the frame).
+    let visible: Vec<Line> = lines
+        .into_iter()
+        .skip(scroll as usize)
+        .take(inner.height as usize)
+        .collect();
+    f.render_widget(Paragraph::new(visible).wrap(Wrap { trim: false }), inner);
+}
+
+// ---- helpers shared by the screens ----
+
+/// A compact age: `45s`, `23h55m`, `8d23h`.
+pub fn fmt_age(d: Duration) -> String {
+    let s = d.num_seconds().max(0);
+    let (days, h, m) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
+    if days > 0 {
+        format!("{days}d{h}h")
+    } else if h > 0 {
+        format!("{h}h{m:02}m")
+    } else if m > 0 {
+        format!("{m}m")
+    } else {
+        format!("{s}s")
+    }
+}
+
+pub fn age(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    fmt_age(now - t)
+}
+
+/// `b3:bdaba0941fd3…`: enough of a hash to tell two apart.
+pub fn short_hash(h: Option<&str>, n: usize) -> String {
+    match h {
+        None => "-".into(),
+        Some(h) if h.chars().count() <= n => h.to_string(),
+        Some(h) => format!(
+            "{}…",
+            h.chars().take(n.saturating_sub(1)).collect::<String>()
+        ),
+    }
+}
+
+pub fn fit(s: &str, w: usize) -> String {
+    if s.chars().count() <= w {
+        s.to_string()
+    } else if w == 0 {
+        String::new()
+    } else {
+        format!("{}…", s.chars().take(w - 1).collect::<String>())
+    }
+}
+
+/// A titled box; returns its inside.
+pub fn boxed(title: &str, focused: bool, theme: &Theme, area: Rect, buf: &mut Buffer) -> Rect {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(if focused {
+            theme.focused_border()
+        } else {
+            theme.border()
+        })
+        .title(Span::styled(format!(" {title} "), theme.title()));
+    let inner = block.inner(area);
+    ratatui::widgets::Widget::render(block, area, buf);
+    inner
+}
+
+/// One table column.
+#[derive(Clone, Copy)]
+pub struct Col {
+    pub title: &'static str,
+    pub width: u16,
+    pub right: bool,
+}
+
+pub const fn col(title: &'static str, width: u16) -> Col {
+    Col {
+        title,
+        width,
+        right: false,
+    }
+}
+pub const fn rcol(title: &'static str, width: u16) -> Col {
+    Col {
+        title,
+        width,
+        right: true,
+    }
+}
+
+/// Drops columns from the end of `priority` until the rest fit in `width`.
+pub fn fit_columns(cols: &[Col], priority_drop: &[usize], width: u16) -> Vec<usize> {
+    let mut keep: Vec<usize> = (0..cols.len()).collect();
+    let total = |k: &Vec<usize>| k.iter().map(|&i| cols[i].width + 1).sum::<u16>();
+    for &d in priority_drop {
+        if total(&keep) <= width {
+            break;
+        }
+        keep.retain(|&i| i != d);
+    }
+    keep
+}
+
+pub fn header_row(
+    cols: &[Col],
+    keep: &[usize],
+    theme: &Theme,
+    x: u16,
+    y: u16,
+    width: u16,
+    buf: &mut Buffer,
+) {
+    let mut cx = x;
+    for &i in keep {
+        let c = cols[i];
+        let w = c.width.min((x + width).saturating_sub(cx));
+        let t = if c.right {
+            format!("{:>w$}", c.title, w = w as usize)
+        } else {
+            c.title.to_string()
+        };
+        buf.set_stringn(cx, y, t, w as usize, theme.header());
+        cx += c.width + 1;
+    }
+}
+
+/// Writes one row's cells (each a list of spans) in the kept columns.
+pub fn cells_row(
+    cols: &[Col],
+    keep: &[usize],
+    cells: &[Vec<Span<'_>>],
+    x: u16,
+    y: u16,
+    width: u16,
+    buf: &mut Buffer,
+) {
+    let mut cx = x;
+    for &i in keep {
+        let c = cols[i];
+        if cx >= x + width {
+            break;
+        }
+        let w = c.width.min(x + width - cx);
+        if let Some(spans) = cells.get(i) {
+            let line = Line::from(spans.clone());
+            let lw = line.width() as u16;
+            let off = if c.right && lw < w { w - lw } else { 0 };
+            buf.set_line(cx + off, y, &line, w - off);
+        }
+        cx += c.width + 1;
+    }
+}
+
+pub fn sel_style(theme: &Theme, selected: bool, focused: bool) -> Style {
+    if selected && focused {
+        theme.selected()
+    } else if selected {
+        Style::new().add_modifier(Modifier::UNDERLINED)
+    } else {
+        Style::new()
+    }
+}
+
+/// A JSON document as lines, for detail panes.
+pub fn json_lines(v: &impl serde::Serialize) -> Vec<String> {
+    serde_json::to_string_pretty(v)
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+/// Wrapped text scrolled by `scroll` lines; only what can be visible is
+/// laid out.
+pub fn paragraph(lines: Vec<Line<'_>>, scroll: u16, area: Rect, buf: &mut Buffer) {
+    let visible: Vec<Line> = lines
+        .into_iter()
+        .skip(scroll as usize)
+        .take(area.height as usize)
+        .collect();
+    ratatui::widgets::Widget::render(
+        Paragraph::new(visible).wrap(Wrap { trim: false }),
+        area,
+        buf,
+    );
+}

@@ -1,0 +1,716 @@
+//! Screen 1: one row per tool with its timeline, the selected tool's recent
+//! snapshots, and (Enter) the tool's full snapshot list with a detail pane.
+
+use super::{
+    age, boxed, cells_row, col, fit, fit_columns, header_row, json_lines, paragraph, rcol,
+    sel_style, short_hash, Col,
+};
+use crate::console::app::{App, SnapList};
+use crate::console::data::ToolLine;
+use crate::console::theme::{freshness_glyph, freshness_word, state_glyph, Theme};
+use crate::console::widgets::Pane;
+use crate::domain::freshness::{assess, Freshness, Thresholds};
+use crate::domain::snapshot::{Snapshot, SnapshotState};
+use crate::domain::time::fmt_ts;
+use chrono::{DateTime, Duration, Utc};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+struct Layout {
+    tools_box: Rect,
+    rows: Rect,
+    axis: Option<Rect>,
+    labels: Option<Rect>,
+    legend: Option<Rect>,
+    recent: Option<Rect>,
+}
+
+fn layout(app: &App, body: Rect) -> Layout {
+    let n = app.overview.as_ref().map_or(1, |o| o.tools.len().max(1)) as u16;
+    // Borders, header, rows, two axis lines, legend.
+    let full = n + 6;
+    let (h, axis, labels, legend) = if body.height >= full + 5 {
+        (full, true, true, true)
+    } else if body.height >= n + 5 {
+        (n + 5, true, true, false)
+    } else {
+        (body.height.min(n + 3), false, false, false)
+    };
+    let tools_box = Rect::new(body.x, body.y, body.width, h);
+    let inner = Rect::new(
+        tools_box.x + 1,
+        tools_box.y + 1,
+        tools_box.width.saturating_sub(2),
+        h.saturating_sub(2),
+    );
+    let rows = Rect::new(
+        inner.x,
+        inner.y + 1,
+        inner.width,
+        n.min(inner.height.saturating_sub(1)),
+    );
+    let mut y = rows.bottom();
+    let mut line = |on: bool| {
+        on.then(|| {
+            let r = Rect::new(inner.x, y, inner.width, 1);
+            y += 1;
+            r
+        })
+    };
+    let axis = line(axis);
+    let labels = line(labels);
+    let legend = line(legend);
+    let rest = body.height.saturating_sub(h);
+    let recent = (rest >= 4).then(|| Rect::new(body.x, body.y + h, body.width, rest));
+    Layout {
+        tools_box,
+        rows,
+        axis,
+        labels,
+        legend,
+        recent,
+    }
+}
+
+struct ListLayout {
+    list_box: Option<Rect>,
+    detail_box: Option<Rect>,
+}
+
+fn list_layout(list: &SnapList, body: Rect) -> ListLayout {
+    if body.width >= 100 {
+        let lw = body.width * 58 / 100;
+        ListLayout {
+            list_box: Some(Rect::new(body.x, body.y, lw, body.height)),
+            detail_box: Some(Rect::new(body.x + lw, body.y, body.width - lw, body.height)),
+        }
+    } else if list.focus == Pane::Detail {
+        ListLayout {
+            list_box: None,
+            detail_box: Some(body),
+        }
+    } else {
+        ListLayout {
+            list_box: Some(body),
+            detail_box: None,
+        }
+    }
+}
+
+fn rows_of(b: Rect) -> Rect {
+    // Inside the border, below the header row.
+    Rect::new(
+        b.x + 1,
+        b.y + 2,
+        b.width.saturating_sub(2),
+        b.height.saturating_sub(3),
+    )
+}
+
+pub fn list_area(app: &App, body: Rect) -> Option<Rect> {
+    match &app.snapshots {
+        Some(l) => list_layout(l, body).list_box.map(rows_of),
+        None => Some(layout(app, body).rows),
+    }
+}
+
+pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
+    if let Some(list) = &app.snapshots {
+        return snapshot_list(app, list, theme, body, buf);
+    }
+    let Some(o) = &app.overview else {
+        let inner = boxed("Tools", true, theme, body, buf);
+        let msg = match &app.load_error {
+            Some(e) => format!("cannot load the store: {e}"),
+            None => format!("{} loading…", super::spinner(app)),
+        };
+        buf.set_stringn(inner.x + 1, inner.y, msg, inner.width as usize, theme.dim());
+        return;
+    };
+    let l = layout(app, body);
+    let title = format!(
+        "Tools · timelines of the last {} days (+ - zoom) · {} tools",
+        o.window_days,
+        o.tools.len()
+    );
+    boxed(&title, true, theme, l.tools_box, buf);
+    if o.tools.is_empty() {
+        buf.set_stringn(
+            l.rows.x + 1,
+            l.rows.y,
+            "no tools yet: import a feed with `snapgov ingest import --tool NAME FILE`",
+            l.rows.width as usize,
+            theme.dim(),
+        );
+        return;
+    }
+    let name_w = o
+        .tools
+        .iter()
+        .map(|t| t.name().chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4) as u16;
+    let id_w = o
+        .tools
+        .iter()
+        .filter_map(|t| t.active().map(|a| a.id.chars().count()))
+        .max()
+        .unwrap_or(15)
+        .max(15) as u16;
+    let short_id_w = 20u16;
+    let fixed = |idw: u16| name_w + 1 + idw + 1 + 7 + 1 + 17 + 1 + 7 + 1;
+    let width = l.rows.width;
+    let id_mode = if width >= fixed(id_w) + 24 {
+        Some(id_w)
+    } else if width >= fixed(short_id_w) + 24 {
+        Some(short_id_w)
+    } else {
+        None
+    };
+    let cols: Vec<Col> = vec![
+        col("TOOL", name_w),
+        col("ACTIVE SNAPSHOT", id_mode.unwrap_or(0)),
+        rcol("AGE", 7),
+        col("FRESHNESS", 17),
+        rcol("RECORDS", 7),
+    ];
+    let keep: Vec<usize> = (0..cols.len())
+        .filter(|&i| i != 1 || id_mode.is_some())
+        .collect();
+    let used: u16 = keep.iter().map(|&i| cols[i].width + 1).sum();
+    let tl_x = l.rows.x + used;
+    let tl_w = width.saturating_sub(used + 1);
+    let hy = l.rows.y - 1;
+    header_row(&cols, &keep, theme, l.rows.x, hy, width, buf);
+    buf.set_stringn(
+        tl_x,
+        hy,
+        fit(
+            &format!("TIMELINE  -{}d → now", o.window_days),
+            tl_w as usize,
+        ),
+        tl_w as usize,
+        theme.header(),
+    );
+    let now = o.now;
+    let off = app.tool_nav.offset_for(l.rows.height as usize);
+    for (row, (i, t)) in o
+        .tools
+        .iter()
+        .enumerate()
+        .skip(off)
+        .take(l.rows.height as usize)
+        .enumerate()
+    {
+        let y = l.rows.y + row as u16;
+        let selected = i == app.tool_nav.sel;
+        let (fw, fs) = match t.sla.assessment {
+            Some(a) => (
+                format!(
+                    "{} {}",
+                    freshness_glyph(a.state, a.overdue),
+                    freshness_word(a.state, a.overdue)
+                ),
+                theme.freshness(a.state, a.overdue),
+            ),
+            None => ("- no snapshot".into(), theme.dim()),
+        };
+        let id = match (t.active(), id_mode) {
+            (Some(a), Some(w)) if w == short_id_w => {
+                a.id.strip_prefix(&format!("{}-", t.name()))
+                    .unwrap_or(&a.id)
+                    .to_string()
+            }
+            (Some(a), _) => a.id.clone(),
+            (None, _) => "-".into(),
+        };
+        let cells = vec![
+            vec![Span::styled(t.name().to_string(), theme.title())],
+            vec![Span::raw(id)],
+            vec![Span::raw(
+                t.sla
+                    .assessment
+                    .map(|a| super::fmt_age(a.age))
+                    .unwrap_or_else(|| "-".into()),
+            )],
+            vec![Span::styled(fw, fs)],
+            vec![Span::raw(
+                t.active()
+                    .map(|a| a.record_count.to_string())
+                    .unwrap_or_else(|| "-".into()),
+            )],
+        ];
+        cells_row(&cols, &keep, &cells, l.rows.x, y, width, buf);
+        if selected {
+            // The text columns only: the timeline keeps its marks' looks.
+            buf.set_style(
+                Rect::new(l.rows.x, y, used.saturating_sub(1), 1),
+                sel_style(theme, true, true),
+            );
+        }
+        timeline(
+            t,
+            now,
+            o.window_days,
+            theme,
+            Rect::new(tl_x, y, tl_w, 1),
+            buf,
+        );
+    }
+    let sel_thresholds = o
+        .tools
+        .get(app.tool_nav.sel)
+        .map(|t| t.sla.thresholds)
+        .unwrap_or_default();
+    if let (Some(ax), Some(lb)) = (l.axis, l.labels) {
+        axis(
+            &sel_thresholds,
+            o.window_days,
+            theme,
+            Rect::new(tl_x, ax.y, tl_w, 1),
+            Rect::new(tl_x, lb.y, tl_w, 1),
+            buf,
+        );
+        let name = o
+            .tools
+            .get(app.tool_nav.sel)
+            .map(|t| t.name().to_string())
+            .unwrap_or_default();
+        buf.set_stringn(
+            ax.x + 1,
+            ax.y,
+            fit(
+                &format!("thresholds of {name}:"),
+                (used.saturating_sub(2)) as usize,
+            ),
+            used.saturating_sub(2) as usize,
+            theme.dim(),
+        );
+        let t = &sel_thresholds;
+        let th = format!(
+            "△ {}  ▲ {}  ✖ {}",
+            days(t.max_age),
+            days(t.stale),
+            days(t.critical)
+        );
+        buf.set_stringn(
+            lb.x + 1,
+            lb.y,
+            fit(&th, used.saturating_sub(2) as usize),
+            used.saturating_sub(2) as usize,
+            theme.dim(),
+        );
+    }
+    if let Some(lg) = l.legend {
+        legend(theme, lg, buf);
+    }
+    if let (Some(r), Some(t)) = (l.recent, o.tools.get(app.tool_nav.sel)) {
+        recent(t, now, theme, r, buf);
+    }
+}
+
+fn days(d: Duration) -> String {
+    if d.num_seconds() % 86_400 == 0 {
+        format!("{}d", d.num_days())
+    } else {
+        super::fmt_age(d)
+    }
+}
+
+/// The glyph and style of one snapshot on a timeline: its freshness as of
+/// now (shape and colour), except that archived, expired, failed and
+/// deleted snapshots have their own glyphs; the active one is highlighted.
+pub fn mark(
+    s: &Snapshot,
+    now: DateTime<Utc>,
+    t: &Thresholds,
+    theme: &Theme,
+) -> (&'static str, Style) {
+    let a = assess(s.imported_at, now, t, s.state == SnapshotState::Expired);
+    let fresh = theme.freshness(a.state, a.overdue);
+    match s.state {
+        SnapshotState::Active => (
+            freshness_glyph(a.state, a.overdue),
+            fresh.patch(theme.highlight()),
+        ),
+        SnapshotState::Previous => (freshness_glyph(a.state, a.overdue), fresh),
+        SnapshotState::Archived => (state_glyph(s.state), fresh),
+        SnapshotState::Expired => (
+            state_glyph(s.state),
+            theme.freshness(Freshness::Expired, false),
+        ),
+        SnapshotState::Failed => (state_glyph(s.state), theme.error()),
+        SnapshotState::Deleted => (state_glyph(s.state), theme.dim()),
+    }
+}
+
+fn priority(s: SnapshotState) -> u8 {
+    match s {
+        SnapshotState::Active => 5,
+        SnapshotState::Failed => 4,
+        SnapshotState::Expired => 3,
+        SnapshotState::Previous | SnapshotState::Archived => 2,
+        SnapshotState::Deleted => 1,
+    }
+}
+
+fn column_of(t: DateTime<Utc>, start: DateTime<Utc>, span: i64, width: u16) -> Option<u16> {
+    let d = (t - start).num_seconds();
+    if d < 0 || width == 0 {
+        return None;
+    }
+    Some(((d as i128 * width as i128 / span.max(1) as i128) as u16).min(width - 1))
+}
+
+/// One tool's timeline: days along x, now at the right edge; threshold
+/// guides where no snapshot is.
+pub fn timeline(
+    t: &ToolLine,
+    now: DateTime<Utc>,
+    window_days: i64,
+    theme: &Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let w = area.width;
+    if w == 0 {
+        return;
+    }
+    let span = Duration::days(window_days).num_seconds();
+    let start = now - Duration::days(window_days);
+    let th = &t.sla.thresholds;
+    for (d, f) in [
+        (th.critical, Freshness::Critical),
+        (th.stale, Freshness::Stale),
+        (th.max_age, Freshness::Fresh),
+    ] {
+        if let Some(c) = column_of(now - d, start, span, w) {
+            buf.set_stringn(area.x + c, area.y, "┊", 1, theme.guide(f));
+        }
+    }
+    let mut best: Vec<Option<&Snapshot>> = vec![None; w as usize];
+    for s in &t.marks {
+        let Some(c) = column_of(s.imported_at, start, span, w) else {
+            continue;
+        };
+        let slot = &mut best[c as usize];
+        match slot {
+            Some(b) if priority(b.state) >= priority(s.state) => {}
+            _ => *slot = Some(s),
+        }
+    }
+    for (c, s) in best.iter().enumerate() {
+        if let Some(s) = s {
+            let (g, st) = mark(s, now, th, theme);
+            buf.set_stringn(area.x + c as u16, area.y, g, 1, st);
+        }
+    }
+}
+
+fn axis(
+    th: &Thresholds,
+    window_days: i64,
+    theme: &Theme,
+    line: Rect,
+    labels: Rect,
+    buf: &mut Buffer,
+) {
+    let w = line.width;
+    if w < 2 {
+        return;
+    }
+    let span = Duration::days(window_days).num_seconds();
+    let now = DateTime::<Utc>::UNIX_EPOCH + Duration::days(100_000);
+    let start = now - Duration::days(window_days);
+    buf.set_stringn(
+        line.x,
+        line.y,
+        "─".repeat(w as usize),
+        w as usize,
+        theme.dim(),
+    );
+    buf.set_stringn(line.x + w - 1, line.y, "┤", 1, theme.dim());
+    let mut marks: Vec<(u16, String, Style)> = vec![(0, format!("-{window_days}d"), theme.dim())];
+    for (d, f, o) in [
+        (th.critical, Freshness::Critical, false),
+        (th.stale, Freshness::Stale, true),
+        (th.max_age, Freshness::Stale, false),
+    ] {
+        if let Some(c) = column_of(now - d, start, span, w) {
+            buf.set_stringn(
+                line.x + c,
+                line.y,
+                "┴",
+                1,
+                theme.guide(if o { Freshness::Stale } else { f }),
+            );
+            marks.push((
+                c,
+                format!("{}{}", freshness_glyph(f, o), days(d)),
+                theme.freshness(f, o),
+            ));
+        }
+    }
+    marks.push((w - 1, "now".into(), theme.dim()));
+    // Place "now" first, then the thresholds, then the window's start; a
+    // label that would overlap one already placed moves a little or goes.
+    let order = [marks.len() - 1, 1, 2, 3, 0];
+    // Threshold labels start with their glyph, so they may touch each
+    // other; "now" and the window's start keep a space around them.
+    let mut placed: Vec<(u16, u16, bool)> = Vec::new();
+    for &i in order.iter().filter(|&&i| i < marks.len()) {
+        let (c, text, style) = &marks[i];
+        let len = text.chars().count() as u16;
+        let spaced = i == 0 || i == marks.len() - 1;
+        if len > w {
+            continue;
+        }
+        let pref = c.saturating_sub(len / 2).min(w - len) as i32;
+        let spot = [0i32, -1, 1, -2, 2, -3, 3, -4, 4].iter().find_map(|d| {
+            let x = pref + d;
+            if x < 0 || x as u16 + len > w {
+                return None;
+            }
+            let x = x as u16;
+            let free = placed.iter().all(|&(a, b, other_spaced)| {
+                let g = u16::from(spaced || other_spaced);
+                x + len + g <= a || x > b + g
+            });
+            free.then_some(x)
+        });
+        if let Some(x) = spot {
+            buf.set_stringn(labels.x + x, labels.y, text, len as usize, *style);
+            placed.push((x, x + len - 1, spaced));
+        }
+    }
+}
+
+fn legend(theme: &Theme, area: Rect, buf: &mut Buffer) {
+    use Freshness::*;
+    // The long form if it fits, else a compact one.
+    for compact in [false, true] {
+        let gap = if compact { " " } else { "  " };
+        let sep = if compact { "" } else { " " };
+        let mut spans = vec![Span::styled(
+            if compact { "" } else { " marks: " },
+            theme.dim(),
+        )];
+        for (f, o) in [
+            (Fresh, false),
+            (Stale, false),
+            (Stale, true),
+            (Critical, false),
+        ] {
+            let word = if o { "overdue" } else { f.as_str() };
+            spans.push(Span::styled(
+                format!("{}{sep}{word}", freshness_glyph(f, o)),
+                theme.freshness(f, o),
+            ));
+            spans.push(Span::raw(gap));
+        }
+        for s in [
+            SnapshotState::Archived,
+            SnapshotState::Expired,
+            SnapshotState::Failed,
+            SnapshotState::Deleted,
+        ] {
+            spans.push(Span::styled(
+                format!("{}{sep}{}", state_glyph(s), s.as_str()),
+                theme.state(s),
+            ));
+            spans.push(Span::raw(gap));
+        }
+        spans.push(Span::styled("active", theme.highlight()));
+        spans.push(Span::styled(format!("{gap}┊{sep}thresholds"), theme.dim()));
+        let line = Line::from(spans);
+        if compact || line.width() <= area.width as usize {
+            buf.set_line(area.x, area.y, &line, area.width);
+            return;
+        }
+    }
+}
+
+fn recent(t: &ToolLine, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let title = format!(
+        "{} · {} snapshots in the window{} · Enter: all snapshots · r: rollback",
+        t.name(),
+        t.marks.len(),
+        if t.truncated { "+" } else { "" }
+    );
+    let inner = boxed(&title, false, theme, area, buf);
+    let cols = [
+        col("STATE", 10),
+        col("SNAPSHOT", 33),
+        col("IMPORTED AT", 20),
+        rcol("AGE", 7),
+        rcol("RECORDS", 7),
+        col("FRESHNESS NOW", 17),
+    ];
+    let keep = fit_columns(&cols, &[2, 5, 3], inner.width);
+    header_row(&cols, &keep, theme, inner.x, inner.y, inner.width, buf);
+    for (i, s) in t
+        .marks
+        .iter()
+        .take(inner.height.saturating_sub(1) as usize)
+        .enumerate()
+    {
+        let a = assess(
+            s.imported_at,
+            now,
+            &t.sla.thresholds,
+            s.state == SnapshotState::Expired,
+        );
+        let fresh = if s.state.is_restorable() || s.state == SnapshotState::Expired {
+            vec![Span::styled(
+                format!(
+                    "{} {}",
+                    freshness_glyph(a.state, a.overdue),
+                    freshness_word(a.state, a.overdue)
+                ),
+                theme.freshness(a.state, a.overdue),
+            )]
+        } else {
+            vec![Span::styled("-", theme.dim())]
+        };
+        let cells = vec![
+            vec![Span::styled(
+                format!("{} {}", state_glyph(s.state), s.state),
+                theme.state(s.state),
+            )],
+            vec![Span::raw(s.id.clone())],
+            vec![Span::raw(fmt_ts(s.imported_at))],
+            vec![Span::raw(age(s.imported_at, now))],
+            vec![Span::raw(s.record_count.to_string())],
+            fresh,
+        ];
+        cells_row(
+            &cols,
+            &keep,
+            &cells,
+            inner.x,
+            inner.y + 1 + i as u16,
+            inner.width,
+            buf,
+        );
+    }
+    if t.marks.is_empty() {
+        buf.set_stringn(
+            inner.x,
+            inner.y + 1,
+            "no snapshots in the window (+ - zoom out)",
+            inner.width as usize,
+            theme.dim(),
+        );
+    }
+}
+
+fn snapshot_list(app: &App, list: &SnapList, theme: &Theme, body: Rect, buf: &mut Buffer) {
+    let now = app.now();
+    let l = list_layout(list, body);
+    if let Some(b) = l.list_box {
+        let title = format!(
+            "{} · snapshots, newest first · {}{}",
+            list.tool,
+            list.items.len(),
+            if list.exhausted { "" } else { "+" }
+        );
+        let inner = boxed(&title, list.focus == Pane::List, theme, b, buf);
+        let cols = [
+            col("STATE", 10),
+            col("ID", 20),
+            col("IMPORTED AT", 20),
+            rcol("AGE", 7),
+            rcol("RECORDS", 7),
+            rcol("Δ", 5),
+            col("NORMALIZED", 12),
+            col("SOURCE", 12),
+            col("WARNINGS", 10),
+        ];
+        let keep = fit_columns(&cols, &[7, 6, 8, 2], inner.width);
+        header_row(&cols, &keep, theme, inner.x, inner.y, inner.width, buf);
+        let rows = rows_of(b);
+        let off = list.nav.offset_for(rows.height as usize);
+        for (row, (i, s)) in list
+            .items
+            .iter()
+            .enumerate()
+            .skip(off)
+            .take(rows.height as usize)
+            .enumerate()
+        {
+            let y = rows.y + row as u16;
+            let selected = i == list.nav.sel;
+            let delta = match list.delta(i) {
+                Some(0) => "0".to_string(),
+                Some(d) => format!("{d:+}"),
+                None => "-".to_string(),
+            };
+            let warn = if let Some(f) = &s.failure_reason {
+                Span::styled(fit(f, 10), theme.error())
+            } else if s.warnings.is_empty() {
+                Span::styled("-", theme.dim())
+            } else {
+                Span::styled(format!("⚠ {}", s.warnings.len()), theme.warn())
+            };
+            let id =
+                s.id.strip_prefix(&format!("{}-", s.tool))
+                    .unwrap_or(&s.id)
+                    .to_string();
+            let cells = vec![
+                vec![Span::styled(
+                    format!("{} {}", state_glyph(s.state), s.state),
+                    theme.state(s.state),
+                )],
+                vec![Span::raw(id)],
+                vec![Span::raw(fmt_ts(s.imported_at))],
+                vec![Span::raw(age(s.imported_at, now))],
+                vec![Span::raw(s.record_count.to_string())],
+                vec![Span::raw(delta)],
+                vec![Span::raw(short_hash(s.normalized_hash.as_deref(), 12))],
+                vec![Span::raw(short_hash(Some(&s.source_hash), 12))],
+                vec![warn],
+            ];
+            cells_row(&cols, &keep, &cells, rows.x, y, rows.width, buf);
+            if selected {
+                let st = sel_style(theme, true, list.focus == Pane::List);
+                buf.set_style(Rect::new(rows.x, y, rows.width, 1), st);
+            }
+        }
+        if list.items.is_empty() {
+            let msg = match (&list.error, list.req) {
+                (Some(e), _) => e.clone(),
+                (None, Some(_)) => format!("{} loading…", super::spinner(app)),
+                _ => "no snapshots".into(),
+            };
+            buf.set_stringn(rows.x, rows.y, msg, rows.width as usize, theme.dim());
+        }
+    }
+    if let Some(b) = l.detail_box {
+        let sel = list.items.get(list.nav.sel);
+        let title = sel
+            .map(|s| format!("{} · the snapshot record", s.id))
+            .unwrap_or_else(|| "snapshot".into());
+        let inner = boxed(&title, list.focus == Pane::Detail, theme, b, buf);
+        if let Some(s) = sel {
+            let mut lines: Vec<Line> = Vec::new();
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!("{} {}", state_glyph(s.state), s.state),
+                    theme.state(s.state),
+                ),
+                Span::raw(format!("  imported {} ago", age(s.imported_at, now))),
+            ]));
+            if let Some(f) = &s.failure_reason {
+                lines.push(Line::styled(format!("failed: {f}"), theme.error()));
+            }
+            for w in &s.warnings {
+                lines.push(Line::styled(format!("⚠ {w}"), theme.warn()));
+            }
+            lines.extend(json_lines(&s).into_iter().map(Line::raw));
+            paragraph(lines, list.detail_scroll, inner, buf);
+        }
+    }
+}

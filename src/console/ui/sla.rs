@@ -1,0 +1,211 @@
+//! Screen 2: the freshness SLA per tool, the time left until the next state
+//! change, and each tool's age against its thresholds.
+
+use super::{boxed, cells_row, col, fit_columns, header_row, rcol, sel_style};
+use crate::console::app::App;
+use crate::console::theme::{freshness_glyph, freshness_word, Theme};
+use crate::domain::freshness::Freshness;
+use crate::domain::time::{fmt_duration, fmt_ts};
+use crate::ops::sla::SlaStatus;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+fn table_box(app: &App, body: Rect) -> Rect {
+    let n = app.overview.as_ref().map_or(1, |o| o.tools.len().max(1)) as u16;
+    Rect::new(body.x, body.y, body.width, (n + 3).min(body.height))
+}
+
+pub fn list_area(app: &App, body: Rect) -> Rect {
+    let b = table_box(app, body);
+    Rect::new(
+        b.x + 1,
+        b.y + 2,
+        b.width.saturating_sub(2),
+        b.height.saturating_sub(3),
+    )
+}
+
+/// "stale in P5DT12M" (what the state becomes next, and when).
+pub fn next_change(s: &SlaStatus, now: chrono::DateTime<chrono::Utc>) -> String {
+    let Some(a) = s.assessment else {
+        return "-".into();
+    };
+    let next = match (a.state, a.overdue) {
+        (Freshness::Fresh, _) => "stale",
+        (Freshness::Stale, false) => "overdue",
+        (Freshness::Stale, true) => "critical",
+        _ => return "- (no further change)".into(),
+    };
+    match s.time_left(now) {
+        Some(d) => format!("{next} in {}", fmt_duration(d)),
+        None => "-".into(),
+    }
+}
+
+pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
+    let Some(o) = &app.overview else {
+        boxed("Freshness SLA", true, theme, body, buf);
+        return;
+    };
+    let now = o.now;
+    let tb = table_box(app, body);
+    let inner = boxed(
+        "Freshness SLA per tool (Enter: snapshots · r: rollback)",
+        true,
+        theme,
+        tb,
+        buf,
+    );
+    let cols = [
+        col("TOOL", 12),
+        col("STATE", 17),
+        rcol("AGE", 12),
+        col("ACTIVE SNAPSHOT", 33),
+        col("NEXT CHANGE", 22),
+        col("NEXT CHECK", 20),
+        col("MAX AGE / STALE / CRITICAL", 26),
+    ];
+    let keep = fit_columns(&cols, &[3, 6, 5], inner.width);
+    header_row(&cols, &keep, theme, inner.x, inner.y, inner.width, buf);
+    let rows = list_area(app, body);
+    let off = app.tool_nav.offset_for(rows.height as usize);
+    for (row, (i, t)) in o
+        .tools
+        .iter()
+        .enumerate()
+        .skip(off)
+        .take(rows.height as usize)
+        .enumerate()
+    {
+        let s = &t.sla;
+        let d = s.doc();
+        let (word, style) = match s.assessment {
+            Some(a) => (
+                format!(
+                    "{} {}",
+                    freshness_glyph(a.state, a.overdue),
+                    freshness_word(a.state, a.overdue)
+                ),
+                theme.freshness(a.state, a.overdue),
+            ),
+            None => ("- no snapshot".into(), theme.dim()),
+        };
+        let cells = vec![
+            vec![Span::styled(s.tool.clone(), theme.title())],
+            vec![Span::styled(word, style)],
+            vec![Span::raw(d.age.clone().unwrap_or_else(|| "-".into()))],
+            vec![Span::raw(
+                d.snapshot_id.clone().unwrap_or_else(|| "-".into()),
+            )],
+            vec![Span::raw(next_change(s, now))],
+            vec![Span::raw(d.next_check.clone())],
+            vec![Span::raw(format!(
+                "{} / {} / {}",
+                d.thresholds.max_age, d.thresholds.stale, d.thresholds.critical
+            ))],
+        ];
+        let y = rows.y + row as u16;
+        cells_row(&cols, &keep, &cells, rows.x, y, rows.width, buf);
+        if i == app.tool_nav.sel {
+            buf.set_style(
+                Rect::new(rows.x, y, rows.width, 1),
+                sel_style(theme, true, true),
+            );
+        }
+    }
+    // Each tool's age on a bar with its thresholds.
+    let rest = Rect::new(
+        body.x,
+        tb.bottom(),
+        body.width,
+        body.height.saturating_sub(tb.height),
+    );
+    if rest.height < 4 {
+        return;
+    }
+    let inner = boxed(
+        "Age against the thresholds (│ max age · stale · critical)",
+        false,
+        theme,
+        rest,
+        buf,
+    );
+    let name_w = 13u16;
+    let bar_w = inner.width.saturating_sub(name_w + 36);
+    let mut y = inner.y;
+    for t in &o.tools {
+        if y + 1 >= inner.bottom() {
+            break;
+        }
+        let s = &t.sla;
+        buf.set_stringn(inner.x, y, &s.tool, name_w as usize, theme.title());
+        let Some(a) = s.assessment else {
+            buf.set_stringn(inner.x + name_w, y, "no snapshot", 20, theme.dim());
+            y += 2;
+            continue;
+        };
+        let th = &s.thresholds;
+        let scale = (th.critical.num_seconds() as f64 * 1.25).max(1.0);
+        let pos = |secs: i64| -> u16 {
+            ((secs as f64 / scale) * bar_w as f64).min(bar_w.saturating_sub(1) as f64) as u16
+        };
+        let filled = pos(a.age.num_seconds());
+        let x0 = inner.x + name_w;
+        let style = theme.freshness(a.state, a.overdue);
+        for c in 0..bar_w {
+            let (g, st) = if a.state == Freshness::Expired {
+                ("╌", style)
+            } else if c <= filled {
+                ("█", style)
+            } else {
+                ("░", theme.dim())
+            };
+            buf.set_stringn(x0 + c, y, g, 1, st);
+        }
+        for (d, f, o) in [
+            (th.max_age, Freshness::Stale, false),
+            (th.stale, Freshness::Stale, true),
+            (th.critical, Freshness::Critical, false),
+        ] {
+            let c = pos(d.num_seconds());
+            buf.set_stringn(x0 + c, y, "│", 1, theme.freshness(f, o));
+            buf.set_stringn(
+                x0 + c.saturating_sub(1),
+                y + 1,
+                freshness_glyph(f, o),
+                1,
+                theme.freshness(f, o),
+            );
+        }
+        let label = Line::from(vec![
+            Span::styled(
+                format!(
+                    " {} {} ",
+                    freshness_glyph(a.state, a.overdue),
+                    freshness_word(a.state, a.overdue)
+                ),
+                style,
+            ),
+            Span::raw(format!("age {}", super::fmt_age(a.age))),
+        ]);
+        buf.set_line(
+            x0 + bar_w + 1,
+            y,
+            &label,
+            inner.right().saturating_sub(x0 + bar_w + 1),
+        );
+        let sub = match a.next_change {
+            Some(t) => format!(" next change {}", fmt_ts(t)),
+            None => String::new(),
+        };
+        buf.set_stringn(
+            x0 + bar_w + 1,
+            y + 1,
+            sub,
+            inner.right().saturating_sub(x0 + bar_w + 1) as usize,
+            theme.dim(),
+        );
+        y += 2;
+    }
+}

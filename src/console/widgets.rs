@@ -1,0 +1,127 @@
+//! Small pure state pieces shared by the screens: list navigation and a
+//! one-line text field.
+
+use super::keymap::Action;
+
+/// A selection in a list and the first visible row.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ListNav {
+    pub sel: usize,
+    pub offset: usize,
+}
+
+impl ListNav {
+    /// Moves the selection for a navigation action; `page` is the visible
+    /// height. Returns whether the action was a navigation one.
+    pub fn handle(&mut self, a: Action, len: usize, page: usize) -> bool {
+        let last = len.saturating_sub(1);
+        let page = page.max(1);
+        match a {
+            Action::Up => self.sel = self.sel.saturating_sub(1),
+            Action::Down => self.sel = (self.sel + 1).min(last),
+            Action::PageUp => self.sel = self.sel.saturating_sub(page),
+            Action::PageDown => self.sel = (self.sel + page).min(last),
+            Action::Top => self.sel = 0,
+            Action::Bottom => self.sel = last,
+            _ => return false,
+        }
+        self.offset = self.offset_for(page);
+        true
+    }
+
+    pub fn clamp(&mut self, len: usize) {
+        self.sel = self.sel.min(len.saturating_sub(1));
+        self.offset = self.offset.min(self.sel);
+    }
+
+    /// The first visible row for a viewport of `height` rows that keeps the
+    /// selection visible, moving as little as possible from `offset`.
+    pub fn offset_for(&self, height: usize) -> usize {
+        let h = height.max(1);
+        if self.sel < self.offset {
+            self.sel
+        } else if self.sel >= self.offset + h {
+            self.sel + 1 - h
+        } else {
+            self.offset
+        }
+    }
+}
+
+/// A one-line text field (the cursor is always at the end).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TextField {
+    pub text: String,
+}
+
+impl TextField {
+    pub fn with(text: &str) -> TextField {
+        TextField {
+            text: text.to_string(),
+        }
+    }
+    pub fn push(&mut self, c: char) {
+        if !c.is_control() && self.text.chars().count() < 200 {
+            self.text.push(c);
+        }
+    }
+    pub fn backspace(&mut self) {
+        self.text.pop();
+    }
+    pub fn value(&self) -> Option<String> {
+        let t = self.text.trim();
+        (!t.is_empty()).then(|| t.to_string())
+    }
+}
+
+/// Which pane of a two-pane screen has the keyboard.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Pane {
+    #[default]
+    List,
+    Detail,
+}
+
+impl Pane {
+    pub fn toggle(self) -> Pane {
+        match self {
+            Pane::List => Pane::Detail,
+            Pane::Detail => Pane::List,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn navigation_stays_in_bounds_and_keeps_the_selection_visible() {
+        let mut n = ListNav::default();
+        n.handle(Action::Up, 10, 4);
+        assert_eq!(n.sel, 0);
+        for _ in 0..5 {
+            n.handle(Action::Down, 10, 4);
+        }
+        assert_eq!((n.sel, n.offset), (5, 2));
+        n.handle(Action::Bottom, 10, 4);
+        assert_eq!((n.sel, n.offset), (9, 6));
+        n.handle(Action::PageUp, 10, 4);
+        assert_eq!((n.sel, n.offset), (5, 5));
+        n.handle(Action::Top, 10, 4);
+        assert_eq!((n.sel, n.offset), (0, 0));
+        n.handle(Action::Down, 0, 4);
+        assert_eq!(n.sel, 0);
+    }
+
+    #[test]
+    fn text_fields_ignore_control_characters() {
+        let mut t = TextField::default();
+        for c in "ab\u{7}c".chars() {
+            t.push(c);
+        }
+        t.backspace();
+        assert_eq!(t.text, "ab");
+        assert_eq!(TextField::with("  ").value(), None);
+    }
+}

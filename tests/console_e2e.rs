@@ -1,0 +1,288 @@
+//! End to end: the real binary in tmux. `snapgov demo` builds a store and
+//! opens the console; keys drive the rollback wizard through the dry run to
+//! a completed rollback; the CLI then confirms the store changed exactly as
+//! the console said, and the terminal is given back on quit.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const NOW: &str = "2025-12-04T12:00:00Z";
+const BIN: &str = env!("CARGO_BIN_EXE_snapgov");
+
+/// A tmux server of our own (unique socket), killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(w: u16, h: u16, cmd: &str) -> Tmux {
+        let socket = format!("snapgov-e2e-{}-{}", std::process::id(), cmd.len());
+        let t = Tmux { socket };
+        let out = t.tmux(&[
+            "new-session",
+            "-d",
+            "-x",
+            &w.to_string(),
+            "-y",
+            &h.to_string(),
+            "-s",
+            "e2e",
+            cmd,
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        t
+    }
+
+    fn tmux(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux is installed (CI installs it)")
+    }
+
+    fn capture(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "e2e"]).stdout)
+            .into_owned()
+    }
+
+    /// Keys by tmux name (Enter, Escape, Tab) or literal text with `-l`.
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.tmux(&["send-keys", "-t", "e2e", k]);
+            // Separate keys: an Escape followed at once by a letter reads as Alt.
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+
+    fn type_text(&self, s: &str) {
+        self.tmux(&["send-keys", "-t", "e2e", "-l", s]);
+        std::thread::sleep(Duration::from_millis(60));
+    }
+
+    fn wait_for(&self, needle: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.capture();
+            if screen.contains(needle) {
+                return screen;
+            }
+            if start.elapsed() > Duration::from_secs(60) {
+                panic!("timed out waiting for {needle:?}; the screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn alternate_on(&self) -> bool {
+        let out = self.tmux(&["display-message", "-p", "-t", "e2e", "#{alternate_on}"]);
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+fn shell_quote(p: &Path) -> String {
+    format!("'{}'", p.display().to_string().replace('\'', "'\\''"))
+}
+
+fn cli(db: &Path, config: &Path, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(BIN)
+        .env("SNAPGOV_NOW", NOW)
+        .env("SNAPGOV_CONFIG", config)
+        .env_remove("NO_COLOR")
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn sandbox() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "").unwrap();
+    let db = dir.path().join("demo.db");
+    (dir, db, config)
+}
+
+fn console_cmd(db: &Path, config: &Path, args: &str) -> String {
+    format!(
+        "sh -c 'SNAPGOV_NOW={NOW} SNAPGOV_USER=e2e-operator SNAPGOV_CONFIG={} {} --db {} {args}; echo EXITED $?; sleep 600'",
+        shell_quote(config).replace('\'', "'\\''"),
+        shell_quote(Path::new(BIN)).replace('\'', "'\\''"),
+        shell_quote(db).replace('\'', "'\\''"),
+    )
+}
+
+#[test]
+fn demo_opens_the_console_and_a_rollback_goes_through_the_wizard() {
+    let (_dir, db, config) = sandbox();
+    let t = Tmux::start(120, 40, &console_cmd(&db, &config, "demo"));
+    let screen = t.wait_for("Tools · timelines");
+    assert!(t.alternate_on(), "the console uses the alternate screen");
+    assert!(
+        screen.contains("● fresh") && screen.contains("✖ critical"),
+        "{screen}"
+    );
+
+    // Move to syft (third tool) and start the wizard on it.
+    t.keys(&["j", "j", "r"]);
+    let screen = t.wait_for("Δ ACTIVE");
+    assert!(
+        screen.contains("Choose the snapshot to roll syft back to"),
+        "{screen}"
+    );
+    assert!(screen.contains("default"), "{screen}");
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("✓ verified");
+    assert!(screen.contains("re-hash to b3:"), "{screen}");
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("records added");
+    assert!(
+        screen.contains("+ added") && screen.contains("old → new"),
+        "{screen}"
+    );
+    // Filter to changed records and back.
+    t.keys(&["c", "c", "c"]);
+    t.wait_for("change=changed");
+    t.keys(&["x"]);
+    t.wait_for("change=all");
+    t.keys(&["Enter"]);
+    t.wait_for("Why?");
+    t.type_text("e2e: corrupt nightly feed");
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("Type the tool name");
+    let preview_from = screen
+        .lines()
+        .find(|l| l.contains("Roll syft back from"))
+        .unwrap()
+        .to_string();
+    t.type_text("syft");
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("rolled syft back from");
+    assert!(screen.contains("✓ write audit records"), "{screen}");
+    // The sentence may wrap: join the lines after the ✓.
+    let flat: String = screen.split_whitespace().collect::<Vec<_>>().join(" ");
+    let start = flat.find("rolled syft back from").unwrap();
+    let sentence = &flat[start..];
+    let words: Vec<&str> = sentence.split(' ').collect();
+    let from = words[4].to_string();
+    let to = words[8].to_string();
+    assert!(preview_from.contains(&from), "{preview_from} / {sentence}");
+    assert!(
+        sentence.contains("by e2e-operator at 2025-12-04T12:00:00Z"),
+        "{sentence}"
+    );
+
+    t.keys(&["Enter"]);
+    t.wait_for("Tools · timelines");
+    t.keys(&["q"]);
+    let screen = t.wait_for("EXITED 0");
+    assert!(!t.alternate_on(), "the terminal left the alternate screen");
+    assert!(
+        !screen.contains("Tools · timelines"),
+        "the console is gone:\n{screen}"
+    );
+    assert!(screen.contains("open it again with"), "{screen}");
+
+    // The CLI sees exactly what the console said.
+    let active = cli(
+        &db,
+        &config,
+        &["--json", "ingest", "snapshots", "--state", "active"],
+    );
+    let syft = active["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["tool"] == "syft")
+        .unwrap();
+    assert_eq!(syft["id"], to.as_str());
+    let audit = cli(
+        &db,
+        &config,
+        &[
+            "ingest",
+            "audit",
+            "list",
+            "--event",
+            "snapshot_rolled_back",
+            "--json",
+        ],
+    );
+    let newest = &audit["audit"][0];
+    assert_eq!(newest["user"], "e2e-operator");
+    assert_eq!(newest["details"]["fromSnapshot"], from.as_str());
+    assert_eq!(newest["details"]["toSnapshot"], to.as_str());
+    assert_eq!(newest["details"]["reason"], "e2e: corrupt nightly feed");
+    assert_eq!(newest["timestamp"], NOW);
+    // The demo's own two rollbacks and this one: nothing else was rolled back.
+    assert_eq!(audit["audit"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn read_only_console_and_no_terminal() {
+    let (_dir, db, config) = sandbox();
+    let build = Command::new(BIN)
+        .env("SNAPGOV_NOW", NOW)
+        .env("SNAPGOV_CONFIG", &config)
+        .arg("--db")
+        .arg(&db)
+        .args(["demo", "--no-console"])
+        .output()
+        .unwrap();
+    assert!(build.status.success());
+    // Without a terminal the console refuses, pointing at the CLI.
+    let out = Command::new(BIN)
+        .env("SNAPGOV_CONFIG", &config)
+        .arg("--db")
+        .arg(&db)
+        .arg("console")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("needs a terminal") && err.contains("snapgov ingest snapshots"),
+        "{err}"
+    );
+
+    let before = cli(
+        &db,
+        &config,
+        &["ingest", "audit", "list", "--json", "--limit", "1"],
+    );
+    let t = Tmux::start(100, 30, &console_cmd(&db, &config, "console --read-only"));
+    let screen = t.wait_for("READ-ONLY");
+    assert!(screen.contains("Tools · timelines"), "{screen}");
+    t.keys(&["3"]);
+    t.wait_for("rollback is not offered");
+    t.keys(&["4"]);
+    t.wait_for("chain verified");
+    t.keys(&["1", "q"]);
+    t.wait_for("EXITED 0");
+    assert!(!t.alternate_on());
+    let after = cli(
+        &db,
+        &config,
+        &["ingest", "audit", "list", "--json", "--limit", "1"],
+    );
+    assert_eq!(before, after, "a read-only console writes nothing");
+}

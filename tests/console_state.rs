@@ -1,0 +1,692 @@
+//! The console's state machines, driven without a terminal: navigation,
+//! the rollback wizard (with its failures), the audit browser's paging and
+//! filters, refresh after another process writes, read-only, the mouse.
+
+mod console_support;
+
+use console_support::{env, now, Driver};
+use crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use snapgov::console::app::Screen;
+use snapgov::console::audit::{Chain, Form, PageDir, PAGE};
+use snapgov::console::jobs::{self, Effect, Job};
+use snapgov::console::widgets::Pane;
+use snapgov::console::wizard::{ConfirmFocus, FailKind, Step};
+use snapgov::ops::diff::Change;
+use snapgov::ops::OpError;
+use snapgov::store::prelude::*;
+use snapgov::store::{OpenMode, Store};
+
+fn active_of(d: &Driver, tool: &str) -> String {
+    let store = Store::open(&d.db, OpenMode::ReadOnly).unwrap();
+    store.active_snapshot(tool).unwrap().unwrap().id
+}
+
+fn audit_count(d: &Driver) -> u64 {
+    let store = Store::open(&d.db, OpenMode::ReadOnly).unwrap();
+    store.audit_count().unwrap()
+}
+
+/// Overview → syft → `r` → verified target → preview.
+fn to_preview(d: &mut Driver) {
+    d.keys("jjr").key(KeyCode::Enter).key(KeyCode::Enter);
+    assert_eq!(d.app.wizard.step, Step::Preview);
+}
+
+#[test]
+fn q_quits_only_at_the_top_and_ctrl_c_always() {
+    let mut d = Driver::demo(120, 40);
+    d.keys("jj").key(KeyCode::Enter);
+    assert!(d.app.snapshots.is_some());
+    d.keys("q");
+    assert!(
+        !d.quit && d.app.snapshots.is_none(),
+        "q goes back from a layer"
+    );
+    d.keys("q");
+    assert!(d.quit, "q quits at the top level");
+
+    let mut d = Driver::demo(120, 40);
+    d.keys("jjr")
+        .key(KeyCode::Enter)
+        .key(KeyCode::Enter)
+        .key(KeyCode::Enter);
+    assert_eq!(d.app.wizard.step, Step::Reason);
+    d.keys("q1");
+    assert_eq!(
+        d.app.wizard.reason.text, "q1",
+        "letters and digits are text in a field"
+    );
+    assert!(!d.quit);
+    d.ctrl('c');
+    assert!(d.quit, "Ctrl-C quits from a text field");
+}
+
+#[test]
+fn screens_help_and_esc_layers() {
+    let mut d = Driver::demo(120, 40);
+    for (k, s) in [
+        ("2", Screen::Sla),
+        ("3", Screen::Rollback),
+        ("4", Screen::Audit),
+        ("5", Screen::Retention),
+        ("1", Screen::Overview),
+    ] {
+        d.keys(k);
+        assert_eq!(d.app.screen, s);
+    }
+    assert!(d.app.retention.is_some(), "retention loaded on first visit");
+    d.keys("?");
+    assert!(d.app.help.is_some());
+    d.keys("2");
+    assert_eq!(
+        d.app.screen,
+        Screen::Overview,
+        "keys go to the help while it is open"
+    );
+    d.key(KeyCode::Esc);
+    assert!(d.app.help.is_none());
+    d.key(KeyCode::F(1));
+    assert!(d.app.help.is_some());
+    d.keys("?");
+    // Selecting a tool opens its snapshot list; Tab moves to the detail pane;
+    // Esc goes back one layer at a time.
+    d.keys("G").key(KeyCode::Enter);
+    let list = d.app.snapshots.as_ref().unwrap();
+    assert_eq!(list.tool, "trivy");
+    assert_eq!(
+        list.items.len(),
+        29,
+        "every trivy snapshot, the failed one too"
+    );
+    d.key(KeyCode::Tab);
+    assert_eq!(d.app.snapshots.as_ref().unwrap().focus, Pane::Detail);
+    d.key(KeyCode::Esc);
+    assert_eq!(d.app.snapshots.as_ref().unwrap().focus, Pane::List);
+    d.key(KeyCode::Esc);
+    assert!(d.app.snapshots.is_none());
+}
+
+#[test]
+fn snapshot_list_deltas_and_paging() {
+    let mut d = Driver::demo(120, 40);
+    d.keys("jj").key(KeyCode::Enter);
+    let l = d.app.snapshots.as_ref().unwrap();
+    assert_eq!(l.tool, "syft");
+    assert!(l.exhausted, "64 snapshots fit one page");
+    // Newest first, each with its change from its predecessor.
+    assert!(l.items[0].imported_at > l.items[1].imported_at);
+    let i = (0..l.items.len() - 1)
+        .find(|&i| l.items[i].record_count != l.items[i + 1].record_count)
+        .unwrap();
+    assert_eq!(
+        l.delta(i),
+        Some(l.items[i].record_count as i64 - l.items[i + 1].record_count as i64)
+    );
+    d.keys("G");
+    let l = d.app.snapshots.as_ref().unwrap();
+    assert_eq!(l.nav.sel, l.items.len() - 1);
+}
+
+#[test]
+fn the_wizard_keeps_choices_when_going_back() {
+    let mut d = Driver::demo(120, 40);
+    d.keys("jjr");
+    let w = &d.app.wizard;
+    assert_eq!(w.step, Step::Target);
+    assert_eq!(w.tool.as_deref(), Some("syft"));
+    // The default target is the previous snapshot, preselected.
+    let t = w.targets.as_ref().unwrap();
+    assert_eq!(t.list[w.target_nav.sel].id, t.default.clone().unwrap());
+    // Choose the third target instead, then walk forward and back.
+    d.keys("jj").key(KeyCode::Enter);
+    let target = d.app.wizard.target.clone().unwrap();
+    assert_eq!(d.app.wizard.step, Step::Verify);
+    assert!(d.app.wizard.plan.as_ref().unwrap().verification.is_ok());
+    d.key(KeyCode::Enter).keys("c");
+    assert_eq!(d.app.wizard.preview.filter.change, Some(Change::Added));
+    assert!(d
+        .app
+        .wizard
+        .preview
+        .items
+        .iter()
+        .all(|i| i.change == Change::Added));
+    d.key(KeyCode::Enter).keys("because");
+    d.key(KeyCode::Esc).key(KeyCode::Esc);
+    assert_eq!(d.app.wizard.step, Step::Verify);
+    d.key(KeyCode::Esc);
+    assert_eq!(d.app.wizard.step, Step::Target);
+    assert_eq!(
+        d.app.wizard.targets.as_ref().unwrap().list[d.app.wizard.target_nav.sel].id,
+        target,
+        "the chosen target is still selected"
+    );
+    d.key(KeyCode::Esc);
+    assert_eq!(d.app.wizard.step, Step::Tool);
+    assert_eq!(d.app.wizard.tools[d.app.wizard.tool_nav.sel].name, "syft");
+    d.key(KeyCode::Enter)
+        .key(KeyCode::Enter)
+        .key(KeyCode::Enter);
+    assert_eq!(d.app.wizard.step, Step::Preview);
+    assert_eq!(
+        d.app.wizard.preview.filter.change,
+        Some(Change::Added),
+        "filters kept"
+    );
+    d.key(KeyCode::Enter);
+    assert_eq!(d.app.wizard.reason.text, "because", "reason kept");
+}
+
+#[test]
+fn the_diff_preview_filters_pages_and_searches_in_the_store() {
+    let mut d = Driver::demo(120, 40);
+    to_preview(&mut d);
+    let p = d.app.wizard.plan.clone().unwrap();
+    let total = p.diff.total() as usize;
+    assert_eq!(d.app.wizard.preview.items.len(), total.min(jobs::DIFF_PAGE));
+    for (key, change, n) in [
+        ("c", Some(Change::Added), p.diff.added.total),
+        ("c", Some(Change::Removed), p.diff.removed.total),
+        ("c", Some(Change::Changed), p.diff.changed.total),
+        ("c", None, p.diff.total()),
+    ] {
+        d.keys(key);
+        assert_eq!(d.app.wizard.preview.filter.change, change);
+        assert_eq!(d.app.wizard.preview.items.len() as u64, n);
+    }
+    let changed = d
+        .app
+        .wizard
+        .preview
+        .items
+        .iter()
+        .find(|i| i.change == Change::Changed)
+        .unwrap()
+        .clone();
+    assert!(
+        changed.old.is_some() && changed.new.is_some(),
+        "changed ones carry old and new"
+    );
+    let needle: String = changed.identity.chars().skip(4).take(8).collect();
+    d.keys("/").keys(&needle).key(KeyCode::Enter);
+    assert_eq!(
+        d.app.wizard.preview.filter.text.as_deref(),
+        Some(needle.as_str())
+    );
+    assert!(d
+        .app
+        .wizard
+        .preview
+        .items
+        .iter()
+        .any(|i| i.identity == changed.identity));
+    assert!(d
+        .app
+        .wizard
+        .preview
+        .items
+        .iter()
+        .all(|i| i.identity.contains(&needle)));
+    d.keys("t");
+    assert_eq!(d.app.wizard.preview.filter.kind.as_deref(), Some("package"));
+    d.keys("x");
+    assert_eq!(d.app.wizard.preview.items.len(), total.min(jobs::DIFF_PAGE));
+}
+
+#[test]
+fn confirmation_starts_on_cancel_and_cancel_changes_nothing() {
+    let mut d = Driver::demo(120, 40);
+    let before = (active_of(&d, "syft"), audit_count(&d));
+    to_preview(&mut d);
+    d.key(KeyCode::Enter);
+    d.key(KeyCode::Enter);
+    assert_eq!(d.app.wizard.step, Step::Reason, "a reason is required");
+    assert!(d
+        .app
+        .wizard
+        .note
+        .as_deref()
+        .unwrap()
+        .contains("reason is required"));
+    d.keys("test").key(KeyCode::Enter);
+    assert_eq!(d.app.wizard.step, Step::Confirm);
+    assert_eq!(d.app.wizard.confirm_focus, ConfirmFocus::Cancel);
+    d.keys("syf");
+    assert_eq!(d.app.wizard.confirm_focus, ConfirmFocus::Cancel);
+    d.key(KeyCode::Enter);
+    assert_eq!(d.app.screen, Screen::Overview);
+    assert!(d
+        .app
+        .flash
+        .as_ref()
+        .unwrap()
+        .0
+        .contains("cancelled; nothing was changed"));
+    assert_eq!((active_of(&d, "syft"), audit_count(&d)), before);
+}
+
+#[test]
+fn a_confirmed_rollback_runs_the_workflow_and_reports_like_the_cli() {
+    let mut d = Driver::demo(120, 40);
+    to_preview(&mut d);
+    let plan = d.app.wizard.plan.clone().unwrap();
+    d.key(KeyCode::Enter)
+        .keys("corrupt feed")
+        .key(KeyCode::Enter);
+    // Tab moves the focus to the clearly labelled button.
+    d.key(KeyCode::Tab);
+    assert_eq!(d.app.wizard.confirm_focus, ConfirmFocus::RollBack);
+    d.key(KeyCode::Tab);
+    assert_eq!(d.app.wizard.confirm_focus, ConfirmFocus::Cancel);
+    d.keys("syft");
+    assert_eq!(d.app.wizard.confirm_focus, ConfirmFocus::RollBack);
+    d.key(KeyCode::Enter);
+    let w = &d.app.wizard;
+    assert_eq!(w.step, Step::Result);
+    assert_eq!(w.steps.len(), 7);
+    assert!(w
+        .steps
+        .iter()
+        .all(|s| s.1 == snapgov::console::wizard::StepState::Done));
+    let r = w.outcome.clone().unwrap().unwrap();
+    assert_eq!(r.to.snapshot_id, plan.to.id);
+    let sentence = snapgov::console::data::rollback_sentence(&r);
+    assert!(sentence.starts_with(&format!(
+        "rolled syft back from {} ({} records) to {}",
+        plan.from.id, plan.from.record_count, plan.to.id
+    )));
+    assert!(
+        sentence.ends_with("by tester at 2025-12-04T12:00:00Z"),
+        "{sentence}"
+    );
+    assert_eq!(active_of(&d, "syft"), plan.to.id);
+    d.key(KeyCode::Enter);
+    assert_eq!(d.app.screen, Screen::Overview);
+    assert_eq!(d.app.flash.as_ref().unwrap().0, sentence);
+    let syft = d
+        .app
+        .overview
+        .as_ref()
+        .unwrap()
+        .tools
+        .iter()
+        .find(|t| t.name() == "syft")
+        .unwrap();
+    assert_eq!(
+        syft.active().unwrap().id,
+        plan.to.id,
+        "the overview was reloaded"
+    );
+}
+
+#[test]
+fn a_conflict_is_shown_in_the_wizard_with_what_to_do() {
+    let mut d = Driver::demo(120, 40);
+    to_preview(&mut d);
+    let plan = d.app.wizard.plan.clone().unwrap();
+    // Someone else rolls syft back meanwhile, to another snapshot.
+    let elsewhere = d.app.wizard.targets.as_ref().unwrap().list[3].id.clone();
+    let mut store = Store::open(&d.db, OpenMode::ReadWrite).unwrap();
+    let mut other = env();
+    other.user = "mallory".into();
+    snapgov::ops::rollback::execute(
+        &mut store,
+        &other,
+        "syft",
+        &snapgov::ops::rollback::Target::Id(elsewhere),
+        None,
+        "elsewhere",
+        &snapgov::ops::rollback::Quiet,
+    )
+    .unwrap();
+    drop(store);
+    let after_other = active_of(&d, "syft");
+    d.key(KeyCode::Enter)
+        .keys("mine")
+        .key(KeyCode::Enter)
+        .keys("syft")
+        .key(KeyCode::Enter);
+    let w = &d.app.wizard;
+    assert_eq!(w.step, Step::Result);
+    let f = w.outcome.clone().unwrap().unwrap_err();
+    assert_eq!(f.kind, FailKind::Conflict);
+    assert!(
+        f.message.contains("mallory") && f.message.contains(&plan.from.id),
+        "{}",
+        f.message
+    );
+    assert!(f.next.contains("preview again"));
+    assert_eq!(active_of(&d, "syft"), after_other, "nothing changed");
+    assert!(d.screen().contains("What now"));
+    // Enter reloads the targets against the new state.
+    d.key(KeyCode::Enter);
+    let w = &d.app.wizard;
+    assert_eq!(w.step, Step::Target);
+    assert_eq!(w.targets.as_ref().unwrap().active.id, after_other);
+}
+
+#[test]
+fn a_target_that_does_not_verify_is_refused_in_the_wizard() {
+    let mut d = Driver::demo(120, 40);
+    d.keys("jjr");
+    let target = d
+        .app
+        .wizard
+        .targets
+        .as_ref()
+        .unwrap()
+        .default
+        .clone()
+        .unwrap();
+    // Edit one stored record only the target uses (as an attacker would).
+    let c = rusqlite::Connection::open(&d.db).unwrap();
+    let n = c
+        .execute(
+            "UPDATE records SET body = replace(body, '\"version\":\"', '\"version\":\"6') WHERE id = (SELECT sr.record FROM snapshot_records sr JOIN snapshots s ON s.pk = sr.snapshot WHERE s.id = ?1 AND sr.record NOT IN (SELECT record FROM active_records) LIMIT 1)",
+            [&target],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    drop(c);
+    let before = (active_of(&d, "syft"), audit_count(&d));
+    d.key(KeyCode::Enter);
+    let w = &d.app.wizard;
+    assert_eq!(w.step, Step::Verify);
+    assert!(w.plan.is_none());
+    let f = w.failure.clone().unwrap();
+    assert_eq!(f.kind, FailKind::Integrity);
+    assert!(
+        f.message.contains(&target) && f.message.contains("altered"),
+        "{}",
+        f.message
+    );
+    assert!(d.screen().contains("What now"));
+    d.key(KeyCode::Enter);
+    assert_eq!(d.app.wizard.step, Step::Target, "back to choose another");
+    assert_eq!((active_of(&d, "syft"), audit_count(&d)), before);
+}
+
+#[test]
+fn esc_cancels_a_verification_in_progress() {
+    let mut d = Driver::demo(120, 40);
+    d.keys("jjr");
+    d.hold = true;
+    d.key(KeyCode::Enter);
+    assert_eq!(d.app.wizard.step, Step::Verify);
+    assert!(d.app.wizard.plan_req.is_some());
+    assert!(d.screen().contains("re-hashing"));
+    d.app.on_tick(false);
+    assert!(d.app.busy());
+    d.key(KeyCode::Esc);
+    assert_eq!(d.app.wizard.step, Step::Target);
+    // The worker finishes anyway; its result is dropped.
+    d.release();
+    assert!(d.app.wizard.plan.is_none());
+    assert_eq!(d.app.wizard.step, Step::Target);
+}
+
+#[test]
+fn read_only_never_writes() {
+    let (_dir, db) = console_support::demo_db();
+    let mut d = Driver::open(&db, env(), true, 120, 40);
+    d.keys("jjr");
+    assert_eq!(d.app.screen, Screen::Overview);
+    assert!(d.app.flash.as_ref().unwrap().0.contains("read-only"));
+    d.keys("3").key(KeyCode::Enter);
+    assert!(d.app.wizard.targets_req.is_none());
+    // Even asked directly, the job refuses to write.
+    let (tx, _rx) = std::sync::mpsc::channel();
+    let m = jobs::perform(
+        &db,
+        &env(),
+        true,
+        1,
+        &Job::Execute {
+            tool: "syft".into(),
+            target: "x".into(),
+            expected_active: "y".into(),
+            reason: "z".into(),
+        },
+        &tx,
+    );
+    assert!(matches!(m.result, Err(OpError::Usage(_))));
+}
+
+#[test]
+fn changes_by_another_process_appear_on_the_next_refresh() {
+    let mut d = Driver::demo(120, 40);
+    d.keys("4");
+    let head = d.app.audit.rows[0].0;
+    d.keys("1");
+    // Nothing changed: a refresh only polls.
+    let fx = d.app.on_tick(true);
+    assert!(matches!(
+        &fx[..],
+        [Effect::Run {
+            job: Job::Fingerprint,
+            ..
+        }]
+    ));
+    d.run(fx);
+    assert!(d.app.overview_req.is_none());
+    // Another operator rolls trivy back.
+    let mut store = Store::open(&d.db, OpenMode::ReadWrite).unwrap();
+    let r = snapgov::ops::rollback::execute(
+        &mut store,
+        &env(),
+        "trivy",
+        &snapgov::ops::rollback::Target::Previous,
+        None,
+        "elsewhere",
+        &snapgov::ops::rollback::Quiet,
+    )
+    .unwrap();
+    drop(store);
+    let fx = d.app.on_tick(true);
+    d.run(fx);
+    let trivy = d
+        .app
+        .overview
+        .as_ref()
+        .unwrap()
+        .tools
+        .iter()
+        .find(|t| t.name() == "trivy")
+        .unwrap();
+    assert_eq!(trivy.active().unwrap().id, r.to.snapshot_id);
+    assert!(
+        d.app.audit.rows[0].0 > head,
+        "the audit browser at the top shows new records"
+    );
+}
+
+#[test]
+fn the_audit_browser_pages_through_the_store() {
+    let mut d = Driver::demo(120, 40);
+    d.keys("4");
+    let a = &d.app.audit;
+    assert_eq!(a.rows.len() as u64, PAGE);
+    assert!(a.at_top && !a.at_bottom);
+    assert!(
+        matches!(a.chain, Chain::Verified { records: 299, .. }),
+        "{:?}",
+        a.chain
+    );
+    let newest = a.rows[0].0;
+    assert!(a.rows.windows(2).all(|w| w[0].0 > w[1].0), "newest first");
+    // Scrolling near the end fetches the next page (before_seq).
+    for _ in 0..(PAGE - 10) {
+        d.keys("j");
+    }
+    let a = &d.app.audit;
+    assert!(a.rows.len() as u64 > PAGE && a.at_bottom);
+    assert_eq!(a.rows.last().unwrap().0, 1);
+    // G jumps to the oldest, g back to the newest.
+    d.keys("g");
+    d.keys("G");
+    assert_eq!(d.app.audit.selected().unwrap().0, 1);
+    d.keys("g");
+    assert_eq!(d.app.audit.selected().unwrap().0, newest);
+    // Tab shows the record's JSON and scrolls it.
+    d.key(KeyCode::Tab).keys("jj");
+    assert_eq!(
+        (d.app.audit.focus, d.app.audit.detail_scroll),
+        (Pane::Detail, 2)
+    );
+}
+
+#[test]
+fn a_window_far_from_the_top_pages_newer_records_back_in() {
+    let mut d = Driver::demo(120, 40);
+    d.keys("4G");
+    let a = &d.app.audit;
+    assert!(a.at_bottom && !a.at_top);
+    assert_eq!(a.selected().unwrap().0, 1, "G: the oldest record");
+    let window_top = a.rows[0].0;
+    // Up past the window's first row loads the newer records above it.
+    for _ in 0..PAGE {
+        d.keys("k");
+    }
+    let a = &d.app.audit;
+    assert!(a.rows[0].0 > window_top, "newer records were paged in");
+    assert!(a.at_top);
+    assert!(
+        a.rows.windows(2).all(|w| w[0].0 == w[1].0 + 1),
+        "one contiguous window"
+    );
+    assert_eq!(a.req.map(|r| r.1), None::<PageDir>);
+}
+
+#[test]
+fn audit_filters_by_event_tool_user_time_and_text() {
+    let mut d = Driver::demo(120, 40);
+    d.keys("4f");
+    // Event and tool are chosen with ← → from the known values.
+    d.key(KeyCode::Right).key(KeyCode::Right);
+    d.key(KeyCode::Tab).key(KeyCode::Right);
+    d.key(KeyCode::Enter);
+    let a = &d.app.audit;
+    assert_eq!(a.query.event.as_deref(), Some("snapshot_activated"));
+    assert_eq!(a.query.tool.as_deref(), Some("clair"));
+    assert!(!a.rows.is_empty());
+    assert!(a
+        .rows
+        .iter()
+        .all(|(_, r)| r.event == "snapshot_activated" && r.details.to_string().contains("clair")));
+    // User and a relative time range, typed.
+    d.keys("x")
+        .keys("f")
+        .key(KeyCode::Down)
+        .key(KeyCode::Down)
+        .keys("bob");
+    d.key(KeyCode::Down).keys("P30D").key(KeyCode::Enter);
+    let a = &d.app.audit;
+    assert!(a
+        .rows
+        .iter()
+        .all(|(_, r)| r.user == "bob" && r.timestamp >= now() - chrono::Duration::days(30)));
+    assert!(!a.rows.is_empty());
+    // Free text.
+    d.keys("x/").keys("Q4 compliance").key(KeyCode::Enter);
+    let a = &d.app.audit;
+    assert_eq!(a.rows.len(), 1);
+    assert_eq!(a.rows[0].1.event, "retention_hold_added");
+    // Nonsense is refused in the form, naming the field.
+    d.keys("f").keys("nope").key(KeyCode::Enter);
+    assert!(d
+        .app
+        .audit
+        .form
+        .as_ref()
+        .unwrap()
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("not an audit event"));
+    d.key(KeyCode::Esc);
+    assert!(d.app.audit.form.is_none());
+    let mut f = Form::default();
+    f.fields[3].text = "yesterday".into();
+    assert!(f.parse(now()).unwrap_err().starts_with("since"));
+    f.fields[3].text = "2025-12-01T00:00:00Z".into();
+    f.fields[4].text = "2025-11-01T00:00:00Z".into();
+    assert!(f.parse(now()).unwrap_err().contains("after until"));
+}
+
+#[test]
+fn a_broken_chain_is_named_on_the_badge() {
+    let (_dir, db) = console_support::demo_db();
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute("UPDATE audit SET user = 'mallory' WHERE seq = 120", [])
+        .unwrap();
+    drop(c);
+    let mut d = Driver::open(&db, env(), false, 120, 40);
+    d.keys("4");
+    match &d.app.audit.chain {
+        Chain::Broken { at, .. } => assert_eq!(at, "audit-120"),
+        other => panic!("{other:?}"),
+    }
+    assert!(d.screen().contains("✗ chain broken at audit-120"));
+}
+
+#[test]
+fn the_mouse_selects_scrolls_and_switches_screens() {
+    let mut d = Driver::demo(120, 40);
+    let click = |x, y| MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: x,
+        row: y,
+        modifiers: KeyModifiers::NONE,
+    };
+    let b = d.buffer(&snapgov::console::theme::Theme::mono());
+    let (x, y) = console_support::find(&b, "trivy ").unwrap();
+    let fx = d.app.on_mouse(click(x, y));
+    d.run(fx);
+    assert_eq!(d.app.selected_tool().as_deref(), Some("trivy"));
+    let fx = d.app.on_mouse(click(x, y));
+    d.run(fx);
+    assert_eq!(
+        d.app.snapshots.as_ref().unwrap().tool,
+        "trivy",
+        "a second click opens it"
+    );
+    let fx = d.app.on_mouse(MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: x,
+        row: y,
+        modifiers: KeyModifiers::NONE,
+    });
+    d.run(fx);
+    assert_eq!(d.app.snapshots.as_ref().unwrap().nav.sel, 1);
+    let (x, _) = console_support::find(&b, "4 Audit").unwrap();
+    let fx = d.app.on_mouse(click(x, 0));
+    d.run(fx);
+    assert_eq!(d.app.screen, Screen::Audit);
+}
+
+#[test]
+fn with_a_moving_clock_ages_are_reassessed() {
+    let mut d = Driver::demo(120, 40);
+    d.app.live_clock = true;
+    // The overview was loaded "as of" the fixed demo time, long ago for a
+    // moving clock: the next refresh reloads it.
+    let fx = d.app.on_tick(true);
+    assert!(matches!(
+        &fx[..],
+        [Effect::Run {
+            job: Job::Overview { .. },
+            ..
+        }]
+    ));
+    assert!(d.app.overview_followup);
+    // Ctrl-Z suspends from anywhere, a text field included.
+    d.keys("jjr")
+        .key(KeyCode::Enter)
+        .key(KeyCode::Enter)
+        .key(KeyCode::Enter);
+    let fx = d.app.on_key(crossterm::event::KeyEvent::new(
+        KeyCode::Char('z'),
+        KeyModifiers::CONTROL,
+    ));
+    assert!(matches!(&fx[..], [Effect::Suspend]));
+}

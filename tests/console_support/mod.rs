@@ -1,0 +1,252 @@
+//! Helpers for the console's tests: a demo store built once per test
+//! binary with a fixed clock, and a driver that runs the app's effects
+//! synchronously, as the event loop runs them in workers.
+#![allow(dead_code)]
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::Terminal;
+use snapgov::config::Config;
+use snapgov::console::app::App;
+use snapgov::console::jobs::{self, Effect, Msg};
+use snapgov::console::theme::Theme;
+use snapgov::console::ui;
+use snapgov::ops::{Clock, Env};
+use snapgov::store::{OpenMode, Store};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::OnceLock;
+
+pub const NOW: &str = "2025-12-04T12:00:00Z";
+
+pub fn now() -> DateTime<Utc> {
+    snapgov::domain::time::parse_ts(NOW).unwrap()
+}
+
+pub fn env_at(t: DateTime<Utc>) -> Env {
+    Env::new(Config::default(), "tester", Clock::Fixed(t))
+}
+
+pub fn env() -> Env {
+    env_at(now())
+}
+
+/// A private copy of the demo store (built once per test binary).
+pub fn demo_db() -> (tempfile::TempDir, PathBuf) {
+    static BUILT: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, src) = BUILT.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo.db");
+        let mut store = Store::open(&path, OpenMode::ReadWrite).unwrap();
+        snapgov::ops::demo::build(&mut store, &env()).unwrap();
+        drop(store);
+        (dir, path)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.db");
+    std::fs::copy(src, &path).unwrap();
+    (dir, path)
+}
+
+/// The app and a store, with effects run synchronously.
+pub struct Driver {
+    pub app: App,
+    pub db: PathBuf,
+    pub env: Env,
+    pub read_only: bool,
+    /// Keep effects instead of running them (to test cancelling).
+    pub hold: bool,
+    pub held: Vec<Effect>,
+    pub quit: bool,
+    tx: Sender<Msg>,
+    rx: Receiver<Msg>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Driver {
+    pub fn demo(w: u16, h: u16) -> Driver {
+        let (dir, db) = demo_db();
+        let mut d = Driver::open(&db, env(), false, w, h);
+        d._dir = Some(dir);
+        d
+    }
+
+    pub fn open(db: &Path, env: Env, read_only: bool, w: u16, h: u16) -> Driver {
+        let (tx, rx) = channel();
+        let mut app = App::new("demo.db", &env.user, read_only, false);
+        app.size = (w, h);
+        let mut d = Driver {
+            app,
+            db: db.to_path_buf(),
+            env,
+            read_only,
+            hold: false,
+            held: Vec::new(),
+            quit: false,
+            tx,
+            rx,
+            _dir: None,
+        };
+        let fx = d.app.start();
+        d.run(fx);
+        d
+    }
+
+    pub fn run(&mut self, fx: Vec<Effect>) {
+        for e in fx {
+            if self.hold {
+                self.held.push(e);
+                continue;
+            }
+            match e {
+                Effect::Quit => self.quit = true,
+                Effect::Suspend => {}
+                Effect::Run { id, job } => {
+                    let msg =
+                        jobs::perform(&self.db, &self.env, self.read_only, id, &job, &self.tx);
+                    let mut more = Vec::new();
+                    while let Ok(m) = self.rx.try_recv() {
+                        more.extend(self.app.apply(m));
+                    }
+                    more.extend(self.app.apply(msg));
+                    self.run(more);
+                }
+            }
+        }
+    }
+
+    /// Runs what was held back.
+    pub fn release(&mut self) {
+        self.hold = false;
+        let fx = std::mem::take(&mut self.held);
+        self.run(fx);
+    }
+
+    pub fn key(&mut self, code: KeyCode) -> &mut Self {
+        let fx = self.app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+        self.run(fx);
+        self
+    }
+
+    pub fn ctrl(&mut self, c: char) -> &mut Self {
+        let fx = self
+            .app
+            .on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+        self.run(fx);
+        self
+    }
+
+    /// Presses each character as a key.
+    pub fn keys(&mut self, s: &str) -> &mut Self {
+        for c in s.chars() {
+            self.key(KeyCode::Char(c));
+        }
+        self
+    }
+
+    pub fn buffer(&self, theme: &Theme) -> Buffer {
+        let (w, h) = self.app.size;
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        t.draw(|f| ui::render(&self.app, theme, f)).unwrap();
+        t.backend().buffer().clone()
+    }
+
+    pub fn screen(&self) -> String {
+        text(&self.buffer(&Theme::new("auto", true)))
+    }
+
+    pub fn resize(&mut self, w: u16, h: u16) -> &mut Self {
+        self.app.size = (w, h);
+        self
+    }
+}
+
+/// The buffer as text, one line per row, trailing spaces trimmed and
+/// temporary paths masked.
+pub fn text(buf: &Buffer) -> String {
+    let w = buf.area.width as usize;
+    let mut out = String::new();
+    for row in buf.content.chunks(w) {
+        let mut line = String::new();
+        let mut skip = 0;
+        for c in row {
+            if skip == 0 {
+                line.push_str(c.symbol());
+            }
+            skip = std::cmp::max(skip, unicode_width(c.symbol())).saturating_sub(1);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    mask_tmp(&out)
+}
+
+/// Like `text`, with hex digests masked: the demo's audit chain hashes
+/// depend on a temporary path recorded in one of its records.
+pub fn text_masked(buf: &Buffer) -> String {
+    let t: Vec<char> = text(buf).chars().collect();
+    let mut out = String::with_capacity(t.len());
+    let mut i = 0;
+    while i < t.len() {
+        let is_hex = |c: char| c.is_ascii_hexdigit() && !c.is_ascii_uppercase();
+        if !is_hex(t[i]) {
+            out.push(t[i]);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < t.len() && is_hex(t[i]) {
+            i += 1;
+        }
+        let run = &t[start..i];
+        let letters = run.iter().any(|c| c.is_ascii_lowercase());
+        let digits = run.iter().any(|c| c.is_ascii_digit());
+        // A digest, or the wrapped tail of one (which ends its JSON string).
+        let tail = t.get(i) == Some(&'"');
+        if run.len() >= 6 && ((letters && digits) || tail) {
+            out.push_str(&"#".repeat(run.len()));
+        } else {
+            out.extend(run);
+        }
+    }
+    out
+}
+
+fn unicode_width(s: &str) -> usize {
+    // Every symbol the console draws is one cell wide.
+    usize::from(!s.is_empty())
+}
+
+fn mask_tmp(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("/.tmp") {
+        out.push_str(&rest[..i + 5]);
+        rest = &rest[i + 5..];
+        let n = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .count()
+            .min(6);
+        out.push_str(&"X".repeat(n));
+        rest = &rest[n..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Where `needle` is drawn: (x, y) of its first character.
+pub fn find(buf: &Buffer, needle: &str) -> Option<(u16, u16)> {
+    let w = buf.area.width;
+    for y in 0..buf.area.height {
+        let line: Vec<&str> = (0..w).map(|x| buf[(x, y)].symbol()).collect();
+        let joined: String = line.concat();
+        if let Some(byte) = joined.find(needle) {
+            let x = joined[..byte].chars().count() as u16;
+            return Some((x, y));
+        }
+    }
+    None
+}
