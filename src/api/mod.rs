@@ -1,0 +1,391 @@
+//! `snapgov serve`: the HTTP API and the scheduler, on tokio.
+//!
+//! Every request is authenticated from the route table ([`routes::ROUTES`]),
+//! then calls the same `ops` workflow as the CLI and the console. rusqlite is
+//! blocking, so each workflow call runs in `spawn_blocking` on a connection
+//! from a small pool; WAL mode lets readers run beside the one writer.
+
+mod auth;
+pub mod error;
+mod handlers;
+pub mod metrics;
+pub mod openapi;
+pub mod routes;
+mod scheduler;
+
+use crate::config::Config;
+use crate::ops::tokens::Identity;
+use crate::ops::{Clock, Env, OpError};
+use crate::store::{OpenMode, Store};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{on, MethodFilter, MethodRouter};
+use axum::Router;
+use error::{ApiError, ApiResult};
+use routes::{Method, Op, ROUTES};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// Connections kept open between requests, and the most store work that
+/// runs at once (more waits for a turn instead of opening connections).
+const POOL_IDLE: usize = 16;
+const MAX_CONCURRENT: usize = 16;
+
+/// A few open store connections, reused across requests.
+pub struct Pool {
+    path: PathBuf,
+    idle: Mutex<Vec<Store>>,
+}
+
+impl Pool {
+    pub fn new(path: PathBuf) -> Pool {
+        Pool {
+            path,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// An idle connection, or a new one.
+    pub fn take(&self) -> Result<Store, OpError> {
+        if let Some(s) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+            return Ok(s);
+        }
+        Ok(Store::open(&self.path, OpenMode::ReadWrite)?)
+    }
+
+    /// Returns a connection for reuse.
+    pub fn put(&self, store: Store) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < POOL_IDLE {
+            idle.push(store);
+        }
+    }
+}
+
+/// What every handler shares.
+pub struct AppState {
+    pub config: Config,
+    pub clock: Clock,
+    pub pool: Pool,
+    pub metrics: metrics::Metrics,
+    /// Wakes the scheduler for an SLA check (after imports and rollbacks).
+    pub sla_poke: tokio::sync::Notify,
+    /// Turns at the store (see [`MAX_CONCURRENT`]).
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+impl AppState {
+    pub fn new(db: PathBuf, config: Config, clock: Clock) -> AppState {
+        AppState {
+            config,
+            clock,
+            pool: Pool::new(db),
+            metrics: metrics::Metrics::default(),
+            sla_poke: tokio::sync::Notify::new(),
+            permits: Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT)),
+        }
+    }
+
+    /// The workflow environment for a request by `who`.
+    pub fn env(&self, who: &Identity) -> Env {
+        Env::new(self.config.clone(), who.name.clone(), self.clock)
+    }
+
+    /// Runs blocking store work off the async threads, on a pooled connection.
+    pub async fn blocking<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut Store, &AppState) -> ApiResult<T> + Send + 'static,
+    ) -> ApiResult<T> {
+        let st = Arc::clone(self);
+        // The turn is held by the blocking work itself, so a request the
+        // client gave up on still counts until its work is done.
+        let turn = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| ApiError::internal("the server is shutting down"))?;
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            let mut store = st.pool.take()?;
+            let out = f(&mut store, &st);
+            st.pool.put(store);
+            out
+        })
+        .await
+        .map_err(|e| ApiError::internal(format!("the request's worker failed: {e}")))?
+    }
+}
+
+fn filter(m: Method) -> MethodFilter {
+    match m {
+        Method::Get => MethodFilter::GET,
+        Method::Post => MethodFilter::POST,
+        Method::Put => MethodFilter::PUT,
+        Method::Delete => MethodFilter::DELETE,
+    }
+}
+
+/// The handler of each operation.
+fn endpoint(op: Op, m: MethodFilter) -> MethodRouter<Arc<AppState>> {
+    use handlers as h;
+    match op {
+        Op::Healthz => on(m, h::healthz),
+        Op::Metrics => on(m, h::metrics),
+        Op::OpenApi => on(m, h::openapi),
+        Op::ListSnapshots => on(m, h::list_snapshots),
+        Op::GetSnapshot => on(m, h::get_snapshot),
+        Op::VerifySnapshot => on(m, h::verify_snapshot),
+        Op::Rollback => on(m, h::rollback),
+        Op::Expire => on(m, h::expire),
+        Op::Import => on(m, h::import),
+        Op::Sla => on(m, h::sla),
+        Op::Records => on(m, h::records),
+        Op::AuditList => on(m, h::audit_list),
+        Op::AuditVerify => on(m, h::audit_verify),
+        Op::AuditGet => on(m, h::audit_get),
+        Op::AuditPurge => on(m, h::audit_purge),
+        Op::RetentionStatus => on(m, h::retention_status),
+        Op::RetentionRun => on(m, h::retention_run),
+        Op::HoldPut => on(m, h::hold_put),
+        Op::HoldDelete => on(m, h::hold_delete),
+        Op::TokensList => on(m, h::tokens_list),
+        Op::TokenCreate => on(m, h::token_create),
+        Op::TokenRevoke => on(m, h::token_revoke),
+    }
+}
+
+/// The router: every route of [`ROUTES`], each behind its access check.
+pub fn router(state: Arc<AppState>) -> Router {
+    let mut by_path: BTreeMap<&str, MethodRouter<Arc<AppState>>> = BTreeMap::new();
+    for r in ROUTES {
+        let ep =
+            endpoint(r.op, filter(r.method)).route_layer(axum::middleware::from_fn_with_state(
+                auth::Guard {
+                    state: Arc::clone(&state),
+                    access: r.access,
+                },
+                auth::guard,
+            ));
+        let merged = match by_path.remove(r.path) {
+            Some(prev) => prev.merge(ep),
+            None => ep,
+        };
+        by_path.insert(r.path, merged);
+    }
+    let mut router = Router::new();
+    for (path, mr) in by_path {
+        router = router.route(path, mr);
+    }
+    let limit = state.config.server.max_body_bytes;
+    router
+        .fallback(handlers::no_route)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            limit,
+            auth::content_length_limit,
+        ))
+        .layer(DefaultBodyLimit::max(
+            usize::try_from(limit).unwrap_or(usize::MAX),
+        ))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// How `snapgov serve` runs.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    pub db: PathBuf,
+    pub config: Config,
+    pub clock: Clock,
+    pub listen: String,
+    /// The operator says a TLS-terminating proxy is in front.
+    pub behind_tls_proxy: bool,
+    /// Run the scheduler (retention, SLA checks) beside the API.
+    pub scheduler: bool,
+}
+
+/// Why the listen address deserves a warning, if it does.
+pub fn exposure_warning(addr: &SocketAddr, behind_tls_proxy: bool) -> Option<String> {
+    if addr.ip().is_loopback() || behind_tls_proxy {
+        return None;
+    }
+    Some(format!(
+        "serving plain HTTP on {addr}, which is not a loopback address: bearer tokens and data cross the network unencrypted; put a TLS-terminating proxy in front (then pass --behind-tls-proxy) or listen on 127.0.0.1"
+    ))
+}
+
+/// Runs the server until SIGTERM or Ctrl-C, then finishes the requests and
+/// the scheduled run in progress and returns.
+pub fn serve(opts: ServeOptions) -> Result<(), OpError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("snapgov-api")
+        .build()
+        .map_err(|e| OpError::Invalid(format!("cannot start the async runtime: {e}")))?;
+    rt.block_on(serve_async(opts, shutdown_signal()))
+}
+
+/// Serves until `shutdown` completes.
+pub async fn serve_async(
+    opts: ServeOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), OpError> {
+    let addr: SocketAddr = opts.listen.parse().map_err(|_| {
+        OpError::Usage(format!(
+            "`{}` is not an address like 127.0.0.1:7878",
+            opts.listen
+        ))
+    })?;
+    // Open (create, migrate) the store once before taking requests.
+    let first = Store::open(&opts.db, OpenMode::ReadWrite)?;
+    let state = Arc::new(AppState::new(
+        opts.db.clone(),
+        opts.config.clone(),
+        opts.clock,
+    ));
+    state.pool.put(first);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| OpError::Usage(format!("cannot listen on {addr}: {e}")))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| OpError::Invalid(format!("cannot read the listening address: {e}")))?;
+    if let Some(w) = exposure_warning(&local, opts.behind_tls_proxy) {
+        eprintln!("warning: {w}");
+        tracing::warn!(address = %local, "{w}");
+    }
+    // Tests and scripts read this line to learn the port (with --listen ADDR:0).
+    eprintln!("listening on {local}");
+    tracing::info!(address = %local, db = %opts.db.display(), "snapgov API listening");
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let sched = if opts.scheduler {
+        Some(tokio::spawn(scheduler::run(Arc::clone(&state), stop_rx)))
+    } else {
+        None
+    };
+    let app = router(Arc::clone(&state));
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await;
+    tracing::info!("shutting down: finishing the scheduler's run in progress");
+    let _ = stop_tx.send(true);
+    if let Some(h) = sched {
+        let _ = h.await;
+    }
+    served.map_err(|e| OpError::Invalid(format!("the server failed: {e}")))?;
+    eprintln!("stopped");
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested");
+}
+
+/// Sets up logging for `serve`: `RUST_LOG`-style filter from `SNAPGOV_LOG`
+/// (default `info`), as text or JSON lines on stderr.
+pub fn init_logging(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("SNAPGOV_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = if json {
+        b.json().try_init()
+    } else {
+        b.with_ansi(false).try_init()
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+
+    #[test]
+    fn only_non_loopback_addresses_without_a_proxy_warn() {
+        let a = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert!(exposure_warning(&a("127.0.0.1:7878"), false).is_none());
+        assert!(exposure_warning(&a("[::1]:7878"), false).is_none());
+        let w = exposure_warning(&a("0.0.0.0:7878"), false).unwrap();
+        assert!(w.contains("TLS") && w.contains("0.0.0.0:7878"), "{w}");
+        assert!(exposure_warning(&a("192.0.2.10:443"), false).is_some());
+        assert!(exposure_warning(&a("0.0.0.0:7878"), true).is_none());
+    }
+
+    #[test]
+    fn errors_keep_the_cli_meanings() {
+        use crate::store::StoreError;
+        let cases = [
+            (OpError::Usage("u".into()), StatusCode::BAD_REQUEST, 2),
+            (OpError::NotFound("n".into()), StatusCode::NOT_FOUND, 1),
+            (
+                OpError::Rejected {
+                    message: "r".into(),
+                    snapshot_id: Some("syft-20251204T000000Z-001".into()),
+                },
+                StatusCode::UNPROCESSABLE_ENTITY,
+                3,
+            ),
+            (
+                OpError::Invalid("i".into()),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                1,
+            ),
+            (OpError::Blocked("b".into()), StatusCode::LOCKED, 4),
+            (OpError::Conflict("c".into()), StatusCode::CONFLICT, 5),
+            (
+                OpError::Store(StoreError::Busy),
+                StatusCode::SERVICE_UNAVAILABLE,
+                5,
+            ),
+            (
+                OpError::Integrity("x".into()),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                6,
+            ),
+            (
+                OpError::Store(StoreError::Corrupt("x".into())),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                6,
+            ),
+        ];
+        for (e, status, code) in cases {
+            let rejected = matches!(e, OpError::Rejected { .. });
+            let a = ApiError::from(e);
+            assert_eq!(a.status, status);
+            let b = a.body();
+            assert_eq!(b["status"], status.as_u16());
+            assert_eq!(b["exitCode"], code);
+            assert!(b["type"]
+                .as_str()
+                .unwrap()
+                .starts_with("urn:snapgov:problem:"));
+            assert!(b["title"].is_string() && b["detail"].is_string());
+            if rejected {
+                assert_eq!(b["snapshotId"], "syft-20251204T000000Z-001");
+            }
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! Helpers for the API tests: a demo store, tokens, and the real
+//! `snapgov serve` on 127.0.0.1 with a port the OS picks.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const NOW: &str = "2025-12-04T12:00:00Z";
+
+/// A scratch directory with a store and a config file.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    /// An empty store, with `config` as the config file.
+    pub fn new(config: &str) -> Scratch {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        Scratch { dir }
+    }
+
+    /// The demo store (syft fresh, trivy stale, clair critical,
+    /// licensewatch expired, as of [`NOW`]).
+    pub fn demo(config: &str) -> Scratch {
+        let s = Scratch::new(config);
+        let r = s.cli(&["demo", "--no-console"]);
+        assert!(
+            r.status.success(),
+            "demo failed: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        s
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("store.db")
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_snapgov"));
+        c.args(args)
+            .env("SNAPGOV_DB", self.db())
+            .env("SNAPGOV_CONFIG", self.path("config.toml"))
+            .env("SNAPGOV_USER", "tester")
+            .env("SNAPGOV_NOW", NOW)
+            .env_remove("SNAPGOV_FAULT")
+            .env_remove("SNAPGOV_LOG")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// `snapgov --json …`, insisting on success.
+    pub fn cli_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(args);
+        let out = self.cli(&a);
+        assert!(
+            out.status.success(),
+            "snapgov {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Creates a token with the CLI; returns the secret.
+    pub fn token(&self, role: &str, name: &str) -> String {
+        let v = self.cli_json(&["token", "create", "--role", role, "--name", name]);
+        v["token"]["token"].as_str().unwrap().to_string()
+    }
+
+    pub fn serve(&self) -> Server {
+        Server::start(self, &[])
+    }
+}
+
+/// A running `snapgov serve`.
+pub struct Server {
+    child: Option<Child>,
+    pub base: String,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    pub fn start(s: &Scratch, extra: &[&str]) -> Server {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        let mut child = s
+            .cmd(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let err = child.stderr.take().unwrap();
+        let sink = Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if let Some(a) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(a.to_string());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!(
+                    "the server did not start:\n{}",
+                    lines.lock().unwrap().join("\n")
+                )
+            });
+        Server {
+            child: Some(child),
+            base: format!("http://{addr}"),
+            stderr: lines,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// What the server logged so far.
+    pub fn log(&self) -> Vec<String> {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits until a logged line contains `needle`.
+    pub fn wait_log(&self, needle: &str, timeout: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if self.log().iter().any(|l| l.contains(needle)) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let st = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let start = Instant::now();
+        loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                return s;
+            }
+            if start.elapsed() > Duration::from_secs(30) {
+                let _ = child.kill();
+                panic!("the server did not stop on SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+/// The body as JSON, asserting the status first (printing the body if not).
+pub fn expect(resp: reqwest::blocking::Response, status: u16) -> serde_json::Value {
+    let got = resp.status().as_u16();
+    let ctype = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let text = resp.text().unwrap();
+    assert_eq!(got, status, "expected {status}, got {got}: {text}");
+    if status >= 400 {
+        assert_eq!(ctype, "application/problem+json", "{text}");
+    }
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Asserts a problem document of this status and returns it.
+pub fn problem(resp: reqwest::blocking::Response, status: u16) -> serde_json::Value {
+    let v = expect(resp, status);
+    assert_eq!(v["status"], status, "{v}");
+    for k in ["type", "title", "detail"] {
+        assert!(v[k].is_string(), "problem lacks {k}: {v}");
+    }
+    v
+}
+
+/// A fixture of the project's own test fixtures.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// Every row of every table, for "nothing changed" checks.
+pub fn dump(db: &Path) -> Vec<String> {
+    let c = rusqlite::Connection::open(db).unwrap();
+    let mut out = Vec::new();
+    let tables: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    for t in tables {
+        let mut stmt = c.prepare(&format!("SELECT * FROM {t}")).unwrap();
+        let n = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| {
+                let mut cells = Vec::new();
+                for i in 0..n {
+                    let v: rusqlite::types::Value = r.get(i)?;
+                    cells.push(format!("{v:?}"));
+                }
+                Ok(cells.join("|"))
+            })
+            .unwrap();
+        for row in rows {
+            out.push(format!("{t}: {}", row.unwrap()));
+        }
+    }
+    out.sort();
+    out
+}

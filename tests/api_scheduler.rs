@@ -1,0 +1,227 @@
+//! The scheduler's decisions with a controllable clock: retention fires on
+//! its cron schedule, SLA transitions are reported once each at the moment
+//! they happen, and a failed run is retried at the next tick.
+
+mod api_common;
+
+use api_common::fixture;
+use chrono::{DateTime, Duration, Timelike, Utc};
+use snapgov::config::Config;
+use snapgov::domain::time::{fmt_ts, parse_ts};
+use snapgov::ops::import::{import, ImportRequest, Input};
+use snapgov::ops::scheduler::{Level, Scheduler, Transition, RETRY_AFTER};
+use snapgov::ops::{Clock, Env, NoProgress};
+use snapgov::store::prelude::*;
+use snapgov::store::{AuditFilter, OpenMode, Store};
+
+fn env(at: DateTime<Utc>, user: &str) -> Env {
+    Env::new(Config::default(), user, Clock::Fixed(at))
+}
+
+fn ts(s: &str) -> DateTime<Utc> {
+    parse_ts(s).unwrap()
+}
+
+fn import_at(store: &mut Store, tool: &str, file: &str, at: DateTime<Utc>) -> String {
+    let mut req = ImportRequest::new(tool, vec![Input::File(fixture(file))]);
+    req.allow_shrink = true;
+    import(store, &env(at, "ci"), &req, &NoProgress)
+        .unwrap()
+        .snapshot
+        .id
+}
+
+#[test]
+fn retention_fires_on_schedule_and_each_sla_transition_is_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    let mut store = Store::open(&db, OpenMode::ReadWrite).unwrap();
+    let t0 = ts("2025-12-01T12:00:00Z");
+    let a = import_at(&mut store, "syft", "syft-min.json", t0 - Duration::days(2));
+    let b = import_at(&mut store, "syft", "syft-min.json", t0 - Duration::days(1));
+    let c = import_at(&mut store, "syft", "syft-min.json", t0);
+
+    let mut sched = Scheduler::new(&env(t0, "system"), t0).unwrap();
+    assert_eq!(sched.next_retention(), ts("2025-12-02T00:00:00Z"));
+    let mut now = t0;
+    let end = t0 + Duration::days(40);
+    let mut retention_runs: Vec<DateTime<Utc>> = Vec::new();
+    let mut transitions: Vec<Transition> = Vec::new();
+    let mut ticks = 0;
+    let mut trivy_imported_at: Option<DateTime<Utc>> = None;
+    while now <= end {
+        // A feed of a second tool arrives on day 10; the API pokes the
+        // scheduler after an import.
+        if trivy_imported_at.is_none() && now >= t0 + Duration::days(10) {
+            import_at(&mut store, "trivy", "trivy-min.json", now);
+            sched.poke_sla();
+            trivy_imported_at = Some(now);
+        }
+        let tick = sched.tick(&mut store, &env(now, "ignored"));
+        ticks += 1;
+        if let Some(r) = &tick.retention {
+            r.as_ref().unwrap();
+            retention_runs.push(now);
+        }
+        if let Some(r) = &tick.sla {
+            r.as_ref().unwrap();
+        }
+        transitions.extend(tick.transitions);
+        let next = sched.next_wake(now);
+        assert!(next > now, "the scheduler would spin at {now}");
+        // The server's loop wakes at least every minute; ticking in between
+        // must not change anything, so jump straight to the next wake.
+        now = next;
+    }
+    assert!(ticks < 40 * 26, "{ticks} ticks: it checks far too often");
+
+    // Retention ran at every midnight (UTC), once each.
+    assert_eq!(retention_runs.len(), 40, "{retention_runs:?}");
+    for (i, at) in retention_runs.iter().enumerate() {
+        assert_eq!(*at, ts("2025-12-02T00:00:00Z") + Duration::days(i as i64));
+        assert_eq!((at.hour(), at.minute(), at.second()), (0, 0, 0));
+    }
+    // It archived A (previous since t0-1d) at the first midnight 30 days
+    // later, as user system; B (the default rollback target) and C stay.
+    let archived = store
+        .audit_list(&AuditFilter {
+            event: Some("snapshot_archived".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(archived.len(), 1, "{archived:?}");
+    let rec = &archived[0].1;
+    assert_eq!(rec.user, "system");
+    assert_eq!(rec.details["snapshotId"], a.as_str());
+    assert_eq!(fmt_ts(rec.timestamp), "2025-12-31T00:00:00Z");
+    assert_eq!(
+        store.get_snapshot(&b).unwrap().unwrap().state.as_str(),
+        "previous"
+    );
+    assert_eq!(
+        store.get_snapshot(&c).unwrap().unwrap().state.as_str(),
+        "active"
+    );
+
+    // Each transition once, at the moment the threshold is crossed.
+    let got: Vec<(String, Option<Level>, Level, String)> = transitions
+        .iter()
+        .map(|t| (t.tool.clone(), t.from, t.to, t.at.clone()))
+        .collect();
+    let trivy_at = trivy_imported_at.unwrap();
+    assert_eq!(trivy_at, t0 + Duration::days(10));
+    let want = vec![
+        (
+            "syft".to_string(),
+            Some(Level::Fresh),
+            Level::Stale,
+            fmt_ts(t0 + Duration::days(7)),
+        ),
+        (
+            "syft".to_string(),
+            Some(Level::Stale),
+            Level::Overdue,
+            fmt_ts(t0 + Duration::days(14)),
+        ),
+        (
+            "trivy".to_string(),
+            Some(Level::Fresh),
+            Level::Stale,
+            fmt_ts(trivy_at + Duration::days(7)),
+        ),
+        (
+            "trivy".to_string(),
+            Some(Level::Stale),
+            Level::Overdue,
+            fmt_ts(trivy_at + Duration::days(14)),
+        ),
+        (
+            "syft".to_string(),
+            Some(Level::Overdue),
+            Level::Critical,
+            fmt_ts(t0 + Duration::days(30)),
+        ),
+        (
+            "trivy".to_string(),
+            Some(Level::Overdue),
+            Level::Critical,
+            fmt_ts(trivy_at + Duration::days(30)),
+        ),
+    ];
+    assert_eq!(got, want);
+    assert!(transitions.iter().all(|t| t.snapshot_id.is_some()));
+    assert_eq!(transitions[0].snapshot_id.as_deref(), Some(c.as_str()));
+    // Stale warns; overdue and critical are errors.
+    use snapgov::ops::scheduler::Severity;
+    assert_eq!(transitions[0].severity(), Severity::Warn);
+    assert_eq!(transitions[1].severity(), Severity::Error);
+    assert_eq!(transitions[4].severity(), Severity::Error);
+}
+
+#[test]
+fn the_first_look_reports_only_what_needs_attention() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    let mut store = Store::open(&db, OpenMode::ReadWrite).unwrap();
+    let now = ts("2025-12-04T12:00:00Z");
+    import_at(&mut store, "syft", "syft-min.json", now - Duration::days(1));
+    import_at(
+        &mut store,
+        "trivy",
+        "trivy-min.json",
+        now - Duration::days(40),
+    );
+    let mut sched = Scheduler::new(&env(now, "system"), now).unwrap();
+    let tick = sched.tick(&mut store, &env(now, "system"));
+    let got: Vec<(&str, Option<Level>, Level)> = tick
+        .transitions
+        .iter()
+        .map(|t| (t.tool.as_str(), t.from, t.to))
+        .collect();
+    assert_eq!(got, [("trivy", None, Level::Critical)]);
+    assert_eq!(sched.levels()["syft"], Level::Fresh);
+    // The audit chain was verified on the first tick.
+    assert!(tick.audit.unwrap().unwrap().is_ok());
+    // Nothing new later the same hour.
+    let later = now + Duration::minutes(30);
+    let tick = sched.tick(&mut store, &env(later, "system"));
+    assert!(tick.transitions.is_empty());
+}
+
+#[test]
+fn a_failed_run_is_retried_at_the_next_tick() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("store.db");
+    let mut rw = Store::open(&db, OpenMode::ReadWrite).unwrap();
+    let t0 = ts("2025-12-01T23:59:00Z");
+    import_at(&mut rw, "syft", "syft-min.json", t0);
+    let mut sched = Scheduler::new(&env(t0, "system"), t0).unwrap();
+    let midnight = ts("2025-12-02T00:00:00Z");
+    assert_eq!(sched.next_retention(), midnight);
+    // The run fails (the store is read-only for it): reported, not raised,
+    // and due again one tick later.
+    let mut ro = Store::open(&db, OpenMode::ReadOnly).unwrap();
+    let tick = sched.tick(&mut ro, &env(midnight, "system"));
+    let err = tick.retention.unwrap().unwrap_err();
+    assert!(err.contains("read-only"), "{err}");
+    // The SLA check still ran.
+    assert!(tick.sla.unwrap().is_ok());
+    assert_eq!(sched.next_retention(), midnight + RETRY_AFTER);
+    assert!(!sched.retention_due(midnight + Duration::seconds(30)));
+    // Retried at the next tick, it succeeds; then back to the schedule.
+    let tick = sched.tick(&mut rw, &env(midnight + RETRY_AFTER, "system"));
+    assert!(tick.retention.unwrap().is_ok());
+    assert_eq!(sched.next_retention(), ts("2025-12-03T00:00:00Z"));
+}
+
+#[test]
+fn a_custom_schedule_is_followed() {
+    let mut config = Config::default();
+    config.retention.schedule = "30 */6 * * *".into();
+    let now = ts("2025-12-04T07:00:00Z");
+    let e = Env::new(config, "system", Clock::Fixed(now));
+    let mut sched = Scheduler::new(&e, now).unwrap();
+    assert_eq!(sched.next_retention(), ts("2025-12-04T12:30:00Z"));
+    sched.retention_finished(ts("2025-12-04T12:30:00Z"), true);
+    assert_eq!(sched.next_retention(), ts("2025-12-04T18:30:00Z"));
+}
