@@ -177,7 +177,7 @@ fn syft(spec: &FeedSpec, w: &mut dyn Write) -> io::Result<()> {
         "schema": {"version": "16.0.39", "url": "https://raw.githubusercontent.com/anchore/syft/main/schema/json/schema-16.0.39.json"}
     });
     let tail = serde_json::to_string(&tail)?;
-    w.write_all(tail[1..].as_bytes())?;
+    w.write_all(&tail.as_bytes()[1..])?;
     w.write_all(b"\n")
 }
 
@@ -190,7 +190,7 @@ fn trivy(spec: &FeedSpec, w: &mut dyn Write) -> io::Result<()> {
         "Metadata": {"OS": {"Family": "debian", "Name": "12.11"}},
     });
     let head = serde_json::to_string(&head)?;
-    w.write_all(head[..head.len() - 1].as_bytes())?;
+    w.write_all(&head.as_bytes()[..head.len() - 1])?;
     w.write_all(b",\"Results\":[")?;
     // One result per ecosystem, as Trivy groups them.
     let mut first_result = true;

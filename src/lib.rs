@@ -4,8 +4,10 @@
 //! [`ingest`] (parsers), [`store`] (SQLite), [`ops`] (workflows), then the
 //! front ends [`cli`], [`console`] and [`api`].
 
+pub mod api;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod domain;
 pub mod gen;
 pub mod ingest;

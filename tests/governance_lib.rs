@@ -220,9 +220,8 @@ fn retention_over_120_days_archives_and_deletes_exactly_the_right_snapshots() {
             SnapshotState::Active
         } else if i == 3 {
             SnapshotState::Previous
-        } else if i == 2 {
-            SnapshotState::Deleted
-        } else if i + 41 <= 119 {
+        } else if i == 2 || i + 41 <= 119 {
+            // #2's hold only delayed it: archived at day 60, deleted at day 90.
             SnapshotState::Deleted
         } else if i + 11 <= 119 && i != 118 {
             SnapshotState::Archived

@@ -16,7 +16,10 @@ pub fn dispatch(ctx: &mut Context, cmd: Command) -> Result<u8> {
     match cmd {
         Command::Ingest(c) => ingest(ctx, c),
         Command::Demo(a) => demo(ctx, a),
+        Command::Console(a) => crate::console::run(console_options(ctx, a.read_only)),
         Command::Generate(a) => generate(a),
+        Command::Serve(a) => super::server::serve(ctx, a),
+        Command::Token(c) => super::server::token(ctx, c),
     }
 }
 
@@ -159,22 +162,45 @@ fn ingest(ctx: &mut Context, cmd: IngestCmd) -> Result<u8> {
             }
             Ok(0)
         }
-        IngestCmd::Verify { id } => {
+        IngestCmd::Verify { id, all } => {
             let store = open_ro(ctx)?;
-            let r = ops::snapshots::verify(&store, &id)?;
-            if ctx.json {
-                print_json(&json!({ "verify": r }));
+            let ids: Vec<String> = match id {
+                Some(id) => vec![id],
+                None => {
+                    debug_assert!(all);
+                    ops::snapshots::list_all(&store)?
+                        .into_iter()
+                        .filter(|s| s.state.is_restorable())
+                        .map(|s| s.id)
+                        .collect()
+                }
+            };
+            let mut results = Vec::new();
+            for id in &ids {
+                results.push(ops::snapshots::verify_deep(&store, id)?);
             }
-            if !r.is_ok() {
-                return Err(r.into_error());
+            if ctx.json {
+                print_json(
+                    &json!({ "verify": if all { json!(results) } else { json!(results[0]) } }),
+                );
+            }
+            let bad: Vec<_> = results.iter().filter(|r| !r.is_ok()).cloned().collect();
+            if let Some(first) = bad.first() {
+                let mut e = first.clone().into_error().to_string();
+                if bad.len() > 1 {
+                    e.push_str(&format!(" (and {} more snapshots fail)", bad.len() - 1));
+                }
+                return Err(OpError::Integrity(e));
             }
             if !ctx.json {
-                println!(
-                    "snapshot {} verified: {} records re-hash to {}",
-                    r.snapshot_id,
-                    r.actual_count,
-                    r.actual_hash.as_deref().unwrap_or("-")
-                );
+                for r in &results {
+                    println!(
+                        "snapshot {} verified: {} records re-hash to {}",
+                        r.snapshot_id,
+                        r.actual_count,
+                        r.actual_hash.as_deref().unwrap_or("-")
+                    );
+                }
             }
             Ok(0)
         }
@@ -303,8 +329,16 @@ fn summary(d: &serde_json::Value) -> String {
     parts.join(", ")
 }
 
+fn console_options(ctx: &Context, read_only: bool) -> crate::console::Options {
+    crate::console::Options {
+        db: ctx.db.clone(),
+        env: ctx.env.clone(),
+        read_only,
+        color: ctx.style.color,
+    }
+}
+
 fn demo(ctx: &mut Context, a: super::DemoArgs) -> Result<u8> {
-    let _ = a.no_console;
     let (path, keep) = match ctx.db_given {
         true => (ctx.db.clone(), None),
         false => {
@@ -335,6 +369,20 @@ fn demo(ctx: &mut Context, a: super::DemoArgs) -> Result<u8> {
             &json!({ "demo": { "db": path, "imports": summary.imports, "now": fmt_ts(summary.now) } }),
         );
         return Ok(0);
+    }
+    // On a terminal the demo opens the console on the store it built.
+    if !a.no_console && std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        drop(store);
+        let mut opts = console_options(ctx, false);
+        opts.db = path.clone();
+        let code = crate::console::run(opts)?;
+        println!(
+            "demo store: {}; open it again with: SNAPGOV_NOW={} snapgov --db {} console",
+            path.display(),
+            fmt_ts(summary.now),
+            path.display()
+        );
+        return Ok(code);
     }
     let snaps = ops::snapshots::list(
         &mut store,

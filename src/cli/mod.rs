@@ -4,6 +4,7 @@
 mod commands;
 mod governance;
 mod output;
+mod server;
 
 use crate::config::Config;
 use crate::ops::{Clock, Env, OpError};
@@ -11,7 +12,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-pub use output::Style;
+pub use governance::changed_fields;
+pub use output::{freshness_glyph, Style};
 
 const AFTER_HELP: &str = "\
 Paths: the store is --db, else $SNAPGOV_DB, else $XDG_DATA_HOME/snapgov/snapgov.db;
@@ -65,9 +67,17 @@ pub enum Command {
     /// Build a store from generated demo data (several tools, 60+ days of
     /// history) and show it. Without --db it uses a fresh temporary store.
     Demo(DemoArgs),
+    /// Open the operator console (a terminal UI) on the store: timelines,
+    /// SLA, the rollback wizard, the audit browser, retention.
+    Console(ConsoleArgs),
     /// Write a generated, realistic scanner feed (for benchmarks and trials).
     #[command(hide = true)]
     Generate(GenerateArgs),
+    /// Serve the HTTP API and run the scheduler (retention, SLA checks).
+    Serve(server::ServeArgs),
+    /// API tokens for `snapgov serve`: create, list, revoke.
+    #[command(subcommand)]
+    Token(server::TokenCmd),
 }
 
 #[derive(Args, Debug)]
@@ -75,6 +85,14 @@ pub struct DemoArgs {
     /// Only build the store and print where it is.
     #[arg(long)]
     pub no_console: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ConsoleArgs {
+    /// Open the store read-only (at the SQLite level): nothing can be
+    /// written, and rollback is not offered.
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 #[derive(Args, Debug)]
@@ -115,10 +133,15 @@ pub enum IngestCmd {
         /// Snapshot id, e.g. syft-20251204T000000Z-001.
         id: String,
     },
-    /// Re-hash a snapshot's stored records and compare with its normalizedHash.
+    /// Re-hash a snapshot's stored records and compare with its
+    /// normalizedHash; also checks each record is filed under its identity.
     Verify {
         /// Snapshot id.
-        id: String,
+        #[arg(required_unless_present = "all")]
+        id: Option<String>,
+        /// Verify every snapshot that still has records.
+        #[arg(long, conflicts_with = "id")]
+        all: bool,
     },
     /// The audit trail: list, show, verify, checkpoint, purge.
     #[command(subcommand)]

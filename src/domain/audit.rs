@@ -309,7 +309,10 @@ mod tests {
         retooled.tool = Some("trivy".into());
         let mut w = ChainWalker::new(GENESIS_HASH);
         w.feed(1, &a).unwrap();
-        assert!(w.feed(2, &retooled).is_err(), "the tool column is covered by the hash");
+        assert!(
+            w.feed(2, &retooled).is_err(),
+            "the tool column is covered by the hash"
+        );
         let mut w = ChainWalker::new(GENESIS_HASH);
         w.feed(1, &a).unwrap();
         assert_eq!(

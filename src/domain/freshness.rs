@@ -182,11 +182,15 @@ mod tests {
 
     #[test]
     fn nonsense_thresholds_are_refused() {
-        let mut t = Thresholds::default();
-        t.critical = Duration::days(3);
+        let t = Thresholds {
+            critical: Duration::days(3),
+            ..Default::default()
+        };
         assert!(t.validate().unwrap_err().contains("critical"));
-        t = Thresholds::default();
-        t.max_age = Duration::zero();
+        let t = Thresholds {
+            max_age: Duration::zero(),
+            ..Default::default()
+        };
         assert!(t.validate().unwrap_err().contains("max_age"));
         assert!(Thresholds::default().validate().is_ok());
     }

@@ -296,8 +296,7 @@ pub fn verify(store: &impl Queries, checkpoint: Option<&Checkpoint>) -> Result<V
         }
     }
 
-    if first_failure.is_none() && anchor.is_some() && !anchor_attested {
-        let (aseq, _) = anchor.as_ref().expect("checked");
+    if let (None, Some((aseq, _)), false) = (&first_failure, &anchor, anchor_attested) {
         first_failure = Some(ChainBreak::Missing {
             id: format!("the chain's start (records up to {} are gone with no audit_purged record attesting it)", audit_id(*aseq)),
             missing_from: 1,

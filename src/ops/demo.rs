@@ -99,7 +99,8 @@ pub fn build(store: &mut Store, env: &Env) -> Result<DemoSummary> {
             write_feed(f.format, &spec, &mut w).map_err(io_err)?;
             std::io::Write::flush(&mut w).map_err(io_err)?;
             drop(w);
-            let mut req = ImportRequest::new(f.tool, vec![Input::File(path)]);
+            let name = format!("{}-day{day}.json", f.tool);
+            let mut req = ImportRequest::new(f.tool, vec![Input::Named { path, name }]);
             req.reason = Some("scheduled_sync".into());
             req.source_uri = Some(format!("s3://scans/{}/{day}.json", f.tool));
             let e = Env::new(env.config.clone(), f.user, Clock::Fixed(at));
@@ -174,7 +175,8 @@ pub fn build(store: &mut Store, env: &Env) -> Result<DemoSummary> {
             let path = dir.path().join("trivy-truncated.json");
             std::fs::write(&path, b"{\"SchemaVersion\": 2, \"ArtifactName\": \"registry.example.com/shop/trivy\", \"Results\": [{\"Target\": ").map_err(io_err)?;
             let at = now - Duration::days(day) + Duration::hours(3);
-            let mut req = ImportRequest::new("trivy", vec![Input::File(path)]);
+            let name = "trivy-truncated.json".to_string();
+            let mut req = ImportRequest::new("trivy", vec![Input::Named { path, name }]);
             req.reason = Some("scheduled_sync".into());
             let e = Env::new(env.config.clone(), "ci-pipeline", Clock::Fixed(at));
             match import(store, &e, &req, &NoProgress) {

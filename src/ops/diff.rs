@@ -159,7 +159,9 @@ pub fn diff(
         to: to.1.to_string(),
         ..Default::default()
     };
-    let mut firsts: BTreeMap<Change, Vec<(Option<i64>, Option<i64>)>> = BTreeMap::new();
+    // The first record ids (old, new) of each group, for the samples.
+    type Firsts = BTreeMap<Change, Vec<(Option<i64>, Option<i64>)>>;
+    let mut firsts: Firsts = BTreeMap::new();
     store.diff(from.0, to.0, |e| {
         let (change, meta_id) = match (e.old, e.new) {
             (None, Some(n)) => (Change::Added, n),

@@ -25,6 +25,12 @@ use std::path::PathBuf;
 pub enum Input {
     File(PathBuf),
     Stdin,
+    /// A file known to people by another name (an upload, a generated
+    /// feed): errors and the audit trail use the name, not the path.
+    Named {
+        path: PathBuf,
+        name: String,
+    },
 }
 
 impl Input {
@@ -39,6 +45,7 @@ impl Input {
     pub fn display(&self) -> String {
         match self {
             Input::File(p) => p.display().to_string(),
+            Input::Named { name, .. } => name.clone(),
             Input::Stdin => "-".to_string(),
         }
     }
@@ -106,7 +113,7 @@ fn read_err(display: &str, e: std::io::Error) -> IngestError {
 fn prepare(input: &Input, limits: &Limits) -> std::result::Result<Prepared, IngestError> {
     let display = input.display();
     match input {
-        Input::File(path) => {
+        Input::File(path) | Input::Named { path, .. } => {
             let meta = std::fs::metadata(path).map_err(|e| read_err(&display, e))?;
             if meta.is_dir() {
                 return Err(read_err(

@@ -10,8 +10,10 @@ pub mod import;
 pub mod records;
 pub mod retention;
 pub mod rollback;
+pub mod scheduler;
 pub mod sla;
 pub mod snapshots;
+pub mod tokens;
 
 use crate::config::Config;
 use crate::store::StoreError;

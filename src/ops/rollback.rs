@@ -331,10 +331,10 @@ pub fn execute(
         run(Step::Commit, tx).map_err(Exec::Op)?;
         run(Step::UpdateActive, tx).map_err(Exec::Op)?;
         run(Step::Audit, tx).map_err(Exec::Op)?;
-        Ok(Outcome::Done(response(tool, &from, &to, env, now, reason, affected)))
+        Ok(Outcome::Done(Box::new(response(tool, &from, &to, env, now, reason, affected))))
     });
     match result {
-        Ok(Outcome::Done(r)) => Ok(r),
+        Ok(Outcome::Done(r)) => Ok(*r),
         // Undone at the savepoint; only the failure's audit record was kept.
         Ok(Outcome::Undone(step, e)) => {
             let msg = format!("rollback failed at step {}: {e}; it was undone at its savepoint and nothing changed", step.name());
@@ -384,7 +384,7 @@ fn response(
 const SAVEPOINT: &str = "rollback_restore";
 
 enum Outcome {
-    Done(Response),
+    Done(Box<Response>),
     /// Failed at restore or verify and returned to the savepoint.
     Undone(Step, OpError),
 }

@@ -25,7 +25,8 @@ pub struct AuditFilter {
     pub oldest_first: bool,
 }
 
-const COLUMNS: &str = "seq, id, event, timestamp, user, details, hash, prev_hash, tool, snapshot_id";
+const COLUMNS: &str =
+    "seq, id, event, timestamp, user, details, hash, prev_hash, tool, snapshot_id";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<(u64, AuditRecord)> {
     let seq: i64 = r.get(0)?;

@@ -9,6 +9,7 @@ pub mod holds;
 pub mod records;
 mod schema;
 pub mod snapshots;
+pub mod tokens;
 
 /// The read traits, for `use crate::store::prelude::*`.
 pub mod prelude {
@@ -16,6 +17,7 @@ pub mod prelude {
     pub use super::holds::HoldReads;
     pub use super::records::RecordReads;
     pub use super::snapshots::SnapshotReads;
+    pub use super::tokens::TokenReads;
     pub use super::Queries;
 }
 

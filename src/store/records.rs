@@ -41,11 +41,13 @@ impl HashAcc {
         self.count += 1;
         if kind == "vulnerability" {
             self.stats.vulnerabilities += 1;
-            *self
-                .stats
-                .by_severity
-                .entry(severity.unwrap_or("unknown").to_string())
-                .or_default() += 1;
+            let severity = severity.unwrap_or("unknown");
+            match self.stats.by_severity.get_mut(severity) {
+                Some(n) => *n += 1,
+                None => {
+                    self.stats.by_severity.insert(severity.to_string(), 1);
+                }
+            }
         } else {
             self.stats.packages += 1;
         }
@@ -134,6 +136,12 @@ pub struct RecordFilter {
 }
 
 /// Writes one snapshot's records, merging records with the same identity.
+///
+/// Per record it costs one lookup-or-insert in `records` and one insert in
+/// `snapshot_records`. It also keeps each identity's (content hash, kind,
+/// severity) in a [`SummarySorter`], so that [`WriteTx::finish_records`] can
+/// compute the snapshot's normalized hash without joining every member back
+/// to `records` (a random lookup per record, a quarter of an import's time).
 pub struct RecordWriter<'a> {
     snapshot: i64,
     find: Statement<'a>,
@@ -142,6 +150,11 @@ pub struct RecordWriter<'a> {
     existing: Statement<'a>,
     relink: Statement<'a>,
     merged_away: Vec<i64>,
+    /// Whether the last record looked up was new. New records come in runs
+    /// (a first import: all of them), and so do known ones (a daily import:
+    /// nearly all), so the next lookup starts with the likelier statement.
+    last_new: bool,
+    summary: SummarySorter,
     /// Records received (before merging).
     pub received: u64,
     /// Records merged into an earlier one with the same identity.
@@ -150,24 +163,31 @@ pub struct RecordWriter<'a> {
 
 impl RecordWriter<'_> {
     fn record_id(&mut self, hash: &RecordHash, rec: &NormalizedRecord, body: &[u8]) -> Result<i64> {
-        if let Some(id) = self
-            .find
-            .query_row([&hash[..]], |r| r.get::<_, i64>(0))
-            .optional()?
-        {
+        let body = std::str::from_utf8(body).expect("serde_json writes UTF-8");
+        let row = params![
+            &hash[..],
+            rec.kind.as_str(),
+            rec.severity().map(|s| s.as_str()),
+            rec.subject,
+            body
+        ];
+        if self.last_new {
+            // Insert first; `ON CONFLICT DO NOTHING` returns no row when the
+            // record exists.
+            if let Some(id) = self.insert.query_row(row, |r| r.get(0)).optional()? {
+                return Ok(id);
+            }
+            self.last_new = false;
+            return Ok(self.find.query_row([&hash[..]], |r| r.get(0))?);
+        }
+        if let Some(id) = self.find.query_row([&hash[..]], |r| r.get(0)).optional()? {
             return Ok(id);
         }
-        let body = std::str::from_utf8(body).expect("serde_json writes UTF-8");
-        Ok(self.insert.query_row(
-            params![
-                &hash[..],
-                rec.kind.as_str(),
-                rec.severity().map(|s| s.as_str()),
-                rec.subject,
-                body
-            ],
-            |r| r.get(0),
-        )?)
+        self.last_new = true;
+        self.insert
+            .query_row(row, |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::Corrupt("a record vanished while it was written".into()))
     }
 
     /// Adds one record (already canonicalized) to the snapshot.
@@ -179,7 +199,11 @@ impl RecordWriter<'_> {
         let rid = self.record_id(&hash, rec, &body)?;
         let linked = self.link.execute(params![self.snapshot, &ident[..], rid])?;
         if linked == 1 {
-            return Ok(());
+            return self.summary.push(SumEntry {
+                ident,
+                hash,
+                class: class_of(rec),
+            });
         }
         // Same identity seen before in this snapshot: merge the two.
         self.merged += 1;
@@ -202,7 +226,272 @@ impl RecordWriter<'_> {
         if new_rid != rid {
             self.merged_away.push(rid);
         }
+        // The identity's earlier entry is superseded: the last one wins.
+        self.summary.push(SumEntry {
+            ident,
+            hash,
+            class: class_of(&merged),
+        })
+    }
+}
+
+/// One member's part in the normalized hash.
+#[derive(Clone, Copy)]
+struct SumEntry {
+    ident: IdentKey,
+    hash: RecordHash,
+    /// Kind and severity, see [`class_of`].
+    class: u8,
+}
+
+/// Bytes of a [`SumEntry`] in a spilled run.
+const SUM_ENTRY_BYTES: usize = 16 + 32 + 1;
+/// Entries sorted in memory before a run is spilled (12.8 MB).
+const SUM_RUN_LEN: usize = 1 << 18;
+/// Spilled runs merged into one when there are this many (bounds open files).
+const SUM_MAX_RUNS: usize = 32;
+/// Class of a finding without a severity (cannot happen in valid records).
+const CLASS_NO_SEVERITY: u8 = u8::MAX;
+
+/// `0` for a package; `1 +` the severity's index for a finding.
+fn class_of(rec: &NormalizedRecord) -> u8 {
+    match (rec.kind, rec.severity()) {
+        (RecordKind::Package, _) => 0,
+        (RecordKind::Vulnerability, None) => CLASS_NO_SEVERITY,
+        (RecordKind::Vulnerability, Some(s)) => {
+            1 + crate::domain::record::Severity::ALL
+                .iter()
+                .position(|x| *x == s)
+                .unwrap_or(0) as u8
+        }
+    }
+}
+
+/// The kind and severity columns a class stands for.
+fn class_columns(class: u8) -> (&'static str, Option<&'static str>) {
+    match class {
+        0 => (RecordKind::Package.as_str(), None),
+        CLASS_NO_SEVERITY => (RecordKind::Vulnerability.as_str(), None),
+        c => (
+            RecordKind::Vulnerability.as_str(),
+            crate::domain::record::Severity::ALL
+                .get(c as usize - 1)
+                .map(|s| s.as_str()),
+        ),
+    }
+}
+
+fn spill_err(e: std::io::Error) -> StoreError {
+    StoreError::Sqlite(format!(
+        "cannot use a temporary file while summarizing the snapshot: {e}"
+    ))
+}
+
+/// Sorts a snapshot's [`SumEntry`]s by identity in bounded memory: runs of
+/// [`SUM_RUN_LEN`] entries are sorted (stably) and spilled to temporary
+/// files, then merged. Of several entries with the same identity (merged
+/// records) the last one pushed wins.
+struct SummarySorter {
+    buf: Vec<SumEntry>,
+    /// Spilled runs, oldest first, each sorted and read from its start.
+    runs: Vec<std::fs::File>,
+    run_len: usize,
+    max_runs: usize,
+}
+
+impl Default for SummarySorter {
+    fn default() -> Self {
+        SummarySorter {
+            buf: Vec::new(),
+            runs: Vec::new(),
+            run_len: SUM_RUN_LEN,
+            max_runs: SUM_MAX_RUNS,
+        }
+    }
+}
+
+impl SummarySorter {
+    fn push(&mut self, e: SumEntry) -> Result<()> {
+        if self.buf.len() >= self.run_len {
+            self.spill().map_err(spill_err)?;
+        }
+        self.buf.push(e);
         Ok(())
+    }
+
+    fn spill(&mut self) -> std::io::Result<()> {
+        use std::io::{Seek, Write};
+        self.buf.sort_by_key(|e| e.ident);
+        let mut w = std::io::BufWriter::with_capacity(1 << 16, tempfile::tempfile()?);
+        for e in &self.buf {
+            w.write_all(&e.ident)?;
+            w.write_all(&e.hash)?;
+            w.write_all(&[e.class])?;
+        }
+        let mut f = w.into_inner().map_err(|e| e.into_error())?;
+        f.rewind()?;
+        self.runs.push(f);
+        self.buf.clear();
+        if self.runs.len() >= self.max_runs {
+            let runs = std::mem::take(&mut self.runs);
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, tempfile::tempfile()?);
+            merge_runs(runs, |e| {
+                w.write_all(&e.ident)?;
+                w.write_all(&e.hash)?;
+                w.write_all(&[e.class])
+            })?;
+            let mut f = w.into_inner().map_err(|e| e.into_error())?;
+            f.rewind()?;
+            self.runs.push(f);
+        }
+        Ok(())
+    }
+
+    /// Calls `f` with each identity's last entry, in identity order.
+    fn finish(mut self, mut f: impl FnMut(&SumEntry)) -> Result<()> {
+        if self.runs.is_empty() {
+            self.buf.sort_by_key(|e| e.ident);
+            for (i, e) in self.buf.iter().enumerate() {
+                if self.buf.get(i + 1).is_none_or(|n| n.ident != e.ident) {
+                    f(e);
+                }
+            }
+            return Ok(());
+        }
+        if !self.buf.is_empty() {
+            self.spill().map_err(spill_err)?;
+        }
+        merge_runs(self.runs, |e| {
+            f(e);
+            Ok(())
+        })
+        .map_err(spill_err)
+    }
+}
+
+/// Merges sorted runs (oldest first), calling `f` with each identity's last
+/// entry in identity order.
+fn merge_runs(
+    runs: Vec<std::fs::File>,
+    mut f: impl FnMut(&SumEntry) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    use std::cmp::Reverse;
+    use std::io::Read;
+    fn next(r: &mut impl Read) -> std::io::Result<Option<SumEntry>> {
+        let mut b = [0u8; SUM_ENTRY_BYTES];
+        match r.read_exact(&mut b) {
+            Ok(()) => {
+                let mut e = SumEntry {
+                    ident: [0; 16],
+                    hash: [0; 32],
+                    class: b[48],
+                };
+                e.ident.copy_from_slice(&b[..16]);
+                e.hash.copy_from_slice(&b[16..48]);
+                Ok(Some(e))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+    let mut readers: Vec<_> = runs
+        .into_iter()
+        .map(|r| std::io::BufReader::with_capacity(1 << 16, r))
+        .collect();
+    // Keyed by (identity, run): equal identities come out oldest run first,
+    // and in push order within a run (its sort is stable).
+    let mut heap = std::collections::BinaryHeap::with_capacity(readers.len());
+    for (i, r) in readers.iter_mut().enumerate() {
+        if let Some(e) = next(r)? {
+            heap.push(Reverse((e.ident, i, e.hash, e.class)));
+        }
+    }
+    let mut pending: Option<SumEntry> = None;
+    while let Some(Reverse((ident, i, hash, class))) = heap.pop() {
+        if let Some(e) = next(&mut readers[i])? {
+            heap.push(Reverse((e.ident, i, e.hash, e.class)));
+        }
+        if let Some(p) = pending.as_ref().filter(|p| p.ident != ident) {
+            f(p)?;
+        }
+        pending = Some(SumEntry { ident, hash, class });
+    }
+    if let Some(p) = &pending {
+        f(p)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod summary_sorter_tests {
+    use super::*;
+
+    fn entry(ident: u8, version: u8) -> SumEntry {
+        SumEntry {
+            ident: [ident; 16],
+            hash: [version; 32],
+            class: version % 3,
+        }
+    }
+
+    /// Sorted by identity, the last pushed entry of each identity winning,
+    /// whether it all fits in memory, spills, or spills past `max_runs`.
+    #[test]
+    fn sorts_and_keeps_the_last_entry_of_each_identity() {
+        let mut pushed = Vec::new();
+        let mut x: u32 = 7;
+        for version in 0..200u32 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            pushed.push(entry((x >> 16) as u8 % 61, version as u8));
+        }
+        let mut expected = std::collections::BTreeMap::new();
+        for e in &pushed {
+            expected.insert(e.ident, (e.hash, e.class));
+        }
+        let expected: Vec<_> = expected.into_iter().collect();
+        for (run_len, max_runs) in [(1000, 32), (16, 32), (7, 3), (1, 2)] {
+            let mut s = SummarySorter {
+                run_len,
+                max_runs,
+                ..SummarySorter::default()
+            };
+            for e in &pushed {
+                s.push(*e).unwrap();
+            }
+            let mut got = Vec::new();
+            s.finish(|e| got.push((e.ident, (e.hash, e.class))))
+                .unwrap();
+            assert_eq!(got, expected, "run_len {run_len}, max_runs {max_runs}");
+        }
+    }
+
+    #[test]
+    fn classes_round_trip() {
+        assert_eq!(class_columns(0), ("package", None));
+        for sev in crate::domain::record::Severity::ALL {
+            let rec = NormalizedRecord {
+                ecosystem: "npm".into(),
+                kind: RecordKind::Vulnerability,
+                licenses: vec![],
+                locations: vec![],
+                name: "a".into(),
+                package_id: "npm/a@1".into(),
+                purl: None,
+                subject: "s".into(),
+                version: "1".into(),
+                vulnerability: Some(crate::domain::record::Finding {
+                    aliases: vec![],
+                    fixed_version: None,
+                    id: "CVE-1".into(),
+                    severity: sev,
+                    status: None,
+                }),
+            };
+            assert_eq!(
+                class_columns(class_of(&rec)),
+                ("vulnerability", Some(sev.as_str()))
+            );
+        }
     }
 }
 
@@ -214,7 +503,7 @@ impl<'a> WriteTx<'a> {
             snapshot: snapshot_pk,
             find: tx.prepare("SELECT id FROM records WHERE hash = ?1")?,
             insert: tx.prepare(
-                "INSERT INTO records (hash, kind, severity, subject, body) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                "INSERT INTO records (hash, kind, severity, subject, body) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (hash) DO NOTHING RETURNING id",
             )?,
             link: tx.prepare(
                 "INSERT INTO snapshot_records (snapshot, ident, record) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
@@ -226,19 +515,50 @@ impl<'a> WriteTx<'a> {
                 "UPDATE snapshot_records SET record = ?1 WHERE snapshot = ?2 AND ident = ?3",
             )?,
             merged_away: Vec::new(),
+            last_new: false,
+            summary: SummarySorter::default(),
             received: 0,
             merged: 0,
         })
     }
 
-    /// Ends a writer: drops records that merging left unreferenced.
+    /// Ends a writer: drops records that merging left unreferenced, and
+    /// computes the snapshot's summary from what the writer kept, for
+    /// [`RecordReads::snapshot_summary`] to return in this transaction
+    /// without reading every member back.
     pub fn finish_records(&mut self, w: RecordWriter<'_>) -> Result<()> {
+        let RecordWriter {
+            snapshot,
+            merged_away,
+            summary,
+            ..
+        } = w;
         let mut del = self.tx.prepare(
             "DELETE FROM records WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM snapshot_records WHERE record = ?1)",
         )?;
-        for id in w.merged_away {
+        for id in merged_away {
             del.execute([id])?;
         }
+        let mut acc = HashAcc::new();
+        summary.finish(|e| {
+            let (kind, severity) = class_columns(e.class);
+            acc.add(&e.hash, kind, severity);
+        })?;
+        let s = acc.finish();
+        // A temporary table is private to this connection and, like the
+        // records, rolled back with the transaction.
+        self.tx.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS snapgov_pending_summary (snapshot INTEGER PRIMARY KEY, normalized_hash TEXT NOT NULL, count INTEGER NOT NULL, stats TEXT NOT NULL)",
+        )?;
+        self.tx.execute(
+            "INSERT OR REPLACE INTO temp.snapgov_pending_summary (snapshot, normalized_hash, count, stats) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                snapshot,
+                s.normalized_hash,
+                s.count as i64,
+                serde_json::to_string(&s.stats).expect("stats serialize")
+            ],
+        )?;
         Ok(())
     }
 
@@ -306,10 +626,57 @@ pub struct BadRecord {
     pub identity: String,
 }
 
+/// The summary [`WriteTx::finish_records`] left for `snapshot_pk` on this
+/// connection, removed as it is read; `None` if there is none, or if the
+/// snapshot's member count no longer matches it.
+fn take_pending_summary(
+    conn: &rusqlite::Connection,
+    snapshot_pk: i64,
+) -> Result<Option<RecordsSummary>> {
+    let exists: i64 = conn.query_row(
+        "SELECT count(*) FROM temp.sqlite_master WHERE type = 'table' AND name = 'snapgov_pending_summary'",
+        [],
+        |r| r.get(0),
+    )?;
+    if exists == 0 {
+        return Ok(None);
+    }
+    let Some((normalized_hash, count, stats)) = conn
+        .query_row(
+            "DELETE FROM temp.snapgov_pending_summary WHERE snapshot = ?1 RETURNING normalized_hash, count, stats",
+            [snapshot_pk],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)),
+        )
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let members: i64 = conn.query_row(
+        "SELECT count(*) FROM snapshot_records WHERE snapshot = ?1",
+        [snapshot_pk],
+        |r| r.get(0),
+    )?;
+    let Ok(stats) = serde_json::from_str::<RecordStats>(&stats) else {
+        return Ok(None);
+    };
+    Ok((members == count).then_some(RecordsSummary {
+        normalized_hash,
+        count: count as u64,
+        stats,
+    }))
+}
+
 /// Record reads.
 pub trait RecordReads: Queries {
     /// Hash and counts from the stored record hashes (fast; used on import).
+    ///
+    /// In the transaction that wrote the snapshot, right after
+    /// [`WriteTx::finish_records`], this returns (once) the summary the
+    /// writer computed, provided the snapshot still has as many members.
     fn snapshot_summary(&self, snapshot_pk: i64) -> Result<RecordsSummary> {
+        if let Some(s) = take_pending_summary(self.conn(), snapshot_pk)? {
+            return Ok(s);
+        }
         let mut stmt = self.conn().prepare(
             "SELECT r.hash, r.kind, r.severity FROM snapshot_records s JOIN records r ON r.id = s.record WHERE s.snapshot = ?1 ORDER BY s.ident",
         )?;
@@ -328,7 +695,7 @@ pub trait RecordReads: Queries {
     /// active data) from scratch. Returns the summary and the first record
     /// whose body no longer matches its content address, if any.
     fn rehash(&self, side: DiffSide) -> Result<(RecordsSummary, Option<BadRecord>)> {
-        let (summary, bad, _) = self.rehash_with_hashes(side)?;
+        let (summary, bad, _) = self.rehash_with_hashes(side, false)?;
         Ok((summary, bad))
     }
 
@@ -339,9 +706,13 @@ pub trait RecordReads: Queries {
     /// Bodies are read in storage (record id) order rather than identity
     /// order: random lookups cost several times a sequential scan. The
     /// (identity, hash) pairs are then sorted in memory (48 bytes a record).
+    ///
+    /// With `deep`, each body is also parsed and its identity checked
+    /// against the key it is filed under (slower: a JSON parse a record).
     fn rehash_with_hashes(
         &self,
         side: DiffSide,
+        deep: bool,
     ) -> Result<(RecordsSummary, Option<BadRecord>, ContentHashes)> {
         // (record id, identity key) of every member, sorted by record id.
         let mut members: Vec<(i64, IdentKey)> = Vec::new();
@@ -373,6 +744,22 @@ pub trait RecordReads: Queries {
                     record_id: rid,
                     identity,
                 });
+            } else if deep && bad.is_none() {
+                match serde_json::from_slice::<NormalizedRecord>(body) {
+                    Ok(rec) if rec.ident_key() == ident => {}
+                    Ok(rec) => {
+                        bad = Some(BadRecord {
+                            record_id: rid,
+                            identity: format!("{}, filed under another identity", rec.identity()),
+                        })
+                    }
+                    Err(_) => {
+                        bad = Some(BadRecord {
+                            record_id: rid,
+                            identity: "(unparseable record)".to_string(),
+                        })
+                    }
+                }
             }
             count_into(&mut stats, kind, sev);
             rows.push((ident, h));
@@ -391,7 +778,9 @@ pub trait RecordReads: Queries {
                 while j < members.len() && members[j].0 < rid {
                     j += 1;
                 }
-                if j < members.len() && members[j].0 == rid {
+                // Legitimately one identity a record; a tampered store may
+                // file one record under several, and each is checked.
+                while j < members.len() && members[j].0 == rid {
                     let kind: String = r.get(2)?;
                     let sev: Option<String> = r.get(3)?;
                     visit(
@@ -427,8 +816,12 @@ pub trait RecordReads: Queries {
             }
         }
         if rows.len() != members.len() {
+            let whose = match side {
+                DiffSide::Snapshot(_) => "the snapshot's",
+                DiffSide::Active(_) => "the active data's",
+            };
             return Err(StoreError::Corrupt(format!(
-                "{} of {} member records are missing from the record table",
+                "{} of {} of {whose} records are missing from the record table",
                 members.len() - rows.len(),
                 members.len()
             )));

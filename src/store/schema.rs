@@ -86,4 +86,22 @@ CREATE TABLE meta (
     value TEXT NOT NULL
 );
 "#,
+    // 2: API tokens (`snapgov token`): only each token's BLAKE3 hash is kept.
+    // A name is unique among live tokens; revoked ones stay for the record.
+    // Plus the listing order's index, so a page of all snapshots (the API's
+    // default listing) is read in order instead of sorting the whole table.
+    r#"
+CREATE TABLE tokens (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    revoked_at TEXT,
+    revoked_by TEXT
+);
+CREATE UNIQUE INDEX tokens_live_name ON tokens (name) WHERE revoked_at IS NULL;
+CREATE INDEX snapshots_by_time ON snapshots (imported_at, id);
+"#,
 ];
