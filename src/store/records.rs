@@ -566,15 +566,37 @@ impl<'a> WriteTx<'a> {
     /// only what differs. Returns how many records were added, removed or
     /// replaced.
     pub fn restore_active(&mut self, tool_key: i64, snapshot_pk: i64) -> Result<u64> {
+        // Small differences (the daily import, a rollback) are found by the
+        // merge-join and written one by one. Past this many, memory would
+        // grow with the feed, so the work is left to set-based SQL instead.
+        const CAP: usize = 250_000;
         let mut changes: Vec<DiffEntry> = Vec::new();
-        self.diff(
+        let mut over = false;
+        let r = self.diff(
             DiffSide::Active(tool_key),
             DiffSide::Snapshot(snapshot_pk),
             |e| {
+                if changes.len() >= CAP {
+                    over = true;
+                    return Err(StoreError::Sqlite("diff over the in-memory cap".into()));
+                }
                 changes.push(e);
                 Ok(())
             },
-        )?;
+        );
+        if over {
+            drop(changes);
+            let removed = self.tx.execute(
+                "DELETE FROM active_records WHERE tool = ?1 AND NOT EXISTS (SELECT 1 FROM snapshot_records s WHERE s.snapshot = ?2 AND s.ident = active_records.ident)",
+                params![tool_key, snapshot_pk],
+            )?;
+            let written = self.tx.execute(
+                "INSERT INTO active_records (tool, ident, record) SELECT ?1, ident, record FROM snapshot_records WHERE snapshot = ?2 AND true ON CONFLICT (tool, ident) DO UPDATE SET record = excluded.record WHERE active_records.record <> excluded.record",
+                params![tool_key, snapshot_pk],
+            )?;
+            return Ok((removed + written) as u64);
+        }
+        r?;
         let mut del = self
             .tx
             .prepare_cached("DELETE FROM active_records WHERE tool = ?1 AND ident = ?2")?;
