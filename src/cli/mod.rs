@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-pub use governance::changed_fields;
+pub use crate::ops::diff::changed_fields;
 pub use output::{freshness_glyph, Style};
 
 const AFTER_HELP: &str = "\

@@ -48,17 +48,7 @@ impl Style {
     }
 }
 
-/// The glyph that goes with a freshness state word (never colour alone).
-pub fn freshness_glyph(state: &str, overdue: bool) -> &'static str {
-    match state {
-        "fresh" => "●",
-        "stale" if overdue => "▲",
-        "stale" => "△",
-        "critical" => "✖",
-        "expired" => "⊘",
-        _ => "?",
-    }
-}
+pub use crate::domain::freshness::glyph as freshness_glyph;
 
 /// Prints rows as aligned columns (widths by character count).
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {

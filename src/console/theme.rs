@@ -47,7 +47,7 @@ pub fn state_glyph(s: SnapshotState) -> &'static str {
 
 /// The glyph of a freshness state: the CLI's own table.
 pub fn freshness_glyph(f: Freshness, overdue: bool) -> &'static str {
-    crate::cli::freshness_glyph(f.as_str(), overdue)
+    crate::domain::freshness::glyph(f.as_str(), overdue)
 }
 
 /// The freshness word for people ("stale (overdue)").

@@ -255,3 +255,39 @@ pub fn items(
     })?;
     Ok(out)
 }
+
+/// "version 1.2 → 1.3" for each top-level field that differs.
+pub fn changed_fields(o: &serde_json::Value, n: &serde_json::Value) -> Vec<String> {
+    let (Some(o), Some(n)) = (o.as_object(), n.as_object()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (k, nv) in n {
+        let ov = o.get(k).unwrap_or(&serde_json::Value::Null);
+        if ov != nv {
+            if let (Some(oo), Some(no)) = (ov.as_object(), nv.as_object()) {
+                for (k2, nv2) in no {
+                    let ov2 = oo.get(k2).unwrap_or(&serde_json::Value::Null);
+                    if ov2 != nv2 {
+                        out.push(format!("{k}.{k2} {} → {}", short(ov2), short(nv2)));
+                    }
+                }
+            } else {
+                out.push(format!("{k} {} → {}", short(ov), short(nv)));
+            }
+        }
+    }
+    out
+}
+
+fn short(v: &serde_json::Value) -> String {
+    let s = match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(39).collect::<String>())
+    } else {
+        s
+    }
+}

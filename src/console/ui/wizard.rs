@@ -455,7 +455,7 @@ fn item_line(it: &DiffItem) -> String {
         s.push_str(&format!(" [{sev}]"));
     }
     if let (Some(o), Some(n)) = (&it.old, &it.new) {
-        let ch = crate::cli::changed_fields(o, n);
+        let ch = crate::ops::diff::changed_fields(o, n);
         if !ch.is_empty() {
             s.push_str(&format!(": {}", ch.join(", ")));
         }
@@ -607,7 +607,7 @@ fn preview_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
             ));
             match (&it.old, &it.new) {
                 (Some(o), Some(n)) => {
-                    for c in crate::cli::changed_fields(o, n) {
+                    for c in crate::ops::diff::changed_fields(o, n) {
                         lines.push(Line::styled(format!("  {c}"), theme.changed()));
                     }
                 }
