@@ -322,7 +322,8 @@ fn a_sparse_2gb_file_and_endless_stdin_are_refused_fast() {
         c.output().unwrap().into()
     };
     let r = run(
-        format!("{bin} ingest import --tool syft - < /dev/zero"),
+        // Under a 1 GiB address-space cap: memory must not grow with the input.
+        format!("ulimit -v 1048576; {bin} ingest import --tool syft - < /dev/zero"),
         &[],
     );
     assert_eq!(r.code, 3, "{}", r.stderr);
@@ -334,7 +335,9 @@ fn a_sparse_2gb_file_and_endless_stdin_are_refused_fast() {
     )
     .unwrap();
     let r = run(
-        format!("tr '\\000' ' ' < /dev/zero | {bin} ingest import --tool syft -"),
+        format!(
+            "tr '\\000' ' ' < /dev/zero | (ulimit -v 1048576; {bin} ingest import --tool syft -)"
+        ),
         &[],
     );
     assert_eq!(r.code, 3, "{}", r.stderr);
