@@ -2,7 +2,6 @@
 //! to the same store at once, and both show the others' changes.
 
 mod api_common;
-#[allow(dead_code)]
 #[path = "console_support/mod.rs"]
 mod console_support;
 
