@@ -632,8 +632,14 @@ impl<'a> WriteTx<'a> {
             "DELETE FROM snapshot_records WHERE snapshot = ?1",
             [snapshot_pk],
         )?;
+        // Set-based: one pass over each table rather than a probe of the
+        // (unindexed by record) active data for every candidate.
+        self.tx.execute_batch(
+            "DELETE FROM temp.gc_records WHERE EXISTS (SELECT 1 FROM snapshot_records WHERE record = gc_records.id);
+             DELETE FROM temp.gc_records WHERE id IN (SELECT record FROM active_records);",
+        )?;
         let n = self.tx.execute(
-            "DELETE FROM records WHERE id IN (SELECT id FROM temp.gc_records) AND NOT EXISTS (SELECT 1 FROM snapshot_records WHERE record = records.id) AND NOT EXISTS (SELECT 1 FROM active_records WHERE record = records.id)",
+            "DELETE FROM records WHERE id IN (SELECT id FROM temp.gc_records)",
             [],
         )?;
         self.tx.execute_batch("DELETE FROM temp.gc_records;")?;
