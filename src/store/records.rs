@@ -809,13 +809,14 @@ pub trait RecordReads: Queries {
                 // Legitimately one identity a record; a tampered store may
                 // file one record under several, and each is checked.
                 while j < members.len() && members[j].0 == rid {
-                    let kind: String = r.get(2)?;
-                    let sev: Option<String> = r.get(3)?;
+                    // Borrowed, not copied: this loop runs once a record.
+                    let kind = r.get_ref(2)?.as_str()?;
+                    let sev = r.get_ref(3)?.as_str_or_null()?;
                     visit(
                         rid,
                         r.get_ref(1)?.as_blob()?,
-                        &kind,
-                        sev.as_deref(),
+                        kind,
+                        sev,
                         r.get_ref(4)?.as_bytes()?,
                         members[j].1,
                     );
