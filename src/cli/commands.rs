@@ -23,14 +23,6 @@ pub fn dispatch(ctx: &mut Context, cmd: Command) -> Result<u8> {
     }
 }
 
-fn open_rw(ctx: &Context) -> Result<Store> {
-    Ok(Store::open(&ctx.db, OpenMode::ReadWrite)?)
-}
-
-fn open_ro(ctx: &Context) -> Result<Store> {
-    Ok(Store::open(&ctx.db, OpenMode::ReadOnly)?)
-}
-
 /// A record counter on a terminal's stderr; nothing when piped.
 struct Bar(Option<ProgressBar>);
 
@@ -73,7 +65,7 @@ fn ingest(ctx: &mut Context, cmd: IngestCmd) -> Result<u8> {
     let now = ctx.env.clock.now();
     match cmd {
         IngestCmd::Import(a) => {
-            let mut store = open_rw(ctx)?;
+            let mut store = ctx.open_rw()?;
             let mut req = ops::import::ImportRequest::new(
                 &a.tool,
                 a.files
@@ -127,7 +119,7 @@ fn ingest(ctx: &mut Context, cmd: IngestCmd) -> Result<u8> {
             Ok(0)
         }
         IngestCmd::Snapshots(a) => {
-            let mut store = open_ro(ctx)?;
+            let mut store = ctx.open_ro()?;
             let filter = SnapshotFilter {
                 tool: a.tool,
                 state: a.state,
@@ -153,7 +145,7 @@ fn ingest(ctx: &mut Context, cmd: IngestCmd) -> Result<u8> {
             Ok(0)
         }
         IngestCmd::Show { id } => {
-            let store = open_ro(ctx)?;
+            let store = ctx.open_ro()?;
             let s = ops::snapshots::get(&store, &id)?;
             if ctx.json {
                 print_json(&json!({ "snapshot": s }));
@@ -163,7 +155,7 @@ fn ingest(ctx: &mut Context, cmd: IngestCmd) -> Result<u8> {
             Ok(0)
         }
         IngestCmd::Verify { id, all } => {
-            let store = open_ro(ctx)?;
+            let store = ctx.open_ro()?;
             let ids: Vec<String> = match id {
                 Some(id) => vec![id],
                 None => {
@@ -220,7 +212,7 @@ fn ingest(ctx: &mut Context, cmd: IngestCmd) -> Result<u8> {
 fn audit(ctx: &mut Context, cmd: AuditCmd) -> Result<u8> {
     match cmd {
         AuditCmd::List(a) => {
-            let store = open_ro(ctx)?;
+            let store = ctx.open_ro()?;
             let filter = AuditFilter {
                 event: a.event,
                 tool: a.tool,
@@ -258,13 +250,13 @@ fn audit(ctx: &mut Context, cmd: AuditCmd) -> Result<u8> {
             Ok(0)
         }
         AuditCmd::Show { id } => {
-            let store = open_ro(ctx)?;
+            let store = ctx.open_ro()?;
             let r = ops::audit::show(&store, &id)?;
             print_json(&json!({ "audit": r }));
             Ok(0)
         }
         AuditCmd::Verify { checkpoint } => {
-            let store = open_ro(ctx)?;
+            let store = ctx.open_ro()?;
             let cp = checkpoint
                 .as_deref()
                 .map(ops::audit::read_checkpoint)
@@ -293,7 +285,7 @@ fn audit(ctx: &mut Context, cmd: AuditCmd) -> Result<u8> {
         }
         AuditCmd::Purge { before, reason } => super::governance::purge(ctx, before, reason),
         AuditCmd::Checkpoint { file } => {
-            let store = open_ro(ctx)?;
+            let store = ctx.open_ro()?;
             let cp = ops::audit::write_checkpoint(&store, &file, ctx.env.clock.now())?;
             if ctx.json {
                 print_json(&json!({ "checkpoint": cp }));

@@ -7,22 +7,13 @@ use crate::domain::time::{fmt_duration, fmt_ts};
 use crate::ops::diff::DiffSummary;
 use crate::ops::rollback::{Observer, StepEvent, Target};
 use crate::ops::{self, OpError};
-use crate::store::{OpenMode, Store};
 use serde_json::json;
 use std::io::{BufRead, IsTerminal, Write};
 
 type Result<T> = std::result::Result<T, OpError>;
 
-fn open_rw(ctx: &Context) -> Result<Store> {
-    Ok(Store::open(&ctx.db, OpenMode::ReadWrite)?)
-}
-
-fn open_ro(ctx: &Context) -> Result<Store> {
-    Ok(Store::open(&ctx.db, OpenMode::ReadOnly)?)
-}
-
 pub fn sla(ctx: &Context, tool: Option<String>) -> Result<u8> {
-    let store = open_ro(ctx)?;
+    let store = ctx.open_ro()?;
     let report = ops::sla::report(&store, &ctx.env, tool.as_deref())?;
     let now = ctx.env.clock.now();
     if ctx.json {
@@ -81,7 +72,7 @@ pub fn sla(ctx: &Context, tool: Option<String>) -> Result<u8> {
 }
 
 pub fn records(ctx: &Context, a: RecordsArgs) -> Result<u8> {
-    let mut store = open_rw(ctx)?;
+    let mut store = ctx.open_rw()?;
     let q = ops::records::RecordsQuery {
         tool: a.tool,
         subject: a.subject,
@@ -112,7 +103,7 @@ pub fn records(ctx: &Context, a: RecordsArgs) -> Result<u8> {
 }
 
 pub fn expire(ctx: &Context, id: String, reason: String) -> Result<u8> {
-    let mut store = open_rw(ctx)?;
+    let mut store = ctx.open_rw()?;
     let s = ops::expire::expire(&mut store, &ctx.env, &id, &reason)?;
     if ctx.json {
         print_json(&json!({ "snapshot": s }));
@@ -194,7 +185,7 @@ fn prompt(question: &str) -> Option<String> {
 }
 
 pub fn rollback(ctx: &Context, a: RollbackArgs) -> Result<u8> {
-    let mut store = open_rw(ctx)?;
+    let mut store = ctx.open_rw()?;
     let target = match (&a.snapshot_id, a.at) {
         (Some(id), _) => Target::Id(id.clone()),
         (None, Some(t)) => Target::At(t),
@@ -335,7 +326,7 @@ fn print_rollback(ctx: &Context, resp: &ops::rollback::Response) {
 }
 
 pub fn diff(ctx: &Context, from: String, to: String, sample: usize) -> Result<u8> {
-    let mut store = open_ro(ctx)?;
+    let mut store = ctx.open_ro()?;
     let d = store.read(|r| -> Result<DiffSummary> {
         use crate::store::prelude::*;
         let side =
@@ -370,7 +361,7 @@ pub fn diff(ctx: &Context, from: String, to: String, sample: usize) -> Result<u8
 pub fn retention(ctx: &Context, cmd: RetentionCmd) -> Result<u8> {
     match cmd {
         RetentionCmd::Status => {
-            let store = open_ro(ctx)?;
+            let store = ctx.open_ro()?;
             let st = ops::retention::status(&store, &ctx.env)?;
             if ctx.json {
                 print_json(&json!({ "retention": st }));
@@ -411,7 +402,7 @@ pub fn retention(ctx: &Context, cmd: RetentionCmd) -> Result<u8> {
             Ok(0)
         }
         RetentionCmd::Run { dry_run } => {
-            let mut store = open_rw(ctx)?;
+            let mut store = ctx.open_rw()?;
             let rep = ops::retention::run(&mut store, &ctx.env, dry_run)?;
             if ctx.json {
                 print_json(&json!({ "retentionRun": rep }));
@@ -433,7 +424,7 @@ pub fn retention(ctx: &Context, cmd: RetentionCmd) -> Result<u8> {
             reason,
             until,
         }) => {
-            let mut store = open_rw(ctx)?;
+            let mut store = ctx.open_rw()?;
             let h = ops::retention::hold_add(&mut store, &ctx.env, &snapshot_id, &reason, until)?;
             if ctx.json {
                 print_json(&json!({ "hold": h }));
@@ -448,7 +439,7 @@ pub fn retention(ctx: &Context, cmd: RetentionCmd) -> Result<u8> {
             Ok(0)
         }
         RetentionCmd::Hold(HoldCmd::Remove { snapshot_id }) => {
-            let mut store = open_rw(ctx)?;
+            let mut store = ctx.open_rw()?;
             ops::retention::hold_remove(&mut store, &ctx.env, &snapshot_id)?;
             if ctx.json {
                 print_json(&json!({ "hold": { "snapshotId": snapshot_id, "removed": true } }));
@@ -479,7 +470,7 @@ fn print_plan(p: &crate::domain::retention::Plan, lead: &str) {
 }
 
 pub fn purge(ctx: &Context, before: chrono::DateTime<chrono::Utc>, reason: String) -> Result<u8> {
-    let mut store = open_rw(ctx)?;
+    let mut store = ctx.open_rw()?;
     let r = ops::audit::purge(&mut store, &ctx.env, before, &reason)?;
     if ctx.json {
         print_json(&json!({ "purge": r }));

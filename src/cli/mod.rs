@@ -464,6 +464,22 @@ pub fn clock_from_env() -> Result<Clock, OpError> {
 }
 
 impl Context {
+    /// The store, for commands that write.
+    pub fn open_rw(&self) -> Result<crate::store::Store, OpError> {
+        Ok(crate::store::Store::open(
+            &self.db,
+            crate::store::OpenMode::ReadWrite,
+        )?)
+    }
+
+    /// The store, read-only at the SQLite level, for commands that only read.
+    pub fn open_ro(&self) -> Result<crate::store::Store, OpError> {
+        Ok(crate::store::Store::open(
+            &self.db,
+            crate::store::OpenMode::ReadOnly,
+        )?)
+    }
+
     pub fn from_global(g: &GlobalOpts) -> Result<Context, OpError> {
         let (config_path, required) = match &g.config {
             Some(p) => (p.clone(), true),
