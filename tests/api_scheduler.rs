@@ -82,21 +82,44 @@ fn retention_fires_on_schedule_and_each_sla_transition_is_reported_once() {
         assert_eq!((at.hour(), at.minute(), at.second()), (0, 0, 0));
     }
     // It archived A (previous since t0-1d) at the first midnight 30 days
-    // later, as user system; B (the default rollback target) and C stay.
+    // later, and B (N-1, previous since t0) the next midnight, as the spec
+    // says, as user system; C (active) stays.
     let archived = store
         .audit_list(&AuditFilter {
             event: Some("snapshot_archived".into()),
             ..Default::default()
         })
         .unwrap();
-    assert_eq!(archived.len(), 1, "{archived:?}");
-    let rec = &archived[0].1;
-    assert_eq!(rec.user, "system");
-    assert_eq!(rec.details["snapshotId"], a.as_str());
-    assert_eq!(fmt_ts(rec.timestamp), "2025-12-31T00:00:00Z");
+    assert_eq!(archived.len(), 2, "{archived:?}");
+    let mut got: Vec<(String, String, String)> = archived
+        .iter()
+        .map(|(_, r)| {
+            (
+                r.details["snapshotId"].as_str().unwrap().to_string(),
+                fmt_ts(r.timestamp),
+                r.user.clone(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            (
+                a.clone(),
+                "2025-12-31T00:00:00Z".to_string(),
+                "system".to_string()
+            ),
+            (
+                b.clone(),
+                "2026-01-01T00:00:00Z".to_string(),
+                "system".to_string()
+            ),
+        ]
+    );
     assert_eq!(
         store.get_snapshot(&b).unwrap().unwrap().state.as_str(),
-        "previous"
+        "archived"
     );
     assert_eq!(
         store.get_snapshot(&c).unwrap().unwrap().state.as_str(),

@@ -508,7 +508,7 @@ fn the_audit_browser_pages_through_the_store() {
     assert_eq!(a.rows.len() as u64, PAGE);
     assert!(a.at_top && !a.at_bottom);
     assert!(
-        matches!(a.chain, Chain::Verified { records: 299, .. }),
+        matches!(a.chain, Chain::Verified { records: 300, .. }),
         "{:?}",
         a.chain
     );

@@ -95,9 +95,39 @@ impl ApiError {
     }
 }
 
+/// The workflows word their hints for the CLI (`--reason TEXT`); over HTTP
+/// the same hint names the request's own parameter. Longer phrases first,
+/// so `--reason TEXT` is not half-replaced by `--reason`.
+const API_WORDING: [(&str, &str); 13] = [
+    ("(--reason TEXT)", "(\"reason\" in the request)"),
+    ("--reason TEXT", "\"reason\""),
+    ("--override REASON", "override=REASON"),
+    ("--imported-at", "importedAt"),
+    ("--allow-empty", "allowEmpty=true"),
+    ("--allow-shrink", "allowShrink=true"),
+    ("--activate", "activate=true"),
+    ("--until", "expiresAt"),
+    ("--before", "before"),
+    ("--snapshot-id", "the snapshotId in the path"),
+    ("--dry-run", "dryRun"),
+    ("--force", "force"),
+    ("--reason", "\"reason\""),
+];
+
+/// A workflow's message in the API's words.
+pub fn api_wording(detail: &str) -> String {
+    let mut out = detail.to_string();
+    for (cli, api) in API_WORDING {
+        if out.contains(cli) {
+            out = out.replace(cli, api);
+        }
+    }
+    out
+}
+
 impl From<OpError> for ApiError {
     fn from(e: OpError) -> ApiError {
-        let detail = e.to_string();
+        let detail = api_wording(&e.to_string());
         let (status, kind) = match &e {
             OpError::Usage(_) => (StatusCode::BAD_REQUEST, "bad-request"),
             OpError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
@@ -145,3 +175,25 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod wording_tests {
+    use super::api_wording;
+
+    #[test]
+    fn cli_flags_become_api_parameters() {
+        assert_eq!(
+            api_wording("a hold needs a reason (--reason TEXT)"),
+            "a hold needs a reason (\"reason\" in the request)"
+        );
+        assert_eq!(
+            api_wording("import again with --allow-shrink"),
+            "import again with allowShrink=true"
+        );
+        assert_eq!(
+            api_wording("--imported-at 9999-01-01T00:00:00Z is outside"),
+            "importedAt 9999-01-01T00:00:00Z is outside"
+        );
+        assert_eq!(api_wording("no flags here"), "no flags here");
+    }
+}

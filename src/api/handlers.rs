@@ -399,6 +399,7 @@ pub struct ImportParams {
     imported_at: Option<String>,
     allow_empty: Option<bool>,
     allow_shrink: Option<bool>,
+    activate: Option<bool>,
 }
 
 impl ImportParams {
@@ -419,9 +420,10 @@ impl ImportParams {
             "importedAt" => self.imported_at = Some(v),
             "allowEmpty" => self.allow_empty = Some(flag(&v)?),
             "allowShrink" => self.allow_shrink = Some(flag(&v)?),
+            "activate" => self.activate = Some(flag(&v)?),
             other => {
                 return Err(ApiError::bad_request(format!(
-                    "unknown form field `{other}`; send the feed as a file field plus tool, format, reason, sourceUri, importedAt, allowEmpty, allowShrink"
+                    "unknown form field `{other}`; send the feed as a file field plus tool, format, reason, sourceUri, importedAt, allowEmpty, allowShrink, activate"
                 )))
             }
         }
@@ -451,6 +453,7 @@ impl ImportParams {
             .transpose()?;
         req.allow_empty = self.allow_empty.unwrap_or(false);
         req.allow_shrink = self.allow_shrink.unwrap_or(false);
+        req.activate = self.activate.unwrap_or(false);
         Ok(req)
     }
 }
@@ -592,6 +595,7 @@ pub async fn import(
                     "recordsReceived": out.records_received,
                     "recordsMerged": out.records_merged,
                     "recordsAffected": out.records_affected,
+                    "activated": out.activated,
                 }
             });
             Ok((loc, body))
@@ -951,7 +955,9 @@ pub async fn retention_run(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct HoldBody {
     reason: Option<String>,
-    until: String,
+    /// The response's name for it; `until` (the CLI's) is kept as an alias.
+    #[serde(alias = "until")]
+    expires_at: Option<String>,
 }
 
 pub async fn hold_put(
@@ -960,7 +966,15 @@ pub async fn hold_put(
     P(id): P,
     JsonBody(b): JsonBody<HoldBody>,
 ) -> ApiResult<Response> {
-    let until = parse_ts(&b.until).map_err(ApiError::bad_request)?;
+    let until = b
+        .expires_at
+        .as_deref()
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "a hold needs \"expiresAt\" (RFC 3339, e.g. 2026-12-01T00:00:00Z) in the body",
+            )
+        })
+        .and_then(|t| parse_ts(t).map_err(|m| ApiError::bad_request(format!("expiresAt: {m}"))))?;
     let env = st.env(&who);
     st.blocking(move |store, _| {
         let h =

@@ -120,9 +120,10 @@ fn details(op: Op) -> (Vec<Value>, Option<Value>, Vec<(&'static str, Value)>) {
                 ),
                 query("reason", "Why it is imported (metadata.importReason)", s(), false),
                 query("sourceUri", "Where the feed came from (metadata.sourceUri)", s(), false),
-                query("importedAt", "Record the import as made at this time (backfills)", ts(), false),
+                query("importedAt", "Record the import as made at this time (backfills); from 2000-01-01T00:00:00Z to 5 minutes past now", ts(), false),
                 query("allowEmpty", "Accept a feed with no records", json!({ "type": "boolean" }), false),
                 query("allowShrink", "Accept a feed with fewer than half the active snapshot's records", json!({ "type": "boolean" }), false),
+                query("activate", "Make a backfill (importedAt older than the active snapshot) active anyway; needs reason, audited", json!({ "type": "boolean" }), false),
             ],
             Some(json!({
                 "required": true,
@@ -510,8 +511,12 @@ fn schemas() -> Value {
         "RetentionRunResponse": obj("retentionRun", json!({ "type": "object" })),
         "HoldRequest": {
             "type": "object",
-            "required": ["reason", "until"],
-            "properties": { "reason": { "type": "string" }, "until": { "type": "string", "format": "date-time" } }
+            "required": ["reason", "expiresAt"],
+            "properties": {
+                "reason": { "type": "string" },
+                "expiresAt": { "type": "string", "format": "date-time" },
+                "until": { "type": "string", "format": "date-time", "description": "Alias of expiresAt" }
+            }
         },
         "HoldResponse": obj("hold", json!({ "type": "object" })),
         "Token": token,

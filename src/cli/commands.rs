@@ -79,6 +79,7 @@ fn ingest(ctx: &mut Context, cmd: IngestCmd) -> Result<u8> {
             req.imported_at = a.imported_at;
             req.allow_empty = a.allow_empty;
             req.allow_shrink = a.allow_shrink;
+            req.activate = a.activate;
             let bar = Bar::new(ctx.json);
             let out = ops::import::import(&mut store, &ctx.env, &req, &bar)?;
             if ctx.json {
@@ -89,8 +90,33 @@ fn ingest(ctx: &mut Context, cmd: IngestCmd) -> Result<u8> {
                         "recordsReceived": out.records_received,
                         "recordsMerged": out.records_merged,
                         "recordsAffected": out.records_affected,
+                        "activated": out.activated,
                     }
                 }));
+            } else if !out.activated {
+                let s = &out.snapshot;
+                println!(
+                    "imported {} as {}: {} records ({} received, {} merged), stored in history as {}, not activated: {} is newer{}",
+                    s.tool,
+                    ctx.style.bold(&s.id),
+                    s.record_count,
+                    out.records_received,
+                    out.records_merged,
+                    s.state,
+                    out.next_snapshot.as_deref().unwrap_or("the active snapshot"),
+                    if out.next_snapshot.is_some() {
+                        " (pass --activate --reason TEXT to make the backfill active)"
+                    } else {
+                        ""
+                    }
+                );
+                println!(
+                    "  normalized hash {}",
+                    s.normalized_hash.as_deref().unwrap_or("-")
+                );
+                for w in &s.warnings {
+                    eprintln!("warning: {w}");
+                }
             } else {
                 let s = &out.snapshot;
                 println!(

@@ -377,6 +377,9 @@ pub fn retention(ctx: &Context, cmd: RetentionCmd) -> Result<u8> {
                 );
             }
             println!(
+                "  (each age counts from when the snapshot entered its category, its stateChangedAt; a tool's current snapshot and held ones are kept)"
+            );
+            println!(
                 "  audit records: kept {}, purged only on request",
                 st.audit_max_age
             );
@@ -398,7 +401,11 @@ pub fn retention(ctx: &Context, cmd: RetentionCmd) -> Result<u8> {
                     );
                 }
             }
-            print_plan(&st.pending, "the next run would");
+            print_plan(
+                &st.pending,
+                "the next run would:",
+                "the next run has nothing to do",
+            );
             Ok(0)
         }
         RetentionCmd::Run { dry_run } => {
@@ -407,7 +414,15 @@ pub fn retention(ctx: &Context, cmd: RetentionCmd) -> Result<u8> {
             if ctx.json {
                 print_json(&json!({ "retentionRun": rep }));
             } else {
-                print_plan(&rep.plan, if dry_run { "dry run: would" } else { "done:" });
+                if dry_run {
+                    print_plan(
+                        &rep.plan,
+                        "dry run: the run would:",
+                        "dry run: nothing to do",
+                    );
+                } else {
+                    print_plan(&rep.plan, "done:", "done: nothing to do");
+                }
                 if !dry_run {
                     println!(
                         "archived {}, deleted {} ({} stored records freed)",
@@ -451,9 +466,9 @@ pub fn retention(ctx: &Context, cmd: RetentionCmd) -> Result<u8> {
     }
 }
 
-fn print_plan(p: &crate::domain::retention::Plan, lead: &str) {
+fn print_plan(p: &crate::domain::retention::Plan, lead: &str, idle: &str) {
     if p.actions.is_empty() {
-        println!("{lead} nothing");
+        println!("{idle}");
     } else {
         println!("{lead}");
         for a in &p.actions {

@@ -278,7 +278,8 @@ pub struct ImportArgs {
     /// Why it is imported (recorded in metadata.importReason).
     #[arg(long)]
     pub reason: Option<String>,
-    /// Record the import as made at this time (RFC 3339), e.g. for backfills.
+    /// Record the import as made at this time (RFC 3339), e.g. for backfills;
+    /// from 2000-01-01T00:00:00Z to 5 minutes past now (clock skew).
     #[arg(long, value_name = "TS", value_parser = parse_ts_arg)]
     pub imported_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Accept a feed with no records.
@@ -287,6 +288,11 @@ pub struct ImportArgs {
     /// Accept a feed with fewer than half the active snapshot's records.
     #[arg(long)]
     pub allow_shrink: bool,
+    /// Make a backfill (--imported-at older than the active snapshot) the
+    /// active snapshot anyway; needs --reason, audited as an activation.
+    /// Without it a backfill only joins the history.
+    #[arg(long)]
+    pub activate: bool,
     /// Files to import; `-` reads standard input.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<String>,
@@ -442,15 +448,47 @@ fn default_config() -> PathBuf {
         .join("config.toml")
 }
 
-fn os_user() -> String {
+/// The operator, as the audit trail records them when --user/SNAPGOV_USER
+/// is not given: the login name from the environment, else the name of the
+/// process's uid (root in a container, cron and systemd have no USER), else
+/// `uid:N`. Every front end (CLI, console, API tokens' CLI) gets it from here.
+pub fn os_user() -> String {
     for var in ["USER", "LOGNAME", "USERNAME"] {
         if let Ok(u) = std::env::var(var) {
-            if !u.is_empty() {
+            if !u.trim().is_empty() {
                 return u;
             }
         }
     }
-    "unknown".to_string()
+    user_by_uid()
+}
+
+#[cfg(unix)]
+fn user_by_uid() -> String {
+    let uid = nix::unistd::Uid::current();
+    name_or_uid(
+        nix::unistd::User::from_uid(uid)
+            .ok()
+            .flatten()
+            .map(|u| u.name),
+        uid.as_raw(),
+    )
+}
+
+#[cfg(not(unix))]
+fn user_by_uid() -> String {
+    // Windows sets USERNAME for every logon session; without it there is
+    // no uid to name.
+    "uid:?".to_string()
+}
+
+/// A uid's name if it has one, else `uid:N`: never an empty or made-up name.
+#[cfg_attr(not(unix), allow(dead_code))]
+fn name_or_uid(name: Option<String>, uid: u32) -> String {
+    match name {
+        Some(n) if !n.trim().is_empty() => n,
+        _ => format!("uid:{uid}"),
+    }
 }
 
 /// The clock: `SNAPGOV_NOW` if set, else the system clock.
@@ -514,5 +552,17 @@ pub fn run() -> ExitCode {
             output::print_error(&e, json);
             ExitCode::from(e.exit_code() as u8)
         }
+    }
+}
+
+#[cfg(test)]
+mod identity_tests {
+    use super::name_or_uid;
+
+    #[test]
+    fn a_uid_without_a_name_is_recorded_as_uid_n() {
+        assert_eq!(name_or_uid(None, 4242), "uid:4242");
+        assert_eq!(name_or_uid(Some(" ".into()), 7), "uid:7");
+        assert_eq!(name_or_uid(Some("root".into()), 0), "root");
     }
 }

@@ -83,8 +83,15 @@ pub struct Plan {
 }
 
 /// Decides a run. `snapshots` are all of them; `protected` are ids that must
-/// never be archived or deleted (each tool's active snapshot and its default
-/// rollback target).
+/// never be archived or deleted (each tool's current snapshot, which may be
+/// an expired one that still names the tool's data).
+///
+/// The spec's tiers: previous (N-1 included) is archived after
+/// `previous_max_age`; archived is deleted after `archived_max_age`.
+/// Expired and failed snapshots are not in the spec's table but must not
+/// keep their data forever: they are deleted after the same age as
+/// archived ones. Every age counts from the state change that put the
+/// snapshot in its category (`stateChangedAt`).
 pub fn plan(
     snapshots: &[Snapshot],
     holds: &[Hold],
@@ -94,13 +101,9 @@ pub fn plan(
 ) -> Plan {
     let mut out = Plan::default();
     for s in snapshots {
-        let (action, max_age, category) = match s.state {
-            SnapshotState::Previous => (Action::Archive, policy.previous_max_age, "previous"),
-            SnapshotState::Archived => (Action::Delete, policy.archived_max_age, "archived"),
-            _ => continue,
+        let Some((category, action, max_age)) = category(s.state, policy) else {
+            continue;
         };
-        // The age of a category counts from the state change that put the
-        // snapshot there (stopped being active; was archived).
         let since = s.state_changed_at.unwrap_or(s.imported_at);
         if now - since < max_age {
             continue;
@@ -108,7 +111,10 @@ pub fn plan(
         if protected.contains(&s.id) {
             out.skipped.push(Skipped {
                 snapshot_id: s.id.clone(),
-                reason: "protected: the default rollback target of its tool".into(),
+                reason: format!(
+                    "protected: {category} but still the current snapshot of {}; import or roll back to release it",
+                    s.tool
+                ),
             });
             continue;
         }
@@ -139,3 +145,23 @@ pub fn plan(
     }
     out
 }
+
+/// A state's retention category, what retention does to it, and after how
+/// long; `None` for states retention never touches (active, deleted).
+pub fn category(state: SnapshotState, policy: &Policy) -> Option<(&'static str, Action, Duration)> {
+    match state {
+        SnapshotState::Previous => Some(("previous", Action::Archive, policy.previous_max_age)),
+        SnapshotState::Archived => Some(("archived", Action::Delete, policy.archived_max_age)),
+        SnapshotState::Expired => Some(("expired", Action::Delete, policy.archived_max_age)),
+        SnapshotState::Failed => Some(("failed", Action::Delete, policy.archived_max_age)),
+        SnapshotState::Active | SnapshotState::Deleted => None,
+    }
+}
+
+/// The categories retention acts on, in the order the status lists them.
+pub const CATEGORIES: [SnapshotState; 4] = [
+    SnapshotState::Previous,
+    SnapshotState::Archived,
+    SnapshotState::Expired,
+    SnapshotState::Failed,
+];

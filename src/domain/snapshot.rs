@@ -59,6 +59,32 @@ impl fmt::Display for SnapshotId {
     }
 }
 
+/// How far into the future an `importedAt` may be: clocks of the machine
+/// that scanned and the one that imports may disagree a little, but a
+/// snapshot from the future would stay fresh and defeat the SLA.
+pub const MAX_CLOCK_SKEW_SECS: i64 = 5 * 60;
+
+/// The earliest `importedAt` accepted (2000-01-01T00:00:00Z): no scanner
+/// feed predates it, and a year-0001 snapshot is a typo, not a backfill.
+pub const MIN_IMPORTED_AT_SECS: i64 = 946_684_800;
+
+/// Checks a backdated or given `importedAt` against `now`; the error names
+/// the value and the allowed range (the caller words the parameter).
+pub fn check_imported_at(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), String> {
+    let min = DateTime::<Utc>::from_timestamp(MIN_IMPORTED_AT_SECS, 0).unwrap_or(at);
+    let max = now + chrono::Duration::seconds(MAX_CLOCK_SKEW_SECS);
+    if at < min || at > max {
+        return Err(format!(
+            "{} is outside the allowed range {} to {} (now plus {} minutes of clock skew); give the time the feed was really produced",
+            super::time::fmt_ts(at),
+            super::time::fmt_ts(min),
+            super::time::fmt_ts(max),
+            MAX_CLOCK_SKEW_SECS / 60
+        ));
+    }
+    Ok(())
+}
+
 /// The largest sequence a 3-digit id can carry.
 pub const MAX_SEQ: u32 = 999;
 

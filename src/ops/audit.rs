@@ -250,6 +250,15 @@ pub fn verify(store: &impl Queries, checkpoint: Option<&Checkpoint>) -> Result<V
             || ev == AuditEvent::SnapshotImportFailed.as_str()
         {
             let d = &rec.details;
+            // A backfill relinked its newer neighbour to itself.
+            if let (Some(id), Some(next)) = (
+                d.get("snapshotId").and_then(|v| v.as_str()),
+                d.get("nextSnapshot").and_then(|v| v.as_str()),
+            ) {
+                if let Some(n) = imports.get_mut(next) {
+                    n.details["previousSnapshot"] = serde_json::json!(id);
+                }
+            }
             if let Some(id) = d.get("snapshotId").and_then(|v| v.as_str()) {
                 imports.insert(
                     id.to_string(),
@@ -314,7 +323,14 @@ pub fn verify(store: &impl Queries, checkpoint: Option<&Checkpoint>) -> Result<V
         match imports.get(&s.id) {
             Some(i) => {
                 let mut diffs = Vec::new();
-                if i.failed != (s.state == SnapshotState::Failed) {
+                // A failed import stays failed until retention deletes it
+                // (which the replay below checks against the trail).
+                let failed_row = match s.state {
+                    SnapshotState::Failed => true,
+                    SnapshotState::Deleted => i.failed,
+                    _ => false,
+                };
+                if i.failed != failed_row {
                     diffs.push("state".to_string());
                 }
                 if i.source_hash.as_deref() != Some(s.source_hash.as_str()) {

@@ -63,6 +63,9 @@ pub struct ImportRequest {
     pub imported_at: Option<DateTime<Utc>>,
     pub allow_empty: bool,
     pub allow_shrink: bool,
+    /// Make a backfill (older than the tool's active snapshot) active
+    /// anyway; needs a reason, audited with the activation.
+    pub activate: bool,
 }
 
 impl ImportRequest {
@@ -76,6 +79,7 @@ impl ImportRequest {
             imported_at: None,
             allow_empty: false,
             allow_shrink: false,
+            activate: false,
         }
     }
 }
@@ -83,6 +87,11 @@ impl ImportRequest {
 #[derive(Clone, Debug)]
 pub struct ImportOutcome {
     pub snapshot: Snapshot,
+    /// Whether it became the tool's active snapshot (a backfill older than
+    /// the active one does not, unless asked).
+    pub activated: bool,
+    /// For a backfill: the newer snapshot whose previousSnapshot now names it.
+    pub next_snapshot: Option<String>,
     /// The snapshot it replaced as active.
     pub replaced: Option<String>,
     /// Records the parsers produced, before merging identical identities.
@@ -264,6 +273,15 @@ pub fn import(
         ));
     }
     let now = env.clock.now();
+    if let Some(at) = req.imported_at {
+        crate::domain::snapshot::check_imported_at(at, now)
+            .map_err(|m| OpError::Usage(format!("--imported-at {m}")))?;
+    }
+    if req.activate && req.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        return Err(OpError::Usage(
+            "--activate makes a backfill active over a newer snapshot: give the reason with --reason TEXT (it is audited)".into(),
+        ));
+    }
     let imported_at = truncate(req.imported_at.unwrap_or(now));
     let limits = &env.config.limits;
 
@@ -395,7 +413,19 @@ fn write_snapshot(
 ) -> std::result::Result<ImportOutcome, Failure> {
     fault_point("import_begin")?;
     let id = allocate_id(tx, &req.tool, imported_at)?;
-    let previous = tx.active_snapshot(&req.tool)?;
+    let active = tx.active_snapshot(&req.tool)?;
+    // A backfill (older than the active snapshot) goes into history at its
+    // place by importedAt, between an older neighbour (its predecessor) and
+    // a newer one (whose predecessor it becomes); it is not made active
+    // unless asked, so it can neither hijack the tool nor age its SLA.
+    let backfill = active.as_ref().is_some_and(|a| imported_at < a.imported_at);
+    let activate = !backfill || req.activate;
+    let (previous, newer) = if activate {
+        (active.clone(), None)
+    } else {
+        let (older, newer) = history_place(tx, active.as_ref(), imported_at)?;
+        (older, newer)
+    };
     let mut snap = Snapshot {
         id: id.to_string(),
         tool: req.tool.clone(),
@@ -404,7 +434,11 @@ fn write_snapshot(
         source_hash: src_hash.to_string(),
         normalized_hash: None,
         record_count: 0,
-        state: SnapshotState::Active,
+        state: if activate {
+            SnapshotState::Active
+        } else {
+            SnapshotState::Previous
+        },
         previous_snapshot: previous.as_ref().map(|p| p.id.clone()),
         metadata: SnapshotMetadata {
             source_uri: req.source_uri.clone(),
@@ -483,9 +517,11 @@ fn write_snapshot(
             req.tool
         )));
     }
-    if let Some(p) = previous
+    // The shrink guard protects the active data: a backfill kept in
+    // history does not replace it.
+    if let Some(p) = active
         .as_ref()
-        .filter(|p| p.state == SnapshotState::Active)
+        .filter(|p| activate && p.state == SnapshotState::Active)
     {
         if summary.count * 2 < p.record_count && !req.allow_shrink {
             return Err(refuse(format!(
@@ -500,61 +536,123 @@ fn write_snapshot(
     snap.record_count = summary.count;
     snap.stats = Some(summary.stats.clone());
     tx.update_snapshot(&snap)?;
-    // An expired predecessor stays expired; an active one becomes previous.
-    if let Some(p) = previous
-        .as_ref()
-        .filter(|p| p.state == SnapshotState::Active)
-    {
-        tx.set_snapshot_state(&p.id, SnapshotState::Previous, now)?;
+    if let Some(n) = &newer {
+        let mut n = n.clone();
+        n.previous_snapshot = Some(snap.id.clone());
+        tx.update_snapshot(&n)?;
     }
-    let tool_key = tx.ensure_tool(&req.tool)?;
-    let affected = tx.restore_active(tool_key, pk)?;
-    fault_point("import_activate")?;
-    tx.set_active_pointer(&req.tool, Some(&snap.id), now, &env.user)?;
+    let mut affected = 0;
+    if activate {
+        // An expired predecessor stays expired; an active one becomes previous.
+        if let Some(p) = previous
+            .as_ref()
+            .filter(|p| p.state == SnapshotState::Active)
+        {
+            tx.set_snapshot_state(&p.id, SnapshotState::Previous, now)?;
+        }
+        let tool_key = tx.ensure_tool(&req.tool)?;
+        affected = tx.restore_active(tool_key, pk)?;
+        fault_point("import_activate")?;
+        tx.set_active_pointer(&req.tool, Some(&snap.id), now, &env.user)?;
+    }
     tx.append_audit(&NewAudit {
         event: AuditEvent::SnapshotImported,
         timestamp: now,
         user: env.user.clone(),
         tool: Some(req.tool.clone()),
         snapshot_id: Some(snap.id.clone()),
-        details: json!({
-            "snapshotId": snap.id,
-            "tool": snap.tool,
-            "importedAt": fmt_ts(snap.imported_at),
-            "toolVersion": snap.tool_version,
-            "previousSnapshot": snap.previous_snapshot,
-            "sourceHash": snap.source_hash,
-            "normalizedHash": snap.normalized_hash,
-            "recordCount": snap.record_count,
-            "format": snap.format,
-            "files": files.iter().map(|f| f.display.clone()).collect::<Vec<_>>(),
-            "sourceUri": snap.metadata.source_uri,
-            "reason": snap.metadata.import_reason,
-            "warnings": snap.warnings,
-        }),
+        details: {
+            let mut d = json!({
+                "snapshotId": snap.id,
+                "tool": snap.tool,
+                "importedAt": fmt_ts(snap.imported_at),
+                "toolVersion": snap.tool_version,
+                "previousSnapshot": snap.previous_snapshot,
+                "sourceHash": snap.source_hash,
+                "normalizedHash": snap.normalized_hash,
+                "recordCount": snap.record_count,
+                "format": snap.format,
+                "files": files.iter().map(|f| f.display.clone()).collect::<Vec<_>>(),
+                "sourceUri": snap.metadata.source_uri,
+                "reason": snap.metadata.import_reason,
+                "warnings": snap.warnings,
+            });
+            if backfill {
+                // Attests the relinked neighbour, so `audit verify` expects
+                // its new previousSnapshot.
+                d["backfill"] = json!(true);
+                d["nextSnapshot"] = json!(newer.as_ref().map(|n| n.id.clone()));
+            }
+            d
+        },
     })?;
-    tx.append_audit(&NewAudit {
-        event: AuditEvent::SnapshotActivated,
-        timestamp: now,
-        user: env.user.clone(),
-        tool: Some(req.tool.clone()),
-        snapshot_id: Some(snap.id.clone()),
-        details: json!({
+    if activate {
+        let mut d = json!({
             "snapshotId": snap.id,
             "previousSnapshot": snap.previous_snapshot,
             "cause": "import",
             "recordsAffected": affected,
-        }),
-    })?;
+        });
+        if backfill {
+            d["cause"] = json!("backfill");
+            d["reason"] = json!(req.reason);
+        }
+        tx.append_audit(&NewAudit {
+            event: AuditEvent::SnapshotActivated,
+            timestamp: now,
+            user: env.user.clone(),
+            tool: Some(req.tool.clone()),
+            snapshot_id: Some(snap.id.clone()),
+            details: d,
+        })?;
+    }
     fault_point("import_commit")?;
     Ok(ImportOutcome {
-        replaced: snap.previous_snapshot.clone(),
+        replaced: if activate {
+            snap.previous_snapshot.clone()
+        } else {
+            None
+        },
+        activated: activate,
+        next_snapshot: newer.map(|n| n.id),
         snapshot: snap,
         records_received: received,
         records_merged: merged,
         records_affected: affected,
     })
 }
+
+/// Where a backfill at `at` goes in the tool's history (the chain of
+/// previousSnapshot links from the active snapshot): its older neighbour
+/// (which becomes its predecessor) and its newer one (whose predecessor it
+/// becomes).
+fn history_place(
+    tx: &WriteTx<'_>,
+    active: Option<&Snapshot>,
+    at: DateTime<Utc>,
+) -> std::result::Result<(Option<Snapshot>, Option<Snapshot>), Failure> {
+    let Some(mut newer) = active.cloned() else {
+        return Ok((None, None));
+    };
+    // A chain longer than the store has snapshots loops; stop rather than spin.
+    for _ in 0..=MAX_CHAIN {
+        let older = match &newer.previous_snapshot {
+            Some(id) => tx.get_snapshot(id)?,
+            None => None,
+        };
+        match older {
+            Some(o) if o.imported_at > at => newer = o,
+            older => return Ok((older, Some(newer))),
+        }
+    }
+    Err(Failure::Other(OpError::Integrity(format!(
+        "the previousSnapshot chain of {} loops",
+        newer.tool
+    ))))
+}
+
+/// Longer than any real history; only a corrupted (looping) chain reaches it.
+const MAX_CHAIN: usize = 10_000_000;
 
 fn allocate_id(
     tx: &mut WriteTx<'_>,

@@ -89,8 +89,10 @@ pub enum OpError {
     /// The operation is not allowed in this state (exit 1; HTTP 422).
     #[error("{0}")]
     Invalid(String),
-    /// An injected fault (fault-injection builds only).
-    #[error("injected fault at step {0}")]
+    /// An injected fault (fault-injection builds only). Every fault point
+    /// sits inside a write transaction, so the message can promise that
+    /// the work was undone, which an operator needs to know first.
+    #[error("injected fault at step {0}; everything done before it was undone: the store and each tool's active snapshot are unchanged")]
     Fault(&'static str),
 }
 

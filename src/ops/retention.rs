@@ -1,11 +1,12 @@
-//! Retention: archive previous snapshots and delete archived ones on the
-//! policy's schedule, never touching the active snapshot, the default
-//! rollback target, or a held snapshot.
+//! Retention: archive previous snapshots (N-1 included, as the spec says)
+//! and delete archived, expired and failed ones on the policy's schedule,
+//! never touching a tool's current snapshot or a held one. Archived
+//! snapshots stay restorable, and the default rollback target reaches
+//! them, so archiving N-1 takes nothing away from a rollback.
 
-use super::rollback::default_target;
 use super::{fault, Env, OpError, Result};
 use crate::domain::audit::{AuditEvent, NewAudit};
-use crate::domain::retention::{next_run, plan, Action, Hold, Plan, Policy};
+use crate::domain::retention::{category, next_run, plan, Action, Hold, Plan, Policy, CATEGORIES};
 use crate::domain::snapshot::SnapshotState;
 use crate::domain::time::{fmt_duration, fmt_ts};
 use crate::store::prelude::*;
@@ -21,18 +22,14 @@ fn policy(env: &Env) -> Policy {
     }
 }
 
-/// Each tool's active snapshot and default rollback target.
+/// Each tool's current snapshot (the one its active pointer names, even
+/// when expired: the tool's active data is still filed under it).
 fn protected(store: &impl Queries) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    for t in store.tools()? {
-        if let Some(a) = store.active_snapshot(&t.name)? {
-            if let Some(p) = default_target(store, &a)? {
-                out.push(p.id);
-            }
-            out.push(a.id);
-        }
-    }
-    Ok(out)
+    Ok(store
+        .tools()?
+        .into_iter()
+        .filter_map(|t| t.active_snapshot)
+        .collect())
 }
 
 /// What a run would do now.
@@ -62,10 +59,16 @@ pub fn status(store: &impl Queries, env: &Env) -> Result<Status> {
     let holds = store.holds()?;
     Ok(Status {
         schedule: r.schedule.clone(),
-        rules: vec![
-            json!({"category": "previous", "maxAge": fmt_duration(r.previous_max_age), "action": "archive"}),
-            json!({"category": "archived", "maxAge": fmt_duration(r.archived_max_age), "action": "delete"}),
-        ],
+        rules: CATEGORIES
+            .iter()
+            .filter_map(|s| category(*s, &policy(env)))
+            .map(|(c, action, age)| {
+                json!({"category": c, "maxAge": fmt_duration(age), "action": match action {
+                    Action::Archive => "archive",
+                    Action::Delete => "delete",
+                }})
+            })
+            .collect(),
         exceptions: holds
             .iter()
             .map(|h| {

@@ -337,7 +337,8 @@ pub fn execute(
         Ok(Outcome::Done(r)) => Ok(*r),
         // Undone at the savepoint; only the failure's audit record was kept.
         Ok(Outcome::Undone(step, e)) => {
-            let msg = format!("rollback failed at step {}: {e}; it was undone at its savepoint and nothing changed", step.name());
+            let still = failed_at.as_ref().map(|f| f.2.as_str()).unwrap_or("-");
+            let msg = format!("rollback failed at step {}: {e}; it was undone at its savepoint: nothing changed and {tool}'s active snapshot is still {still}", step.name());
             Err(match e {
                 OpError::Integrity(_) => OpError::Integrity(msg),
                 OpError::Fault(f) => OpError::Fault(f),
