@@ -561,4 +561,35 @@ fn the_api_takes_expires_at_refuses_wild_imported_at_and_names_its_own_parameter
         assert!(!detail.contains("--"), "{detail}");
         assert_eq!(api_common::dump(&s.db()), before, "{ts} changed the store");
     }
+
+    // A backfill through the API joins the history; the active snapshot stays.
+    let r = c
+        .post(srv.url(
+            "/api/v1/ingest/imports?tool=syft&allowShrink=true&importedAt=2025-11-15T00:00:00Z",
+        ))
+        .header("Authorization", bearer(&op))
+        .body(feed.clone())
+        .send()
+        .unwrap();
+    let v = expect(r, 201);
+    assert_eq!(v["import"]["activated"], false, "{v}");
+    assert_eq!(v["import"]["snapshot"]["state"], "previous", "{v}");
+    let now_active = s.cli_json(&["ingest", "snapshots", "--tool", "syft", "--state", "active"])
+        ["snapshots"][0]["id"]
+        .clone();
+    assert_eq!(now_active, id.as_str());
+    // activate=true without a reason is refused in the API's words.
+    let r = c
+        .post(srv.url("/api/v1/ingest/imports?tool=syft&allowShrink=true&importedAt=2025-11-16T00:00:00Z&activate=true"))
+        .header("Authorization", bearer(&op))
+        .body(feed.clone())
+        .send()
+        .unwrap();
+    let p = problem(r, 400);
+    let detail = p["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("activate=true") && detail.contains("\"reason\""),
+        "{detail}"
+    );
+    assert!(!detail.contains("--"), "{detail}");
 }

@@ -460,7 +460,8 @@ fn schemas() -> Value {
                 "replaced": { "type": ["string", "null"] },
                 "recordsReceived": { "type": "integer" },
                 "recordsMerged": { "type": "integer" },
-                "recordsAffected": { "type": "integer" }
+                "recordsAffected": { "type": "integer" },
+                "activated": { "type": "boolean", "description": "False for a backfill kept in history (older than the active snapshot, without activate)" }
             }
         })),
         "Sla": sla,

@@ -165,3 +165,103 @@ pub const CATEGORIES: [SnapshotState; 4] = [
     SnapshotState::Expired,
     SnapshotState::Failed,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::snapshot::SnapshotMetadata;
+    use chrono::TimeZone;
+
+    fn day(d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap() + Duration::days(d as i64)
+    }
+
+    fn snap(id: &str, state: SnapshotState, changed: u32) -> Snapshot {
+        Snapshot {
+            id: id.into(),
+            tool: "syft".into(),
+            tool_version: None,
+            imported_at: day(0),
+            source_hash: "b3:".into(),
+            normalized_hash: None,
+            record_count: 0,
+            state,
+            previous_snapshot: None,
+            metadata: SnapshotMetadata {
+                source_uri: None,
+                import_user: "t".into(),
+                import_reason: None,
+            },
+            format: None,
+            generated_at: None,
+            schema_version: None,
+            warnings: Vec::new(),
+            failure_reason: None,
+            state_changed_at: Some(day(changed)),
+            stats: None,
+        }
+    }
+
+    fn policy() -> Policy {
+        Policy {
+            previous_max_age: Duration::days(30),
+            archived_max_age: Duration::days(90),
+        }
+    }
+
+    fn acted(p: &Plan) -> Vec<(&str, Action)> {
+        p.actions
+            .iter()
+            .map(|a| (a.snapshot_id.as_str(), a.action))
+            .collect()
+    }
+
+    #[test]
+    fn n_minus_1_is_archived_and_expired_and_failed_are_deleted_by_age() {
+        let snaps = [
+            snap("n1", SnapshotState::Previous, 1),
+            snap("exp", SnapshotState::Expired, 2),
+            snap("fail", SnapshotState::Failed, 3),
+            snap("young-exp", SnapshotState::Expired, 60),
+            snap("act", SnapshotState::Active, 1),
+        ];
+        let p = plan(&snaps, &[], &["act".into()], &policy(), day(100));
+        assert_eq!(
+            acted(&p),
+            vec![
+                ("n1", Action::Archive),
+                ("exp", Action::Delete),
+                ("fail", Action::Delete)
+            ]
+        );
+        // 89 days after the expiry: not yet.
+        let p = plan(&snaps[1..2], &[], &[], &policy(), day(91));
+        assert!(p.actions.is_empty(), "{p:?}");
+    }
+
+    #[test]
+    fn holds_and_the_current_snapshot_protect() {
+        let snaps = [
+            snap("exp-current", SnapshotState::Expired, 0),
+            snap("held", SnapshotState::Failed, 0),
+        ];
+        let hold = Hold {
+            snapshot_id: "held".into(),
+            reason: "legal".into(),
+            expires_at: day(200),
+            created_by: "t".into(),
+            created_at: day(0),
+        };
+        let p = plan(
+            &snaps,
+            &[hold],
+            &["exp-current".into()],
+            &policy(),
+            day(100),
+        );
+        assert!(p.actions.is_empty(), "{p:?}");
+        assert_eq!(p.skipped.len(), 2);
+        assert!(p.skipped[0].reason.contains("current snapshot"));
+        assert!(p.skipped[1].reason.contains("held until"));
+    }
+}

@@ -259,4 +259,26 @@ mod tests {
             assert!(validate_tool_name(bad).is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn imported_at_is_bounded_by_the_epoch_and_the_clock_skew() {
+        let now = crate::domain::time::parse_ts("2025-12-04T12:00:00Z").unwrap();
+        let ts = |s: &str| crate::domain::time::parse_ts(s).unwrap();
+        assert!(check_imported_at(ts("2025-12-04T12:05:00Z"), now).is_ok());
+        assert!(check_imported_at(ts("2000-01-01T00:00:00Z"), now).is_ok());
+        for bad in [
+            "2025-12-04T12:05:01Z",
+            "9999-01-01T00:00:00Z",
+            "1999-12-31T23:59:59Z",
+            "0001-01-01T00:00:00Z",
+        ] {
+            let e = check_imported_at(ts(bad), now).unwrap_err();
+            assert!(
+                e.contains(bad)
+                    && e.contains("2000-01-01T00:00:00Z")
+                    && e.contains("2025-12-04T12:05:00Z"),
+                "{e}"
+            );
+        }
+    }
 }
