@@ -92,7 +92,7 @@ pub enum OpError {
     /// An injected fault (fault-injection builds only). Every fault point
     /// sits inside a write transaction, so the message can promise that
     /// the work was undone, which an operator needs to know first.
-    #[error("injected fault at step {0}; everything done before it was undone: the store and each tool's active snapshot are unchanged")]
+    #[error("injected fault at step {0}: its transaction was undone, so every tool's active snapshot is unchanged")]
     Fault(&'static str),
 }
 
