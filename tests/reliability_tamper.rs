@@ -184,6 +184,16 @@ fn every_kind_of_tampering_is_detected_and_named() {
         ),
         "tool syft",
     ));
+    for (col, val) in [
+        ("changed_by", "'mallory'"),
+        ("changed_at", "'2020-01-01T00:00:00Z'"),
+    ] {
+        cases.push(case(
+            format!("edit {col} of syft's active pointer"),
+            format!("UPDATE tools SET {col} = {val} WHERE name = 'syft'"),
+            "tool syft",
+        ));
+    }
     // Stored records of a restorable snapshot (checked by snapshot verification).
     let target = &ids[2];
     let member = |extra: &str| {

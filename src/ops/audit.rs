@@ -157,6 +157,8 @@ struct Replay {
     states: HashMap<String, SnapshotState>,
     /// Each tool's active snapshot.
     active: HashMap<String, String>,
+    /// When and by whom each tool's active pointer was last set.
+    pointer_set: HashMap<String, (DateTime<Utc>, String)>,
     /// When (and by which record) each snapshot last changed state.
     changed: HashMap<String, (DateTime<Utc>, String)>,
     /// Live holds: snapshot → (reason, expiresAt, user, timestamp, record).
@@ -208,6 +210,8 @@ impl Replay {
                     }
                 }
                 self.set(rec, id.clone(), SnapshotState::Active);
+                self.pointer_set
+                    .insert(tool.clone(), (rec.timestamp, rec.user.clone()));
                 self.active.insert(tool, id);
             }
             AuditEvent::SnapshotExpired => {
@@ -293,13 +297,15 @@ fn check_purge(
         .map(crate::domain::time::parse_ts)
     {
         Some(Ok(b)) => b,
-        _ => return (
-            None,
-            vec![format!(
+        _ => {
+            return (
+                None,
+                vec![format!(
                 "{} (audit_purged) has no readable `before` cut-off: the purge cannot be checked",
                 rec.id
             )],
-        ),
+            )
+        }
     };
     let now = env.clock.now();
     if rec.timestamp > now + chrono::Duration::seconds(CLOCK_SKEW_SECS) {
@@ -646,6 +652,19 @@ pub fn verify(
                         "tool {}: its active pointer is {} but the trail says {want}",
                         t.name,
                         t.active_snapshot.as_deref().unwrap_or("(none)")
+                    ));
+                }
+            }
+            // Who changed the pointer, and when, is what a losing rollback
+            // is told; it must be what the trail says.
+            if let Some((at, by)) = rp.pointer_set.get(&t.name) {
+                if t.changed_at != Some(*at) || t.changed_by.as_deref() != Some(by.as_str()) {
+                    snapshot_problems.push(format!(
+                        "tool {}: its active pointer says it was set by {} at {}, but the trail says by {by} at {}",
+                        t.name,
+                        t.changed_by.as_deref().unwrap_or("(nobody)"),
+                        t.changed_at.map(fmt_ts).unwrap_or_else(|| "-".into()),
+                        fmt_ts(*at)
                     ));
                 }
             }

@@ -119,14 +119,16 @@ impl VerifyResult {
         for p in &self.problems {
             m.push_str(&format!("{p}; "));
         }
-        m.push_str(&format!(
-            "its records hash to {} ({} records) but the snapshot says {} ({} records)",
-            self.actual_hash.as_deref().unwrap_or("-"),
-            self.actual_count,
-            self.expected_hash.as_deref().unwrap_or("-"),
-            self.expected_count
-        ));
-        OpError::Integrity(m)
+        if self.actual_hash != self.expected_hash || self.actual_count != self.expected_count {
+            m.push_str(&format!(
+                "its records hash to {} ({} records) but the snapshot says {} ({} records)",
+                self.actual_hash.as_deref().unwrap_or("-"),
+                self.actual_count,
+                self.expected_hash.as_deref().unwrap_or("-"),
+                self.expected_count
+            ));
+        }
+        OpError::Integrity(m.trim_end_matches("; ").to_string())
     }
 }
 
