@@ -382,7 +382,13 @@ fn every_kind_of_tampering_is_detected_and_named() {
 /// hide the oldest audit records: delete them, move the anchor, and append
 /// a well-chained `audit_purged` record claiming a purge. Returns the forged
 /// record's id.
-fn forge_purge(db: &std::path::Path, through: i64, timestamp: &str, before: &str) -> String {
+fn forge_purge(
+    db: &std::path::Path,
+    through: i64,
+    timestamp: &str,
+    before: &str,
+    surviving: Option<Vec<String>>,
+) -> String {
     use snapgov::domain::audit::{chain_hash, HashInput};
     let c = rusqlite::Connection::open(db).unwrap();
     let anchor: String = c
@@ -406,7 +412,7 @@ fn forge_purge(db: &std::path::Path, through: i64, timestamp: &str, before: &str
     .unwrap();
     let seq = head + 1;
     let id = format!("audit-{seq}");
-    let details = serde_json::json!({
+    let mut details = serde_json::json!({
         "purgedFrom": "audit-1",
         "purgedThrough": format!("audit-{through}"),
         "count": through,
@@ -415,6 +421,9 @@ fn forge_purge(db: &std::path::Path, through: i64, timestamp: &str, before: &str
         "before": before,
         "reason": "yearly purge",
     });
+    if let Some(l) = surviving {
+        details["survivingSnapshots"] = serde_json::json!(l);
+    }
     let ts = snapgov::domain::time::parse_ts(timestamp).unwrap();
     let hash = chain_hash(
         &HashInput {
@@ -452,35 +461,58 @@ fn a_forged_purge_does_not_pass_the_checkpoint() {
             r.get(0)
         })
         .unwrap();
-    let cases = [
+    let head: i64 = sb
+        .conn()
+        .query_row("SELECT max(seq) FROM audit", [], |r| r.get(0))
+        .unwrap();
+    // (what, purged through, dated, cut-off, snapshots it claims to keep,
+    // what the error must name: the forged record unless given)
+    let cases: [(&str, i64, &str, &str, Option<Vec<String>>, Option<String>); 5] = [
         // Records one to three days old, though the configured audit age is a year.
-        (
-            "within the audit age",
-            sb.now.clone(),
-            first_kept.clone(),
-            None,
-        ),
+        ("within the audit age", 4, &sb.now, &first_kept, None, None),
         // Dated in the future to make the age look respected.
         (
             "dated in the future",
-            "2027-01-01T00:00:00Z".to_string(),
-            "2025-12-01T00:00:00Z".to_string(),
+            4,
+            "2027-01-01T00:00:00Z",
+            "2025-12-01T00:00:00Z",
+            None,
             None,
         ),
         // An old enough cut-off, but the snapshots whose import records it
         // hid were imported after it.
         (
             "hiding imports younger than its cut-off",
-            sb.now.clone(),
-            "2024-01-01T00:00:00Z".to_string(),
+            4,
+            &sb.now,
+            "2024-01-01T00:00:00Z",
+            None,
             Some(ids[0].clone()),
+        ),
+        // The same, listing every snapshot as one it kept.
+        (
+            "listing the snapshots it hid",
+            4,
+            &sb.now,
+            "2024-01-01T00:00:00Z",
+            Some(ids.clone()),
+            Some(ids[0].clone()),
+        ),
+        // Through the checkpoint's own record, dated before the checkpoint.
+        (
+            "removing the checkpoint's record before it was written",
+            head,
+            "2025-11-03T00:00:00Z",
+            "2024-01-01T00:00:00Z",
+            Some(ids.clone()),
+            Some("before the checkpoint was written".to_string()),
         ),
     ];
     let mut missed = Vec::new();
-    for (what, ts, before, names) in cases {
+    for (what, through, ts, before, surviving, names) in cases {
         let copy = sb.path("tampered.db");
         std::fs::copy(sb.db(), &copy).unwrap();
-        let forged = forge_purge(&copy, 4, &ts, &before);
+        let forged = forge_purge(&copy, through, ts, before, surviving);
         let names = names.unwrap_or(forged);
         let r = sb.run(&[
             "--db",
@@ -491,6 +523,7 @@ fn a_forged_purge_does_not_pass_the_checkpoint() {
             "--checkpoint",
             cp.to_str().unwrap(),
         ]);
+        eprintln!("{what}: exit {} «{}»", r.code, r.stderr.trim());
         if r.code != 6 || !r.stderr.contains(&names) {
             missed.push(format!("{what}: exit {} «{}»", r.code, r.stderr.trim()));
         }

@@ -171,9 +171,12 @@ fn ingest(ctx: &mut Context, cmd: IngestCmd) -> Result<u8> {
             };
             let results = &report.results;
             if ctx.json {
-                print_json(
-                    &json!({ "verify": if all { json!(results) } else { json!(results[0]) } }),
-                );
+                let mut out =
+                    json!({ "verify": if all { json!(results) } else { json!(results[0]) } });
+                if !report.active_problems.is_empty() {
+                    out["activeProblems"] = json!(report.active_problems);
+                }
+                print_json(&out);
             }
             if !report.is_ok() {
                 return Err(report.into_error());

@@ -132,8 +132,10 @@ impl VerifyReport {
         if let Some(b) = &self.first_failure {
             out.push(b.to_string());
         }
-        out.extend(self.snapshot_problems.iter().cloned());
+        // The purge first: when it fails, every snapshot it would account
+        // for is reported too.
         out.extend(self.problems.iter().cloned());
+        out.extend(self.snapshot_problems.iter().cloned());
         out
     }
 }
@@ -477,7 +479,22 @@ pub fn verify(
     let mut problems = Vec::new();
     let mut purge: Option<VerifiedPurge> = None;
     if let (None, Some(p)) = (&first_failure, &attesting) {
-        let (v, ps) = check_purge(p, first_kept, env);
+        let (mut v, mut ps) = check_purge(p, first_kept, env);
+        // A purge that removed the checkpoint's record came after the
+        // checkpoint was written.
+        if let (Some(cp), Some((aseq, _))) = (checkpoint, &anchor) {
+            let written = crate::domain::time::parse_ts(&cp.created_at).ok();
+            if cp.seq <= *aseq && written.is_some_and(|w| p.timestamp < w) {
+                ps.push(format!(
+                    "{} (audit_purged) removed the checkpoint's record {} but is dated {}, before the checkpoint was written ({})",
+                    p.id,
+                    cp.id,
+                    fmt_ts(p.timestamp),
+                    cp.created_at
+                ));
+                v = None;
+            }
+        }
         purge = v;
         problems.extend(ps);
     }
@@ -561,6 +578,10 @@ pub fn verify(
             }
             None if first_failure.is_some() => {}
             None => {
+                // Its import record was older than the cut-off, and so (import
+                // times are never in the future) was its import time; and the
+                // purge's own list, hashed in the chain, must name it (purges
+                // written before the list existed have only the time).
                 let attested = purge.as_ref().is_some_and(|p| {
                     s.imported_at < p.before
                         && p.surviving.as_ref().is_none_or(|l| l.contains(&s.id))
@@ -571,10 +592,23 @@ pub fn verify(
                             "snapshot {} has no import record in the audit trail: it was not written by snapgov",
                             s.id
                         ),
-                        Some(p) => format!(
-                            "snapshot {} has no import record in the audit trail, and the purge {} does not account for it: it was not written by snapgov",
-                            s.id, p.id
-                        ),
+                        Some(p) => match &purge {
+                            None => format!(
+                                "snapshot {} has no import record in the audit trail, and the purge {} that would account for it does not verify",
+                                s.id, p.id
+                            ),
+                            Some(v) if s.imported_at >= v.before => format!(
+                                "snapshot {} has no import record in the audit trail, yet it was imported at {}, after the cut-off of the purge {} ({}): it was not written by snapgov or the purge is forged",
+                                s.id,
+                                fmt_ts(s.imported_at),
+                                p.id,
+                                fmt_ts(v.before)
+                            ),
+                            Some(_) => format!(
+                                "snapshot {} has no import record in the audit trail and is not among the snapshots the purge {} kept: it was not written by snapgov",
+                                s.id, p.id
+                            ),
+                        },
                     });
                 }
             }
