@@ -445,6 +445,17 @@ fn forge_purge(
     id
 }
 
+/// (what, purged through, dated, cut-off, snapshots it claims to keep, what
+/// the error must name: the forged record unless given)
+type ForgedPurge<'a> = (
+    &'a str,
+    i64,
+    &'a str,
+    &'a str,
+    Option<Vec<String>>,
+    Option<String>,
+);
+
 #[test]
 fn a_forged_purge_does_not_pass_the_checkpoint() {
     let mut sb = Sandbox::new();
@@ -465,9 +476,7 @@ fn a_forged_purge_does_not_pass_the_checkpoint() {
         .conn()
         .query_row("SELECT max(seq) FROM audit", [], |r| r.get(0))
         .unwrap();
-    // (what, purged through, dated, cut-off, snapshots it claims to keep,
-    // what the error must name: the forged record unless given)
-    let cases: [(&str, i64, &str, &str, Option<Vec<String>>, Option<String>); 5] = [
+    let cases: [ForgedPurge; 5] = [
         // Records one to three days old, though the configured audit age is a year.
         ("within the audit age", 4, &sb.now, &first_kept, None, None),
         // Dated in the future to make the age look respected.
