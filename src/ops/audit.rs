@@ -505,6 +505,8 @@ pub fn verify(
     // record mentions was not written by snapgov, unless a verified purge
     // removed its record (and, for newer purges, lists it).
     let mut snapshot_problems = Vec::new();
+    // Snapshots without an import record while the purge does not verify.
+    let mut unaccounted: Vec<String> = Vec::new();
     let mut checked = 0;
     let snapshots = store.list_snapshots(&SnapshotFilter::default())?;
     for s in &snapshots {
@@ -586,13 +588,17 @@ pub fn verify(
                     s.imported_at < p.before
                         && p.surviving.as_ref().is_none_or(|l| l.contains(&s.id))
                 });
-                if !attested {
+                if !attested && attesting.is_some() && purge.is_none() {
+                    // Said once below, not once a snapshot.
+                    unaccounted.push(s.id.clone());
+                } else if !attested {
                     snapshot_problems.push(match &attesting {
                         None => format!(
                             "snapshot {} has no import record in the audit trail: it was not written by snapgov",
                             s.id
                         ),
                         Some(p) => match &purge {
+                            // (Collected in `unaccounted` above; kept total.)
                             None => format!(
                                 "snapshot {} has no import record in the audit trail, and the purge {} that would account for it does not verify",
                                 s.id, p.id
@@ -649,6 +655,17 @@ pub fn verify(
                 diffs.join(", ")
             ));
         }
+    }
+    if let (Some(first), Some(p)) = (unaccounted.first(), &attesting) {
+        snapshot_problems.insert(
+            0,
+            format!(
+                "{} snapshots ({first}{}) have no import record in the audit trail, and the purge {} that would account for them does not verify",
+                unaccounted.len(),
+                if unaccounted.len() > 1 { ", …" } else { "" },
+                p.id
+            ),
+        );
     }
     if first_failure.is_none() {
         // A snapshot the trail knows (imported, and deleted only as a row
