@@ -150,7 +150,7 @@ fn main() {
     }
     println!("append {audit_n} audit records: {:.2} s", secs(t));
     let t = Instant::now();
-    let rep = snapgov::ops::audit::verify(&audit, None).expect("verify");
+    let rep = snapgov::ops::audit::verify(&audit, &env_at(0), None).expect("verify");
     println!(
         "audit verify over {} records: {:.3} s ({})",
         rep.records_checked,

@@ -254,7 +254,9 @@ fn retention_over_120_days_archives_and_deletes_exactly_the_right_snapshots() {
     for id in &ids[80..] {
         assert!(ops::snapshots::verify(&store, id).unwrap().is_ok(), "{id}");
     }
-    assert!(ops::audit::verify(&store, None).unwrap().is_ok());
+    assert!(ops::audit::verify(&store, &env_at(&cfg, day(400)), None)
+        .unwrap()
+        .is_ok());
     // Rolling back to an archived snapshot works and says so.
     let r = execute(
         &mut store,
@@ -407,6 +409,7 @@ fn an_audit_purge_keeps_the_chain_verifiable_and_a_forged_anchor_is_caught() {
     assert_eq!(rep.purged, 4);
     let v = ops::audit::verify(
         &store,
+        &e,
         Some(&ops::audit::read_checkpoint(&cp_path).unwrap()),
     )
     .unwrap();
@@ -423,7 +426,9 @@ fn an_audit_purge_keeps_the_chain_verifiable_and_a_forged_anchor_is_caught() {
         },
     );
     import_file(&mut store, &env_at(&cfg, day(602)), "syft", &f);
-    assert!(ops::audit::verify(&store, None).unwrap().is_ok());
+    assert!(ops::audit::verify(&store, &env_at(&cfg, day(602)), None)
+        .unwrap()
+        .is_ok());
     drop(store);
     // Someone deletes more records and moves the anchor to hide it.
     let c = rusqlite::Connection::open(&db).unwrap();
@@ -443,6 +448,6 @@ fn an_audit_purge_keeps_the_chain_verifiable_and_a_forged_anchor_is_caught() {
     .unwrap();
     drop(c);
     let store = Store::open(&db, OpenMode::ReadOnly).unwrap();
-    let v = ops::audit::verify(&store, None).unwrap();
+    let v = ops::audit::verify(&store, &env_at(&cfg, day(602)), None).unwrap();
     assert!(!v.is_ok());
 }

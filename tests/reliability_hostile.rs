@@ -281,7 +281,9 @@ fn a_corpus_of_hostile_feeds_is_refused_cleanly_and_changes_no_data() {
         .unwrap()
         .unwrap();
     assert_eq!(active.id, ok.snapshot.id);
-    assert!(snapgov::ops::audit::verify(&store, None).unwrap().is_ok());
+    assert!(snapgov::ops::audit::verify(&store, &env, None)
+        .unwrap()
+        .is_ok());
 }
 
 #[test]

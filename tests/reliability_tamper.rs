@@ -35,6 +35,7 @@ fn build(sb: &mut Sandbox) -> (Vec<String>, u64) {
                     packages: 40,
                     seed: i as u64 + 1,
                     churn_permille: 200,
+                    vuln_percent: 30,
                     ..Default::default()
                 },
             );
@@ -86,6 +87,9 @@ fn build(sb: &mut Sandbox) -> (Vec<String>, u64) {
         "--until",
         "2026-11-01T00:00:00Z",
     ]);
+    sb.ok(&["token", "create", "--role", "viewer", "--name", "ci"]);
+    sb.ok(&["token", "create", "--role", "operator", "--name", "ops"]);
+    sb.ok(&["token", "revoke", "ops"]);
     let n = sb.ok(&["--json", "ingest", "audit", "verify"]).json()["verify"]["recordsChecked"]
         .as_u64()
         .unwrap();
@@ -180,6 +184,16 @@ fn every_kind_of_tampering_is_detected_and_named() {
         ),
         "tool syft",
     ));
+    for (col, val) in [
+        ("changed_by", "'mallory'"),
+        ("changed_at", "'2020-01-01T00:00:00Z'"),
+    ] {
+        cases.push(case(
+            format!("edit {col} of syft's active pointer"),
+            format!("UPDATE tools SET {col} = {val} WHERE name = 'syft'"),
+            "tool syft",
+        ));
+    }
     // Stored records of a restorable snapshot (checked by snapshot verification).
     let target = &ids[2];
     let member = |extra: &str| {
@@ -203,6 +217,108 @@ fn every_kind_of_tampering_is_detected_and_named() {
         ),
         "filed under another identity",
     ));
+    // Every table a query answers from: the active data `ingest records`
+    // serves (item 1 of issue 10).
+    let tool_key = |t: &str| format!("(SELECT id FROM tools WHERE name = '{t}')");
+    cases.push(case(
+        "delete the findings from syft's active data",
+        format!("DELETE FROM active_records WHERE tool = {} AND record IN (SELECT id FROM records WHERE kind = 'vulnerability')", tool_key("syft")),
+        "tool syft",
+    ));
+    cases.push(case(
+        "add a record to syft's active data",
+        format!("INSERT INTO active_records (tool, ident, record) VALUES ({}, zeroblob(16), (SELECT min(id) FROM records))", tool_key("syft")),
+        "tool syft",
+    ));
+    cases.push(case(
+        "re-point one of syft's active rows at another record",
+        format!("UPDATE active_records SET record = (SELECT max(id) FROM records WHERE id <> active_records.record) WHERE tool = {t} AND ident = (SELECT min(ident) FROM active_records WHERE tool = {t})", t = tool_key("syft")),
+        "tool syft",
+    ));
+    cases.push(case(
+        "give trivy (its active snapshot expired) active data again",
+        format!("INSERT INTO active_records (tool, ident, record) SELECT {}, ident, record FROM snapshot_records WHERE snapshot = (SELECT pk FROM snapshots WHERE id = '{}')", tool_key("trivy"), ids[3]),
+        "tool trivy",
+    ));
+    // Columns outside every hash that commands show or filter on (item 2).
+    let conn = sb.conn();
+    let restorable: Vec<String> = snapshots["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| ["active", "previous", "archived"].contains(&s["state"].as_str().unwrap()))
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    for id in &restorable {
+        let first = |kind: &str| -> i64 {
+            conn.query_row(
+                &format!("SELECT r.id FROM snapshot_records sr JOIN snapshots s ON s.pk = sr.snapshot JOIN records r ON r.id = sr.record WHERE s.id = '{id}' AND r.kind = '{kind}' ORDER BY sr.ident LIMIT 1"),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        let (vuln, pkg) = (first("vulnerability"), first("package"));
+        for (what, sql, rid) in [
+            ("severity", format!("UPDATE records SET severity = CASE severity WHEN 'critical' THEN 'low' ELSE 'critical' END WHERE id = {vuln}"), vuln),
+            ("severity to NULL", format!("UPDATE records SET severity = NULL WHERE id = {vuln}"), vuln),
+            ("kind of a finding", format!("UPDATE records SET kind = 'package', severity = NULL WHERE id = {vuln}"), vuln),
+            ("kind of a package", format!("UPDATE records SET kind = 'vulnerability', severity = 'critical' WHERE id = {pkg}"), pkg),
+            ("subject", format!("UPDATE records SET subject = 'elsewhere' WHERE id = {pkg}"), pkg),
+        ] {
+            cases.push(case(format!("edit the {what} column of record {rid} (in {id})"), sql, format!("record {rid} (")));
+        }
+        cases.push(case(
+            format!("redistribute the severities in the stats of {id}"),
+            format!("UPDATE snapshots SET stats = json_set(stats, '$.bySeverity', json_object('negligible', json_extract(stats, '$.vulnerabilities'))) WHERE id = '{id}'"),
+            id.clone(),
+        ));
+    }
+    drop(conn);
+    for s in snapshots["snapshots"].as_array().unwrap() {
+        let id = s["id"].as_str().unwrap();
+        let mut edits = vec![("state_changed_at", "'2020-01-01T00:00:00Z'")];
+        if s["state"] == "failed" {
+            edits.push(("failure_reason", "'nothing happened'"));
+        } else {
+            edits.extend([
+                (
+                    "stats",
+                    "json_set(stats, '$.packages', json_extract(stats, '$.packages') + 1)",
+                ),
+                ("format", "'cyclonedx'"),
+                ("warnings", "'[\"forged warning\"]'"),
+            ]);
+        }
+        for (col, val) in edits {
+            cases.push(case(
+                format!("edit {col} of {id}"),
+                format!("UPDATE snapshots SET {col} = {val} WHERE id = '{id}'"),
+                id,
+            ));
+        }
+        // A whole snapshot removed: row, membership, records only it used (item 4).
+        cases.push(case(
+            format!("delete snapshot {id} entirely"),
+            format!("CREATE TEMP TABLE gone AS SELECT pk FROM snapshots WHERE id = '{id}'; DELETE FROM snapshot_records WHERE snapshot IN (SELECT pk FROM gone); DELETE FROM records WHERE id NOT IN (SELECT record FROM snapshot_records) AND id NOT IN (SELECT record FROM active_records); DELETE FROM holds WHERE snapshot_id = '{id}'; DELETE FROM snapshots WHERE id = '{id}'"),
+            id,
+        ));
+    }
+    // Tokens and holds: rows the audited workflows write (item 5).
+    for (what, sql, names) in [
+        ("insert an admin token", "INSERT INTO tokens (name, role, hash, created_at, created_by) VALUES ('backdoor', 'admin', 'b3:' || hex(randomblob(32)), '2025-11-02T00:00:00Z', 'tester')".to_string(), "backdoor"),
+        ("un-revoke a token", "UPDATE tokens SET revoked_at = NULL, revoked_by = NULL WHERE name = 'ops'".into(), "ops"),
+        ("raise a token's role", "UPDATE tokens SET role = 'admin' WHERE name = 'ci'".into(), "ci"),
+        ("swap a token's hash", "UPDATE tokens SET hash = 'b3:' || hex(randomblob(32)) WHERE name = 'ci'".into(), "ci"),
+        ("back-date a token", "UPDATE tokens SET created_at = '2020-01-01T00:00:00Z' WHERE name = 'ci'".into(), "ci"),
+        ("delete a token", "DELETE FROM tokens WHERE name = 'ci'".into(), "ci"),
+        ("revoke a token behind the trail's back", "UPDATE tokens SET revoked_at = '2025-11-04T00:00:00Z', revoked_by = 'mallory' WHERE name = 'ci'".into(), "ci"),
+        ("insert a hold", format!("INSERT INTO holds (snapshot_id, reason, expires_at, created_by, created_at) VALUES ('{}', 'x', '2099-01-01T00:00:00Z', 'tester', '2025-11-04T00:00:00Z')", ids[1]), ids[1].as_str()),
+        ("extend a hold", format!("UPDATE holds SET expires_at = '2099-01-01T00:00:00Z' WHERE snapshot_id = '{}'", ids[0]), ids[0].as_str()),
+        ("delete a hold", format!("DELETE FROM holds WHERE snapshot_id = '{}'", ids[0]), ids[0].as_str()),
+    ] {
+        cases.push(case(what, sql, names));
+    }
     cases.push(case("truncate a snapshot's records", format!("DELETE FROM snapshot_records WHERE snapshot = (SELECT pk FROM snapshots WHERE id = '{target}') AND ident > (SELECT ident FROM snapshot_records WHERE snapshot = (SELECT pk FROM snapshots WHERE id = '{target}') ORDER BY ident LIMIT 1 OFFSET 5)"), target.clone()));
 
     let mut missed = Vec::new();
@@ -260,4 +376,245 @@ fn every_kind_of_tampering_is_detected_and_named() {
         cp.to_str().unwrap(),
     ]);
     sb.ok(&["ingest", "verify", "--all"]);
+}
+
+/// What an attacker with the file and the (public) hash definition does to
+/// hide the oldest audit records: delete them, move the anchor, and append
+/// a well-chained `audit_purged` record claiming a purge. Returns the forged
+/// record's id.
+fn forge_purge(
+    db: &std::path::Path,
+    through: i64,
+    timestamp: &str,
+    before: &str,
+    surviving: Option<Vec<String>>,
+) -> String {
+    use snapgov::domain::audit::{chain_hash, HashInput};
+    let c = rusqlite::Connection::open(db).unwrap();
+    let anchor: String = c
+        .query_row("SELECT hash FROM audit WHERE seq = ?1", [through], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let (head, prev): (i64, String) = c
+        .query_row(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    c.execute("DELETE FROM audit WHERE seq <= ?1", [through])
+        .unwrap();
+    c.execute(
+        "INSERT INTO meta (key, value) VALUES ('audit_anchor', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [format!("{through} {anchor}")],
+    )
+    .unwrap();
+    let seq = head + 1;
+    let id = format!("audit-{seq}");
+    let mut details = serde_json::json!({
+        "purgedFrom": "audit-1",
+        "purgedThrough": format!("audit-{through}"),
+        "count": through,
+        "removedHash": "b3:00",
+        "anchorHash": anchor,
+        "before": before,
+        "reason": "yearly purge",
+    });
+    if let Some(l) = surviving {
+        details["survivingSnapshots"] = serde_json::json!(l);
+    }
+    let ts = snapgov::domain::time::parse_ts(timestamp).unwrap();
+    let hash = chain_hash(
+        &HashInput {
+            id: &id,
+            event: "audit_purged",
+            timestamp: ts,
+            user: "tester",
+            details: &details,
+            tool: None,
+            snapshot_id: None,
+        },
+        &prev,
+    );
+    c.execute(
+        "INSERT INTO audit (seq, id, event, timestamp, user, details, prev_hash, hash) VALUES (?1, ?2, 'audit_purged', ?3, 'tester', ?4, ?5, ?6)",
+        rusqlite::params![seq, id, timestamp, details.to_string(), prev, hash],
+    )
+    .unwrap();
+    id
+}
+
+/// (what, purged through, dated, cut-off, snapshots it claims to keep, what
+/// the error must name: the forged record unless given)
+type ForgedPurge<'a> = (
+    &'a str,
+    i64,
+    &'a str,
+    &'a str,
+    Option<Vec<String>>,
+    Option<String>,
+);
+
+#[test]
+fn a_forged_purge_does_not_pass_the_checkpoint() {
+    let mut sb = Sandbox::new();
+    let (ids, _) = build(&mut sb);
+    let cp = sb.path("head.json");
+    sb.ok(&["ingest", "audit", "checkpoint", cp.to_str().unwrap()]);
+    sb.conn()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
+    // The first two imports (audit-1 to audit-4) are hidden in each case.
+    let first_kept: String = sb
+        .conn()
+        .query_row("SELECT timestamp FROM audit WHERE seq = 5", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let head: i64 = sb
+        .conn()
+        .query_row("SELECT max(seq) FROM audit", [], |r| r.get(0))
+        .unwrap();
+    let cases: [ForgedPurge; 5] = [
+        // Records one to three days old, though the configured audit age is a year.
+        ("within the audit age", 4, &sb.now, &first_kept, None, None),
+        // Dated in the future to make the age look respected.
+        (
+            "dated in the future",
+            4,
+            "2027-01-01T00:00:00Z",
+            "2025-12-01T00:00:00Z",
+            None,
+            None,
+        ),
+        // An old enough cut-off, but the snapshots whose import records it
+        // hid were imported after it.
+        (
+            "hiding imports younger than its cut-off",
+            4,
+            &sb.now,
+            "2024-01-01T00:00:00Z",
+            None,
+            Some(ids[0].clone()),
+        ),
+        // The same, listing every snapshot as one it kept.
+        (
+            "listing the snapshots it hid",
+            4,
+            &sb.now,
+            "2024-01-01T00:00:00Z",
+            Some(ids.clone()),
+            Some(ids[0].clone()),
+        ),
+        // Through the checkpoint's own record, dated before the checkpoint.
+        (
+            "removing the checkpoint's record before it was written",
+            head,
+            "2025-11-03T00:00:00Z",
+            "2024-01-01T00:00:00Z",
+            Some(ids.clone()),
+            Some("before the checkpoint was written".to_string()),
+        ),
+    ];
+    let mut missed = Vec::new();
+    for (what, through, ts, before, surviving, names) in cases {
+        let copy = sb.path("tampered.db");
+        std::fs::copy(sb.db(), &copy).unwrap();
+        let forged = forge_purge(&copy, through, ts, before, surviving);
+        let names = names.unwrap_or(forged);
+        let r = sb.run(&[
+            "--db",
+            copy.to_str().unwrap(),
+            "ingest",
+            "audit",
+            "verify",
+            "--checkpoint",
+            cp.to_str().unwrap(),
+        ]);
+        eprintln!("{what}: exit {} «{}»", r.code, r.stderr.trim());
+        if r.code != 6 || !r.stderr.contains(&names) {
+            missed.push(format!("{what}: exit {} «{}»", r.code, r.stderr.trim()));
+        }
+        std::fs::remove_file(&copy).unwrap();
+    }
+    assert!(missed.is_empty(), "undetected:\n{}", missed.join("\n"));
+}
+
+#[test]
+fn after_a_real_purge_only_the_snapshots_it_attests_may_lack_an_import_record() {
+    let mut sb = Sandbox::new();
+    std::fs::write(
+        sb.path("config.toml"),
+        "[retention]\naudit_max_age = \"P30D\"\n",
+    )
+    .unwrap();
+    let (ids, _) = build(&mut sb);
+    let cp = sb.path("head.json");
+    sb.ok(&["ingest", "audit", "checkpoint", cp.to_str().unwrap()]);
+    sb.now = "2026-01-01T00:00:00Z".into();
+    // Hides the imports of ids[0] and ids[1] (2025-11-01).
+    let p = sb
+        .ok(&[
+            "--json",
+            "ingest",
+            "audit",
+            "purge",
+            "--before",
+            "2025-11-02T00:00:00Z",
+            "--reason",
+            "yearly",
+        ])
+        .json();
+    assert_eq!(p["purge"]["purgedThrough"], "audit-4", "{p}");
+    let verify = |sb: &Sandbox, db: &str| {
+        sb.run(&[
+            "--db",
+            db,
+            "ingest",
+            "audit",
+            "verify",
+            "--checkpoint",
+            cp.to_str().unwrap(),
+        ])
+    };
+    let db = sb.db();
+    let r = verify(&sb, db.to_str().unwrap());
+    assert_eq!(r.code, 0, "a real purge verifies: {}", r.stderr);
+    sb.conn()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
+    let forged = ids[0].replace("-001", "-009");
+    for (what, sql, names) in [
+        (
+            "a row forged beside a snapshot whose import was purged",
+            format!("INSERT INTO snapshots (id, tool, id_ts, seq, imported_at, source_hash, record_count, state, import_user) SELECT '{forged}', tool, id_ts, 9, imported_at, source_hash, record_count, 'previous', import_user FROM snapshots WHERE id = '{}'", ids[0]),
+            forged.clone(),
+        ),
+        (
+            "a row forged beside a recent snapshot",
+            format!("INSERT INTO snapshots (id, tool, id_ts, seq, imported_at, source_hash, record_count, state, import_user) SELECT replace(id, '-001', '-009'), tool, id_ts, 9, imported_at, source_hash, record_count, 'previous', import_user FROM snapshots WHERE id = '{}'", ids[4]),
+            ids[4].replace("-001", "-009"),
+        ),
+        (
+            "a snapshot whose import was purged, deleted",
+            format!("DELETE FROM snapshot_records WHERE snapshot = (SELECT pk FROM snapshots WHERE id = '{0}'); DELETE FROM holds WHERE snapshot_id = '{0}'; DELETE FROM snapshots WHERE id = '{0}'", ids[0]),
+            ids[0].clone(),
+        ),
+    ] {
+        let copy = sb.path("tampered.db");
+        std::fs::copy(sb.db(), &copy).unwrap();
+        rusqlite::Connection::open(&copy)
+            .unwrap()
+            .execute_batch(&sql)
+            .unwrap();
+        let r = verify(&sb, copy.to_str().unwrap());
+        assert!(
+            r.code == 6 && r.stderr.contains(&names),
+            "{what}: exit {} «{}»",
+            r.code,
+            r.stderr.trim()
+        );
+        std::fs::remove_file(&copy).unwrap();
+    }
 }

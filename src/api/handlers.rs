@@ -875,7 +875,8 @@ pub async fn audit_get(State(st): St, P(id): P) -> ApiResult<Response> {
 
 pub async fn audit_verify(State(st): St) -> ApiResult<Response> {
     st.blocking(move |store, st| {
-        let r = ops::audit::verify(store, None)?;
+        let env = ops::Env::new(st.config.clone(), "system", st.clock);
+        let r = ops::audit::verify(store, &env, None)?;
         st.metrics.set_audit(AuditStatus {
             ok: r.is_ok(),
             records: r.records_checked,

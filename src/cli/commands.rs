@@ -182,36 +182,33 @@ fn ingest(ctx: &mut Context, cmd: IngestCmd) -> Result<u8> {
         }
         IngestCmd::Verify { id, all } => {
             let store = ctx.open_ro()?;
-            let ids: Vec<String> = match id {
-                Some(id) => vec![id],
+            let report = match id {
+                Some(id) => {
+                    let r = ops::snapshots::verify_deep(&store, &id)?;
+                    ops::snapshots::VerifyAll {
+                        results: vec![r],
+                        active_problems: Vec::new(),
+                    }
+                }
                 None => {
                     debug_assert!(all);
-                    ops::snapshots::list_all(&store)?
-                        .into_iter()
-                        .filter(|s| s.state.is_restorable())
-                        .map(|s| s.id)
-                        .collect()
+                    ops::snapshots::verify_all(&store)?
                 }
             };
-            let mut results = Vec::new();
-            for id in &ids {
-                results.push(ops::snapshots::verify_deep(&store, id)?);
-            }
+            let results = &report.results;
             if ctx.json {
-                print_json(
-                    &json!({ "verify": if all { json!(results) } else { json!(results[0]) } }),
-                );
-            }
-            let bad: Vec<_> = results.iter().filter(|r| !r.is_ok()).cloned().collect();
-            if let Some(first) = bad.first() {
-                let mut e = first.clone().into_error().to_string();
-                if bad.len() > 1 {
-                    e.push_str(&format!(" (and {} more snapshots fail)", bad.len() - 1));
+                let mut out =
+                    json!({ "verify": if all { json!(results) } else { json!(results[0]) } });
+                if !report.active_problems.is_empty() {
+                    out["activeProblems"] = json!(report.active_problems);
                 }
-                return Err(OpError::Integrity(e));
+                print_json(&out);
+            }
+            if !report.is_ok() {
+                return Err(report.into_error());
             }
             if !ctx.json {
-                for r in &results {
+                for r in results {
                     println!(
                         "snapshot {} verified: {} records re-hash to {}",
                         r.snapshot_id,
@@ -287,7 +284,7 @@ fn audit(ctx: &mut Context, cmd: AuditCmd) -> Result<u8> {
                 .as_deref()
                 .map(ops::audit::read_checkpoint)
                 .transpose()?;
-            let r = ops::audit::verify(&store, cp.as_ref())?;
+            let r = ops::audit::verify(&store, &ctx.env, cp.as_ref())?;
             if ctx.json {
                 print_json(&json!({ "verify": r }));
             }

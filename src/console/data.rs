@@ -241,8 +241,8 @@ pub fn audit_page(store: &Store, filter: &AuditFilter) -> Result<Vec<(u64, Audit
     ops::audit::list(store, filter)
 }
 
-pub fn audit_verify(store: &Store) -> Result<ops::audit::VerifyReport> {
-    ops::audit::verify(store, None)
+pub fn audit_verify(store: &Store, env: &Env) -> Result<ops::audit::VerifyReport> {
+    ops::audit::verify(store, env, None)
 }
 
 /// The sentence the CLI prints after a rollback.

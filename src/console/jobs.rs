@@ -167,6 +167,6 @@ pub fn run(
             &StepSender { id, tx },
         )?)),
         Job::AuditPage { filter } => Payload::AuditPage(data::audit_page(store, filter)?),
-        Job::AuditVerify => Payload::AuditVerify(Box::new(data::audit_verify(store)?)),
+        Job::AuditVerify => Payload::AuditVerify(Box::new(data::audit_verify(store, env)?)),
     })
 }

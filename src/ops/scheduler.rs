@@ -279,7 +279,7 @@ impl Scheduler {
             }
         }
         if self.audit_due(now) {
-            let r = super::audit::verify(&*store, None);
+            let r = super::audit::verify(&*store, &system, None);
             self.next_audit = Some(match &r {
                 Ok(_) => now + self.check_interval,
                 Err(_) => now + RETRY_AFTER,

@@ -39,6 +39,10 @@ pub struct VerifyResult {
     /// The first stored record whose content no longer matches its address.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bad_record: Option<String>,
+    /// Stored fields outside the hash that disagree with the records
+    /// (e.g. the snapshot's `stats`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
 }
 
 /// Re-reads a snapshot's stored records, re-hashes each, and compares with
@@ -70,7 +74,20 @@ pub fn verify_collect(
         .get_snapshot_pk(id)?
         .ok_or_else(|| OpError::NotFound(format!("no snapshot {id}")))?;
     let (summary, bad, hashes) = store.rehash_with_hashes(DiffSide::Snapshot(pk), deep)?;
+    let mut problems = Vec::new();
+    // `stats` (what listings and the console show) is outside every hash;
+    // recounting it from the records costs nothing more than the re-hash.
+    if let Some(stats) = &snap.stats {
+        if *stats != summary.stats {
+            problems.push(format!(
+                "its stats say {} but its records count {}",
+                stats_text(stats),
+                stats_text(&summary.stats)
+            ));
+        }
+    }
     let ok = bad.is_none()
+        && problems.is_empty()
         && Some(&summary.normalized_hash) == snap.normalized_hash.as_ref()
         && summary.count == snap.record_count;
     Ok((
@@ -82,6 +99,7 @@ pub fn verify_collect(
             expected_count: snap.record_count,
             actual_count: summary.count,
             bad_record: bad.map(|b| format!("record {} ({})", b.record_id, b.identity)),
+            problems,
         },
         hashes,
     ))
@@ -98,13 +116,126 @@ impl VerifyResult {
         if let Some(b) = &self.bad_record {
             m.push_str(&format!("stored {b} was altered; "));
         }
-        m.push_str(&format!(
-            "its records hash to {} ({} records) but the snapshot says {} ({} records)",
-            self.actual_hash.as_deref().unwrap_or("-"),
-            self.actual_count,
-            self.expected_hash.as_deref().unwrap_or("-"),
-            self.expected_count
-        ));
-        OpError::Integrity(m)
+        for p in &self.problems {
+            m.push_str(&format!("{p}; "));
+        }
+        if self.actual_hash != self.expected_hash || self.actual_count != self.expected_count {
+            m.push_str(&format!(
+                "its records hash to {} ({} records) but the snapshot says {} ({} records)",
+                self.actual_hash.as_deref().unwrap_or("-"),
+                self.actual_count,
+                self.expected_hash.as_deref().unwrap_or("-"),
+                self.expected_count
+            ));
+        }
+        OpError::Integrity(m.trim_end_matches("; ").to_string())
     }
+}
+
+fn stats_text(s: &crate::domain::snapshot::RecordStats) -> String {
+    let sev: Vec<String> = s
+        .by_severity
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    format!(
+        "{} packages, {} findings ({})",
+        s.packages,
+        s.vulnerabilities,
+        sev.join(", ")
+    )
+}
+
+/// Every restorable snapshot verified deeply, and every tool's active data
+/// checked against its active snapshot.
+#[derive(Clone, Debug)]
+pub struct VerifyAll {
+    pub results: Vec<VerifyResult>,
+    /// Tools whose active data is not their active snapshot's records.
+    pub active_problems: Vec<String>,
+}
+
+impl VerifyAll {
+    pub fn is_ok(&self) -> bool {
+        self.results.iter().all(|r| r.is_ok()) && self.active_problems.is_empty()
+    }
+
+    /// The failures as one integrity error naming each.
+    pub fn into_error(self) -> OpError {
+        let mut parts = Vec::new();
+        let bad: Vec<_> = self.results.into_iter().filter(|r| !r.is_ok()).collect();
+        let more = bad.len().saturating_sub(1);
+        if let Some(first) = bad.into_iter().next() {
+            let mut e = first.into_error().to_string();
+            if more > 0 {
+                e.push_str(&format!(" (and {more} more snapshots fail)"));
+            }
+            parts.push(e);
+        }
+        parts.extend(self.active_problems);
+        OpError::Integrity(parts.join("; "))
+    }
+}
+
+/// `ingest verify --all`.
+///
+/// The active data (`active_records`, what `ingest records` and the API
+/// serve) is a copy of the active snapshot's membership. It is checked here
+/// rather than silently rebuilt on open: an auditor must learn that someone
+/// edited what was served, and a read-only open cannot repair anything. The
+/// check is a merge of two index-ordered scans of (identity, record) pairs,
+/// no record body is read: with the deep re-hash of the snapshot itself this
+/// makes the served data as trustworthy as the snapshot's `normalizedHash`.
+pub fn verify_all(store: &impl Queries) -> Result<VerifyAll> {
+    let snaps = list_all(store)?;
+    let mut results = Vec::new();
+    for s in snaps.iter().filter(|s| s.state.is_restorable()) {
+        results.push(verify_deep(store, &s.id)?);
+    }
+    let mut active_problems = Vec::new();
+    for t in store.tools()? {
+        let Some(key) = store.tool_key_of(&t.name)? else {
+            continue;
+        };
+        let active = t
+            .active_snapshot
+            .as_deref()
+            .and_then(|id| snaps.iter().find(|s| s.id == id));
+        match active {
+            Some(a) if a.state.is_restorable() => {
+                let Some((_, pk)) = store.get_snapshot_pk(&a.id)? else {
+                    continue;
+                };
+                let (mut added, mut removed, mut changed) = (0u64, 0u64, 0u64);
+                store.diff(DiffSide::Snapshot(pk), DiffSide::Active(key), |e| {
+                    match (e.old, e.new) {
+                        (Some(_), Some(_)) => changed += 1,
+                        (None, _) => added += 1,
+                        (_, None) => removed += 1,
+                    }
+                    Ok(())
+                })?;
+                if added + removed + changed > 0 {
+                    active_problems.push(format!(
+                        "tool {}: the active records served by `ingest records` differ from its active snapshot {} ({added} added, {removed} removed, {changed} pointing at other records)",
+                        t.name, a.id
+                    ));
+                }
+            }
+            _ => {
+                let n = store.active_count(key)?;
+                if n > 0 {
+                    active_problems.push(format!(
+                        "tool {}: it has no restorable active snapshot ({}), yet {n} active records would be served",
+                        t.name,
+                        t.active_snapshot.as_deref().unwrap_or("none")
+                    ));
+                }
+            }
+        }
+    }
+    Ok(VerifyAll {
+        results,
+        active_problems,
+    })
 }

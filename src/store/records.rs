@@ -761,6 +761,7 @@ pub trait RecordReads: Queries {
                          stored: &[u8],
                          kind: &str,
                          sev: Option<&str>,
+                         subject: &str,
                          body: &[u8],
                          ident: IdentKey| {
             let h = record_hash(body);
@@ -774,12 +775,39 @@ pub trait RecordReads: Queries {
                 });
             } else if deep && bad.is_none() {
                 match serde_json::from_slice::<NormalizedRecord>(body) {
-                    Ok(rec) if rec.ident_key() == ident => {}
-                    Ok(rec) => {
+                    Ok(rec) if rec.ident_key() != ident => {
                         bad = Some(BadRecord {
                             record_id: rid,
                             identity: format!("{}, filed under another identity", rec.identity()),
                         })
+                    }
+                    // The kind, severity and subject columns answer
+                    // `ingest records` filters and the stats but are outside
+                    // the content hash: they must say what the hashed body says.
+                    Ok(rec) => {
+                        let (want_kind, want_sev) = class_columns(class_of(&rec));
+                        let differs = if want_kind != kind {
+                            Some(("kind", kind.to_string(), want_kind.to_string()))
+                        } else if want_sev != sev {
+                            Some((
+                                "severity",
+                                sev.unwrap_or("NULL").to_string(),
+                                want_sev.unwrap_or("NULL").to_string(),
+                            ))
+                        } else if rec.subject != subject {
+                            Some(("subject", subject.to_string(), rec.subject.clone()))
+                        } else {
+                            None
+                        };
+                        if let Some((col, is, want)) = differs {
+                            bad = Some(BadRecord {
+                                record_id: rid,
+                                identity: format!(
+                                    "{}, whose {col} column says {is:?} but its hashed body says {want:?}",
+                                    rec.identity()
+                                ),
+                            });
+                        }
                     }
                     Err(_) => {
                         bad = Some(BadRecord {
@@ -797,7 +825,7 @@ pub trait RecordReads: Queries {
         if members.len() * 4 >= range {
             // Dense: one sequential scan over the id range.
             let mut stmt = self.conn().prepare(
-                "SELECT id, hash, kind, severity, body FROM records WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
+                "SELECT id, hash, kind, severity, body, subject FROM records WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
             )?;
             let mut q = stmt.query(params![lo, hi])?;
             let mut j = 0;
@@ -817,6 +845,7 @@ pub trait RecordReads: Queries {
                         r.get_ref(1)?.as_blob()?,
                         kind,
                         sev,
+                        r.get_ref(5)?.as_str()?,
                         r.get_ref(4)?.as_bytes()?,
                         members[j].1,
                     );
@@ -827,7 +856,7 @@ pub trait RecordReads: Queries {
             // Sparse: look each record up, in id order.
             let mut stmt = self
                 .conn()
-                .prepare("SELECT hash, kind, severity, body FROM records WHERE id = ?1")?;
+                .prepare("SELECT hash, kind, severity, body, subject FROM records WHERE id = ?1")?;
             for (rid, ident) in &members {
                 let mut q = stmt.query([rid])?;
                 if let Some(r) = q.next()? {
@@ -838,6 +867,7 @@ pub trait RecordReads: Queries {
                         r.get_ref(0)?.as_blob()?,
                         &kind,
                         sev.as_deref(),
+                        r.get_ref(4)?.as_str()?,
                         r.get_ref(3)?.as_bytes()?,
                         *ident,
                     );
