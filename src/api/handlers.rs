@@ -459,18 +459,16 @@ impl ImportParams {
 /// them against the limit.
 struct Spooler {
     tx: tokio::sync::mpsc::Sender<Bytes>,
-    join: tokio::task::JoinHandle<std::io::Result<tempfile::NamedTempFile>>,
+    join: tokio::task::JoinHandle<std::io::Result<crate::ingest::spool::Spool>>,
 }
 
 impl Spooler {
     fn new() -> Spooler {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
         let join = tokio::task::spawn_blocking(move || {
-            let mut f = tempfile::Builder::new()
-                .prefix("snapgov-upload-")
-                .tempfile()?;
+            let mut f = crate::ingest::spool::Spool::new()?;
             {
-                let mut w = std::io::BufWriter::with_capacity(1 << 20, f.as_file_mut());
+                let mut w = std::io::BufWriter::with_capacity(1 << 20, f.file_mut());
                 while let Some(b) = rx.blocking_recv() {
                     w.write_all(&b)?;
                 }
@@ -488,7 +486,7 @@ impl Spooler {
             .map_err(|_| ApiError::internal("cannot spool the upload to a temporary file"))
     }
 
-    async fn finish(self) -> ApiResult<tempfile::NamedTempFile> {
+    async fn finish(self) -> ApiResult<crate::ingest::spool::Spool> {
         drop(self.tx);
         self.join
             .await

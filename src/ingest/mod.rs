@@ -17,6 +17,7 @@ pub mod cyclonedx;
 pub mod detect;
 pub mod native;
 mod split;
+pub mod spool;
 pub mod syft;
 pub mod trivy;
 

@@ -99,7 +99,7 @@ struct Prepared {
     display: String,
     hash: blake3::Hash,
     // Keeps a spooled stdin alive until the import is done.
-    _spool: Option<tempfile::NamedTempFile>,
+    _spool: Option<crate::ingest::spool::Spool>,
 }
 
 fn read_err(display: &str, e: std::io::Error) -> IngestError {
@@ -138,15 +138,17 @@ fn prepare(input: &Input, limits: &Limits) -> std::result::Result<Prepared, Inge
             })
         }
         Input::Stdin => {
-            let mut spool = tempfile::NamedTempFile::new().map_err(|e| read_err(&display, e))?;
+            crate::ingest::spool::clean_leftovers();
+            let mut spool =
+                crate::ingest::spool::Spool::new().map_err(|e| read_err(&display, e))?;
             let hash = hash_reader(
                 std::io::stdin().lock(),
                 limits.max_input_bytes,
                 &display,
-                Some(spool.as_file_mut()),
+                Some(spool.file_mut()),
             )?;
             spool
-                .as_file_mut()
+                .file_mut()
                 .flush()
                 .map_err(|e| read_err(&display, e))?;
             Ok(Prepared {
@@ -468,7 +470,13 @@ fn write_snapshot(
         }
     }
     let (received, merged) = (writer.received, writer.merged);
-    tx.finish_records(writer)?;
+    let capped = tx.finish_records(writer)?;
+    if capped > 0 {
+        snap.warnings.push(format!(
+            "{capped} locations, licenses or aliases were dropped: a record keeps at most {} of each (the feed lists some package many times)",
+            crate::domain::record::MAX_SET_ITEMS
+        ));
+    }
     fault_point("import_write")?;
 
     let summary = tx.snapshot_summary(pk)?;
