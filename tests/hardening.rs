@@ -62,7 +62,7 @@ fn merge_bomb_is_bounded_and_reported() {
         .collect();
     assert_eq!(lines.len(), 1);
     let locs = lines[0]["locations"].as_array().unwrap();
-    assert_eq!(locs.len(), snapgov::domain::record::MAX_SET_ITEMS);
+    assert_eq!(locs.len(), 1000, "a record keeps at most 1000 locations");
     // The smallest are kept, whatever the order of the feed.
     assert_eq!(
         locs[0],
@@ -141,4 +141,193 @@ fn killed_stdin_import_leaves_no_spool_file() {
             .collect();
         assert!(left.is_empty(), "kill {signal} left {left:?} in TMPDIR");
     }
+}
+
+/// A Syft feed whose name, version, location, schema version (the drift
+/// warning) carry terminal escapes and line breaks.
+fn hostile_syft(version: &str) -> String {
+    let version = serde_json::to_string(version).unwrap();
+    format!(
+        r#"{{"artifacts":[
+{{"name":"evil\u001b[2J\u001b]0;pwned\u0007\n  + forged-row","version":{version},"type":"npm","locations":[{{"path":"/x\r\u001b[1A"}}]}},
+{{"name":"plain","version":{version},"type":"npm","locations":[{{"path":"/p"}}]}}],
+"source":{{"type":"image","name":"shop\u001b[5m"}},"descriptor":{{"name":"syft","version":"1.0\u001b[31m"}},
+"schema":{{"version":"99.0.0\u001b[2K"}}}}"#
+    )
+}
+
+fn assert_clean(what: &str, r: &common::Run) {
+    for (stream, text) in [("stdout", &r.stdout), ("stderr", &r.stderr)] {
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\r') && !text.contains('\u{7}'),
+            "{what}: {stream} carries raw control characters: {text:?}"
+        );
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.trim_start().starts_with("+ forged-row")),
+            "{what}: {stream} has a forged row: {text}"
+        );
+    }
+}
+
+/// Item 8: control characters from a feed (or a reason) are escaped in every
+/// human-readable output; JSON output keeps them exactly.
+#[test]
+fn terminal_escapes_from_feeds_are_escaped_in_human_output() {
+    let mut sb = Sandbox::new();
+    std::fs::write(sb.path("a.json"), hostile_syft("1.0\u{1b}[0m\r")).unwrap();
+    std::fs::write(sb.path("b.json"), hostile_syft("2.0\n  + forged-row")).unwrap();
+    let reason = "weekly\u{1b}[2J\n  + forged-row";
+    let a = sb.run(&[
+        "ingest",
+        "import",
+        "--tool",
+        "syft",
+        sb.path("a.json").to_str().unwrap(),
+        "--reason",
+        reason,
+    ]);
+    assert_eq!(a.code, 0, "{a:?}");
+    assert_clean("import", &a);
+    sb.now = "2025-12-04T13:00:00Z".into();
+    let b = sb.run(&[
+        "ingest",
+        "import",
+        "--tool",
+        "syft",
+        sb.path("b.json").to_str().unwrap(),
+        "--reason",
+        reason,
+    ]);
+    assert_eq!(b.code, 0, "{b:?}");
+    assert_clean("import", &b);
+    let snaps = sb.ok(&["ingest", "snapshots", "--json"]).json();
+    let ids: Vec<String> = snaps["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["ingest", "show", &ids[0]],
+        vec!["ingest", "show", &ids[1]],
+        vec!["ingest", "snapshots"],
+        vec!["ingest", "diff", &ids[0], &ids[1]],
+        vec![
+            "ingest",
+            "rollback",
+            "--tool",
+            "syft",
+            "--dry-run",
+            "--reason",
+            reason,
+        ],
+        vec!["ingest", "audit", "list"],
+        vec!["ingest", "sla"],
+        vec!["ingest", "retention", "hold", &ids[0], "--reason", reason],
+        vec!["ingest", "show", "nosuch\u{1b}[2J"],
+    ];
+    for args in &cases {
+        let r = sb.run(args);
+        assert_clean(&args.join(" "), &r);
+    }
+    // The escapes are shown, not dropped: the operator can see them.
+    let show = sb.ok(&["ingest", "show", &ids[1]]);
+    assert!(show.stdout.contains("\\u{1b}[2J"), "{}", show.stdout);
+    assert!(show.stderr.is_empty() || !show.stderr.contains('\u{1b}'));
+    // JSON keeps the feed's text exactly.
+    let recs = sb.ok(&["ingest", "records", "--tool", "syft"]);
+    let names: Vec<String> = recs
+        .stdout
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["name"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(
+        names.contains(&"evil\u{1b}[2J\u{1b}]0;pwned\u{7}\n  + forged-row".to_string()),
+        "{names:?}"
+    );
+    let show = sb.ok(&["ingest", "show", &ids[0], "--json"]).json();
+    assert_eq!(show["snapshot"]["metadata"]["importReason"], reason);
+}
+
+/// Item 9: `rollback --force` without `--expect-active` expects the active
+/// snapshot it resolved: of two racing rollbacks the second fails with exit
+/// 5 instead of rolling back what the first one made active.
+#[cfg(feature = "fault-injection")]
+#[test]
+fn racing_forced_rollbacks_the_second_gets_exit_5() {
+    let mut sb = Sandbox::new();
+    for (i, day) in ["2025-11-01", "2025-11-02", "2025-11-03"]
+        .iter()
+        .enumerate()
+    {
+        let f = sb.feed(
+            &format!("t{i}.json"),
+            snapgov::ingest::Format::TrivyJson,
+            &snapgov::gen::FeedSpec {
+                packages: 50,
+                seed: i as u64 + 1,
+                churn_permille: 40,
+                ..Default::default()
+            },
+        );
+        sb.now = format!("{day}T00:00:00Z");
+        sb.ok(&[
+            "ingest",
+            "import",
+            "--tool",
+            "trivy",
+            "--allow-shrink",
+            f.to_str().unwrap(),
+        ]);
+    }
+    let active = |sb: &Sandbox| {
+        sb.ok(&["--json", "ingest", "sla", "--tool", "trivy"])
+            .json()["sla"]["snapshotId"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let start = active(&sb);
+    let gate = sb.path("gate");
+    let args = [
+        "ingest", "rollback", "--tool", "trivy", "--force", "--reason", "race",
+    ];
+    // A resolves the active snapshot, then waits while B rolls back.
+    let a = sb
+        .cmd(&args)
+        .env(
+            "SNAPGOV_FAULT",
+            format!("rollback_resolved:wait={}", gate.display()),
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let reached = sb.path("gate.reached");
+    let t = std::time::Instant::now();
+    while !reached.exists() && t.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let b = sb.run(&args);
+    assert_eq!(b.code, 0, "{b:?}");
+    let after_b = active(&sb);
+    assert_ne!(after_b, start);
+    std::fs::write(&gate, "go").unwrap();
+    let ra: common::Run = a.wait_with_output().unwrap().into();
+    assert_eq!(ra.code, 5, "the second rollback must lose: {ra:?}");
+    assert!(ra.stderr.contains(&after_b), "{}", ra.stderr);
+    assert_eq!(
+        active(&sb),
+        after_b,
+        "the losing rollback changed the active snapshot"
+    );
+    sb.ok(&["ingest", "audit", "verify"]);
 }

@@ -1,7 +1,7 @@
 //! One function per command: parse arguments into a workflow request, call
 //! the workflow, print the result.
 
-use super::output::{print_json, snapshot_detail, snapshots_table, table};
+use super::output::{esc, print_json, snapshot_detail, snapshots_table, table};
 use super::{AuditCmd, Command, Context, IngestCmd};
 use crate::domain::time::fmt_ts;
 use crate::ops::{self, OpError, Progress};
@@ -95,25 +95,26 @@ fn ingest(ctx: &mut Context, cmd: IngestCmd) -> Result<u8> {
                 let s = &out.snapshot;
                 println!(
                     "imported {} as {}: {} records ({} received, {} merged), now active{}",
-                    s.tool,
-                    ctx.style.bold(&s.id),
+                    esc(&s.tool),
+                    ctx.style.bold(&esc(&s.id)),
                     s.record_count,
                     out.records_received,
                     out.records_merged,
                     out.replaced
                         .as_ref()
                         .map(|r| format!(
-                            ", replacing {r} ({} records changed)",
+                            ", replacing {} ({} records changed)",
+                            esc(r),
                             out.records_affected
                         ))
                         .unwrap_or_default()
                 );
                 println!(
                     "  normalized hash {}",
-                    s.normalized_hash.as_deref().unwrap_or("-")
+                    esc(s.normalized_hash.as_deref().unwrap_or("-"))
                 );
                 for w in &s.warnings {
-                    eprintln!("warning: {w}");
+                    eprintln!("warning: {}", esc(w));
                 }
             }
             Ok(0)
@@ -188,9 +189,9 @@ fn ingest(ctx: &mut Context, cmd: IngestCmd) -> Result<u8> {
                 for r in &results {
                     println!(
                         "snapshot {} verified: {} records re-hash to {}",
-                        r.snapshot_id,
+                        esc(&r.snapshot_id),
                         r.actual_count,
-                        r.actual_hash.as_deref().unwrap_or("-")
+                        esc(r.actual_hash.as_deref().unwrap_or("-"))
                     );
                 }
             }
@@ -234,11 +235,11 @@ fn audit(ctx: &mut Context, cmd: AuditCmd) -> Result<u8> {
                     .iter()
                     .map(|(_, r)| {
                         vec![
-                            r.id.clone(),
+                            esc(&r.id),
                             fmt_ts(r.timestamp),
-                            r.event.clone(),
-                            r.user.clone(),
-                            summary(&r.details),
+                            esc(&r.event),
+                            esc(&r.user),
+                            esc(&summary(&r.details)),
                         ]
                     })
                     .collect();
