@@ -331,3 +331,78 @@ fn racing_forced_rollbacks_the_second_gets_exit_5() {
     );
     sb.ok(&["ingest", "audit", "verify"]);
 }
+
+/// Item 11: nonsense config is refused at load, by `config check` and by
+/// every command, with a message naming the key, its value and the allowed
+/// range; never a panic (exit 101) and never ANSI colour into a pipe.
+#[test]
+fn nonsense_config_is_refused_naming_key_value_and_range() {
+    let sb = Sandbox::new();
+    let ok = sb.run(&["config", "check"]);
+    assert_eq!(ok.code, 0, "the default config must check: {ok:?}");
+    let cases = [
+        ("[sla.default]\nmax_age = \"P9999999Y\"\nstale = \"P9999999Y\"\ncritical = \"P9999999Y\"\n", "sla.default.max_age", "P9999999Y"),
+        ("[sla.tools.syft]\ncritical = \"P9999999Y\"\n", "sla.tools.syft.critical", "P100Y"),
+        ("[sla]\ncheck_interval = \"P9999999Y\"\n", "sla.check_interval", "P9999999Y"),
+        ("[retention]\nschedule = \"0 0 31 2 *\"\n", "retention.schedule", "never fires"),
+        ("[retention]\nprevious_max_age = \"P0D\"\n", "retention.previous_max_age", "PT1H"),
+        ("[retention]\narchived_max_age = \"P0D\"\n", "retention.archived_max_age", "P0D"),
+        ("[retention]\naudit_max_age = \"P0D\"\n", "retention.audit_max_age", "P0D"),
+        ("[retention]\naudit_max_age = \"P9999999Y\"\n", "retention.audit_max_age", "P100Y"),
+        ("[server]\nmax_body_bytes = 0\n", "server.max_body_bytes", "1024"),
+        ("[server]\nheader_read_timeout_secs = 0\n", "server.header_read_timeout_secs", "0"),
+        ("[server]\nmax_connections_per_ip = 0\n", "server.max_connections_per_ip", "0"),
+        ("[console]\nrefresh_secs = 0\n", "console.refresh_secs", "3600"),
+        ("[limits]\nmax_depth = 1\n", "limits.max_depth", "10000"),
+    ];
+    for (text, key, needle) in cases {
+        std::fs::write(sb.path("config.toml"), text).unwrap();
+        for args in [
+            &["config", "check"][..],
+            &["ingest", "sla"][..],
+            &["ingest", "retention", "status"][..],
+        ] {
+            let r = sb.run(args);
+            assert_eq!(r.code, 2, "{args:?} with {text:?}: {r:?}");
+            assert!(
+                r.stderr.contains(key) && r.stderr.contains(needle),
+                "{args:?} with {text:?} must name {key} and {needle}: {}",
+                r.stderr
+            );
+            assert!(
+                !r.stderr.contains('\u{1b}') && !r.stderr.contains("panicked"),
+                "{}",
+                r.stderr
+            );
+        }
+    }
+}
+
+/// Item 11: a panic (a bug) in the CLI writes no ANSI colour codes into a
+/// pipe.
+#[cfg(feature = "fault-injection")]
+#[test]
+fn a_panic_writes_no_colour_codes_into_a_pipe() {
+    let sb = Sandbox::new();
+    std::fs::write(
+        sb.path("f.json"),
+        std::fs::read("tests/fixtures/syft-min.json").unwrap(),
+    )
+    .unwrap();
+    let r = sb
+        .cmd(&[
+            "ingest",
+            "import",
+            "--tool",
+            "syft",
+            sb.path("f.json").to_str().unwrap(),
+        ])
+        .env("SNAPGOV_FAULT", "import_begin:panic")
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert_ne!(r.status.code(), Some(0));
+    assert!(stderr.contains("panic"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "ANSI in a pipe: {stderr:?}");
+}

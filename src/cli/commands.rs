@@ -20,6 +20,30 @@ pub fn dispatch(ctx: &mut Context, cmd: Command) -> Result<u8> {
         Command::Generate(a) => generate(a),
         Command::Serve(a) => super::server::serve(ctx, a),
         Command::Token(c) => super::server::token(ctx, c),
+        // The config was loaded and validated before any command runs: a
+        // bad one never gets here (exit 2).
+        Command::Config(super::ConfigCmd::Check) => {
+            let summary = ctx.env.config.summary();
+            if ctx.json {
+                print_json(&json!({ "config": summary }));
+            } else {
+                println!(
+                    "config {} is valid",
+                    esc(&ctx
+                        .env
+                        .config
+                        .source
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|| "(none: defaults)".into()))
+                );
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&summary).expect("json serializes")
+                );
+            }
+            Ok(0)
+        }
     }
 }
 

@@ -66,6 +66,7 @@ fn parse_role(s: &str) -> std::result::Result<Role, String> {
 
 pub fn serve(ctx: &Context, a: ServeArgs) -> Result<u8> {
     crate::api::init_logging(a.log_format == LogFormat::Json);
+    crate::api::install_panic_hook();
     let listen = a
         .listen
         .unwrap_or_else(|| ctx.env.config.server.listen.clone());

@@ -1,6 +1,7 @@
 //! Fault injection: with the `fault-injection` feature, `SNAPGOV_FAULT=<step>`
 //! makes that workflow step fail, `SNAPGOV_FAULT=<step>:abort` aborts the
-//! process there (as a crash would), and `<step>:wait=PATH` pauses there. Without the feature this compiles to nothing.
+//! process there (as a crash would), `<step>:panic` panics there, and
+//! `<step>:wait=PATH` pauses there. Without the feature this compiles to nothing.
 
 use super::OpError;
 
@@ -12,6 +13,9 @@ pub fn point(step: &'static str) -> Result<(), OpError> {
         if let Ok(spec) = std::env::var("SNAPGOV_FAULT") {
             let (name, mode) = spec.split_once(':').unwrap_or((spec.as_str(), "fail"));
             if name == step {
+                if mode == "panic" {
+                    panic!("fault injection: panic at step {step}");
+                }
                 if mode == "abort" {
                     eprintln!("snapgov: fault injection: aborting at step {step}");
                     std::process::abort();
