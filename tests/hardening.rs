@@ -406,3 +406,105 @@ fn a_panic_writes_no_colour_codes_into_a_pipe() {
     assert!(stderr.contains("panic"), "{stderr}");
     assert!(!stderr.contains('\u{1b}'), "ANSI in a pipe: {stderr:?}");
 }
+
+/// Item 14: `audit verify` counts as matching only snapshots it compared
+/// with an import record; after a purge removed them, it does not claim
+/// that snapshots match records that no longer exist.
+#[test]
+fn audit_verify_does_not_count_snapshots_without_import_records() {
+    let mut sb = Sandbox::new();
+    std::fs::write(
+        sb.path("config.toml"),
+        "[retention]\naudit_max_age = \"PT1H\"\n",
+    )
+    .unwrap();
+    let f = std::fs::read("tests/fixtures/syft-min.json").unwrap();
+    std::fs::write(sb.path("f.json"), &f).unwrap();
+    sb.now = "2025-11-01T00:00:00Z".into();
+    sb.ok(&[
+        "ingest",
+        "import",
+        "--tool",
+        "syft",
+        sb.path("f.json").to_str().unwrap(),
+    ]);
+    sb.now = "2025-12-01T00:00:00Z".into();
+    sb.ok(&[
+        "ingest",
+        "audit",
+        "purge",
+        "--before",
+        "2025-11-15T00:00:00Z",
+        "--reason",
+        "old",
+    ]);
+    let r = sb.ok(&["ingest", "audit", "verify"]);
+    assert!(
+        r.stdout.contains("0 snapshots match their import records"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// Item 14: a lone UTF-16 surrogate escape is named as such, with its
+/// position, instead of "unexpected end of hex escape" alone.
+#[test]
+fn a_lone_surrogate_is_named_in_the_error() {
+    let sb = Sandbox::new();
+    std::fs::write(
+        sb.path("s.json"),
+        "{\"artifacts\":[{\"name\":\"a\\ud800b\",\"version\":\"1\",\"type\":\"npm\"}],\"source\":{\"type\":\"image\",\"name\":\"x\"}}",
+    )
+    .unwrap();
+    let r = sb.run(&[
+        "ingest",
+        "import",
+        "--tool",
+        "syft",
+        sb.path("s.json").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.stderr.contains("surrogate")
+            && r.stderr.contains("s.json")
+            && r.stderr.contains("line 1"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Item 14: a full disk (a file-size limit here) during an import is named
+/// as a disk problem, not "is it a snapgov store?", and the store keeps
+/// its data.
+#[test]
+fn a_full_disk_is_reported_as_a_disk_problem() {
+    let sb = Sandbox::new();
+    sb.ok(&[
+        "ingest",
+        "import",
+        "--tool",
+        "syft",
+        "tests/fixtures/syft-min.json",
+    ]);
+    let before = sb.dump();
+    for blocks in [1, 50, 100] {
+        let r: common::Run = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("trap '' XFSZ; ulimit -f {blocks}; exec \"$0\" ingest import --tool syft tests/fixtures/syft-min.json"))
+            .arg(env!("CARGO_BIN_EXE_snapgov"))
+            .envs(sb.cmd(&[]).get_envs().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))))
+            .env("SNAPGOV_NOW", "2025-12-05T00:00:00Z")
+            .output()
+            .unwrap()
+            .into();
+        if r.code == 0 {
+            continue; // enough room for this one
+        }
+        assert!(
+            !r.stderr.contains("snapgov store?") && r.stderr.contains("disk"),
+            "limit {blocks}: {}",
+            r.stderr
+        );
+        assert_eq!(sb.dump(), before, "limit {blocks}: the store changed");
+    }
+}

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 /// `snapgov serve` started by `sh` (so that a test can lower its file
 /// limit first), with extra environment; returns it and its base URL.
+#[allow(dead_code)] // `log` is read only by the fault-injection tests.
 struct Srv {
     child: Child,
     base: String,
