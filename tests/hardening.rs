@@ -508,3 +508,42 @@ fn a_full_disk_is_reported_as_a_disk_problem() {
         assert_eq!(sb.dump(), before, "limit {blocks}: the store changed");
     }
 }
+
+/// Item 14: severity words snapgov does not know are counted and reported
+/// per import (they are still filed as unknown); known words and "unknown"
+/// itself are not.
+#[test]
+fn unknown_severity_words_are_counted_per_import() {
+    let sb = Sandbox::new();
+    let mut feed = String::from(
+        "{\"format\":\"snapgov\",\"version\":1,\"tool\":{\"name\":\"acme\"},\"subject\":\"s\"}\n",
+    );
+    for (i, sev) in ["Urgent", "Sev1", "Urgent", "High", "unknown", "Moderate"]
+        .iter()
+        .enumerate()
+    {
+        feed.push_str(&format!(
+            "{{\"ecosystem\":\"npm\",\"name\":\"p{i}\",\"version\":\"1\",\"vulnerability\":{{\"id\":\"CVE-2024-{i:04}\",\"severity\":\"{sev}\"}}}}\n"
+        ));
+    }
+    std::fs::write(sb.path("f.jsonl"), feed).unwrap();
+    let out = sb
+        .ok(&[
+            "--json",
+            "ingest",
+            "import",
+            "--tool",
+            "acme",
+            sb.path("f.jsonl").to_str().unwrap(),
+        ])
+        .json();
+    let warnings = out["import"]["snapshot"]["warnings"].to_string();
+    assert!(
+        warnings.contains("3 findings have a severity snapgov does not know (`Urgent`, `Sev1`)"),
+        "{warnings}"
+    );
+    assert_eq!(
+        out["import"]["snapshot"]["stats"]["bySeverity"]["unknown"],
+        4
+    );
+}

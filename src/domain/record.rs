@@ -71,6 +71,16 @@ impl Severity {
         }
     }
 
+    /// Whether `raw` is a word [`normalize`](Self::normalize) knows (or
+    /// empty, or "unknown" itself): anything else becomes `unknown`, and an
+    /// import counts and reports it.
+    pub fn is_known(raw: &str) -> bool {
+        let w = raw.trim();
+        w.is_empty()
+            || w.eq_ignore_ascii_case("unknown")
+            || Severity::normalize(w) != Severity::Unknown
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Critical => "critical",

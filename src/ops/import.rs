@@ -379,6 +379,35 @@ fn file_list(files: &[Prepared]) -> String {
         .join(", ")
 }
 
+/// The import's record sink: passes records on, and counts severity words
+/// the parsers did not know (with the first few, for the warning).
+struct CountingSink<F> {
+    push: F,
+    unknown: u64,
+    examples: Vec<String>,
+}
+
+impl<F> crate::ingest::RecordSink for CountingSink<F>
+where
+    F: FnMut(crate::domain::record::NormalizedRecord) -> std::result::Result<(), IngestError>,
+{
+    fn push(
+        &mut self,
+        record: crate::domain::record::NormalizedRecord,
+    ) -> std::result::Result<(), IngestError> {
+        (self.push)(record)
+    }
+
+    fn unknown_severity(&mut self, raw: &str) {
+        self.unknown += 1;
+        let word: String = raw.trim().chars().take(40).collect();
+        let word = format!("`{word}`");
+        if self.examples.len() < 3 && !self.examples.contains(&word) {
+            self.examples.push(word);
+        }
+    }
+}
+
 fn fault_point(step: &'static str) -> std::result::Result<(), Failure> {
     fault::point(step).map_err(Failure::Other)
 }
@@ -426,7 +455,7 @@ fn write_snapshot(
     progress.set_message(&format!("importing {} as {}", req.tool, snap.id));
     for (file, format) in files.iter().zip(formats) {
         let max_record = env.config.limits.max_record_bytes;
-        let mut sink = |rec: crate::domain::record::NormalizedRecord| {
+        let push = |rec: crate::domain::record::NormalizedRecord| {
             progress.inc(1);
             if rec.text_len() as u64 > max_record {
                 return Err(IngestError::Invalid {
@@ -441,6 +470,11 @@ fn write_snapshot(
             writer
                 .add(&rec)
                 .map_err(|e| IngestError::Sink(e.to_string()))
+        };
+        let mut sink = CountingSink {
+            push,
+            unknown: 0,
+            examples: Vec::new(),
         };
         let meta = ingest::parse_file(
             *format,
@@ -458,10 +492,18 @@ fn write_snapshot(
                 written: false,
             },
         })?;
+        let mut warnings = meta.warnings;
+        if sink.unknown > 0 {
+            warnings.push(format!(
+                "{} findings have a severity snapgov does not know ({}); they are filed as unknown",
+                sink.unknown,
+                sink.examples.join(", ")
+            ));
+        }
         snap.tool_version = snap.tool_version.take().or(meta.tool_version);
         snap.schema_version = snap.schema_version.take().or(meta.schema_version);
         snap.generated_at = snap.generated_at.take().or(meta.generated_at);
-        for w in meta.warnings {
+        for w in warnings {
             snap.warnings.push(if files.len() > 1 {
                 format!("{}: {w}", file.display)
             } else {
