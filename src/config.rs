@@ -68,6 +68,16 @@ pub struct ServerSettings {
     pub listen: String,
     pub anonymous_reads: bool,
     pub max_body_bytes: u64,
+    /// Host names served besides loopback ones when reads are anonymous
+    /// (the `Host` header is checked against them: DNS rebinding).
+    pub allowed_hosts: Vec<String>,
+    /// Seconds a client has to send a request's headers.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request may take, upload included.
+    pub request_timeout_secs: u64,
+    /// Open connections at once, in total and from one IP address.
+    pub max_connections: u64,
+    pub max_connections_per_ip: u64,
 }
 
 impl Default for Config {
@@ -97,6 +107,11 @@ impl Default for Config {
                 listen: "127.0.0.1:7878".into(),
                 anonymous_reads: false,
                 max_body_bytes: 256 * 1024 * 1024,
+                allowed_hosts: Vec::new(),
+                header_read_timeout_secs: 10,
+                request_timeout_secs: 900,
+                max_connections: 1024,
+                max_connections_per_ip: 64,
             },
         }
     }
@@ -165,6 +180,11 @@ struct RawServer {
     listen: Option<String>,
     anonymous_reads: Option<bool>,
     max_body_bytes: Option<u64>,
+    allowed_hosts: Option<Vec<String>>,
+    header_read_timeout_secs: Option<u64>,
+    request_timeout_secs: Option<u64>,
+    max_connections: Option<u64>,
+    max_connections_per_ip: Option<u64>,
 }
 
 impl Config {
@@ -205,6 +225,32 @@ impl Config {
                     None => Ok(default),
                 }
             };
+        // A number key within [lo, hi], or an error naming value and range.
+        let range = |key: &str, v: u64, lo: u64, hi: u64| -> Result<u64, ConfigError> {
+            if (lo..=hi).contains(&v) {
+                Ok(v)
+            } else {
+                Err(key_err(
+                    key.to_string(),
+                    format!("{v} is out of range; allowed: {lo} to {hi}"),
+                ))
+            }
+        };
+        // A retention age: P0D would delete (or purge) everything at once.
+        let age =
+            |key: &str, v: &Option<String>, default: Duration| -> Result<Duration, ConfigError> {
+                let d = dur(key, v, default)?;
+                if d < Duration::hours(1) {
+                    return Err(key_err(
+                        key.to_string(),
+                        format!(
+                            "`{}` is shorter than PT1H; allowed: PT1H to P100Y",
+                            v.as_deref().unwrap_or("")
+                        ),
+                    ));
+                }
+                Ok(d)
+            };
         let mut c = Config::default();
         let thresholds = |prefix: &str,
                           raw: &RawThresholds,
@@ -243,51 +289,33 @@ impl Config {
         }
         let r = &raw.retention;
         if let Some(s) = &r.schedule {
-            crate::domain::retention::parse_schedule(s)
+            crate::domain::retention::validate_schedule(s)
                 .map_err(|m| key_err("retention.schedule".into(), m))?;
             c.retention.schedule = s.clone();
         }
-        c.retention.previous_max_age = dur(
+        c.retention.previous_max_age = age(
             "retention.previous_max_age",
             &r.previous_max_age,
             c.retention.previous_max_age,
         )?;
-        c.retention.archived_max_age = dur(
+        c.retention.archived_max_age = age(
             "retention.archived_max_age",
             &r.archived_max_age,
             c.retention.archived_max_age,
         )?;
-        c.retention.audit_max_age = dur(
+        c.retention.audit_max_age = age(
             "retention.audit_max_age",
             &r.audit_max_age,
             c.retention.audit_max_age,
         )?;
         if let Some(v) = raw.limits.max_input_bytes {
-            if v == 0 {
-                return Err(key_err(
-                    "limits.max_input_bytes".into(),
-                    "must be above 0".into(),
-                ));
-            }
-            c.limits.max_input_bytes = v;
+            c.limits.max_input_bytes = range("limits.max_input_bytes", v, 1, u64::MAX)?;
         }
         if let Some(v) = raw.limits.max_depth {
-            if !(2..=10_000).contains(&v) {
-                return Err(key_err(
-                    "limits.max_depth".into(),
-                    "must be between 2 and 10000".into(),
-                ));
-            }
-            c.limits.max_depth = v;
+            c.limits.max_depth = range("limits.max_depth", v as u64, 2, 10_000)? as usize;
         }
         if let Some(v) = raw.limits.max_record_bytes {
-            if v < 1024 {
-                return Err(key_err(
-                    "limits.max_record_bytes".into(),
-                    "must be at least 1024".into(),
-                ));
-            }
-            c.limits.max_record_bytes = v;
+            c.limits.max_record_bytes = range("limits.max_record_bytes", v, 1024, 1 << 40)?;
         }
         if let Some(v) = raw.console.mouse {
             c.console.mouse = v;
@@ -302,24 +330,96 @@ impl Config {
             c.console.theme = v.clone();
         }
         if let Some(v) = raw.console.refresh_secs {
-            c.console.refresh_secs = v.clamp(1, 3600);
+            c.console.refresh_secs = range("console.refresh_secs", v, 1, 3600)?;
         }
-        if let Some(v) = &raw.server.listen {
-            v.parse::<std::net::SocketAddr>().map_err(|_| {
-                key_err(
+        let srv = &raw.server;
+        if let Some(v) = &srv.listen {
+            if !listen_syntax_ok(v) {
+                return Err(key_err(
                     "server.listen".into(),
-                    format!("`{v}` is not an address like 127.0.0.1:7878"),
-                )
-            })?;
+                    format!("`{v}` is not an address like 127.0.0.1:7878 or localhost:7878"),
+                ));
+            }
             c.server.listen = v.clone();
         }
-        if let Some(v) = raw.server.anonymous_reads {
+        if let Some(v) = srv.anonymous_reads {
             c.server.anonymous_reads = v;
         }
-        if let Some(v) = raw.server.max_body_bytes {
-            c.server.max_body_bytes = v;
+        if let Some(v) = srv.max_body_bytes {
+            c.server.max_body_bytes = range("server.max_body_bytes", v, 1024, 1 << 40)?;
+        }
+        if let Some(v) = &srv.allowed_hosts {
+            for h in v {
+                if h.is_empty()
+                    || !h
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || "-._:[]".contains(ch))
+                {
+                    return Err(key_err(
+                        "server.allowed_hosts".into(),
+                        format!(
+                            "`{}` is not a host name like snapgov.example.com",
+                            crate::domain::text::escape_control(h)
+                        ),
+                    ));
+                }
+            }
+            c.server.allowed_hosts = v.iter().map(|h| h.to_ascii_lowercase()).collect();
+        }
+        if let Some(v) = srv.header_read_timeout_secs {
+            c.server.header_read_timeout_secs =
+                range("server.header_read_timeout_secs", v, 1, 300)?;
+        }
+        if let Some(v) = srv.request_timeout_secs {
+            c.server.request_timeout_secs = range("server.request_timeout_secs", v, 1, 86_400)?;
+        }
+        if let Some(v) = srv.max_connections {
+            c.server.max_connections = range("server.max_connections", v, 1, 1_000_000)?;
+        }
+        if let Some(v) = srv.max_connections_per_ip {
+            c.server.max_connections_per_ip = range(
+                "server.max_connections_per_ip",
+                v,
+                1,
+                c.server.max_connections,
+            )?;
         }
         Ok(c)
+    }
+
+    /// The config as it applies, for `snapgov config check`.
+    pub fn summary(&self) -> serde_json::Value {
+        use crate::domain::time::fmt_duration;
+        let th = |t: &Thresholds| serde_json::json!({"maxAge": fmt_duration(t.max_age), "stale": fmt_duration(t.stale), "critical": fmt_duration(t.critical)});
+        serde_json::json!({
+            "source": self.source.as_ref().map(|p| p.display().to_string()),
+            "sla": {
+                "default": th(&self.sla_default),
+                "tools": self.sla_tools.iter().map(|(k, v)| (k.clone(), th(v))).collect::<serde_json::Map<_, _>>(),
+                "checkInterval": fmt_duration(self.sla_check_interval),
+            },
+            "retention": {
+                "schedule": self.retention.schedule,
+                "previousMaxAge": fmt_duration(self.retention.previous_max_age),
+                "archivedMaxAge": fmt_duration(self.retention.archived_max_age),
+                "auditMaxAge": fmt_duration(self.retention.audit_max_age),
+            },
+            "limits": {
+                "maxInputBytes": self.limits.max_input_bytes,
+                "maxDepth": self.limits.max_depth,
+                "maxRecordBytes": self.limits.max_record_bytes,
+            },
+            "server": {
+                "listen": self.server.listen,
+                "anonymousReads": self.server.anonymous_reads,
+                "allowedHosts": self.server.allowed_hosts,
+                "maxBodyBytes": self.server.max_body_bytes,
+                "headerReadTimeoutSecs": self.server.header_read_timeout_secs,
+                "requestTimeoutSecs": self.server.request_timeout_secs,
+                "maxConnections": self.server.max_connections,
+                "maxConnectionsPerIp": self.server.max_connections_per_ip,
+            },
+        })
     }
 
     /// The thresholds that apply to `tool`.
@@ -329,6 +429,23 @@ impl Config {
             .copied()
             .unwrap_or(self.sla_default)
     }
+}
+
+/// Whether `v` looks like `HOST:PORT` (an IP address or a host name, which
+/// `serve` resolves).
+fn listen_syntax_ok(v: &str) -> bool {
+    if v.parse::<std::net::SocketAddr>().is_ok() {
+        return true;
+    }
+    let Some((host, port)) = v.rsplit_once(':') else {
+        return false;
+    };
+    port.parse::<u16>().is_ok()
+        && !host.is_empty()
+        && host.len() <= 253
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
 }
 
 #[cfg(test)]

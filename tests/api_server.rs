@@ -100,7 +100,7 @@ fn tokens_and_roles_decide_who_may_do_what() {
         .to_string();
     let before = dump(&s.db());
     let rb = srv.url(&format!("/api/v1/ingest/snapshots/{target}/rollback"));
-    let body = json!({"reason": "test", "dryRun": false});
+    let body = json!({"reason": "test", "dryRun": false, "force": true});
     let p = problem(
         c.post(&rb)
             .header("Authorization", bearer(&viewer))

@@ -38,21 +38,50 @@ fn bearer(headers: &HeaderMap) -> ApiResult<Option<String>> {
     Ok(Some(token.trim().to_string()))
 }
 
+/// Whether a request's `Host` may be served without a token: a browser page
+/// elsewhere can reach a local server through DNS rebinding (its own name,
+/// resolved to 127.0.0.1), and would then read the API anonymously. Its
+/// requests carry that foreign name in `Host`; IP literals, `localhost` and
+/// the names in `server.allowed_hosts` are served.
+pub fn anonymous_host_allowed(host: Option<&str>, allowed: &[String]) -> bool {
+    let Some(host) = host else {
+        return false;
+    };
+    let host = host.trim().to_ascii_lowercase();
+    // Strip the port: `[::1]:7878`, `127.0.0.1:7878`, `name:7878`.
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h)
+    };
+    let name = name.trim_end_matches('.');
+    name.parse::<std::net::IpAddr>().is_ok()
+        || name == "localhost"
+        || name.ends_with(".localhost")
+        || allowed.iter().any(|a| a == name)
+}
+
 async fn identify(
     state: &Arc<AppState>,
     token: Option<String>,
     access: Access,
+    host_ok: bool,
 ) -> ApiResult<Identity> {
     let needed = match access {
         Access::Public | Access::Read => Role::Viewer,
         Access::Role(r) => r,
     };
     let Some(token) = token else {
-        if access == Access::Read && state.config.server.anonymous_reads {
+        if access == Access::Read && state.config.server.anonymous_reads && host_ok {
             return Ok(Identity {
                 name: ANONYMOUS.into(),
                 role: Role::Viewer,
             });
+        }
+        if access == Access::Read && state.config.server.anonymous_reads {
+            return Err(ApiError::forbidden(
+                "reads without a token are served only to loopback addresses, IP literals and the names in server.allowed_hosts; this request's Host header is none of them (send a token, or add the name to server.allowed_hosts)",
+            ));
         }
         return Err(ApiError::unauthorized(
             format!(
@@ -83,7 +112,13 @@ pub async fn guard(State(g): State<Guard>, mut req: Request, next: Next) -> Resp
         Ok(t) => t,
         Err(e) => return e.into_response(),
     };
-    match identify(&g.state, token, g.access).await {
+    let host_ok = anonymous_host_allowed(
+        req.headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok()),
+        &g.state.config.server.allowed_hosts,
+    );
+    match identify(&g.state, token, g.access, host_ok).await {
         Ok(who) => {
             req.extensions_mut().insert(who);
             next.run(req).await

@@ -300,6 +300,10 @@ pub struct RollbackBody {
     dry_run: bool,
     /// The active snapshot the caller's preview was computed against.
     expected_active: Option<String>,
+    /// Roll back without naming the active snapshot (it is read when the
+    /// request arrives).
+    #[serde(default)]
+    force: bool,
     /// Records of each diff group to include in a dry run.
     sample: Option<usize>,
 }
@@ -334,12 +338,28 @@ pub async fn rollback(
                 let resp = ops::rollback::dry_run_response(&plan, &env, b.reason.as_deref());
                 return Ok((false, json_ok(json!({ "rollback": resp }))));
             }
+            // A rollback acts on the active snapshot its caller saw: without
+            // expectedActive, two racing rollbacks (or one racing an import)
+            // would both succeed, the second undoing what nobody reviewed.
+            let now = ops::rollback::resolve_now(store, &tool, &Target::Id(id.clone()));
+            let expected = match (b.expected_active, b.force) {
+                (Some(e), _) => e,
+                (None, true) => now?.0.id,
+                (None, false) => {
+                    // A rollback that cannot run says why first (422).
+                    now?;
+                    return Err(OpError::Usage(
+                        "a rollback needs expectedActive (the active snapshot your preview showed, e.g. from a dryRun), or force: true to roll back from whatever is active now".into(),
+                    )
+                    .into())
+                }
+            };
             let r = ops::rollback::execute(
                 store,
                 &env,
                 &tool,
                 &Target::Id(id),
-                b.expected_active.as_deref(),
+                Some(&expected),
                 b.reason.as_deref().unwrap_or(""),
                 &Quiet,
             );
@@ -462,18 +482,16 @@ impl ImportParams {
 /// them against the limit.
 struct Spooler {
     tx: tokio::sync::mpsc::Sender<Bytes>,
-    join: tokio::task::JoinHandle<std::io::Result<tempfile::NamedTempFile>>,
+    join: tokio::task::JoinHandle<std::io::Result<crate::ingest::spool::Spool>>,
 }
 
 impl Spooler {
     fn new() -> Spooler {
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(16);
         let join = tokio::task::spawn_blocking(move || {
-            let mut f = tempfile::Builder::new()
-                .prefix("snapgov-upload-")
-                .tempfile()?;
+            let mut f = crate::ingest::spool::Spool::new()?;
             {
-                let mut w = std::io::BufWriter::with_capacity(1 << 20, f.as_file_mut());
+                let mut w = std::io::BufWriter::with_capacity(1 << 20, f.file_mut());
                 while let Some(b) = rx.blocking_recv() {
                     w.write_all(&b)?;
                 }
@@ -491,7 +509,7 @@ impl Spooler {
             .map_err(|_| ApiError::internal("cannot spool the upload to a temporary file"))
     }
 
-    async fn finish(self) -> ApiResult<tempfile::NamedTempFile> {
+    async fn finish(self) -> ApiResult<crate::ingest::spool::Spool> {
         drop(self.tx);
         self.join
             .await

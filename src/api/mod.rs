@@ -32,6 +32,39 @@ use std::sync::{Arc, Mutex};
 const POOL_IDLE: usize = 16;
 const MAX_CONCURRENT: usize = 16;
 
+/// What a client is told about a bug (a panic): nothing about its insides.
+const INTERNAL_DETAIL: &str =
+    "the server failed while handling this request; nothing was changed by it if it was a write that did not complete; the server log has the details";
+
+/// Turns a panic in a handler into a plain 500 problem (no panic text).
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    tracing::error!("a request handler panicked");
+    ApiError::internal(INTERNAL_DETAIL).into_response()
+}
+
+/// Logs panics as one structured event, their text escaped, instead of
+/// the raw (multi-line, possibly coloured) default report.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        let at = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        tracing::error!(
+            panic = %crate::domain::text::escape_control(&msg),
+            location = %at,
+            "internal error (a bug): a thread panicked"
+        );
+    }));
+}
+
 /// A few open store connections, reused across requests.
 pub struct Pool {
     path: PathBuf,
@@ -112,7 +145,12 @@ impl AppState {
             out
         })
         .await
-        .map_err(|e| ApiError::internal(format!("the request's worker failed: {e}")))?
+        .map_err(|e| {
+            // A JoinError's text carries the panic message: it goes to the
+            // log (escaped, by the panic hook), never into the response.
+            tracing::error!(panicked = e.is_panic(), "a request's worker failed");
+            ApiError::internal(INTERNAL_DETAIL)
+        })?
     }
 }
 
@@ -188,6 +226,13 @@ pub fn router(state: Arc<AppState>) -> Router {
             usize::try_from(limit).unwrap_or(usize::MAX),
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            std::time::Duration::from_secs(state.config.server.request_timeout_secs),
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
         .with_state(state)
 }
 
@@ -230,12 +275,7 @@ pub async fn serve_async(
     opts: ServeOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), OpError> {
-    let addr: SocketAddr = opts.listen.parse().map_err(|_| {
-        OpError::Usage(format!(
-            "`{}` is not an address like 127.0.0.1:7878",
-            opts.listen
-        ))
-    })?;
+    let addr = resolve_listen(&opts.listen).await?;
     // Open (create, migrate) the store once before taking requests.
     let first = Store::open(&opts.db, OpenMode::ReadWrite)?;
     let state = Arc::new(AppState::new(
@@ -265,17 +305,141 @@ pub async fn serve_async(
         None
     };
     let app = router(Arc::clone(&state));
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    accept_loop(listener, app, &opts.config.server, shutdown).await;
     tracing::info!("shutting down: finishing the scheduler's run in progress");
     let _ = stop_tx.send(true);
     if let Some(h) = sched {
         let _ = h.await;
     }
-    served.map_err(|e| OpError::Invalid(format!("the server failed: {e}")))?;
     eprintln!("stopped");
     Ok(())
+}
+
+/// `HOST:PORT` to a socket address; host names are resolved (the first
+/// address wins), so `localhost:7878` works.
+async fn resolve_listen(listen: &str) -> Result<SocketAddr, OpError> {
+    if let Ok(a) = listen.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let bad = || {
+        OpError::Usage(format!(
+            "`{}` is not an address like 127.0.0.1:7878 or localhost:7878",
+            crate::domain::text::escape_control(listen)
+        ))
+    };
+    if listen
+        .rsplit_once(':')
+        .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+    {
+        return Err(bad());
+    }
+    let mut addrs = tokio::net::lookup_host(listen).await.map_err(|e| {
+        OpError::Usage(format!(
+            "cannot resolve `{}`: {e}",
+            crate::domain::text::escape_control(listen)
+        ))
+    })?;
+    addrs.next().ok_or_else(bad)
+}
+
+/// Open connections per client address.
+type PerIp = Arc<Mutex<std::collections::HashMap<std::net::IpAddr, u64>>>;
+
+/// Holds one of a client address's connection slots until dropped.
+struct IpSlot {
+    map: PerIp,
+    ip: std::net::IpAddr,
+}
+
+impl IpSlot {
+    fn take(map: &PerIp, ip: std::net::IpAddr, limit: u64) -> Option<IpSlot> {
+        let mut m = map.lock().unwrap_or_else(|e| e.into_inner());
+        let n = m.entry(ip).or_insert(0);
+        if *n >= limit {
+            return None;
+        }
+        *n += 1;
+        Some(IpSlot {
+            map: Arc::clone(map),
+            ip,
+        })
+    }
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        let mut m = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = m.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Accepts connections until `shutdown`, then lets the open ones finish.
+///
+/// Each connection is served by hyper's HTTP/1 server with a header-read
+/// timeout (a client that never finishes its headers is dropped after
+/// `header_read_timeout_secs`); at most `max_connections` are open at once
+/// (more wait in the listen backlog), and at most `max_connections_per_ip`
+/// from one address (more are closed at once), so a few clients holding
+/// half-sent requests cannot starve everyone else.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    cfg: &crate::config::ServerSettings,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::service::TowerToHyperService;
+    let total = Arc::new(tokio::sync::Semaphore::new(
+        usize::try_from(cfg.max_connections).unwrap_or(usize::MAX),
+    ));
+    let per_ip: PerIp = Arc::default();
+    let header_timeout = std::time::Duration::from_secs(cfg.header_read_timeout_secs);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            p = Arc::clone(&total).acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, retry.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let Some(slot) = IpSlot::take(&per_ip, peer.ip(), cfg.max_connections_per_ip) else {
+            tracing::debug!(peer = %peer.ip(), "connection refused: too many from this address");
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(slot);
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 /// Completes on Ctrl-C or SIGTERM.

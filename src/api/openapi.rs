@@ -432,7 +432,8 @@ fn schemas() -> Value {
             "properties": {
                 "reason": { "type": "string", "description": "Required unless dryRun" },
                 "dryRun": { "type": "boolean", "default": false },
-                "expectedActive": { "type": "string", "description": "Fail with 409 unless this is still the tool's active snapshot" },
+                "expectedActive": { "type": "string", "description": "Fail with 409 unless this is still the tool's active snapshot. Required for a rollback (not a dry run) unless force is true" },
+                "force": { "type": "boolean", "default": false, "description": "Roll back from whatever snapshot is active when the request arrives (no expectedActive)" },
                 "sample": { "type": "integer", "default": 10, "description": "Diff records of each group in a dry run" }
             }
         },

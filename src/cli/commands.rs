@@ -1,7 +1,7 @@
 //! One function per command: parse arguments into a workflow request, call
 //! the workflow, print the result.
 
-use super::output::{print_json, snapshot_detail, snapshots_table, table};
+use super::output::{esc, print_json, snapshot_detail, snapshots_table, table};
 use super::{AuditCmd, Command, Context, IngestCmd};
 use crate::domain::time::fmt_ts;
 use crate::ops::{self, OpError, Progress};
@@ -20,6 +20,30 @@ pub fn dispatch(ctx: &mut Context, cmd: Command) -> Result<u8> {
         Command::Generate(a) => generate(a),
         Command::Serve(a) => super::server::serve(ctx, a),
         Command::Token(c) => super::server::token(ctx, c),
+        // The config was loaded and validated before any command runs: a
+        // bad one never gets here (exit 2).
+        Command::Config(super::ConfigCmd::Check) => {
+            let summary = ctx.env.config.summary();
+            if ctx.json {
+                print_json(&json!({ "config": summary }));
+            } else {
+                println!(
+                    "config {} is valid",
+                    esc(&ctx
+                        .env
+                        .config
+                        .source
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|| "(none: defaults)".into()))
+                );
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&summary).expect("json serializes")
+                );
+            }
+            Ok(0)
+        }
     }
 }
 
@@ -121,25 +145,26 @@ fn ingest(ctx: &mut Context, cmd: IngestCmd) -> Result<u8> {
                 let s = &out.snapshot;
                 println!(
                     "imported {} as {}: {} records ({} received, {} merged), now active{}",
-                    s.tool,
-                    ctx.style.bold(&s.id),
+                    esc(&s.tool),
+                    ctx.style.bold(&esc(&s.id)),
                     s.record_count,
                     out.records_received,
                     out.records_merged,
                     out.replaced
                         .as_ref()
                         .map(|r| format!(
-                            ", replacing {r} ({} records changed)",
+                            ", replacing {} ({} records changed)",
+                            esc(r),
                             out.records_affected
                         ))
                         .unwrap_or_default()
                 );
                 println!(
                     "  normalized hash {}",
-                    s.normalized_hash.as_deref().unwrap_or("-")
+                    esc(s.normalized_hash.as_deref().unwrap_or("-"))
                 );
                 for w in &s.warnings {
-                    eprintln!("warning: {w}");
+                    eprintln!("warning: {}", esc(w));
                 }
             }
             Ok(0)
@@ -211,9 +236,9 @@ fn ingest(ctx: &mut Context, cmd: IngestCmd) -> Result<u8> {
                 for r in results {
                     println!(
                         "snapshot {} verified: {} records re-hash to {}",
-                        r.snapshot_id,
+                        esc(&r.snapshot_id),
                         r.actual_count,
-                        r.actual_hash.as_deref().unwrap_or("-")
+                        esc(r.actual_hash.as_deref().unwrap_or("-"))
                     );
                 }
             }
@@ -257,11 +282,11 @@ fn audit(ctx: &mut Context, cmd: AuditCmd) -> Result<u8> {
                     .iter()
                     .map(|(_, r)| {
                         vec![
-                            r.id.clone(),
+                            esc(&r.id),
                             fmt_ts(r.timestamp),
-                            r.event.clone(),
-                            r.user.clone(),
-                            summary(&r.details),
+                            esc(&r.event),
+                            esc(&r.user),
+                            esc(&summary(&r.details)),
                         ]
                     })
                     .collect();

@@ -1,7 +1,7 @@
 //! Commands of the governance workflows: SLA, records, expiry, rollback,
 //! diff, retention, audit purge.
 
-use super::output::{print_json, table};
+use super::output::{esc, print_json, table};
 use super::{Context, HoldCmd, RecordsArgs, RetentionCmd, RollbackArgs};
 use crate::domain::time::{fmt_duration, fmt_ts};
 use crate::ops::diff::DiffSummary;
@@ -34,14 +34,14 @@ pub fn sla(ctx: &Context, tool: Option<String>) -> Result<u8> {
         .map(|r| {
             let d = r.doc();
             vec![
-                r.tool.clone(),
+                esc(&r.tool),
                 format!(
                     "{} {}",
                     super::output::freshness_glyph(&d.state, d.overdue),
                     r.label()
                 ),
                 d.age.unwrap_or_else(|| "-".into()),
-                d.snapshot_id.unwrap_or_else(|| "-".into()),
+                esc(d.snapshot_id.as_deref().unwrap_or("-")),
                 r.time_left(now)
                     .map(fmt_duration)
                     .unwrap_or_else(|| "-".into()),
@@ -89,14 +89,14 @@ pub fn records(ctx: &Context, a: RecordsArgs) -> Result<u8> {
     })
     .inspect(|(c, _)| {
         if let Some(w) = &c.warning {
-            eprintln!("warning: {w}");
+            eprintln!("warning: {}", esc(w));
             warned = true;
         }
     })?;
     let _ = out.flush();
     if !warned {
         if let Some(w) = cleared.warning {
-            eprintln!("warning: {w}");
+            eprintln!("warning: {}", esc(&w));
         }
     }
     Ok(0)
@@ -110,19 +110,20 @@ pub fn expire(ctx: &Context, id: String, reason: String) -> Result<u8> {
     } else {
         println!(
             "expired {} ({}): its data is no longer available",
-            s.id, s.tool
+            esc(&s.id),
+            esc(&s.tool)
         );
     }
     Ok(0)
 }
 
 fn print_diff(d: &DiffSummary, verb: &str) {
-    println!("{}", d.headline(verb));
+    println!("{}", esc(&d.headline(verb)));
     let by = |c: &ops::diff::Counts| {
         let sev: Vec<String> = c
             .by_severity
             .iter()
-            .map(|(k, v)| format!("{k} {v}"))
+            .map(|(k, v)| format!("{} {v}", esc(k)))
             .collect();
         format!(
             "{} ({} packages, {} findings{})",
@@ -155,7 +156,9 @@ fn print_diff(d: &DiffSummary, verb: &str) {
                 line.push_str(&format!(": {}", changes.join(", ")));
             }
         }
-        println!("{line}");
+        // One line per record: a name holding a line break must not
+        // forge a row.
+        println!("{}", esc(&line));
     }
 }
 
@@ -169,7 +172,7 @@ impl Observer for StepPrinter {
         match e {
             StepEvent::Started(_) => {}
             StepEvent::Done(s) => eprintln!("  ✓ {}", s.label()),
-            StepEvent::Failed(s, m) => eprintln!("  ✗ {}: {m}", s.label()),
+            StepEvent::Failed(s, m) => eprintln!("  ✗ {}: {}", s.label(), esc(m)),
         }
     }
 }
@@ -201,13 +204,24 @@ pub fn rollback(ctx: &Context, a: RollbackArgs) -> Result<u8> {
             .ok_or_else(|| {
                 OpError::Usage("a rollback needs a reason: pass --reason TEXT".into())
             })?;
+        // Without --expect-active, the active snapshot seen now is the one
+        // expected: a rollback that raced this one, or an import made
+        // meanwhile, makes this one fail with exit 5 instead of undoing it.
+        let expected = match a.expect_active.clone() {
+            Some(e) => e,
+            None => {
+                ops::rollback::resolve_now(&mut store, &a.tool, &target)?
+                    .0
+                    .id
+            }
+        };
         let printer = StepPrinter(!ctx.json && std::io::stderr().is_terminal());
         let resp = ops::rollback::execute(
             &mut store,
             &ctx.env,
             &a.tool,
             &target,
-            a.expect_active.as_deref(),
+            Some(&expected),
             &reason,
             &printer,
         )?;
@@ -230,10 +244,10 @@ pub fn rollback(ctx: &Context, a: RollbackArgs) -> Result<u8> {
         } else {
             println!(
                 "dry run: rolling {} back from {} ({} records) to {} ({} records){} would change:",
-                plan.tool,
-                plan.from.id,
+                esc(&plan.tool),
+                esc(&plan.from.id),
                 plan.from.record_count,
-                plan.to.id,
+                esc(&plan.to.id),
                 plan.to.record_count,
                 if plan.target_was_archived {
                     ", an archived snapshot"
@@ -244,7 +258,7 @@ pub fn rollback(ctx: &Context, a: RollbackArgs) -> Result<u8> {
             println!(
                 "target verified: {} records re-hash to {}",
                 plan.verification.actual_count,
-                plan.verification.actual_hash.as_deref().unwrap_or("-")
+                esc(plan.verification.actual_hash.as_deref().unwrap_or("-"))
             );
             print_diff(&plan.diff, "rolling back");
             println!("nothing was changed");
@@ -261,10 +275,10 @@ pub fn rollback(ctx: &Context, a: RollbackArgs) -> Result<u8> {
         }
         eprintln!(
             "rolling {} back from {} ({} records) to {} ({} records){}",
-            plan.tool,
-            plan.from.id,
+            esc(&plan.tool),
+            esc(&plan.from.id),
             plan.from.record_count,
-            plan.to.id,
+            esc(&plan.to.id),
             plan.to.record_count,
             if plan.target_was_archived {
                 " (archived)"
@@ -272,7 +286,7 @@ pub fn rollback(ctx: &Context, a: RollbackArgs) -> Result<u8> {
                 ""
             }
         );
-        eprintln!("{}", plan.diff.headline("rolling back"));
+        eprintln!("{}", esc(&plan.diff.headline("rolling back")));
         if reason.is_none() {
             reason = prompt("reason for the rollback: ").filter(|r| !r.is_empty());
             if reason.is_none() {
@@ -312,14 +326,14 @@ fn print_rollback(ctx: &Context, resp: &ops::rollback::Response) {
     } else {
         println!(
             "rolled {} back from {} ({} records) to {} ({} records){}: {} records changed; by {} at {}",
-            resp.tool,
-            resp.from.snapshot_id,
+            esc(&resp.tool),
+            esc(&resp.from.snapshot_id),
             resp.from.record_count,
-            resp.to.snapshot_id,
+            esc(&resp.to.snapshot_id),
             resp.to.record_count,
             if resp.target_was_archived { ", restored from the archive" } else { "" },
             resp.records_affected,
-            resp.executed_by,
+            esc(&resp.executed_by),
             resp.executed_at
         );
     }
@@ -352,7 +366,7 @@ pub fn diff(ctx: &Context, from: String, to: String, sample: usize) -> Result<u8
     if ctx.json {
         print_json(&json!({ "diff": d }));
     } else {
-        println!("from {from} to {to}:");
+        println!("from {} to {}:", esc(&from), esc(&to));
         print_diff(&d, "going there");
     }
     Ok(0)
@@ -371,9 +385,9 @@ pub fn retention(ctx: &Context, cmd: RetentionCmd) -> Result<u8> {
             for r in &st.rules {
                 println!(
                     "  {} snapshots: {} after {}",
-                    r["category"].as_str().unwrap_or("-"),
-                    r["action"].as_str().unwrap_or("-"),
-                    r["maxAge"].as_str().unwrap_or("-")
+                    esc(r["category"].as_str().unwrap_or("-")),
+                    esc(r["action"].as_str().unwrap_or("-")),
+                    esc(r["maxAge"].as_str().unwrap_or("-"))
                 );
             }
             println!(
@@ -390,14 +404,14 @@ pub fn retention(ctx: &Context, cmd: RetentionCmd) -> Result<u8> {
                 for h in &st.exceptions {
                     println!(
                         "  {} until {}{}: {}",
-                        h["snapshotId"].as_str().unwrap_or("-"),
-                        h["expiresAt"].as_str().unwrap_or("-"),
+                        esc(h["snapshotId"].as_str().unwrap_or("-")),
+                        esc(h["expiresAt"].as_str().unwrap_or("-")),
                         if h["active"] == true {
                             ""
                         } else {
                             " (expired)"
                         },
-                        h["reason"].as_str().unwrap_or("-")
+                        esc(h["reason"].as_str().unwrap_or("-"))
                     );
                 }
             }
@@ -446,9 +460,9 @@ pub fn retention(ctx: &Context, cmd: RetentionCmd) -> Result<u8> {
             } else {
                 println!(
                     "held {} until {}: {}",
-                    h.snapshot_id,
+                    esc(&h.snapshot_id),
                     fmt_ts(h.expires_at),
-                    h.reason
+                    esc(&h.reason)
                 );
             }
             Ok(0)
@@ -459,7 +473,7 @@ pub fn retention(ctx: &Context, cmd: RetentionCmd) -> Result<u8> {
             if ctx.json {
                 print_json(&json!({ "hold": { "snapshotId": snapshot_id, "removed": true } }));
             } else {
-                println!("removed the hold on {snapshot_id}");
+                println!("removed the hold on {}", esc(&snapshot_id));
             }
             Ok(0)
         }
@@ -476,11 +490,11 @@ fn print_plan(p: &crate::domain::retention::Plan, lead: &str, idle: &str) {
                 crate::domain::retention::Action::Archive => "archive",
                 crate::domain::retention::Action::Delete => "delete",
             };
-            println!("  {verb} {} ({})", a.snapshot_id, a.reason);
+            println!("  {verb} {} ({})", esc(&a.snapshot_id), esc(&a.reason));
         }
     }
     for s in &p.skipped {
-        println!("  keep {} ({})", s.snapshot_id, s.reason);
+        println!("  keep {} ({})", esc(&s.snapshot_id), esc(&s.reason));
     }
 }
 
@@ -495,9 +509,9 @@ pub fn purge(ctx: &Context, before: chrono::DateTime<chrono::Utc>, reason: Strin
         println!(
             "purged {} audit records ({} to {}); {} attests it with hash {}",
             r.purged,
-            r.purged_from.as_deref().unwrap_or("-"),
-            r.purged_through.as_deref().unwrap_or("-"),
-            r.record.as_deref().unwrap_or("-"),
+            esc(r.purged_from.as_deref().unwrap_or("-")),
+            esc(r.purged_through.as_deref().unwrap_or("-")),
+            esc(r.record.as_deref().unwrap_or("-")),
             r.removed_hash.as_deref().unwrap_or("-")
         );
     }

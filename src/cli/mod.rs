@@ -78,6 +78,16 @@ pub enum Command {
     /// API tokens for `snapgov serve`: create, list, revoke.
     #[command(subcommand)]
     Token(server::TokenCmd),
+    /// The config file: `check` validates every key (exit 2 naming the
+    /// key, its value and the allowed range) and prints what applies.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCmd {
+    /// Validate the config file and print the settings that apply.
+    Check,
 }
 
 #[derive(Args, Debug)]

@@ -1,6 +1,8 @@
 //! Printing: tables for people, the spec's JSON for scripts.
 
 use crate::domain::snapshot::{Snapshot, SnapshotState};
+/// Every feed- or user-supplied text in human output goes through this.
+pub use crate::domain::text::escaped as esc;
 use crate::domain::time::{fmt_duration, fmt_ts};
 use crate::ops::OpError;
 use chrono::{DateTime, Utc};
@@ -103,12 +105,12 @@ pub fn snapshots_table(style: &Style, snaps: &[Snapshot], now: DateTime<Utc>) ->
         .iter()
         .map(|s| {
             vec![
-                s.id.clone(),
+                esc(&s.id),
                 style.state(s.state),
                 fmt_ts(s.imported_at),
                 age(s.imported_at, now),
                 s.record_count.to_string(),
-                s.previous_snapshot.clone().unwrap_or_else(|| "-".into()),
+                esc(s.previous_snapshot.as_deref().unwrap_or("-")),
             ]
         })
         .collect();
@@ -121,12 +123,10 @@ pub fn snapshots_table(style: &Style, snaps: &[Snapshot], now: DateTime<Utc>) ->
 pub fn snapshot_detail(style: &Style, s: &Snapshot, now: DateTime<Utc>) -> String {
     let mut out = String::new();
     let mut kv = |k: &str, v: String| out.push_str(&format!("{:<16} {v}\n", format!("{k}:")));
-    kv("id", style.bold(&s.id));
+    kv("id", style.bold(&esc(&s.id)));
     kv(
         "tool",
-        format!("{} {}", s.tool, s.tool_version.as_deref().unwrap_or(""))
-            .trim_end()
-            .to_string(),
+        esc(format!("{} {}", s.tool, s.tool_version.as_deref().unwrap_or("")).trim_end()),
     );
     kv("state", style.state(s.state));
     kv(
@@ -142,7 +142,7 @@ pub fn snapshot_detail(style: &Style, s: &Snapshot, now: DateTime<Utc>) -> Strin
         let sev: Vec<String> = st
             .by_severity
             .iter()
-            .map(|(k, v)| format!("{k} {v}"))
+            .map(|(k, v)| format!("{} {v}", esc(k)))
             .collect();
         kv(
             "  of which",
@@ -158,39 +158,36 @@ pub fn snapshot_detail(style: &Style, s: &Snapshot, now: DateTime<Utc>) -> Strin
             ),
         );
     }
-    kv("source hash", s.source_hash.clone());
+    kv("source hash", esc(&s.source_hash));
     kv(
         "normalized hash",
-        s.normalized_hash.clone().unwrap_or_else(|| "-".into()),
+        esc(s.normalized_hash.as_deref().unwrap_or("-")),
     );
     kv(
         "previous",
-        s.previous_snapshot.clone().unwrap_or_else(|| "-".into()),
+        esc(s.previous_snapshot.as_deref().unwrap_or("-")),
     );
-    kv("format", s.format.clone().unwrap_or_else(|| "-".into()));
+    kv("format", esc(s.format.as_deref().unwrap_or("-")));
     if let Some(v) = &s.schema_version {
-        kv("schema", v.clone());
+        kv("schema", esc(v));
     }
     if let Some(g) = &s.generated_at {
-        kv("generated at", g.clone());
+        kv("generated at", esc(g));
     }
-    kv("imported by", s.metadata.import_user.clone());
+    kv("imported by", esc(&s.metadata.import_user));
     kv(
         "reason",
-        s.metadata
-            .import_reason
-            .clone()
-            .unwrap_or_else(|| "-".into()),
+        esc(s.metadata.import_reason.as_deref().unwrap_or("-")),
     );
     kv(
         "source uri",
-        s.metadata.source_uri.clone().unwrap_or_else(|| "-".into()),
+        esc(s.metadata.source_uri.as_deref().unwrap_or("-")),
     );
     if let Some(f) = &s.failure_reason {
-        kv("failure", f.clone());
+        kv("failure", esc(f));
     }
     for w in &s.warnings {
-        kv("warning", w.clone());
+        kv("warning", esc(w));
     }
     out
 }
@@ -215,7 +212,8 @@ pub fn print_error(e: &OpError, json: bool) {
         let v = json!({"error": {"kind": error_kind(e), "exitCode": e.exit_code(), "message": e.to_string()}});
         eprintln!("{v}");
     } else {
-        eprintln!("error: {e}");
+        // Errors echo input (ids, file names, feed values): escaped.
+        eprintln!("error: {}", esc(&e.to_string()));
     }
 }
 

@@ -1,7 +1,7 @@
 //! `snapgov serve` (the HTTP API and the scheduler) and `snapgov token`
 //! (API tokens).
 
-use super::output::{print_json, table};
+use super::output::{esc, print_json, table};
 use super::Context;
 use crate::ops::tokens::Role;
 use crate::ops::{self, OpError};
@@ -66,6 +66,7 @@ fn parse_role(s: &str) -> std::result::Result<Role, String> {
 
 pub fn serve(ctx: &Context, a: ServeArgs) -> Result<u8> {
     crate::api::init_logging(a.log_format == LogFormat::Json);
+    crate::api::install_panic_hook();
     let listen = a
         .listen
         .unwrap_or_else(|| ctx.env.config.server.listen.clone());
@@ -91,7 +92,7 @@ pub fn token(ctx: &Context, cmd: TokenCmd) -> Result<u8> {
                 println!("{}", c.token);
                 eprintln!(
                     "created token {} (role {}, fingerprint {}); store it now: it is not shown again",
-                    c.info.name, c.info.role, c.info.fingerprint
+                    esc(&c.info.name), c.info.role, c.info.fingerprint
                 );
             }
         }
@@ -106,12 +107,12 @@ pub fn token(ctx: &Context, cmd: TokenCmd) -> Result<u8> {
                     .iter()
                     .map(|t| {
                         vec![
-                            t.name.clone(),
+                            esc(&t.name),
                             t.role.to_string(),
                             t.fingerprint.clone(),
-                            format!("{} by {}", t.created_at, t.created_by),
+                            format!("{} by {}", t.created_at, esc(&t.created_by)),
                             match (&t.revoked_at, &t.revoked_by) {
-                                (Some(at), Some(by)) => format!("revoked {at} by {by}"),
+                                (Some(at), Some(by)) => format!("revoked {at} by {}", esc(by)),
                                 (Some(at), None) => format!("revoked {at}"),
                                 _ => "live".into(),
                             },
@@ -129,7 +130,7 @@ pub fn token(ctx: &Context, cmd: TokenCmd) -> Result<u8> {
             if ctx.json {
                 print_json(&json!({ "token": t }));
             } else {
-                println!("revoked token {} ({})", t.name, t.role);
+                println!("revoked token {} ({})", esc(&t.name), t.role);
             }
         }
     }

@@ -5,4 +5,5 @@ pub mod freshness;
 pub mod record;
 pub mod retention;
 pub mod snapshot;
+pub mod text;
 pub mod time;

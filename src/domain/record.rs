@@ -2,6 +2,7 @@
 //! workflow (hashing, diff, rollback, queries) works on.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// What a record describes.
@@ -68,6 +69,16 @@ impl Severity {
             "negligible" | "none" | "info" | "informational" => Severity::Negligible,
             _ => Severity::Unknown,
         }
+    }
+
+    /// Whether `raw` is a word [`normalize`](Self::normalize) knows (or
+    /// empty, or "unknown" itself): anything else becomes `unknown`, and an
+    /// import counts and reports it.
+    pub fn is_known(raw: &str) -> bool {
+        let w = raw.trim();
+        w.is_empty()
+            || w.eq_ignore_ascii_case("unknown")
+            || Severity::normalize(w) != Severity::Unknown
     }
 
     pub fn as_str(self) -> &'static str {
@@ -218,21 +229,89 @@ impl NormalizedRecord {
         serde_json::to_vec(self).expect("a record always serializes")
     }
 
-    /// Merges another record with the same identity into this one: the union
-    /// of locations, licenses and aliases; scalar fields keep the first
-    /// non-empty value, and the subject keeps the lexicographically smallest,
-    /// so the merge does not depend on input order.
+    /// Merges another record with the same identity into this one: see
+    /// [`MergedRecord`] (which merges many in linear time).
     pub fn merge_from(&mut self, other: &NormalizedRecord) {
-        self.licenses.extend(other.licenses.iter().cloned());
-        self.locations.extend(other.locations.iter().cloned());
-        if other.subject < self.subject {
-            self.subject = other.subject.clone();
+        let mut m = MergedRecord::new(std::mem::replace(self, other.clone()));
+        m.merge(other);
+        *self = m.finish();
+    }
+
+    /// Keeps at most [`MAX_SET_ITEMS`] of each set field (the smallest, so
+    /// the result does not depend on input order). Returns how many items
+    /// were dropped.
+    pub fn cap_sets(&mut self) -> u64 {
+        let mut dropped = cap_vec(&mut self.licenses) + cap_vec(&mut self.locations);
+        if let Some(f) = &mut self.vulnerability {
+            dropped += cap_vec(&mut f.aliases);
         }
-        if self.purl.is_none() {
-            self.purl = other.purl.clone();
+        dropped
+    }
+}
+
+/// Most items kept in each set field of one record (`locations`,
+/// `licenses`, `aliases`). A feed that lists one package thousands of times
+/// with different locations (a "merge bomb") would otherwise make one record
+/// as large as the feed, rewritten at every duplicate. No real scanner output
+/// we know of comes near it (the largest real fixture has 2 locations per
+/// record); items past the cap are dropped, counted, and reported as an
+/// import warning.
+pub const MAX_SET_ITEMS: usize = 1000;
+
+fn cap_vec(v: &mut Vec<String>) -> u64 {
+    let over = v.len().saturating_sub(MAX_SET_ITEMS);
+    v.truncate(MAX_SET_ITEMS);
+    over as u64
+}
+
+/// Merges records with the same identity in time linear in their size: the
+/// union of locations, licenses and aliases, kept as ordered sets capped at
+/// [`MAX_SET_ITEMS`] (the largest items are dropped and counted); scalar
+/// fields keep the first non-empty value, and the subject keeps the
+/// lexicographically smallest, so the merge does not depend on input order.
+#[derive(Clone, Debug)]
+pub struct MergedRecord {
+    base: NormalizedRecord,
+    licenses: BTreeSet<String>,
+    locations: BTreeSet<String>,
+    aliases: BTreeSet<String>,
+    dropped: u64,
+}
+
+impl MergedRecord {
+    pub fn new(mut base: NormalizedRecord) -> Self {
+        let licenses = std::mem::take(&mut base.licenses);
+        let locations = std::mem::take(&mut base.locations);
+        let aliases = base
+            .vulnerability
+            .as_mut()
+            .map(|f| std::mem::take(&mut f.aliases))
+            .unwrap_or_default();
+        let mut m = MergedRecord {
+            base,
+            licenses: BTreeSet::new(),
+            locations: BTreeSet::new(),
+            aliases: BTreeSet::new(),
+            dropped: 0,
+        };
+        m.dropped += add_capped(&mut m.licenses, licenses);
+        m.dropped += add_capped(&mut m.locations, locations);
+        m.dropped += add_capped(&mut m.aliases, aliases);
+        m
+    }
+
+    pub fn merge(&mut self, other: &NormalizedRecord) {
+        self.dropped += add_capped(&mut self.licenses, other.licenses.iter().cloned());
+        self.dropped += add_capped(&mut self.locations, other.locations.iter().cloned());
+        let base = &mut self.base;
+        if other.subject < base.subject {
+            base.subject = other.subject.clone();
         }
-        if let (Some(a), Some(b)) = (&mut self.vulnerability, &other.vulnerability) {
-            a.aliases.extend(b.aliases.iter().cloned());
+        if base.purl.is_none() {
+            base.purl = other.purl.clone();
+        }
+        if let (Some(a), Some(b)) = (&mut base.vulnerability, &other.vulnerability) {
+            self.dropped += add_capped(&mut self.aliases, b.aliases.iter().cloned());
             if a.fixed_version.is_none() {
                 a.fixed_version = b.fixed_version.clone();
             }
@@ -245,8 +324,49 @@ impl NormalizedRecord {
                 (x, y) => x.min(y),
             };
         }
-        self.canonicalize();
     }
+
+    /// Set items dropped by the cap so far.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    pub fn finish(self) -> NormalizedRecord {
+        let mut rec = self.base;
+        rec.licenses = self.licenses.into_iter().collect();
+        rec.locations = self.locations.into_iter().collect();
+        if let Some(f) = &mut rec.vulnerability {
+            f.aliases = self.aliases.into_iter().collect();
+        }
+        rec.canonicalize();
+        rec
+    }
+}
+
+/// Adds items to a capped set, dropping the largest past [`MAX_SET_ITEMS`].
+/// Returns how many were dropped.
+fn add_capped(set: &mut BTreeSet<String>, items: impl IntoIterator<Item = String>) -> u64 {
+    let mut dropped = 0;
+    for item in items {
+        if item.is_empty() {
+            continue;
+        }
+        if set.len() >= MAX_SET_ITEMS {
+            if set.last().is_some_and(|last| &item >= last) {
+                if !set.contains(&item) {
+                    dropped += 1;
+                }
+                continue;
+            }
+            if set.insert(item) {
+                set.pop_last();
+                dropped += 1;
+            }
+            continue;
+        }
+        set.insert(item);
+    }
+    dropped
 }
 
 pub fn ident_key(kind: RecordKind, vuln_id: &str, package_id: &str) -> IdentKey {

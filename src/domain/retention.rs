@@ -18,6 +18,19 @@ pub fn parse_schedule(expr: &str) -> Result<croner::Cron, String> {
         .map_err(|e| format!("`{expr}` is not a cron expression: {e}"))
 }
 
+/// Parses a schedule and checks that it fires at least once a century: a
+/// cron like `0 0 31 2 *` (31 February) parses, but never runs.
+pub fn validate_schedule(expr: &str) -> Result<(), String> {
+    let cron = parse_schedule(expr)?;
+    let from = DateTime::<Utc>::from_timestamp(946_684_800, 0).unwrap_or_default(); // 2000-01-01
+    match cron.find_next_occurrence(&from, false) {
+        Ok(t) if t < from + chrono::Duration::days(100 * 366) => Ok(()),
+        _ => Err(format!(
+            "`{expr}` never fires (no such date); write a schedule that runs, e.g. `0 0 * * *`"
+        )),
+    }
+}
+
 /// The first scheduled time strictly after `after`.
 pub fn next_run(expr: &str, after: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
     parse_schedule(expr)?

@@ -107,8 +107,18 @@ pub fn parse_duration(s: &str) -> Result<chrono::Duration, String> {
                 + i64::from(second)
         }
     };
+    // Anything longer overflows date arithmetic somewhere (P9999999Y used
+    // to panic when added to a timestamp); no threshold needs more.
+    if secs > MAX_DURATION_SECS {
+        return Err(format!(
+            "`{s}` is longer than P100Y, the longest duration snapgov accepts"
+        ));
+    }
     Ok(chrono::Duration::seconds(secs))
 }
+
+/// The longest duration [`parse_duration`] accepts: P100Y (36,500 days).
+pub const MAX_DURATION_SECS: i64 = 100 * 365 * 86_400;
 
 #[cfg(test)]
 mod tests {
@@ -133,7 +143,17 @@ mod tests {
         assert_eq!(parse_duration("P1W").unwrap().num_days(), 7);
         assert_eq!(parse_duration("PT12H").unwrap().num_hours(), 12);
         assert_eq!(parse_duration("P1Y").unwrap().num_days(), 365);
-        for bad in ["7 days", "", "-P1D", "P", "PXD"] {
+        assert_eq!(parse_duration("P100Y").unwrap().num_days(), 36_500);
+        for bad in [
+            "7 days",
+            "",
+            "-P1D",
+            "P",
+            "PXD",
+            "P101Y",
+            "P9999999Y",
+            "P4294967295Y",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }

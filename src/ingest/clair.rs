@@ -228,6 +228,15 @@ fn convert(
             if severity == Severity::Unknown {
                 severity = Severity::normalize(v.severity.as_deref().unwrap_or(""));
             }
+            if severity == Severity::Unknown {
+                if let Some(raw) = [&v.normalized_severity, &v.severity]
+                    .into_iter()
+                    .flatten()
+                    .find(|r| !Severity::is_known(r))
+                {
+                    sink.unknown_severity(raw);
+                }
+            }
             let finding = Finding {
                 aliases,
                 fixed_version: fixed_version(v.fixed_in_version.as_deref()),

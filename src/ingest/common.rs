@@ -335,7 +335,7 @@ pub(crate) fn json_error(
                 file,
                 line,
                 column,
-                message: text,
+                message: syntax_message(text),
             }
         }
         serde_json::error::Category::Data => {
@@ -364,6 +364,18 @@ pub(crate) fn strip_position(err: &serde_json::Error) -> String {
         Some(t) => t.to_string(),
         None => text,
     }
+}
+
+/// Rewords serde's syntax errors where its words mislead: a `\uD800`-style
+/// escape without its second half is reported by serde_json as an
+/// "unexpected end of hex escape", though the escape itself is complete.
+fn syntax_message(text: String) -> String {
+    if text == "unexpected end of hex escape" || text.contains("surrogate") {
+        return format!(
+            "{text}: a \\uD800-\\uDFFF escape is half of a UTF-16 surrogate pair and needs its other half; alone it is not a character (the scanner wrote invalid Unicode; re-export the report)"
+        );
+    }
+    text
 }
 
 /// Rewords serde's data errors into snapgov's vocabulary.

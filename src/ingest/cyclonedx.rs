@@ -258,9 +258,15 @@ fn convert(bom: Bom, display: &str, sink: &mut dyn RecordSink) -> Result<DocMeta
                 "id",
             ));
         }
-        let severity = v
-            .ratings
-            .unwrap_or_default()
+        let ratings = v.ratings.unwrap_or_default();
+        if let Some(raw) = ratings
+            .iter()
+            .filter_map(|r| r.severity.as_deref())
+            .find(|r| !Severity::is_known(r))
+        {
+            sink.unknown_severity(raw);
+        }
+        let severity = ratings
             .iter()
             .map(|r| Severity::normalize(r.severity.as_deref().unwrap_or("")))
             .filter(|s| *s != Severity::Unknown)

@@ -17,6 +17,7 @@ pub mod cyclonedx;
 pub mod detect;
 pub mod native;
 mod split;
+pub mod spool;
 pub mod syft;
 pub mod trivy;
 
@@ -151,6 +152,9 @@ pub enum IngestError {
 /// Receives records as a parser produces them. Returning an error stops the parse.
 pub trait RecordSink {
     fn push(&mut self, record: NormalizedRecord) -> Result<(), IngestError>;
+    /// A finding's severity word that snapgov does not know (it is filed as
+    /// `unknown`); the import counts and reports these.
+    fn unknown_severity(&mut self, _raw: &str) {}
 }
 
 impl<F: FnMut(NormalizedRecord) -> Result<(), IngestError>> RecordSink for F {

@@ -218,6 +218,7 @@ fn convert(
     default_subject: &str,
     base: &str,
     display: &str,
+    sink: &mut dyn RecordSink,
 ) -> Result<NormalizedRecord, IngestError> {
     if r.name.trim().is_empty() {
         return Err(empty_field(display, sub(base, "name"), "name"));
@@ -270,6 +271,9 @@ fn convert(
         (true, Some(v)) => {
             if v.id.trim().is_empty() {
                 return Err(empty_field(display, sub(base, "vulnerability.id"), "id"));
+            }
+            if let Some(raw) = v.severity.as_deref().filter(|r| !Severity::is_known(r)) {
+                sink.unknown_severity(raw);
             }
             let finding = Finding {
                 aliases: v.aliases.unwrap_or_default(),
@@ -374,7 +378,8 @@ fn parse_lines(
             }
         }
         let obj: RecordObj = parse_line(line, line_no, lead, display, limits)?;
-        emit(sink, convert(obj, &subject, &base, display)?)?;
+        let rec = convert(obj, &subject, &base, display, sink)?;
+        emit(sink, rec)?;
     }
     Ok(doc_meta(header, display))
 }
@@ -496,7 +501,8 @@ fn stream_records(
         } else {
             sp.decode(&base, 2)?
         };
-        emit(sink, convert(obj, subject, &base, sp.display)?)?;
+        let rec = convert(obj, subject, &base, sp.display, sink)?;
+        emit(sink, rec)?;
         index += 1;
     }
     Ok(())

@@ -344,6 +344,9 @@ fn emit_result(
             severity: Severity::normalize(v.severity.as_deref().unwrap_or("")),
             status: non_empty(v.status),
         };
+        if let Some(raw) = v.severity.as_deref().filter(|r| !Severity::is_known(r)) {
+            sink.unknown_severity(raw);
+        }
         emit(sink, pkg.finding_record(finding))?;
     }
     Ok(())

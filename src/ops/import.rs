@@ -108,7 +108,7 @@ struct Prepared {
     display: String,
     hash: blake3::Hash,
     // Keeps a spooled stdin alive until the import is done.
-    _spool: Option<tempfile::NamedTempFile>,
+    _spool: Option<crate::ingest::spool::Spool>,
 }
 
 fn read_err(display: &str, e: std::io::Error) -> IngestError {
@@ -147,15 +147,17 @@ fn prepare(input: &Input, limits: &Limits) -> std::result::Result<Prepared, Inge
             })
         }
         Input::Stdin => {
-            let mut spool = tempfile::NamedTempFile::new().map_err(|e| read_err(&display, e))?;
+            crate::ingest::spool::clean_leftovers();
+            let mut spool =
+                crate::ingest::spool::Spool::new().map_err(|e| read_err(&display, e))?;
             let hash = hash_reader(
                 std::io::stdin().lock(),
                 limits.max_input_bytes,
                 &display,
-                Some(spool.as_file_mut()),
+                Some(spool.file_mut()),
             )?;
             spool
-                .as_file_mut()
+                .file_mut()
                 .flush()
                 .map_err(|e| read_err(&display, e))?;
             Ok(Prepared {
@@ -395,6 +397,35 @@ fn file_list(files: &[Prepared]) -> String {
         .join(", ")
 }
 
+/// The import's record sink: passes records on, and counts severity words
+/// the parsers did not know (with the first few, for the warning).
+struct CountingSink<F> {
+    push: F,
+    unknown: u64,
+    examples: Vec<String>,
+}
+
+impl<F> crate::ingest::RecordSink for CountingSink<F>
+where
+    F: FnMut(crate::domain::record::NormalizedRecord) -> std::result::Result<(), IngestError>,
+{
+    fn push(
+        &mut self,
+        record: crate::domain::record::NormalizedRecord,
+    ) -> std::result::Result<(), IngestError> {
+        (self.push)(record)
+    }
+
+    fn unknown_severity(&mut self, raw: &str) {
+        self.unknown += 1;
+        let word: String = raw.trim().chars().take(40).collect();
+        let word = format!("`{word}`");
+        if self.examples.len() < 3 && !self.examples.contains(&word) {
+            self.examples.push(word);
+        }
+    }
+}
+
 fn fault_point(step: &'static str) -> std::result::Result<(), Failure> {
     fault::point(step).map_err(Failure::Other)
 }
@@ -458,7 +489,7 @@ fn write_snapshot(
     progress.set_message(&format!("importing {} as {}", req.tool, snap.id));
     for (file, format) in files.iter().zip(formats) {
         let max_record = env.config.limits.max_record_bytes;
-        let mut sink = |rec: crate::domain::record::NormalizedRecord| {
+        let push = |rec: crate::domain::record::NormalizedRecord| {
             progress.inc(1);
             if rec.text_len() as u64 > max_record {
                 return Err(IngestError::Invalid {
@@ -473,6 +504,11 @@ fn write_snapshot(
             writer
                 .add(&rec)
                 .map_err(|e| IngestError::Sink(e.to_string()))
+        };
+        let mut sink = CountingSink {
+            push,
+            unknown: 0,
+            examples: Vec::new(),
         };
         let meta = ingest::parse_file(
             *format,
@@ -490,10 +526,18 @@ fn write_snapshot(
                 written: false,
             },
         })?;
+        let mut warnings = meta.warnings;
+        if sink.unknown > 0 {
+            warnings.push(format!(
+                "{} findings have a severity snapgov does not know ({}); they are filed as unknown",
+                sink.unknown,
+                sink.examples.join(", ")
+            ));
+        }
         snap.tool_version = snap.tool_version.take().or(meta.tool_version);
         snap.schema_version = snap.schema_version.take().or(meta.schema_version);
         snap.generated_at = snap.generated_at.take().or(meta.generated_at);
-        for w in meta.warnings {
+        for w in warnings {
             snap.warnings.push(if files.len() > 1 {
                 format!("{}: {w}", file.display)
             } else {
@@ -502,7 +546,13 @@ fn write_snapshot(
         }
     }
     let (received, merged) = (writer.received, writer.merged);
-    tx.finish_records(writer)?;
+    let capped = tx.finish_records(writer)?;
+    if capped > 0 {
+        snap.warnings.push(format!(
+            "{capped} locations, licenses or aliases were dropped: a record keeps at most {} of each (the feed lists some package many times)",
+            crate::domain::record::MAX_SET_ITEMS
+        ));
+    }
     fault_point("import_write")?;
 
     let summary = tx.snapshot_summary(pk)?;

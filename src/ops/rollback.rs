@@ -216,6 +216,17 @@ fn resolve(store: &impl Queries, tool: &str, target: &Target) -> Result<(Snapsho
     Ok((active, to))
 }
 
+/// The rollback `target` resolves to now: (the active snapshot, the target),
+/// checked to be a rollback that can run. A scripted rollback (`--force`,
+/// no preview) passes the active snapshot it saw here to [`execute`] as the
+/// expected one, so it never rolls back from a snapshot made meanwhile (a
+/// racing rollback, an import by CI) that its operator never saw.
+pub fn resolve_now(store: &mut Store, tool: &str, target: &Target) -> Result<(Snapshot, Snapshot)> {
+    let r = store.read(|r| resolve(r, tool, target))?;
+    fault::point("rollback_resolved")?;
+    Ok(r)
+}
+
 /// Verifies the target and computes the diff, changing nothing: the dry run.
 pub fn plan(store: &mut Store, tool: &str, target: &Target, sample: usize) -> Result<Plan> {
     store.read(|r| -> Result<Plan> {

@@ -56,6 +56,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("store error: {0}")]
     Sqlite(String),
+    /// SQLITE_FULL / SQLITE_IOERR: the disk, not the store, is the problem.
+    #[error("cannot write the store: {0}; the disk holding it is full or failing: free space (or check the disk) and try again; a write that failed left the store as it was")]
+    Disk(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -68,6 +71,9 @@ impl From<rusqlite::Error> for StoreError {
                 rusqlite::ErrorCode::ReadOnly => return StoreError::ReadOnly,
                 rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase => {
                     return StoreError::Corrupt(e.to_string())
+                }
+                rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::SystemIoFailure => {
+                    return StoreError::Disk(e.to_string())
                 }
                 _ => {}
             }
@@ -138,9 +144,12 @@ impl Store {
             mode,
         };
         store.configure().map_err(|e| match e {
-            StoreError::Sqlite(m) | StoreError::Corrupt(m) => open_err(format!(
+            // Only a file that is not a database earns this hint; a full
+            // disk keeps its own message.
+            StoreError::Corrupt(m) => open_err(format!(
                 "{m} (is it a snapgov store? point --db at another file)"
             )),
+            StoreError::Sqlite(m) => open_err(m),
             other => other,
         })?;
         store.migrate()?;

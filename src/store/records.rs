@@ -6,7 +6,9 @@
 //! live data, which queries read and which rollback restores.
 
 use super::{Queries, Result, StoreError, WriteTx};
-use crate::domain::record::{record_hash, IdentKey, NormalizedRecord, RecordHash, RecordKind};
+use crate::domain::record::{
+    record_hash, IdentKey, MergedRecord, NormalizedRecord, RecordHash, RecordKind, MAX_SET_ITEMS,
+};
 use crate::domain::snapshot::RecordStats;
 use rusqlite::{params, OptionalExtension, Statement};
 
@@ -159,6 +161,13 @@ pub struct RecordWriter<'a> {
     pub received: u64,
     /// Records merged into an earlier one with the same identity.
     pub merged: u64,
+    /// Identities seen more than once, merged in memory until the end.
+    /// Memory is bounded by the duplicates in the feed, each capped at
+    /// [`MAX_SET_ITEMS`] per set field.
+    pending: std::collections::BTreeMap<IdentKey, MergedRecord>,
+    /// Set items (locations, licenses, aliases) dropped by the per-record
+    /// cap; the import reports them as a snapshot warning.
+    pub capped_items: u64,
 }
 
 impl RecordWriter<'_> {
@@ -193,6 +202,20 @@ impl RecordWriter<'_> {
     /// Adds one record (already canonicalized) to the snapshot.
     pub fn add(&mut self, rec: &NormalizedRecord) -> Result<()> {
         self.received += 1;
+        let capped;
+        let rec = if rec.locations.len().max(rec.licenses.len()) > MAX_SET_ITEMS
+            || rec
+                .vulnerability
+                .as_ref()
+                .is_some_and(|f| f.aliases.len() > MAX_SET_ITEMS)
+        {
+            let mut r = rec.clone();
+            self.capped_items += r.cap_sets();
+            capped = r;
+            &capped
+        } else {
+            rec
+        };
         let body = rec.canonical_json();
         let hash = record_hash(&body);
         let ident = rec.ident_key();
@@ -205,33 +228,62 @@ impl RecordWriter<'_> {
                 class: class_of(rec),
             });
         }
-        // Same identity seen before in this snapshot: merge the two.
+        // Same identity seen before in this snapshot: merge in memory, and
+        // write the merged record once, in `flush_merged`. Writing it at
+        // every duplicate made a feed listing one package n times cost
+        // O(n²) time and store space (a 3.8 MB feed grew a store to 7.8 GB).
         self.merged += 1;
-        let (old_rid, old_body): (i64, String) = self
-            .existing
-            .query_row(params![self.snapshot, &ident[..]], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
-        let mut merged: NormalizedRecord = serde_json::from_str(&old_body)
-            .map_err(|e| StoreError::Corrupt(format!("record {old_rid} does not parse: {e}")))?;
-        merged.merge_from(rec);
-        let body = merged.canonical_json();
-        let hash = record_hash(&body);
-        let new_rid = self.record_id(&hash, &merged, &body)?;
-        if new_rid != old_rid {
-            self.relink
-                .execute(params![new_rid, self.snapshot, &ident[..]])?;
-            self.merged_away.push(old_rid);
-        }
-        if new_rid != rid {
+        if rid != self.linked_rid(&ident)? {
             self.merged_away.push(rid);
         }
-        // The identity's earlier entry is superseded: the last one wins.
-        self.summary.push(SumEntry {
-            ident,
-            hash,
-            class: class_of(&merged),
-        })
+        let entry = match self.pending.entry(ident) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(v) => {
+                let (old_rid, old_body): (i64, String) = self
+                    .existing
+                    .query_row(params![self.snapshot, &ident[..]], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?;
+                let first: NormalizedRecord = serde_json::from_str(&old_body).map_err(|e| {
+                    StoreError::Corrupt(format!("record {old_rid} does not parse: {e}"))
+                })?;
+                v.insert(MergedRecord::new(first))
+            }
+        };
+        entry.merge(rec);
+        Ok(())
+    }
+
+    /// The record linked to `ident` in this snapshot.
+    fn linked_rid(&mut self, ident: &IdentKey) -> Result<i64> {
+        Ok(self
+            .existing
+            .query_row(params![self.snapshot, &ident[..]], |r| r.get(0))?)
+    }
+
+    /// Writes each merged identity's record once and links it in place of
+    /// the first one seen; its summary entry, pushed last, wins.
+    fn flush_merged(&mut self) -> Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        for (ident, m) in pending {
+            self.capped_items += m.dropped();
+            let merged = m.finish();
+            let body = merged.canonical_json();
+            let hash = record_hash(&body);
+            let old_rid = self.linked_rid(&ident)?;
+            let new_rid = self.record_id(&hash, &merged, &body)?;
+            if new_rid != old_rid {
+                self.relink
+                    .execute(params![new_rid, self.snapshot, &ident[..]])?;
+                self.merged_away.push(old_rid);
+            }
+            self.summary.push(SumEntry {
+                ident,
+                hash,
+                class: class_of(&merged),
+            })?;
+        }
+        Ok(())
     }
 }
 
@@ -519,6 +571,8 @@ impl<'a> WriteTx<'a> {
             summary: SummarySorter::default(),
             received: 0,
             merged: 0,
+            pending: std::collections::BTreeMap::new(),
+            capped_items: 0,
         })
     }
 
@@ -526,11 +580,15 @@ impl<'a> WriteTx<'a> {
     /// computes the snapshot's summary from what the writer kept, for
     /// [`RecordReads::snapshot_summary`] to return in this transaction
     /// without reading every member back.
-    pub fn finish_records(&mut self, w: RecordWriter<'_>) -> Result<()> {
+    ///
+    /// Returns how many set items the per-record cap dropped.
+    pub fn finish_records(&mut self, mut w: RecordWriter<'_>) -> Result<u64> {
+        w.flush_merged()?;
         let RecordWriter {
             snapshot,
             merged_away,
             summary,
+            capped_items,
             ..
         } = w;
         let mut del = self.tx.prepare(
@@ -559,7 +617,7 @@ impl<'a> WriteTx<'a> {
                 serde_json::to_string(&s.stats).expect("stats serialize")
             ],
         )?;
-        Ok(())
+        Ok(capped_items)
     }
 
     /// Makes the tool's active data equal to the snapshot's records, writing
