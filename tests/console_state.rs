@@ -273,12 +273,15 @@ fn a_confirmed_rollback_runs_the_workflow_and_reports_like_the_cli() {
     d.key(KeyCode::Enter)
         .keys("corrupt feed")
         .key(KeyCode::Enter);
-    // Tab moves the focus to the clearly labelled button.
-    d.key(KeyCode::Tab);
-    assert_eq!(d.app.wizard.confirm_focus, ConfirmFocus::RollBack);
+    // [Roll back] is disabled until the name is typed: Tab cannot reach it.
     d.key(KeyCode::Tab);
     assert_eq!(d.app.wizard.confirm_focus, ConfirmFocus::Cancel);
     d.keys("syft");
+    assert_eq!(d.app.wizard.confirm_focus, ConfirmFocus::RollBack);
+    // Once typed, Tab moves between the buttons.
+    d.key(KeyCode::Tab);
+    assert_eq!(d.app.wizard.confirm_focus, ConfirmFocus::Cancel);
+    d.key(KeyCode::Tab);
     assert_eq!(d.app.wizard.confirm_focus, ConfirmFocus::RollBack);
     d.key(KeyCode::Enter);
     let w = &d.app.wizard;
@@ -689,4 +692,209 @@ fn with_a_moving_clock_ages_are_reassessed() {
         KeyModifiers::CONTROL,
     ));
     assert!(matches!(&fx[..], [Effect::Suspend]));
+}
+
+// ---- issue 12: the wizard's safety -------------------------------------
+
+/// Overview → syft → `r` → verified target → preview → reason → Confirm.
+fn to_confirm(d: &mut Driver) {
+    to_preview(d);
+    d.key(KeyCode::Enter).keys("bad feed").key(KeyCode::Enter);
+    assert_eq!(d.app.wizard.step, Step::Confirm);
+}
+
+#[test]
+fn a_mistyped_confirmation_never_reaches_execute() {
+    let mut d = Driver::demo(120, 40);
+    let before = (active_of(&d, "syft"), audit_count(&d));
+    to_confirm(&mut d);
+    d.keys("syfx");
+    // Every way of moving the focus, then Enter: nothing runs.
+    for k in [
+        KeyCode::Tab,
+        KeyCode::Right,
+        KeyCode::Left,
+        KeyCode::BackTab,
+    ] {
+        d.key(k);
+        assert_eq!(
+            d.app.wizard.confirm_focus,
+            ConfirmFocus::Cancel,
+            "{k:?} cannot focus a disabled [Roll back]"
+        );
+        d.key(KeyCode::Enter);
+        if d.app.screen != Screen::Rollback {
+            // Enter on Cancel left the wizard: start again.
+            to_confirm(&mut d);
+            d.keys("syfx");
+        }
+        assert_ne!(d.app.wizard.step, Step::Execute);
+        assert_ne!(d.app.wizard.step, Step::Result);
+    }
+    // The exact name then one more letter: disabled again.
+    d.key(KeyCode::Backspace).keys("tx");
+    assert_eq!(d.app.wizard.confirm.text, "syftx");
+    assert_eq!(d.app.wizard.confirm_focus, ConfirmFocus::Cancel);
+    d.key(KeyCode::Tab).key(KeyCode::Enter);
+    assert_ne!(d.app.wizard.step, Step::Result);
+    assert_eq!((active_of(&d, "syft"), audit_count(&d)), before);
+    // The screen says why the button is disabled.
+    if d.app.screen == Screen::Rollback {
+        assert!(d.screen().contains("type syft"), "{}", d.screen());
+    }
+}
+
+#[test]
+fn a_new_wizard_starts_on_the_default_target() {
+    let mut d = Driver::demo(120, 40);
+    d.keys("jjr").keys("jj").key(KeyCode::Enter);
+    assert_eq!(d.app.wizard.step, Step::Verify);
+    d.key(KeyCode::Esc).key(KeyCode::Esc).key(KeyCode::Esc);
+    assert_eq!(d.app.screen, Screen::Overview);
+    // Another process changes syft meanwhile.
+    let mut store = Store::open(&d.db, OpenMode::ReadWrite).unwrap();
+    snapgov::ops::rollback::execute(
+        &mut store,
+        &env(),
+        "syft",
+        &snapgov::ops::rollback::Target::Previous,
+        None,
+        "elsewhere",
+        &snapgov::ops::rollback::Quiet,
+    )
+    .unwrap();
+    drop(store);
+    let fx = d.app.on_tick(true);
+    d.run(fx);
+    d.keys("r");
+    let w = &d.app.wizard;
+    assert_eq!(w.step, Step::Target);
+    assert_eq!(Some(w.target_nav.sel), w.default_index());
+}
+
+#[test]
+fn confirm_notices_a_concurrent_change_and_a_refused_execute_is_audited() {
+    let mut d = Driver::demo(120, 40);
+    to_confirm(&mut d);
+    let plan = d.app.wizard.plan.clone().unwrap();
+    let elsewhere = d.app.wizard.targets.as_ref().unwrap().list[3].id.clone();
+    let mut store = Store::open(&d.db, OpenMode::ReadWrite).unwrap();
+    let mut other = env();
+    other.user = "mallory".into();
+    snapgov::ops::rollback::execute(
+        &mut store,
+        &other,
+        "syft",
+        &snapgov::ops::rollback::Target::Id(elsewhere.clone()),
+        None,
+        "elsewhere",
+        &snapgov::ops::rollback::Quiet,
+    )
+    .unwrap();
+    drop(store);
+    // The refresh notices it on the Confirm step.
+    let fx = d.app.on_tick(true);
+    d.run(fx);
+    let screen = d.screen();
+    assert!(
+        screen.contains("changed") && screen.contains(&elsewhere),
+        "{screen}"
+    );
+    // Executing anyway (typed before the refresh) is refused and audited.
+    let mut d2 = Driver::demo(120, 40);
+    to_confirm(&mut d2);
+    let mut store = Store::open(&d2.db, OpenMode::ReadWrite).unwrap();
+    snapgov::ops::rollback::execute(
+        &mut store,
+        &other,
+        "syft",
+        &snapgov::ops::rollback::Target::Id(elsewhere),
+        None,
+        "elsewhere",
+        &snapgov::ops::rollback::Quiet,
+    )
+    .unwrap();
+    drop(store);
+    let count = audit_count(&d2);
+    d2.keys("syft").key(KeyCode::Enter);
+    assert_eq!(
+        d2.app.wizard.outcome.clone().unwrap().unwrap_err().kind,
+        FailKind::Conflict
+    );
+    assert_eq!(
+        audit_count(&d2),
+        count + 1,
+        "the refused attempt is audited"
+    );
+    let store = Store::open(&d2.db, OpenMode::ReadOnly).unwrap();
+    let (_, rec) = snapgov::ops::audit::list(
+        &store,
+        &snapgov::store::AuditFilter {
+            limit: Some(1),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .remove(0);
+    assert_eq!(rec.event.as_str(), "snapshot_rollback_failed");
+    assert_eq!(rec.user, "tester");
+    assert!(rec.details.to_string().contains(&plan.from.id));
+}
+
+#[test]
+fn the_wizard_shows_consequences_before_confirm() {
+    let mut d = Driver::demo(200, 50);
+    // syft rolled back once, with a reason: its old active is marked.
+    let mut store = Store::open(&d.db, OpenMode::ReadWrite).unwrap();
+    let r = snapgov::ops::rollback::execute(
+        &mut store,
+        &env(),
+        "syft",
+        &snapgov::ops::rollback::Target::Previous,
+        None,
+        "corrupt nightly SBOM",
+        &snapgov::ops::rollback::Quiet,
+    )
+    .unwrap();
+    drop(store);
+    let fx = d.app.reload_all();
+    d.run(fx);
+    d.keys("jjr");
+    let screen = d.screen();
+    assert!(screen.contains("AFTER"), "a freshness column: {screen}");
+    let line = screen
+        .lines()
+        .find(|l| l.contains(&r.from.snapshot_id))
+        .unwrap();
+    assert!(
+        line.contains("rolled back from") && line.contains("corrupt nightly"),
+        "{line}"
+    );
+    // An old archived target: the tool would be critical, said before Confirm.
+    let t = d.app.wizard.targets.clone().unwrap();
+    let old = t
+        .list
+        .iter()
+        .position(|s| (now() - s.imported_at).num_days() > 45)
+        .expect("an old target");
+    let row = screen
+        .lines()
+        .find(|l| l.contains(&t.list[old].id))
+        .map(String::from);
+    if let Some(row) = row {
+        assert!(row.contains("critical"), "{row}");
+    }
+    d.keys("g");
+    for _ in 0..old {
+        d.keys("j");
+    }
+    d.key(KeyCode::Enter);
+    assert_eq!(d.app.wizard.step, Step::Verify);
+    let screen = d.screen();
+    assert!(
+        screen.contains("critical") && screen.contains("refused"),
+        "{screen}"
+    );
+    d.key(KeyCode::Enter).key(KeyCode::Enter).keys("x");
+    assert!(d.screen().contains("critical"), "the reason step warns too");
 }

@@ -252,6 +252,7 @@ impl App {
                 wizard::Step::Preview if self.wizard.preview.search.is_some() => Scope::Input,
                 wizard::Step::Preview => Scope::WizardPreview,
                 wizard::Step::Reason => Scope::WizardReason,
+                wizard::Step::Confirm if self.wizard.moved.is_some() => Scope::WizardStale,
                 wizard::Step::Confirm => Scope::WizardConfirm,
                 wizard::Step::Execute => Scope::WizardRunning,
                 wizard::Step::Result => Scope::WizardResult,
@@ -756,6 +757,14 @@ impl App {
                     }
                     self.tool_nav.clamp(self.tool_names().len());
                     self.wizard.set_tools(self.tool_choices());
+                    if let Some(t) = self.wizard.tool.clone() {
+                        let active = self
+                            .tool_choices()
+                            .into_iter()
+                            .find(|c| c.name == t)
+                            .and_then(|c| c.active);
+                        self.wizard.active_seen(&t, active.as_deref());
+                    }
                     if changed && std::mem::take(&mut self.overview_followup) {
                         // Another process wrote: the other views follow.
                         let mut fx = Vec::new();

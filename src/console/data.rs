@@ -2,7 +2,9 @@
 //! implementation of every workflow) that load exactly what a screen shows.
 //! The event loop runs them in worker threads; tests call them directly.
 
+use crate::domain::audit::AuditEvent;
 use crate::domain::audit::AuditRecord;
+use crate::domain::freshness::{assess, Assessment, Thresholds};
 use crate::domain::snapshot::{Snapshot, SnapshotState};
 use crate::ops::diff::{DiffItem, ItemFilter};
 use crate::ops::rollback::{Observer, Plan, Response, Target};
@@ -11,6 +13,7 @@ use crate::ops::{self, Env, OpError, Result};
 use crate::store::prelude::*;
 use crate::store::{AuditFilter, DiffSide, SnapshotFilter, Store};
 use chrono::{DateTime, Duration, Utc};
+use std::collections::BTreeMap;
 
 /// What changes whenever another process writes: every workflow appends to
 /// the audit chain, and imports add snapshots.
@@ -141,13 +144,34 @@ pub struct Targets {
     /// Restorable snapshots other than the active one, newest first
     /// (archived ones included and marked when shown).
     pub list: Vec<Snapshot>,
+    /// The tool's SLA thresholds and the time they were judged at: the
+    /// freshness the tool would have after rolling back to a target.
+    pub thresholds: Thresholds,
+    pub now: DateTime<Utc>,
+    /// Snapshots this tool was rolled back *from*, with the latest reason.
+    pub rolled_back_from: BTreeMap<String, String>,
 }
+
+impl Targets {
+    /// The tool's freshness right after a rollback to `s`.
+    pub fn after(&self, s: &Snapshot) -> Assessment {
+        assess(s.imported_at, self.now, &self.thresholds, false)
+    }
+
+    /// Why `id` was rolled back from earlier, if it was.
+    pub fn rollback_reason(&self, id: &str) -> Option<&str> {
+        self.rolled_back_from.get(id).map(String::as_str)
+    }
+}
+
+/// How many rollback records are read to mark rolled-back-from targets.
+const ROLLBACK_HISTORY: u64 = 1000;
 
 /// The most targets listed (newest first); older ones are still reachable
 /// with `snapgov ingest rollback --snapshot-id`.
 pub const MAX_TARGETS: usize = 2000;
 
-pub fn targets(store: &mut Store, tool: &str) -> Result<Targets> {
+pub fn targets(store: &mut Store, env: &Env, tool: &str) -> Result<Targets> {
     let (active, default) = store.read(|r| -> Result<_> {
         let active = r.active_snapshot(tool)?.ok_or_else(|| {
             OpError::NotFound(format!(
@@ -172,11 +196,33 @@ pub fn targets(store: &mut Store, tool: &str) -> Result<Targets> {
         }
     }
     list.truncate(MAX_TARGETS);
+    let mut rolled_back_from = BTreeMap::new();
+    for (_, r) in ops::audit::list(
+        store,
+        &AuditFilter {
+            event: Some(AuditEvent::SnapshotRolledBack.as_str().into()),
+            tool: Some(tool.to_string()),
+            limit: Some(ROLLBACK_HISTORY),
+            ..Default::default()
+        },
+    )? {
+        let from = r.details.get("fromSnapshot").and_then(|v| v.as_str());
+        let reason = r.details.get("reason").and_then(|v| v.as_str());
+        if let (Some(f), Some(why)) = (from, reason) {
+            // Newest first: the latest reason wins.
+            rolled_back_from
+                .entry(f.to_string())
+                .or_insert_with(|| why.to_string());
+        }
+    }
     Ok(Targets {
         tool: tool.to_string(),
         active,
         default,
         list,
+        thresholds: env.config.thresholds(tool),
+        now: env.clock.now(),
+        rolled_back_from,
     })
 }
 

@@ -142,7 +142,7 @@ pub fn run(
             Payload::Snapshots(data::snapshots(store, tool, after.clone(), SNAPSHOT_PAGE)?)
         }
         Job::Retention => Payload::Retention(Box::new(data::retention(store, env)?)),
-        Job::Targets { tool } => Payload::Targets(Box::new(data::targets(store, tool)?)),
+        Job::Targets { tool } => Payload::Targets(Box::new(data::targets(store, env, tool)?)),
         Job::Plan { tool, target } => Payload::Plan(Box::new(data::plan(store, tool, target)?)),
         Job::DiffPage {
             tool,

@@ -160,6 +160,9 @@ pub struct Wizard {
     pub outcome: Option<Result<Response, Failure>>,
     /// A note for the operator on the current step (e.g. "a reason is required").
     pub note: Option<String>,
+    /// A refresh saw the tool's active snapshot change since the preview:
+    /// the new active id. Confirm then refuses and offers to reload.
+    pub moved: Option<String>,
 }
 
 /// What the wizard tells the app besides effects.
@@ -207,6 +210,7 @@ impl Wizard {
             exec_req: None,
             outcome: None,
             note: None,
+            moved: None,
         }
     }
 
@@ -236,6 +240,9 @@ impl Wizard {
         if matches!(self.step, Step::Execute) {
             return Vec::new();
         }
+        // A new wizard: choices from an earlier, abandoned one would
+        // preselect a target nobody chose in this one.
+        self.reset();
         if let Some(i) = self.tools.iter().position(|t| t.name == tool) {
             self.tool_nav.sel = i;
         }
@@ -254,6 +261,7 @@ impl Wizard {
         self.tool = Some(tool.clone());
         self.failure = None;
         self.note = None;
+        self.moved = None;
         self.step = Step::Target;
         self.targets = None;
         let id = next_id(ids);
@@ -502,16 +510,35 @@ impl Wizard {
                 }
                 Exit::Stay
             }
+            Step::Confirm if self.moved.is_some() => match a {
+                Action::Enter => {
+                    // The preview is out of date: reload against the new state.
+                    let tool = self.tool.clone().unwrap_or_default();
+                    self.wanted_target = self.target.clone();
+                    fx = self.choose_tool(tool, ids);
+                    Exit::Stay
+                }
+                Action::Back => {
+                    self.step = Step::Reason;
+                    Exit::Stay
+                }
+                _ => Exit::Stay,
+            },
             Step::Confirm => match a {
-                Action::NextPane | Action::PrevPane => {
-                    self.confirm_focus = match self.confirm_focus {
-                        ConfirmFocus::Cancel => ConfirmFocus::RollBack,
-                        ConfirmFocus::RollBack => ConfirmFocus::Cancel,
-                    };
+                Action::NextPane | Action::PrevPane | Action::Left | Action::Right => {
+                    if self.confirmed() {
+                        self.confirm_focus = match self.confirm_focus {
+                            ConfirmFocus::Cancel => ConfirmFocus::RollBack,
+                            ConfirmFocus::RollBack => ConfirmFocus::Cancel,
+                        };
+                    } else {
+                        self.note = Some(self.confirm_hint());
+                    }
                     Exit::Stay
                 }
                 Action::Backspace => {
                     self.confirm.backspace();
+                    self.sync_confirm_focus();
                     Exit::Stay
                 }
                 Action::Back => {
@@ -519,14 +546,19 @@ impl Wizard {
                     Exit::Stay
                 }
                 Action::Enter => match self.confirm_focus {
+                    ConfirmFocus::RollBack if self.confirmed() => {
+                        fx = self.execute(ids);
+                        Exit::Stay
+                    }
+                    ConfirmFocus::RollBack => {
+                        self.confirm_focus = ConfirmFocus::Cancel;
+                        self.note = Some(self.confirm_hint());
+                        Exit::Stay
+                    }
                     ConfirmFocus::Cancel => {
                         let tool = self.tool.clone().unwrap_or_default();
                         self.reset();
                         Exit::Leave(format!("rollback of {tool} cancelled; nothing was changed"))
-                    }
-                    ConfirmFocus::RollBack => {
-                        fx = self.execute(ids);
-                        Exit::Stay
                     }
                 },
                 _ => Exit::Stay,
@@ -571,9 +603,7 @@ impl Wizard {
             Step::Reason => self.reason.push(c),
             Step::Confirm => {
                 self.confirm.push(c);
-                if Some(self.confirm.text.as_str()) == self.tool.as_deref() {
-                    self.confirm_focus = ConfirmFocus::RollBack;
-                }
+                self.sync_confirm_focus();
             }
             Step::Preview => {
                 if let Some(s) = &mut self.preview.search {
@@ -584,7 +614,53 @@ impl Wizard {
         }
     }
 
+    /// The typed name is exactly the tool's: only then is [Roll back] enabled.
+    pub fn confirmed(&self) -> bool {
+        self.tool
+            .as_deref()
+            .is_some_and(|t| !t.is_empty() && self.confirm.text == t)
+    }
+
+    /// Why [Roll back] is disabled, said where the operator looks.
+    pub fn confirm_hint(&self) -> String {
+        format!(
+            "[ Roll back ] is disabled: type {} exactly to enable it",
+            self.tool.as_deref().unwrap_or("the tool name")
+        )
+    }
+
+    /// Typing the exact name focuses [Roll back]; anything else, Cancel.
+    fn sync_confirm_focus(&mut self) {
+        self.confirm_focus = if self.confirmed() {
+            ConfirmFocus::RollBack
+        } else {
+            ConfirmFocus::Cancel
+        };
+    }
+
+    /// A refresh saw `tool`'s active snapshot: if it is no longer the one
+    /// the preview was computed against, Confirm says so and refuses.
+    pub fn active_seen(&mut self, tool: &str, active: Option<&str>) {
+        if self.tool.as_deref() != Some(tool)
+            || !matches!(
+                self.step,
+                Step::Verify | Step::Preview | Step::Reason | Step::Confirm
+            )
+        {
+            return;
+        }
+        let Some(p) = &self.plan else { return };
+        if active != Some(p.from.id.as_str()) {
+            self.moved = Some(active.unwrap_or("none").to_string());
+            self.confirm_focus = ConfirmFocus::Cancel;
+        }
+    }
+
     fn execute(&mut self, ids: &mut u64) -> Vec<Effect> {
+        // No key path reaches the rollback without the exact name typed.
+        if !self.confirmed() || self.moved.is_some() {
+            return Vec::new();
+        }
         let (Some(tool), Some(plan), Some(reason)) =
             (self.tool.clone(), self.plan.as_ref(), self.reason.value())
         else {

@@ -5,9 +5,12 @@ use super::{
 };
 use crate::console::app::App;
 use crate::console::data::rollback_sentence;
+use crate::console::data::Targets;
 use crate::console::theme::{freshness_glyph, freshness_word, state_glyph, Theme};
 use crate::console::widgets::Pane;
 use crate::console::wizard::{ConfirmFocus, Step, StepState, Wizard};
+use crate::domain::freshness::Freshness;
+use crate::domain::snapshot::Snapshot;
 use crate::domain::snapshot::SnapshotState;
 use crate::domain::time::fmt_ts;
 use crate::ops::diff::{Change, Counts, DiffItem};
@@ -254,16 +257,19 @@ fn target_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         buf.set_line(inner.x + 1, inner.y, &msg, inner.width.saturating_sub(1));
         return;
     };
+    let legend = format!(
+        " ({} records) to (AFTER: the freshness after the rollback · ▣ archived · ↶ rolled back from before · default: the previous snapshot):",
+        t.active.record_count
+    );
+    let room =
+        (inner.width as usize).saturating_sub(2 + t.tool.len() + 16 + t.active.id.chars().count());
     let intro = Line::from(vec![
         Span::raw(format!("Roll {} back from ", t.tool)),
         Span::styled(t.active.id.clone(), theme.state(SnapshotState::Active)),
-        Span::raw(format!(
-            " ({} records) to (▣ = archived; default: the previous snapshot):",
-            t.active.record_count
-        )),
+        Span::raw(fit(&legend, room)),
     ]);
     buf.set_line(inner.x + 1, inner.y, &intro, inner.width.saturating_sub(1));
-    let cols = [
+    let mut cols = [
         col("", 9),
         col("STATE", 10),
         col("SNAPSHOT", 33),
@@ -272,8 +278,17 @@ fn target_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         rcol("RECORDS", 7),
         rcol("Δ ACTIVE", 8),
         col("NORMALIZED", 14),
+        col("AFTER", 10),
+        col("NOTE", 0),
     ];
-    let keep = fit_columns(&cols, &[7, 3, 6], inner.width);
+    let mut keep = fit_columns(&cols[..9], &[7, 3, 5, 6], inner.width);
+    // The note (why a target was rolled back from) takes what is left.
+    let used: u16 = keep.iter().map(|&i| cols[i].width + 1).sum();
+    let rest = inner.width.saturating_sub(used + 1);
+    if rest >= 16 {
+        cols[9] = col("NOTE", rest);
+        keep.push(9);
+    }
     header_row(&cols, &keep, theme, inner.x, inner.y + 1, inner.width, buf);
     let rows = Rect::new(
         inner.x,
@@ -294,7 +309,12 @@ fn target_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         let delta = s.record_count as i64 - t.active.record_count as i64;
         let cells = vec![
             vec![Span::styled(
-                if is_default { "default" } else { "" },
+                match (is_default, t.rollback_reason(&s.id).is_some()) {
+                    (true, true) => "↶ default",
+                    (true, false) => "default",
+                    (false, true) => "↶",
+                    (false, false) => "",
+                },
                 theme.key(),
             )],
             vec![Span::styled(
@@ -311,6 +331,14 @@ fn target_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
                 format!("{delta:+}")
             })],
             vec![Span::raw(short_hash(s.normalized_hash.as_deref(), 14))],
+            after_cell(t, s, theme),
+            match t.rollback_reason(&s.id) {
+                Some(why) => vec![Span::styled(
+                    format!("↶ rolled back from: {}", super::escape(why)),
+                    theme.warn(),
+                )],
+                None => vec![],
+            },
         ];
         let y = rows.y + row as u16;
         cells_row(&cols, &keep, &cells, rows.x, y, rows.width, buf);
@@ -330,6 +358,60 @@ fn target_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
             theme.error(),
         );
     }
+}
+
+/// The freshness the tool would have after rolling back to `s`.
+fn after_cell<'a>(t: &Targets, s: &Snapshot, theme: &Theme) -> Vec<Span<'a>> {
+    let a = t.after(s);
+    vec![Span::styled(
+        format!(
+            "{} {}",
+            freshness_glyph(a.state, a.overdue),
+            // Short enough for the column at 80 columns.
+            if a.overdue {
+                "overdue"
+            } else {
+                a.state.as_str()
+            }
+        ),
+        theme.freshness(a.state, a.overdue),
+    )]
+}
+
+/// What rolling back to the chosen target does besides restoring it: the
+/// tool's freshness afterwards, and an earlier rollback away from it.
+pub fn consequence_lines<'a>(w: &Wizard, theme: &Theme) -> Vec<Line<'a>> {
+    let mut out = Vec::new();
+    let (Some(t), Some(id)) = (&w.targets, &w.target) else {
+        return out;
+    };
+    let Some(s) = t.list.iter().find(|s| &s.id == id) else {
+        return out;
+    };
+    let tool = &t.tool;
+    let a = t.after(s);
+    let age = super::fmt_age(a.age);
+    match a.state {
+        Freshness::Critical => out.push(Line::styled(
+            format!("⚠ after this rollback {tool} becomes critical ({age} old): record queries for {tool} will be refused until a fresh feed is imported"),
+            theme.error(),
+        )),
+        Freshness::Stale => out.push(Line::styled(
+            format!("⚠ after this rollback {tool} becomes stale ({age} old): record queries will carry a staleness warning"),
+            theme.warn(),
+        )),
+        _ => {}
+    }
+    if let Some(why) = t.rollback_reason(&s.id) {
+        out.push(Line::styled(
+            format!(
+                "⚠ {tool} was rolled back from this snapshot before: \"{}\"",
+                super::escape(why)
+            ),
+            theme.warn(),
+        ));
+    }
+    out
 }
 
 fn failure_lines<'a>(f: &crate::console::wizard::Failure, theme: &Theme) -> Vec<Line<'a>> {
@@ -402,6 +484,7 @@ fn verify_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
                 theme.warn(),
             ));
         }
+        lines.extend(consequence_lines(w, theme));
         lines.push(Line::raw(""));
         lines.push(Line::raw(format!(
             "Rolling {} back from {} ({} records) to {} ({} records) would change {} records.",
@@ -627,6 +710,7 @@ fn reason_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         w.tool.as_deref().unwrap_or(""),
         w.target.as_deref().unwrap_or("")
     ))];
+    lines.extend(consequence_lines(w, theme));
     lines.push(Line::raw(""));
     lines.push(Line::from(vec![
         Span::styled("Reason: ", theme.key()),
@@ -675,28 +759,64 @@ fn confirm_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
             "  by {} · only if {} is still the active snapshot",
             app.user, p.from.id
         )),
-        Line::raw(""),
-        Line::from(vec![
+    ];
+    lines.extend(consequence_lines(w, theme));
+    if let Some(now_active) = &w.moved {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            format!(
+                "⚠ {tool}'s active snapshot changed since the preview: it is now {now_active}, not {}. This preview is out of date; nothing can be rolled back from it.",
+                p.from.id
+            ),
+            theme.error(),
+        ));
+        lines.push(Line::styled(
+            "Enter: reload the targets against the new state · Esc: back",
+            theme.key(),
+        ));
+    } else {
+        let ok = w.confirmed();
+        lines.push(Line::raw(""));
+        lines.push(Line::from(vec![
             Span::raw(format!("Type the tool name ({tool}) to confirm: ")),
             Span::styled(format!("{}▏", w.confirm.text), theme.focus()),
-        ]),
-        Line::raw(""),
-    ];
-    let (c, r) = match w.confirm_focus {
-        ConfirmFocus::Cancel => (theme.focus(), theme.dim()),
-        ConfirmFocus::RollBack => (theme.dim(), theme.focus().patch(theme.error())),
-    };
-    lines.push(Line::from(vec![
-        Span::raw("   "),
-        Span::styled("[ Cancel ]", c),
-        Span::raw("     "),
-        Span::styled("[ Roll back ]", r),
-    ]));
-    lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        "Focus starts on Cancel. Enter presses the focused button; Tab, ← or → moves the focus (typing the tool name moves it to Roll back).",
-        theme.dim(),
-    ));
+            if ok {
+                Span::styled("  ✓ matches", theme.ok())
+            } else {
+                Span::raw("")
+            },
+        ]));
+        lines.push(Line::raw(""));
+        let (c, r) = match w.confirm_focus {
+            ConfirmFocus::Cancel => (theme.focus(), theme.dim()),
+            ConfirmFocus::RollBack => (theme.dim(), theme.focus().patch(theme.error())),
+        };
+        lines.push(Line::from(vec![
+            Span::raw("   "),
+            Span::styled("[ Cancel ]", c),
+            Span::raw("     "),
+            Span::styled(
+                if ok {
+                    "[ Roll back ]"
+                } else {
+                    "[ Roll back ] (disabled)"
+                },
+                r,
+            ),
+        ]));
+        lines.push(Line::raw(""));
+        let why = if ok {
+            "Enter presses the focused button; Tab, ← or → moves the focus.".to_string()
+        } else {
+            format!(
+                "[ Roll back ] is disabled until you type {tool} exactly. Enter presses Cancel."
+            )
+        };
+        lines.push(Line::styled(why, theme.dim()));
+        if let Some(n) = &w.note {
+            lines.push(Line::styled(n.clone(), theme.warn()));
+        }
+    }
     super::paragraph(
         lines,
         0,
