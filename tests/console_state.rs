@@ -898,3 +898,69 @@ fn the_wizard_shows_consequences_before_confirm() {
     d.key(KeyCode::Enter).key(KeyCode::Enter).keys("x");
     assert!(d.screen().contains("critical"), "the reason step warns too");
 }
+
+// ---- issue 12: help and audit navigation --------------------------------
+
+#[test]
+fn help_scrolls_with_the_keys_shows_this_screen_first_and_stops_at_the_end() {
+    let mut d = Driver::demo(200, 50);
+    d.keys("4?");
+    let screen = d.screen();
+    let first_title = screen
+        .lines()
+        .find(|l| l.contains("Audit (4)") || l.contains("Everywhere"))
+        .unwrap();
+    assert!(
+        first_title.contains("Audit (4)"),
+        "this screen's keys first"
+    );
+    d.keys("j");
+    assert_eq!(d.app.help, Some(1), "j scrolls the help");
+    d.key(KeyCode::PageDown);
+    assert!(d.app.help.unwrap() > 1, "PgDn scrolls the help");
+    d.keys("G");
+    let end = d.app.help.unwrap();
+    let screen = d.screen();
+    // The last help entry is visible, and nothing scrolls past it.
+    assert!(screen.contains("close the help"), "{screen}");
+    d.keys("jjj").key(KeyCode::PageDown);
+    assert_eq!(d.app.help, Some(end), "no scrolling into blank space");
+    for _ in 0..5 {
+        d.app.on_mouse(MouseEvent {
+            kind: MouseEventKind::ScrollDown,
+            column: 10,
+            row: 10,
+            modifiers: KeyModifiers::NONE,
+        });
+    }
+    assert_eq!(d.app.help, Some(end), "nor with the wheel");
+    assert!(d.screen().lines().rev().nth(2).unwrap().contains('│'));
+    d.keys("k");
+    assert_eq!(d.app.help, Some(end - 1));
+    d.keys("g");
+    assert_eq!(d.app.help, Some(0));
+    d.keys("q");
+    assert!(d.app.help.is_none() && !d.quit);
+}
+
+#[test]
+fn audit_big_g_and_small_g_jump_to_the_ends_with_a_full_page() {
+    let mut d = Driver::demo(120, 40);
+    let newest = audit_count(&d);
+    d.keys("4G");
+    let page = d.app.page();
+    let a = &d.app.audit;
+    assert_eq!(a.selected().unwrap().0, 1, "G: the oldest record");
+    assert_eq!(
+        a.nav.offset_for(page) + page,
+        a.rows.len(),
+        "a full page ends on the oldest record"
+    );
+    let screen = d.screen();
+    let shown = screen.lines().filter(|l| l.contains("snapshot_")).count();
+    assert!(shown >= page - 1, "{shown} rows shown of {page}:\n{screen}");
+    d.keys("g");
+    let a = &d.app.audit;
+    assert_eq!(a.selected().unwrap().0, newest, "one g: the newest record");
+    assert_eq!(a.nav.offset_for(page), 0);
+}

@@ -239,8 +239,14 @@ impl App {
     /// The scopes whose keys apply now, most specific first.
     pub fn scopes(&self) -> Vec<Scope> {
         if self.help.is_some() {
-            return vec![Scope::Help];
+            // The help scrolls with the usual keys.
+            return vec![Scope::Help, Scope::Global];
         }
+        self.screen_scopes()
+    }
+
+    /// The scopes of the screen under the help (its keys are listed first).
+    pub fn screen_scopes(&self) -> Vec<Scope> {
         let s = match self.screen {
             Screen::Overview if self.snapshots.is_some() => Scope::Snapshots,
             Screen::Overview => Scope::Overview,
@@ -284,6 +290,18 @@ impl App {
                     || matches!(self.wizard.step, wizard::Step::Tool | wizard::Step::Result)
             }
         }
+    }
+
+    /// The help overlay's visible lines (the overlay leaves a row above
+    /// and below, and has a border).
+    pub fn help_height(&self) -> u16 {
+        self.size.1.saturating_sub(4)
+    }
+
+    /// The help's last scroll position: its last line at the bottom.
+    pub fn help_max(&self) -> u16 {
+        let n = keymap::help_lines(&self.screen_scopes()).len() as u16;
+        n.saturating_sub(self.help_height())
     }
 
     /// The list's visible height on this screen (page size).
@@ -330,16 +348,20 @@ impl App {
             Action::Suspend => return vec![Effect::Suspend],
             _ => {}
         }
-        if let Some(scroll) = self.help.as_mut() {
-            match a {
-                Action::Back | Action::Help | Action::Quit => self.help = None,
-                Action::Up => *scroll = scroll.saturating_sub(1),
-                Action::Down => *scroll += 1,
-                Action::PageUp => *scroll = scroll.saturating_sub(10),
-                Action::PageDown => *scroll += 10,
-                Action::Top => *scroll = 0,
-                _ => {}
+        if let Some(scroll) = self.help {
+            let max = self.help_max();
+            let page = self.help_height().max(1);
+            self.help = match a {
+                Action::Back | Action::Help | Action::Quit => None,
+                Action::Up => Some(scroll.saturating_sub(1)),
+                Action::Down => Some(scroll + 1),
+                Action::PageUp => Some(scroll.saturating_sub(page)),
+                Action::PageDown => Some(scroll + page),
+                Action::Top => Some(0),
+                Action::Bottom => Some(max),
+                _ => Some(scroll),
             }
+            .map(|s| s.min(max));
             return Vec::new();
         }
         let mut a = a;

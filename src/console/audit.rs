@@ -202,6 +202,9 @@ pub struct Browser {
     pub newer: bool,
     pub error: Option<String>,
     pub opened: bool,
+    /// The list's height when last navigated: a jump to the oldest
+    /// record shows a full page ending on it.
+    pub page: usize,
 }
 
 impl Default for Browser {
@@ -221,6 +224,7 @@ impl Default for Browser {
             newer: false,
             error: None,
             opened: false,
+            page: 1,
         }
     }
 }
@@ -342,6 +346,7 @@ impl Browser {
         tools: &[String],
         ids: &mut u64,
     ) -> Vec<Effect> {
+        self.page = page.max(1);
         if let Some(form) = &mut self.form {
             match a {
                 Action::Down | Action::NextPane => form.focus = (form.focus + 1) % FIELDS.len(),
@@ -397,14 +402,16 @@ impl Browser {
             Action::Top => {
                 self.newer = false;
                 self.focus = Pane::List;
-                if self.at_top {
-                    self.nav = ListNav::default();
-                } else {
+                self.detail_scroll = 0;
+                // On the newest record at once, whether or not it is loaded.
+                self.nav = ListNav::default();
+                if !self.at_top {
                     return self.load(PageDir::First, ids);
                 }
             }
             Action::Bottom => {
                 self.focus = Pane::List;
+                self.detail_scroll = 0;
                 if self.at_bottom {
                     self.nav.handle(Action::Bottom, self.rows.len(), page);
                 } else {
@@ -512,9 +519,10 @@ impl Browser {
                 self.rows = page;
                 self.at_bottom = true;
                 self.at_top = !full;
+                let last = self.rows.len().saturating_sub(1);
                 self.nav = ListNav {
-                    sel: self.rows.len().saturating_sub(1),
-                    offset: self.rows.len().saturating_sub(1),
+                    sel: last,
+                    offset: (last + 1).saturating_sub(self.page),
                 };
             }
             PageDir::Older => {

@@ -116,6 +116,7 @@ impl K {
     }
 }
 
+#[derive(Debug)]
 pub struct Binding {
     pub scope: Scope,
     pub keys: &'static [K],
@@ -535,6 +536,14 @@ pub static BINDINGS: &[Binding] = &[
         "close the help",
         Some("close"),
     ),
+    b(
+        S::Help,
+        &[K::Code(C::Down), K::Ch('j')],
+        "↓ j",
+        A::Down,
+        "scroll down (↑ k up, PgDn PgUp a page, g G the ends)",
+        Some("scroll"),
+    ),
     // Everywhere.
     b(
         S::Global,
@@ -684,9 +693,11 @@ pub fn lookup(scopes: &[Scope], ev: &KeyEvent) -> Option<Action> {
 /// The hint bar's entries for the active scopes: (key label, word).
 pub fn hints(scopes: &[Scope]) -> Vec<(&'static str, &'static str)> {
     let text_mode = scopes.first().is_some_and(|s| s.takes_text());
+    // Over the help, global keys only scroll it (its own hints say so).
+    let modal = text_mode || scopes.first() == Some(&Scope::Help);
     let mut out = Vec::new();
     for &scope in scopes {
-        if text_mode && scope == Scope::Global {
+        if modal && scope == Scope::Global {
             continue;
         }
         for bnd in BINDINGS.iter().filter(|b| b.scope == scope) {
@@ -700,31 +711,75 @@ pub fn hints(scopes: &[Scope]) -> Vec<(&'static str, &'static str)> {
     out
 }
 
+/// The order scopes are listed in the help (after the current ones).
+const HELP_ORDER: [Scope; 15] = [
+    S::Global,
+    S::Overview,
+    S::Snapshots,
+    S::Sla,
+    S::WizardList,
+    S::WizardVerify,
+    S::WizardPreview,
+    S::WizardReason,
+    S::WizardConfirm,
+    S::WizardStale,
+    S::WizardResult,
+    S::Audit,
+    S::AuditForm,
+    S::Input,
+    S::Help,
+];
+
 /// The help screen: every scope with its bindings, in table order.
 pub fn help_sections() -> Vec<(Scope, Vec<&'static Binding>)> {
+    sections(&HELP_ORDER)
+}
+
+fn sections(order: &[Scope]) -> Vec<(Scope, Vec<&'static Binding>)> {
     let mut out: Vec<(Scope, Vec<&'static Binding>)> = Vec::new();
-    let order = [
-        S::Global,
-        S::Overview,
-        S::Snapshots,
-        S::Sla,
-        S::WizardList,
-        S::WizardVerify,
-        S::WizardPreview,
-        S::WizardReason,
-        S::WizardConfirm,
-        S::WizardStale,
-        S::WizardResult,
-        S::Audit,
-        S::AuditForm,
-        S::Input,
-        S::Help,
-    ];
-    for scope in order {
+    for &scope in order {
         let v: Vec<_> = BINDINGS.iter().filter(|b| b.scope == scope).collect();
         if !v.is_empty() {
             out.push((scope, v));
         }
+    }
+    out
+}
+
+/// The glyph legends the help starts with.
+pub const LEGEND: [&str; 2] = [
+    "Freshness: ● fresh  △ stale  ▲ stale (overdue)  ✖ critical  ⊘ expired",
+    "Snapshots: ◆ active  ○ previous  ▣ archived  ↶ rolled back from  ⊘ expired  ✗ failed  · deleted",
+];
+
+/// One line of the help overlay (never wrapped: the count is exact, so
+/// the help scrolls exactly to its last line).
+#[derive(Clone, Copy, Debug)]
+pub enum HelpLine {
+    Legend(&'static str),
+    Blank,
+    Title(Scope),
+    Key(&'static Binding),
+}
+
+/// The help's lines: the keys of the screen in use first (lazygit), then
+/// everywhere, then every other scope.
+pub fn help_lines(current: &[Scope]) -> Vec<HelpLine> {
+    let mut order: Vec<Scope> = current
+        .iter()
+        .copied()
+        .filter(|s| *s != S::Global && *s != S::Help)
+        .collect();
+    for s in HELP_ORDER {
+        if !order.contains(&s) {
+            order.push(s);
+        }
+    }
+    let mut out: Vec<HelpLine> = LEGEND.iter().map(|l| HelpLine::Legend(l)).collect();
+    for (scope, binds) in sections(&order) {
+        out.push(HelpLine::Blank);
+        out.push(HelpLine::Title(scope));
+        out.extend(binds.into_iter().map(HelpLine::Key));
     }
     out
 }

@@ -106,7 +106,7 @@ pub fn render(app: &App, theme: &Theme, f: &mut Frame) {
         buf,
     );
     if let Some(scroll) = app.help {
-        help(theme, scroll, area, f);
+        help(app, theme, scroll, area, f);
     }
     if let (Screen::Audit, Some(form)) = (app.screen, &app.audit.form) {
         audit::form(theme, form, area, f.buffer_mut());
@@ -236,45 +236,85 @@ fn hint_bar(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     );
 }
 
-/// The help screen, generated from the keymap table.
-fn help(theme: &Theme, scroll: u16, area: Rect, f: &mut Frame) {
-    let w = area.width.saturating_sub(4).min(96);
+/// The help overlay, generated from the keymap table, this screen first.
+fn help(app: &App, theme: &Theme, scroll: u16, area: Rect, f: &mut Frame) {
+    let w = area.width.saturating_sub(4).min(110);
     let h = area.height.saturating_sub(2);
     let r = Rect::new(area.x + (area.width - w) / 2, area.y + 1, w, h);
-    let mut lines: Vec<Line> = Vec::new();
-    lines.push(Line::styled(
-        "Freshness: ● fresh  △ stale  ▲ stale (overdue)  ✖ critical  ⊘ expired",
-        theme.dim(),
-    ));
-    lines.push(Line::styled(
-        "Snapshots: ● active  ○ previous  ▣ archived  ⊘ expired  ✗ failed  · deleted",
-        theme.dim(),
-    ));
-    for (scope, binds) in keymap::help_sections() {
-        lines.push(Line::raw(""));
-        lines.push(Line::styled(scope.title(), theme.header()));
-        for b in binds {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {:<12}", b.label), theme.key()),
-                Span::raw(b.help),
-            ]));
-        }
-    }
+    let all = keymap::help_lines(&app.screen_scopes());
+    let total = all.len();
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.focused_border())
-        .title(Span::styled(" Help — Esc or ? closes ", theme.title()));
+        .title(Span::styled(" Help — Esc or ? closes ", theme.title()))
+        .title_bottom(Span::styled(
+            format!(
+                " {}-{}/{} · j k PgDn PgUp g G scroll ",
+                (scroll as usize + 1).min(total),
+                (scroll as usize + app.help_height() as usize).min(total),
+                total
+            ),
+            theme.dim(),
+        ));
     f.render_widget(Clear, r);
     let inner = block.inner(r);
     f.render_widget(block, r);
-    // Only the visible lines are laid out (wrapping every line each frame
-    // costs more than the rest of the frame).
-    let visible: Vec<Line> = lines
+    let buf = f.buffer_mut();
+    // The last column is the scrollbar's.
+    let width = inner.width.saturating_sub(1) as usize;
+    for (row, l) in all
         .into_iter()
         .skip(scroll as usize)
         .take(inner.height as usize)
-        .collect();
-    f.render_widget(Paragraph::new(visible).wrap(Wrap { trim: false }), inner);
+        .enumerate()
+    {
+        let line = match l {
+            keymap::HelpLine::Legend(t) => Line::styled(fit(t, width), theme.dim()),
+            keymap::HelpLine::Blank => Line::raw(""),
+            keymap::HelpLine::Title(s) => Line::styled(s.title(), theme.header()),
+            keymap::HelpLine::Key(b) => Line::from(vec![
+                Span::styled(format!("  {:<14}", b.label), theme.key()),
+                Span::raw(fit(b.help, width.saturating_sub(16))),
+            ]),
+        };
+        buf.set_line(inner.x, inner.y + row as u16, &line, width as u16);
+    }
+    scrollbar(
+        scroll as usize,
+        total,
+        inner.height as usize,
+        inner,
+        theme,
+        buf,
+    );
+}
+
+/// A scrollbar on the right edge of `area` when `total` rows do not fit.
+pub fn scrollbar(
+    offset: usize,
+    total: usize,
+    visible: usize,
+    area: Rect,
+    theme: &Theme,
+    buf: &mut Buffer,
+) {
+    if total <= visible || area.height == 0 || area.width == 0 {
+        return;
+    }
+    let mut state = ratatui::widgets::ScrollbarState::new(total.saturating_sub(visible))
+        .position(offset)
+        .viewport_content_length(visible);
+    ratatui::widgets::StatefulWidget::render(
+        ratatui::widgets::Scrollbar::new(ratatui::widgets::ScrollbarOrientation::VerticalRight)
+            .begin_symbol(None)
+            .end_symbol(None)
+            .track_symbol(Some("│"))
+            .thumb_symbol("┃")
+            .thumb_style(theme.key()),
+        area,
+        buf,
+        &mut state,
+    );
 }
 
 // ---- helpers shared by the screens ----
