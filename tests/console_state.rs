@@ -964,3 +964,92 @@ fn audit_big_g_and_small_g_jump_to_the_ends_with_a_full_page() {
     assert_eq!(a.selected().unwrap().0, newest, "one g: the newest record");
     assert_eq!(a.nav.offset_for(page), 0);
 }
+
+// ---- issue 12: hints, help and README from one keymap ------------------
+
+#[test]
+fn the_readme_lists_exactly_the_keymap() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let (b, e) = ("<!-- keys:begin -->\n", "<!-- keys:end -->");
+    let start = readme.find(b).expect("README has the keys markers") + b.len();
+    let end = readme.find(e).unwrap();
+    let table = snapgov::console::keymap::readme_table();
+    if std::env::var_os("UPDATE_README").is_some() {
+        let new = format!("{}{}{}", &readme[..start], table, &readme[end..]);
+        std::fs::write(&path, new).unwrap();
+        return;
+    }
+    assert_eq!(
+        &readme[start..end],
+        table,
+        "README's console keys differ from the keymap (UPDATE_README=1 rewrites them)"
+    );
+}
+
+fn hint_words(d: &Driver) -> Vec<String> {
+    snapgov::console::keymap::hints(&d.app.scopes(), d.app.read_only)
+        .into_iter()
+        .map(|(k, w)| format!("{k} {w}"))
+        .collect()
+}
+
+#[test]
+fn hints_show_only_what_works_now() {
+    // Read-only: no rollback offered anywhere.
+    let (_dir, db) = console_support::demo_db();
+    let mut d = Driver::open(&db, env(), true, 120, 40);
+    for k in ["1", "2"] {
+        d.keys(k);
+        assert!(
+            !hint_words(&d).iter().any(|h| h.contains("rollback")),
+            "{:?}",
+            hint_words(&d)
+        );
+    }
+    d.keys("1").key(KeyCode::Enter);
+    assert!(!hint_words(&d).iter().any(|h| h.contains("rollback")));
+    // Retention has hints, and they work.
+    let mut d = Driver::demo(120, 40);
+    d.keys("5");
+    assert!(!hint_words(&d).is_empty());
+    d.keys("j");
+    assert_eq!(d.app.retention_scroll, 1);
+    // Tab on the overview does what its hint says.
+    d.keys("1");
+    assert!(hint_words(&d).iter().any(|h| h == "Tab timeline"));
+    d.key(KeyCode::Tab);
+    assert_eq!(d.app.overview_focus, Pane::Detail);
+    // Zoom: one help line per key, no duplicates.
+    for (_, binds) in snapgov::console::keymap::help_sections() {
+        let mut labels: Vec<&str> = binds.iter().map(|b| b.label).collect();
+        labels.sort();
+        labels.dedup();
+        assert_eq!(labels.len(), binds.len());
+    }
+    // After a conflict, Enter reloads, and the hint says so.
+    let mut d = Driver::demo(120, 40);
+    to_confirm(&mut d);
+    let elsewhere = d.app.wizard.targets.as_ref().unwrap().list[3].id.clone();
+    let mut store = Store::open(&d.db, OpenMode::ReadWrite).unwrap();
+    snapgov::ops::rollback::execute(
+        &mut store,
+        &env(),
+        "syft",
+        &snapgov::ops::rollback::Target::Id(elsewhere),
+        None,
+        "elsewhere",
+        &snapgov::ops::rollback::Quiet,
+    )
+    .unwrap();
+    drop(store);
+    d.keys("syft").key(KeyCode::Enter);
+    assert_eq!(d.app.wizard.step, Step::Result);
+    let h = hint_words(&d);
+    assert!(h.contains(&"Enter reload".to_string()), "{h:?}");
+    assert!(!h.iter().any(|x| x.contains("done")), "{h:?}");
+    // `/` is never a dead key: where there is nothing to filter it is not bound.
+    let mut d = Driver::demo(120, 40);
+    d.keys("5");
+    assert!(!hint_words(&d).iter().any(|h| h.starts_with('/')));
+}

@@ -106,6 +106,10 @@ pub struct App {
     pub overview_req: Option<u64>,
     pub load_error: Option<String>,
     pub tool_nav: ListNav,
+    /// The overview's focus: the tool list, or the timeline cursor.
+    pub overview_focus: Pane,
+    /// The timeline cursor: an index into the selected tool's marks.
+    pub mark_sel: usize,
     pub window_days: i64,
     pub snapshots: Option<SnapList>,
     pub retention: Option<Status>,
@@ -137,6 +141,8 @@ impl App {
             overview_req: None,
             load_error: None,
             tool_nav: ListNav::default(),
+            overview_focus: Pane::List,
+            mark_sel: 0,
             window_days: DEFAULT_WINDOW,
             snapshots: None,
             retention: None,
@@ -214,6 +220,14 @@ impl App {
             .unwrap_or_default()
     }
 
+    /// How many timeline marks the selected tool has.
+    pub fn marks_of_selected(&self) -> usize {
+        self.overview
+            .as_ref()
+            .and_then(|o| o.tools.get(self.tool_nav.sel))
+            .map_or(0, |t| t.marks.len())
+    }
+
     pub fn selected_tool(&self) -> Option<String> {
         self.overview
             .as_ref()
@@ -261,6 +275,14 @@ impl App {
                 wizard::Step::Confirm if self.wizard.moved.is_some() => Scope::WizardStale,
                 wizard::Step::Confirm => Scope::WizardConfirm,
                 wizard::Step::Execute => Scope::WizardRunning,
+                wizard::Step::Result
+                    if matches!(
+                        &self.wizard.outcome,
+                        Some(Err(f)) if matches!(f.kind, wizard::FailKind::Conflict | wizard::FailKind::Integrity)
+                    ) =>
+                {
+                    Scope::WizardRetry
+                }
                 wizard::Step::Result => Scope::WizardResult,
             },
             Screen::Audit if self.audit.form.is_some() => Scope::AuditForm,
@@ -510,7 +532,40 @@ impl App {
             }
             return Vec::new();
         }
+        if self.overview_focus == Pane::Detail {
+            // The timeline cursor: ← → move mark to mark (newest first in
+            // the list, so → goes forward in time = towards index 0).
+            let n = self.marks_of_selected();
+            match a {
+                Action::NextPane | Action::PrevPane | Action::Back => {
+                    self.overview_focus = Pane::List;
+                    return Vec::new();
+                }
+                Action::Left | Action::Up => {
+                    self.mark_sel = (self.mark_sel + 1).min(n.saturating_sub(1));
+                    return Vec::new();
+                }
+                Action::Right | Action::Down => {
+                    self.mark_sel = self.mark_sel.saturating_sub(1);
+                    return Vec::new();
+                }
+                Action::Top => {
+                    self.mark_sel = n.saturating_sub(1);
+                    return Vec::new();
+                }
+                Action::Bottom => {
+                    self.mark_sel = 0;
+                    return Vec::new();
+                }
+                _ => {}
+            }
+        }
         match a {
+            Action::NextPane | Action::PrevPane => {
+                self.overview_focus = Pane::Detail;
+                self.mark_sel = 0;
+                Vec::new()
+            }
             Action::Enter | Action::Right => match self.selected_tool() {
                 Some(t) => self.open_snapshots(&t, false),
                 None => Vec::new(),

@@ -40,6 +40,13 @@ pub enum Action {
     Backspace,
 }
 
+impl Action {
+    /// Actions that change the store: not offered in a read-only console.
+    pub fn writes(self) -> bool {
+        matches!(self, Action::Rollback)
+    }
+}
+
 /// Where a binding applies. Several scopes are active at once, most
 /// specific first; text-entry scopes take every printable key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -57,6 +64,8 @@ pub enum Scope {
     WizardStale,
     WizardRunning,
     WizardResult,
+    /// The result of a refused rollback (conflict, integrity): Enter retries.
+    WizardRetry,
     Audit,
     AuditForm,
     Retention,
@@ -79,6 +88,7 @@ impl Scope {
             Scope::WizardStale => "Rollback: confirmation, after a change elsewhere",
             Scope::WizardRunning => "Rollback: running",
             Scope::WizardResult => "Rollback: result",
+            Scope::WizardRetry => "Rollback: refused (conflict or integrity)",
             Scope::Audit => "Audit (4)",
             Scope::AuditForm => "Audit filters",
             Scope::Retention => "Retention (5)",
@@ -180,18 +190,26 @@ pub static BINDINGS: &[Binding] = &[
     b(
         S::Overview,
         &[K::Ch('+'), K::Ch('=')],
-        "+ -",
+        "+",
         A::ZoomIn,
-        "zoom the timeline in / out (fewer / more days)",
-        Some("zoom"),
+        "zoom the timeline in (fewer days, down to 7)",
+        Some("zoom in"),
     ),
     b(
         S::Overview,
         &[K::Ch('-')],
         "-",
         A::ZoomOut,
-        "zoom the timeline out",
-        None,
+        "zoom the timeline out (more days, up to 365)",
+        Some("zoom out"),
+    ),
+    b(
+        S::Overview,
+        TAB,
+        "Tab",
+        A::NextPane,
+        "switch between the tool list and the timeline cursor (← → mark to mark)",
+        Some("timeline"),
     ),
     b(
         S::Snapshots,
@@ -411,7 +429,7 @@ pub static BINDINGS: &[Binding] = &[
         ENTER,
         "Enter",
         A::Enter,
-        "done: back to the overview (or retry after a conflict)",
+        "done: back to the overview",
         Some("done"),
     ),
     b(
@@ -421,6 +439,30 @@ pub static BINDINGS: &[Binding] = &[
         A::Back,
         "back to the overview",
         None,
+    ),
+    b(
+        S::WizardRetry,
+        ENTER,
+        "Enter",
+        A::Enter,
+        "reload the targets and preview again against the new state",
+        Some("reload"),
+    ),
+    b(
+        S::WizardRetry,
+        ESC,
+        "Esc",
+        A::Back,
+        "give up: back to the overview (nothing was changed)",
+        Some("back"),
+    ),
+    b(
+        S::Retention,
+        DOWN,
+        "↓ j",
+        A::Down,
+        "scroll the retention panel (↑ k up, PgDn PgUp, g top)",
+        Some("scroll"),
     ),
     b(
         S::Audit,
@@ -598,7 +640,7 @@ pub static BINDINGS: &[Binding] = &[
     b(
         S::Global,
         &[K::Code(C::PageUp), K::Ctrl('b')],
-        "PgUp",
+        "PgUp Ctrl-B",
         A::PageUp,
         "page up",
         None,
@@ -606,7 +648,7 @@ pub static BINDINGS: &[Binding] = &[
     b(
         S::Global,
         &[K::Code(C::PageDown), K::Ctrl('f')],
-        "PgDn",
+        "PgDn Ctrl-F",
         A::PageDown,
         "page down",
         None,
@@ -614,7 +656,7 @@ pub static BINDINGS: &[Binding] = &[
     b(
         S::Global,
         &[K::Ch('g'), K::Code(C::Home)],
-        "g",
+        "g Home",
         A::Top,
         "go to the top (audit: the newest record)",
         None,
@@ -622,7 +664,7 @@ pub static BINDINGS: &[Binding] = &[
     b(
         S::Global,
         &[K::Ch('G'), K::Code(C::End)],
-        "G",
+        "G End",
         A::Bottom,
         "go to the bottom (audit: the oldest record)",
         None,
@@ -636,20 +678,12 @@ pub static BINDINGS: &[Binding] = &[
         "previous pane",
         None,
     ),
-    b(
-        S::Global,
-        &[K::Ch('/')],
-        "/",
-        A::Search,
-        "search (where there is something to search)",
-        None,
-    ),
     b(S::Global, ENTER, "Enter", A::Enter, "open / choose", None),
     b(S::Global, ESC, "Esc", A::Back, "back one layer", None),
     b(
         S::Global,
         &[K::Ch('R'), K::Ctrl('r')],
-        "R",
+        "R Ctrl-R",
         A::Refresh,
         "reload from the store now (it also reloads by itself)",
         None,
@@ -691,7 +725,7 @@ pub fn lookup(scopes: &[Scope], ev: &KeyEvent) -> Option<Action> {
 }
 
 /// The hint bar's entries for the active scopes: (key label, word).
-pub fn hints(scopes: &[Scope]) -> Vec<(&'static str, &'static str)> {
+pub fn hints(scopes: &[Scope], read_only: bool) -> Vec<(&'static str, &'static str)> {
     let text_mode = scopes.first().is_some_and(|s| s.takes_text());
     // Over the help, global keys only scroll it (its own hints say so).
     let modal = text_mode || scopes.first() == Some(&Scope::Help);
@@ -700,7 +734,10 @@ pub fn hints(scopes: &[Scope]) -> Vec<(&'static str, &'static str)> {
         if modal && scope == Scope::Global {
             continue;
         }
-        for bnd in BINDINGS.iter().filter(|b| b.scope == scope) {
+        for bnd in BINDINGS
+            .iter()
+            .filter(|b| b.scope == scope && !(read_only && b.action.writes()))
+        {
             if let Some(h) = bnd.hint {
                 if !out.iter().any(|(l, _)| *l == bnd.label) {
                     out.push((bnd.label, h));
@@ -712,7 +749,7 @@ pub fn hints(scopes: &[Scope]) -> Vec<(&'static str, &'static str)> {
 }
 
 /// The order scopes are listed in the help (after the current ones).
-const HELP_ORDER: [Scope; 15] = [
+const HELP_ORDER: [Scope; 17] = [
     S::Global,
     S::Overview,
     S::Snapshots,
@@ -724,8 +761,10 @@ const HELP_ORDER: [Scope; 15] = [
     S::WizardConfirm,
     S::WizardStale,
     S::WizardResult,
+    S::WizardRetry,
     S::Audit,
     S::AuditForm,
+    S::Retention,
     S::Input,
     S::Help,
 ];
@@ -741,6 +780,23 @@ fn sections(order: &[Scope]) -> Vec<(Scope, Vec<&'static Binding>)> {
         let v: Vec<_> = BINDINGS.iter().filter(|b| b.scope == scope).collect();
         if !v.is_empty() {
             out.push((scope, v));
+        }
+    }
+    out
+}
+
+/// The README's table of keys, generated from the table above (a test
+/// keeps the README's copy identical).
+pub fn readme_table() -> String {
+    let mut out = String::from("| where | key | does |\n|---|---|---|\n");
+    for (scope, binds) in help_sections() {
+        for b in binds {
+            out.push_str(&format!(
+                "| {} | `{}` | {} |\n",
+                scope.title(),
+                b.label.replace('|', "\\|"),
+                b.help.replace('|', "\\|")
+            ));
         }
     }
     out
@@ -833,7 +889,7 @@ mod tests {
             } else {
                 vec![scope, Scope::Global]
             };
-            for (label, _) in hints(&scopes) {
+            for (label, _) in hints(&scopes, false) {
                 let b = BINDINGS
                     .iter()
                     .find(|b| b.label == label && (b.scope == scope || b.scope == Scope::Global))

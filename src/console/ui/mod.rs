@@ -219,7 +219,7 @@ fn status_line(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
 fn hint_bar(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let mut spans = Vec::new();
     let mut width = 1usize;
-    for (label, word) in keymap::hints(&app.scopes()) {
+    for (label, word) in keymap::hints(&app.scopes(), app.read_only) {
         let w = label.chars().count() + word.chars().count() + 3;
         if width + w > area.width as usize {
             break;
