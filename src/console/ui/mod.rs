@@ -218,13 +218,21 @@ fn status_line(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
 
 fn hint_bar(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let mut spans = Vec::new();
-    let mut width = 1usize;
-    for (label, word) in keymap::hints(&app.scopes(), app.read_only) {
-        let w = label.chars().count() + word.chars().count() + 3;
-        if width + w > area.width as usize {
+    let all = keymap::hints(&app.scopes(), app.read_only);
+    let cost = |(label, word): &(&str, &str)| label.chars().count() + word.chars().count() + 3;
+    // The help key always has room: everything else is in the help.
+    let help = all.iter().find(|(_, w)| *w == "help").copied();
+    let mut width = 1 + help.as_ref().map_or(0, cost);
+    let mut shown: Vec<(&str, &str)> = Vec::new();
+    for h in all.iter().filter(|(_, w)| *w != "help") {
+        if width + cost(h) > area.width as usize {
             break;
         }
-        width += w;
+        width += cost(h);
+        shown.push(*h);
+    }
+    shown.extend(help);
+    for (label, word) in shown {
         spans.push(Span::styled(label, theme.key()));
         spans.push(Span::raw(format!(" {word}  ")));
     }
