@@ -1053,3 +1053,121 @@ fn hints_show_only_what_works_now() {
     d.keys("5");
     assert!(!hint_words(&d).iter().any(|h| h.starts_with('/')));
 }
+
+// ---- issue 12 item 13: the smaller defects ------------------------------
+
+#[test]
+fn verify_and_reload_say_what_they_do() {
+    let mut d = Driver::demo(120, 40);
+    d.keys("4");
+    d.hold = true;
+    d.keys("v");
+    assert!(
+        d.app.flash.as_ref().unwrap().0.contains("verifying"),
+        "{:?}",
+        d.app.flash
+    );
+    d.release();
+    let toast = d.app.toasts.last().expect("a toast when verification ends");
+    assert!(
+        toast.text.contains("verification finished"),
+        "{}",
+        toast.text
+    );
+    d.keys("1");
+    d.hold = true;
+    d.keys("R");
+    assert!(d.app.flash.as_ref().unwrap().0.contains("reloading"));
+    d.release();
+}
+
+#[test]
+fn an_empty_store_says_so_on_every_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("empty.db");
+    Store::open(&db, OpenMode::ReadWrite).unwrap();
+    let mut d = Driver::open(&db, env(), false, 120, 40);
+    assert!(d.screen().contains("no tools yet"));
+    d.keys("2");
+    assert!(d.screen().contains("no tools yet"), "{}", d.screen());
+    d.keys("4");
+    let s = d.screen();
+    assert!(!s.contains("verified up to - (0)"), "{s}");
+    assert!(s.contains("the audit trail is empty"), "{s}");
+}
+
+#[test]
+fn the_audit_detail_scroll_follows_the_selection() {
+    let mut d = Driver::demo(120, 40);
+    d.keys("4").key(KeyCode::Tab).keys("jjj");
+    assert_eq!(d.app.audit.detail_scroll, 3);
+    // A click on another row selects it: its JSON starts at the top.
+    let rows =
+        snapgov::console::ui::list_area(&d.app, ratatui::layout::Rect::new(0, 0, 120, 40)).unwrap();
+    d.app.on_mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: rows.x + 2,
+        row: rows.y + 4,
+        modifiers: KeyModifiers::NONE,
+    });
+    assert_eq!(d.app.audit.nav.sel, 4);
+    assert_eq!(d.app.audit.detail_scroll, 0);
+}
+
+#[test]
+fn cut_cells_end_with_an_ellipsis_and_ages_are_compact_everywhere() {
+    let mut d = Driver::demo(80, 24);
+    d.keys("4");
+    let s = d.screen();
+    let row = s
+        .lines()
+        .find(|l| l.contains("snapshot_imported"))
+        .unwrap()
+        .to_string();
+    assert!(row.trim_end_matches('│').trim_end().ends_with('…'), "{row}");
+    d.resize(200, 50).keys("2");
+    let s = d.screen();
+    assert!(s.contains("32d23h"), "{s}");
+    assert!(!s.contains("P32D"), "no ISO ages: {s}");
+}
+
+#[test]
+fn a_snapshot_detail_names_its_retention_hold() {
+    let mut d = Driver::demo(160, 48);
+    let id = active_of(&d, "syft");
+    let mut store = Store::open(&d.db, OpenMode::ReadWrite).unwrap();
+    snapgov::ops::retention::hold_add(
+        &mut store,
+        &env(),
+        &id,
+        "legal case 42",
+        now() + chrono::Duration::days(30),
+    )
+    .unwrap();
+    drop(store);
+    let fx = d.app.reload_all();
+    d.run(fx);
+    d.keys("jj").key(KeyCode::Enter);
+    let s = d.screen();
+    assert!(
+        s.contains("retention hold until") && s.contains("legal case"),
+        "{s}"
+    );
+}
+
+#[test]
+fn a_directory_as_db_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = snapgov::console::run(snapgov::console::Options {
+        db: dir.path().to_path_buf(),
+        env: env(),
+        read_only: false,
+        color: false,
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("is a directory") && err.contains(&dir.path().display().to_string()),
+        "{err}"
+    );
+}

@@ -58,6 +58,21 @@ pub enum Level {
     Error,
 }
 
+/// A notice about something that happened outside the operator's keys
+/// (another process wrote, a check finished); it fades after a while.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Toast {
+    pub text: String,
+    pub level: Level,
+    /// Clock ticks (about ten a second) before it goes.
+    pub ticks_left: u32,
+}
+
+/// How long a toast stays: about five seconds.
+pub const TOAST_TICKS: u32 = 50;
+/// At most this many toasts are kept (the newest).
+pub const MAX_TOASTS: usize = 3;
+
 /// A tool's snapshot list (opened from the overview), paged newest first.
 #[derive(Clone, Debug)]
 pub struct SnapList {
@@ -119,6 +134,9 @@ pub struct App {
     pub wizard: Wizard,
     pub audit: Browser,
     pub flash: Option<(String, Level)>,
+    pub toasts: Vec<Toast>,
+    /// The operator asked for a chain check (v): say when it ends.
+    pub verify_asked: bool,
     pub spinner: u64,
     pub ids: u64,
     pub poll_req: Option<u64>,
@@ -152,10 +170,24 @@ impl App {
             wizard: Wizard::default(),
             audit: Browser::default(),
             flash: None,
+            toasts: Vec::new(),
+            verify_asked: false,
             spinner: 0,
             ids: 0,
             poll_req: None,
             overview_followup: false,
+        }
+    }
+
+    pub fn toast(&mut self, text: String, level: Level) {
+        self.toasts.push(Toast {
+            text,
+            level,
+            ticks_left: TOAST_TICKS,
+        });
+        let n = self.toasts.len();
+        if n > MAX_TOASTS {
+            self.toasts.drain(..n - MAX_TOASTS);
         }
     }
 
@@ -394,7 +426,12 @@ impl App {
                     return Vec::new();
                 }
                 Action::Screen(n) => return self.goto(n),
-                Action::Refresh if self.screen != Screen::Audit => return self.reload_all(),
+                Action::Refresh => {
+                    self.flash = Some(("reloading from the store…".into(), Level::Info));
+                    if self.screen != Screen::Audit {
+                        return self.reload_all();
+                    }
+                }
                 Action::Quit if self.at_top_level() => return vec![Effect::Quit],
                 Action::Quit => a = Action::Back,
                 _ => {}
@@ -446,6 +483,13 @@ impl App {
                 }
             }
             Screen::Audit => {
+                if a == Action::VerifyChain && !self.audit.in_text_entry() {
+                    self.flash = Some((
+                        "re-verifying the audit chain (it only reads)…".into(),
+                        Level::Info,
+                    ));
+                    self.verify_asked = true;
+                }
                 let now = self.now();
                 let tools = self.tool_names();
                 let mut ids = self.ids;
@@ -716,6 +760,12 @@ impl App {
                     nav.offset = nav.offset_for(h);
                     nav.sel = idx;
                 }
+                // Another row: its detail starts at the top.
+                self.audit.detail_scroll = 0;
+                self.wizard.preview.detail_scroll = 0;
+                if let Some(l) = self.snapshots.as_mut() {
+                    l.detail_scroll = 0;
+                }
                 Vec::new()
             }
             _ => Vec::new(),
@@ -776,6 +826,10 @@ impl App {
     /// Called by the event loop about ten times a second; `refresh` once
     /// every `refresh_secs`.
     pub fn on_tick(&mut self, refresh: bool) -> Vec<Effect> {
+        for t in self.toasts.iter_mut() {
+            t.ticks_left = t.ticks_left.saturating_sub(1);
+        }
+        self.toasts.retain(|t| t.ticks_left > 0);
         if self.busy() {
             self.spinner += 1;
         }
@@ -906,7 +960,17 @@ impl App {
         let audit_owns = self.audit.req.is_some_and(|(r, _)| r == id)
             || matches!(self.audit.chain, super::audit::Chain::Checking(c) if c == id);
         if audit_owns {
+            let was_check = matches!(self.audit.chain, super::audit::Chain::Checking(c) if c == id);
             self.audit.apply(id, result);
+            if was_check && std::mem::take(&mut self.verify_asked) {
+                let (text, good) = super::audit::badge_text(&self.audit.chain);
+                let level = if good == Some(false) {
+                    Level::Error
+                } else {
+                    Level::Info
+                };
+                self.toast(format!("verification finished: {text}"), level);
+            }
             return Vec::new();
         }
         self.wizard.apply(id, result);

@@ -229,6 +229,27 @@ impl Default for Browser {
     }
 }
 
+/// The chain badge's text and whether it is good news.
+pub fn badge_text(chain: &Chain) -> (String, Option<bool>) {
+    match chain {
+        Chain::NotChecked => ("chain not checked (v)".into(), None),
+        Chain::Checking(_) => ("verifying the chain…".into(), None),
+        Chain::Verified { records: 0, .. } => (
+            "✓ the audit trail is empty: nothing to verify yet".into(),
+            Some(true),
+        ),
+        Chain::Verified { head, records } => (
+            format!(
+                "✓ chain verified up to {} ({records})",
+                head.as_deref().unwrap_or("-")
+            ),
+            Some(true),
+        ),
+        Chain::Broken { at, .. } => (format!("✗ chain broken at {at}"), Some(false)),
+        Chain::Failed(e) => (format!("✗ cannot verify: {e}"), Some(false)),
+    }
+}
+
 /// The first few problems and how many more: the trail of a big store can
 /// report thousands.
 fn summarize(problems: &[String]) -> String {

@@ -5,6 +5,7 @@
 use crate::domain::audit::AuditEvent;
 use crate::domain::audit::AuditRecord;
 use crate::domain::freshness::{assess, Assessment, Thresholds};
+use crate::domain::retention::Hold;
 use crate::domain::snapshot::{Snapshot, SnapshotState};
 use crate::ops::diff::{DiffItem, ItemFilter};
 use crate::ops::rollback::{Observer, Plan, Response, Target};
@@ -55,6 +56,14 @@ pub struct Overview {
     pub window_days: i64,
     pub tools: Vec<ToolLine>,
     pub fingerprint: Fingerprint,
+    /// Every retention hold (a short list), for the snapshot details.
+    pub holds: Vec<Hold>,
+}
+
+impl Overview {
+    pub fn hold_of(&self, id: &str) -> Option<&Hold> {
+        self.holds.iter().find(|h| h.snapshot_id == id)
+    }
 }
 
 /// At most this many snapshots per tool are drawn on a timeline (a
@@ -107,11 +116,13 @@ pub fn overview(store: &mut Store, env: &Env, window_days: i64) -> Result<Overvi
             truncated,
         });
     }
+    let holds = store.holds()?;
     Ok(Overview {
         now,
         window_days,
         tools,
         fingerprint,
+        holds,
     })
 }
 

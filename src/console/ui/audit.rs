@@ -57,19 +57,7 @@ pub fn list_area(_app: &App, body: Rect) -> Rect {
 
 /// The chain badge's text and whether it is good news.
 pub fn badge(chain: &Chain) -> (String, Option<bool>) {
-    match chain {
-        Chain::NotChecked => ("chain not checked (v)".into(), None),
-        Chain::Checking(_) => ("verifying the chain…".into(), None),
-        Chain::Verified { head, records } => (
-            format!(
-                "✓ chain verified up to {} ({records})",
-                head.as_deref().unwrap_or("-")
-            ),
-            Some(true),
-        ),
-        Chain::Broken { at, .. } => (format!("✗ chain broken at {at}"), Some(false)),
-        Chain::Failed(e) => (format!("✗ cannot verify: {e}"), Some(false)),
-    }
+    crate::console::audit::badge_text(chain)
 }
 
 /// A one-line digest of a record's details.

@@ -105,11 +105,38 @@ pub fn render(app: &App, theme: &Theme, f: &mut Frame) {
         Rect::new(area.x, area.bottom() - 1, area.width, 1),
         buf,
     );
+    toasts(app, theme, b, f.buffer_mut());
     if let Some(scroll) = app.help {
         help(app, theme, scroll, area, f);
     }
     if let (Screen::Audit, Some(form)) = (app.screen, &app.audit.form) {
         audit::form(theme, form, area, f.buffer_mut());
+    }
+}
+
+/// Toasts, newest at the bottom, in the body's top-right corner.
+fn toasts(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
+    let w = body.width.saturating_sub(4).min(60);
+    for (i, t) in app.toasts.iter().enumerate() {
+        let y = body.y + 1 + i as u16;
+        if y >= body.bottom() || w < 10 {
+            break;
+        }
+        let style = match t.level {
+            Level::Info => theme.ok(),
+            Level::Warn => theme.warn(),
+            Level::Error => theme.error(),
+        };
+        let text = fit(&format!(" {} ", escape(&t.text)), w as usize);
+        let tw = text.chars().count() as u16;
+        let x = body.right().saturating_sub(tw + 2);
+        buf.set_stringn(
+            x,
+            y,
+            &text,
+            tw as usize,
+            style.add_modifier(ratatui::style::Modifier::REVERSED),
+        );
     }
 }
 
@@ -464,6 +491,10 @@ pub fn cells_row(
             let lw = line.width() as u16;
             let off = if c.right && lw < w { w - lw } else { 0 };
             buf.set_line(cx + off, y, &line, w - off);
+            if lw > w && w > 0 {
+                // Cut: say so.
+                buf[(cx + w - 1, y)].set_symbol("…");
+            }
         }
         cx += c.width + 1;
     }

@@ -703,8 +703,24 @@ fn snapshot_list(app: &App, list: &SnapList, theme: &Theme, body: Rect, buf: &mu
                 ),
                 Span::raw(format!("  imported {} ago", age(s.imported_at, now))),
             ]));
+            match app.overview.as_ref().and_then(|o| o.hold_of(&s.id)) {
+                Some(h) => lines.push(Line::styled(
+                    format!(
+                        "retention hold until {} by {}: {}{}",
+                        fmt_ts(h.expires_at),
+                        super::escape(&h.created_by),
+                        super::escape(&h.reason),
+                        if h.expires_at <= now { " (lapsed)" } else { "" }
+                    ),
+                    theme.key(),
+                )),
+                None => lines.push(Line::styled("no retention hold", theme.dim())),
+            }
             if let Some(f) = &s.failure_reason {
-                lines.push(Line::styled(format!("failed: {f}"), theme.error()));
+                lines.push(Line::styled(
+                    format!("failed: {}", super::escape(f)),
+                    theme.error(),
+                ));
             }
             for w in &s.warnings {
                 lines.push(Line::styled(format!("⚠ {w}"), theme.warn()));
