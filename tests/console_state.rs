@@ -53,7 +53,8 @@ fn q_quits_only_at_the_top_and_ctrl_c_always() {
     assert_eq!(d.app.wizard.step, Step::Reason);
     d.keys("q1");
     assert_eq!(
-        d.app.wizard.reason.text, "q1",
+        d.app.wizard.reason.text(),
+        "q1",
         "letters and digits are text in a field"
     );
     assert!(!d.quit);
@@ -174,7 +175,7 @@ fn the_wizard_keeps_choices_when_going_back() {
         "filters kept"
     );
     d.key(KeyCode::Enter);
-    assert_eq!(d.app.wizard.reason.text, "because", "reason kept");
+    assert_eq!(d.app.wizard.reason.text(), "because", "reason kept");
 }
 
 #[test]
@@ -609,10 +610,10 @@ fn audit_filters_by_event_tool_user_time_and_text() {
     d.key(KeyCode::Esc);
     assert!(d.app.audit.form.is_none());
     let mut f = Form::default();
-    f.fields[3].text = "yesterday".into();
+    f.fields[3] = snapgov::console::widgets::TextField::with("yesterday");
     assert!(f.parse(now()).unwrap_err().starts_with("since"));
-    f.fields[3].text = "2025-12-01T00:00:00Z".into();
-    f.fields[4].text = "2025-11-01T00:00:00Z".into();
+    f.fields[3] = snapgov::console::widgets::TextField::with("2025-12-01T00:00:00Z");
+    f.fields[4] = snapgov::console::widgets::TextField::with("2025-11-01T00:00:00Z");
     assert!(f.parse(now()).unwrap_err().contains("after until"));
 }
 
@@ -733,7 +734,7 @@ fn a_mistyped_confirmation_never_reaches_execute() {
     }
     // The exact name then one more letter: disabled again.
     d.key(KeyCode::Backspace).keys("tx");
-    assert_eq!(d.app.wizard.confirm.text, "syftx");
+    assert_eq!(d.app.wizard.confirm.text(), "syftx");
     assert_eq!(d.app.wizard.confirm_focus, ConfirmFocus::Cancel);
     d.key(KeyCode::Tab).key(KeyCode::Enter);
     assert_ne!(d.app.wizard.step, Step::Result);
@@ -1170,4 +1171,44 @@ fn a_directory_as_db_is_named() {
         err.contains("is a directory") && err.contains(&dir.path().display().to_string()),
         "{err}"
     );
+}
+
+// ---- issue 12 item 10: text fields ---------------------------------------
+
+#[test]
+fn text_fields_edit_like_a_shell_and_errors_sit_beside_them() {
+    let mut d = Driver::demo(120, 40);
+    to_preview(&mut d);
+    d.key(KeyCode::Enter);
+    assert_eq!(d.app.wizard.step, Step::Reason);
+    d.keys("hello world");
+    d.key(KeyCode::Home).keys("X");
+    assert_eq!(d.app.wizard.reason.text(), "Xhello world");
+    d.key(KeyCode::End).ctrl('w');
+    assert_eq!(d.app.wizard.reason.text(), "Xhello ");
+    d.key(KeyCode::Left).key(KeyCode::Left).keys("-");
+    assert_eq!(d.app.wizard.reason.text(), "Xhell-o ");
+    d.ctrl('u');
+    assert_eq!(d.app.wizard.reason.text(), "");
+    d.key(KeyCode::Enter);
+    let s = d.screen();
+    let lines: Vec<&str> = s.lines().collect();
+    let at = lines.iter().position(|l| l.contains("Reason:")).unwrap();
+    assert!(
+        lines[at + 1].contains("a reason is required"),
+        "the error sits under its field:\n{s}"
+    );
+    // The audit filter form: the same editing, and ← → still choose events.
+    d.key(KeyCode::Esc).key(KeyCode::Esc).key(KeyCode::Esc);
+    d.keys("4f");
+    d.key(KeyCode::Right);
+    assert_eq!(
+        d.app.audit.form.as_ref().unwrap().fields[0].text(),
+        "snapshot_imported"
+    );
+    for _ in 0..5 {
+        d.key(KeyCode::Tab);
+    }
+    d.keys("abc").key(KeyCode::Left).keys("X");
+    assert_eq!(d.app.audit.form.as_ref().unwrap().fields[5].text(), "abXc");
 }

@@ -374,24 +374,28 @@ impl App {
             Some(a) => self.handle(a),
             None => {
                 if scopes[0].takes_text() {
-                    if let KeyCode::Char(c) = ev.code {
-                        if !ev
-                            .modifiers
-                            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
-                        {
-                            self.type_char(c);
-                        }
-                    }
+                    self.edit_key(&ev);
                 }
                 Vec::new()
             }
         }
     }
 
-    pub fn type_char(&mut self, c: char) {
+    /// A key for the text field that has the keyboard (typing, cursor
+    /// moves, Ctrl-U/W/K…).
+    pub fn edit_key(&mut self, ev: &KeyEvent) {
         match self.screen {
-            Screen::Rollback => self.wizard.type_char(c),
-            Screen::Audit => self.audit.type_char(c),
+            Screen::Rollback => {
+                if let Some(f) = self.wizard.field_mut() {
+                    f.handle_key(ev);
+                }
+                self.wizard.edited();
+            }
+            Screen::Audit => {
+                if let Some(f) = self.audit.field_mut() {
+                    f.handle_key(ev);
+                }
+            }
             _ => {}
         }
     }

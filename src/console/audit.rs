@@ -159,6 +159,12 @@ impl Form {
         Ok(q)
     }
 
+    /// The field the current error is about (errors start with its name).
+    pub fn error_field(&self) -> Option<usize> {
+        let e = self.error.as_deref()?;
+        FIELDS.iter().position(|f| e.starts_with(f))
+    }
+
     /// ← → on the event or tool field: the previous / next known value.
     pub fn cycle(&mut self, forward: bool, tools: &[String]) {
         let options: Vec<String> = match self.focus {
@@ -169,10 +175,10 @@ impl Form {
             1 => tools.to_vec(),
             _ => return,
         };
-        let cur = &self.fields[self.focus].text;
+        let cur = self.fields[self.focus].text();
         let mut all = vec![String::new()];
         all.extend(options);
-        let i = all.iter().position(|o| o == cur).unwrap_or(0);
+        let i = all.iter().position(|o| o.as_str() == cur).unwrap_or(0);
         let n = all.len();
         let j = if forward {
             (i + 1) % n
@@ -374,8 +380,16 @@ impl Browser {
                 Action::Up | Action::PrevPane => {
                     form.focus = (form.focus + FIELDS.len() - 1) % FIELDS.len()
                 }
-                Action::Left => form.cycle(false, tools),
-                Action::Right => form.cycle(true, tools),
+                // ← → choose among the known events and tools; in the
+                // other fields they move the cursor.
+                Action::Left if form.focus < 2 => form.cycle(false, tools),
+                Action::Right if form.focus < 2 => form.cycle(true, tools),
+                Action::Left => {
+                    form.fields[form.focus].request(tui_input::InputRequest::GoToPrevChar);
+                }
+                Action::Right => {
+                    form.fields[form.focus].request(tui_input::InputRequest::GoToNextChar);
+                }
                 Action::Backspace => form.fields[form.focus].backspace(),
                 Action::Back => self.form = None,
                 Action::Enter => match form.parse(now) {
@@ -465,12 +479,13 @@ impl Browser {
         Vec::new()
     }
 
-    pub fn type_char(&mut self, c: char) {
+    /// The text field that has the keyboard, if any.
+    pub fn field_mut(&mut self) -> Option<&mut TextField> {
         if let Some(f) = &mut self.form {
-            f.fields[f.focus].push(c);
             f.error = None;
-        } else if let Some(s) = &mut self.search {
-            s.push(c);
+            Some(&mut f.fields[f.focus])
+        } else {
+            self.search.as_mut()
         }
     }
 

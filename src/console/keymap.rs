@@ -561,6 +561,16 @@ pub static BINDINGS: &[Binding] = &[
         None,
     ),
     b(S::Input, ENTER, "Enter", A::Enter, "apply", Some("apply")),
+    // Documentation only (no keys of its own): tui-input reads these in
+    // every text field, once the field's scope has not claimed the key.
+    b(
+        S::Input,
+        &[],
+        "← → Home End",
+        A::Backspace,
+        "in any text field: move the cursor; Ctrl-U clears, Ctrl-W deletes a word, Ctrl-K to the end",
+        None,
+    ),
     b(S::Input, ESC, "Esc", A::Back, "cancel", Some("cancel")),
     b(
         S::Input,

@@ -597,20 +597,22 @@ impl Wizard {
         (fx, exit)
     }
 
-    /// A typed character (reason, confirmation, diff search).
-    pub fn type_char(&mut self, c: char) {
+    /// The text field that has the keyboard (reason, confirmation, diff
+    /// search), if any.
+    pub fn field_mut(&mut self) -> Option<&mut TextField> {
         match self.step {
-            Step::Reason => self.reason.push(c),
-            Step::Confirm => {
-                self.confirm.push(c);
-                self.sync_confirm_focus();
-            }
-            Step::Preview => {
-                if let Some(s) = &mut self.preview.search {
-                    s.push(c);
-                }
-            }
-            _ => {}
+            Step::Reason => Some(&mut self.reason),
+            Step::Confirm => Some(&mut self.confirm),
+            Step::Preview => self.preview.search.as_mut(),
+            _ => None,
+        }
+    }
+
+    /// After an edit: the confirmation's button follows the typed name.
+    pub fn edited(&mut self) {
+        self.note = None;
+        if self.step == Step::Confirm {
+            self.sync_confirm_focus();
         }
     }
 
@@ -618,7 +620,7 @@ impl Wizard {
     pub fn confirmed(&self) -> bool {
         self.tool
             .as_deref()
-            .is_some_and(|t| !t.is_empty() && self.confirm.text == t)
+            .is_some_and(|t| !t.is_empty() && self.confirm.text() == t)
     }
 
     /// Why [Roll back] is disabled, said where the operator looks.
@@ -630,7 +632,7 @@ impl Wizard {
     }
 
     /// Typing the exact name focuses [Roll back]; anything else, Cancel.
-    fn sync_confirm_focus(&mut self) {
+    pub fn sync_confirm_focus(&mut self) {
         self.confirm_focus = if self.confirmed() {
             ConfirmFocus::RollBack
         } else {

@@ -105,8 +105,7 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
     let left = if let Some(s) = &a.search {
         Line::from(vec![
             Span::styled(" search: ", theme.key()),
-            Span::raw(s.text.clone()),
-            Span::styled("▏", theme.key()),
+            Span::raw(super::field_text(s, true, left_w.saturating_sub(10))),
         ])
     } else if a.query.is_empty() {
         Line::from(vec![Span::styled(
@@ -247,7 +246,7 @@ pub fn form(theme: &Theme, f: &Form, area: Rect, buf: &mut Buffer) {
             if focused { theme.key() } else { theme.dim() },
         );
         let fw = 34u16.min(inner.width.saturating_sub(10));
-        let text = format!("{}{}", f.fields[i].text, if focused { "▏" } else { "" });
+        let text = super::field_text(&f.fields[i], focused, fw as usize);
         let st = if focused {
             theme.focus()
         } else {
@@ -260,12 +259,20 @@ pub fn form(theme: &Theme, f: &Form, area: Rect, buf: &mut Buffer) {
             fw as usize,
             st,
         );
+        // A field's error sits beside it, in place of its help.
+        let (note, nst) = match (&f.error, f.error_field()) {
+            (Some(e), Some(j)) if j == i => (e.as_str(), theme.error()),
+            _ => (help[i], theme.dim()),
+        };
         buf.set_stringn(
             inner.x + 9 + fw,
             y,
-            help[i],
+            fit(
+                note,
+                inner.right().saturating_sub(inner.x + 9 + fw) as usize,
+            ),
             inner.right().saturating_sub(inner.x + 9 + fw) as usize,
-            theme.dim(),
+            nst,
         );
     }
     let y = inner.y + FIELDS.len() as u16 + 1;

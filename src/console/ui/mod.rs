@@ -534,6 +534,26 @@ pub fn paragraph(lines: Vec<Line<'_>>, scroll: u16, area: Rect, buf: &mut Buffer
     );
 }
 
+/// A text field as drawn: its text with the cursor (`▏`) where it is,
+/// the end kept in view when the text is wider than `width`.
+pub fn field_text(f: &crate::console::widgets::TextField, focused: bool, width: usize) -> String {
+    let chars: Vec<char> = f.text().chars().collect();
+    let cur = f.cursor().min(chars.len());
+    let mut s: String = chars[..cur].iter().collect();
+    if focused {
+        s.push('▏');
+    }
+    s.extend(&chars[cur..]);
+    let n = s.chars().count();
+    if width > 1 && n > width {
+        // Keep the cursor in view: cut from the left.
+        let skip = (cur + 2).saturating_sub(width).min(n - width);
+        let rest: String = s.chars().skip(skip + 1).take(width - 1).collect();
+        return format!("…{rest}");
+    }
+    s
+}
+
 /// Text from the store, safe to draw: control characters are shown
 /// escaped (`\u{1b}`), never sent to the terminal.
 pub fn escape(s: &str) -> String {

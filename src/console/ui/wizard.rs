@@ -151,7 +151,8 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         Step::Confirm => confirm_step(app, theme, inner, buf),
         Step::Execute | Step::Result => execute_step(app, theme, inner, buf),
     }
-    if let Some(n) = &w.note {
+    // Reason and Confirm show their notes beside their fields.
+    if let (Some(n), false) = (&w.note, matches!(w.step, Step::Reason | Step::Confirm)) {
         buf.set_stringn(
             inner.x + 1,
             inner.bottom().saturating_sub(1),
@@ -622,7 +623,10 @@ fn preview_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         )),
         Span::styled(" / ", theme.key()),
         match &w.preview.search {
-            Some(s) => Span::styled(format!("search: {}▏", s.text), theme.focus()),
+            Some(s) => Span::styled(
+                format!("search: {}", super::field_text(s, true, 40)),
+                theme.focus(),
+            ),
             None => Span::raw(format!("text={} ", f.text.as_deref().unwrap_or("-"))),
         },
         Span::styled(" x ", theme.key()),
@@ -714,8 +718,15 @@ fn reason_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
     lines.push(Line::raw(""));
     lines.push(Line::from(vec![
         Span::styled("Reason: ", theme.key()),
-        Span::styled(format!("{}▏", w.reason.text), theme.focus()),
+        Span::styled(
+            super::field_text(&w.reason, true, inner.width.saturating_sub(12) as usize),
+            theme.focus(),
+        ),
     ]));
+    // The field's error right under it.
+    if let Some(n) = &w.note {
+        lines.push(Line::styled(format!("        ✗ {n}"), theme.error()));
+    }
     lines.push(Line::raw(""));
     lines.push(Line::styled("e.g. \"data corruption detected in the nightly SBOM\" · Enter continues · Esc goes back (the text is kept)", theme.dim()));
     super::paragraph(
@@ -754,7 +765,7 @@ fn confirm_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
             )),
         ]),
         Line::raw(format!("  {}", p.diff.headline("rolling back"))),
-        Line::raw(format!("  reason: {}", w.reason.text.trim())),
+        Line::raw(format!("  reason: {}", w.reason.text().trim())),
         Line::raw(format!(
             "  by {} · only if {} is still the active snapshot",
             app.user, p.from.id
@@ -779,7 +790,7 @@ fn confirm_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         lines.push(Line::raw(""));
         lines.push(Line::from(vec![
             Span::raw(format!("Type the tool name ({tool}) to confirm: ")),
-            Span::styled(format!("{}▏", w.confirm.text), theme.focus()),
+            Span::styled(super::field_text(&w.confirm, true, 40), theme.focus()),
             if ok {
                 Span::styled("  ✓ matches", theme.ok())
             } else {
