@@ -176,7 +176,7 @@ fn a_small_terminal_says_so_and_80x24_is_whole() {
     let mut d = Driver::demo(50, 12);
     let s = d.screen();
     assert!(
-        s.contains("terminal too small") && s.contains("need 60×15"),
+        s.contains("terminal too small") && s.contains("need 80×24"),
         "{s}"
     );
     insta::assert_snapshot!("too_small_50x12", s);
@@ -275,22 +275,35 @@ fn timeline_marks_tell_states_apart() {
         })
         .collect();
     let has = |g: &str, c: Color| row.iter().any(|(s, fg, _)| s == g && *fg == c);
+    // Marks show the snapshot's state, coloured as the legend and the lists
+    // colour that state.
     assert!(has("✗", Color::Red), "failed import mark");
-    assert!(has("▣", Color::Red), "archived, critical by age");
-    assert!(has("▲", Color::LightRed), "overdue by age");
+    assert!(has("▣", Color::Cyan), "archived, as in the legend");
+    assert!(has("↶", Color::Yellow), "rolled back from");
     assert!(
         has("┊", Color::Yellow) || has("┊", Color::Green),
         "threshold guide"
     );
     let active = row
         .iter()
-        .find(|(_, _, m)| m.contains(Modifier::REVERSED) && m.contains(Modifier::BOLD))
-        .expect("the active snapshot is highlighted");
-    assert_eq!((active.0.as_str(), active.1), ("△", Color::Yellow));
+        .find(|(s, _, _)| s == "◆")
+        .expect("the active snapshot has its own glyph");
+    assert_eq!(active.1, Color::Green);
+    assert!(active.2.contains(Modifier::BOLD));
+    let legend_y = find(&b, "archived").unwrap().1;
+    let legend: Vec<(String, Color)> = (0..160)
+        .map(|x| (b[(x, legend_y)].symbol().to_string(), b[(x, legend_y)].fg))
+        .collect();
+    for (g, c) in [("▣", Color::Cyan), ("✗", Color::Red), ("◆", Color::Green)] {
+        assert!(
+            legend.iter().any(|(s, fg)| s == g && *fg == c),
+            "{g} looks the same in the legend"
+        );
+    }
     // Without colour every mark keeps its glyph.
     let m = d.buffer(&Theme::new("auto", false));
     let glyphs: String = (0..160).map(|x| m[(x, y)].symbol()).collect();
-    for g in ["✗", "▣", "▲", "△"] {
+    for g in ["✗", "▣", "↶", "◆"] {
         assert!(glyphs.contains(g), "{g} in {glyphs}");
     }
     assert!((0..160).all(|x| m[(x, y)].fg == Color::Reset));

@@ -1212,3 +1212,139 @@ fn text_fields_edit_like_a_shell_and_errors_sit_beside_them() {
     d.keys("abc").key(KeyCode::Left).keys("X");
     assert_eq!(d.app.audit.form.as_ref().unwrap().fields[5].text(), "abXc");
 }
+
+// ---- issue 12 item 8: a readable, navigable timeline ----------------------
+
+fn row_of<'a>(screen: &'a str, tool: &str) -> &'a str {
+    screen
+        .lines()
+        .find(|l| l.starts_with(&format!("│{tool} ")))
+        .unwrap_or_else(|| panic!("no row for {tool}:\n{screen}"))
+}
+
+#[test]
+fn timeline_marks_show_state_without_colour() {
+    let d = Driver::demo(160, 48);
+    let mono =
+        console_support::text(&d.buffer(&snapgov::console::theme::Theme::new("auto", false)));
+    // The active snapshot has its own glyph, readable without colour.
+    for tool in ["syft", "trivy"] {
+        assert!(row_of(&mono, tool).contains('◆'), "{}", row_of(&mono, tool));
+    }
+    // syft and trivy were rolled back from a snapshot 25 / 40 days ago.
+    assert!(
+        row_of(&mono, "syft").contains('↶'),
+        "{}",
+        row_of(&mono, "syft")
+    );
+    assert!(
+        row_of(&mono, "trivy").contains('↶'),
+        "{}",
+        row_of(&mono, "trivy")
+    );
+    // Failed (✗) and critical (✖) are never both timeline marks.
+    assert!(row_of(&mono, "trivy").contains('✗'));
+    let tl: String = row_of(&mono, "trivy").chars().skip(60).collect();
+    assert!(!tl.contains('✖'), "{tl}");
+    // The legend names every mark glyph the timeline uses.
+    let legend = mono.lines().find(|l| l.contains("archived")).unwrap();
+    for g in ["◆", "○", "▣", "↶", "✗", "⊘", "·"] {
+        assert!(legend.contains(g), "{g} in the legend: {legend}");
+    }
+}
+
+#[test]
+fn an_active_snapshot_outside_the_window_is_marked() {
+    let (_dir, db) = console_support::demo_db();
+    let later = now() + chrono::Duration::days(90);
+    let mut d = Driver::open(&db, console_support::env_at(later), false, 160, 48);
+    d.keys("+++");
+    let s = d.screen();
+    for tool in ["clair", "syft", "trivy"] {
+        assert!(row_of(&s, tool).contains('◀'), "{}", row_of(&s, tool));
+    }
+    assert!(
+        s.contains("active snapshot is older than the window"),
+        "{s}"
+    );
+}
+
+#[test]
+fn axis_labels_never_collide() {
+    for w in [80u16, 120, 200] {
+        let mut d = Driver::demo(w, 40);
+        for _ in 0..8 {
+            let s = d.screen();
+            let lines: Vec<&str> = s.lines().collect();
+            let at = lines
+                .iter()
+                .position(|l| (l.contains('┤') || l.contains('┴')) && l.contains('─'))
+                .unwrap_or_else(|| panic!("{w}: no axis:\n{s}"));
+            let labels = lines[at + 1];
+            let days = d.app.window_days;
+            assert!(!labels.contains("now now"), "{labels}");
+            assert_eq!(labels.matches("now").count(), 1, "{w}×{days}: {labels}");
+            assert!(
+                labels.contains(&format!("-{days}d")),
+                "{w}×{days}: {labels}"
+            );
+            for tok in labels.split_whitespace().filter(|t| !t.starts_with('│')) {
+                let tok = tok.trim_end_matches('│');
+                let ok = tok == "now"
+                    || tok == format!("-{days}d")
+                    || ["△", "▲", "✖"].iter().any(|g| {
+                        tok.starts_with(g)
+                            && tok[g.len()..].chars().all(|c| c.is_ascii_alphanumeric())
+                    })
+                    || tok.is_empty()
+                    || tok.contains("thresholds")
+                    || tok.contains(':')
+                    || tok.chars().all(|c| c.is_ascii_alphanumeric());
+                assert!(ok, "{w}×{days}: a collided label {tok:?} in {labels}");
+            }
+            d.keys("-");
+        }
+    }
+}
+
+#[test]
+fn the_timeline_cursor_moves_mark_to_mark_and_describes_it() {
+    let mut d = Driver::demo(160, 48);
+    d.keys("jj").key(KeyCode::Tab);
+    let marks = d.app.overview.as_ref().unwrap().tools[2].marks.clone();
+    let s = d.screen();
+    assert!(s.contains(&marks[0].id) && s.contains("active"), "{s}");
+    d.key(KeyCode::Left).key(KeyCode::Left);
+    let s = d.screen();
+    let info = s.lines().find(|l| l.contains(&marks[2].id)).unwrap();
+    assert!(
+        info.contains(&marks[2].record_count.to_string()) && info.contains("records"),
+        "{info}"
+    );
+    assert!(info.contains("hold"), "says whether it is held: {info}");
+    d.key(KeyCode::Esc);
+    assert_eq!(d.app.overview_focus, Pane::List);
+}
+
+// ---- issue 12 item 9: small screens ---------------------------------------
+
+#[test]
+fn every_screen_is_complete_at_80x24_and_below_it_the_size_is_named() {
+    let mut d = Driver::demo(79, 24);
+    assert!(d.screen().contains("need 80×24"), "{}", d.screen());
+    d.resize(80, 23);
+    assert!(d.screen().contains("need 80×24"));
+    d.resize(80, 24);
+    let s = d.screen();
+    assert!(
+        s.contains("ACTIVE SNAPSHOT") && s.contains("FRESHNESS"),
+        "{s}"
+    );
+    assert!(s.contains("┊sla"), "the legend is whole: {s}");
+    d.keys("jjr").key(KeyCode::Enter);
+    let s = d.screen();
+    assert!(
+        s.contains("would change") && s.contains("Enter:"),
+        "Verify keeps its outcome and its keys at 80×24:\n{s}"
+    );
+}

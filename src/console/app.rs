@@ -11,7 +11,7 @@ use super::widgets::{ListNav, Pane};
 use super::wizard::{self, Exit, ToolChoice, Wizard};
 use crate::domain::snapshot::Snapshot;
 use crate::ops::retention::Status;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -39,6 +39,8 @@ pub struct ToolLine {
     pub marks: Vec<Snapshot>,
     /// More snapshots fall inside the window than were loaded.
     pub truncated: bool,
+    /// Snapshots this tool was rolled back *from*.
+    pub rolled_back_from: std::collections::BTreeSet<String>,
 }
 
 impl ToolLine {
@@ -78,6 +80,22 @@ pub fn overview(store: &mut Store, env: &Env, window_days: i64) -> Result<Overvi
     let start = now - Duration::days(window_days);
     let fingerprint = fingerprint(store)?;
     let report = ops::sla::report(store, env, None)?;
+    let mut rolled: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for (_, r) in ops::audit::list(
+        store,
+        &AuditFilter {
+            event: Some(AuditEvent::SnapshotRolledBack.as_str().into()),
+            limit: Some(ROLLBACK_HISTORY),
+            ..Default::default()
+        },
+    )? {
+        if let (Some(t), Some(f)) = (
+            r.tool.clone(),
+            r.details.get("fromSnapshot").and_then(|v| v.as_str()),
+        ) {
+            rolled.entry(t).or_default().insert(f.to_string());
+        }
+    }
     let mut tools = Vec::with_capacity(report.len());
     for sla in report {
         let mut marks: Vec<Snapshot> = Vec::new();
@@ -110,10 +128,12 @@ pub fn overview(store: &mut Store, env: &Env, window_days: i64) -> Result<Overvi
                 break;
             }
         }
+        let rolled_back_from = rolled.remove(&sla.tool).unwrap_or_default();
         tools.push(ToolLine {
             sla,
             marks,
             truncated,
+            rolled_back_from,
         });
     }
     let holds = store.holds()?;
