@@ -1348,3 +1348,101 @@ fn every_screen_is_complete_at_80x24_and_below_it_the_size_is_named() {
         "Verify keeps its outcome and its keys at 80×24:\n{s}"
     );
 }
+
+// ---- issue 12 item 7: the diff detail -------------------------------------
+
+/// Overview → trivy → `r` → an older target verified → preview.
+fn trivy_preview(d: &mut Driver) {
+    d.keys("jjjr")
+        .keys("jjjjjjjj")
+        .key(KeyCode::Enter)
+        .key(KeyCode::Enter);
+    assert_eq!(d.app.wizard.step, Step::Preview);
+}
+
+#[test]
+fn the_diff_detail_shows_full_values_grouped_and_sorted() {
+    let mut d = Driver::demo(200, 50);
+    trivy_preview(&mut d);
+    // Load every page.
+    d.keys("G");
+    let items = d.app.wizard.preview.items.clone();
+    assert!(items.len() > 5, "{}", items.len());
+    // Grouped by change type.
+    let order = |c: Change| match c {
+        Change::Added => 0,
+        Change::Removed => 1,
+        Change::Changed => 2,
+    };
+    assert!(
+        items
+            .windows(2)
+            .all(|w| order(w[0].change) <= order(w[1].change)),
+        "grouped by change"
+    );
+    // A changed record: each differing field old and new, in full.
+    let i = items
+        .iter()
+        .position(|it| it.change == Change::Changed)
+        .unwrap();
+    let it = &items[i];
+    let lines = snapgov::console::wizard::detail_lines(it);
+    let (o, n) = (it.old.as_ref().unwrap(), it.new.as_ref().unwrap());
+    let field = o
+        .as_object()
+        .unwrap()
+        .keys()
+        .find(|k| o[k.as_str()] != n[k.as_str()])
+        .unwrap();
+    let old_full = serde_json::to_string_pretty(&o[field.as_str()]).unwrap();
+    let new_full = serde_json::to_string_pretty(&n[field.as_str()]).unwrap();
+    let text = lines.join("\n");
+    assert!(text.contains(&format!("{field}:")), "{text}");
+    for l in old_full.lines().chain(new_full.lines()) {
+        assert!(text.contains(l.trim()), "{l} in\n{text}");
+    }
+    assert!(!text.contains('…'), "{text}");
+    // An added record, pretty-printed.
+    if let Some(a) = items.iter().find(|it| it.change == Change::Added) {
+        let lines = snapgov::console::wizard::detail_lines(a);
+        let pretty = serde_json::to_string_pretty(a.new.as_ref().unwrap()).unwrap();
+        for l in pretty.lines() {
+            assert!(lines.iter().any(|x| x.contains(l)), "{l}");
+        }
+    }
+    // Sorted by severity, worst first, with `o`.
+    d.keys("o");
+    let rank = |s: &Option<String>| match s.as_deref() {
+        Some("critical") => 0,
+        Some("high") => 1,
+        Some("medium") => 2,
+        Some("low") => 3,
+        Some(_) => 4,
+        None => 5,
+    };
+    let items = &d.app.wizard.preview.items;
+    assert!(
+        items
+            .windows(2)
+            .all(|w| rank(&w[0].severity) <= rank(&w[1].severity)),
+        "worst first"
+    );
+    // Next critical: from the top, C lands on a critical record, then the next.
+    let crit: Vec<usize> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, it)| it.severity.as_deref() == Some("critical"))
+        .map(|(i, _)| i)
+        .collect();
+    d.keys("xG");
+    let items = d.app.wizard.preview.items.clone();
+    let crit_x: Vec<usize> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, it)| it.severity.as_deref() == Some("critical"))
+        .map(|(i, _)| i)
+        .collect();
+    assert!(!crit.is_empty() && crit.len() == crit_x.len());
+    d.keys("gC");
+    assert_eq!(d.app.wizard.preview.nav.sel, crit_x[0]);
+}

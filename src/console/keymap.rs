@@ -37,6 +37,10 @@ pub enum Action {
     CycleChange,
     CycleKind,
     CycleSeverity,
+    /// The diff list: grouped by change, or worst severity first.
+    ToggleSort,
+    /// The diff list: the next critical finding.
+    NextCritical,
     Backspace,
 }
 
@@ -314,6 +318,22 @@ pub static BINDINGS: &[Binding] = &[
         A::CycleSeverity,
         "show only one severity (cycles)",
         Some("severity"),
+    ),
+    b(
+        S::WizardPreview,
+        &[K::Ch('o')],
+        "o",
+        A::ToggleSort,
+        "order: grouped by change (added, removed, changed) / worst severity first",
+        Some("order"),
+    ),
+    b(
+        S::WizardPreview,
+        &[K::Ch('C')],
+        "C",
+        A::NextCritical,
+        "jump to the next critical finding",
+        Some("next critical"),
     ),
     b(
         S::WizardPreview,

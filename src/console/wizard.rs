@@ -112,9 +112,88 @@ pub enum ConfirmFocus {
     RollBack,
 }
 
+/// How the dry-run diff's rows are ordered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Order {
+    /// Added, then removed, then changed (the store's order within each).
+    #[default]
+    Grouped,
+    /// Worst severity first (packages last), then grouped.
+    Severity,
+}
+
+fn severity_rank(s: Option<&str>) -> u8 {
+    match s {
+        Some(s) => Severity::ALL
+            .iter()
+            .position(|x| x.as_str() == s)
+            .map_or(Severity::ALL.len() as u8, |i| i as u8),
+        None => u8::MAX,
+    }
+}
+
+fn change_rank(c: Change) -> u8 {
+    match c {
+        Change::Added => 0,
+        Change::Removed => 1,
+        Change::Changed => 2,
+    }
+}
+
+/// A diff row's detail, one line each: a changed record's differing fields
+/// with the old and the new value in full (pretty JSON), an added or
+/// removed record pretty-printed.
+pub fn detail_lines(it: &DiffItem) -> Vec<String> {
+    let pretty =
+        |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
+    let mut out = vec![format!(
+        "{} {} ({}{})",
+        it.change.as_str(),
+        it.identity,
+        it.kind,
+        it.severity
+            .as_deref()
+            .map(|s| format!(", {s}"))
+            .unwrap_or_default()
+    )];
+    match (&it.old, &it.new) {
+        (Some(o), Some(n)) => {
+            let empty = serde_json::Map::new();
+            let (om, nm) = (
+                o.as_object().unwrap_or(&empty),
+                n.as_object().unwrap_or(&empty),
+            );
+            let mut keys: Vec<&String> = om.keys().chain(nm.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let (a, b) = (om.get(k), nm.get(k));
+                if a == b {
+                    continue;
+                }
+                out.push(format!("{k}:"));
+                for (sign, v) in [("- old: ", a), ("+ new: ", b)] {
+                    let text = v.map(pretty).unwrap_or_else(|| "(absent)".into());
+                    for (i, l) in text.lines().enumerate() {
+                        let lead = if i == 0 { sign } else { "       " };
+                        out.push(format!("  {lead}{l}"));
+                    }
+                }
+            }
+        }
+        (None, Some(v)) | (Some(v), None) => {
+            let sign = if it.new.is_some() { "+ " } else { "- " };
+            out.extend(pretty(v).lines().map(|l| format!("{sign}{l}")));
+        }
+        _ => {}
+    }
+    out
+}
+
 /// The dry-run diff's list: loaded page by page, filtered in the store.
 #[derive(Clone, Debug, Default)]
 pub struct Preview {
+    pub order: Order,
     pub items: Vec<DiffItem>,
     pub nav: ListNav,
     pub filter: ItemFilter,
@@ -183,6 +262,24 @@ fn next_id(ids: &mut u64) -> u64 {
 impl Default for Wizard {
     fn default() -> Self {
         Wizard::new(Vec::new())
+    }
+}
+
+impl Preview {
+    /// Orders the loaded rows, keeping the selected one selected.
+    pub fn arrange(&mut self) {
+        let sel = self.items.get(self.nav.sel).map(|i| i.identity.clone());
+        match self.order {
+            Order::Grouped => self.items.sort_by_key(|i| change_rank(i.change)),
+            Order::Severity => self
+                .items
+                .sort_by_key(|i| (severity_rank(i.severity.as_deref()), change_rank(i.change))),
+        }
+        if let Some(id) = sel {
+            if let Some(j) = self.items.iter().position(|i| i.identity == id) {
+                self.nav.sel = j;
+            }
+        }
     }
 }
 
@@ -460,7 +557,38 @@ impl Wizard {
                         };
                         fx = self.reload_diff(ids);
                     }
+                    Action::ToggleSort => {
+                        self.preview.order = match self.preview.order {
+                            Order::Grouped => Order::Severity,
+                            Order::Severity => Order::Grouped,
+                        };
+                        self.preview.arrange();
+                        self.preview.nav.sel = 0;
+                        self.preview.nav.offset = 0;
+                    }
+                    Action::NextCritical => {
+                        let from = self.preview.nav.sel + 1;
+                        let items = &self.preview.items;
+                        let hit = (from..items.len())
+                            .chain(0..from.min(items.len()))
+                            .find(|&i| items[i].severity.as_deref() == Some("critical"));
+                        match hit {
+                            Some(i) => {
+                                self.preview.nav.sel = i;
+                                self.preview.nav.offset = self.preview.nav.offset_for(page);
+                                self.preview.detail_scroll = 0;
+                            }
+                            None => {
+                                self.note = Some(if self.preview.exhausted {
+                                    "no critical finding in this diff".into()
+                                } else {
+                                    "no critical finding among the rows loaded; G loads more".into()
+                                })
+                            }
+                        }
+                    }
                     Action::ClearFilters => {
+                        self.preview.order = Order::Grouped;
                         self.preview.filter = ItemFilter::default();
                         fx = self.reload_diff(ids);
                     }
@@ -475,6 +603,11 @@ impl Wizard {
                                 self.preview.detail_scroll.saturating_sub(1)
                         }
                         Action::Down => self.preview.detail_scroll += 1,
+                        Action::PageDown => self.preview.detail_scroll += page as u16,
+                        Action::PageUp => {
+                            self.preview.detail_scroll =
+                                self.preview.detail_scroll.saturating_sub(page as u16)
+                        }
                         Action::Top => self.preview.detail_scroll = 0,
                         _ => {}
                     },
@@ -744,6 +877,7 @@ impl Wizard {
                         self.preview.exhausted = true;
                     }
                     self.preview.items.extend(items);
+                    self.preview.arrange();
                 }
                 Ok(_) => {}
                 Err(e) => {

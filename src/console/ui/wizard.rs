@@ -16,6 +16,7 @@ use crate::domain::time::fmt_ts;
 use crate::ops::diff::{Change, Counts, DiffItem};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 fn content(body: Rect) -> Rect {
@@ -684,23 +685,26 @@ fn preview_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         buf.set_stringn(list.x + 1, list.y, msg, list.width as usize, theme.dim());
     }
     if let Some(dr) = l.detail {
-        let title = "old → new";
+        let title = "old → new (Tab, then j k PgDn scroll)";
         let di = boxed(title, w.preview.focus == Pane::Detail, theme, dr, buf);
         let mut lines: Vec<Line> = Vec::new();
         if let Some(it) = w.preview.items.get(w.preview.nav.sel) {
-            lines.push(Line::styled(
-                format!("{} {} ({})", it.change.as_str(), it.identity, it.kind),
-                theme.title(),
-            ));
-            match (&it.old, &it.new) {
-                (Some(o), Some(n)) => {
-                    for c in crate::ops::diff::changed_fields(o, n) {
-                        lines.push(Line::styled(format!("  {c}"), theme.changed()));
-                    }
-                }
-                (None, Some(n)) => lines.push(Line::styled(format!("  + {n}"), theme.added())),
-                (Some(o), None) => lines.push(Line::styled(format!("  - {o}"), theme.removed())),
-                _ => {}
+            for (i, l) in crate::console::wizard::detail_lines(it)
+                .into_iter()
+                .enumerate()
+            {
+                let st = if i == 0 {
+                    theme.title()
+                } else if l.trim_start().starts_with("- ") {
+                    theme.removed()
+                } else if l.trim_start().starts_with("+ ") {
+                    theme.added()
+                } else if l.ends_with(':') && !l.starts_with(' ') {
+                    theme.changed()
+                } else {
+                    Style::new()
+                };
+                lines.push(Line::styled(super::escape(&l), st));
             }
         }
         super::paragraph(lines, w.preview.detail_scroll, di, buf);
