@@ -1446,3 +1446,200 @@ fn the_diff_detail_shows_full_values_grouped_and_sorted() {
     d.keys("gC");
     assert_eq!(d.app.wizard.preview.nav.sel, crit_x[0]);
 }
+
+// ---- issue 12: governance actions from the console ------------------------
+
+fn newest_audit(d: &Driver) -> snapgov::domain::audit::AuditRecord {
+    let store = Store::open(&d.db, OpenMode::ReadOnly).unwrap();
+    snapgov::ops::audit::list(
+        &store,
+        &snapgov::store::AuditFilter {
+            limit: Some(1),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .remove(0)
+    .1
+}
+
+fn state_of(d: &Driver, id: &str) -> String {
+    let store = Store::open(&d.db, OpenMode::ReadOnly).unwrap();
+    store.get_snapshot(id).unwrap().unwrap().state.to_string()
+}
+
+#[test]
+fn expire_from_the_console_needs_a_reason_and_the_exact_name_and_is_audited() {
+    let mut d = Driver::demo(120, 40);
+    d.keys("jj").key(KeyCode::Enter).keys("j");
+    let id = d.app.snapshots.as_ref().unwrap().items[1].id.clone();
+    let before = audit_count(&d);
+    d.keys("e");
+    assert!(d.app.dialog.is_some());
+    // No reason: refused, beside the field.
+    d.key(KeyCode::Enter);
+    assert!(
+        d.screen().contains("a reason is required"),
+        "{}",
+        d.screen()
+    );
+    d.keys("feed was wrong")
+        .key(KeyCode::Tab)
+        .keys("syfx")
+        .key(KeyCode::Enter);
+    assert!(d.screen().contains("type syft exactly"), "{}", d.screen());
+    assert_eq!(
+        (audit_count(&d), state_of(&d, &id)),
+        (before, "previous".into())
+    );
+    d.key(KeyCode::Backspace).keys("t").key(KeyCode::Enter);
+    assert!(d.app.dialog.is_none());
+    assert_eq!(state_of(&d, &id), "expired");
+    let rec = newest_audit(&d);
+    assert_eq!(rec.event.as_str(), "snapshot_expired");
+    assert_eq!(rec.user, "tester");
+    assert_eq!(rec.details["reason"], "feed was wrong");
+    assert!(d.app.flash.as_ref().unwrap().0.contains("expired"));
+}
+
+#[test]
+fn holds_are_added_and_removed_from_the_console() {
+    let mut d = Driver::demo(120, 40);
+    d.keys("jj").key(KeyCode::Enter).keys("jj");
+    let id = d.app.snapshots.as_ref().unwrap().items[2].id.clone();
+    d.keys("h").keys("legal case 7").key(KeyCode::Enter);
+    assert!(d.app.dialog.is_none(), "{}", d.screen());
+    let rec = newest_audit(&d);
+    assert_eq!(rec.event.as_str(), "retention_hold_added");
+    let store = Store::open(&d.db, OpenMode::ReadOnly).unwrap();
+    let h = store
+        .holds()
+        .unwrap()
+        .into_iter()
+        .find(|h| h.snapshot_id == id)
+        .unwrap();
+    assert_eq!(h.expires_at, now() + chrono::Duration::days(30));
+    drop(store);
+    assert!(d.screen().contains("legal case 7"), "the detail names it");
+    d.keys("H").key(KeyCode::Enter);
+    assert_eq!(newest_audit(&d).event.as_str(), "retention_hold_removed");
+    // Esc cancels and changes nothing.
+    let before = audit_count(&d);
+    d.keys("h").key(KeyCode::Esc);
+    assert!(d.app.dialog.is_none() && audit_count(&d) == before);
+}
+
+#[test]
+fn retention_runs_after_its_dry_run_and_a_checkpoint_verifies() {
+    let mut d = Driver::demo(120, 40);
+    d.keys("5X");
+    let dlg = d.app.dialog.as_ref().unwrap();
+    let p = dlg.preview.as_ref().expect("the dry run first");
+    let planned = p.archived.len() + p.deleted.len();
+    assert!(d.screen().contains("dry run: would archive"));
+    d.keys("ru").key(KeyCode::Enter);
+    assert!(d.app.dialog.is_some(), "run must be typed exactly");
+    d.keys("n").key(KeyCode::Enter);
+    assert!(d.app.dialog.is_none(), "{}", d.screen());
+    let store = Store::open(&d.db, OpenMode::ReadOnly).unwrap();
+    let by_me = |ev: &str| {
+        snapgov::ops::audit::list(
+            &store,
+            &snapgov::store::AuditFilter {
+                event: Some(ev.into()),
+                user: Some("tester".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .len()
+    };
+    // Audited as the CLI's run is: one record per snapshot it archived or deleted.
+    assert!(planned > 0, "the demo has something to retain");
+    assert_eq!(
+        by_me("snapshot_archived") + by_me("snapshot_deleted"),
+        planned
+    );
+    drop(store);
+    // Checkpoint + verify.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cp.json");
+    d.keys("4c");
+    d.ctrl('u')
+        .keys(&file.display().to_string())
+        .key(KeyCode::Enter);
+    assert!(d.app.dialog.is_none(), "{}", d.screen());
+    assert!(file.exists());
+    assert!(
+        d.app
+            .flash
+            .as_ref()
+            .unwrap()
+            .0
+            .contains("the chain verifies"),
+        "{:?}",
+        d.app.flash
+    );
+}
+
+#[test]
+fn roll_forward_again_after_a_rollback() {
+    let mut d = Driver::demo(120, 40);
+    let before = active_of(&d, "syft");
+    to_confirm(&mut d);
+    d.keys("syft").key(KeyCode::Enter).key(KeyCode::Enter);
+    assert_ne!(active_of(&d, "syft"), before);
+    // In syft's list, the snapshot rolled back from is offered as a target.
+    d.keys("1").keys("gjj").key(KeyCode::Enter);
+    let i = d
+        .app
+        .snapshots
+        .as_ref()
+        .unwrap()
+        .items
+        .iter()
+        .position(|s| s.id == before)
+        .unwrap();
+    d.keys("g");
+    for _ in 0..i {
+        d.keys("j");
+    }
+    d.keys("r");
+    assert_eq!(d.app.wizard.step, Step::Target);
+    let w = &d.app.wizard;
+    assert_eq!(
+        w.targets.as_ref().unwrap().list[w.target_nav.sel].id,
+        before
+    );
+    d.key(KeyCode::Enter)
+        .key(KeyCode::Enter)
+        .key(KeyCode::Enter);
+    d.keys("forward again")
+        .key(KeyCode::Enter)
+        .keys("syft")
+        .key(KeyCode::Enter);
+    assert_eq!(active_of(&d, "syft"), before);
+}
+
+#[test]
+fn read_only_hides_every_governance_action() {
+    let (_dir, db) = console_support::demo_db();
+    let mut d = Driver::open(&db, env(), true, 120, 40);
+    let before = audit_count(&d);
+    d.keys("jj").key(KeyCode::Enter);
+    for k in ["e", "h", "H"] {
+        d.keys(k);
+        assert!(d.app.dialog.is_none(), "{k}");
+    }
+    let h = hint_words(&d);
+    assert!(
+        !h.iter().any(|x| x.contains("expire") || x.contains("hold")),
+        "{h:?}"
+    );
+    d.keys("5X");
+    assert!(d.app.dialog.is_none());
+    d.keys("4c");
+    assert!(d.app.dialog.is_none());
+    assert!(d.app.flash.as_ref().unwrap().0.contains("read-only"));
+    assert_eq!(audit_count(&d), before);
+}

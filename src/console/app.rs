@@ -3,6 +3,7 @@
 //! do as [`Effect`]s; `App::apply` takes the results. Nothing here touches
 //! the terminal or the store, so all of it is tested without either.
 
+use super::actions::{Dialog, Kind, Outcome};
 use super::audit::Browser;
 use super::data::Overview;
 use super::jobs::{Effect, Job, Msg, Payload, SNAPSHOT_PAGE};
@@ -133,6 +134,8 @@ pub struct App {
     pub retention_scroll: u16,
     pub wizard: Wizard,
     pub audit: Browser,
+    /// A governance action's dialog, over the screen.
+    pub dialog: Option<Dialog>,
     pub flash: Option<(String, Level)>,
     pub toasts: Vec<Toast>,
     /// The operator asked for a chain check (v): say when it ends.
@@ -169,6 +172,7 @@ impl App {
             retention_scroll: 0,
             wizard: Wizard::default(),
             audit: Browser::default(),
+            dialog: None,
             flash: None,
             toasts: Vec::new(),
             verify_asked: false,
@@ -242,6 +246,7 @@ impl App {
             || self.snapshots.as_ref().is_some_and(|s| s.req.is_some())
             || self.wizard.busy()
             || self.audit.req.is_some()
+            || self.dialog.as_ref().is_some_and(|d| d.busy())
             || matches!(self.audit.chain, super::audit::Chain::Checking(_))
     }
 
@@ -287,6 +292,9 @@ impl App {
         if self.help.is_some() {
             // The help scrolls with the usual keys.
             return vec![Scope::Help, Scope::Global];
+        }
+        if self.dialog.is_some() {
+            return vec![Scope::Dialog, Scope::Global];
         }
         self.screen_scopes()
     }
@@ -384,6 +392,12 @@ impl App {
     /// A key for the text field that has the keyboard (typing, cursor
     /// moves, Ctrl-U/W/K…).
     pub fn edit_key(&mut self, ev: &KeyEvent) {
+        if let Some(d) = self.dialog.as_mut() {
+            if let Some(f) = d.field_mut() {
+                f.handle_key(ev);
+            }
+            return;
+        }
         match self.screen {
             Screen::Rollback => {
                 if let Some(f) = self.wizard.field_mut() {
@@ -420,6 +434,16 @@ impl App {
                 _ => Some(scroll),
             }
             .map(|s| s.min(max));
+            return Vec::new();
+        }
+        if self.dialog.is_some() {
+            return self.handle_dialog(a);
+        }
+        if a.writes() && self.read_only {
+            self.flash = Some((
+                "read-only console (--read-only): governance actions are not available; use the CLI without it".into(),
+                Level::Warn,
+            ));
             return Vec::new();
         }
         let mut a = a;
@@ -494,6 +518,9 @@ impl App {
                     ));
                     self.verify_asked = true;
                 }
+                if a == Action::Checkpoint && !self.audit.in_text_entry() {
+                    return self.open_dialog(Kind::Checkpoint);
+                }
                 let now = self.now();
                 let tools = self.tool_names();
                 let mut ids = self.ids;
@@ -503,6 +530,7 @@ impl App {
             }
             Screen::Retention => {
                 match a {
+                    Action::RetentionRun => return self.open_dialog(Kind::RetentionRun),
                     Action::Up => self.retention_scroll = self.retention_scroll.saturating_sub(1),
                     Action::Down => self.retention_scroll += 1,
                     Action::PageUp => {
@@ -517,6 +545,46 @@ impl App {
         }
     }
 
+    fn handle_dialog(&mut self, a: Action) -> Vec<Effect> {
+        let now = self.now();
+        let mut ids = self.ids;
+        let Some(d) = self.dialog.as_mut() else {
+            return Vec::new();
+        };
+        let (fx, out) = d.handle(a, now, &mut ids);
+        self.ids = ids;
+        if out == Outcome::Cancelled {
+            let what = d.kind.title();
+            self.dialog = None;
+            self.flash = Some((
+                format!("{what}: cancelled; nothing was changed"),
+                Level::Info,
+            ));
+        }
+        fx
+    }
+
+    /// Opens a governance action's dialog (not in a read-only console).
+    pub fn open_dialog(&mut self, kind: Kind) -> Vec<Effect> {
+        if self.read_only {
+            self.flash = Some((
+                "read-only console (--read-only): governance actions are not available".into(),
+                Level::Warn,
+            ));
+            return Vec::new();
+        }
+        let mut ids = self.ids;
+        let (d, fx) = Dialog::new(kind, &mut ids);
+        self.ids = ids;
+        self.dialog = Some(d);
+        fx
+    }
+
+    /// The snapshot selected in the snapshot list.
+    fn selected_snapshot(&self) -> Option<&Snapshot> {
+        self.snapshots.as_ref().and_then(|l| l.items.get(l.nav.sel))
+    }
+
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.overview
             .as_ref()
@@ -525,6 +593,20 @@ impl App {
     }
 
     fn handle_overview(&mut self, a: Action, page: usize) -> Vec<Effect> {
+        if matches!(a, Action::Expire | Action::HoldAdd | Action::HoldRemove) {
+            let Some(s) = self.selected_snapshot().cloned() else {
+                return Vec::new();
+            };
+            let kind = match a {
+                Action::Expire => Kind::Expire {
+                    id: s.id,
+                    tool: s.tool,
+                },
+                Action::HoldAdd => Kind::HoldAdd { id: s.id },
+                _ => Kind::HoldRemove { id: s.id },
+            };
+            return self.open_dialog(kind);
+        }
         if let Some(list) = self.snapshots.as_mut() {
             match a {
                 Action::Back | Action::Left => {
@@ -864,6 +946,19 @@ impl App {
     /// A worker's message. Messages nobody waits for any more are dropped.
     pub fn apply(&mut self, msg: Msg) -> Vec<Effect> {
         let Msg { id, result } = msg;
+        let dialog_owns = self
+            .dialog
+            .as_ref()
+            .is_some_and(|d| d.req == Some(id) || d.preview_req == Some(id));
+        if dialog_owns {
+            let out = self.dialog.as_mut().and_then(|d| d.apply(id, result));
+            if let Some(Outcome::Done(sentence)) = out {
+                self.dialog = None;
+                self.flash = Some((sentence, Level::Info));
+                return self.reload_all();
+            }
+            return Vec::new();
+        }
         if self.poll_req == Some(id) {
             self.poll_req = None;
             if let Ok(Payload::Fingerprint(f)) = result {

@@ -37,6 +37,11 @@ pub enum Action {
     CycleChange,
     CycleKind,
     CycleSeverity,
+    Expire,
+    HoldAdd,
+    HoldRemove,
+    RetentionRun,
+    Checkpoint,
     /// The diff list: grouped by change, or worst severity first.
     ToggleSort,
     /// The diff list: the next critical finding.
@@ -47,7 +52,15 @@ pub enum Action {
 impl Action {
     /// Actions that change the store: not offered in a read-only console.
     pub fn writes(self) -> bool {
-        matches!(self, Action::Rollback)
+        matches!(
+            self,
+            Action::Rollback
+                | Action::Expire
+                | Action::HoldAdd
+                | Action::HoldRemove
+                | Action::RetentionRun
+                | Action::Checkpoint
+        )
     }
 }
 
@@ -73,6 +86,8 @@ pub enum Scope {
     Audit,
     AuditForm,
     Retention,
+    /// A governance action's dialog (expire, hold, retention, checkpoint).
+    Dialog,
     Input,
     Help,
 }
@@ -96,6 +111,7 @@ impl Scope {
             Scope::Audit => "Audit (4)",
             Scope::AuditForm => "Audit filters",
             Scope::Retention => "Retention (5)",
+            Scope::Dialog => "A governance action's dialog",
             Scope::Input => "Typing in a field",
             Scope::Help => "Help",
         }
@@ -105,7 +121,11 @@ impl Scope {
     pub fn takes_text(self) -> bool {
         matches!(
             self,
-            Scope::Input | Scope::AuditForm | Scope::WizardReason | Scope::WizardConfirm
+            Scope::Input
+                | Scope::AuditForm
+                | Scope::WizardReason
+                | Scope::WizardConfirm
+                | Scope::Dialog
         )
     }
 }
@@ -228,8 +248,32 @@ pub static BINDINGS: &[Binding] = &[
         &[K::Ch('r')],
         "r",
         A::Rollback,
-        "roll this tool back (wizard; the selected snapshot as target)",
+        "roll back, or forward again to a newer (↶) snapshot: the wizard, the selected one as target",
         Some("rollback"),
+    ),
+    b(
+        S::Snapshots,
+        &[K::Ch('e')],
+        "e",
+        A::Expire,
+        "expire the selected snapshot (reason, typed tool name; audited)",
+        Some("expire"),
+    ),
+    b(
+        S::Snapshots,
+        &[K::Ch('h')],
+        "h",
+        A::HoldAdd,
+        "hold the selected snapshot against retention (reason, until; audited)",
+        Some("hold"),
+    ),
+    b(
+        S::Snapshots,
+        &[K::Ch('H')],
+        "H",
+        A::HoldRemove,
+        "remove the selected snapshot's retention hold (audited)",
+        None,
     ),
     b(
         S::Snapshots,
@@ -478,6 +522,14 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b(
         S::Retention,
+        &[K::Ch('X')],
+        "X",
+        A::RetentionRun,
+        "run retention: its dry run first, then type run (audited)",
+        Some("run retention"),
+    ),
+    b(
+        S::Retention,
         DOWN,
         "↓ j",
         A::Down,
@@ -515,6 +567,14 @@ pub static BINDINGS: &[Binding] = &[
         A::VerifyChain,
         "verify the hash chain again",
         Some("verify"),
+    ),
+    b(
+        S::Audit,
+        &[K::Ch('c')],
+        "c",
+        A::Checkpoint,
+        "write a checkpoint of the chain's head to a file and verify against it",
+        Some("checkpoint"),
     ),
     b(
         S::Audit,
@@ -574,6 +634,39 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b(
         S::AuditForm,
+        BACKSPACE,
+        "Backspace",
+        A::Backspace,
+        "delete a character",
+        None,
+    ),
+    b(
+        S::Dialog,
+        ENTER,
+        "Enter",
+        A::Enter,
+        "do it (when every field is right)",
+        Some("do it"),
+    ),
+    b(S::Dialog, ESC, "Esc", A::Back, "cancel: nothing is changed", Some("cancel")),
+    b(
+        S::Dialog,
+        &[K::Code(C::Tab), K::Code(C::Down)],
+        "Tab ↓",
+        A::Down,
+        "next field",
+        Some("next field"),
+    ),
+    b(
+        S::Dialog,
+        &[K::Code(C::BackTab), K::Code(C::Up)],
+        "S-Tab ↑",
+        A::Up,
+        "previous field",
+        None,
+    ),
+    b(
+        S::Dialog,
         BACKSPACE,
         "Backspace",
         A::Backspace,
@@ -779,7 +872,7 @@ pub fn hints(scopes: &[Scope], read_only: bool) -> Vec<(&'static str, &'static s
 }
 
 /// The order scopes are listed in the help (after the current ones).
-const HELP_ORDER: [Scope; 17] = [
+const HELP_ORDER: [Scope; 18] = [
     S::Global,
     S::Overview,
     S::Snapshots,
@@ -795,6 +888,7 @@ const HELP_ORDER: [Scope; 17] = [
     S::Audit,
     S::AuditForm,
     S::Retention,
+    S::Dialog,
     S::Input,
     S::Help,
 ];

@@ -9,6 +9,7 @@
 //! with its own store connection; and the event loop (`term`), which owns
 //! the terminal and always gives it back.
 
+pub mod actions;
 pub mod app;
 pub mod audit;
 pub mod data;

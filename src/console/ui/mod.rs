@@ -105,6 +105,9 @@ pub fn render(app: &App, theme: &Theme, f: &mut Frame) {
         Rect::new(area.x, area.bottom() - 1, area.width, 1),
         buf,
     );
+    if let Some(d) = &app.dialog {
+        dialog(d, theme, area, f.buffer_mut());
+    }
     toasts(app, theme, b, f.buffer_mut());
     if let Some(scroll) = app.help {
         help(app, theme, scroll, area, f);
@@ -112,6 +115,97 @@ pub fn render(app: &App, theme: &Theme, f: &mut Frame) {
     if let (Screen::Audit, Some(form)) = (app.screen, &app.audit.form) {
         audit::form(theme, form, area, f.buffer_mut());
     }
+}
+
+/// A governance action's dialog: what it does, its fields (each error
+/// under its field), and its keys.
+fn dialog(d: &crate::console::actions::Dialog, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let w = area.width.saturating_sub(4).min(100);
+    let h = area.height.saturating_sub(4).min(16);
+    let r = Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
+    ratatui::widgets::Widget::render(Clear, r, buf);
+    let inner = boxed(&d.kind.title(), true, theme, r, buf);
+    let mut lines: Vec<Line> = vec![Line::styled(d.kind.consequence(), theme.dim())];
+    if let Some(p) = &d.preview {
+        lines.push(Line::styled(
+            format!(
+                "dry run: would archive {} and delete {} snapshot(s){}",
+                p.archived.len(),
+                p.deleted.len(),
+                if p.archived.is_empty() && p.deleted.is_empty() {
+                    " (nothing to do)"
+                } else {
+                    ""
+                }
+            ),
+            theme.warn(),
+        ));
+        let ids: Vec<String> = p
+            .archived
+            .iter()
+            .chain(&p.deleted)
+            .take(4)
+            .cloned()
+            .collect();
+        if !ids.is_empty() {
+            lines.push(Line::raw(format!("  {}", ids.join(", "))));
+        }
+    } else if d.preview_req.is_some() {
+        lines.push(Line::styled("computing the dry run…", theme.warn()));
+    }
+    lines.push(Line::raw(""));
+    let fw = inner.width.saturating_sub(14) as usize;
+    for (i, (label, f)) in d.fields.iter().enumerate() {
+        let focused = i == d.focus;
+        let hint = match *label {
+            "confirm" => format!(" (type {})", d.confirm_word().unwrap_or("")),
+            "until" => " (RFC 3339 or P30D from now)".into(),
+            _ => String::new(),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{label:>8}: "),
+                if focused { theme.key() } else { theme.dim() },
+            ),
+            Span::styled(
+                field_text(f, focused, fw.saturating_sub(hint.chars().count())),
+                if focused { theme.focus() } else { Style::new() },
+            ),
+            Span::styled(hint, theme.dim()),
+        ]));
+        if let Some((Some(j), e)) = &d.error {
+            if *j == i {
+                lines.push(Line::styled(format!("          ✗ {e}"), theme.error()));
+            }
+        }
+    }
+    if let Some((None, e)) = &d.error {
+        lines.push(Line::styled(format!("✗ {e}"), theme.error()));
+    }
+    if d.req.is_some() {
+        lines.push(Line::styled("working…", theme.warn()));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        "Enter: do it · Tab: next field · Esc: cancel (nothing is changed)",
+        theme.key(),
+    ));
+    paragraph(
+        lines,
+        0,
+        Rect::new(
+            inner.x + 1,
+            inner.y,
+            inner.width.saturating_sub(2),
+            inner.height,
+        ),
+        buf,
+    );
 }
 
 /// Toasts, newest at the bottom, in the body's top-right corner.
