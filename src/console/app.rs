@@ -439,7 +439,7 @@ impl App {
         if self.dialog.is_some() {
             return self.handle_dialog(a);
         }
-        if a.writes() && self.read_only {
+        if a.writes() && self.read_only && a != Action::Rollback {
             self.flash = Some((
                 "read-only console (--read-only): governance actions are not available; use the CLI without it".into(),
                 Level::Warn,
