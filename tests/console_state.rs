@@ -981,10 +981,13 @@ fn the_readme_lists_exactly_the_keymap() {
         std::fs::write(&path, new).unwrap();
         return;
     }
-    assert_eq!(
-        &readme[start..end],
-        table,
-        "README's console keys differ from the keymap (UPDATE_README=1 rewrites them)"
+    let have: Vec<&str> = readme[start..end].lines().collect();
+    let want: Vec<&str> = table.lines().collect();
+    let missing: Vec<&&str> = want.iter().filter(|l| !have.contains(l)).collect();
+    let extra: Vec<&&str> = have.iter().filter(|l| !want.contains(l)).collect();
+    assert!(
+        have == want,
+        "README's console keys differ from the keymap (UPDATE_README=1 rewrites them); missing {missing:?}, not in the keymap {extra:?}"
     );
 }
 
@@ -1642,4 +1645,78 @@ fn read_only_hides_every_governance_action() {
     assert!(d.app.dialog.is_none());
     assert!(d.app.flash.as_ref().unwrap().0.contains("read-only"));
     assert_eq!(audit_count(&d), before);
+}
+
+// ---- issue 12: copy, toasts, position counters ----------------------------
+
+#[test]
+fn y_copies_the_selected_id() {
+    let mut d = Driver::demo(120, 40);
+    d.keys("jj").key(KeyCode::Enter).keys("jy");
+    let id = d.app.snapshots.as_ref().unwrap().items[1].id.clone();
+    assert_eq!(d.copied, vec![id.clone()]);
+    assert!(d.app.flash.as_ref().unwrap().0.contains(&id));
+    d.key(KeyCode::Esc).keys("4y");
+    assert_eq!(d.copied[1], d.app.audit.rows[0].1.id);
+    d.key(KeyCode::Tab).keys("y");
+    assert_eq!(
+        d.copied[2], d.app.audit.rows[0].1.hash,
+        "the hash from the detail"
+    );
+}
+
+#[test]
+fn changes_made_elsewhere_are_toasted() {
+    let mut d = Driver::demo(120, 40);
+    let mut store = Store::open(&d.db, OpenMode::ReadWrite).unwrap();
+    let old = store
+        .list_snapshots(&snapgov::store::SnapshotFilter {
+            tool: Some("trivy".into()),
+            state: Some(snapgov::domain::snapshot::SnapshotState::Archived),
+            limit: Some(1),
+            ..Default::default()
+        })
+        .unwrap()
+        .remove(0);
+    snapgov::ops::rollback::execute(
+        &mut store,
+        &env(),
+        "trivy",
+        &snapgov::ops::rollback::Target::Id(old.id.clone()),
+        None,
+        "elsewhere",
+        &snapgov::ops::rollback::Quiet,
+    )
+    .unwrap();
+    drop(store);
+    let fx = d.app.on_tick(true);
+    d.run(fx);
+    let texts: Vec<&str> = d.app.toasts.iter().map(|t| t.text.as_str()).collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("trivy: the active snapshot is now")),
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.contains("trivy became")),
+        "{texts:?}"
+    );
+    assert!(d.screen().contains("trivy became"));
+    // They fade.
+    for _ in 0..snapgov::console::app::TOAST_TICKS {
+        d.app.on_tick(false);
+    }
+    assert!(d.app.toasts.is_empty());
+}
+
+#[test]
+fn long_lists_show_their_position() {
+    let mut d = Driver::demo(120, 40);
+    d.keys("jj").key(KeyCode::Enter);
+    assert!(d.screen().contains("1/64"), "{}", d.screen());
+    d.keys("jjj");
+    assert!(d.screen().contains("4/64"));
+    d.key(KeyCode::Esc).keys("4");
+    assert!(d.screen().contains("1/200"), "{}", d.screen());
 }

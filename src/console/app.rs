@@ -454,6 +454,19 @@ impl App {
                     return Vec::new();
                 }
                 Action::Screen(n) => return self.goto(n),
+                Action::Copy => {
+                    return match self.selected_id() {
+                        Some(id) => {
+                            self.flash =
+                                Some((format!("copied {id} to the clipboard"), Level::Info));
+                            vec![Effect::Copy(id)]
+                        }
+                        None => {
+                            self.flash = Some(("nothing selected to copy".into(), Level::Warn));
+                            Vec::new()
+                        }
+                    };
+                }
                 Action::Refresh => {
                     self.flash = Some(("reloading from the store…".into(), Level::Info));
                     if self.screen != Screen::Audit {
@@ -578,6 +591,97 @@ impl App {
         self.ids = ids;
         self.dialog = Some(d);
         fx
+    }
+
+    /// The id `y` copies: the selected snapshot, timeline mark, target,
+    /// diff record, or audit record (its hash in the detail pane).
+    pub fn selected_id(&self) -> Option<String> {
+        let tool = || {
+            self.overview
+                .as_ref()
+                .and_then(|o| o.tools.get(self.tool_nav.sel))
+        };
+        match self.screen {
+            Screen::Overview => match &self.snapshots {
+                Some(_) => self.selected_snapshot().map(|s| s.id.clone()),
+                None if self.overview_focus == Pane::Detail => tool()
+                    .and_then(|t| t.marks.get(self.mark_sel))
+                    .map(|s| s.id.clone()),
+                None => tool().and_then(|t| t.active()).map(|s| s.id.clone()),
+            },
+            Screen::Sla => tool().and_then(|t| t.active()).map(|s| s.id.clone()),
+            Screen::Rollback => match self.wizard.step {
+                wizard::Step::Tool => None,
+                wizard::Step::Target => self
+                    .wizard
+                    .targets
+                    .as_ref()
+                    .and_then(|t| t.list.get(self.wizard.target_nav.sel))
+                    .map(|s| s.id.clone()),
+                wizard::Step::Preview => self
+                    .wizard
+                    .preview
+                    .items
+                    .get(self.wizard.preview.nav.sel)
+                    .map(|i| i.identity.clone()),
+                _ => self.wizard.target.clone(),
+            },
+            Screen::Audit => self.audit.selected().map(|(_, r)| {
+                if self.audit.focus == Pane::Detail {
+                    r.hash.clone()
+                } else {
+                    r.id.clone()
+                }
+            }),
+            Screen::Retention => None,
+        }
+    }
+
+    /// What changed outside between two overviews, said as toasts.
+    fn outside_changes(&mut self, old: &Overview) {
+        let mut notes = Vec::new();
+        let Some(new) = &self.overview else { return };
+        for t in &new.tools {
+            let before = old.tools.iter().find(|o| o.name() == t.name());
+            let (was, is) = (
+                before.and_then(|b| b.active()).map(|s| s.id.clone()),
+                t.active().map(|s| s.id.clone()),
+            );
+            if was != is {
+                if let Some(s) = t.active() {
+                    let text = if s.imported_at > old.now {
+                        format!(
+                            "{}: new snapshot by {}",
+                            t.name(),
+                            super::widgets::escape(&s.metadata.import_user)
+                        )
+                    } else {
+                        format!("{}: the active snapshot is now {}", t.name(), s.id)
+                    };
+                    notes.push((text, Level::Info));
+                }
+            }
+            let (fw, fi) = (
+                before
+                    .and_then(|b| b.sla.assessment)
+                    .map(|a| (a.state, a.overdue)),
+                t.sla.assessment.map(|a| (a.state, a.overdue)),
+            );
+            if fw != fi {
+                if let Some((f, o)) = fi {
+                    let word = crate::console::theme::freshness_word(f, o);
+                    let level = if f == crate::domain::freshness::Freshness::Fresh {
+                        Level::Info
+                    } else {
+                        Level::Warn
+                    };
+                    notes.push((format!("{} became {word}", t.name()), level));
+                }
+            }
+        }
+        for (text, level) in notes {
+            self.toast(text, level);
+        }
     }
 
     /// The snapshot selected in the snapshot list.
@@ -978,7 +1082,10 @@ impl App {
                         .overview
                         .as_ref()
                         .is_some_and(|old| old.fingerprint != o.fingerprint);
-                    self.overview = Some(*o);
+                    let old = self.overview.replace(*o);
+                    if let Some(old) = &old {
+                        self.outside_changes(old);
+                    }
                     self.load_error = None;
                     if let Some(c) = cur {
                         if let Some(i) = self.tool_names().iter().position(|t| *t == c) {

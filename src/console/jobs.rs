@@ -88,7 +88,12 @@ impl Job {
 #[derive(Clone, Debug)]
 #[allow(clippy::large_enum_variant)] // short-lived, a few per key press
 pub enum Effect {
-    Run { id: u64, job: Job },
+    Run {
+        id: u64,
+        job: Job,
+    },
+    /// Put the text on the clipboard (OSC 52, through the terminal).
+    Copy(String),
     Quit,
     Suspend,
 }

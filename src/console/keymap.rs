@@ -37,6 +37,8 @@ pub enum Action {
     CycleChange,
     CycleKind,
     CycleSeverity,
+    /// Copy the selected id (OSC 52).
+    Copy,
     Expire,
     HoldAdd,
     HoldRemove,
@@ -810,6 +812,14 @@ pub static BINDINGS: &[Binding] = &[
         A::Refresh,
         "reload from the store now (it also reloads by itself)",
         None,
+    ),
+    b(
+        S::Global,
+        &[K::Ch('y')],
+        "y",
+        A::Copy,
+        "copy the selected id to the clipboard (OSC 52: works over SSH)",
+        Some("copy"),
     ),
     b(
         S::Global,

@@ -195,6 +195,13 @@ fn event_loop(terminal: &mut Term, opts: &Options) -> Result<u8, OpError> {
                 Effect::Quit => return Ok(0),
                 Effect::Suspend => suspend(terminal).map_err(io_err)?,
                 Effect::Run { id, job } => spawn(opts, id, job, &tx),
+                Effect::Copy(text) => {
+                    // Best effort: a terminal without OSC 52 ignores it.
+                    let _ = crossterm::execute!(
+                        std::io::stdout(),
+                        crossterm::clipboard::CopyToClipboard::to_clipboard_from(text)
+                    );
+                }
             }
         }
     }

@@ -119,6 +119,23 @@ impl TextField {
     }
 }
 
+/// Text from the store, safe to draw: control characters are shown
+/// escaped (`\u{1b}`), never sent to the terminal.
+pub fn escape(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Which pane of a two-pane screen has the keyboard.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Pane {

@@ -60,6 +60,8 @@ pub struct Driver {
     pub hold: bool,
     pub held: Vec<Effect>,
     pub quit: bool,
+    /// What `y` put on the clipboard.
+    pub copied: Vec<String>,
     tx: Sender<Msg>,
     rx: Receiver<Msg>,
     _dir: Option<tempfile::TempDir>,
@@ -85,6 +87,7 @@ impl Driver {
             hold: false,
             held: Vec::new(),
             quit: false,
+            copied: Vec::new(),
             tx,
             rx,
             _dir: None,
@@ -103,6 +106,7 @@ impl Driver {
             match e {
                 Effect::Quit => self.quit = true,
                 Effect::Suspend => {}
+                Effect::Copy(t) => self.copied.push(t),
                 Effect::Run { id, job } => {
                     let msg =
                         jobs::perform(&self.db, &self.env, self.read_only, id, &job, &self.tx);

@@ -131,7 +131,11 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
     } else {
         ""
     };
-    let title = format!("Audit trail · {} loaded{more}{newer}", a.rows.len());
+    let title = format!(
+        "Audit trail · {}/{} loaded{more}{newer}",
+        (a.nav.sel + 1).min(a.rows.len()),
+        a.rows.len()
+    );
     let inner = boxed(&title, a.focus == Pane::List, theme, l.table, buf);
     let mut cols = [
         col("ID", 10),
@@ -150,6 +154,14 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
     header_row(&cols, &keep, theme, inner.x, inner.y, inner.width, buf);
     let rows = list_area(app, body);
     let off = a.nav.offset_for(rows.height as usize);
+    super::scrollbar(
+        off,
+        a.rows.len(),
+        rows.height as usize,
+        Rect::new(l.table.x, rows.y, l.table.width, rows.height),
+        theme,
+        buf,
+    );
     for (row, (i, (_, r))) in a
         .rows
         .iter()

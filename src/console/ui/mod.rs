@@ -648,19 +648,4 @@ pub fn field_text(f: &crate::console::widgets::TextField, focused: bool, width: 
     s
 }
 
-/// Text from the store, safe to draw: control characters are shown
-/// escaped (`\u{1b}`), never sent to the terminal.
-pub fn escape(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
-        return s.to_string();
-    }
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
+pub use crate::console::widgets::escape;

@@ -732,8 +732,9 @@ fn snapshot_list(app: &App, list: &SnapList, theme: &Theme, body: Rect, buf: &mu
     let l = list_layout(list, body);
     if let Some(b) = l.list_box {
         let title = format!(
-            "{} · snapshots, newest first · {}{}",
+            "{} · snapshots, newest first · {}/{}{}",
             list.tool,
+            (list.nav.sel + 1).min(list.items.len()),
             list.items.len(),
             if list.exhausted { "" } else { "+" }
         );
@@ -753,6 +754,14 @@ fn snapshot_list(app: &App, list: &SnapList, theme: &Theme, body: Rect, buf: &mu
         header_row(&cols, &keep, theme, inner.x, inner.y, inner.width, buf);
         let rows = rows_of(b);
         let off = list.nav.offset_for(rows.height as usize);
+        super::scrollbar(
+            off,
+            list.items.len(),
+            rows.height as usize,
+            Rect::new(b.x, rows.y, b.width, rows.height),
+            theme,
+            buf,
+        );
         for (row, (i, s)) in list
             .items
             .iter()
