@@ -1720,3 +1720,37 @@ fn long_lists_show_their_position() {
     d.key(KeyCode::Esc).keys("4");
     assert!(d.screen().contains("1/200"), "{}", d.screen());
 }
+
+#[test]
+fn slash_finds_in_lists_with_n_and_shift_n() {
+    let mut d = Driver::demo(120, 40);
+    d.keys("/tri");
+    assert_eq!(
+        d.app.selected_tool().as_deref(),
+        Some("trivy"),
+        "as you type"
+    );
+    assert!(d.screen().contains("find: tri"), "{}", d.screen());
+    d.key(KeyCode::Enter).keys("/s");
+    // "s" matches licensewatch and syft; from trivy it wraps to the first.
+    d.key(KeyCode::Enter);
+    assert_eq!(d.app.selected_tool().as_deref(), Some("licensewatch"));
+    d.keys("n");
+    assert_eq!(d.app.selected_tool().as_deref(), Some("syft"));
+    d.keys("N");
+    assert_eq!(d.app.selected_tool().as_deref(), Some("licensewatch"));
+    assert!(d.screen().contains("match 1/2"), "{}", d.screen());
+    d.key(KeyCode::Esc);
+    assert!(d.app.find.is_none());
+    // In a snapshot list, by id.
+    d.keys("gjj")
+        .key(KeyCode::Enter)
+        .keys("/1120")
+        .key(KeyCode::Enter);
+    let l = d.app.snapshots.as_ref().unwrap();
+    assert!(
+        l.items[l.nav.sel].id.contains("1120"),
+        "{}",
+        l.items[l.nav.sel].id
+    );
+}

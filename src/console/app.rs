@@ -69,6 +69,13 @@ pub struct Toast {
     pub ticks_left: u32,
 }
 
+/// The `/` find: its text, and whether it is still being typed.
+#[derive(Clone, Debug, Default)]
+pub struct Find {
+    pub field: super::widgets::TextField,
+    pub editing: bool,
+}
+
 /// How long a toast stays: about five seconds.
 pub const TOAST_TICKS: u32 = 50;
 /// At most this many toasts are kept (the newest).
@@ -136,6 +143,8 @@ pub struct App {
     pub audit: Browser,
     /// A governance action's dialog, over the screen.
     pub dialog: Option<Dialog>,
+    /// The `/` find on the current list (tools, snapshots, targets).
+    pub find: Option<Find>,
     pub flash: Option<(String, Level)>,
     pub toasts: Vec<Toast>,
     /// The operator asked for a chain check (v): say when it ends.
@@ -173,6 +182,7 @@ impl App {
             wizard: Wizard::default(),
             audit: Browser::default(),
             dialog: None,
+            find: None,
             flash: None,
             toasts: Vec::new(),
             verify_asked: false,
@@ -296,6 +306,9 @@ impl App {
         if self.dialog.is_some() {
             return vec![Scope::Dialog, Scope::Global];
         }
+        if self.find.as_ref().is_some_and(|f| f.editing) {
+            return vec![Scope::Input, Scope::Global];
+        }
         self.screen_scopes()
     }
 
@@ -392,6 +405,12 @@ impl App {
     /// A key for the text field that has the keyboard (typing, cursor
     /// moves, Ctrl-U/W/K…).
     pub fn edit_key(&mut self, ev: &KeyEvent) {
+        if let Some(f) = self.find.as_mut().filter(|f| f.editing) {
+            f.field.handle_key(ev);
+            // Incremental: the selection follows the text as it is typed.
+            self.jump_to_match(true, true);
+            return;
+        }
         if let Some(d) = self.dialog.as_mut() {
             if let Some(f) = d.field_mut() {
                 f.handle_key(ev);
@@ -438,6 +457,37 @@ impl App {
         }
         if self.dialog.is_some() {
             return self.handle_dialog(a);
+        }
+        if let Some(f) = self.find.as_mut().filter(|f| f.editing) {
+            match a {
+                Action::Enter => f.editing = false,
+                Action::Back => self.find = None,
+                Action::Backspace => {
+                    f.field.backspace();
+                    self.jump_to_match(true, true);
+                }
+                _ => {}
+            }
+            return Vec::new();
+        }
+        let findable = self.find_labels().is_some();
+        match a {
+            Action::Search if findable => {
+                self.find = Some(Find {
+                    editing: true,
+                    ..Default::default()
+                });
+                return Vec::new();
+            }
+            Action::NextMatch | Action::PrevMatch if findable && self.find.is_some() => {
+                self.jump_to_match(a == Action::NextMatch, false);
+                return Vec::new();
+            }
+            Action::Back if self.find.is_some() => {
+                self.find = None;
+                return Vec::new();
+            }
+            _ => {}
         }
         if a.writes() && self.read_only && a != Action::Rollback {
             self.flash = Some((
@@ -684,6 +734,70 @@ impl App {
         }
     }
 
+    /// The labels of the list `/` searches on this screen, if it has one.
+    pub fn find_labels(&self) -> Option<Vec<String>> {
+        match self.screen {
+            Screen::Overview => Some(match &self.snapshots {
+                Some(l) => l.items.iter().map(|s| s.id.clone()).collect(),
+                None => self.tool_names(),
+            }),
+            Screen::Sla => Some(self.tool_names()),
+            Screen::Rollback if !self.read_only => match self.wizard.step {
+                wizard::Step::Tool => {
+                    Some(self.wizard.tools.iter().map(|t| t.name.clone()).collect())
+                }
+                wizard::Step::Target => Some(
+                    self.wizard
+                        .targets
+                        .as_ref()
+                        .map(|t| t.list.iter().map(|s| s.id.clone()).collect())
+                        .unwrap_or_default(),
+                ),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The rows matching the find (case-insensitive), and the text.
+    pub fn find_matches(&self) -> Option<(String, Vec<usize>)> {
+        let f = self.find.as_ref()?;
+        let text = f.field.text().to_lowercase();
+        let labels = self.find_labels()?;
+        let hits = if text.is_empty() {
+            Vec::new()
+        } else {
+            labels
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.to_lowercase().contains(&text))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        Some((f.field.text().to_string(), hits))
+    }
+
+    /// Moves the selection to the next (or previous) match; `here` counts
+    /// the selected row itself (typing keeps a row that still matches).
+    fn jump_to_match(&mut self, forward: bool, here: bool) {
+        let Some((_, hits)) = self.find_matches() else {
+            return;
+        };
+        let Some(sel) = self.current_nav().map(|n| n.sel) else {
+            return;
+        };
+        let next = if forward {
+            hits.iter()
+                .find(|&&i| if here { i >= sel } else { i > sel })
+                .or(hits.first())
+        } else {
+            hits.iter().rev().find(|&&i| i < sel).or(hits.last())
+        };
+        if let (Some(&i), Some(nav)) = (next, self.current_nav_mut()) {
+            nav.sel = i;
+        }
+    }
+
     /// The snapshot selected in the snapshot list.
     fn selected_snapshot(&self) -> Option<&Snapshot> {
         self.snapshots.as_ref().and_then(|l| l.items.get(l.nav.sel))
@@ -885,6 +999,7 @@ impl App {
     }
 
     pub fn goto(&mut self, n: u8) -> Vec<Effect> {
+        self.find = None;
         let Some(&screen) = Screen::ALL.iter().find(|s| s.number() == n) else {
             return Vec::new();
         };
@@ -960,6 +1075,11 @@ impl App {
             }
             _ => Vec::new(),
         }
+    }
+
+    /// The selected row of the current list.
+    pub fn current_sel(&self) -> Option<usize> {
+        self.current_nav().map(|n| n.sel)
     }
 
     fn current_nav(&self) -> Option<ListNav> {

@@ -39,6 +39,9 @@ pub enum Action {
     CycleSeverity,
     /// Copy the selected id (OSC 52).
     Copy,
+    /// The next / previous row matching the `/` find.
+    NextMatch,
+    PrevMatch,
     Expire,
     HoldAdd,
     HoldRemove,
@@ -215,6 +218,14 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b(
         S::Overview,
+        &[K::Ch('/')],
+        "/",
+        A::Search,
+        "find a tool as you type (n N: next / previous match)",
+        Some("find"),
+    ),
+    b(
+        S::Overview,
         &[K::Ch('+'), K::Ch('=')],
         "+",
         A::ZoomIn,
@@ -252,6 +263,14 @@ pub static BINDINGS: &[Binding] = &[
         A::Rollback,
         "roll back, or forward again to a newer (↶) snapshot: the wizard, the selected one as target",
         Some("rollback"),
+    ),
+    b(
+        S::Snapshots,
+        &[K::Ch('/')],
+        "/",
+        A::Search,
+        "find a snapshot by id as you type (n N: next / previous match)",
+        Some("find"),
     ),
     b(
         S::Snapshots,
@@ -295,6 +314,14 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b(
         S::Sla,
+        &[K::Ch('/')],
+        "/",
+        A::Search,
+        "find a tool as you type (n N: next / previous match)",
+        Some("find"),
+    ),
+    b(
+        S::Sla,
         &[K::Ch('r')],
         "r",
         A::Rollback,
@@ -308,6 +335,14 @@ pub static BINDINGS: &[Binding] = &[
         A::Enter,
         "choose and go to the next step",
         Some("choose"),
+    ),
+    b(
+        S::WizardList,
+        &[K::Ch('/')],
+        "/",
+        A::Search,
+        "find a tool or target as you type (n N: next / previous match)",
+        Some("find"),
     ),
     b(
         S::WizardList,
@@ -743,6 +778,22 @@ pub static BINDINGS: &[Binding] = &[
         A::Screen(0),
         "screens: 1 overview, 2 SLA, 3 rollback, 4 audit, 5 retention",
         Some("screens"),
+    ),
+    b(
+        S::Global,
+        &[K::Ch('n')],
+        "n",
+        A::NextMatch,
+        "the next row matching the find (/)",
+        None,
+    ),
+    b(
+        S::Global,
+        &[K::Ch('N')],
+        "N",
+        A::PrevMatch,
+        "the previous row matching the find (/)",
+        None,
     ),
     b(S::Global, UP, "↑ k", A::Up, "move up", None),
     b(S::Global, DOWN, "↓ j", A::Down, "move down", None),

@@ -315,6 +315,27 @@ fn status_line(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             Level::Error => theme.error(),
         };
         (m.clone(), s)
+    } else if let (Some((text, hits)), Some(f)) = (app.find_matches(), &app.find) {
+        let sel = app.current_sel();
+        let at = hits.iter().position(|&i| Some(i) == sel).map(|p| p + 1);
+        (
+            format!(
+                "find: {}{} · {} · {}",
+                escape(&text),
+                if f.editing { "▏" } else { "" },
+                match (hits.len(), at) {
+                    (0, _) => "no match".to_string(),
+                    (n, Some(k)) => format!("match {k}/{n}"),
+                    (n, None) => format!("{n} matches"),
+                },
+                if f.editing {
+                    "Enter keeps it, Esc clears"
+                } else {
+                    "n N next / previous, Esc clears"
+                }
+            ),
+            theme.key(),
+        )
     } else if let Some(e) = &app.load_error {
         (format!("cannot load: {e}"), theme.error())
     } else {
