@@ -1,5 +1,5 @@
 //! Render tests: every screen drawn on ratatui's TestBackend at 80×24 and
-//! 160×48 from a demo store with a fixed clock, compared with insta
+//! 200×50 (text without colour, and a colour map with it) from a demo store with a fixed clock, compared with insta
 //! snapshots; and the freshness styles (glyph, word and colour) per state,
 //! with and without colour.
 
@@ -10,21 +10,84 @@ use crossterm::event::KeyCode;
 use ratatui::style::{Color, Modifier};
 use snapgov::console::theme::Theme;
 
-const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+const SIZES: [(u16, u16); 2] = [(80, 24), (200, 50)];
 
+/// The colours of a screen, one character per cell: `.` the terminal's
+/// own, a letter per named colour (upper case: reversed), so a snapshot
+/// shows what colour says where.
+fn colours(buf: &ratatui::buffer::Buffer) -> String {
+    let w = buf.area.width as usize;
+    let mut out = String::new();
+    for row in buf.content.chunks(w) {
+        let line: String = row
+            .iter()
+            .map(|c| {
+                let ch = match c.fg {
+                    Color::Reset => '.',
+                    Color::Green => 'g',
+                    Color::Yellow => 'y',
+                    Color::Red => 'r',
+                    Color::LightRed => 'o',
+                    Color::Magenta => 'm',
+                    Color::Cyan => 'c',
+                    Color::Blue => 'b',
+                    Color::DarkGray => 'd',
+                    Color::Gray => 'a',
+                    Color::LightYellow => 'l',
+                    _ => '?',
+                };
+                if c.modifier.contains(Modifier::REVERSED) {
+                    ch.to_ascii_uppercase()
+                } else {
+                    ch
+                }
+            })
+            .collect();
+        out.push_str(line.trim_end_matches('.'));
+        out.push('\n');
+    }
+    out
+}
+
+/// Every screen at 80×24 and 200×50, without colour (its text) and with
+/// colour (its colour map); the text is the same either way.
 fn snap(name: &str, setup: impl Fn(&mut Driver)) {
     for (w, h) in SIZES {
         let mut d = Driver::demo(w, h);
         setup(&mut d);
-        let buf = d.buffer(&Theme::new("auto", true));
+        let mono = d.buffer(&Theme::new("auto", false));
+        let colour = d.buffer(&Theme::new("auto", true));
         // Audit records carry chain hashes that differ from build to build.
-        let screen = if name.starts_with("audit") {
-            text_masked(&buf)
+        let (screen, screen_c) = if name.starts_with("audit") {
+            (text_masked(&mono), text_masked(&colour))
         } else {
-            text(&buf)
+            (text(&mono), text(&colour))
         };
+        assert_eq!(
+            screen, screen_c,
+            "{name}: the text does not depend on colour"
+        );
         insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen);
+        if !name.starts_with("audit") {
+            insta::assert_snapshot!(format!("{name}_{w}x{h}_colour"), colours(&colour));
+        }
     }
+}
+
+#[test]
+fn governance_dialogs_and_the_timeline_cursor() {
+    snap("dialog_expire", |d| {
+        d.keys("jj").key(KeyCode::Enter).keys("je");
+    });
+    snap("dialog_retention", |d| {
+        d.keys("5X");
+    });
+    snap("overview_timeline_cursor", |d| {
+        d.keys("jj").key(KeyCode::Tab).key(KeyCode::Left);
+    });
+    snap("overview_find", |d| {
+        d.keys("/tr");
+    });
 }
 
 #[test]
