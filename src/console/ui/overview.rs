@@ -317,7 +317,7 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
     let cursor = o
         .tools
         .get(app.tool_nav.sel)
-        .and_then(|t| cursor_line(app, t, now));
+        .and_then(|t| cursor_line(app, t, now, l.rows.width as usize));
     match (l.legend, &cursor) {
         // The cursor's snapshot in the legend's place (the help has the legend).
         (Some(lg), Some(c)) => {
@@ -607,7 +607,7 @@ fn legend(theme: &Theme, area: Rect, buf: &mut Buffer) {
 }
 
 /// The timeline cursor's snapshot, said in one line.
-fn cursor_line(app: &App, t: &ToolLine, now: DateTime<Utc>) -> Option<String> {
+fn cursor_line(app: &App, t: &ToolLine, now: DateTime<Utc>, width: usize) -> Option<String> {
     if app.overview_focus != Pane::Detail {
         return None;
     }
@@ -623,7 +623,7 @@ fn cursor_line(app: &App, t: &ToolLine, now: DateTime<Utc>) -> Option<String> {
     } else {
         ""
     };
-    Some(format!(
+    let long = format!(
         "◇ {} · {} ({} ago) · {}{rb} · {} records · {hold} · {}/{}",
         s.id,
         fmt_ts(s.imported_at),
@@ -632,6 +632,23 @@ fn cursor_line(app: &App, t: &ToolLine, now: DateTime<Utc>) -> Option<String> {
         s.record_count,
         app.mark_sel + 1,
         t.marks.len()
+    );
+    if long.chars().count() <= width {
+        return Some(long);
+    }
+    // Narrow: the age instead of the time, a shorter hold.
+    let hold = if hold == "no hold" {
+        hold
+    } else {
+        "held".into()
+    };
+    Some(format!(
+        "◇ {} · {} ago · {}{} · {} records · {hold}",
+        s.id,
+        age(s.imported_at, now),
+        s.state,
+        if rb.is_empty() { "" } else { " ↶" },
+        s.record_count,
     ))
 }
 
