@@ -190,7 +190,10 @@ fn frame_stats(
     let mut times = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();
-        term.draw(|f| ui::render(app, theme, f)).unwrap();
+        term.draw(|f| {
+            ui::render(app, theme, f);
+        })
+        .unwrap();
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
     times.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -230,7 +233,10 @@ fn main() {
     let fx = b.app.start();
     b.run(fx);
     let mut term = Terminal::new(TestBackend::new(W, H)).unwrap();
-    term.draw(|f| ui::render(&b.app, &theme, f)).unwrap();
+    term.draw(|f| {
+        ui::render(&b.app, &theme, f);
+    })
+    .unwrap();
     let first = t0.elapsed().as_secs_f64() * 1e3;
     let marks: usize = b
         .app

@@ -69,6 +69,17 @@ pub struct Toast {
     pub ticks_left: u32,
 }
 
+/// What the last frame drew where, as the drawing code reported it: the
+/// mouse and paging use it (the state never recomputes the layout, and
+/// does not import the drawing code).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Drawn {
+    /// The rows of the list that has the keyboard, if any.
+    pub list: Option<Rect>,
+    /// Each screen tab: (screen number, first column, width) on row 0.
+    pub tabs: Vec<(u8, u16, u16)>,
+}
+
 /// The `/` find: its text, and whether it is still being typed.
 #[derive(Clone, Debug, Default)]
 pub struct Find {
@@ -145,6 +156,8 @@ pub struct App {
     pub dialog: Option<Dialog>,
     /// The `/` find on the current list (tools, snapshots, targets).
     pub find: Option<Find>,
+    /// Where the last frame put things.
+    pub drawn: Drawn,
     pub flash: Option<(String, Level)>,
     pub toasts: Vec<Toast>,
     /// The operator asked for a chain check (v): say when it ends.
@@ -183,6 +196,7 @@ impl App {
             audit: Browser::default(),
             dialog: None,
             find: None,
+            drawn: Drawn::default(),
             flash: None,
             toasts: Vec::new(),
             verify_asked: false,
@@ -381,8 +395,8 @@ impl App {
 
     /// The list's visible height on this screen (page size).
     pub fn page(&self) -> usize {
-        let area = Rect::new(0, 0, self.size.0, self.size.1);
-        super::ui::list_area(self, area)
+        self.drawn
+            .list
             .map(|r| r.height as usize)
             .unwrap_or(10)
             .max(1)
@@ -1035,14 +1049,19 @@ impl App {
                 if self.help.is_some() {
                     return Vec::new();
                 }
-                let area = Rect::new(0, 0, self.size.0, self.size.1);
                 if m.row == 0 {
-                    if let Some(n) = super::ui::tab_at(self, area, m.column) {
+                    let hit = self
+                        .drawn
+                        .tabs
+                        .iter()
+                        .find(|(_, x, w)| m.column >= *x && m.column < x + w)
+                        .map(|t| t.0);
+                    if let Some(n) = hit {
                         return self.goto(n);
                     }
                     return Vec::new();
                 }
-                let Some(list) = super::ui::list_area(self, area) else {
+                let Some(list) = self.drawn.list else {
                     return Vec::new();
                 };
                 if !list.contains(Position::new(m.column, m.row)) {

@@ -94,6 +94,7 @@ impl Driver {
         };
         let fx = d.app.start();
         d.run(fx);
+        d.draw();
         d
     }
 
@@ -131,7 +132,19 @@ impl Driver {
     pub fn key(&mut self, code: KeyCode) -> &mut Self {
         let fx = self.app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
         self.run(fx);
+        self.draw();
         self
+    }
+
+    /// Draws a frame, as the event loop does after every event: the app
+    /// learns where its list and tabs are.
+    pub fn draw(&mut self) {
+        let (w, h) = self.app.size;
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        let mut drawn = Default::default();
+        t.draw(|f| drawn = ui::render(&self.app, &Theme::new("auto", true), f))
+            .unwrap();
+        self.app.drawn = drawn;
     }
 
     pub fn ctrl(&mut self, c: char) -> &mut Self {
@@ -139,6 +152,7 @@ impl Driver {
             .app
             .on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
         self.run(fx);
+        self.draw();
         self
     }
 
@@ -153,7 +167,10 @@ impl Driver {
     pub fn buffer(&self, theme: &Theme) -> Buffer {
         let (w, h) = self.app.size;
         let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-        t.draw(|f| ui::render(&self.app, theme, f)).unwrap();
+        t.draw(|f| {
+            ui::render(&self.app, theme, f);
+        })
+        .unwrap();
         t.backend().buffer().clone()
     }
 
@@ -163,6 +180,7 @@ impl Driver {
 
     pub fn resize(&mut self, w: u16, h: u16) -> &mut Self {
         self.app.size = (w, h);
+        self.draw();
         self
     }
 }

@@ -64,25 +64,29 @@ fn tabs(_app: &App) -> Vec<(u8, String)> {
 
 const BRAND: &str = " snapgov ";
 
-/// Which screen's tab is at column `x` of the tab bar.
-pub fn tab_at(app: &App, area: Rect, x: u16) -> Option<u8> {
-    let mut cx = area.x + BRAND.chars().count() as u16;
-    for (n, label) in tabs(app) {
-        let w = label.chars().count() as u16;
-        if x >= cx && x < cx + w {
-            return Some(n);
-        }
-        cx += w + 1;
-    }
-    None
-}
 
-pub fn render(app: &App, theme: &Theme, f: &mut Frame) {
+/// Draws the app and says where the list and the tabs went.
+pub fn render(app: &App, theme: &Theme, f: &mut Frame) -> crate::console::app::Drawn {
     let area = f.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(area, f.buffer_mut());
-        return;
+        return Default::default();
     }
+    let drawn = crate::console::app::Drawn {
+        list: list_area(app, area),
+        tabs: {
+            let mut cx = area.x + BRAND.chars().count() as u16;
+            tabs(app)
+                .into_iter()
+                .map(|(n, label)| {
+                    let w = label.chars().count() as u16;
+                    let t = (n, cx, w);
+                    cx += w + 1;
+                    t
+                })
+                .collect()
+        },
+    };
     let buf = f.buffer_mut();
     tab_bar(app, theme, area, buf);
     let b = body(area);
@@ -115,6 +119,7 @@ pub fn render(app: &App, theme: &Theme, f: &mut Frame) {
     if let (Screen::Audit, Some(form)) = (app.screen, &app.audit.form) {
         audit::form(theme, form, area, f.buffer_mut());
     }
+    drawn
 }
 
 /// A governance action's dialog: what it does, its fields (each error
