@@ -340,6 +340,7 @@ impl App {
                 wizard::Step::Preview => Scope::WizardPreview,
                 wizard::Step::Reason => Scope::WizardReason,
                 wizard::Step::Confirm if self.wizard.moved.is_some() => Scope::WizardStale,
+                wizard::Step::Confirm if self.wizard.confirmed() => Scope::WizardConfirmReady,
                 wizard::Step::Confirm => Scope::WizardConfirm,
                 wizard::Step::Execute => Scope::WizardRunning,
                 wizard::Step::Result

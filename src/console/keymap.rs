@@ -82,6 +82,8 @@ pub enum Scope {
     WizardPreview,
     WizardReason,
     WizardConfirm,
+    /// Confirm with the tool's name typed exactly: [ Roll back ] is enabled.
+    WizardConfirmReady,
     /// Confirm after a refresh saw the active snapshot change.
     WizardStale,
     WizardRunning,
@@ -108,7 +110,8 @@ impl Scope {
             Scope::WizardVerify => "Rollback: verification",
             Scope::WizardPreview => "Rollback: dry-run diff",
             Scope::WizardReason => "Rollback: reason",
-            Scope::WizardConfirm => "Rollback: confirmation",
+            Scope::WizardConfirm => "Rollback: confirmation, name not typed yet",
+            Scope::WizardConfirmReady => "Rollback: confirmation, name typed",
             Scope::WizardStale => "Rollback: confirmation, after a change elsewhere",
             Scope::WizardRunning => "Rollback: running",
             Scope::WizardResult => "Rollback: result",
@@ -130,6 +133,7 @@ impl Scope {
                 | Scope::AuditForm
                 | Scope::WizardReason
                 | Scope::WizardConfirm
+                | Scope::WizardConfirmReady
                 | Scope::Dialog
         )
     }
@@ -482,16 +486,16 @@ pub static BINDINGS: &[Binding] = &[
         ],
         "Tab ← →",
         A::NextPane,
-        "move between [Cancel] and [Roll back]",
-        Some("focus"),
+        "(says why: [ Roll back ] is disabled until the tool name is typed exactly)",
+        None,
     ),
     b(
         S::WizardConfirm,
         ENTER,
         "Enter",
         A::Enter,
-        "press the focused button (focus starts on Cancel)",
-        Some("press"),
+        "press Cancel (focus starts there): nothing is changed",
+        Some("cancel"),
     ),
     b(
         S::WizardConfirm,
@@ -507,6 +511,43 @@ pub static BINDINGS: &[Binding] = &[
         "Backspace",
         A::Backspace,
         "delete a character of the typed tool name",
+        None,
+    ),
+    b(
+        S::WizardConfirmReady,
+        &[
+            K::Code(C::Tab),
+            K::Code(C::Left),
+            K::Code(C::Right),
+            K::Code(C::BackTab),
+        ],
+        "Tab ← →",
+        A::NextPane,
+        "move between [ Cancel ] and [ Roll back ]",
+        Some("focus"),
+    ),
+    b(
+        S::WizardConfirmReady,
+        ENTER,
+        "Enter",
+        A::Enter,
+        "press the focused button (typing the name focused [ Roll back ])",
+        Some("press"),
+    ),
+    b(
+        S::WizardConfirmReady,
+        ESC,
+        "Esc",
+        A::Back,
+        "back to the reason",
+        Some("back"),
+    ),
+    b(
+        S::WizardConfirmReady,
+        BACKSPACE,
+        "Backspace",
+        A::Backspace,
+        "delete a character (disables [ Roll back ] again)",
         None,
     ),
     b(
@@ -933,7 +974,7 @@ pub fn hints(scopes: &[Scope], read_only: bool) -> Vec<(&'static str, &'static s
 }
 
 /// The order scopes are listed in the help (after the current ones).
-const HELP_ORDER: [Scope; 18] = [
+const HELP_ORDER: [Scope; 19] = [
     S::Global,
     S::Overview,
     S::Snapshots,
@@ -943,6 +984,7 @@ const HELP_ORDER: [Scope; 18] = [
     S::WizardPreview,
     S::WizardReason,
     S::WizardConfirm,
+    S::WizardConfirmReady,
     S::WizardStale,
     S::WizardResult,
     S::WizardRetry,

@@ -345,15 +345,6 @@ pub fn execute(
             })
         }
         Err(Exec::Op(e)) => {
-            // A refused attempt (the active snapshot moved since the
-            // preview) is recorded like any other failed rollback.
-            if let (OpError::Conflict(msg), Some(exp)) = (&e, expected_active) {
-                let to = match target {
-                    Target::Id(id) => id.clone(),
-                    _ => String::new(),
-                };
-                let _ = store.write(|tx| audit_refusal(tx, env, tool, exp, &to, msg, now));
-            }
             // A failure after the savepoint was released undid the whole
             // transaction; record the attempt on its own.
             if let Some((step, msg, from, to)) = failed_at {
@@ -502,34 +493,6 @@ fn tx_pk(tx: &WriteTx<'_>, id: &str) -> Result<i64> {
         .get_snapshot_pk(id)?
         .ok_or_else(|| OpError::NotFound(format!("no snapshot {id}")))?
         .1)
-}
-
-/// A rollback refused before it started (the active snapshot changed
-/// since the operator's preview): the trail says who tried, and why not.
-fn audit_refusal(
-    tx: &mut WriteTx<'_>,
-    env: &Env,
-    tool: &str,
-    expected_from: &str,
-    to: &str,
-    error: &str,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    tx.append_audit(&NewAudit {
-        event: AuditEvent::SnapshotRollbackFailed,
-        timestamp: now,
-        user: env.user.clone(),
-        tool: Some(tool.to_string()),
-        snapshot_id: (!to.is_empty()).then(|| to.to_string()),
-        details: json!({
-            "tool": tool,
-            "fromSnapshot": expected_from,
-            "toSnapshot": to,
-            "step": "check_active",
-            "error": error,
-        }),
-    })?;
-    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

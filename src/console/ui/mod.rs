@@ -64,7 +64,6 @@ fn tabs(_app: &App) -> Vec<(u8, String)> {
 
 const BRAND: &str = " snapgov ";
 
-
 /// Draws the app and says where the list and the tabs went.
 pub fn render(app: &App, theme: &Theme, f: &mut Frame) -> crate::console::app::Drawn {
     let area = f.area();
