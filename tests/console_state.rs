@@ -1748,6 +1748,16 @@ fn slash_finds_in_lists_with_n_and_shift_n() {
     d.keys("N");
     assert_eq!(d.app.selected_tool().as_deref(), Some("licensewatch"));
     assert!(d.screen().contains("match 1/2"), "{}", d.screen());
+    // Matching rows are underlined (readable without colour).
+    let buf = d.buffer(&snapgov::console::theme::Theme::new("auto", false));
+    let (_, y) = console_support::find(&buf, "syft ").unwrap();
+    assert!(buf[(2, y)]
+        .modifier
+        .contains(ratatui::style::Modifier::UNDERLINED));
+    let (_, y) = console_support::find(&buf, "clair ").unwrap();
+    assert!(!buf[(2, y)]
+        .modifier
+        .contains(ratatui::style::Modifier::UNDERLINED));
     d.key(KeyCode::Esc);
     assert!(d.app.find.is_none());
     // In a snapshot list, by id.

@@ -121,6 +121,21 @@ pub fn render(app: &App, theme: &Theme, f: &mut Frame) -> crate::console::app::D
     drawn
 }
 
+/// The rows matching the `/` find on this screen (sorted), if any.
+pub fn find_hits(app: &App) -> Vec<usize> {
+    app.find_matches().map(|(_, h)| h).unwrap_or_default()
+}
+
+/// Marks a row that matches the find: underlined, so it reads without colour.
+pub fn mark_match(hits: &[usize], i: usize, row: Rect, buf: &mut Buffer) {
+    if hits.binary_search(&i).is_ok() {
+        buf.set_style(
+            row,
+            Style::new().add_modifier(ratatui::style::Modifier::UNDERLINED),
+        );
+    }
+}
+
 /// A governance action's dialog: what it does, its fields (each error
 /// under its field), and its keys.
 fn dialog(d: &crate::console::actions::Dialog, theme: &Theme, area: Rect, buf: &mut Buffer) {

@@ -200,6 +200,7 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         theme.header(),
     );
     let now = o.now;
+    let hits = super::find_hits(app);
     let off = app.tool_nav.offset_for(l.rows.height as usize);
     for (row, (i, t)) in o
         .tools
@@ -253,6 +254,12 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
             )],
         ];
         cells_row(&cols, &keep, &cells, l.rows.x, y, width, buf);
+        super::mark_match(
+            &hits,
+            i,
+            Rect::new(l.rows.x, y, used.saturating_sub(1), 1),
+            buf,
+        );
         if selected {
             // The text columns only: the timeline keeps its marks' looks.
             buf.set_style(
@@ -770,6 +777,7 @@ fn snapshot_list(app: &App, list: &SnapList, theme: &Theme, body: Rect, buf: &mu
         let keep = fit_columns(&cols, &[7, 6, 8, 2], inner.width);
         header_row(&cols, &keep, theme, inner.x, inner.y, inner.width, buf);
         let rows = rows_of(b);
+        let hits = super::find_hits(app);
         let off = list.nav.offset_for(rows.height as usize);
         super::scrollbar(
             off,
@@ -820,6 +828,7 @@ fn snapshot_list(app: &App, list: &SnapList, theme: &Theme, body: Rect, buf: &mu
                 vec![warn],
             ];
             cells_row(&cols, &keep, &cells, rows.x, y, rows.width, buf);
+            super::mark_match(&hits, i, Rect::new(rows.x, y, rows.width, 1), buf);
             if selected {
                 let st = sel_style(theme, true, list.focus == Pane::List);
                 buf.set_style(Rect::new(rows.x, y, rows.width, 1), st);

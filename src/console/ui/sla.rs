@@ -79,6 +79,7 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         return;
     }
     let rows = list_area(app, body);
+    let hits = super::find_hits(app);
     let off = app.tool_nav.offset_for(rows.height as usize);
     for (row, (i, t)) in o
         .tools
@@ -123,6 +124,7 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         ];
         let y = rows.y + row as u16;
         cells_row(&cols, &keep, &cells, rows.x, y, rows.width, buf);
+        super::mark_match(&hits, i, Rect::new(rows.x, y, rows.width, 1), buf);
         if i == app.tool_nav.sel {
             buf.set_style(
                 Rect::new(rows.x, y, rows.width, 1),

@@ -166,6 +166,7 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
 
 fn tool_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
     let w = &app.wizard;
+    let hits = super::find_hits(app);
     buf.set_stringn(
         inner.x + 1,
         inner.y,
@@ -232,6 +233,7 @@ fn tool_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         ];
         let y = rows.y + row as u16;
         cells_row(&cols, &keep, &cells, rows.x, y, rows.width, buf);
+        super::mark_match(&hits, i, Rect::new(rows.x, y, rows.width, 1), buf);
         if i == w.tool_nav.sel {
             buf.set_style(
                 Rect::new(rows.x, y, rows.width, 1),
@@ -243,6 +245,7 @@ fn tool_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
 
 fn target_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
     let w = &app.wizard;
+    let hits = super::find_hits(app);
     let now = app.now();
     let Some(t) = &w.targets else {
         let msg = match &w.failure {
@@ -344,6 +347,7 @@ fn target_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         ];
         let y = rows.y + row as u16;
         cells_row(&cols, &keep, &cells, rows.x, y, rows.width, buf);
+        super::mark_match(&hits, i, Rect::new(rows.x, y, rows.width, 1), buf);
         if i == w.target_nav.sel {
             buf.set_style(
                 Rect::new(rows.x, y, rows.width, 1),
