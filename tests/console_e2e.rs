@@ -17,7 +17,10 @@ struct Tmux {
 
 impl Tmux {
     fn start(w: u16, h: u16, cmd: &str) -> Tmux {
-        let socket = format!("snapgov-e2e-{}-{}", std::process::id(), cmd.len());
+        // One tmux server per test: tests run in parallel in one process.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = format!("snapgov-e2e-{}-{n}", std::process::id());
         let t = Tmux { socket };
         let out = t.tmux(&[
             "new-session",
@@ -285,4 +288,150 @@ fn read_only_console_and_no_terminal() {
         &["ingest", "audit", "list", "--json", "--limit", "1"],
     );
     assert_eq!(before, after, "a read-only console writes nothing");
+}
+
+/// The active snapshot of `tool`, as the CLI says.
+fn active_cli(db: &Path, config: &Path, tool: &str) -> String {
+    let v = cli(
+        db,
+        config,
+        &["--json", "ingest", "snapshots", "--state", "active"],
+    );
+    v["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["tool"] == tool)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Overview → syft → wizard → default target → dry run → reason → Confirm.
+fn to_confirm(t: &Tmux, reason: &str) {
+    t.keys(&["1", "g", "j", "j", "r"]);
+    t.wait_for("Δ ACTIVE");
+    t.keys(&["Enter"]);
+    t.wait_for("✓ verified");
+    t.keys(&["Enter"]);
+    t.wait_for("records added");
+    t.keys(&["Enter"]);
+    t.wait_for("Why?");
+    t.type_text(reason);
+    t.keys(&["Enter"]);
+    t.wait_for("Type the tool name");
+}
+
+#[test]
+fn a_mistyped_confirmation_does_not_roll_back_and_governance_is_audited() {
+    let (_dir, db, config) = sandbox();
+    let t = Tmux::start(120, 40, &console_cmd(&db, &config, "demo"));
+    t.wait_for("Tools · timelines");
+    // Wait until the store is built, then read it with the CLI alongside.
+    let before = active_cli(&db, &config, "syft");
+
+    // Mistyped: [Roll back] stays disabled; Tab cannot reach it; Enter cancels.
+    to_confirm(&t, "e2e: mistyped");
+    t.type_text("syfx");
+    let screen = t.wait_for("(disabled)");
+    assert!(screen.contains("type syft exactly"), "{screen}");
+    t.keys(&["Tab", "Enter"]);
+    t.wait_for("cancelled; nothing was changed");
+    assert_eq!(
+        active_cli(&db, &config, "syft"),
+        before,
+        "nothing rolled back"
+    );
+
+    // Typed exactly: it rolls back.
+    to_confirm(&t, "e2e: corrupt nightly feed");
+    t.type_text("syft");
+    t.wait_for("✓ matches");
+    t.keys(&["Enter"]);
+    t.wait_for("rolled syft back from");
+    t.keys(&["Enter"]);
+    t.wait_for("Tools · timelines");
+    let after = active_cli(&db, &config, "syft");
+    assert_ne!(after, before, "the rollback went through");
+
+    // Help scrolls to its end.
+    t.keys(&["?", "G"]);
+    let screen = t.wait_for("scroll down (↑ k up");
+    assert!(screen.contains("/"), "{screen}");
+    t.keys(&["Escape"]);
+
+    // A hold and an expiry from the console.
+    t.keys(&["g", "j", "j", "Enter"]);
+    t.wait_for("snapshots, newest first");
+    t.keys(&["j", "j", "h"]);
+    t.wait_for("Hold syft-");
+    t.type_text("e2e: legal hold");
+    t.keys(&["Enter"]);
+    t.wait_for("retention will not archive or delete it");
+    t.keys(&["j", "e"]);
+    t.wait_for("Expire syft-");
+    t.type_text("e2e: wrong feed");
+    t.keys(&["Tab"]);
+    t.type_text("syft");
+    t.keys(&["Enter"]);
+    t.wait_for("its data is no longer available");
+    t.keys(&["Escape", "q"]);
+    t.wait_for("EXITED 0");
+
+    let audit = cli(
+        &db,
+        &config,
+        &["ingest", "audit", "list", "--json", "--limit", "10"],
+    );
+    let recs = audit["audit"].as_array().unwrap();
+    let by_me = |ev: &str| {
+        recs.iter()
+            .find(|r| r["event"] == ev && r["user"] == "e2e-operator")
+            .cloned()
+    };
+    let hold = by_me("retention_hold_added").expect("the hold is audited");
+    assert_eq!(hold["details"]["reason"], "e2e: legal hold");
+    let exp = by_me("snapshot_expired").expect("the expiry is audited");
+    assert_eq!(exp["details"]["reason"], "e2e: wrong feed");
+    assert!(by_me("snapshot_rolled_back").is_some());
+}
+
+#[test]
+fn every_screen_is_whole_at_80x24() {
+    let (_dir, db, config) = sandbox();
+    let t = Tmux::start(80, 24, &console_cmd(&db, &config, "demo"));
+    t.wait_for("Tools · timelines");
+    let mut shots = Vec::new();
+    for (keys, needle) in [
+        (vec!["1"], "ACTIVE SNAPSHOT"),
+        (vec!["Tab"], "◇ clair"),
+        (vec!["Escape", "Enter"], "snapshots, newest first"),
+        (vec!["Escape", "2"], "NEXT CHANGE"),
+        (vec!["3"], "Which tool"),
+        (vec!["4"], "chain verified"),
+        (vec!["5"], "next run"),
+        (vec!["?"], "Help"),
+    ] {
+        t.keys(&keys);
+        let screen = t.wait_for(needle);
+        shots.push((needle, screen));
+    }
+    for (needle, screen) in &shots {
+        let lines: Vec<&str> = screen.lines().collect();
+        assert!(lines.len() <= 24, "{needle}: {screen}");
+        for l in &lines {
+            assert!(l.chars().count() <= 80, "{needle}: a line too long: {l}");
+            // A box's row keeps its right edge: nothing runs off the screen.
+            if l.starts_with('│') || l.starts_with('┌') || l.starts_with('└') {
+                let last = l.trim_end().chars().last().unwrap();
+                assert!(
+                    "│┐┘┤┃".contains(last),
+                    "{needle}: a cut row: {l:?}\n{screen}"
+                );
+            }
+        }
+    }
+    t.keys(&["Escape", "q"]);
+    t.wait_for("EXITED 0");
 }

@@ -1,5 +1,5 @@
 //! Render tests: every screen drawn on ratatui's TestBackend at 80×24 and
-//! 160×48 from a demo store with a fixed clock, compared with insta
+//! 200×50 (text without colour, and a colour map with it) from a demo store with a fixed clock, compared with insta
 //! snapshots; and the freshness styles (glyph, word and colour) per state,
 //! with and without colour.
 
@@ -10,21 +10,84 @@ use crossterm::event::KeyCode;
 use ratatui::style::{Color, Modifier};
 use snapgov::console::theme::Theme;
 
-const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+const SIZES: [(u16, u16); 2] = [(80, 24), (200, 50)];
 
+/// The colours of a screen, one character per cell: `.` the terminal's
+/// own, a letter per named colour (upper case: reversed), so a snapshot
+/// shows what colour says where.
+fn colours(buf: &ratatui::buffer::Buffer) -> String {
+    let w = buf.area.width as usize;
+    let mut out = String::new();
+    for row in buf.content.chunks(w) {
+        let line: String = row
+            .iter()
+            .map(|c| {
+                let ch = match c.fg {
+                    Color::Reset => '.',
+                    Color::Green => 'g',
+                    Color::Yellow => 'y',
+                    Color::Red => 'r',
+                    Color::LightRed => 'o',
+                    Color::Magenta => 'm',
+                    Color::Cyan => 'c',
+                    Color::Blue => 'b',
+                    Color::DarkGray => 'd',
+                    Color::Gray => 'a',
+                    Color::LightYellow => 'l',
+                    _ => '?',
+                };
+                if c.modifier.contains(Modifier::REVERSED) {
+                    ch.to_ascii_uppercase()
+                } else {
+                    ch
+                }
+            })
+            .collect();
+        out.push_str(line.trim_end_matches('.'));
+        out.push('\n');
+    }
+    out
+}
+
+/// Every screen at 80×24 and 200×50, without colour (its text) and with
+/// colour (its colour map); the text is the same either way.
 fn snap(name: &str, setup: impl Fn(&mut Driver)) {
     for (w, h) in SIZES {
         let mut d = Driver::demo(w, h);
         setup(&mut d);
-        let buf = d.buffer(&Theme::new("auto", true));
+        let mono = d.buffer(&Theme::new("auto", false));
+        let colour = d.buffer(&Theme::new("auto", true));
         // Audit records carry chain hashes that differ from build to build.
-        let screen = if name.starts_with("audit") {
-            text_masked(&buf)
+        let (screen, screen_c) = if name.starts_with("audit") {
+            (text_masked(&mono), text_masked(&colour))
         } else {
-            text(&buf)
+            (text(&mono), text(&colour))
         };
+        assert_eq!(
+            screen, screen_c,
+            "{name}: the text does not depend on colour"
+        );
         insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen);
+        if !name.starts_with("audit") {
+            insta::assert_snapshot!(format!("{name}_{w}x{h}_colour"), colours(&colour));
+        }
     }
+}
+
+#[test]
+fn governance_dialogs_and_the_timeline_cursor() {
+    snap("dialog_expire", |d| {
+        d.keys("jj").key(KeyCode::Enter).keys("je");
+    });
+    snap("dialog_retention", |d| {
+        d.keys("5X");
+    });
+    snap("overview_timeline_cursor", |d| {
+        d.keys("jj").key(KeyCode::Tab).key(KeyCode::Left);
+    });
+    snap("overview_find", |d| {
+        d.keys("/tr");
+    });
 }
 
 #[test]
@@ -176,7 +239,7 @@ fn a_small_terminal_says_so_and_80x24_is_whole() {
     let mut d = Driver::demo(50, 12);
     let s = d.screen();
     assert!(
-        s.contains("terminal too small") && s.contains("need 60×15"),
+        s.contains("terminal too small") && s.contains("need 80×24"),
         "{s}"
     );
     insta::assert_snapshot!("too_small_50x12", s);
@@ -275,22 +338,35 @@ fn timeline_marks_tell_states_apart() {
         })
         .collect();
     let has = |g: &str, c: Color| row.iter().any(|(s, fg, _)| s == g && *fg == c);
+    // Marks show the snapshot's state, coloured as the legend and the lists
+    // colour that state.
     assert!(has("✗", Color::Red), "failed import mark");
-    assert!(has("▣", Color::Red), "archived, critical by age");
-    assert!(has("▲", Color::LightRed), "overdue by age");
+    assert!(has("▣", Color::Cyan), "archived, as in the legend");
+    assert!(has("↶", Color::Yellow), "rolled back from");
     assert!(
         has("┊", Color::Yellow) || has("┊", Color::Green),
         "threshold guide"
     );
     let active = row
         .iter()
-        .find(|(_, _, m)| m.contains(Modifier::REVERSED) && m.contains(Modifier::BOLD))
-        .expect("the active snapshot is highlighted");
-    assert_eq!((active.0.as_str(), active.1), ("△", Color::Yellow));
+        .find(|(s, _, _)| s == "◆")
+        .expect("the active snapshot has its own glyph");
+    assert_eq!(active.1, Color::Green);
+    assert!(active.2.contains(Modifier::BOLD));
+    let legend_y = find(&b, "archived").unwrap().1;
+    let legend: Vec<(String, Color)> = (0..160)
+        .map(|x| (b[(x, legend_y)].symbol().to_string(), b[(x, legend_y)].fg))
+        .collect();
+    for (g, c) in [("▣", Color::Cyan), ("✗", Color::Red), ("◆", Color::Green)] {
+        assert!(
+            legend.iter().any(|(s, fg)| s == g && *fg == c),
+            "{g} looks the same in the legend"
+        );
+    }
     // Without colour every mark keeps its glyph.
     let m = d.buffer(&Theme::new("auto", false));
     let glyphs: String = (0..160).map(|x| m[(x, y)].symbol()).collect();
-    for g in ["✗", "▣", "▲", "△"] {
+    for g in ["✗", "▣", "↶", "◆"] {
         assert!(glyphs.contains(g), "{g} in {glyphs}");
     }
     assert!((0..160).all(|x| m[(x, y)].fg == Color::Reset));

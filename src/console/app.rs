@@ -3,6 +3,7 @@
 //! do as [`Effect`]s; `App::apply` takes the results. Nothing here touches
 //! the terminal or the store, so all of it is tested without either.
 
+use super::actions::{Dialog, Kind, Outcome};
 use super::audit::Browser;
 use super::data::Overview;
 use super::jobs::{Effect, Job, Msg, Payload, SNAPSHOT_PAGE};
@@ -11,7 +12,7 @@ use super::widgets::{ListNav, Pane};
 use super::wizard::{self, Exit, ToolChoice, Wizard};
 use crate::domain::snapshot::Snapshot;
 use crate::ops::retention::Status;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use crossterm::event::{KeyEvent, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +58,39 @@ pub enum Level {
     Warn,
     Error,
 }
+
+/// A notice about something that happened outside the operator's keys
+/// (another process wrote, a check finished); it fades after a while.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Toast {
+    pub text: String,
+    pub level: Level,
+    /// Clock ticks (about ten a second) before it goes.
+    pub ticks_left: u32,
+}
+
+/// What the last frame drew where, as the drawing code reported it: the
+/// mouse and paging use it (the state never recomputes the layout, and
+/// does not import the drawing code).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Drawn {
+    /// The rows of the list that has the keyboard, if any.
+    pub list: Option<Rect>,
+    /// Each screen tab: (screen number, first column, width) on row 0.
+    pub tabs: Vec<(u8, u16, u16)>,
+}
+
+/// The `/` find: its text, and whether it is still being typed.
+#[derive(Clone, Debug, Default)]
+pub struct Find {
+    pub field: super::widgets::TextField,
+    pub editing: bool,
+}
+
+/// How long a toast stays: about five seconds.
+pub const TOAST_TICKS: u32 = 50;
+/// At most this many toasts are kept (the newest).
+pub const MAX_TOASTS: usize = 3;
 
 /// A tool's snapshot list (opened from the overview), paged newest first.
 #[derive(Clone, Debug)]
@@ -106,6 +140,10 @@ pub struct App {
     pub overview_req: Option<u64>,
     pub load_error: Option<String>,
     pub tool_nav: ListNav,
+    /// The overview's focus: the tool list, or the timeline cursor.
+    pub overview_focus: Pane,
+    /// The timeline cursor: an index into the selected tool's marks.
+    pub mark_sel: usize,
     pub window_days: i64,
     pub snapshots: Option<SnapList>,
     pub retention: Option<Status>,
@@ -114,7 +152,16 @@ pub struct App {
     pub retention_scroll: u16,
     pub wizard: Wizard,
     pub audit: Browser,
+    /// A governance action's dialog, over the screen.
+    pub dialog: Option<Dialog>,
+    /// The `/` find on the current list (tools, snapshots, targets).
+    pub find: Option<Find>,
+    /// Where the last frame put things.
+    pub drawn: Drawn,
     pub flash: Option<(String, Level)>,
+    pub toasts: Vec<Toast>,
+    /// The operator asked for a chain check (v): say when it ends.
+    pub verify_asked: bool,
     pub spinner: u64,
     pub ids: u64,
     pub poll_req: Option<u64>,
@@ -137,6 +184,8 @@ impl App {
             overview_req: None,
             load_error: None,
             tool_nav: ListNav::default(),
+            overview_focus: Pane::List,
+            mark_sel: 0,
             window_days: DEFAULT_WINDOW,
             snapshots: None,
             retention: None,
@@ -145,11 +194,28 @@ impl App {
             retention_scroll: 0,
             wizard: Wizard::default(),
             audit: Browser::default(),
+            dialog: None,
+            find: None,
+            drawn: Drawn::default(),
             flash: None,
+            toasts: Vec::new(),
+            verify_asked: false,
             spinner: 0,
             ids: 0,
             poll_req: None,
             overview_followup: false,
+        }
+    }
+
+    pub fn toast(&mut self, text: String, level: Level) {
+        self.toasts.push(Toast {
+            text,
+            level,
+            ticks_left: TOAST_TICKS,
+        });
+        let n = self.toasts.len();
+        if n > MAX_TOASTS {
+            self.toasts.drain(..n - MAX_TOASTS);
         }
     }
 
@@ -204,6 +270,7 @@ impl App {
             || self.snapshots.as_ref().is_some_and(|s| s.req.is_some())
             || self.wizard.busy()
             || self.audit.req.is_some()
+            || self.dialog.as_ref().is_some_and(|d| d.busy())
             || matches!(self.audit.chain, super::audit::Chain::Checking(_))
     }
 
@@ -212,6 +279,14 @@ impl App {
             .as_ref()
             .map(|o| o.tools.iter().map(|t| t.name().to_string()).collect())
             .unwrap_or_default()
+    }
+
+    /// How many timeline marks the selected tool has.
+    pub fn marks_of_selected(&self) -> usize {
+        self.overview
+            .as_ref()
+            .and_then(|o| o.tools.get(self.tool_nav.sel))
+            .map_or(0, |t| t.marks.len())
     }
 
     pub fn selected_tool(&self) -> Option<String> {
@@ -239,8 +314,20 @@ impl App {
     /// The scopes whose keys apply now, most specific first.
     pub fn scopes(&self) -> Vec<Scope> {
         if self.help.is_some() {
-            return vec![Scope::Help];
+            // The help scrolls with the usual keys.
+            return vec![Scope::Help, Scope::Global];
         }
+        if self.dialog.is_some() {
+            return vec![Scope::Dialog, Scope::Global];
+        }
+        if self.find.as_ref().is_some_and(|f| f.editing) {
+            return vec![Scope::Input, Scope::Global];
+        }
+        self.screen_scopes()
+    }
+
+    /// The scopes of the screen under the help (its keys are listed first).
+    pub fn screen_scopes(&self) -> Vec<Scope> {
         let s = match self.screen {
             Screen::Overview if self.snapshots.is_some() => Scope::Snapshots,
             Screen::Overview => Scope::Overview,
@@ -252,8 +339,18 @@ impl App {
                 wizard::Step::Preview if self.wizard.preview.search.is_some() => Scope::Input,
                 wizard::Step::Preview => Scope::WizardPreview,
                 wizard::Step::Reason => Scope::WizardReason,
+                wizard::Step::Confirm if self.wizard.moved.is_some() => Scope::WizardStale,
+                wizard::Step::Confirm if self.wizard.confirmed() => Scope::WizardConfirmReady,
                 wizard::Step::Confirm => Scope::WizardConfirm,
                 wizard::Step::Execute => Scope::WizardRunning,
+                wizard::Step::Result
+                    if matches!(
+                        &self.wizard.outcome,
+                        Some(Err(f)) if matches!(f.kind, wizard::FailKind::Conflict | wizard::FailKind::Integrity)
+                    ) =>
+                {
+                    Scope::WizardRetry
+                }
                 wizard::Step::Result => Scope::WizardResult,
             },
             Screen::Audit if self.audit.form.is_some() => Scope::AuditForm,
@@ -285,10 +382,22 @@ impl App {
         }
     }
 
+    /// The help overlay's visible lines (the overlay leaves a row above
+    /// and below, and has a border).
+    pub fn help_height(&self) -> u16 {
+        self.size.1.saturating_sub(4)
+    }
+
+    /// The help's last scroll position: its last line at the bottom.
+    pub fn help_max(&self) -> u16 {
+        let n = keymap::help_lines(&self.screen_scopes()).len() as u16;
+        n.saturating_sub(self.help_height())
+    }
+
     /// The list's visible height on this screen (page size).
     pub fn page(&self) -> usize {
-        let area = Rect::new(0, 0, self.size.0, self.size.1);
-        super::ui::list_area(self, area)
+        self.drawn
+            .list
             .map(|r| r.height as usize)
             .unwrap_or(10)
             .max(1)
@@ -301,24 +410,40 @@ impl App {
             Some(a) => self.handle(a),
             None => {
                 if scopes[0].takes_text() {
-                    if let KeyCode::Char(c) = ev.code {
-                        if !ev
-                            .modifiers
-                            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
-                        {
-                            self.type_char(c);
-                        }
-                    }
+                    self.edit_key(&ev);
                 }
                 Vec::new()
             }
         }
     }
 
-    pub fn type_char(&mut self, c: char) {
+    /// A key for the text field that has the keyboard (typing, cursor
+    /// moves, Ctrl-U/W/K…).
+    pub fn edit_key(&mut self, ev: &KeyEvent) {
+        if let Some(f) = self.find.as_mut().filter(|f| f.editing) {
+            f.field.handle_key(ev);
+            // Incremental: the selection follows the text as it is typed.
+            self.jump_to_match(true, true);
+            return;
+        }
+        if let Some(d) = self.dialog.as_mut() {
+            if let Some(f) = d.field_mut() {
+                f.handle_key(ev);
+            }
+            return;
+        }
         match self.screen {
-            Screen::Rollback => self.wizard.type_char(c),
-            Screen::Audit => self.audit.type_char(c),
+            Screen::Rollback => {
+                if let Some(f) = self.wizard.field_mut() {
+                    f.handle_key(ev);
+                }
+                self.wizard.edited();
+            }
+            Screen::Audit => {
+                if let Some(f) = self.audit.field_mut() {
+                    f.handle_key(ev);
+                }
+            }
             _ => {}
         }
     }
@@ -329,16 +454,61 @@ impl App {
             Action::Suspend => return vec![Effect::Suspend],
             _ => {}
         }
-        if let Some(scroll) = self.help.as_mut() {
+        if let Some(scroll) = self.help {
+            let max = self.help_max();
+            let page = self.help_height().max(1);
+            self.help = match a {
+                Action::Back | Action::Help | Action::Quit => None,
+                Action::Up => Some(scroll.saturating_sub(1)),
+                Action::Down => Some(scroll + 1),
+                Action::PageUp => Some(scroll.saturating_sub(page)),
+                Action::PageDown => Some(scroll + page),
+                Action::Top => Some(0),
+                Action::Bottom => Some(max),
+                _ => Some(scroll),
+            }
+            .map(|s| s.min(max));
+            return Vec::new();
+        }
+        if self.dialog.is_some() {
+            return self.handle_dialog(a);
+        }
+        if let Some(f) = self.find.as_mut().filter(|f| f.editing) {
             match a {
-                Action::Back | Action::Help | Action::Quit => self.help = None,
-                Action::Up => *scroll = scroll.saturating_sub(1),
-                Action::Down => *scroll += 1,
-                Action::PageUp => *scroll = scroll.saturating_sub(10),
-                Action::PageDown => *scroll += 10,
-                Action::Top => *scroll = 0,
+                Action::Enter => f.editing = false,
+                Action::Back => self.find = None,
+                Action::Backspace => {
+                    f.field.backspace();
+                    self.jump_to_match(true, true);
+                }
                 _ => {}
             }
+            return Vec::new();
+        }
+        let findable = self.find_labels().is_some();
+        match a {
+            Action::Search if findable => {
+                self.find = Some(Find {
+                    editing: true,
+                    ..Default::default()
+                });
+                return Vec::new();
+            }
+            Action::NextMatch | Action::PrevMatch if findable && self.find.is_some() => {
+                self.jump_to_match(a == Action::NextMatch, false);
+                return Vec::new();
+            }
+            Action::Back if self.find.is_some() => {
+                self.find = None;
+                return Vec::new();
+            }
+            _ => {}
+        }
+        if a.writes() && self.read_only && a != Action::Rollback {
+            self.flash = Some((
+                "read-only console (--read-only): governance actions are not available; use the CLI without it".into(),
+                Level::Warn,
+            ));
             return Vec::new();
         }
         let mut a = a;
@@ -349,7 +519,25 @@ impl App {
                     return Vec::new();
                 }
                 Action::Screen(n) => return self.goto(n),
-                Action::Refresh if self.screen != Screen::Audit => return self.reload_all(),
+                Action::Copy => {
+                    return match self.selected_id() {
+                        Some(id) => {
+                            self.flash =
+                                Some((format!("copied {id} to the clipboard"), Level::Info));
+                            vec![Effect::Copy(id)]
+                        }
+                        None => {
+                            self.flash = Some(("nothing selected to copy".into(), Level::Warn));
+                            Vec::new()
+                        }
+                    };
+                }
+                Action::Refresh => {
+                    self.flash = Some(("reloading from the store…".into(), Level::Info));
+                    if self.screen != Screen::Audit {
+                        return self.reload_all();
+                    }
+                }
                 Action::Quit if self.at_top_level() => return vec![Effect::Quit],
                 Action::Quit => a = Action::Back,
                 _ => {}
@@ -401,6 +589,16 @@ impl App {
                 }
             }
             Screen::Audit => {
+                if a == Action::VerifyChain && !self.audit.in_text_entry() {
+                    self.flash = Some((
+                        "re-verifying the audit chain (it only reads)…".into(),
+                        Level::Info,
+                    ));
+                    self.verify_asked = true;
+                }
+                if a == Action::Checkpoint && !self.audit.in_text_entry() {
+                    return self.open_dialog(Kind::Checkpoint);
+                }
                 let now = self.now();
                 let tools = self.tool_names();
                 let mut ids = self.ids;
@@ -410,6 +608,7 @@ impl App {
             }
             Screen::Retention => {
                 match a {
+                    Action::RetentionRun => return self.open_dialog(Kind::RetentionRun),
                     Action::Up => self.retention_scroll = self.retention_scroll.saturating_sub(1),
                     Action::Down => self.retention_scroll += 1,
                     Action::PageUp => {
@@ -424,6 +623,201 @@ impl App {
         }
     }
 
+    fn handle_dialog(&mut self, a: Action) -> Vec<Effect> {
+        let now = self.now();
+        let mut ids = self.ids;
+        let Some(d) = self.dialog.as_mut() else {
+            return Vec::new();
+        };
+        let (fx, out) = d.handle(a, now, &mut ids);
+        self.ids = ids;
+        if out == Outcome::Cancelled {
+            let what = d.kind.title();
+            self.dialog = None;
+            self.flash = Some((
+                format!("{what}: cancelled; nothing was changed"),
+                Level::Info,
+            ));
+        }
+        fx
+    }
+
+    /// Opens a governance action's dialog (not in a read-only console).
+    pub fn open_dialog(&mut self, kind: Kind) -> Vec<Effect> {
+        if self.read_only {
+            self.flash = Some((
+                "read-only console (--read-only): governance actions are not available".into(),
+                Level::Warn,
+            ));
+            return Vec::new();
+        }
+        let mut ids = self.ids;
+        let (d, fx) = Dialog::new(kind, &mut ids);
+        self.ids = ids;
+        self.dialog = Some(d);
+        fx
+    }
+
+    /// The id `y` copies: the selected snapshot, timeline mark, target,
+    /// diff record, or audit record (its hash in the detail pane).
+    pub fn selected_id(&self) -> Option<String> {
+        let tool = || {
+            self.overview
+                .as_ref()
+                .and_then(|o| o.tools.get(self.tool_nav.sel))
+        };
+        match self.screen {
+            Screen::Overview => match &self.snapshots {
+                Some(_) => self.selected_snapshot().map(|s| s.id.clone()),
+                None if self.overview_focus == Pane::Detail => tool()
+                    .and_then(|t| t.marks.get(self.mark_sel))
+                    .map(|s| s.id.clone()),
+                None => tool().and_then(|t| t.active()).map(|s| s.id.clone()),
+            },
+            Screen::Sla => tool().and_then(|t| t.active()).map(|s| s.id.clone()),
+            Screen::Rollback => match self.wizard.step {
+                wizard::Step::Tool => None,
+                wizard::Step::Target => self
+                    .wizard
+                    .targets
+                    .as_ref()
+                    .and_then(|t| t.list.get(self.wizard.target_nav.sel))
+                    .map(|s| s.id.clone()),
+                wizard::Step::Preview => self
+                    .wizard
+                    .preview
+                    .items
+                    .get(self.wizard.preview.nav.sel)
+                    .map(|i| i.identity.clone()),
+                _ => self.wizard.target.clone(),
+            },
+            Screen::Audit => self.audit.selected().map(|(_, r)| {
+                if self.audit.focus == Pane::Detail {
+                    r.hash.clone()
+                } else {
+                    r.id.clone()
+                }
+            }),
+            Screen::Retention => None,
+        }
+    }
+
+    /// What changed outside between two overviews, said as toasts.
+    fn outside_changes(&mut self, old: &Overview) {
+        let mut notes = Vec::new();
+        let Some(new) = &self.overview else { return };
+        for t in &new.tools {
+            let before = old.tools.iter().find(|o| o.name() == t.name());
+            let (was, is) = (
+                before.and_then(|b| b.active()).map(|s| s.id.clone()),
+                t.active().map(|s| s.id.clone()),
+            );
+            if was != is {
+                if let Some(s) = t.active() {
+                    let text = if s.imported_at > old.now {
+                        format!(
+                            "{}: new snapshot by {}",
+                            t.name(),
+                            super::widgets::escape(&s.metadata.import_user)
+                        )
+                    } else {
+                        format!("{}: the active snapshot is now {}", t.name(), s.id)
+                    };
+                    notes.push((text, Level::Info));
+                }
+            }
+            let (fw, fi) = (
+                before
+                    .and_then(|b| b.sla.assessment)
+                    .map(|a| (a.state, a.overdue)),
+                t.sla.assessment.map(|a| (a.state, a.overdue)),
+            );
+            if fw != fi {
+                if let Some((f, o)) = fi {
+                    let word = crate::console::theme::freshness_word(f, o);
+                    let level = if f == crate::domain::freshness::Freshness::Fresh {
+                        Level::Info
+                    } else {
+                        Level::Warn
+                    };
+                    notes.push((format!("{} became {word}", t.name()), level));
+                }
+            }
+        }
+        for (text, level) in notes {
+            self.toast(text, level);
+        }
+    }
+
+    /// The labels of the list `/` searches on this screen, if it has one.
+    pub fn find_labels(&self) -> Option<Vec<String>> {
+        match self.screen {
+            Screen::Overview => Some(match &self.snapshots {
+                Some(l) => l.items.iter().map(|s| s.id.clone()).collect(),
+                None => self.tool_names(),
+            }),
+            Screen::Sla => Some(self.tool_names()),
+            Screen::Rollback if !self.read_only => match self.wizard.step {
+                wizard::Step::Tool => {
+                    Some(self.wizard.tools.iter().map(|t| t.name.clone()).collect())
+                }
+                wizard::Step::Target => Some(
+                    self.wizard
+                        .targets
+                        .as_ref()
+                        .map(|t| t.list.iter().map(|s| s.id.clone()).collect())
+                        .unwrap_or_default(),
+                ),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The rows matching the find (case-insensitive), and the text.
+    pub fn find_matches(&self) -> Option<(String, Vec<usize>)> {
+        let f = self.find.as_ref()?;
+        let text = f.field.text().to_lowercase();
+        let labels = self.find_labels()?;
+        let hits = if text.is_empty() {
+            Vec::new()
+        } else {
+            labels
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.to_lowercase().contains(&text))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        Some((f.field.text().to_string(), hits))
+    }
+
+    /// Moves the selection to the next (or previous) match; `here` counts
+    /// the selected row itself (typing keeps a row that still matches).
+    fn jump_to_match(&mut self, forward: bool, here: bool) {
+        let Some((_, hits)) = self.find_matches() else {
+            return;
+        };
+        let Some(sel) = self.current_nav().map(|n| n.sel) else {
+            return;
+        };
+        let next = if forward {
+            hits.iter()
+                .find(|&&i| if here { i >= sel } else { i > sel })
+                .or(hits.first())
+        } else {
+            hits.iter().rev().find(|&&i| i < sel).or(hits.last())
+        };
+        if let (Some(&i), Some(nav)) = (next, self.current_nav_mut()) {
+            nav.sel = i;
+        }
+    }
+
+    /// The snapshot selected in the snapshot list.
+    fn selected_snapshot(&self) -> Option<&Snapshot> {
+        self.snapshots.as_ref().and_then(|l| l.items.get(l.nav.sel))
+    }
+
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.overview
             .as_ref()
@@ -432,6 +826,20 @@ impl App {
     }
 
     fn handle_overview(&mut self, a: Action, page: usize) -> Vec<Effect> {
+        if matches!(a, Action::Expire | Action::HoldAdd | Action::HoldRemove) {
+            let Some(s) = self.selected_snapshot().cloned() else {
+                return Vec::new();
+            };
+            let kind = match a {
+                Action::Expire => Kind::Expire {
+                    id: s.id,
+                    tool: s.tool,
+                },
+                Action::HoldAdd => Kind::HoldAdd { id: s.id },
+                _ => Kind::HoldRemove { id: s.id },
+            };
+            return self.open_dialog(kind);
+        }
         if let Some(list) = self.snapshots.as_mut() {
             match a {
                 Action::Back | Action::Left => {
@@ -487,7 +895,40 @@ impl App {
             }
             return Vec::new();
         }
+        if self.overview_focus == Pane::Detail {
+            // The timeline cursor: ← → move mark to mark (newest first in
+            // the list, so → goes forward in time = towards index 0).
+            let n = self.marks_of_selected();
+            match a {
+                Action::NextPane | Action::PrevPane | Action::Back => {
+                    self.overview_focus = Pane::List;
+                    return Vec::new();
+                }
+                Action::Left | Action::Up => {
+                    self.mark_sel = (self.mark_sel + 1).min(n.saturating_sub(1));
+                    return Vec::new();
+                }
+                Action::Right | Action::Down => {
+                    self.mark_sel = self.mark_sel.saturating_sub(1);
+                    return Vec::new();
+                }
+                Action::Top => {
+                    self.mark_sel = n.saturating_sub(1);
+                    return Vec::new();
+                }
+                Action::Bottom => {
+                    self.mark_sel = 0;
+                    return Vec::new();
+                }
+                _ => {}
+            }
+        }
         match a {
+            Action::NextPane | Action::PrevPane => {
+                self.overview_focus = Pane::Detail;
+                self.mark_sel = 0;
+                Vec::new()
+            }
             Action::Enter | Action::Right => match self.selected_tool() {
                 Some(t) => self.open_snapshots(&t, false),
                 None => Vec::new(),
@@ -573,6 +1014,7 @@ impl App {
     }
 
     pub fn goto(&mut self, n: u8) -> Vec<Effect> {
+        self.find = None;
         let Some(&screen) = Screen::ALL.iter().find(|s| s.number() == n) else {
             return Vec::new();
         };
@@ -608,14 +1050,19 @@ impl App {
                 if self.help.is_some() {
                     return Vec::new();
                 }
-                let area = Rect::new(0, 0, self.size.0, self.size.1);
                 if m.row == 0 {
-                    if let Some(n) = super::ui::tab_at(self, area, m.column) {
+                    let hit = self
+                        .drawn
+                        .tabs
+                        .iter()
+                        .find(|(_, x, w)| m.column >= *x && m.column < x + w)
+                        .map(|t| t.0);
+                    if let Some(n) = hit {
                         return self.goto(n);
                     }
                     return Vec::new();
                 }
-                let Some(list) = super::ui::list_area(self, area) else {
+                let Some(list) = self.drawn.list else {
                     return Vec::new();
                 };
                 if !list.contains(Position::new(m.column, m.row)) {
@@ -638,10 +1085,21 @@ impl App {
                     nav.offset = nav.offset_for(h);
                     nav.sel = idx;
                 }
+                // Another row: its detail starts at the top.
+                self.audit.detail_scroll = 0;
+                self.wizard.preview.detail_scroll = 0;
+                if let Some(l) = self.snapshots.as_mut() {
+                    l.detail_scroll = 0;
+                }
                 Vec::new()
             }
             _ => Vec::new(),
         }
+    }
+
+    /// The selected row of the current list.
+    pub fn current_sel(&self) -> Option<usize> {
+        self.current_nav().map(|n| n.sel)
     }
 
     fn current_nav(&self) -> Option<ListNav> {
@@ -698,6 +1156,10 @@ impl App {
     /// Called by the event loop about ten times a second; `refresh` once
     /// every `refresh_secs`.
     pub fn on_tick(&mut self, refresh: bool) -> Vec<Effect> {
+        for t in self.toasts.iter_mut() {
+            t.ticks_left = t.ticks_left.saturating_sub(1);
+        }
+        self.toasts.retain(|t| t.ticks_left > 0);
         if self.busy() {
             self.spinner += 1;
         }
@@ -728,6 +1190,19 @@ impl App {
     /// A worker's message. Messages nobody waits for any more are dropped.
     pub fn apply(&mut self, msg: Msg) -> Vec<Effect> {
         let Msg { id, result } = msg;
+        let dialog_owns = self
+            .dialog
+            .as_ref()
+            .is_some_and(|d| d.req == Some(id) || d.preview_req == Some(id));
+        if dialog_owns {
+            let out = self.dialog.as_mut().and_then(|d| d.apply(id, result));
+            if let Some(Outcome::Done(sentence)) = out {
+                self.dialog = None;
+                self.flash = Some((sentence, Level::Info));
+                return self.reload_all();
+            }
+            return Vec::new();
+        }
         if self.poll_req == Some(id) {
             self.poll_req = None;
             if let Ok(Payload::Fingerprint(f)) = result {
@@ -747,7 +1222,10 @@ impl App {
                         .overview
                         .as_ref()
                         .is_some_and(|old| old.fingerprint != o.fingerprint);
-                    self.overview = Some(*o);
+                    let old = self.overview.replace(*o);
+                    if let Some(old) = &old {
+                        self.outside_changes(old);
+                    }
                     self.load_error = None;
                     if let Some(c) = cur {
                         if let Some(i) = self.tool_names().iter().position(|t| *t == c) {
@@ -756,6 +1234,14 @@ impl App {
                     }
                     self.tool_nav.clamp(self.tool_names().len());
                     self.wizard.set_tools(self.tool_choices());
+                    if let Some(t) = self.wizard.tool.clone() {
+                        let active = self
+                            .tool_choices()
+                            .into_iter()
+                            .find(|c| c.name == t)
+                            .and_then(|c| c.active);
+                        self.wizard.active_seen(&t, active.as_deref());
+                    }
                     if changed && std::mem::take(&mut self.overview_followup) {
                         // Another process wrote: the other views follow.
                         let mut fx = Vec::new();
@@ -820,7 +1306,17 @@ impl App {
         let audit_owns = self.audit.req.is_some_and(|(r, _)| r == id)
             || matches!(self.audit.chain, super::audit::Chain::Checking(c) if c == id);
         if audit_owns {
+            let was_check = matches!(self.audit.chain, super::audit::Chain::Checking(c) if c == id);
             self.audit.apply(id, result);
+            if was_check && std::mem::take(&mut self.verify_asked) {
+                let (text, good) = super::audit::badge_text(&self.audit.chain);
+                let level = if good == Some(false) {
+                    Level::Error
+                } else {
+                    Level::Info
+                };
+                self.toast(format!("verification finished: {text}"), level);
+            }
             return Vec::new();
         }
         self.wizard.apply(id, result);

@@ -159,6 +159,12 @@ impl Form {
         Ok(q)
     }
 
+    /// The field the current error is about (errors start with its name).
+    pub fn error_field(&self) -> Option<usize> {
+        let e = self.error.as_deref()?;
+        FIELDS.iter().position(|f| e.starts_with(f))
+    }
+
     /// ← → on the event or tool field: the previous / next known value.
     pub fn cycle(&mut self, forward: bool, tools: &[String]) {
         let options: Vec<String> = match self.focus {
@@ -169,10 +175,10 @@ impl Form {
             1 => tools.to_vec(),
             _ => return,
         };
-        let cur = &self.fields[self.focus].text;
+        let cur = self.fields[self.focus].text();
         let mut all = vec![String::new()];
         all.extend(options);
-        let i = all.iter().position(|o| o == cur).unwrap_or(0);
+        let i = all.iter().position(|o| o.as_str() == cur).unwrap_or(0);
         let n = all.len();
         let j = if forward {
             (i + 1) % n
@@ -202,6 +208,9 @@ pub struct Browser {
     pub newer: bool,
     pub error: Option<String>,
     pub opened: bool,
+    /// The list's height when last navigated: a jump to the oldest
+    /// record shows a full page ending on it.
+    pub page: usize,
 }
 
 impl Default for Browser {
@@ -221,7 +230,29 @@ impl Default for Browser {
             newer: false,
             error: None,
             opened: false,
+            page: 1,
         }
+    }
+}
+
+/// The chain badge's text and whether it is good news.
+pub fn badge_text(chain: &Chain) -> (String, Option<bool>) {
+    match chain {
+        Chain::NotChecked => ("chain not checked (v)".into(), None),
+        Chain::Checking(_) => ("verifying the chain…".into(), None),
+        Chain::Verified { records: 0, .. } => (
+            "✓ the audit trail is empty: nothing to verify yet".into(),
+            Some(true),
+        ),
+        Chain::Verified { head, records } => (
+            format!(
+                "✓ chain verified up to {} ({records})",
+                head.as_deref().unwrap_or("-")
+            ),
+            Some(true),
+        ),
+        Chain::Broken { at, .. } => (format!("✗ chain broken at {at}"), Some(false)),
+        Chain::Failed(e) => (format!("✗ cannot verify: {e}"), Some(false)),
     }
 }
 
@@ -342,14 +373,23 @@ impl Browser {
         tools: &[String],
         ids: &mut u64,
     ) -> Vec<Effect> {
+        self.page = page.max(1);
         if let Some(form) = &mut self.form {
             match a {
                 Action::Down | Action::NextPane => form.focus = (form.focus + 1) % FIELDS.len(),
                 Action::Up | Action::PrevPane => {
                     form.focus = (form.focus + FIELDS.len() - 1) % FIELDS.len()
                 }
-                Action::Left => form.cycle(false, tools),
-                Action::Right => form.cycle(true, tools),
+                // ← → choose among the known events and tools; in the
+                // other fields they move the cursor.
+                Action::Left if form.focus < 2 => form.cycle(false, tools),
+                Action::Right if form.focus < 2 => form.cycle(true, tools),
+                Action::Left => {
+                    form.fields[form.focus].request(tui_input::InputRequest::GoToPrevChar);
+                }
+                Action::Right => {
+                    form.fields[form.focus].request(tui_input::InputRequest::GoToNextChar);
+                }
                 Action::Backspace => form.fields[form.focus].backspace(),
                 Action::Back => self.form = None,
                 Action::Enter => match form.parse(now) {
@@ -397,14 +437,16 @@ impl Browser {
             Action::Top => {
                 self.newer = false;
                 self.focus = Pane::List;
-                if self.at_top {
-                    self.nav = ListNav::default();
-                } else {
+                self.detail_scroll = 0;
+                // On the newest record at once, whether or not it is loaded.
+                self.nav = ListNav::default();
+                if !self.at_top {
                     return self.load(PageDir::First, ids);
                 }
             }
             Action::Bottom => {
                 self.focus = Pane::List;
+                self.detail_scroll = 0;
                 if self.at_bottom {
                     self.nav.handle(Action::Bottom, self.rows.len(), page);
                 } else {
@@ -437,12 +479,13 @@ impl Browser {
         Vec::new()
     }
 
-    pub fn type_char(&mut self, c: char) {
+    /// The text field that has the keyboard, if any.
+    pub fn field_mut(&mut self) -> Option<&mut TextField> {
         if let Some(f) = &mut self.form {
-            f.fields[f.focus].push(c);
             f.error = None;
-        } else if let Some(s) = &mut self.search {
-            s.push(c);
+            Some(&mut f.fields[f.focus])
+        } else {
+            self.search.as_mut()
         }
     }
 
@@ -512,9 +555,10 @@ impl Browser {
                 self.rows = page;
                 self.at_bottom = true;
                 self.at_top = !full;
+                let last = self.rows.len().saturating_sub(1);
                 self.nav = ListNav {
-                    sel: self.rows.len().saturating_sub(1),
-                    offset: self.rows.len().saturating_sub(1),
+                    sel: last,
+                    offset: (last + 1).saturating_sub(self.page),
                 };
             }
             PageDir::Older => {

@@ -2,7 +2,10 @@
 //! implementation of every workflow) that load exactly what a screen shows.
 //! The event loop runs them in worker threads; tests call them directly.
 
+use crate::domain::audit::AuditEvent;
 use crate::domain::audit::AuditRecord;
+use crate::domain::freshness::{assess, Assessment, Thresholds};
+use crate::domain::retention::Hold;
 use crate::domain::snapshot::{Snapshot, SnapshotState};
 use crate::ops::diff::{DiffItem, ItemFilter};
 use crate::ops::rollback::{Observer, Plan, Response, Target};
@@ -11,6 +14,7 @@ use crate::ops::{self, Env, OpError, Result};
 use crate::store::prelude::*;
 use crate::store::{AuditFilter, DiffSide, SnapshotFilter, Store};
 use chrono::{DateTime, Duration, Utc};
+use std::collections::BTreeMap;
 
 /// What changes whenever another process writes: every workflow appends to
 /// the audit chain, and imports add snapshots.
@@ -35,6 +39,8 @@ pub struct ToolLine {
     pub marks: Vec<Snapshot>,
     /// More snapshots fall inside the window than were loaded.
     pub truncated: bool,
+    /// Snapshots this tool was rolled back *from*.
+    pub rolled_back_from: std::collections::BTreeSet<String>,
 }
 
 impl ToolLine {
@@ -52,6 +58,14 @@ pub struct Overview {
     pub window_days: i64,
     pub tools: Vec<ToolLine>,
     pub fingerprint: Fingerprint,
+    /// Every retention hold (a short list), for the snapshot details.
+    pub holds: Vec<Hold>,
+}
+
+impl Overview {
+    pub fn hold_of(&self, id: &str) -> Option<&Hold> {
+        self.holds.iter().find(|h| h.snapshot_id == id)
+    }
 }
 
 /// At most this many snapshots per tool are drawn on a timeline (a
@@ -66,6 +80,22 @@ pub fn overview(store: &mut Store, env: &Env, window_days: i64) -> Result<Overvi
     let start = now - Duration::days(window_days);
     let fingerprint = fingerprint(store)?;
     let report = ops::sla::report(store, env, None)?;
+    let mut rolled: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for (_, r) in ops::audit::list(
+        store,
+        &AuditFilter {
+            event: Some(AuditEvent::SnapshotRolledBack.as_str().into()),
+            limit: Some(ROLLBACK_HISTORY),
+            ..Default::default()
+        },
+    )? {
+        if let (Some(t), Some(f)) = (
+            r.tool.clone(),
+            r.details.get("fromSnapshot").and_then(|v| v.as_str()),
+        ) {
+            rolled.entry(t).or_default().insert(f.to_string());
+        }
+    }
     let mut tools = Vec::with_capacity(report.len());
     for sla in report {
         let mut marks: Vec<Snapshot> = Vec::new();
@@ -98,17 +128,21 @@ pub fn overview(store: &mut Store, env: &Env, window_days: i64) -> Result<Overvi
                 break;
             }
         }
+        let rolled_back_from = rolled.remove(&sla.tool).unwrap_or_default();
         tools.push(ToolLine {
             sla,
             marks,
             truncated,
+            rolled_back_from,
         });
     }
+    let holds = store.holds()?;
     Ok(Overview {
         now,
         window_days,
         tools,
         fingerprint,
+        holds,
     })
 }
 
@@ -141,13 +175,34 @@ pub struct Targets {
     /// Restorable snapshots other than the active one, newest first
     /// (archived ones included and marked when shown).
     pub list: Vec<Snapshot>,
+    /// The tool's SLA thresholds and the time they were judged at: the
+    /// freshness the tool would have after rolling back to a target.
+    pub thresholds: Thresholds,
+    pub now: DateTime<Utc>,
+    /// Snapshots this tool was rolled back *from*, with the latest reason.
+    pub rolled_back_from: BTreeMap<String, String>,
 }
+
+impl Targets {
+    /// The tool's freshness right after a rollback to `s`.
+    pub fn after(&self, s: &Snapshot) -> Assessment {
+        assess(s.imported_at, self.now, &self.thresholds, false)
+    }
+
+    /// Why `id` was rolled back from earlier, if it was.
+    pub fn rollback_reason(&self, id: &str) -> Option<&str> {
+        self.rolled_back_from.get(id).map(String::as_str)
+    }
+}
+
+/// How many rollback records are read to mark rolled-back-from targets.
+const ROLLBACK_HISTORY: u64 = 1000;
 
 /// The most targets listed (newest first); older ones are still reachable
 /// with `snapgov ingest rollback --snapshot-id`.
 pub const MAX_TARGETS: usize = 2000;
 
-pub fn targets(store: &mut Store, tool: &str) -> Result<Targets> {
+pub fn targets(store: &mut Store, env: &Env, tool: &str) -> Result<Targets> {
     let (active, default) = store.read(|r| -> Result<_> {
         let active = r.active_snapshot(tool)?.ok_or_else(|| {
             OpError::NotFound(format!(
@@ -172,11 +227,33 @@ pub fn targets(store: &mut Store, tool: &str) -> Result<Targets> {
         }
     }
     list.truncate(MAX_TARGETS);
+    let mut rolled_back_from = BTreeMap::new();
+    for (_, r) in ops::audit::list(
+        store,
+        &AuditFilter {
+            event: Some(AuditEvent::SnapshotRolledBack.as_str().into()),
+            tool: Some(tool.to_string()),
+            limit: Some(ROLLBACK_HISTORY),
+            ..Default::default()
+        },
+    )? {
+        let from = r.details.get("fromSnapshot").and_then(|v| v.as_str());
+        let reason = r.details.get("reason").and_then(|v| v.as_str());
+        if let (Some(f), Some(why)) = (from, reason) {
+            // Newest first: the latest reason wins.
+            rolled_back_from
+                .entry(f.to_string())
+                .or_insert_with(|| why.to_string());
+        }
+    }
     Ok(Targets {
         tool: tool.to_string(),
         active,
         default,
         list,
+        thresholds: env.config.thresholds(tool),
+        now: env.clock.now(),
+        rolled_back_from,
     })
 }
 

@@ -47,12 +47,40 @@ pub enum Job {
         filter: AuditFilter,
     },
     AuditVerify,
+    Expire {
+        id: String,
+        reason: String,
+    },
+    HoldAdd {
+        id: String,
+        reason: String,
+        until: chrono::DateTime<chrono::Utc>,
+    },
+    HoldRemove {
+        id: String,
+    },
+    RetentionRun {
+        dry_run: bool,
+    },
+    /// Writes the chain's head to a file, then verifies the chain against it.
+    Checkpoint {
+        path: std::path::PathBuf,
+    },
 }
 
 impl Job {
-    /// Whether the job writes (only a rollback does).
+    /// Whether the job writes the store (or, for a checkpoint, a file):
+    /// never in a read-only console.
     pub fn writes(&self) -> bool {
-        matches!(self, Job::Execute { .. })
+        matches!(
+            self,
+            Job::Execute { .. }
+                | Job::Expire { .. }
+                | Job::HoldAdd { .. }
+                | Job::HoldRemove { .. }
+                | Job::RetentionRun { dry_run: false }
+                | Job::Checkpoint { .. }
+        )
     }
 }
 
@@ -60,7 +88,12 @@ impl Job {
 #[derive(Clone, Debug)]
 #[allow(clippy::large_enum_variant)] // short-lived, a few per key press
 pub enum Effect {
-    Run { id: u64, job: Job },
+    Run {
+        id: u64,
+        job: Job,
+    },
+    /// Put the text on the clipboard (OSC 52, through the terminal).
+    Copy(String),
     Quit,
     Suspend,
 }
@@ -78,6 +111,9 @@ pub enum Payload {
     Executed(Box<Response>),
     AuditPage(Vec<(u64, AuditRecord)>),
     AuditVerify(Box<crate::ops::audit::VerifyReport>),
+    RetentionRun(Box<crate::ops::retention::RunReport>),
+    /// A governance action completed: the sentence the CLI would print.
+    Done(String),
 }
 
 /// A job's result (or progress), tagged with the request id. The app drops
@@ -112,7 +148,8 @@ pub fn perform(db: &Path, env: &Env, read_only: bool, id: u64, job: &Job, tx: &S
         let mode = if job.writes() {
             if read_only {
                 return Err(OpError::Usage(
-                    "the console is read-only (--read-only): rollback is not available".into(),
+                    "the console is read-only (--read-only): governance actions are not available"
+                        .into(),
                 ));
             }
             OpenMode::ReadWrite
@@ -142,7 +179,7 @@ pub fn run(
             Payload::Snapshots(data::snapshots(store, tool, after.clone(), SNAPSHOT_PAGE)?)
         }
         Job::Retention => Payload::Retention(Box::new(data::retention(store, env)?)),
-        Job::Targets { tool } => Payload::Targets(Box::new(data::targets(store, tool)?)),
+        Job::Targets { tool } => Payload::Targets(Box::new(data::targets(store, env, tool)?)),
         Job::Plan { tool, target } => Payload::Plan(Box::new(data::plan(store, tool, target)?)),
         Job::DiffPage {
             tool,
@@ -168,5 +205,45 @@ pub fn run(
         )?)),
         Job::AuditPage { filter } => Payload::AuditPage(data::audit_page(store, filter)?),
         Job::AuditVerify => Payload::AuditVerify(Box::new(data::audit_verify(store, env)?)),
+        Job::Expire { id, reason } => {
+            let s = crate::ops::expire::expire(store, env, id, reason)?;
+            Payload::Done(format!(
+                "expired {} ({}): its data is no longer available",
+                s.id, s.tool
+            ))
+        }
+        Job::HoldAdd { id, reason, until } => {
+            let h = crate::ops::retention::hold_add(store, env, id, reason, *until)?;
+            Payload::Done(format!(
+                "held {} until {}: retention will not archive or delete it",
+                h.snapshot_id,
+                crate::domain::time::fmt_ts(h.expires_at)
+            ))
+        }
+        Job::HoldRemove { id } => {
+            crate::ops::retention::hold_remove(store, env, id)?;
+            Payload::Done(format!("removed the hold on {id}"))
+        }
+        Job::RetentionRun { dry_run } => {
+            Payload::RetentionRun(Box::new(crate::ops::retention::run(store, env, *dry_run)?))
+        }
+        Job::Checkpoint { path } => {
+            let cp = crate::ops::audit::write_checkpoint(store, path, env.clock.now())?;
+            let again = crate::ops::audit::read_checkpoint(path)?;
+            let r = crate::ops::audit::verify(store, env, Some(&again))?;
+            if !r.is_ok() {
+                return Err(OpError::Integrity(format!(
+                    "checkpoint written to {}, but the chain does not verify: {}",
+                    path.display(),
+                    r.problems().join("; ")
+                )));
+            }
+            Payload::Done(format!(
+                "checkpoint written to {}: head {}; the chain verifies up to it ({} records)",
+                path.display(),
+                cp.id,
+                r.records_checked
+            ))
+        }
     })
 }

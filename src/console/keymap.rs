@@ -37,7 +37,36 @@ pub enum Action {
     CycleChange,
     CycleKind,
     CycleSeverity,
+    /// Copy the selected id (OSC 52).
+    Copy,
+    /// The next / previous row matching the `/` find.
+    NextMatch,
+    PrevMatch,
+    Expire,
+    HoldAdd,
+    HoldRemove,
+    RetentionRun,
+    Checkpoint,
+    /// The diff list: grouped by change, or worst severity first.
+    ToggleSort,
+    /// The diff list: the next critical finding.
+    NextCritical,
     Backspace,
+}
+
+impl Action {
+    /// Actions that change the store: not offered in a read-only console.
+    pub fn writes(self) -> bool {
+        matches!(
+            self,
+            Action::Rollback
+                | Action::Expire
+                | Action::HoldAdd
+                | Action::HoldRemove
+                | Action::RetentionRun
+                | Action::Checkpoint
+        )
+    }
 }
 
 /// Where a binding applies. Several scopes are active at once, most
@@ -53,11 +82,19 @@ pub enum Scope {
     WizardPreview,
     WizardReason,
     WizardConfirm,
+    /// Confirm with the tool's name typed exactly: [ Roll back ] is enabled.
+    WizardConfirmReady,
+    /// Confirm after a refresh saw the active snapshot change.
+    WizardStale,
     WizardRunning,
     WizardResult,
+    /// The result of a refused rollback (conflict, integrity): Enter retries.
+    WizardRetry,
     Audit,
     AuditForm,
     Retention,
+    /// A governance action's dialog (expire, hold, retention, checkpoint).
+    Dialog,
     Input,
     Help,
 }
@@ -73,12 +110,16 @@ impl Scope {
             Scope::WizardVerify => "Rollback: verification",
             Scope::WizardPreview => "Rollback: dry-run diff",
             Scope::WizardReason => "Rollback: reason",
-            Scope::WizardConfirm => "Rollback: confirmation",
+            Scope::WizardConfirm => "Rollback: confirmation, name not typed yet",
+            Scope::WizardConfirmReady => "Rollback: confirmation, name typed",
+            Scope::WizardStale => "Rollback: confirmation, after a change elsewhere",
             Scope::WizardRunning => "Rollback: running",
             Scope::WizardResult => "Rollback: result",
+            Scope::WizardRetry => "Rollback: refused (conflict or integrity)",
             Scope::Audit => "Audit (4)",
             Scope::AuditForm => "Audit filters",
             Scope::Retention => "Retention (5)",
+            Scope::Dialog => "A governance action's dialog",
             Scope::Input => "Typing in a field",
             Scope::Help => "Help",
         }
@@ -88,7 +129,12 @@ impl Scope {
     pub fn takes_text(self) -> bool {
         matches!(
             self,
-            Scope::Input | Scope::AuditForm | Scope::WizardReason | Scope::WizardConfirm
+            Scope::Input
+                | Scope::AuditForm
+                | Scope::WizardReason
+                | Scope::WizardConfirm
+                | Scope::WizardConfirmReady
+                | Scope::Dialog
         )
     }
 }
@@ -113,6 +159,7 @@ impl K {
     }
 }
 
+#[derive(Debug)]
 pub struct Binding {
     pub scope: Scope,
     pub keys: &'static [K],
@@ -175,19 +222,35 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b(
         S::Overview,
+        &[K::Ch('/')],
+        "/",
+        A::Search,
+        "find a tool as you type (n N: next / previous match)",
+        Some("find"),
+    ),
+    b(
+        S::Overview,
         &[K::Ch('+'), K::Ch('=')],
-        "+ -",
+        "+",
         A::ZoomIn,
-        "zoom the timeline in / out (fewer / more days)",
-        Some("zoom"),
+        "zoom the timeline in (fewer days, down to 7)",
+        Some("zoom in"),
     ),
     b(
         S::Overview,
         &[K::Ch('-')],
         "-",
         A::ZoomOut,
-        "zoom the timeline out",
-        None,
+        "zoom the timeline out (more days, up to 365)",
+        Some("zoom out"),
+    ),
+    b(
+        S::Overview,
+        TAB,
+        "Tab",
+        A::NextPane,
+        "switch between the tool list and the timeline cursor (← → mark to mark)",
+        Some("timeline"),
     ),
     b(
         S::Snapshots,
@@ -202,8 +265,40 @@ pub static BINDINGS: &[Binding] = &[
         &[K::Ch('r')],
         "r",
         A::Rollback,
-        "roll this tool back (wizard; the selected snapshot as target)",
+        "roll back, or forward again to a newer (↶) snapshot: the wizard, the selected one as target",
         Some("rollback"),
+    ),
+    b(
+        S::Snapshots,
+        &[K::Ch('/')],
+        "/",
+        A::Search,
+        "find a snapshot by id as you type (n N: next / previous match)",
+        Some("find"),
+    ),
+    b(
+        S::Snapshots,
+        &[K::Ch('e')],
+        "e",
+        A::Expire,
+        "expire the selected snapshot (reason, typed tool name; audited)",
+        Some("expire"),
+    ),
+    b(
+        S::Snapshots,
+        &[K::Ch('h')],
+        "h",
+        A::HoldAdd,
+        "hold the selected snapshot against retention (reason, until; audited)",
+        Some("hold"),
+    ),
+    b(
+        S::Snapshots,
+        &[K::Ch('H')],
+        "H",
+        A::HoldRemove,
+        "remove the selected snapshot's retention hold (audited)",
+        None,
     ),
     b(
         S::Snapshots,
@@ -223,6 +318,14 @@ pub static BINDINGS: &[Binding] = &[
     ),
     b(
         S::Sla,
+        &[K::Ch('/')],
+        "/",
+        A::Search,
+        "find a tool as you type (n N: next / previous match)",
+        Some("find"),
+    ),
+    b(
+        S::Sla,
         &[K::Ch('r')],
         "r",
         A::Rollback,
@@ -236,6 +339,14 @@ pub static BINDINGS: &[Binding] = &[
         A::Enter,
         "choose and go to the next step",
         Some("choose"),
+    ),
+    b(
+        S::WizardList,
+        &[K::Ch('/')],
+        "/",
+        A::Search,
+        "find a tool or target as you type (n N: next / previous match)",
+        Some("find"),
     ),
     b(
         S::WizardList,
@@ -292,6 +403,22 @@ pub static BINDINGS: &[Binding] = &[
         A::CycleSeverity,
         "show only one severity (cycles)",
         Some("severity"),
+    ),
+    b(
+        S::WizardPreview,
+        &[K::Ch('o')],
+        "o",
+        A::ToggleSort,
+        "order: grouped by change (added, removed, changed) / worst severity first",
+        Some("order"),
+    ),
+    b(
+        S::WizardPreview,
+        &[K::Ch('C')],
+        "C",
+        A::NextCritical,
+        "jump to the next critical finding",
+        Some("next critical"),
     ),
     b(
         S::WizardPreview,
@@ -359,16 +486,16 @@ pub static BINDINGS: &[Binding] = &[
         ],
         "Tab ← →",
         A::NextPane,
-        "move between [Cancel] and [Roll back]",
-        Some("focus"),
+        "(says why: [ Roll back ] is disabled until the tool name is typed exactly)",
+        None,
     ),
     b(
         S::WizardConfirm,
         ENTER,
         "Enter",
         A::Enter,
-        "press the focused button (focus starts on Cancel)",
-        Some("press"),
+        "press Cancel (focus starts there): nothing is changed",
+        Some("cancel"),
     ),
     b(
         S::WizardConfirm,
@@ -387,11 +514,64 @@ pub static BINDINGS: &[Binding] = &[
         None,
     ),
     b(
+        S::WizardConfirmReady,
+        &[
+            K::Code(C::Tab),
+            K::Code(C::Left),
+            K::Code(C::Right),
+            K::Code(C::BackTab),
+        ],
+        "Tab ← →",
+        A::NextPane,
+        "move between [ Cancel ] and [ Roll back ]",
+        Some("focus"),
+    ),
+    b(
+        S::WizardConfirmReady,
+        ENTER,
+        "Enter",
+        A::Enter,
+        "press the focused button (typing the name focused [ Roll back ])",
+        Some("press"),
+    ),
+    b(
+        S::WizardConfirmReady,
+        ESC,
+        "Esc",
+        A::Back,
+        "back to the reason",
+        Some("back"),
+    ),
+    b(
+        S::WizardConfirmReady,
+        BACKSPACE,
+        "Backspace",
+        A::Backspace,
+        "delete a character (disables [ Roll back ] again)",
+        None,
+    ),
+    b(
+        S::WizardStale,
+        ENTER,
+        "Enter",
+        A::Enter,
+        "reload the targets against the new active snapshot",
+        Some("reload"),
+    ),
+    b(
+        S::WizardStale,
+        ESC,
+        "Esc",
+        A::Back,
+        "back to the reason",
+        Some("back"),
+    ),
+    b(
         S::WizardResult,
         ENTER,
         "Enter",
         A::Enter,
-        "done: back to the overview (or retry after a conflict)",
+        "done: back to the overview",
         Some("done"),
     ),
     b(
@@ -401,6 +581,38 @@ pub static BINDINGS: &[Binding] = &[
         A::Back,
         "back to the overview",
         None,
+    ),
+    b(
+        S::WizardRetry,
+        ENTER,
+        "Enter",
+        A::Enter,
+        "reload the targets and preview again against the new state",
+        Some("reload"),
+    ),
+    b(
+        S::WizardRetry,
+        ESC,
+        "Esc",
+        A::Back,
+        "give up: back to the overview (nothing was changed)",
+        Some("back"),
+    ),
+    b(
+        S::Retention,
+        &[K::Ch('X')],
+        "X",
+        A::RetentionRun,
+        "run retention: its dry run first, then type run (audited)",
+        Some("run retention"),
+    ),
+    b(
+        S::Retention,
+        DOWN,
+        "↓ j",
+        A::Down,
+        "scroll the retention panel (↑ k up, PgDn PgUp, g top)",
+        Some("scroll"),
     ),
     b(
         S::Audit,
@@ -433,6 +645,14 @@ pub static BINDINGS: &[Binding] = &[
         A::VerifyChain,
         "verify the hash chain again",
         Some("verify"),
+    ),
+    b(
+        S::Audit,
+        &[K::Ch('c')],
+        "c",
+        A::Checkpoint,
+        "write a checkpoint of the chain's head to a file and verify against it",
+        Some("checkpoint"),
     ),
     b(
         S::Audit,
@@ -498,7 +718,50 @@ pub static BINDINGS: &[Binding] = &[
         "delete a character",
         None,
     ),
+    b(
+        S::Dialog,
+        ENTER,
+        "Enter",
+        A::Enter,
+        "do it (when every field is right)",
+        Some("do it"),
+    ),
+    b(S::Dialog, ESC, "Esc", A::Back, "cancel: nothing is changed", Some("cancel")),
+    b(
+        S::Dialog,
+        &[K::Code(C::Tab), K::Code(C::Down)],
+        "Tab ↓",
+        A::Down,
+        "next field",
+        Some("next field"),
+    ),
+    b(
+        S::Dialog,
+        &[K::Code(C::BackTab), K::Code(C::Up)],
+        "S-Tab ↑",
+        A::Up,
+        "previous field",
+        None,
+    ),
+    b(
+        S::Dialog,
+        BACKSPACE,
+        "Backspace",
+        A::Backspace,
+        "delete a character",
+        None,
+    ),
     b(S::Input, ENTER, "Enter", A::Enter, "apply", Some("apply")),
+    // Documentation only (no keys of its own): tui-input reads these in
+    // every text field, once the field's scope has not claimed the key.
+    b(
+        S::Input,
+        &[],
+        "← → Home End",
+        A::Backspace,
+        "in any text field: move the cursor; Ctrl-U clears, Ctrl-W deletes a word, Ctrl-K to the end",
+        None,
+    ),
     b(S::Input, ESC, "Esc", A::Back, "cancel", Some("cancel")),
     b(
         S::Input,
@@ -515,6 +778,14 @@ pub static BINDINGS: &[Binding] = &[
         A::Back,
         "close the help",
         Some("close"),
+    ),
+    b(
+        S::Help,
+        &[K::Code(C::Down), K::Ch('j')],
+        "↓ j",
+        A::Down,
+        "scroll down (↑ k up, PgDn PgUp a page, g G the ends)",
+        Some("scroll"),
     ),
     // Everywhere.
     b(
@@ -549,6 +820,22 @@ pub static BINDINGS: &[Binding] = &[
         "screens: 1 overview, 2 SLA, 3 rollback, 4 audit, 5 retention",
         Some("screens"),
     ),
+    b(
+        S::Global,
+        &[K::Ch('n')],
+        "n",
+        A::NextMatch,
+        "the next row matching the find (/)",
+        None,
+    ),
+    b(
+        S::Global,
+        &[K::Ch('N')],
+        "N",
+        A::PrevMatch,
+        "the previous row matching the find (/)",
+        None,
+    ),
     b(S::Global, UP, "↑ k", A::Up, "move up", None),
     b(S::Global, DOWN, "↓ j", A::Down, "move down", None),
     b(
@@ -570,7 +857,7 @@ pub static BINDINGS: &[Binding] = &[
     b(
         S::Global,
         &[K::Code(C::PageUp), K::Ctrl('b')],
-        "PgUp",
+        "PgUp Ctrl-B",
         A::PageUp,
         "page up",
         None,
@@ -578,7 +865,7 @@ pub static BINDINGS: &[Binding] = &[
     b(
         S::Global,
         &[K::Code(C::PageDown), K::Ctrl('f')],
-        "PgDn",
+        "PgDn Ctrl-F",
         A::PageDown,
         "page down",
         None,
@@ -586,7 +873,7 @@ pub static BINDINGS: &[Binding] = &[
     b(
         S::Global,
         &[K::Ch('g'), K::Code(C::Home)],
-        "g",
+        "g Home",
         A::Top,
         "go to the top (audit: the newest record)",
         None,
@@ -594,7 +881,7 @@ pub static BINDINGS: &[Binding] = &[
     b(
         S::Global,
         &[K::Ch('G'), K::Code(C::End)],
-        "G",
+        "G End",
         A::Bottom,
         "go to the bottom (audit: the oldest record)",
         None,
@@ -608,23 +895,23 @@ pub static BINDINGS: &[Binding] = &[
         "previous pane",
         None,
     ),
-    b(
-        S::Global,
-        &[K::Ch('/')],
-        "/",
-        A::Search,
-        "search (where there is something to search)",
-        None,
-    ),
     b(S::Global, ENTER, "Enter", A::Enter, "open / choose", None),
     b(S::Global, ESC, "Esc", A::Back, "back one layer", None),
     b(
         S::Global,
         &[K::Ch('R'), K::Ctrl('r')],
-        "R",
+        "R Ctrl-R",
         A::Refresh,
         "reload from the store now (it also reloads by itself)",
         None,
+    ),
+    b(
+        S::Global,
+        &[K::Ch('y')],
+        "y",
+        A::Copy,
+        "copy the selected id to the clipboard (OSC 52: works over SSH)",
+        Some("copy"),
     ),
     b(
         S::Global,
@@ -663,14 +950,19 @@ pub fn lookup(scopes: &[Scope], ev: &KeyEvent) -> Option<Action> {
 }
 
 /// The hint bar's entries for the active scopes: (key label, word).
-pub fn hints(scopes: &[Scope]) -> Vec<(&'static str, &'static str)> {
+pub fn hints(scopes: &[Scope], read_only: bool) -> Vec<(&'static str, &'static str)> {
     let text_mode = scopes.first().is_some_and(|s| s.takes_text());
+    // Over the help, global keys only scroll it (its own hints say so).
+    let modal = text_mode || scopes.first() == Some(&Scope::Help);
     let mut out = Vec::new();
     for &scope in scopes {
-        if text_mode && scope == Scope::Global {
+        if modal && scope == Scope::Global {
             continue;
         }
-        for bnd in BINDINGS.iter().filter(|b| b.scope == scope) {
+        for bnd in BINDINGS
+            .iter()
+            .filter(|b| b.scope == scope && !(read_only && b.action.writes()))
+        {
             if let Some(h) = bnd.hint {
                 if !out.iter().any(|(l, _)| *l == bnd.label) {
                     out.push((bnd.label, h));
@@ -681,30 +973,96 @@ pub fn hints(scopes: &[Scope]) -> Vec<(&'static str, &'static str)> {
     out
 }
 
+/// The order scopes are listed in the help (after the current ones).
+const HELP_ORDER: [Scope; 19] = [
+    S::Global,
+    S::Overview,
+    S::Snapshots,
+    S::Sla,
+    S::WizardList,
+    S::WizardVerify,
+    S::WizardPreview,
+    S::WizardReason,
+    S::WizardConfirm,
+    S::WizardConfirmReady,
+    S::WizardStale,
+    S::WizardResult,
+    S::WizardRetry,
+    S::Audit,
+    S::AuditForm,
+    S::Retention,
+    S::Dialog,
+    S::Input,
+    S::Help,
+];
+
 /// The help screen: every scope with its bindings, in table order.
 pub fn help_sections() -> Vec<(Scope, Vec<&'static Binding>)> {
+    sections(&HELP_ORDER)
+}
+
+fn sections(order: &[Scope]) -> Vec<(Scope, Vec<&'static Binding>)> {
     let mut out: Vec<(Scope, Vec<&'static Binding>)> = Vec::new();
-    let order = [
-        S::Global,
-        S::Overview,
-        S::Snapshots,
-        S::Sla,
-        S::WizardList,
-        S::WizardVerify,
-        S::WizardPreview,
-        S::WizardReason,
-        S::WizardConfirm,
-        S::WizardResult,
-        S::Audit,
-        S::AuditForm,
-        S::Input,
-        S::Help,
-    ];
-    for scope in order {
+    for &scope in order {
         let v: Vec<_> = BINDINGS.iter().filter(|b| b.scope == scope).collect();
         if !v.is_empty() {
             out.push((scope, v));
         }
+    }
+    out
+}
+
+/// The README's table of keys, generated from the table above (a test
+/// keeps the README's copy identical).
+pub fn readme_table() -> String {
+    let mut out = String::from("| where | key | does |\n|---|---|---|\n");
+    for (scope, binds) in help_sections() {
+        for b in binds {
+            out.push_str(&format!(
+                "| {} | `{}` | {} |\n",
+                scope.title(),
+                b.label.replace('|', "\\|"),
+                b.help.replace('|', "\\|")
+            ));
+        }
+    }
+    out
+}
+
+/// The glyph legends the help starts with.
+pub const LEGEND: [&str; 2] = [
+    "Freshness: ● fresh  △ stale  ▲ stale (overdue)  ✖ critical  ⊘ expired",
+    "Snapshots: ◆ active  ○ previous  ▣ archived  ↶ rolled back from  ⊘ expired  ✗ failed  · deleted",
+];
+
+/// One line of the help overlay (never wrapped: the count is exact, so
+/// the help scrolls exactly to its last line).
+#[derive(Clone, Copy, Debug)]
+pub enum HelpLine {
+    Legend(&'static str),
+    Blank,
+    Title(Scope),
+    Key(&'static Binding),
+}
+
+/// The help's lines: the keys of the screen in use first (lazygit), then
+/// everywhere, then every other scope.
+pub fn help_lines(current: &[Scope]) -> Vec<HelpLine> {
+    let mut order: Vec<Scope> = current
+        .iter()
+        .copied()
+        .filter(|s| *s != S::Global && *s != S::Help)
+        .collect();
+    for s in HELP_ORDER {
+        if !order.contains(&s) {
+            order.push(s);
+        }
+    }
+    let mut out: Vec<HelpLine> = LEGEND.iter().map(|l| HelpLine::Legend(l)).collect();
+    for (scope, binds) in sections(&order) {
+        out.push(HelpLine::Blank);
+        out.push(HelpLine::Title(scope));
+        out.extend(binds.into_iter().map(HelpLine::Key));
     }
     out
 }
@@ -758,7 +1116,7 @@ mod tests {
             } else {
                 vec![scope, Scope::Global]
             };
-            for (label, _) in hints(&scopes) {
+            for (label, _) in hints(&scopes, false) {
                 let b = BINDINGS
                     .iter()
                     .find(|b| b.label == label && (b.scope == scope || b.scope == Scope::Global))

@@ -9,6 +9,7 @@
 //! with its own store connection; and the event loop (`term`), which owns
 //! the terminal and always gives it back.
 
+pub mod actions;
 pub mod app;
 pub mod audit;
 pub mod data;
@@ -41,6 +42,15 @@ pub const NO_TERMINAL: &str = "the console needs a terminal, and standard output
 
 /// Runs the console until the operator quits. Returns the exit code.
 pub fn run(opts: Options) -> Result<u8, OpError> {
+    // The store's path first: a directory would otherwise surface as
+    // SQLite's bare "unable to open database file".
+    if opts.db.is_dir() {
+        return Err(OpError::Usage(format!(
+            "--db {} is a directory; give the path of the store file inside it (e.g. {})",
+            opts.db.display(),
+            opts.db.join("snapgov.db").display()
+        )));
+    }
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(OpError::Usage(NO_TERMINAL.into()));
     }

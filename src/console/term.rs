@@ -164,9 +164,11 @@ fn event_loop(terminal: &mut Term, opts: &Options) -> Result<u8, OpError> {
     let mut last_refresh = Instant::now();
     let mouse = opts.env.config.console.mouse;
     loop {
+        let mut drawn = Default::default();
         terminal
-            .draw(|f| ui::render(&app, &theme, f))
+            .draw(|f| drawn = ui::render(&app, &theme, f))
             .map_err(io_err)?;
+        app.drawn = drawn;
         let timeout = tick.saturating_sub(last_tick.elapsed());
         let mut fx = Vec::new();
         if event::poll(timeout).map_err(io_err)? {
@@ -195,6 +197,13 @@ fn event_loop(terminal: &mut Term, opts: &Options) -> Result<u8, OpError> {
                 Effect::Quit => return Ok(0),
                 Effect::Suspend => suspend(terminal).map_err(io_err)?,
                 Effect::Run { id, job } => spawn(opts, id, job, &tx),
+                Effect::Copy(text) => {
+                    // Best effort: a terminal without OSC 52 ignores it.
+                    let _ = crossterm::execute!(
+                        std::io::stdout(),
+                        crossterm::clipboard::CopyToClipboard::to_clipboard_from(text)
+                    );
+                }
             }
         }
     }

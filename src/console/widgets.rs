@@ -2,6 +2,9 @@
 //! one-line text field.
 
 use super::keymap::Action;
+use crossterm::event::{Event, KeyEvent};
+use tui_input::backend::crossterm::to_input_request;
+use tui_input::{Input, InputRequest};
 
 /// A selection in a list and the first visible row.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,30 +51,89 @@ impl ListNav {
     }
 }
 
-/// A one-line text field (the cursor is always at the end).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The longest text a field takes.
+pub const MAX_FIELD: usize = 200;
+
+/// A one-line text field: tui-input does the editing (cursor, Home/End,
+/// Ctrl-A/E/U/W/K, word moves); this wrapper keeps control characters out
+/// and the length bounded.
+#[derive(Clone, Debug, Default)]
 pub struct TextField {
-    pub text: String,
+    input: Input,
 }
+
+impl PartialEq for TextField {
+    fn eq(&self, other: &Self) -> bool {
+        self.text() == other.text()
+    }
+}
+impl Eq for TextField {}
 
 impl TextField {
     pub fn with(text: &str) -> TextField {
+        let clean: String = text
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(MAX_FIELD)
+            .collect();
         TextField {
-            text: text.to_string(),
+            input: Input::new(clean),
         }
+    }
+    pub fn text(&self) -> &str {
+        self.input.value()
+    }
+    /// The cursor, in characters from the start.
+    pub fn cursor(&self) -> usize {
+        self.input.cursor()
     }
     pub fn push(&mut self, c: char) {
-        if !c.is_control() && self.text.chars().count() < 200 {
-            self.text.push(c);
-        }
+        self.request(InputRequest::InsertChar(c));
     }
     pub fn backspace(&mut self) {
-        self.text.pop();
+        self.request(InputRequest::DeletePrevChar);
+    }
+    /// An editing request (typing, cursor moves, deletions).
+    pub fn request(&mut self, r: InputRequest) -> bool {
+        if let InputRequest::InsertChar(c) = r {
+            if c.is_control() || self.text().chars().count() >= MAX_FIELD {
+                return false;
+            }
+        }
+        self.input.handle(r).is_some()
+    }
+    /// A key, as a shell line editor reads it. Returns whether the key was
+    /// an editing key.
+    pub fn handle_key(&mut self, ev: &KeyEvent) -> bool {
+        match to_input_request(&Event::Key(*ev)) {
+            Some(r) => {
+                self.request(r);
+                true
+            }
+            None => false,
+        }
     }
     pub fn value(&self) -> Option<String> {
-        let t = self.text.trim();
+        let t = self.text().trim();
         (!t.is_empty()).then(|| t.to_string())
     }
+}
+
+/// Text from the store, safe to draw: control characters are shown
+/// escaped (`\u{1b}`), never sent to the terminal.
+pub fn escape(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Which pane of a two-pane screen has the keyboard.
@@ -121,7 +183,7 @@ mod tests {
             t.push(c);
         }
         t.backspace();
-        assert_eq!(t.text, "ab");
+        assert_eq!(t.text(), "ab");
         assert_eq!(TextField::with("  ").value(), None);
     }
 }

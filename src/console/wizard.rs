@@ -112,9 +112,88 @@ pub enum ConfirmFocus {
     RollBack,
 }
 
+/// How the dry-run diff's rows are ordered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Order {
+    /// Added, then removed, then changed (the store's order within each).
+    #[default]
+    Grouped,
+    /// Worst severity first (packages last), then grouped.
+    Severity,
+}
+
+fn severity_rank(s: Option<&str>) -> u8 {
+    match s {
+        Some(s) => Severity::ALL
+            .iter()
+            .position(|x| x.as_str() == s)
+            .map_or(Severity::ALL.len() as u8, |i| i as u8),
+        None => u8::MAX,
+    }
+}
+
+fn change_rank(c: Change) -> u8 {
+    match c {
+        Change::Added => 0,
+        Change::Removed => 1,
+        Change::Changed => 2,
+    }
+}
+
+/// A diff row's detail, one line each: a changed record's differing fields
+/// with the old and the new value in full (pretty JSON), an added or
+/// removed record pretty-printed.
+pub fn detail_lines(it: &DiffItem) -> Vec<String> {
+    let pretty =
+        |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
+    let mut out = vec![format!(
+        "{} {} ({}{})",
+        it.change.as_str(),
+        it.identity,
+        it.kind,
+        it.severity
+            .as_deref()
+            .map(|s| format!(", {s}"))
+            .unwrap_or_default()
+    )];
+    match (&it.old, &it.new) {
+        (Some(o), Some(n)) => {
+            let empty = serde_json::Map::new();
+            let (om, nm) = (
+                o.as_object().unwrap_or(&empty),
+                n.as_object().unwrap_or(&empty),
+            );
+            let mut keys: Vec<&String> = om.keys().chain(nm.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                let (a, b) = (om.get(k), nm.get(k));
+                if a == b {
+                    continue;
+                }
+                out.push(format!("{k}:"));
+                for (sign, v) in [("- old: ", a), ("+ new: ", b)] {
+                    let text = v.map(pretty).unwrap_or_else(|| "(absent)".into());
+                    for (i, l) in text.lines().enumerate() {
+                        let lead = if i == 0 { sign } else { "       " };
+                        out.push(format!("  {lead}{l}"));
+                    }
+                }
+            }
+        }
+        (None, Some(v)) | (Some(v), None) => {
+            let sign = if it.new.is_some() { "+ " } else { "- " };
+            out.extend(pretty(v).lines().map(|l| format!("{sign}{l}")));
+        }
+        _ => {}
+    }
+    out
+}
+
 /// The dry-run diff's list: loaded page by page, filtered in the store.
 #[derive(Clone, Debug, Default)]
 pub struct Preview {
+    pub order: Order,
     pub items: Vec<DiffItem>,
     pub nav: ListNav,
     pub filter: ItemFilter,
@@ -160,6 +239,9 @@ pub struct Wizard {
     pub outcome: Option<Result<Response, Failure>>,
     /// A note for the operator on the current step (e.g. "a reason is required").
     pub note: Option<String>,
+    /// A refresh saw the tool's active snapshot change since the preview:
+    /// the new active id. Confirm then refuses and offers to reload.
+    pub moved: Option<String>,
 }
 
 /// What the wizard tells the app besides effects.
@@ -180,6 +262,24 @@ fn next_id(ids: &mut u64) -> u64 {
 impl Default for Wizard {
     fn default() -> Self {
         Wizard::new(Vec::new())
+    }
+}
+
+impl Preview {
+    /// Orders the loaded rows, keeping the selected one selected.
+    pub fn arrange(&mut self) {
+        let sel = self.items.get(self.nav.sel).map(|i| i.identity.clone());
+        match self.order {
+            Order::Grouped => self.items.sort_by_key(|i| change_rank(i.change)),
+            Order::Severity => self
+                .items
+                .sort_by_key(|i| (severity_rank(i.severity.as_deref()), change_rank(i.change))),
+        }
+        if let Some(id) = sel {
+            if let Some(j) = self.items.iter().position(|i| i.identity == id) {
+                self.nav.sel = j;
+            }
+        }
     }
 }
 
@@ -207,6 +307,7 @@ impl Wizard {
             exec_req: None,
             outcome: None,
             note: None,
+            moved: None,
         }
     }
 
@@ -236,6 +337,9 @@ impl Wizard {
         if matches!(self.step, Step::Execute) {
             return Vec::new();
         }
+        // A new wizard: choices from an earlier, abandoned one would
+        // preselect a target nobody chose in this one.
+        self.reset();
         if let Some(i) = self.tools.iter().position(|t| t.name == tool) {
             self.tool_nav.sel = i;
         }
@@ -254,6 +358,7 @@ impl Wizard {
         self.tool = Some(tool.clone());
         self.failure = None;
         self.note = None;
+        self.moved = None;
         self.step = Step::Target;
         self.targets = None;
         let id = next_id(ids);
@@ -452,7 +557,38 @@ impl Wizard {
                         };
                         fx = self.reload_diff(ids);
                     }
+                    Action::ToggleSort => {
+                        self.preview.order = match self.preview.order {
+                            Order::Grouped => Order::Severity,
+                            Order::Severity => Order::Grouped,
+                        };
+                        self.preview.arrange();
+                        self.preview.nav.sel = 0;
+                        self.preview.nav.offset = 0;
+                    }
+                    Action::NextCritical => {
+                        let from = self.preview.nav.sel + 1;
+                        let items = &self.preview.items;
+                        let hit = (from..items.len())
+                            .chain(0..from.min(items.len()))
+                            .find(|&i| items[i].severity.as_deref() == Some("critical"));
+                        match hit {
+                            Some(i) => {
+                                self.preview.nav.sel = i;
+                                self.preview.nav.offset = self.preview.nav.offset_for(page);
+                                self.preview.detail_scroll = 0;
+                            }
+                            None => {
+                                self.note = Some(if self.preview.exhausted {
+                                    "no critical finding in this diff".into()
+                                } else {
+                                    "no critical finding among the rows loaded; G loads more".into()
+                                })
+                            }
+                        }
+                    }
                     Action::ClearFilters => {
+                        self.preview.order = Order::Grouped;
                         self.preview.filter = ItemFilter::default();
                         fx = self.reload_diff(ids);
                     }
@@ -467,6 +603,11 @@ impl Wizard {
                                 self.preview.detail_scroll.saturating_sub(1)
                         }
                         Action::Down => self.preview.detail_scroll += 1,
+                        Action::PageDown => self.preview.detail_scroll += page as u16,
+                        Action::PageUp => {
+                            self.preview.detail_scroll =
+                                self.preview.detail_scroll.saturating_sub(page as u16)
+                        }
                         Action::Top => self.preview.detail_scroll = 0,
                         _ => {}
                     },
@@ -502,16 +643,35 @@ impl Wizard {
                 }
                 Exit::Stay
             }
+            Step::Confirm if self.moved.is_some() => match a {
+                Action::Enter => {
+                    // The preview is out of date: reload against the new state.
+                    let tool = self.tool.clone().unwrap_or_default();
+                    self.wanted_target = self.target.clone();
+                    fx = self.choose_tool(tool, ids);
+                    Exit::Stay
+                }
+                Action::Back => {
+                    self.step = Step::Reason;
+                    Exit::Stay
+                }
+                _ => Exit::Stay,
+            },
             Step::Confirm => match a {
-                Action::NextPane | Action::PrevPane => {
-                    self.confirm_focus = match self.confirm_focus {
-                        ConfirmFocus::Cancel => ConfirmFocus::RollBack,
-                        ConfirmFocus::RollBack => ConfirmFocus::Cancel,
-                    };
+                Action::NextPane | Action::PrevPane | Action::Left | Action::Right => {
+                    if self.confirmed() {
+                        self.confirm_focus = match self.confirm_focus {
+                            ConfirmFocus::Cancel => ConfirmFocus::RollBack,
+                            ConfirmFocus::RollBack => ConfirmFocus::Cancel,
+                        };
+                    } else {
+                        self.note = Some(self.confirm_hint());
+                    }
                     Exit::Stay
                 }
                 Action::Backspace => {
                     self.confirm.backspace();
+                    self.sync_confirm_focus();
                     Exit::Stay
                 }
                 Action::Back => {
@@ -519,14 +679,19 @@ impl Wizard {
                     Exit::Stay
                 }
                 Action::Enter => match self.confirm_focus {
+                    ConfirmFocus::RollBack if self.confirmed() => {
+                        fx = self.execute(ids);
+                        Exit::Stay
+                    }
+                    ConfirmFocus::RollBack => {
+                        self.confirm_focus = ConfirmFocus::Cancel;
+                        self.note = Some(self.confirm_hint());
+                        Exit::Stay
+                    }
                     ConfirmFocus::Cancel => {
                         let tool = self.tool.clone().unwrap_or_default();
                         self.reset();
                         Exit::Leave(format!("rollback of {tool} cancelled; nothing was changed"))
-                    }
-                    ConfirmFocus::RollBack => {
-                        fx = self.execute(ids);
-                        Exit::Stay
                     }
                 },
                 _ => Exit::Stay,
@@ -565,26 +730,72 @@ impl Wizard {
         (fx, exit)
     }
 
-    /// A typed character (reason, confirmation, diff search).
-    pub fn type_char(&mut self, c: char) {
+    /// The text field that has the keyboard (reason, confirmation, diff
+    /// search), if any.
+    pub fn field_mut(&mut self) -> Option<&mut TextField> {
         match self.step {
-            Step::Reason => self.reason.push(c),
-            Step::Confirm => {
-                self.confirm.push(c);
-                if Some(self.confirm.text.as_str()) == self.tool.as_deref() {
-                    self.confirm_focus = ConfirmFocus::RollBack;
-                }
-            }
-            Step::Preview => {
-                if let Some(s) = &mut self.preview.search {
-                    s.push(c);
-                }
-            }
-            _ => {}
+            Step::Reason => Some(&mut self.reason),
+            Step::Confirm => Some(&mut self.confirm),
+            Step::Preview => self.preview.search.as_mut(),
+            _ => None,
+        }
+    }
+
+    /// After an edit: the confirmation's button follows the typed name.
+    pub fn edited(&mut self) {
+        self.note = None;
+        if self.step == Step::Confirm {
+            self.sync_confirm_focus();
+        }
+    }
+
+    /// The typed name is exactly the tool's: only then is [Roll back] enabled.
+    pub fn confirmed(&self) -> bool {
+        self.tool
+            .as_deref()
+            .is_some_and(|t| !t.is_empty() && self.confirm.text() == t)
+    }
+
+    /// Why [Roll back] is disabled, said where the operator looks.
+    pub fn confirm_hint(&self) -> String {
+        format!(
+            "[ Roll back ] is disabled: type {} exactly to enable it",
+            self.tool.as_deref().unwrap_or("the tool name")
+        )
+    }
+
+    /// Typing the exact name focuses [Roll back]; anything else, Cancel.
+    pub fn sync_confirm_focus(&mut self) {
+        self.confirm_focus = if self.confirmed() {
+            ConfirmFocus::RollBack
+        } else {
+            ConfirmFocus::Cancel
+        };
+    }
+
+    /// A refresh saw `tool`'s active snapshot: if it is no longer the one
+    /// the preview was computed against, Confirm says so and refuses.
+    pub fn active_seen(&mut self, tool: &str, active: Option<&str>) {
+        if self.tool.as_deref() != Some(tool)
+            || !matches!(
+                self.step,
+                Step::Verify | Step::Preview | Step::Reason | Step::Confirm
+            )
+        {
+            return;
+        }
+        let Some(p) = &self.plan else { return };
+        if active != Some(p.from.id.as_str()) {
+            self.moved = Some(active.unwrap_or("none").to_string());
+            self.confirm_focus = ConfirmFocus::Cancel;
         }
     }
 
     fn execute(&mut self, ids: &mut u64) -> Vec<Effect> {
+        // No key path reaches the rollback without the exact name typed.
+        if !self.confirmed() || self.moved.is_some() {
+            return Vec::new();
+        }
         let (Some(tool), Some(plan), Some(reason)) =
             (self.tool.clone(), self.plan.as_ref(), self.reason.value())
         else {
@@ -666,6 +877,7 @@ impl Wizard {
                         self.preview.exhausted = true;
                     }
                     self.preview.items.extend(items);
+                    self.preview.arrange();
                 }
                 Ok(_) => {}
                 Err(e) => {

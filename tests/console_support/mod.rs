@@ -60,6 +60,8 @@ pub struct Driver {
     pub hold: bool,
     pub held: Vec<Effect>,
     pub quit: bool,
+    /// What `y` put on the clipboard.
+    pub copied: Vec<String>,
     tx: Sender<Msg>,
     rx: Receiver<Msg>,
     _dir: Option<tempfile::TempDir>,
@@ -85,12 +87,14 @@ impl Driver {
             hold: false,
             held: Vec::new(),
             quit: false,
+            copied: Vec::new(),
             tx,
             rx,
             _dir: None,
         };
         let fx = d.app.start();
         d.run(fx);
+        d.draw();
         d
     }
 
@@ -103,6 +107,7 @@ impl Driver {
             match e {
                 Effect::Quit => self.quit = true,
                 Effect::Suspend => {}
+                Effect::Copy(t) => self.copied.push(t),
                 Effect::Run { id, job } => {
                     let msg =
                         jobs::perform(&self.db, &self.env, self.read_only, id, &job, &self.tx);
@@ -127,7 +132,19 @@ impl Driver {
     pub fn key(&mut self, code: KeyCode) -> &mut Self {
         let fx = self.app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
         self.run(fx);
+        self.draw();
         self
+    }
+
+    /// Draws a frame, as the event loop does after every event: the app
+    /// learns where its list and tabs are.
+    pub fn draw(&mut self) {
+        let (w, h) = self.app.size;
+        let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+        let mut drawn = Default::default();
+        t.draw(|f| drawn = ui::render(&self.app, &Theme::new("auto", true), f))
+            .unwrap();
+        self.app.drawn = drawn;
     }
 
     pub fn ctrl(&mut self, c: char) -> &mut Self {
@@ -135,6 +152,7 @@ impl Driver {
             .app
             .on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
         self.run(fx);
+        self.draw();
         self
     }
 
@@ -149,7 +167,10 @@ impl Driver {
     pub fn buffer(&self, theme: &Theme) -> Buffer {
         let (w, h) = self.app.size;
         let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-        t.draw(|f| ui::render(&self.app, theme, f)).unwrap();
+        t.draw(|f| {
+            ui::render(&self.app, theme, f);
+        })
+        .unwrap();
         t.backend().buffer().clone()
     }
 
@@ -159,6 +180,7 @@ impl Driver {
 
     pub fn resize(&mut self, w: u16, h: u16) -> &mut Self {
         self.app.size = (w, h);
+        self.draw();
         self
     }
 }

@@ -57,19 +57,7 @@ pub fn list_area(_app: &App, body: Rect) -> Rect {
 
 /// The chain badge's text and whether it is good news.
 pub fn badge(chain: &Chain) -> (String, Option<bool>) {
-    match chain {
-        Chain::NotChecked => ("chain not checked (v)".into(), None),
-        Chain::Checking(_) => ("verifying the chain…".into(), None),
-        Chain::Verified { head, records } => (
-            format!(
-                "✓ chain verified up to {} ({records})",
-                head.as_deref().unwrap_or("-")
-            ),
-            Some(true),
-        ),
-        Chain::Broken { at, .. } => (format!("✗ chain broken at {at}"), Some(false)),
-        Chain::Failed(e) => (format!("✗ cannot verify: {e}"), Some(false)),
-    }
+    crate::console::audit::badge_text(chain)
 }
 
 /// A one-line digest of a record's details.
@@ -117,8 +105,7 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
     let left = if let Some(s) = &a.search {
         Line::from(vec![
             Span::styled(" search: ", theme.key()),
-            Span::raw(s.text.clone()),
-            Span::styled("▏", theme.key()),
+            Span::raw(super::field_text(s, true, left_w.saturating_sub(10))),
         ])
     } else if a.query.is_empty() {
         Line::from(vec![Span::styled(
@@ -144,7 +131,11 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
     } else {
         ""
     };
-    let title = format!("Audit trail · {} loaded{more}{newer}", a.rows.len());
+    let title = format!(
+        "Audit trail · {}/{} loaded{more}{newer}",
+        (a.nav.sel + 1).min(a.rows.len()),
+        a.rows.len()
+    );
     let inner = boxed(&title, a.focus == Pane::List, theme, l.table, buf);
     let mut cols = [
         col("ID", 10),
@@ -163,6 +154,14 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
     header_row(&cols, &keep, theme, inner.x, inner.y, inner.width, buf);
     let rows = list_area(app, body);
     let off = a.nav.offset_for(rows.height as usize);
+    super::scrollbar(
+        off,
+        a.rows.len(),
+        rows.height as usize,
+        Rect::new(l.table.x, rows.y, l.table.width, rows.height),
+        theme,
+        buf,
+    );
     for (row, (i, (_, r))) in a
         .rows
         .iter()
@@ -259,7 +258,7 @@ pub fn form(theme: &Theme, f: &Form, area: Rect, buf: &mut Buffer) {
             if focused { theme.key() } else { theme.dim() },
         );
         let fw = 34u16.min(inner.width.saturating_sub(10));
-        let text = format!("{}{}", f.fields[i].text, if focused { "▏" } else { "" });
+        let text = super::field_text(&f.fields[i], focused, fw as usize);
         let st = if focused {
             theme.focus()
         } else {
@@ -272,12 +271,20 @@ pub fn form(theme: &Theme, f: &Form, area: Rect, buf: &mut Buffer) {
             fw as usize,
             st,
         );
+        // A field's error sits beside it, in place of its help.
+        let (note, nst) = match (&f.error, f.error_field()) {
+            (Some(e), Some(j)) if j == i => (e.as_str(), theme.error()),
+            _ => (help[i], theme.dim()),
+        };
         buf.set_stringn(
             inner.x + 9 + fw,
             y,
-            help[i],
+            fit(
+                note,
+                inner.right().saturating_sub(inner.x + 9 + fw) as usize,
+            ),
             inner.right().saturating_sub(inner.x + 9 + fw) as usize,
-            theme.dim(),
+            nst,
         );
     }
     let y = inner.y + FIELDS.len() as u16 + 1;

@@ -20,8 +20,8 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 /// Below this the console shows only a "terminal too small" notice.
-pub const MIN_WIDTH: u16 = 60;
-pub const MIN_HEIGHT: u16 = 15;
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 
@@ -64,25 +64,28 @@ fn tabs(_app: &App) -> Vec<(u8, String)> {
 
 const BRAND: &str = " snapgov ";
 
-/// Which screen's tab is at column `x` of the tab bar.
-pub fn tab_at(app: &App, area: Rect, x: u16) -> Option<u8> {
-    let mut cx = area.x + BRAND.chars().count() as u16;
-    for (n, label) in tabs(app) {
-        let w = label.chars().count() as u16;
-        if x >= cx && x < cx + w {
-            return Some(n);
-        }
-        cx += w + 1;
-    }
-    None
-}
-
-pub fn render(app: &App, theme: &Theme, f: &mut Frame) {
+/// Draws the app and says where the list and the tabs went.
+pub fn render(app: &App, theme: &Theme, f: &mut Frame) -> crate::console::app::Drawn {
     let area = f.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(area, f.buffer_mut());
-        return;
+        return Default::default();
     }
+    let drawn = crate::console::app::Drawn {
+        list: list_area(app, area),
+        tabs: {
+            let mut cx = area.x + BRAND.chars().count() as u16;
+            tabs(app)
+                .into_iter()
+                .map(|(n, label)| {
+                    let w = label.chars().count() as u16;
+                    let t = (n, cx, w);
+                    cx += w + 1;
+                    t
+                })
+                .collect()
+        },
+    };
     let buf = f.buffer_mut();
     tab_bar(app, theme, area, buf);
     let b = body(area);
@@ -105,11 +108,148 @@ pub fn render(app: &App, theme: &Theme, f: &mut Frame) {
         Rect::new(area.x, area.bottom() - 1, area.width, 1),
         buf,
     );
+    if let Some(d) = &app.dialog {
+        dialog(d, theme, area, f.buffer_mut());
+    }
+    toasts(app, theme, b, f.buffer_mut());
     if let Some(scroll) = app.help {
-        help(theme, scroll, area, f);
+        help(app, theme, scroll, area, f);
     }
     if let (Screen::Audit, Some(form)) = (app.screen, &app.audit.form) {
         audit::form(theme, form, area, f.buffer_mut());
+    }
+    drawn
+}
+
+/// The rows matching the `/` find on this screen (sorted), if any.
+pub fn find_hits(app: &App) -> Vec<usize> {
+    app.find_matches().map(|(_, h)| h).unwrap_or_default()
+}
+
+/// Marks a row that matches the find: underlined, so it reads without colour.
+pub fn mark_match(hits: &[usize], i: usize, row: Rect, buf: &mut Buffer) {
+    if hits.binary_search(&i).is_ok() {
+        buf.set_style(
+            row,
+            Style::new().add_modifier(ratatui::style::Modifier::UNDERLINED),
+        );
+    }
+}
+
+/// A governance action's dialog: what it does, its fields (each error
+/// under its field), and its keys.
+fn dialog(d: &crate::console::actions::Dialog, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let w = area.width.saturating_sub(4).min(100);
+    let h = area.height.saturating_sub(4).min(16);
+    let r = Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
+    ratatui::widgets::Widget::render(Clear, r, buf);
+    let inner = boxed(&d.kind.title(), true, theme, r, buf);
+    let mut lines: Vec<Line> = vec![Line::styled(d.kind.consequence(), theme.dim())];
+    if let Some(p) = &d.preview {
+        lines.push(Line::styled(
+            format!(
+                "dry run: would archive {} and delete {} snapshot(s){}",
+                p.archived.len(),
+                p.deleted.len(),
+                if p.archived.is_empty() && p.deleted.is_empty() {
+                    " (nothing to do)"
+                } else {
+                    ""
+                }
+            ),
+            theme.warn(),
+        ));
+        let ids: Vec<String> = p
+            .archived
+            .iter()
+            .chain(&p.deleted)
+            .take(4)
+            .cloned()
+            .collect();
+        if !ids.is_empty() {
+            lines.push(Line::raw(format!("  {}", ids.join(", "))));
+        }
+    } else if d.preview_req.is_some() {
+        lines.push(Line::styled("computing the dry run…", theme.warn()));
+    }
+    lines.push(Line::raw(""));
+    let fw = inner.width.saturating_sub(14) as usize;
+    for (i, (label, f)) in d.fields.iter().enumerate() {
+        let focused = i == d.focus;
+        let hint = match *label {
+            "confirm" => format!(" (type {})", d.confirm_word().unwrap_or("")),
+            "until" => " (RFC 3339 or P30D from now)".into(),
+            _ => String::new(),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{label:>8}: "),
+                if focused { theme.key() } else { theme.dim() },
+            ),
+            Span::styled(
+                field_text(f, focused, fw.saturating_sub(hint.chars().count())),
+                if focused { theme.focus() } else { Style::new() },
+            ),
+            Span::styled(hint, theme.dim()),
+        ]));
+        if let Some((Some(j), e)) = &d.error {
+            if *j == i {
+                lines.push(Line::styled(format!("          ✗ {e}"), theme.error()));
+            }
+        }
+    }
+    if let Some((None, e)) = &d.error {
+        lines.push(Line::styled(format!("✗ {e}"), theme.error()));
+    }
+    if d.req.is_some() {
+        lines.push(Line::styled("working…", theme.warn()));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        "Enter: do it · Tab: next field · Esc: cancel (nothing is changed)",
+        theme.key(),
+    ));
+    paragraph(
+        lines,
+        0,
+        Rect::new(
+            inner.x + 1,
+            inner.y,
+            inner.width.saturating_sub(2),
+            inner.height,
+        ),
+        buf,
+    );
+}
+
+/// Toasts, newest at the bottom, in the body's top-right corner.
+fn toasts(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
+    let w = body.width.saturating_sub(4).min(60);
+    for (i, t) in app.toasts.iter().enumerate() {
+        let y = body.y + 1 + i as u16;
+        if y >= body.bottom() || w < 10 {
+            break;
+        }
+        let style = match t.level {
+            Level::Info => theme.ok(),
+            Level::Warn => theme.warn(),
+            Level::Error => theme.error(),
+        };
+        let text = fit(&format!(" {} ", escape(&t.text)), w as usize);
+        let tw = text.chars().count() as u16;
+        let x = body.right().saturating_sub(tw + 2);
+        buf.set_stringn(
+            x,
+            y,
+            &text,
+            tw as usize,
+            style.add_modifier(ratatui::style::Modifier::REVERSED),
+        );
     }
 }
 
@@ -194,6 +334,27 @@ fn status_line(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             Level::Error => theme.error(),
         };
         (m.clone(), s)
+    } else if let (Some((text, hits)), Some(f)) = (app.find_matches(), &app.find) {
+        let sel = app.current_sel();
+        let at = hits.iter().position(|&i| Some(i) == sel).map(|p| p + 1);
+        (
+            format!(
+                "find: {}{} · {} · {}",
+                escape(&text),
+                if f.editing { "▏" } else { "" },
+                match (hits.len(), at) {
+                    (0, _) => "no match".to_string(),
+                    (n, Some(k)) => format!("match {k}/{n}"),
+                    (n, None) => format!("{n} matches"),
+                },
+                if f.editing {
+                    "Enter keeps it, Esc clears"
+                } else {
+                    "n N next / previous, Esc clears"
+                }
+            ),
+            theme.key(),
+        )
     } else if let Some(e) = &app.load_error {
         (format!("cannot load: {e}"), theme.error())
     } else {
@@ -218,13 +379,21 @@ fn status_line(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
 
 fn hint_bar(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let mut spans = Vec::new();
-    let mut width = 1usize;
-    for (label, word) in keymap::hints(&app.scopes()) {
-        let w = label.chars().count() + word.chars().count() + 3;
-        if width + w > area.width as usize {
+    let all = keymap::hints(&app.scopes(), app.read_only);
+    let cost = |(label, word): &(&str, &str)| label.chars().count() + word.chars().count() + 3;
+    // The help key always has room: everything else is in the help.
+    let help = all.iter().find(|(_, w)| *w == "help").copied();
+    let mut width = 1 + help.as_ref().map_or(0, cost);
+    let mut shown: Vec<(&str, &str)> = Vec::new();
+    for h in all.iter().filter(|(_, w)| *w != "help") {
+        if width + cost(h) > area.width as usize {
             break;
         }
-        width += w;
+        width += cost(h);
+        shown.push(*h);
+    }
+    shown.extend(help);
+    for (label, word) in shown {
         spans.push(Span::styled(label, theme.key()));
         spans.push(Span::raw(format!(" {word}  ")));
     }
@@ -236,45 +405,85 @@ fn hint_bar(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     );
 }
 
-/// The help screen, generated from the keymap table.
-fn help(theme: &Theme, scroll: u16, area: Rect, f: &mut Frame) {
-    let w = area.width.saturating_sub(4).min(96);
+/// The help overlay, generated from the keymap table, this screen first.
+fn help(app: &App, theme: &Theme, scroll: u16, area: Rect, f: &mut Frame) {
+    let w = area.width.saturating_sub(4).min(110);
     let h = area.height.saturating_sub(2);
     let r = Rect::new(area.x + (area.width - w) / 2, area.y + 1, w, h);
-    let mut lines: Vec<Line> = Vec::new();
-    lines.push(Line::styled(
-        "Freshness: ● fresh  △ stale  ▲ stale (overdue)  ✖ critical  ⊘ expired",
-        theme.dim(),
-    ));
-    lines.push(Line::styled(
-        "Snapshots: ● active  ○ previous  ▣ archived  ⊘ expired  ✗ failed  · deleted",
-        theme.dim(),
-    ));
-    for (scope, binds) in keymap::help_sections() {
-        lines.push(Line::raw(""));
-        lines.push(Line::styled(scope.title(), theme.header()));
-        for b in binds {
-            lines.push(Line::from(vec![
-                Span::styled(format!("  {:<12}", b.label), theme.key()),
-                Span::raw(b.help),
-            ]));
-        }
-    }
+    let all = keymap::help_lines(&app.screen_scopes());
+    let total = all.len();
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.focused_border())
-        .title(Span::styled(" Help — Esc or ? closes ", theme.title()));
+        .title(Span::styled(" Help — Esc or ? closes ", theme.title()))
+        .title_bottom(Span::styled(
+            format!(
+                " {}-{}/{} · j k PgDn PgUp g G scroll ",
+                (scroll as usize + 1).min(total),
+                (scroll as usize + app.help_height() as usize).min(total),
+                total
+            ),
+            theme.dim(),
+        ));
     f.render_widget(Clear, r);
     let inner = block.inner(r);
     f.render_widget(block, r);
-    // Only the visible lines are laid out (wrapping every line each frame
-    // costs more than the rest of the frame).
-    let visible: Vec<Line> = lines
+    let buf = f.buffer_mut();
+    // The last column is the scrollbar's.
+    let width = inner.width.saturating_sub(1) as usize;
+    for (row, l) in all
         .into_iter()
         .skip(scroll as usize)
         .take(inner.height as usize)
-        .collect();
-    f.render_widget(Paragraph::new(visible).wrap(Wrap { trim: false }), inner);
+        .enumerate()
+    {
+        let line = match l {
+            keymap::HelpLine::Legend(t) => Line::styled(fit(t, width), theme.dim()),
+            keymap::HelpLine::Blank => Line::raw(""),
+            keymap::HelpLine::Title(s) => Line::styled(s.title(), theme.header()),
+            keymap::HelpLine::Key(b) => Line::from(vec![
+                Span::styled(format!("  {:<14}", b.label), theme.key()),
+                Span::raw(fit(b.help, width.saturating_sub(16))),
+            ]),
+        };
+        buf.set_line(inner.x, inner.y + row as u16, &line, width as u16);
+    }
+    scrollbar(
+        scroll as usize,
+        total,
+        inner.height as usize,
+        inner,
+        theme,
+        buf,
+    );
+}
+
+/// A scrollbar on the right edge of `area` when `total` rows do not fit.
+pub fn scrollbar(
+    offset: usize,
+    total: usize,
+    visible: usize,
+    area: Rect,
+    theme: &Theme,
+    buf: &mut Buffer,
+) {
+    if total <= visible || area.height == 0 || area.width == 0 {
+        return;
+    }
+    let mut state = ratatui::widgets::ScrollbarState::new(total.saturating_sub(visible))
+        .position(offset)
+        .viewport_content_length(visible);
+    ratatui::widgets::StatefulWidget::render(
+        ratatui::widgets::Scrollbar::new(ratatui::widgets::ScrollbarOrientation::VerticalRight)
+            .begin_symbol(None)
+            .end_symbol(None)
+            .track_symbol(Some("│"))
+            .thumb_symbol("┃")
+            .thumb_style(theme.key()),
+        area,
+        buf,
+        &mut state,
+    );
 }
 
 // ---- helpers shared by the screens ----
@@ -416,6 +625,10 @@ pub fn cells_row(
             let lw = line.width() as u16;
             let off = if c.right && lw < w { w - lw } else { 0 };
             buf.set_line(cx + off, y, &line, w - off);
+            if lw > w && w > 0 {
+                // Cut: say so.
+                buf[(cx + w - 1, y)].set_symbol("…");
+            }
         }
         cx += c.width + 1;
     }
@@ -454,3 +667,25 @@ pub fn paragraph(lines: Vec<Line<'_>>, scroll: u16, area: Rect, buf: &mut Buffer
         buf,
     );
 }
+
+/// A text field as drawn: its text with the cursor (`▏`) where it is,
+/// the end kept in view when the text is wider than `width`.
+pub fn field_text(f: &crate::console::widgets::TextField, focused: bool, width: usize) -> String {
+    let chars: Vec<char> = f.text().chars().collect();
+    let cur = f.cursor().min(chars.len());
+    let mut s: String = chars[..cur].iter().collect();
+    if focused {
+        s.push('▏');
+    }
+    s.extend(&chars[cur..]);
+    let n = s.chars().count();
+    if width > 1 && n > width {
+        // Keep the cursor in view: cut from the left.
+        let skip = (cur + 2).saturating_sub(width).min(n - width);
+        let rest: String = s.chars().skip(skip + 1).take(width - 1).collect();
+        return format!("…{rest}");
+    }
+    s
+}
+
+pub use crate::console::widgets::escape;

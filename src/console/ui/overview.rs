@@ -161,25 +161,29 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         .unwrap_or(15)
         .max(15) as u16;
     let short_id_w = 20u16;
-    let fixed = |idw: u16| name_w + 1 + idw + 1 + 7 + 1 + 17 + 1 + 7 + 1;
     let width = l.rows.width;
-    let id_mode = if width >= fixed(id_w) + 24 {
-        Some(id_w)
-    } else if width >= fixed(short_id_w) + 24 {
-        Some(short_id_w)
-    } else {
-        None
+    // Wide: full ids, "stale (overdue)", the record count. Narrow (80
+    // columns): the id without the tool's name, "overdue", and the record
+    // count left to the panel below; the timeline keeps at least 20 cells.
+    let fixed = |idw: u16, fresh: u16, records: bool| {
+        name_w + 1 + idw + 1 + 7 + 1 + fresh + 1 + if records { 8 } else { 0 }
     };
+    let (id_w, fresh_w, records) = if width >= fixed(id_w, 17, true) + 24 {
+        (id_w, 17, true)
+    } else if width >= fixed(short_id_w, 17, true) + 24 {
+        (short_id_w, 17, true)
+    } else {
+        (short_id_w, 10, false)
+    };
+    let narrow = fresh_w < 17;
     let cols: Vec<Col> = vec![
         col("TOOL", name_w),
-        col("ACTIVE SNAPSHOT", id_mode.unwrap_or(0)),
+        col("ACTIVE SNAPSHOT", id_w),
         rcol("AGE", 7),
-        col("FRESHNESS", 17),
+        col("FRESHNESS", fresh_w),
         rcol("RECORDS", 7),
     ];
-    let keep: Vec<usize> = (0..cols.len())
-        .filter(|&i| i != 1 || id_mode.is_some())
-        .collect();
+    let keep: Vec<usize> = (0..cols.len()).filter(|&i| i != 4 || records).collect();
     let used: u16 = keep.iter().map(|&i| cols[i].width + 1).sum();
     let tl_x = l.rows.x + used;
     let tl_w = width.saturating_sub(used + 1);
@@ -196,6 +200,7 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         theme.header(),
     );
     let now = o.now;
+    let hits = super::find_hits(app);
     let off = app.tool_nav.offset_for(l.rows.height as usize);
     for (row, (i, t)) in o
         .tools
@@ -212,14 +217,18 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
                 format!(
                     "{} {}",
                     freshness_glyph(a.state, a.overdue),
-                    freshness_word(a.state, a.overdue)
+                    if narrow && a.overdue {
+                        "overdue"
+                    } else {
+                        freshness_word(a.state, a.overdue)
+                    }
                 ),
                 theme.freshness(a.state, a.overdue),
             ),
-            None => ("- no snapshot".into(), theme.dim()),
+            None => ("- none".into(), theme.dim()),
         };
-        let id = match (t.active(), id_mode) {
-            (Some(a), Some(w)) if w == short_id_w => {
+        let id = match (t.active(), id_w) {
+            (Some(a), w) if w == short_id_w => {
                 a.id.strip_prefix(&format!("{}-", t.name()))
                     .unwrap_or(&a.id)
                     .to_string()
@@ -227,6 +236,7 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
             (Some(a), _) => a.id.clone(),
             (None, _) => "-".into(),
         };
+        let cursor = (selected && app.overview_focus == Pane::Detail).then_some(app.mark_sel);
         let cells = vec![
             vec![Span::styled(t.name().to_string(), theme.title())],
             vec![Span::raw(id)],
@@ -244,6 +254,12 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
             )],
         ];
         cells_row(&cols, &keep, &cells, l.rows.x, y, width, buf);
+        super::mark_match(
+            &hits,
+            i,
+            Rect::new(l.rows.x, y, used.saturating_sub(1), 1),
+            buf,
+        );
         if selected {
             // The text columns only: the timeline keeps its marks' looks.
             buf.set_style(
@@ -255,6 +271,7 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
             t,
             now,
             o.window_days,
+            cursor,
             theme,
             Rect::new(tl_x, y, tl_w, 1),
             buf,
@@ -304,11 +321,26 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
             theme.dim(),
         );
     }
-    if let Some(lg) = l.legend {
-        legend(theme, lg, buf);
+    let cursor = o
+        .tools
+        .get(app.tool_nav.sel)
+        .and_then(|t| cursor_line(app, t, now, l.rows.width as usize));
+    match (l.legend, &cursor) {
+        // The cursor's snapshot in the legend's place (the help has the legend).
+        (Some(lg), Some(c)) => {
+            buf.set_stringn(
+                lg.x,
+                lg.y,
+                fit(c, lg.width as usize),
+                lg.width as usize,
+                theme.focus(),
+            );
+        }
+        (Some(lg), None) => legend(theme, lg, buf),
+        _ => {}
     }
     if let (Some(r), Some(t)) = (l.recent, o.tools.get(app.tool_nav.sel)) {
-        recent(t, now, theme, r, buf);
+        recent(t, now, o.window_days, theme, r, buf);
     }
 }
 
@@ -320,39 +352,49 @@ fn days(d: Duration) -> String {
     }
 }
 
-/// The glyph and style of one snapshot on a timeline: its freshness as of
-/// now (shape and colour), except that archived, expired, failed and
-/// deleted snapshots have their own glyphs; the active one is highlighted.
-pub fn mark(
-    s: &Snapshot,
-    now: DateTime<Utc>,
-    t: &Thresholds,
-    theme: &Theme,
-) -> (&'static str, Style) {
-    let a = assess(s.imported_at, now, t, s.state == SnapshotState::Expired);
-    let fresh = theme.freshness(a.state, a.overdue);
-    match s.state {
-        SnapshotState::Active => (
-            freshness_glyph(a.state, a.overdue),
-            fresh.patch(theme.highlight()),
-        ),
-        SnapshotState::Previous => (freshness_glyph(a.state, a.overdue), fresh),
-        SnapshotState::Archived => (state_glyph(s.state), fresh),
-        SnapshotState::Expired => (
-            state_glyph(s.state),
-            theme.freshness(Freshness::Expired, false),
-        ),
-        SnapshotState::Failed => (state_glyph(s.state), theme.error()),
-        SnapshotState::Deleted => (state_glyph(s.state), theme.dim()),
+/// A timeline mark's glyph: the snapshot's state (not its age), each with
+/// a shape of its own so that the timeline reads without colour.
+pub fn mark_glyph(state: SnapshotState, rolled_back_from: bool) -> &'static str {
+    if rolled_back_from && state != SnapshotState::Active {
+        return "↶";
+    }
+    match state {
+        SnapshotState::Active => "◆",
+        SnapshotState::Previous => "○",
+        SnapshotState::Archived => "▣",
+        SnapshotState::Expired => "⊘",
+        SnapshotState::Failed => "✗",
+        SnapshotState::Deleted => "·",
     }
 }
 
-fn priority(s: SnapshotState) -> u8 {
+/// The marker of an active snapshot imported before the window.
+pub const OFF_WINDOW: &str = "◀";
+
+/// A timeline mark's style: the same as the state's everywhere (legend,
+/// lists), so a glyph never changes colour from one place to another.
+pub fn mark_style(state: SnapshotState, rolled_back_from: bool, theme: &Theme) -> Style {
+    if rolled_back_from && state != SnapshotState::Active {
+        theme.warn().add_modifier(ratatui::style::Modifier::BOLD)
+    } else {
+        theme.state(state)
+    }
+}
+
+/// One snapshot on a timeline: its glyph and style.
+pub fn mark(s: &Snapshot, t: &ToolLine, theme: &Theme) -> (&'static str, Style) {
+    let rb = t.rolled_back_from.contains(&s.id);
+    (mark_glyph(s.state, rb), mark_style(s.state, rb, theme))
+}
+
+fn priority(s: SnapshotState, rolled_back_from: bool) -> u8 {
     match s {
-        SnapshotState::Active => 5,
-        SnapshotState::Failed => 4,
-        SnapshotState::Expired => 3,
-        SnapshotState::Previous | SnapshotState::Archived => 2,
+        SnapshotState::Active => 7,
+        _ if rolled_back_from => 6,
+        SnapshotState::Failed => 5,
+        SnapshotState::Expired => 4,
+        SnapshotState::Previous => 3,
+        SnapshotState::Archived => 2,
         SnapshotState::Deleted => 1,
     }
 }
@@ -365,12 +407,20 @@ fn column_of(t: DateTime<Utc>, start: DateTime<Utc>, span: i64, width: u16) -> O
     Some(((d as i128 * width as i128 / span.max(1) as i128) as u16).min(width - 1))
 }
 
+/// Whether the tool's active snapshot was imported before the window.
+pub fn active_off_window(t: &ToolLine, now: DateTime<Utc>, window_days: i64) -> bool {
+    t.active()
+        .is_some_and(|a| a.imported_at < now - Duration::days(window_days))
+}
+
 /// One tool's timeline: days along x, now at the right edge; threshold
-/// guides where no snapshot is.
+/// guides where no snapshot is. `cursor`: the mark the timeline cursor is
+/// on (an index into the tool's marks).
 pub fn timeline(
     t: &ToolLine,
     now: DateTime<Utc>,
     window_days: i64,
+    cursor: Option<usize>,
     theme: &Theme,
     area: Rect,
     buf: &mut Buffer,
@@ -392,20 +442,36 @@ pub fn timeline(
         }
     }
     let mut best: Vec<Option<&Snapshot>> = vec![None; w as usize];
+    let prio = |s: &Snapshot| priority(s.state, t.rolled_back_from.contains(&s.id));
     for s in &t.marks {
         let Some(c) = column_of(s.imported_at, start, span, w) else {
             continue;
         };
         let slot = &mut best[c as usize];
         match slot {
-            Some(b) if priority(b.state) >= priority(s.state) => {}
+            Some(b) if prio(b) >= prio(s) => {}
             _ => *slot = Some(s),
         }
     }
     for (c, s) in best.iter().enumerate() {
         if let Some(s) = s {
-            let (g, st) = mark(s, now, th, theme);
+            let (g, st) = mark(s, t, theme);
             buf.set_stringn(area.x + c as u16, area.y, g, 1, st);
+        }
+    }
+    if active_off_window(t, now, window_days) {
+        buf.set_stringn(
+            area.x,
+            area.y,
+            OFF_WINDOW,
+            1,
+            theme.state(SnapshotState::Active),
+        );
+    }
+    if let Some(s) = cursor.and_then(|i| t.marks.get(i)) {
+        if let Some(c) = column_of(s.imported_at, start, span, w) {
+            let (g, st) = mark(s, t, theme);
+            buf.set_stringn(area.x + c, area.y, g, 1, st.patch(theme.focus()));
         }
     }
 }
@@ -433,7 +499,17 @@ fn axis(
         theme.dim(),
     );
     buf.set_stringn(line.x + w - 1, line.y, "┤", 1, theme.dim());
-    let mut marks: Vec<(u16, String, Style)> = vec![(0, format!("-{window_days}d"), theme.dim())];
+    // (column, text, style, how the label sits on its column)
+    #[derive(Clone, Copy, PartialEq)]
+    enum Anchor {
+        Left,
+        Centre,
+        Right,
+    }
+    let mut marks: Vec<(u16, String, Style, Anchor)> = vec![
+        (w - 1, "now".into(), theme.dim(), Anchor::Right),
+        (0, format!("-{window_days}d"), theme.dim(), Anchor::Left),
+    ];
     for (d, f, o) in [
         (th.critical, Freshness::Critical, false),
         (th.stale, Freshness::Stale, true),
@@ -451,45 +527,41 @@ fn axis(
                 c,
                 format!("{}{}", freshness_glyph(f, o), days(d)),
                 theme.freshness(f, o),
+                Anchor::Centre,
             ));
         }
     }
-    marks.push((w - 1, "now".into(), theme.dim()));
-    // Place "now" first, then the thresholds, then the window's start; a
-    // label that would overlap one already placed moves a little or goes.
-    let order = [marks.len() - 1, 1, 2, 3, 0];
-    // Threshold labels start with their glyph, so they may touch each
-    // other; "now" and the window's start keep a space around them.
-    let mut placed: Vec<(u16, u16, bool)> = Vec::new();
-    for &i in order.iter().filter(|&&i| i < marks.len()) {
-        let (c, text, style) = &marks[i];
+    // "now" and the window's start first, then the thresholds; a label
+    // that would touch one already placed (one space between) moves a
+    // little or is left out: the help and the header say the rest.
+    let mut placed: Vec<(u16, u16)> = Vec::new();
+    for (c, text, style, anchor) in marks {
         let len = text.chars().count() as u16;
-        let spaced = i == 0 || i == marks.len() - 1;
         if len > w {
             continue;
         }
-        let pref = c.saturating_sub(len / 2).min(w - len) as i32;
+        let pref = match anchor {
+            Anchor::Left => 0,
+            Anchor::Right => (w - len) as i32,
+            Anchor::Centre => c.saturating_sub(len / 2).min(w - len) as i32,
+        };
         let spot = [0i32, -1, 1, -2, 2, -3, 3, -4, 4].iter().find_map(|d| {
             let x = pref + d;
             if x < 0 || x as u16 + len > w {
                 return None;
             }
             let x = x as u16;
-            let free = placed.iter().all(|&(a, b, other_spaced)| {
-                let g = u16::from(spaced || other_spaced);
-                x + len + g <= a || x > b + g
-            });
+            let free = placed.iter().all(|&(a, b)| x + len < a || x > b + 1);
             free.then_some(x)
         });
         if let Some(x) = spot {
-            buf.set_stringn(labels.x + x, labels.y, text, len as usize, *style);
-            placed.push((x, x + len - 1, spaced));
+            buf.set_stringn(labels.x + x, labels.y, &text, len as usize, style);
+            placed.push((x, x + len - 1));
         }
     }
 }
 
 fn legend(theme: &Theme, area: Rect, buf: &mut Buffer) {
-    use Freshness::*;
     // The long form if it fits, else a compact one.
     for compact in [false, true] {
         let gap = if compact { " " } else { "  " };
@@ -498,33 +570,41 @@ fn legend(theme: &Theme, area: Rect, buf: &mut Buffer) {
             if compact { "" } else { " marks: " },
             theme.dim(),
         )];
-        for (f, o) in [
-            (Fresh, false),
-            (Stale, false),
-            (Stale, true),
-            (Critical, false),
+        for (state, rb, word) in [
+            (SnapshotState::Active, false, "active"),
+            (SnapshotState::Previous, false, "previous"),
+            (SnapshotState::Archived, false, "archived"),
+            (
+                SnapshotState::Previous,
+                true,
+                if compact {
+                    "rolledback"
+                } else {
+                    "rolled back from"
+                },
+            ),
+            (SnapshotState::Failed, false, "failed"),
+            (SnapshotState::Expired, false, "expired"),
+            (SnapshotState::Deleted, false, "deleted"),
         ] {
-            let word = if o { "overdue" } else { f.as_str() };
             spans.push(Span::styled(
-                format!("{}{sep}{word}", freshness_glyph(f, o)),
-                theme.freshness(f, o),
+                format!("{}{sep}{word}", mark_glyph(state, rb)),
+                mark_style(state, rb, theme),
             ));
             spans.push(Span::raw(gap));
         }
-        for s in [
-            SnapshotState::Archived,
-            SnapshotState::Expired,
-            SnapshotState::Failed,
-            SnapshotState::Deleted,
-        ] {
-            spans.push(Span::styled(
-                format!("{}{sep}{}", state_glyph(s), s.as_str()),
-                theme.state(s),
-            ));
-            spans.push(Span::raw(gap));
-        }
-        spans.push(Span::styled("active", theme.highlight()));
-        spans.push(Span::styled(format!("{gap}┊{sep}thresholds"), theme.dim()));
+        spans.push(Span::styled(
+            format!(
+                "{OFF_WINDOW}{sep}{}",
+                if compact { "older" } else { "active, older" }
+            ),
+            theme.state(SnapshotState::Active),
+        ));
+        spans.push(Span::raw(gap));
+        spans.push(Span::styled(
+            format!("┊{sep}{}", if compact { "sla" } else { "SLA threshold" }),
+            theme.dim(),
+        ));
         let line = Line::from(spans);
         if compact || line.width() <= area.width as usize {
             buf.set_line(area.x, area.y, &line, area.width);
@@ -533,9 +613,73 @@ fn legend(theme: &Theme, area: Rect, buf: &mut Buffer) {
     }
 }
 
-fn recent(t: &ToolLine, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
+/// The timeline cursor's snapshot, said in one line.
+fn cursor_line(app: &App, t: &ToolLine, now: DateTime<Utc>, width: usize) -> Option<String> {
+    if app.overview_focus != Pane::Detail {
+        return None;
+    }
+    let Some(s) = t.marks.get(app.mark_sel) else {
+        return Some(format!("{}: no snapshot in the window", t.name()));
+    };
+    let hold = match app.overview.as_ref().and_then(|o| o.hold_of(&s.id)) {
+        Some(h) => format!("hold until {}", fmt_ts(h.expires_at)),
+        None => "no hold".into(),
+    };
+    let rb = if t.rolled_back_from.contains(&s.id) {
+        " · rolled back from"
+    } else {
+        ""
+    };
+    let long = format!(
+        "◇ {} · {} ({} ago) · {}{rb} · {} records · {hold} · {}/{}",
+        s.id,
+        fmt_ts(s.imported_at),
+        age(s.imported_at, now),
+        s.state,
+        s.record_count,
+        app.mark_sel + 1,
+        t.marks.len()
+    );
+    if long.chars().count() <= width {
+        return Some(long);
+    }
+    // Narrow: the age instead of the time, a shorter hold.
+    let hold = if hold == "no hold" {
+        hold
+    } else {
+        "held".into()
+    };
+    Some(format!(
+        "◇ {} · {} ago · {}{} · {} records · {hold}",
+        s.id,
+        age(s.imported_at, now),
+        s.state,
+        if rb.is_empty() { "" } else { " ↶" },
+        s.record_count,
+    ))
+}
+
+fn recent(
+    t: &ToolLine,
+    now: DateTime<Utc>,
+    window_days: i64,
+    theme: &Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let off = if active_off_window(t, now, window_days) {
+        format!(
+            " · {OFF_WINDOW} the active snapshot is older than the window ({})",
+            t.sla
+                .assessment
+                .map(|a| super::fmt_age(a.age))
+                .unwrap_or_default()
+        )
+    } else {
+        String::new()
+    };
     let title = format!(
-        "{} · {} snapshots in the window{} · Enter: all snapshots · r: rollback",
+        "{} · {} snapshots in the window{}{off} · Enter: all snapshots",
         t.name(),
         t.marks.len(),
         if t.truncated { "+" } else { "" }
@@ -612,8 +756,9 @@ fn snapshot_list(app: &App, list: &SnapList, theme: &Theme, body: Rect, buf: &mu
     let l = list_layout(list, body);
     if let Some(b) = l.list_box {
         let title = format!(
-            "{} · snapshots, newest first · {}{}",
+            "{} · snapshots, newest first · {}/{}{}",
             list.tool,
+            (list.nav.sel + 1).min(list.items.len()),
             list.items.len(),
             if list.exhausted { "" } else { "+" }
         );
@@ -632,7 +777,16 @@ fn snapshot_list(app: &App, list: &SnapList, theme: &Theme, body: Rect, buf: &mu
         let keep = fit_columns(&cols, &[7, 6, 8, 2], inner.width);
         header_row(&cols, &keep, theme, inner.x, inner.y, inner.width, buf);
         let rows = rows_of(b);
+        let hits = super::find_hits(app);
         let off = list.nav.offset_for(rows.height as usize);
+        super::scrollbar(
+            off,
+            list.items.len(),
+            rows.height as usize,
+            Rect::new(b.x, rows.y, b.width, rows.height),
+            theme,
+            buf,
+        );
         for (row, (i, s)) in list
             .items
             .iter()
@@ -674,6 +828,7 @@ fn snapshot_list(app: &App, list: &SnapList, theme: &Theme, body: Rect, buf: &mu
                 vec![warn],
             ];
             cells_row(&cols, &keep, &cells, rows.x, y, rows.width, buf);
+            super::mark_match(&hits, i, Rect::new(rows.x, y, rows.width, 1), buf);
             if selected {
                 let st = sel_style(theme, true, list.focus == Pane::List);
                 buf.set_style(Rect::new(rows.x, y, rows.width, 1), st);
@@ -703,8 +858,24 @@ fn snapshot_list(app: &App, list: &SnapList, theme: &Theme, body: Rect, buf: &mu
                 ),
                 Span::raw(format!("  imported {} ago", age(s.imported_at, now))),
             ]));
+            match app.overview.as_ref().and_then(|o| o.hold_of(&s.id)) {
+                Some(h) => lines.push(Line::styled(
+                    format!(
+                        "retention hold until {} by {}: {}{}",
+                        fmt_ts(h.expires_at),
+                        super::escape(&h.created_by),
+                        super::escape(&h.reason),
+                        if h.expires_at <= now { " (lapsed)" } else { "" }
+                    ),
+                    theme.key(),
+                )),
+                None => lines.push(Line::styled("no retention hold", theme.dim())),
+            }
             if let Some(f) = &s.failure_reason {
-                lines.push(Line::styled(format!("failed: {f}"), theme.error()));
+                lines.push(Line::styled(
+                    format!("failed: {}", super::escape(f)),
+                    theme.error(),
+                ));
             }
             for w in &s.warnings {
                 lines.push(Line::styled(format!("⚠ {w}"), theme.warn()));

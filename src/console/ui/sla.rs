@@ -5,7 +5,7 @@ use super::{boxed, cells_row, col, fit_columns, header_row, rcol, sel_style};
 use crate::console::app::App;
 use crate::console::theme::{freshness_glyph, freshness_word, Theme};
 use crate::domain::freshness::Freshness;
-use crate::domain::time::{fmt_duration, fmt_ts};
+use crate::domain::time::fmt_ts;
 use crate::ops::sla::SlaStatus;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -38,7 +38,7 @@ pub fn next_change(s: &SlaStatus, now: chrono::DateTime<chrono::Utc>) -> String 
         _ => return "- (no further change)".into(),
     };
     match s.time_left(now) {
-        Some(d) => format!("{next} in {}", fmt_duration(d)),
+        Some(d) => format!("{next} in {}", super::fmt_age(d)),
         None => "-".into(),
     }
 }
@@ -68,7 +68,18 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
     ];
     let keep = fit_columns(&cols, &[3, 6, 5], inner.width);
     header_row(&cols, &keep, theme, inner.x, inner.y, inner.width, buf);
+    if o.tools.is_empty() {
+        buf.set_stringn(
+            inner.x,
+            inner.y + 1,
+            "no tools yet: import a feed with `snapgov ingest import --tool NAME FILE`",
+            inner.width as usize,
+            theme.dim(),
+        );
+        return;
+    }
     let rows = list_area(app, body);
+    let hits = super::find_hits(app);
     let off = app.tool_nav.offset_for(rows.height as usize);
     for (row, (i, t)) in o
         .tools
@@ -94,7 +105,11 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         let cells = vec![
             vec![Span::styled(s.tool.clone(), theme.title())],
             vec![Span::styled(word, style)],
-            vec![Span::raw(d.age.clone().unwrap_or_else(|| "-".into()))],
+            vec![Span::raw(
+                s.assessment
+                    .map(|a| super::fmt_age(a.age))
+                    .unwrap_or_else(|| "-".into()),
+            )],
             vec![Span::raw(
                 d.snapshot_id.clone().unwrap_or_else(|| "-".into()),
             )],
@@ -102,11 +117,14 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
             vec![Span::raw(d.next_check.clone())],
             vec![Span::raw(format!(
                 "{} / {} / {}",
-                d.thresholds.max_age, d.thresholds.stale, d.thresholds.critical
+                super::fmt_age(s.thresholds.max_age),
+                super::fmt_age(s.thresholds.stale),
+                super::fmt_age(s.thresholds.critical)
             ))],
         ];
         let y = rows.y + row as u16;
         cells_row(&cols, &keep, &cells, rows.x, y, rows.width, buf);
+        super::mark_match(&hits, i, Rect::new(rows.x, y, rows.width, 1), buf);
         if i == app.tool_nav.sel {
             buf.set_style(
                 Rect::new(rows.x, y, rows.width, 1),

@@ -5,14 +5,18 @@ use super::{
 };
 use crate::console::app::App;
 use crate::console::data::rollback_sentence;
+use crate::console::data::Targets;
 use crate::console::theme::{freshness_glyph, freshness_word, state_glyph, Theme};
 use crate::console::widgets::Pane;
 use crate::console::wizard::{ConfirmFocus, Step, StepState, Wizard};
+use crate::domain::freshness::Freshness;
+use crate::domain::snapshot::Snapshot;
 use crate::domain::snapshot::SnapshotState;
 use crate::domain::time::fmt_ts;
 use crate::ops::diff::{Change, Counts, DiffItem};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 fn content(body: Rect) -> Rect {
@@ -148,7 +152,8 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         Step::Confirm => confirm_step(app, theme, inner, buf),
         Step::Execute | Step::Result => execute_step(app, theme, inner, buf),
     }
-    if let Some(n) = &w.note {
+    // Reason and Confirm show their notes beside their fields.
+    if let (Some(n), false) = (&w.note, matches!(w.step, Step::Reason | Step::Confirm)) {
         buf.set_stringn(
             inner.x + 1,
             inner.bottom().saturating_sub(1),
@@ -161,6 +166,7 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
 
 fn tool_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
     let w = &app.wizard;
+    let hits = super::find_hits(app);
     buf.set_stringn(
         inner.x + 1,
         inner.y,
@@ -227,6 +233,7 @@ fn tool_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         ];
         let y = rows.y + row as u16;
         cells_row(&cols, &keep, &cells, rows.x, y, rows.width, buf);
+        super::mark_match(&hits, i, Rect::new(rows.x, y, rows.width, 1), buf);
         if i == w.tool_nav.sel {
             buf.set_style(
                 Rect::new(rows.x, y, rows.width, 1),
@@ -238,6 +245,7 @@ fn tool_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
 
 fn target_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
     let w = &app.wizard;
+    let hits = super::find_hits(app);
     let now = app.now();
     let Some(t) = &w.targets else {
         let msg = match &w.failure {
@@ -254,16 +262,19 @@ fn target_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         buf.set_line(inner.x + 1, inner.y, &msg, inner.width.saturating_sub(1));
         return;
     };
+    let legend = format!(
+        " ({} records) to (AFTER: the freshness after the rollback · ▣ archived · ↶ rolled back from before · default: the previous snapshot):",
+        t.active.record_count
+    );
+    let room =
+        (inner.width as usize).saturating_sub(2 + t.tool.len() + 16 + t.active.id.chars().count());
     let intro = Line::from(vec![
         Span::raw(format!("Roll {} back from ", t.tool)),
         Span::styled(t.active.id.clone(), theme.state(SnapshotState::Active)),
-        Span::raw(format!(
-            " ({} records) to (▣ = archived; default: the previous snapshot):",
-            t.active.record_count
-        )),
+        Span::raw(fit(&legend, room)),
     ]);
     buf.set_line(inner.x + 1, inner.y, &intro, inner.width.saturating_sub(1));
-    let cols = [
+    let mut cols = [
         col("", 9),
         col("STATE", 10),
         col("SNAPSHOT", 33),
@@ -272,8 +283,17 @@ fn target_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         rcol("RECORDS", 7),
         rcol("Δ ACTIVE", 8),
         col("NORMALIZED", 14),
+        col("AFTER", 10),
+        col("NOTE", 0),
     ];
-    let keep = fit_columns(&cols, &[7, 3, 6], inner.width);
+    let mut keep = fit_columns(&cols[..9], &[7, 3, 5, 6], inner.width);
+    // The note (why a target was rolled back from) takes what is left.
+    let used: u16 = keep.iter().map(|&i| cols[i].width + 1).sum();
+    let rest = inner.width.saturating_sub(used + 1);
+    if rest >= 16 {
+        cols[9] = col("NOTE", rest);
+        keep.push(9);
+    }
     header_row(&cols, &keep, theme, inner.x, inner.y + 1, inner.width, buf);
     let rows = Rect::new(
         inner.x,
@@ -294,7 +314,12 @@ fn target_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         let delta = s.record_count as i64 - t.active.record_count as i64;
         let cells = vec![
             vec![Span::styled(
-                if is_default { "default" } else { "" },
+                match (is_default, t.rollback_reason(&s.id).is_some()) {
+                    (true, true) => "↶ default",
+                    (true, false) => "default",
+                    (false, true) => "↶",
+                    (false, false) => "",
+                },
                 theme.key(),
             )],
             vec![Span::styled(
@@ -311,9 +336,18 @@ fn target_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
                 format!("{delta:+}")
             })],
             vec![Span::raw(short_hash(s.normalized_hash.as_deref(), 14))],
+            after_cell(t, s, theme),
+            match t.rollback_reason(&s.id) {
+                Some(why) => vec![Span::styled(
+                    format!("↶ rolled back from: {}", super::escape(why)),
+                    theme.warn(),
+                )],
+                None => vec![],
+            },
         ];
         let y = rows.y + row as u16;
         cells_row(&cols, &keep, &cells, rows.x, y, rows.width, buf);
+        super::mark_match(&hits, i, Rect::new(rows.x, y, rows.width, 1), buf);
         if i == w.target_nav.sel {
             buf.set_style(
                 Rect::new(rows.x, y, rows.width, 1),
@@ -330,6 +364,60 @@ fn target_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
             theme.error(),
         );
     }
+}
+
+/// The freshness the tool would have after rolling back to `s`.
+fn after_cell<'a>(t: &Targets, s: &Snapshot, theme: &Theme) -> Vec<Span<'a>> {
+    let a = t.after(s);
+    vec![Span::styled(
+        format!(
+            "{} {}",
+            freshness_glyph(a.state, a.overdue),
+            // Short enough for the column at 80 columns.
+            if a.overdue {
+                "overdue"
+            } else {
+                a.state.as_str()
+            }
+        ),
+        theme.freshness(a.state, a.overdue),
+    )]
+}
+
+/// What rolling back to the chosen target does besides restoring it: the
+/// tool's freshness afterwards, and an earlier rollback away from it.
+pub fn consequence_lines<'a>(w: &Wizard, theme: &Theme) -> Vec<Line<'a>> {
+    let mut out = Vec::new();
+    let (Some(t), Some(id)) = (&w.targets, &w.target) else {
+        return out;
+    };
+    let Some(s) = t.list.iter().find(|s| &s.id == id) else {
+        return out;
+    };
+    let tool = &t.tool;
+    let a = t.after(s);
+    let age = super::fmt_age(a.age);
+    match a.state {
+        Freshness::Critical => out.push(Line::styled(
+            format!("⚠ after this rollback {tool} becomes critical ({age} old): record queries for {tool} will be refused until a fresh feed is imported"),
+            theme.error(),
+        )),
+        Freshness::Stale => out.push(Line::styled(
+            format!("⚠ after this rollback {tool} becomes stale ({age} old): record queries will carry a staleness warning"),
+            theme.warn(),
+        )),
+        _ => {}
+    }
+    if let Some(why) = t.rollback_reason(&s.id) {
+        out.push(Line::styled(
+            format!(
+                "⚠ {tool} was rolled back from this snapshot before: \"{}\"",
+                super::escape(why)
+            ),
+            theme.warn(),
+        ));
+    }
+    out
 }
 
 fn failure_lines<'a>(f: &crate::console::wizard::Failure, theme: &Theme) -> Vec<Line<'a>> {
@@ -402,6 +490,7 @@ fn verify_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
                 theme.warn(),
             ));
         }
+        lines.extend(consequence_lines(w, theme));
         lines.push(Line::raw(""));
         lines.push(Line::raw(format!(
             "Rolling {} back from {} ({} records) to {} ({} records) would change {} records.",
@@ -539,7 +628,10 @@ fn preview_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         )),
         Span::styled(" / ", theme.key()),
         match &w.preview.search {
-            Some(s) => Span::styled(format!("search: {}▏", s.text), theme.focus()),
+            Some(s) => Span::styled(
+                format!("search: {}", super::field_text(s, true, 40)),
+                theme.focus(),
+            ),
             None => Span::raw(format!("text={} ", f.text.as_deref().unwrap_or("-"))),
         },
         Span::styled(" x ", theme.key()),
@@ -597,23 +689,26 @@ fn preview_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         buf.set_stringn(list.x + 1, list.y, msg, list.width as usize, theme.dim());
     }
     if let Some(dr) = l.detail {
-        let title = "old → new";
+        let title = "old → new (Tab, then j k PgDn scroll)";
         let di = boxed(title, w.preview.focus == Pane::Detail, theme, dr, buf);
         let mut lines: Vec<Line> = Vec::new();
         if let Some(it) = w.preview.items.get(w.preview.nav.sel) {
-            lines.push(Line::styled(
-                format!("{} {} ({})", it.change.as_str(), it.identity, it.kind),
-                theme.title(),
-            ));
-            match (&it.old, &it.new) {
-                (Some(o), Some(n)) => {
-                    for c in crate::ops::diff::changed_fields(o, n) {
-                        lines.push(Line::styled(format!("  {c}"), theme.changed()));
-                    }
-                }
-                (None, Some(n)) => lines.push(Line::styled(format!("  + {n}"), theme.added())),
-                (Some(o), None) => lines.push(Line::styled(format!("  - {o}"), theme.removed())),
-                _ => {}
+            for (i, l) in crate::console::wizard::detail_lines(it)
+                .into_iter()
+                .enumerate()
+            {
+                let st = if i == 0 {
+                    theme.title()
+                } else if l.trim_start().starts_with("- ") {
+                    theme.removed()
+                } else if l.trim_start().starts_with("+ ") {
+                    theme.added()
+                } else if l.ends_with(':') && !l.starts_with(' ') {
+                    theme.changed()
+                } else {
+                    Style::new()
+                };
+                lines.push(Line::styled(super::escape(&l), st));
             }
         }
         super::paragraph(lines, w.preview.detail_scroll, di, buf);
@@ -627,11 +722,19 @@ fn reason_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         w.tool.as_deref().unwrap_or(""),
         w.target.as_deref().unwrap_or("")
     ))];
+    lines.extend(consequence_lines(w, theme));
     lines.push(Line::raw(""));
     lines.push(Line::from(vec![
         Span::styled("Reason: ", theme.key()),
-        Span::styled(format!("{}▏", w.reason.text), theme.focus()),
+        Span::styled(
+            super::field_text(&w.reason, true, inner.width.saturating_sub(12) as usize),
+            theme.focus(),
+        ),
     ]));
+    // The field's error right under it.
+    if let Some(n) = &w.note {
+        lines.push(Line::styled(format!("        ✗ {n}"), theme.error()));
+    }
     lines.push(Line::raw(""));
     lines.push(Line::styled("e.g. \"data corruption detected in the nightly SBOM\" · Enter continues · Esc goes back (the text is kept)", theme.dim()));
     super::paragraph(
@@ -670,33 +773,69 @@ fn confirm_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
             )),
         ]),
         Line::raw(format!("  {}", p.diff.headline("rolling back"))),
-        Line::raw(format!("  reason: {}", w.reason.text.trim())),
+        Line::raw(format!("  reason: {}", w.reason.text().trim())),
         Line::raw(format!(
             "  by {} · only if {} is still the active snapshot",
             app.user, p.from.id
         )),
-        Line::raw(""),
-        Line::from(vec![
-            Span::raw(format!("Type the tool name ({tool}) to confirm: ")),
-            Span::styled(format!("{}▏", w.confirm.text), theme.focus()),
-        ]),
-        Line::raw(""),
     ];
-    let (c, r) = match w.confirm_focus {
-        ConfirmFocus::Cancel => (theme.focus(), theme.dim()),
-        ConfirmFocus::RollBack => (theme.dim(), theme.focus().patch(theme.error())),
-    };
-    lines.push(Line::from(vec![
-        Span::raw("   "),
-        Span::styled("[ Cancel ]", c),
-        Span::raw("     "),
-        Span::styled("[ Roll back ]", r),
-    ]));
-    lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        "Focus starts on Cancel. Enter presses the focused button; Tab, ← or → moves the focus (typing the tool name moves it to Roll back).",
-        theme.dim(),
-    ));
+    lines.extend(consequence_lines(w, theme));
+    if let Some(now_active) = &w.moved {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            format!(
+                "⚠ {tool}'s active snapshot changed since the preview: it is now {now_active}, not {}. This preview is out of date; nothing can be rolled back from it.",
+                p.from.id
+            ),
+            theme.error(),
+        ));
+        lines.push(Line::styled(
+            "Enter: reload the targets against the new state · Esc: back",
+            theme.key(),
+        ));
+    } else {
+        let ok = w.confirmed();
+        lines.push(Line::raw(""));
+        lines.push(Line::from(vec![
+            Span::raw(format!("Type the tool name ({tool}) to confirm: ")),
+            Span::styled(super::field_text(&w.confirm, true, 40), theme.focus()),
+            if ok {
+                Span::styled("  ✓ matches", theme.ok())
+            } else {
+                Span::raw("")
+            },
+        ]));
+        lines.push(Line::raw(""));
+        let (c, r) = match w.confirm_focus {
+            ConfirmFocus::Cancel => (theme.focus(), theme.dim()),
+            ConfirmFocus::RollBack => (theme.dim(), theme.focus().patch(theme.error())),
+        };
+        lines.push(Line::from(vec![
+            Span::raw("   "),
+            Span::styled("[ Cancel ]", c),
+            Span::raw("     "),
+            Span::styled(
+                if ok {
+                    "[ Roll back ]"
+                } else {
+                    "[ Roll back ] (disabled)"
+                },
+                r,
+            ),
+        ]));
+        lines.push(Line::raw(""));
+        let why = if ok {
+            "Enter presses the focused button; Tab, ← or → moves the focus.".to_string()
+        } else {
+            format!(
+                "[ Roll back ] is disabled until you type {tool} exactly. Enter presses Cancel."
+            )
+        };
+        lines.push(Line::styled(why, theme.dim()));
+        if let Some(n) = &w.note {
+            lines.push(Line::styled(n.clone(), theme.warn()));
+        }
+    }
     super::paragraph(
         lines,
         0,
