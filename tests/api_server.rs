@@ -443,10 +443,26 @@ fn rollback_dry_run_conflict_and_execute() {
         ),
         409,
     );
+    // The refused rollback changed nothing but the trail, where the attempt
+    // is recorded like any refused rollback (the refused dry run is not).
+    let data = |d: Vec<String>| -> Vec<String> {
+        d.into_iter()
+            .filter(|r| !r.starts_with("audit:") && !r.starts_with("meta:"))
+            .collect()
+    };
     assert_eq!(
-        before,
-        dump(&s.db()),
+        data(before.clone()),
+        data(dump(&s.db())),
         "a refused rollback changed the store"
+    );
+    let refused: Vec<String> = dump(&s.db())
+        .into_iter()
+        .filter(|r| r.starts_with("audit:") && !before.contains(r))
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        refused[0].contains("snapshot_rollback_failed") && refused[0].contains("expectedActive"),
+        "{refused:?}"
     );
 
     // With the right expectation it runs: the spec's response.

@@ -774,7 +774,7 @@ fn a_new_wizard_starts_on_the_default_target() {
 }
 
 #[test]
-fn confirm_notices_a_concurrent_change_and_a_refused_execute_changes_nothing() {
+fn confirm_notices_a_concurrent_change_and_a_refused_execute_is_audited() {
     let mut d = Driver::demo(120, 40);
     to_confirm(&mut d);
     let plan = d.app.wizard.plan.clone().unwrap();
@@ -822,9 +822,9 @@ fn confirm_notices_a_concurrent_change_and_a_refused_execute_changes_nothing() {
         d2.app.wizard.outcome.clone().unwrap().unwrap_err().kind,
         FailKind::Conflict
     );
-    // Refused as the CLI and the API refuse: the store is left exactly as
-    // it was (the other operator's rollback stays the newest record).
-    assert_eq!(audit_count(&d2), count, "a refused rollback writes nothing");
+    // Refused as the CLI and the API refuse: one audit record of the
+    // refused attempt, by this operator, naming what it expected.
+    assert_eq!(audit_count(&d2), count + 1, "the refusal is audited once");
     let store = Store::open(&d2.db, OpenMode::ReadOnly).unwrap();
     let (_, rec) = snapgov::ops::audit::list(
         &store,
@@ -835,7 +835,9 @@ fn confirm_notices_a_concurrent_change_and_a_refused_execute_changes_nothing() {
     )
     .unwrap()
     .remove(0);
-    assert_eq!(rec.user, "mallory");
+    assert_eq!(rec.event, "snapshot_rollback_failed");
+    assert_ne!(rec.user, "mallory");
+    assert_eq!(rec.details["expectedActive"], plan.from.id.as_str());
     let f = d2.app.wizard.outcome.clone().unwrap().unwrap_err();
     assert!(f.message.contains(&plan.from.id), "{}", f.message);
 }

@@ -409,7 +409,29 @@ fn a_corrupted_target_is_refused_with_exit_6() {
             r.stderr
         );
     }
-    assert_eq!(sb.dump(), before);
+    // Nothing changed but the trail, which records the refused rollback
+    // (the dry run writes nothing).
+    let data = |d: Vec<(String, Vec<String>)>| -> Vec<(String, Vec<String>)> {
+        d.into_iter()
+            .filter(|(t, _)| t != "audit" && t != "meta")
+            .collect()
+    };
+    assert_eq!(data(sb.dump()), data(before));
+    let v = sb
+        .ok(&[
+            "--json",
+            "ingest",
+            "audit",
+            "list",
+            "--event",
+            "snapshot_rollback_failed",
+        ])
+        .json();
+    let refused = v["audit"].as_array().unwrap();
+    assert_eq!(refused.len(), 1, "{v}");
+    assert_eq!(refused[0]["details"]["step"], "verify_target");
+    assert_eq!(refused[0]["details"]["toSnapshot"], ids[0].as_str());
+    sb.ok(&["ingest", "audit", "verify"]);
     assert_eq!(active(&sb, "trivy")["id"], ids[1]);
 }
 

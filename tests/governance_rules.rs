@@ -593,3 +593,112 @@ fn the_api_takes_expires_at_refuses_wild_imported_at_and_names_its_own_parameter
     );
     assert!(!detail.contains("--"), "{detail}");
 }
+
+// ---------------------------------------------------------------------------
+// Refused rollbacks leave a trace (issue 12 item 3): whichever front end
+// executes it, a rollback refused because the active snapshot moved since
+// the preview, or because its target does not verify, is an attempt an
+// auditor must see. Nothing else changes; a refused dry run writes nothing.
+
+/// The store's tables except the audit trail.
+fn dump_without_audit(sb: &Sandbox) -> Vec<(String, Vec<String>)> {
+    sb.dump()
+        .into_iter()
+        .filter(|(t, _)| t != "audit" && t != "meta")
+        .collect()
+}
+
+#[test]
+fn a_refused_rollback_is_audited_and_changes_nothing_else() {
+    let mut sb = Sandbox::new();
+    let a = import_at(&mut sb, "trivy", "2025-12-01T00:00:00Z", 1, &[]);
+    let b = import_at(&mut sb, "trivy", "2025-12-02T00:00:00Z", 2, &[]);
+    let c = import_at(&mut sb, "trivy", "2025-12-03T00:00:00Z", 3, &[]);
+    let (a, b, c) = (
+        a["id"].as_str().unwrap().to_string(),
+        b["id"].as_str().unwrap().to_string(),
+        c["id"].as_str().unwrap().to_string(),
+    );
+    sb.now = "2025-12-03T12:00:00Z".into();
+
+    // The operator previewed while B was active; C arrived meanwhile.
+    let before = dump_without_audit(&sb);
+    let dry = sb.run(&[
+        "ingest",
+        "rollback",
+        "--tool",
+        "trivy",
+        "--snapshot-id",
+        &a,
+        "--dry-run",
+        "--expect-active",
+        &b,
+    ]);
+    assert_eq!(dry.code, 5, "{dry:?}");
+    assert!(
+        audit_events(&sb, "snapshot_rollback_failed").is_empty(),
+        "a refused dry run wrote to the trail"
+    );
+    let r = sb.run(&[
+        "ingest",
+        "rollback",
+        "--tool",
+        "trivy",
+        "--snapshot-id",
+        &a,
+        "--force",
+        "--reason",
+        "bad feed",
+        "--expect-active",
+        &b,
+    ]);
+    assert_eq!(r.code, 5, "{r:?}");
+    assert_eq!(
+        dump_without_audit(&sb),
+        before,
+        "a refused rollback changed data"
+    );
+    let refused = audit_events(&sb, "snapshot_rollback_failed");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    let d = &refused[0]["details"];
+    assert_eq!(d["step"], "initiate", "{d}");
+    assert_eq!(d["fromSnapshot"], c.as_str(), "{d}");
+    assert_eq!(d["expectedActive"], b.as_str(), "{d}");
+    assert_eq!(d["toSnapshot"], a.as_str(), "{d}");
+    assert_eq!(d["reason"], "bad feed", "{d}");
+    assert_eq!(active_id(&sb, "trivy"), c);
+
+    // A target whose stored records no longer verify: exit 6, audited.
+    let conn = rusqlite::Connection::open(sb.db()).unwrap();
+    let n = conn
+        .execute(
+            "UPDATE records SET body = body || ' ' WHERE id IN \
+             (SELECT record FROM snapshot_records WHERE snapshot = \
+                (SELECT pk FROM snapshots WHERE id = ?1) \
+              EXCEPT SELECT record FROM snapshot_records WHERE snapshot = \
+                (SELECT pk FROM snapshots WHERE id = ?2) LIMIT 1)",
+            [&a, &c],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    drop(conn);
+    let r = sb.run(&[
+        "ingest",
+        "rollback",
+        "--tool",
+        "trivy",
+        "--snapshot-id",
+        &a,
+        "--force",
+        "--reason",
+        "bad feed",
+    ]);
+    assert_eq!(r.code, 6, "{r:?}");
+    let refused = audit_events(&sb, "snapshot_rollback_failed");
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert_eq!(
+        refused[0]["details"]["step"], "verify_target",
+        "{refused:?}"
+    );
+    assert_eq!(active_id(&sb, "trivy"), c);
+}

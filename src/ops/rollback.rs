@@ -297,10 +297,17 @@ pub fn execute(
     }
     let now = env.clock.now();
     let mut failed_at: Option<(Step, String, String, String)> = None;
+    let mut refused: Option<Refusal> = None;
     let result = store.write(|tx| -> std::result::Result<Outcome, Exec> {
         let (from, to) = resolve(tx, tool, target).map_err(Exec::Op)?;
         if let Some(exp) = expected_active {
             if exp != from.id {
+                refused = Some(Refusal {
+                    step: "initiate",
+                    from: from.id.clone(),
+                    to: to.id.clone(),
+                    expected: Some(exp.to_string()),
+                });
                 let who = tx.tool(tool)?;
                 return Err(Exec::Op(OpError::Conflict(format!(
                     "{tool}'s active snapshot changed since the preview: it is now {} (set by {} at {}), not {exp}; review the new state and try again",
@@ -335,7 +342,14 @@ pub fn execute(
                 // Back to the savepoint: the store is as before; say so in the trail.
                 tx.rollback_to(SAVEPOINT)?;
                 tx.release(SAVEPOINT)?;
-                audit_failure(tx, env, tool, &from.id, &to.id, step, &e.to_string(), now).map_err(Exec::Op)?;
+                let attempt = Refusal {
+                    step: step.name(),
+                    from: from.id.clone(),
+                    to: to.id.clone(),
+                    expected: None,
+                };
+                audit_failure(tx, env, tool, &attempt, reason, &e.to_string(), now)
+                    .map_err(Exec::Op)?;
                 return Ok(Outcome::Undone(step, e));
             }
         }
@@ -357,13 +371,21 @@ pub fn execute(
             })
         }
         Err(Exec::Op(e)) => {
-            // A failure after the savepoint was released undid the whole
-            // transaction; record the attempt on its own.
-            if let Some((step, msg, from, to)) = failed_at {
-                if step != Step::VerifyTarget {
-                    let _ =
-                        store.write(|tx| audit_failure(tx, env, tool, &from, &to, step, &msg, now));
-                }
+            // The transaction was undone as a whole (a refusal before the
+            // savepoint, or a failure after it was released): record the
+            // attempt on its own, so that every front end leaves the same
+            // trace of a refused rollback. Nothing else is written.
+            let attempt = refused.or_else(|| {
+                failed_at.map(|(step, _, from, to)| Refusal {
+                    step: step.name(),
+                    from,
+                    to,
+                    expected: None,
+                })
+            });
+            if let Some(attempt) = attempt {
+                let msg = e.to_string();
+                let _ = store.write(|tx| audit_failure(tx, env, tool, &attempt, reason, &msg, now));
             }
             Err(e)
         }
@@ -508,29 +530,43 @@ fn tx_pk(tx: &WriteTx<'_>, id: &str) -> Result<i64> {
 }
 
 #[allow(clippy::too_many_arguments)]
+/// A rollback attempt that did not complete: where it stopped, the active
+/// snapshot it would have rolled back from and its target, and (for a
+/// conflict) the active snapshot the operator's preview was made against.
+struct Refusal {
+    step: &'static str,
+    from: String,
+    to: String,
+    expected: Option<String>,
+}
+
 fn audit_failure(
     tx: &mut WriteTx<'_>,
     env: &Env,
     tool: &str,
-    from: &str,
-    to: &str,
-    step: Step,
+    attempt: &Refusal,
+    reason: &str,
     error: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let mut details = json!({
+        "tool": tool,
+        "fromSnapshot": attempt.from,
+        "toSnapshot": attempt.to,
+        "step": attempt.step,
+        "error": error,
+        "reason": reason,
+    });
+    if let Some(exp) = &attempt.expected {
+        details["expectedActive"] = json!(exp);
+    }
     tx.append_audit(&NewAudit {
         event: AuditEvent::SnapshotRollbackFailed,
         timestamp: now,
         user: env.user.clone(),
         tool: Some(tool.to_string()),
-        snapshot_id: Some(to.to_string()),
-        details: json!({
-            "tool": tool,
-            "fromSnapshot": from,
-            "toSnapshot": to,
-            "step": step.name(),
-            "error": error,
-        }),
+        snapshot_id: Some(attempt.to.clone()),
+        details,
     })?;
     Ok(())
 }
