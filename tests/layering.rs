@@ -277,7 +277,15 @@ fn path_of(s: &str) -> Vec<String> {
 
 fn tops() -> BTreeSet<String> {
     [
-        "api", "cli", "config", "console", "domain", "gen", "ingest", "ops", "store",
+        "api",
+        "cli",
+        "config",
+        "console",
+        "domain",
+        "ingest",
+        "ops",
+        "store",
+        "synthetic_feed",
     ]
     .into_iter()
     .map(String::from)
