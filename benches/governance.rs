@@ -9,13 +9,13 @@
 use chrono::{Duration, TimeZone, Utc};
 use snapgov::config::Config;
 use snapgov::domain::audit::{AuditEvent, NewAudit};
-use snapgov::gen::FeedSpec;
 use snapgov::ingest::Format;
 use snapgov::ops::import::{import, ImportRequest, Input};
 use snapgov::ops::rollback::{execute, plan, Quiet, Target};
 use snapgov::ops::{Clock, Env, NoProgress};
 use snapgov::store::prelude::*;
 use snapgov::store::{DiffSide, OpenMode, Store};
+use snapgov::synthetic_feed::FeedSpec;
 use std::time::Instant;
 
 fn env_var(name: &str, default: u64) -> u64 {
@@ -54,7 +54,7 @@ fn main() {
         };
         let path = dir.path().join(format!("feed{seed}.json"));
         let mut f = std::io::BufWriter::new(std::fs::File::create(&path).expect("feed"));
-        snapgov::gen::write_feed(Format::SyftJson, &spec, &mut f).expect("write feed");
+        snapgov::synthetic_feed::write_feed(Format::SyftJson, &spec, &mut f).expect("write feed");
         drop(f);
         let t = Instant::now();
         let req = ImportRequest::new("syft", vec![Input::File(path.clone())]);

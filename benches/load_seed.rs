@@ -9,11 +9,11 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use snapgov::config::Config;
-use snapgov::gen::FeedSpec;
 use snapgov::ingest::Format;
 use snapgov::ops::import::{import, ImportRequest, Input};
 use snapgov::ops::{Clock, Env, NoProgress};
 use snapgov::store::{OpenMode, Store};
+use snapgov::synthetic_feed::FeedSpec;
 use std::time::Instant;
 
 fn main() {
@@ -45,7 +45,8 @@ fn main() {
             };
             let path = dir.path().join(format!("feed{i}.json"));
             let mut f = std::io::BufWriter::new(std::fs::File::create(&path).expect("feed"));
-            snapgov::gen::write_feed(Format::SyftJson, &spec, &mut f).expect("write feed");
+            snapgov::synthetic_feed::write_feed(Format::SyftJson, &spec, &mut f)
+                .expect("write feed");
             drop(f);
             path
         })

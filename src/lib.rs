@@ -9,7 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod domain;
-pub mod gen;
 pub mod ingest;
 pub mod ops;
 pub mod store;
+pub mod synthetic_feed;

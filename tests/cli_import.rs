@@ -4,8 +4,8 @@
 mod common;
 
 use common::{expected_counts, Sandbox};
-use snapgov::gen::FeedSpec;
 use snapgov::ingest::Format;
+use snapgov::synthetic_feed::FeedSpec;
 
 fn spec(packages: u64, seed: u64) -> FeedSpec {
     FeedSpec {

@@ -5,8 +5,8 @@
 mod common;
 
 use common::Sandbox;
-use snapgov::gen::FeedSpec;
 use snapgov::ingest::Format;
+use snapgov::synthetic_feed::FeedSpec;
 
 fn spec(packages: u64, seed: u64) -> FeedSpec {
     FeedSpec {

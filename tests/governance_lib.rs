@@ -6,13 +6,13 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use snapgov::config::Config;
 use snapgov::domain::record::{record_hash, IdentKey, NormalizedRecord};
 use snapgov::domain::snapshot::SnapshotState;
-use snapgov::gen::FeedSpec;
 use snapgov::ingest::{self, Format};
 use snapgov::ops::import::{import, ImportRequest, Input};
 use snapgov::ops::rollback::{execute, Quiet, Target};
 use snapgov::ops::{self, Clock, Env, NoProgress};
 use snapgov::store::prelude::*;
 use snapgov::store::{OpenMode, SnapshotFilter, Store};
+use snapgov::synthetic_feed::FeedSpec;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -27,7 +27,7 @@ fn env_at(config: &Config, t: DateTime<Utc>) -> Env {
 fn feed(dir: &Path, name: &str, format: Format, spec: &FeedSpec) -> PathBuf {
     let p = dir.join(name);
     let mut f = std::fs::File::create(&p).unwrap();
-    snapgov::gen::write_feed(format, spec, &mut f).unwrap();
+    snapgov::synthetic_feed::write_feed(format, spec, &mut f).unwrap();
     p
 }
 

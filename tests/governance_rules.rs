@@ -7,8 +7,8 @@ mod api_common;
 mod common;
 
 use common::Sandbox;
-use snapgov::gen::FeedSpec;
 use snapgov::ingest::Format;
+use snapgov::synthetic_feed::FeedSpec;
 
 fn spec(seed: u64) -> FeedSpec {
     FeedSpec {

@@ -271,7 +271,7 @@ fn racing_forced_rollbacks_the_second_gets_exit_5() {
         let f = sb.feed(
             &format!("t{i}.json"),
             snapgov::ingest::Format::TrivyJson,
-            &snapgov::gen::FeedSpec {
+            &snapgov::synthetic_feed::FeedSpec {
                 packages: 50,
                 seed: i as u64 + 1,
                 churn_permille: 40,

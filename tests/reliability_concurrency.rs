@@ -5,8 +5,8 @@
 mod common;
 
 use common::{Run, Sandbox};
-use snapgov::gen::FeedSpec;
 use snapgov::ingest::Format;
+use snapgov::synthetic_feed::FeedSpec;
 use std::collections::{BTreeMap, BTreeSet};
 
 const PROCS: usize = 8;

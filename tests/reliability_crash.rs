@@ -6,8 +6,8 @@
 mod common;
 
 use common::Sandbox;
-use snapgov::gen::FeedSpec;
 use snapgov::ingest::Format;
+use snapgov::synthetic_feed::FeedSpec;
 
 /// The invariants that must hold after any crash.
 fn assert_consistent(sb: &Sandbox, what: &str) {

@@ -8,8 +8,8 @@ mod console_support;
 use api_common::{client, Scratch};
 use console_support::{env, text, Driver};
 use snapgov::console::theme::Theme;
-use snapgov::gen::FeedSpec;
 use snapgov::ingest::Format;
+use snapgov::synthetic_feed::FeedSpec;
 
 #[test]
 fn console_and_server_keep_working_during_concurrent_writes() {
@@ -20,7 +20,7 @@ fn console_and_server_keep_working_during_concurrent_writes() {
         .map(|seed| {
             let p = s.path(&format!("f{seed}.json"));
             let mut f = std::fs::File::create(&p).unwrap();
-            snapgov::gen::write_feed(
+            snapgov::synthetic_feed::write_feed(
                 Format::SyftJson,
                 &FeedSpec {
                     packages: 400,

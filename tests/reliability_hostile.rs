@@ -8,18 +8,18 @@ mod common;
 
 use common::{dump, Sandbox};
 use snapgov::config::Config;
-use snapgov::gen::FeedSpec;
 use snapgov::ingest::Format;
 use snapgov::ops::import::{import, ImportRequest, Input};
 use snapgov::ops::{Clock, Env, NoProgress, OpError};
 use snapgov::store::{OpenMode, Store};
+use snapgov::synthetic_feed::FeedSpec;
 use std::path::Path;
 
 const DATA_TABLES: [&str; 4] = ["records", "snapshot_records", "active_records", "tools"];
 
 fn generated(format: Format, packages: u64) -> Vec<u8> {
     let mut v = Vec::new();
-    snapgov::gen::write_feed(
+    snapgov::synthetic_feed::write_feed(
         format,
         &FeedSpec {
             packages,

@@ -6,8 +6,8 @@
 mod common;
 
 use common::Sandbox;
-use snapgov::gen::FeedSpec;
 use snapgov::ingest::Format;
+use snapgov::synthetic_feed::FeedSpec;
 
 struct Case {
     what: String,

@@ -176,6 +176,12 @@ impl IntoResponse for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        OpError::from(e).into()
+    }
+}
+
 #[cfg(test)]
 mod wording_tests {
     use super::api_wording;

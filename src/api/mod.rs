@@ -7,6 +7,7 @@
 
 mod auth;
 pub mod error;
+mod extract;
 mod handlers;
 pub mod metrics;
 pub mod openapi;

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 description of the API, built from the route table
 //! ([`super::routes::ROUTES`]) so every served route is described.
 
-use super::handlers::{DEFAULT_PAGE, MAX_PAGE};
+use super::extract::{DEFAULT_PAGE, MAX_PAGE};
 use super::routes::{Access, Op, Route, ROUTES};
 use serde_json::{json, Map, Value};
 

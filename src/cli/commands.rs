@@ -449,7 +449,7 @@ fn demo(ctx: &mut Context, a: super::DemoArgs) -> Result<u8> {
 }
 
 fn generate(a: super::GenerateArgs) -> Result<u8> {
-    let spec = crate::gen::FeedSpec {
+    let spec = crate::synthetic_feed::FeedSpec {
         packages: a.packages,
         vuln_percent: a.vuln_percent,
         seed: a.seed,
@@ -459,7 +459,7 @@ fn generate(a: super::GenerateArgs) -> Result<u8> {
     let f = std::fs::File::create(&a.out)
         .map_err(|e| OpError::Usage(format!("cannot create {}: {e}", a.out.display())))?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-    crate::gen::write_feed(a.format, &spec, &mut w)
+    crate::synthetic_feed::write_feed(a.format, &spec, &mut w)
         .and_then(|_| std::io::Write::flush(&mut w))
         .map_err(|e| OpError::Invalid(format!("cannot write {}: {e}", a.out.display())))?;
     Ok(0)

@@ -15,7 +15,6 @@
 //! skips are not limited), and that error is mapped to `TooDeep` too, so a
 //! `max_depth` above 127 is honoured only for the parts snapgov skips.
 
-use super::split::Pos;
 use super::{IngestError, Limits, RecordSink};
 use crate::domain::record::{fallback_package_id, Finding, NormalizedRecord, RecordKind};
 use serde::de::{self, DeserializeOwned, Visitor};
@@ -297,6 +296,15 @@ pub(crate) fn run<T: DeserializeOwned>(
             ))
         }
     }
+}
+
+/// Position of a byte in the file: 1-based line; `col` counts the bytes
+/// before it on its line (so serde's 1-based column `c` on the first line
+/// of a chunk maps to `col + c`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pos {
+    pub line: usize,
+    pub col: usize,
 }
 
 /// The start of a file, for [`json_error`] on a whole document.

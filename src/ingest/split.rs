@@ -18,21 +18,15 @@
 //! Line and column numbers are kept so that errors inside an element are
 //! reported at their position in the file.
 
+// `Pos` lives in `common` (its error mapping needs it), re-exported here
+// for the parsers that use it with the splitter.
+pub(crate) use super::common::Pos;
 use super::common::{self, json_error, TOP_LEVEL};
 use super::{IngestError, Limits};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
-
-/// Position of a byte in the file: 1-based line; `col` counts the bytes
-/// before it on its line (so serde's 1-based column `c` on the first line
-/// of a chunk maps to `col + c`).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Pos {
-    pub line: usize,
-    pub col: usize,
-}
 
 /// What a value starts with, for callers that iterate arrays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

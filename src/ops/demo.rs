@@ -4,9 +4,9 @@
 
 use super::import::{import, ImportRequest, Input};
 use super::{Clock, Env, NoProgress, OpError, Result};
-use crate::gen::{write_feed, FeedSpec};
 use crate::ingest::Format;
 use crate::store::Store;
+use crate::synthetic_feed::{write_feed, FeedSpec};
 use chrono::{DateTime, Duration, Utc};
 
 pub struct DemoSummary {

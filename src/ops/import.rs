@@ -458,31 +458,21 @@ fn write_snapshot(
         (older, newer)
     };
     let mut snap = Snapshot {
-        id: id.to_string(),
-        tool: req.tool.clone(),
-        tool_version: None,
-        imported_at,
-        source_hash: src_hash.to_string(),
-        normalized_hash: None,
-        record_count: 0,
         state: if activate {
             SnapshotState::Active
         } else {
             SnapshotState::Previous
         },
         previous_snapshot: previous.as_ref().map(|p| p.id.clone()),
-        metadata: SnapshotMetadata {
-            source_uri: req.source_uri.clone(),
-            import_user: env.user.clone(),
-            import_reason: req.reason.clone(),
-        },
-        format: format_names(formats),
-        generated_at: None,
-        schema_version: None,
-        warnings: Vec::new(),
-        failure_reason: None,
-        state_changed_at: Some(now),
-        stats: None,
+        ..started_snapshot(
+            id.to_string(),
+            req,
+            env,
+            src_hash,
+            formats,
+            imported_at,
+            now,
+        )
     };
     let pk = tx.insert_snapshot(&snap)?;
     let mut writer = tx.record_writer(pk)?;
@@ -719,6 +709,43 @@ fn allocate_id(
     }
     Ok(SnapshotId::new(tool, at, seq))
 }
+/// The row an import writes before its records: the request's metadata, no
+/// records or hash yet, active with no predecessor until the caller says
+/// otherwise. The successful and the failed import both start from it, so
+/// the two rows cannot drift apart.
+fn started_snapshot(
+    id: String,
+    req: &ImportRequest,
+    env: &Env,
+    src_hash: &str,
+    formats: &[Format],
+    imported_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Snapshot {
+    Snapshot {
+        id,
+        tool: req.tool.clone(),
+        tool_version: None,
+        imported_at,
+        source_hash: src_hash.to_string(),
+        normalized_hash: None,
+        record_count: 0,
+        state: SnapshotState::Active,
+        previous_snapshot: None,
+        metadata: SnapshotMetadata {
+            source_uri: req.source_uri.clone(),
+            import_user: env.user.clone(),
+            import_reason: req.reason.clone(),
+        },
+        format: format_names(formats),
+        generated_at: None,
+        schema_version: None,
+        warnings: Vec::new(),
+        failure_reason: None,
+        state_changed_at: Some(now),
+        stats: None,
+    }
+}
 
 /// Records a refused import: a `failed` snapshot, its audit record and,
 /// when records had been written, the automatic rollback to the previous
@@ -742,27 +769,18 @@ fn record_failure(
         })?;
         let previous = tx.active_snapshot(&req.tool)?;
         let snap = Snapshot {
-            id: id.to_string(),
-            tool: req.tool.clone(),
-            tool_version: None,
-            imported_at,
-            source_hash: src_hash.to_string(),
-            normalized_hash: None,
-            record_count: 0,
             state: SnapshotState::Failed,
             previous_snapshot: previous.as_ref().map(|p| p.id.clone()),
-            metadata: SnapshotMetadata {
-                source_uri: req.source_uri.clone(),
-                import_user: env.user.clone(),
-                import_reason: req.reason.clone(),
-            },
-            format: format_names(formats),
-            generated_at: None,
-            schema_version: None,
-            warnings: Vec::new(),
             failure_reason: Some(message.clone()),
-            state_changed_at: Some(now),
-            stats: None,
+            ..started_snapshot(
+                id.to_string(),
+                req,
+                env,
+                src_hash,
+                formats,
+                imported_at,
+                now,
+            )
         };
         tx.ensure_tool(&req.tool)?;
         tx.insert_snapshot(&snap)?;

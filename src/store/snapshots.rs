@@ -4,7 +4,7 @@ use super::{Queries, Result, StoreError, WriteTx};
 use crate::domain::snapshot::{Snapshot, SnapshotMetadata, SnapshotState};
 use crate::domain::time::{fmt_ts, parse_ts};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{params, params_from_iter, OptionalExtension, Row, ToSql};
 
 #[derive(Clone, Debug, Default)]
 pub struct SnapshotFilter {
@@ -27,6 +27,34 @@ pub struct ToolRow {
 }
 
 const COLUMNS: &str = "id, tool, tool_version, imported_at, source_hash, normalized_hash, record_count, state, previous_snapshot, source_uri, import_user, import_reason, format, generated_at, schema_version, warnings, failure_reason, state_changed_at, stats, pk";
+
+/// The values of the columns after `id` and `tool`, in [`COLUMNS`] order:
+/// what an insert writes and an update rewrites (`?3`.. and `?2`..).
+fn written_columns(s: &Snapshot) -> [Box<dyn ToSql + '_>; 17] {
+    [
+        Box::new(&s.tool_version),
+        Box::new(fmt_ts(s.imported_at)),
+        Box::new(&s.source_hash),
+        Box::new(&s.normalized_hash),
+        Box::new(s.record_count as i64),
+        Box::new(s.state.as_str()),
+        Box::new(&s.previous_snapshot),
+        Box::new(&s.metadata.source_uri),
+        Box::new(&s.metadata.import_user),
+        Box::new(&s.metadata.import_reason),
+        Box::new(&s.format),
+        Box::new(&s.generated_at),
+        Box::new(&s.schema_version),
+        Box::new(warnings_json(&s.warnings)),
+        Box::new(&s.failure_reason),
+        Box::new(s.state_changed_at.map(fmt_ts)),
+        Box::new(
+            s.stats
+                .as_ref()
+                .map(|st| serde_json::to_string(st).expect("stats serialize")),
+        ),
+    ]
+}
 
 fn corrupt(what: &str, id: &str) -> StoreError {
     StoreError::Corrupt(format!("snapshot {id}: unreadable {what}"))
@@ -211,29 +239,12 @@ impl WriteTx<'_> {
         let id = s.parsed_id().ok_or_else(|| corrupt("id", &s.id))?;
         self.tx.execute(
             &format!("INSERT INTO snapshots ({COLUMNS}, id_ts, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, NULL, ?20, ?21)"),
-            params![
-                s.id,
-                s.tool,
-                s.tool_version,
-                fmt_ts(s.imported_at),
-                s.source_hash,
-                s.normalized_hash,
-                s.record_count as i64,
-                s.state.as_str(),
-                s.previous_snapshot,
-                s.metadata.source_uri,
-                s.metadata.import_user,
-                s.metadata.import_reason,
-                s.format,
-                s.generated_at,
-                s.schema_version,
-                warnings_json(&s.warnings),
-                s.failure_reason,
-                s.state_changed_at.map(fmt_ts),
-                s.stats.as_ref().map(|st| serde_json::to_string(st).expect("stats serialize")),
-                id.ts_part(),
-                id.seq,
-            ],
+            params_from_iter(
+                [Box::new(&s.id) as Box<dyn ToSql>, Box::new(&s.tool)]
+                    .into_iter()
+                    .chain(written_columns(s))
+                    .chain([Box::new(id.ts_part()) as Box<dyn ToSql>, Box::new(id.seq)]),
+            ),
         )?;
         Ok(self.tx.last_insert_rowid())
     }
@@ -242,26 +253,9 @@ impl WriteTx<'_> {
     pub fn update_snapshot(&mut self, s: &Snapshot) -> Result<()> {
         let n = self.tx.execute(
             "UPDATE snapshots SET tool_version = ?2, imported_at = ?3, source_hash = ?4, normalized_hash = ?5, record_count = ?6, state = ?7, previous_snapshot = ?8, source_uri = ?9, import_user = ?10, import_reason = ?11, format = ?12, generated_at = ?13, schema_version = ?14, warnings = ?15, failure_reason = ?16, state_changed_at = ?17, stats = ?18 WHERE id = ?1",
-            params![
-                s.id,
-                s.tool_version,
-                fmt_ts(s.imported_at),
-                s.source_hash,
-                s.normalized_hash,
-                s.record_count as i64,
-                s.state.as_str(),
-                s.previous_snapshot,
-                s.metadata.source_uri,
-                s.metadata.import_user,
-                s.metadata.import_reason,
-                s.format,
-                s.generated_at,
-                s.schema_version,
-                warnings_json(&s.warnings),
-                s.failure_reason,
-                s.state_changed_at.map(fmt_ts),
-                s.stats.as_ref().map(|st| serde_json::to_string(st).expect("stats serialize")),
-            ],
+            params_from_iter(
+                std::iter::once(Box::new(&s.id) as Box<dyn ToSql>).chain(written_columns(s)),
+            ),
         )?;
         if n == 0 {
             return Err(StoreError::Corrupt(format!("snapshot {} vanished", s.id)));

@@ -105,11 +105,11 @@ impl Sandbox {
         &self,
         name: &str,
         format: snapgov::ingest::Format,
-        spec: &snapgov::gen::FeedSpec,
+        spec: &snapgov::synthetic_feed::FeedSpec,
     ) -> PathBuf {
         let p = self.path(name);
         let mut f = std::fs::File::create(&p).unwrap();
-        snapgov::gen::write_feed(format, spec, &mut f).unwrap();
+        snapgov::synthetic_feed::write_feed(format, spec, &mut f).unwrap();
         p
     }
 
@@ -157,10 +157,13 @@ pub fn dump(db: &Path) -> Vec<(String, Vec<String>)> {
 }
 
 /// Packages and findings a generated feed holds (independent of snapgov's parsers).
-pub fn expected_counts(spec: &snapgov::gen::FeedSpec) -> (u64, u64) {
+pub fn expected_counts(spec: &snapgov::synthetic_feed::FeedSpec) -> (u64, u64) {
     let mut v = 0;
     for i in 0..spec.packages {
-        if snapgov::gen::package(spec, i).finding(spec).is_some() {
+        if snapgov::synthetic_feed::package(spec, i)
+            .finding(spec)
+            .is_some()
+        {
             v += 1;
         }
     }

@@ -1,0 +1,528 @@
+//! Reading records: a snapshot's summary, verification against the stored
+//! hashes, the diff between two sides, and the filtered active data.
+
+use super::hash::{class_columns, class_of, count_into, HashAcc, RecordsSummary};
+use crate::domain::record::{record_hash, IdentKey, NormalizedRecord, RecordHash, RecordKind};
+use crate::domain::snapshot::RecordStats;
+use crate::store::{Queries, Result, StoreError};
+use rusqlite::{params, OptionalExtension};
+
+/// Which set of records one side of a diff is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiffSide {
+    /// A snapshot's records (by internal key).
+    Snapshot(i64),
+    /// A tool's active data (by internal tool key).
+    Active(i64),
+}
+
+/// One identity whose record differs between two sides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiffEntry {
+    pub ident: IdentKey,
+    /// Record id on the "from" side (`None`: added).
+    pub old: Option<i64>,
+    /// Record id on the "to" side (`None`: removed).
+    pub new: Option<i64>,
+}
+
+/// Content hashes of records by id, sorted by id.
+#[derive(Clone, Debug, Default)]
+pub struct ContentHashes(Vec<(i64, RecordHash)>);
+
+impl ContentHashes {
+    pub fn get(&self, record_id: i64) -> Option<&RecordHash> {
+        self.0
+            .binary_search_by_key(&record_id, |e| e.0)
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Filters for reading active records.
+#[derive(Clone, Debug, Default)]
+pub struct RecordFilter {
+    pub subject: Option<String>,
+    pub kind: Option<RecordKind>,
+    /// Any of these severities (findings only).
+    pub severities: Vec<String>,
+}
+
+/// Where verification found a stored record that no longer matches its hash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadRecord {
+    pub record_id: i64,
+    pub identity: String,
+}
+
+/// The summary [`WriteTx::finish_records`](crate::store::WriteTx::finish_records) left for `snapshot_pk` on this
+/// connection, removed as it is read; `None` if there is none, or if the
+/// snapshot's member count no longer matches it.
+fn take_pending_summary(
+    conn: &rusqlite::Connection,
+    snapshot_pk: i64,
+) -> Result<Option<RecordsSummary>> {
+    let exists: i64 = conn.query_row(
+        "SELECT count(*) FROM temp.sqlite_master WHERE type = 'table' AND name = 'snapgov_pending_summary'",
+        [],
+        |r| r.get(0),
+    )?;
+    if exists == 0 {
+        return Ok(None);
+    }
+    let Some((normalized_hash, count, stats)) = conn
+        .query_row(
+            "DELETE FROM temp.snapgov_pending_summary WHERE snapshot = ?1 RETURNING normalized_hash, count, stats",
+            [snapshot_pk],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)),
+        )
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let members: i64 = conn.query_row(
+        "SELECT count(*) FROM snapshot_records WHERE snapshot = ?1",
+        [snapshot_pk],
+        |r| r.get(0),
+    )?;
+    let Ok(stats) = serde_json::from_str::<RecordStats>(&stats) else {
+        return Ok(None);
+    };
+    Ok((members == count).then_some(RecordsSummary {
+        normalized_hash,
+        count: count as u64,
+        stats,
+    }))
+}
+
+/// Record reads.
+pub trait RecordReads: Queries {
+    /// Hash and counts from the stored record hashes (fast; used on import).
+    ///
+    /// In the transaction that wrote the snapshot, right after
+    /// [`WriteTx::finish_records`](crate::store::WriteTx::finish_records), this returns (once) the summary the
+    /// writer computed, provided the snapshot still has as many members.
+    fn snapshot_summary(&self, snapshot_pk: i64) -> Result<RecordsSummary> {
+        if let Some(s) = take_pending_summary(self.conn(), snapshot_pk)? {
+            return Ok(s);
+        }
+        let mut stmt = self.conn().prepare(
+            "SELECT r.hash, r.kind, r.severity FROM snapshot_records s JOIN records r ON r.id = s.record WHERE s.snapshot = ?1 ORDER BY s.ident",
+        )?;
+        let mut rows = stmt.query([snapshot_pk])?;
+        let mut acc = HashAcc::new();
+        while let Some(r) = rows.next()? {
+            let h: Vec<u8> = r.get(0)?;
+            let kind: String = r.get(1)?;
+            let sev: Option<String> = r.get(2)?;
+            acc.add(&h, &kind, sev.as_deref());
+        }
+        Ok(acc.finish())
+    }
+
+    /// Re-hashes every stored record body of a snapshot (or of a tool's
+    /// active data) from scratch. Returns the summary and the first record
+    /// whose body no longer matches its content address, if any.
+    fn rehash(&self, side: DiffSide) -> Result<(RecordsSummary, Option<BadRecord>)> {
+        let (summary, bad, _) = self.rehash_with_hashes(side, false)?;
+        Ok((summary, bad))
+    }
+
+    /// As [`rehash`](Self::rehash), also returning each record's recomputed
+    /// content hash, so a later step can check a copy of the same records
+    /// without reading their bodies again.
+    ///
+    /// Bodies are read in storage (record id) order rather than identity
+    /// order: random lookups cost several times a sequential scan. The
+    /// (identity, hash) pairs are then sorted in memory (48 bytes a record).
+    ///
+    /// With `deep`, each body is also parsed and its identity checked
+    /// against the key it is filed under (slower: a JSON parse a record).
+    fn rehash_with_hashes(
+        &self,
+        side: DiffSide,
+        deep: bool,
+    ) -> Result<(RecordsSummary, Option<BadRecord>, ContentHashes)> {
+        // (record id, identity key) of every member, sorted by record id.
+        let mut members: Vec<(i64, IdentKey)> = Vec::new();
+        self.members(side, |ident, rid| {
+            members.push((rid, ident));
+            Ok(())
+        })?;
+        members.sort_unstable_by_key(|m| m.0);
+        let (Some(lo), Some(hi)) = (members.first().map(|m| m.0), members.last().map(|m| m.0))
+        else {
+            return Ok((HashAcc::new().finish(), None, ContentHashes(Vec::new())));
+        };
+        let mut rows: Vec<(IdentKey, RecordHash)> = Vec::with_capacity(members.len());
+        let mut content: Vec<(i64, RecordHash)> = Vec::with_capacity(members.len());
+        let mut stats = RecordStats::default();
+        let mut bad = None;
+        let mut visit = |rid: i64,
+                         stored: &[u8],
+                         kind: &str,
+                         sev: Option<&str>,
+                         subject: &str,
+                         body: &[u8],
+                         ident: IdentKey| {
+            let h = record_hash(body);
+            if bad.is_none() && stored != &h[..] {
+                let identity = serde_json::from_slice::<NormalizedRecord>(body)
+                    .map(|rec| rec.identity())
+                    .unwrap_or_else(|_| "(unparseable record)".to_string());
+                bad = Some(BadRecord {
+                    record_id: rid,
+                    identity,
+                });
+            } else if deep && bad.is_none() {
+                match serde_json::from_slice::<NormalizedRecord>(body) {
+                    Ok(rec) if rec.ident_key() != ident => {
+                        bad = Some(BadRecord {
+                            record_id: rid,
+                            identity: format!("{}, filed under another identity", rec.identity()),
+                        })
+                    }
+                    // The kind, severity and subject columns answer
+                    // `ingest records` filters and the stats but are outside
+                    // the content hash: they must say what the hashed body says.
+                    Ok(rec) => {
+                        let (want_kind, want_sev) = class_columns(class_of(&rec));
+                        let differs = if want_kind != kind {
+                            Some(("kind", kind.to_string(), want_kind.to_string()))
+                        } else if want_sev != sev {
+                            Some((
+                                "severity",
+                                sev.unwrap_or("NULL").to_string(),
+                                want_sev.unwrap_or("NULL").to_string(),
+                            ))
+                        } else if rec.subject != subject {
+                            Some(("subject", subject.to_string(), rec.subject.clone()))
+                        } else {
+                            None
+                        };
+                        if let Some((col, is, want)) = differs {
+                            bad = Some(BadRecord {
+                                record_id: rid,
+                                identity: format!(
+                                    "{}, whose {col} column says {is:?} but its hashed body says {want:?}",
+                                    rec.identity()
+                                ),
+                            });
+                        }
+                    }
+                    Err(_) => {
+                        bad = Some(BadRecord {
+                            record_id: rid,
+                            identity: "(unparseable record)".to_string(),
+                        })
+                    }
+                }
+            }
+            count_into(&mut stats, kind, sev);
+            rows.push((ident, h));
+            content.push((rid, h));
+        };
+        let range = (hi - lo + 1) as usize;
+        if members.len() * 4 >= range {
+            // Dense: one sequential scan over the id range.
+            let mut stmt = self.conn().prepare(
+                "SELECT id, hash, kind, severity, body, subject FROM records WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
+            )?;
+            let mut q = stmt.query(params![lo, hi])?;
+            let mut j = 0;
+            while let Some(r) = q.next()? {
+                let rid: i64 = r.get(0)?;
+                while j < members.len() && members[j].0 < rid {
+                    j += 1;
+                }
+                // Legitimately one identity a record; a tampered store may
+                // file one record under several, and each is checked.
+                while j < members.len() && members[j].0 == rid {
+                    // Borrowed, not copied: this loop runs once a record.
+                    let kind = r.get_ref(2)?.as_str()?;
+                    let sev = r.get_ref(3)?.as_str_or_null()?;
+                    visit(
+                        rid,
+                        r.get_ref(1)?.as_blob()?,
+                        kind,
+                        sev,
+                        r.get_ref(5)?.as_str()?,
+                        r.get_ref(4)?.as_bytes()?,
+                        members[j].1,
+                    );
+                    j += 1;
+                }
+            }
+        } else {
+            // Sparse: look each record up, in id order.
+            let mut stmt = self
+                .conn()
+                .prepare("SELECT hash, kind, severity, body, subject FROM records WHERE id = ?1")?;
+            for (rid, ident) in &members {
+                let mut q = stmt.query([rid])?;
+                if let Some(r) = q.next()? {
+                    let kind: String = r.get(1)?;
+                    let sev: Option<String> = r.get(2)?;
+                    visit(
+                        *rid,
+                        r.get_ref(0)?.as_blob()?,
+                        &kind,
+                        sev.as_deref(),
+                        r.get_ref(4)?.as_str()?,
+                        r.get_ref(3)?.as_bytes()?,
+                        *ident,
+                    );
+                }
+            }
+        }
+        if rows.len() != members.len() {
+            let whose = match side {
+                DiffSide::Snapshot(_) => "the snapshot's",
+                DiffSide::Active(_) => "the active data's",
+            };
+            return Err(StoreError::Corrupt(format!(
+                "{} of {} of {whose} records are missing from the record table",
+                members.len() - rows.len(),
+                members.len()
+            )));
+        }
+        rows.sort_unstable_by_key(|r| r.0);
+        let mut acc = HashAcc::new();
+        for (_, h) in &rows {
+            acc.h.update(h);
+        }
+        acc.count = rows.len() as u64;
+        acc.stats = stats;
+        Ok((acc.finish(), bad, ContentHashes(content)))
+    }
+
+    /// The normalized hash of a side, using content hashes computed earlier
+    /// (see [`rehash_with_hashes`](Self::rehash_with_hashes)) instead of
+    /// re-reading bodies. `None` if a member is not among `known`.
+    fn hash_with(&self, side: DiffSide, known: &ContentHashes) -> Result<Option<(String, u64)>> {
+        let mut h = HashAcc::new();
+        let mut missing = false;
+        self.members(side, |_, rid| {
+            match known.get(rid) {
+                Some(x) => {
+                    h.h.update(x);
+                    h.count += 1;
+                }
+                None => missing = true,
+            }
+            Ok(())
+        })?;
+        if missing {
+            return Ok(None);
+        }
+        let count = h.count;
+        Ok(Some((h.finish().normalized_hash, count)))
+    }
+
+    /// Streams a side's (identity key, record id) pairs in identity order.
+    fn members(
+        &self,
+        side: DiffSide,
+        mut f: impl FnMut(IdentKey, i64) -> Result<()>,
+    ) -> Result<()> {
+        let (sql, key) = match side {
+            DiffSide::Snapshot(pk) => (
+                "SELECT ident, record FROM snapshot_records WHERE snapshot = ?1 ORDER BY ident",
+                pk,
+            ),
+            DiffSide::Active(t) => (
+                "SELECT ident, record FROM active_records WHERE tool = ?1 ORDER BY ident",
+                t,
+            ),
+        };
+        let mut stmt = self.conn().prepare(sql)?;
+        let mut rows = stmt.query([key])?;
+        while let Some(r) = rows.next()? {
+            let ident: IdentKey = r
+                .get_ref(0)?
+                .as_blob()?
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("an identity key is not 16 bytes".into()))?;
+            f(ident, r.get(1)?)?;
+        }
+        Ok(())
+    }
+
+    /// Streams, in identity order, every identity whose record differs
+    /// between two sides. Both sides are read in key order and merged, so
+    /// memory does not grow with the snapshots' size.
+    fn diff(
+        &self,
+        from: DiffSide,
+        to: DiffSide,
+        mut f: impl FnMut(DiffEntry) -> Result<()>,
+    ) -> Result<()> {
+        let sql = |side: DiffSide| match side {
+            DiffSide::Snapshot(pk) => (
+                "SELECT ident, record FROM snapshot_records WHERE snapshot = ?1 ORDER BY ident",
+                pk,
+            ),
+            DiffSide::Active(t) => (
+                "SELECT ident, record FROM active_records WHERE tool = ?1 ORDER BY ident",
+                t,
+            ),
+        };
+        let (qa, ka) = sql(from);
+        let (qb, kb) = sql(to);
+        let mut sa = self.conn().prepare(qa)?;
+        let mut sb = self.conn().prepare(qb)?;
+        let mut ra = sa.query([ka])?;
+        let mut rb = sb.query([kb])?;
+        let next = |rows: &mut rusqlite::Rows<'_>| -> Result<Option<(IdentKey, i64)>> {
+            match rows.next()? {
+                Some(r) => {
+                    let ident: Vec<u8> = r.get(0)?;
+                    let key: IdentKey = ident.as_slice().try_into().map_err(|_| {
+                        StoreError::Corrupt("an identity key is not 16 bytes".into())
+                    })?;
+                    Ok(Some((key, r.get(1)?)))
+                }
+                None => Ok(None),
+            }
+        };
+        let mut a = next(&mut ra)?;
+        let mut b = next(&mut rb)?;
+        loop {
+            match (a, b) {
+                (None, None) => break,
+                (Some((ia, rida)), None) => {
+                    f(DiffEntry {
+                        ident: ia,
+                        old: Some(rida),
+                        new: None,
+                    })?;
+                    a = next(&mut ra)?;
+                }
+                (None, Some((ib, ridb))) => {
+                    f(DiffEntry {
+                        ident: ib,
+                        old: None,
+                        new: Some(ridb),
+                    })?;
+                    b = next(&mut rb)?;
+                }
+                (Some((ia, rida)), Some((ib, ridb))) => {
+                    if ia < ib {
+                        f(DiffEntry {
+                            ident: ia,
+                            old: Some(rida),
+                            new: None,
+                        })?;
+                        a = next(&mut ra)?;
+                    } else if ib < ia {
+                        f(DiffEntry {
+                            ident: ib,
+                            old: None,
+                            new: Some(ridb),
+                        })?;
+                        b = next(&mut rb)?;
+                    } else {
+                        if rida != ridb {
+                            f(DiffEntry {
+                                ident: ia,
+                                old: Some(rida),
+                                new: Some(ridb),
+                            })?;
+                        }
+                        a = next(&mut ra)?;
+                        b = next(&mut rb)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Kind and severity of a stored record.
+    fn record_meta(&self, record_id: i64) -> Result<(String, Option<String>)> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT kind, severity FROM records WHERE id = ?1")?
+            .query_row([record_id], |r| Ok((r.get(0)?, r.get(1)?)))?)
+    }
+
+    /// A stored record's canonical JSON.
+    fn record_body(&self, record_id: i64) -> Result<String> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT body FROM records WHERE id = ?1")?
+            .query_row([record_id], |r| r.get(0))?)
+    }
+
+    /// Streams a tool's active records (canonical JSON) matching `filter`.
+    fn for_each_active_record(
+        &self,
+        tool_key: i64,
+        filter: &RecordFilter,
+        mut f: impl FnMut(&str) -> Result<()>,
+    ) -> Result<u64> {
+        let mut sql = String::from(
+            "SELECT r.body FROM active_records a JOIN records r ON r.id = a.record WHERE a.tool = ?1",
+        );
+        let mut args: Vec<rusqlite::types::Value> = vec![tool_key.into()];
+        if let Some(s) = &filter.subject {
+            args.push(s.clone().into());
+            sql.push_str(&format!(" AND r.subject = ?{}", args.len()));
+        }
+        if let Some(k) = filter.kind {
+            args.push(k.as_str().to_string().into());
+            sql.push_str(&format!(" AND r.kind = ?{}", args.len()));
+        }
+        if !filter.severities.is_empty() {
+            let mut marks = Vec::new();
+            for s in &filter.severities {
+                args.push(s.clone().into());
+                marks.push(format!("?{}", args.len()));
+            }
+            sql.push_str(&format!(" AND r.severity IN ({})", marks.join(", ")));
+        }
+        sql.push_str(" ORDER BY a.ident");
+        let mut stmt = self.conn().prepare(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+        let mut n = 0;
+        while let Some(r) = rows.next()? {
+            let body: String = r.get(0)?;
+            f(&body)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// How many records a tool's active data holds.
+    fn active_count(&self, tool_key: i64) -> Result<u64> {
+        Ok(self.conn().query_row(
+            "SELECT count(*) FROM active_records WHERE tool = ?1",
+            [tool_key],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+
+    /// Internal key of a tool, if it is known.
+    fn tool_key_of(&self, tool: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT id FROM tools WHERE name = ?1", [tool], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Distinct stored records (for storage statistics).
+    fn stored_record_count(&self) -> Result<u64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT count(*) FROM records", [], |r| r.get::<_, i64>(0))?
+            as u64)
+    }
+}
+
+impl<T: Queries + ?Sized> RecordReads for T {}
