@@ -80,7 +80,8 @@ pub struct Drawn {
     pub tabs: Vec<(u8, u16, u16)>,
 }
 
-/// The `/` find: its text, and whether it is still being typed.
+/// The `/` filter: its text, and whether it is still being typed. While
+/// it has text, the current list shows only the rows that match.
 #[derive(Clone, Debug, Default)]
 pub struct Find {
     pub field: super::widgets::TextField,
@@ -154,7 +155,8 @@ pub struct App {
     pub audit: Browser,
     /// A governance action's dialog, over the screen.
     pub dialog: Option<Dialog>,
-    /// The `/` find on the current list (tools, snapshots, targets).
+    /// The `/` filter on the current list (tools, snapshots, targets); it
+    /// ends when that list does.
     pub find: Option<Find>,
     /// Where the last frame put things.
     pub drawn: Drawn,
@@ -449,6 +451,72 @@ impl App {
     }
 
     pub fn handle(&mut self, a: Action) -> Vec<Effect> {
+        let list = self.list_key();
+        let fx = self.handle_action(a);
+        // A filter belongs to the list it was typed on: another list (a
+        // tool's snapshots, the wizard's next step) starts unfiltered.
+        if self.find.is_some() && self.list_key() != list {
+            self.find = None;
+        }
+        fx
+    }
+
+    /// Which list has the keyboard, as far as the filter is concerned.
+    fn list_key(&self) -> (Screen, Option<String>, Option<wizard::Step>) {
+        (
+            self.screen,
+            self.snapshots.as_ref().map(|l| l.tool.clone()),
+            (self.screen == Screen::Rollback).then_some(self.wizard.step),
+        )
+    }
+
+    /// The matching rows while the filter has text (the list is narrowed).
+    pub fn narrowed(&self) -> Option<Vec<usize>> {
+        let (text, hits) = self.find_matches()?;
+        (!text.is_empty()).then_some(hits)
+    }
+
+    /// The rows of a list to draw in `height` rows: from the offset, or,
+    /// narrowed by the filter (`filtered`: this is the list it is on), the
+    /// matching ones with the selection in view. Drawing and the mouse
+    /// both use it, so a click lands on the row drawn.
+    pub fn rows_shown(
+        &self,
+        len: usize,
+        nav: ListNav,
+        height: usize,
+        filtered: bool,
+    ) -> Vec<usize> {
+        let h = height.max(1);
+        match self.narrowed().filter(|_| filtered) {
+            None => {
+                let off = nav.offset_for(h);
+                (off..len.min(off + h)).collect()
+            }
+            Some(hits) => {
+                let pos = hits.iter().position(|&i| i == nav.sel).unwrap_or(0);
+                let off = (pos + 1).saturating_sub(h);
+                hits.into_iter()
+                    .filter(|&i| i < len)
+                    .skip(off)
+                    .take(h)
+                    .collect()
+            }
+        }
+    }
+
+    /// Whether the keyboard is on the list itself (not a detail pane).
+    fn on_list(&self) -> bool {
+        match self.screen {
+            Screen::Overview => match &self.snapshots {
+                Some(l) => l.focus == Pane::List,
+                None => self.overview_focus == Pane::List,
+            },
+            _ => true,
+        }
+    }
+
+    fn handle_action(&mut self, a: Action) -> Vec<Effect> {
         match a {
             Action::ForceQuit => return vec![Effect::Quit],
             Action::Suspend => return vec![Effect::Suspend],
@@ -475,6 +543,7 @@ impl App {
         }
         if let Some(f) = self.find.as_mut().filter(|f| f.editing) {
             match a {
+                Action::Enter if f.field.text().is_empty() => self.find = None,
                 Action::Enter => f.editing = false,
                 Action::Back => self.find = None,
                 Action::Backspace => {
@@ -503,6 +572,40 @@ impl App {
                 return Vec::new();
             }
             _ => {}
+        }
+        if let Some(hits) = self.narrowed().filter(|_| self.on_list()) {
+            let nav_key = matches!(
+                a,
+                Action::Up
+                    | Action::Down
+                    | Action::PageUp
+                    | Action::PageDown
+                    | Action::Top
+                    | Action::Bottom
+            );
+            if nav_key {
+                // Moves among the rows shown, not the hidden ones.
+                let page = self.page();
+                if let Some(nav) = self.current_nav_mut() {
+                    let mut n = ListNav {
+                        sel: hits.iter().position(|&i| i == nav.sel).unwrap_or(0),
+                        offset: 0,
+                    };
+                    n.handle(a, hits.len(), page);
+                    if let Some(&i) = hits.get(n.sel) {
+                        nav.sel = i;
+                        nav.offset = nav.offset_for(page);
+                    }
+                }
+                return Vec::new();
+            }
+            if hits.is_empty() && matches!(a, Action::Enter | Action::Right | Action::Rollback) {
+                self.flash = Some((
+                    "no row matches the filter: Esc clears it".into(),
+                    Level::Warn,
+                ));
+                return Vec::new();
+            }
         }
         if a.writes() && self.read_only && a != Action::Rollback {
             self.flash = Some((
@@ -1073,11 +1176,10 @@ impl App {
                 let Some(nav) = self.current_nav() else {
                     return Vec::new();
                 };
-                let idx = nav.offset_for(h) + row;
                 let len = self.current_len();
-                if idx >= len {
+                let Some(&idx) = self.rows_shown(len, nav, h, true).get(row) else {
                     return Vec::new();
-                }
+                };
                 if idx == nav.sel {
                     return self.handle(Action::Enter);
                 }
