@@ -1874,3 +1874,95 @@ fn slash_narrows_the_wizard_lists() {
     let other = &targets[0].id;
     assert!(!d.screen().contains(other.as_str()), "{}", d.screen());
 }
+
+#[test]
+fn slash_narrows_the_diff_rows_then_searches_the_whole_diff() {
+    let mut d = Driver::demo(120, 40);
+    to_preview(&mut d);
+    let loaded = d.app.wizard.preview.items.clone();
+    let pick = loaded.last().unwrap().clone();
+    let needle = pick.identity.clone();
+    let other = loaded
+        .iter()
+        .find(|i| !i.identity.contains(&needle))
+        .unwrap()
+        .identity
+        .clone();
+    assert!(d.screen().contains(&other), "{}", d.screen());
+    d.keys("/").keys(&needle);
+    // As you type: the rows loaded narrow at once, nothing is asked of the store.
+    assert_eq!(d.app.wizard.preview.items.len(), loaded.len());
+    assert_eq!(
+        d.app.wizard.preview.items[d.app.wizard.preview.nav.sel].identity,
+        pick.identity
+    );
+    let screen = d.screen();
+    assert!(!screen.contains(&other), "{screen}");
+    assert!(screen.contains(&format!("filter: {needle}")), "{screen}");
+    // Enter keeps it and searches the whole diff in the store.
+    d.key(KeyCode::Enter);
+    let p = &d.app.wizard.preview;
+    assert_eq!(p.filter.text.as_deref(), Some(needle.as_str()));
+    assert!(!p.items.is_empty() && p.items.iter().all(|i| i.identity.contains(&needle)));
+    assert!(d.app.find.is_some(), "the filter stays");
+    assert_eq!(d.app.wizard.step, Step::Preview);
+    // Esc clears both: every row is back.
+    d.key(KeyCode::Esc);
+    assert!(d.app.find.is_none());
+    assert_eq!(d.app.wizard.preview.filter.text, None);
+    assert_eq!(d.app.wizard.preview.items.len(), loaded.len());
+    assert_eq!(
+        d.app.wizard.step,
+        Step::Preview,
+        "Esc clears, it does not go back"
+    );
+    assert!(d.screen().contains(&other));
+}
+
+#[test]
+fn slash_narrows_the_audit_rows_then_searches_the_trail() {
+    let mut d = Driver::demo(120, 40);
+    d.keys("4");
+    let loaded = d.app.audit.rows.clone();
+    let hit = loaded
+        .iter()
+        .position(|(_, r)| r.event == "snapshot_rolled_back")
+        .expect("the demo has a rollback");
+    let miss = loaded
+        .iter()
+        .find(|(_, r)| {
+            !r.event.contains("rolled")
+                && !r.details.to_string().contains("rolled")
+                && !r.user.contains("rolled")
+        })
+        .unwrap()
+        .1
+        .id
+        .clone();
+    assert!(d.screen().contains(&format!("│{miss} ")));
+    d.keys("/rolled_b");
+    assert_eq!(
+        d.app.audit.rows.len(),
+        loaded.len(),
+        "the loaded rows narrow"
+    );
+    assert_eq!(d.app.audit.nav.sel, hit);
+    let screen = d.screen();
+    assert!(!screen.contains(&format!("│{miss} ")), "{screen}");
+    assert!(screen.contains("filter: rolled_b"), "{screen}");
+    d.key(KeyCode::Enter);
+    assert_eq!(d.app.audit.query.text.as_deref(), Some("rolled_b"));
+    assert!(d
+        .app
+        .audit
+        .rows
+        .iter()
+        .all(|(_, r)| r.event.contains("rolled_b") || r.details.to_string().contains("rolled_b")));
+    d.key(KeyCode::Esc);
+    assert!(d.app.find.is_none());
+    assert_eq!(d.app.audit.query.text, None);
+    assert_eq!(d.app.audit.rows.len(), loaded.len());
+    // The store-side filter form (f) is still there.
+    d.keys("f");
+    assert!(d.app.audit.form.is_some());
+}

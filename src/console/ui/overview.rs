@@ -770,10 +770,10 @@ fn snapshot_list(app: &App, list: &SnapList, theme: &Theme, body: Rect, buf: &mu
         let keep = fit_columns(&cols, &[7, 6, 8, 2], inner.width);
         header_row(&cols, &keep, theme, inner.x, inner.y, inner.width, buf);
         let rows = rows_of(b);
-        let off = list.nav.offset_for(rows.height as usize);
+        let (off, total) = app.scroll_span(list.items.len(), list.nav, rows.height as usize);
         super::scrollbar(
             off,
-            list.items.len(),
+            total,
             rows.height as usize,
             Rect::new(b.x, rows.y, b.width, rows.height),
             theme,

@@ -613,13 +613,7 @@ fn preview_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
             f.severity.as_deref().unwrap_or("all")
         )),
         Span::styled(" / ", theme.key()),
-        match &w.preview.search {
-            Some(s) => Span::styled(
-                format!("search: {}", super::field_text(s, true, 40)),
-                theme.focus(),
-            ),
-            None => Span::raw(format!("text={} ", f.text.as_deref().unwrap_or("-"))),
-        },
+        Span::raw(format!("text={} ", f.text.as_deref().unwrap_or("-"))),
         Span::styled(" x ", theme.key()),
         Span::raw("clear"),
     ]);
@@ -638,16 +632,14 @@ fn preview_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         inner.width as usize,
         theme.header(),
     );
-    let off = w.preview.nav.offset_for(list.height as usize);
-    for (row, (i, it)) in w
-        .preview
-        .items
-        .iter()
-        .enumerate()
-        .skip(off)
-        .take(list.height as usize)
-        .enumerate()
-    {
+    let shown = app.rows_shown(
+        w.preview.items.len(),
+        w.preview.nav,
+        list.height as usize,
+        true,
+    );
+    for (row, i) in shown.into_iter().enumerate() {
+        let it = &w.preview.items[i];
         let (sign, style) = match it.change {
             Change::Added => ("+", theme.added()),
             Change::Removed => ("-", theme.removed()),
@@ -659,6 +651,7 @@ fn preview_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
             Span::raw(item_line(it)),
         ]);
         buf.set_line(list.x, y, &line, list.width);
+        super::mark_match(app, Rect::new(list.x, y, list.width, 1), buf);
         if i == w.preview.nav.sel {
             buf.set_style(
                 Rect::new(list.x, y, list.width, 1),
