@@ -88,6 +88,21 @@ fn governance_dialogs_and_the_timeline_cursor() {
     snap("overview_find", |d| {
         d.keys("/tr");
     });
+    snap("snapshot_list_narrowed", |d| {
+        d.keys("jj")
+            .key(KeyCode::Enter)
+            .keys("/112")
+            .key(KeyCode::Enter);
+    });
+    snap("wizard_4_preview_narrowed", |d| {
+        d.keys("jjr")
+            .key(KeyCode::Enter)
+            .key(KeyCode::Enter)
+            .keys("/nectar");
+    });
+    snap("audit_narrowed", |d| {
+        d.keys("4/rolled_b");
+    });
 }
 
 #[test]

@@ -1731,8 +1731,14 @@ fn long_lists_show_their_position() {
     assert!(d.screen().contains("1/200"), "{}", d.screen());
 }
 
+/// The row of the list on screen that shows `label` (its first cell).
+fn line_of(d: &Driver, label: &str) -> Option<u16> {
+    let buf = d.buffer(&snapgov::console::theme::Theme::mono());
+    console_support::find(&buf, label).map(|(_, y)| y)
+}
+
 #[test]
-fn slash_finds_in_lists_with_n_and_shift_n() {
+fn slash_narrows_lists_as_you_type_with_n_and_shift_n() {
     let mut d = Driver::demo(120, 40);
     d.keys("/tri");
     assert_eq!(
@@ -1740,37 +1746,225 @@ fn slash_finds_in_lists_with_n_and_shift_n() {
         Some("trivy"),
         "as you type"
     );
-    assert!(d.screen().contains("find: tri"), "{}", d.screen());
-    d.key(KeyCode::Enter).keys("/s");
+    let screen = d.screen();
+    assert!(screen.contains("filter: tri"), "{screen}");
+    assert!(screen.contains("1/1 of 4"), "{screen}");
+    assert!(
+        !screen.contains("clair"),
+        "non-matching rows hidden: {screen}"
+    );
+    // The matched text is highlighted (underlined and bold: it reads
+    // without colour), the rest of the row is not.
+    let buf = d.buffer(&snapgov::console::theme::Theme::new("auto", false));
+    let (x, y) = console_support::find(&buf, "trivy ").unwrap();
+    let m = |x: u16| buf[(x, y)].modifier;
+    use ratatui::style::Modifier;
+    assert!((0..3).all(|i| m(x + i).contains(Modifier::UNDERLINED | Modifier::BOLD)));
+    assert!(!m(x + 3).contains(Modifier::UNDERLINED));
+    // Esc clears it: every row is back.
+    d.key(KeyCode::Esc);
+    assert!(d.app.find.is_none());
+    assert!(d.screen().contains("clair"));
+    assert_eq!(d.app.selected_tool().as_deref(), Some("trivy"));
+
     // "s" matches licensewatch and syft; from trivy it wraps to the first.
+    d.keys("/s");
+    assert_eq!(d.app.selected_tool().as_deref(), Some("licensewatch"));
     d.key(KeyCode::Enter);
+    let screen = d.screen();
+    assert!(
+        !screen.contains("clair") && !screen.contains("trivy"),
+        "Enter keeps the filter: {screen}"
+    );
+    assert!(screen.contains("filter: s  1/2 of 4"), "{screen}");
+    let (lw, sy) = (
+        line_of(&d, "licensewatch ").unwrap(),
+        line_of(&d, "syft ").unwrap(),
+    );
+    assert_eq!(sy, lw + 1, "the remaining rows close up");
+    // j/k and G/g move among the remaining rows only.
+    d.keys("j");
+    assert_eq!(d.app.selected_tool().as_deref(), Some("syft"));
+    d.keys("j");
+    assert_eq!(
+        d.app.selected_tool().as_deref(),
+        Some("syft"),
+        "the last match"
+    );
+    d.keys("k");
+    assert_eq!(d.app.selected_tool().as_deref(), Some("licensewatch"));
+    d.keys("G");
+    assert_eq!(d.app.selected_tool().as_deref(), Some("syft"));
+    assert!(d.screen().contains("filter: s  2/2 of 4"));
+    d.keys("g");
     assert_eq!(d.app.selected_tool().as_deref(), Some("licensewatch"));
     d.keys("n");
     assert_eq!(d.app.selected_tool().as_deref(), Some("syft"));
+    d.keys("n");
+    assert_eq!(
+        d.app.selected_tool().as_deref(),
+        Some("licensewatch"),
+        "wraps"
+    );
     d.keys("N");
+    assert_eq!(d.app.selected_tool().as_deref(), Some("syft"));
+    // A click on a shown row selects the tool drawn there.
+    let fx = d.app.on_mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 3,
+        row: lw,
+        modifiers: KeyModifiers::NONE,
+    });
+    d.run(fx);
     assert_eq!(d.app.selected_tool().as_deref(), Some("licensewatch"));
-    assert!(d.screen().contains("match 1/2"), "{}", d.screen());
-    // Matching rows are underlined (readable without colour).
-    let buf = d.buffer(&snapgov::console::theme::Theme::new("auto", false));
-    let (_, y) = console_support::find(&buf, "syft ").unwrap();
-    assert!(buf[(2, y)]
-        .modifier
-        .contains(ratatui::style::Modifier::UNDERLINED));
-    let (_, y) = console_support::find(&buf, "clair ").unwrap();
-    assert!(!buf[(2, y)]
-        .modifier
-        .contains(ratatui::style::Modifier::UNDERLINED));
     d.key(KeyCode::Esc);
-    assert!(d.app.find.is_none());
+    assert!(d.app.find.is_none() && d.screen().contains("clair"));
+
+    // No match: nothing shown, and Enter opens nothing hidden.
+    d.keys("/zzz").key(KeyCode::Enter);
+    assert!(
+        d.screen().contains("filter: zzz  no match"),
+        "{}",
+        d.screen()
+    );
+    d.key(KeyCode::Enter);
+    assert!(d.app.snapshots.is_none(), "a hidden row is not opened");
+    d.key(KeyCode::Esc);
+
     // In a snapshot list, by id.
-    d.keys("gjj")
-        .key(KeyCode::Enter)
-        .keys("/1120")
-        .key(KeyCode::Enter);
+    d.keys("gjj").key(KeyCode::Enter).keys("/1120");
     let l = d.app.snapshots.as_ref().unwrap();
     assert!(
         l.items[l.nav.sel].id.contains("1120"),
         "{}",
         l.items[l.nav.sel].id
     );
+    let total = l.items.len();
+    let matching = l.items.iter().filter(|s| s.id.contains("1120")).count();
+    assert!(matching < total);
+    let screen = d.screen();
+    assert!(
+        screen.contains(&format!("1/{matching} of {total}")),
+        "{screen}"
+    );
+    let newest = l.items[0].id.trim_start_matches("syft-");
+    assert!(!screen.contains(newest), "the newest is hidden: {screen}");
+    let first_row = screen.lines().nth(3).unwrap();
+    assert!(first_row.contains("1120"), "{screen}");
+}
+
+#[test]
+fn slash_narrows_the_wizard_lists() {
+    let mut d = Driver::demo(120, 40);
+    d.keys("3/sy");
+    assert_eq!(d.app.wizard.tools[d.app.wizard.tool_nav.sel].name, "syft");
+    assert!(!d.screen().contains("clair"), "{}", d.screen());
+    d.key(KeyCode::Enter).key(KeyCode::Enter);
+    assert_eq!(d.app.wizard.step, Step::Target, "{}", d.screen());
+    assert!(d.app.find.is_none(), "a new list starts unfiltered");
+    let targets = d.app.wizard.targets.as_ref().unwrap().list.clone();
+    let pick = targets.last().unwrap().id.clone();
+    // Its timestamp: unique to it.
+    let needle = &pick[pick.len() - 20..pick.len() - 4];
+    d.keys("/").keys(needle).key(KeyCode::Enter);
+    assert_eq!(
+        targets[d.app.wizard.target_nav.sel].id,
+        pick,
+        "{}",
+        d.screen()
+    );
+    let other = &targets[0].id;
+    assert!(!d.screen().contains(other.as_str()), "{}", d.screen());
+}
+
+#[test]
+fn slash_narrows_the_diff_rows_then_searches_the_whole_diff() {
+    let mut d = Driver::demo(120, 40);
+    to_preview(&mut d);
+    let loaded = d.app.wizard.preview.items.clone();
+    let pick = loaded.last().unwrap().clone();
+    let needle = pick.identity.clone();
+    let other = loaded
+        .iter()
+        .find(|i| !i.identity.contains(&needle))
+        .unwrap()
+        .identity
+        .clone();
+    assert!(d.screen().contains(&other), "{}", d.screen());
+    d.keys("/").keys(&needle);
+    // As you type: the rows loaded narrow at once, nothing is asked of the store.
+    assert_eq!(d.app.wizard.preview.items.len(), loaded.len());
+    assert_eq!(
+        d.app.wizard.preview.items[d.app.wizard.preview.nav.sel].identity,
+        pick.identity
+    );
+    let screen = d.screen();
+    assert!(!screen.contains(&other), "{screen}");
+    assert!(screen.contains(&format!("filter: {needle}")), "{screen}");
+    // Enter keeps it and searches the whole diff in the store.
+    d.key(KeyCode::Enter);
+    let p = &d.app.wizard.preview;
+    assert_eq!(p.filter.text.as_deref(), Some(needle.as_str()));
+    assert!(!p.items.is_empty() && p.items.iter().all(|i| i.identity.contains(&needle)));
+    assert!(d.app.find.is_some(), "the filter stays");
+    assert_eq!(d.app.wizard.step, Step::Preview);
+    // Esc clears both: every row is back.
+    d.key(KeyCode::Esc);
+    assert!(d.app.find.is_none());
+    assert_eq!(d.app.wizard.preview.filter.text, None);
+    assert_eq!(d.app.wizard.preview.items.len(), loaded.len());
+    assert_eq!(
+        d.app.wizard.step,
+        Step::Preview,
+        "Esc clears, it does not go back"
+    );
+    assert!(d.screen().contains(&other));
+}
+
+#[test]
+fn slash_narrows_the_audit_rows_then_searches_the_trail() {
+    let mut d = Driver::demo(120, 40);
+    d.keys("4");
+    let loaded = d.app.audit.rows.clone();
+    let hit = loaded
+        .iter()
+        .position(|(_, r)| r.event == "snapshot_rolled_back")
+        .expect("the demo has a rollback");
+    let miss = loaded
+        .iter()
+        .find(|(_, r)| {
+            !r.event.contains("rolled")
+                && !r.details.to_string().contains("rolled")
+                && !r.user.contains("rolled")
+        })
+        .unwrap()
+        .1
+        .id
+        .clone();
+    assert!(d.screen().contains(&format!("│{miss} ")));
+    d.keys("/rolled_b");
+    assert_eq!(
+        d.app.audit.rows.len(),
+        loaded.len(),
+        "the loaded rows narrow"
+    );
+    assert_eq!(d.app.audit.nav.sel, hit);
+    let screen = d.screen();
+    assert!(!screen.contains(&format!("│{miss} ")), "{screen}");
+    assert!(screen.contains("filter: rolled_b"), "{screen}");
+    d.key(KeyCode::Enter);
+    assert_eq!(d.app.audit.query.text.as_deref(), Some("rolled_b"));
+    assert!(d
+        .app
+        .audit
+        .rows
+        .iter()
+        .all(|(_, r)| r.event.contains("rolled_b") || r.details.to_string().contains("rolled_b")));
+    d.key(KeyCode::Esc);
+    assert!(d.app.find.is_none());
+    assert_eq!(d.app.audit.query.text, None);
+    assert_eq!(d.app.audit.rows.len(), loaded.len());
+    // The store-side filter form (f) is still there.
+    d.keys("f");
+    assert!(d.app.audit.form.is_some());
 }

@@ -80,7 +80,8 @@ pub struct Drawn {
     pub tabs: Vec<(u8, u16, u16)>,
 }
 
-/// The `/` find: its text, and whether it is still being typed.
+/// The `/` filter: its text, and whether it is still being typed. While
+/// it has text, the current list shows only the rows that match.
 #[derive(Clone, Debug, Default)]
 pub struct Find {
     pub field: super::widgets::TextField,
@@ -154,7 +155,8 @@ pub struct App {
     pub audit: Browser,
     /// A governance action's dialog, over the screen.
     pub dialog: Option<Dialog>,
-    /// The `/` find on the current list (tools, snapshots, targets).
+    /// The `/` filter on the current list (tools, snapshots, targets); it
+    /// ends when that list does.
     pub find: Option<Find>,
     /// Where the last frame put things.
     pub drawn: Drawn,
@@ -336,7 +338,6 @@ impl App {
             Screen::Rollback => match self.wizard.step {
                 wizard::Step::Tool | wizard::Step::Target => Scope::WizardList,
                 wizard::Step::Verify => Scope::WizardVerify,
-                wizard::Step::Preview if self.wizard.preview.search.is_some() => Scope::Input,
                 wizard::Step::Preview => Scope::WizardPreview,
                 wizard::Step::Reason => Scope::WizardReason,
                 wizard::Step::Confirm if self.wizard.moved.is_some() => Scope::WizardStale,
@@ -354,7 +355,6 @@ impl App {
                 wizard::Step::Result => Scope::WizardResult,
             },
             Screen::Audit if self.audit.form.is_some() => Scope::AuditForm,
-            Screen::Audit if self.audit.search.is_some() => Scope::Input,
             Screen::Audit => Scope::Audit,
             Screen::Retention => Scope::Retention,
         };
@@ -449,6 +449,124 @@ impl App {
     }
 
     pub fn handle(&mut self, a: Action) -> Vec<Effect> {
+        let list = self.list_key();
+        let fx = self.handle_action(a);
+        // A filter belongs to the list it was typed on: another list (a
+        // tool's snapshots, the wizard's next step) starts unfiltered.
+        if self.find.is_some() && self.list_key() != list {
+            self.find = None;
+        }
+        // A kept filter on a store-searched list shows the store's search:
+        // when that changes (x clears it), the filter goes too.
+        if let (Some(f), Some(text)) = (&self.find, self.store_text()) {
+            if !f.editing && text != f.field.value() {
+                self.find = None;
+            }
+        }
+        fx
+    }
+
+    /// On the lists loaded page by page from the store (diff rows, audit
+    /// records), the text the store searches for, if this is one.
+    fn store_text(&self) -> Option<Option<String>> {
+        match self.screen {
+            Screen::Audit => Some(self.audit.query.text.clone()),
+            Screen::Rollback if self.wizard.step == wizard::Step::Preview => {
+                Some(self.wizard.preview.filter.text.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// Asks the store for every row matching `text` on a store-searched
+    /// list: the rows loaded are only a page, so a kept filter must not
+    /// hide the matches not loaded yet.
+    fn store_search(&mut self, text: Option<String>) -> Vec<Effect> {
+        let mut ids = self.ids;
+        let fx = match self.screen {
+            Screen::Audit => self.audit.search(text, &mut ids),
+            Screen::Rollback if self.wizard.step == wizard::Step::Preview => {
+                self.wizard.search_diff(text, &mut ids)
+            }
+            _ => Vec::new(),
+        };
+        self.ids = ids;
+        fx
+    }
+
+    /// Which list has the keyboard, as far as the filter is concerned.
+    fn list_key(&self) -> (Screen, Option<String>, Option<wizard::Step>) {
+        (
+            self.screen,
+            self.snapshots.as_ref().map(|l| l.tool.clone()),
+            (self.screen == Screen::Rollback).then_some(self.wizard.step),
+        )
+    }
+
+    /// The matching rows while the filter has text (the list is narrowed).
+    pub fn narrowed(&self) -> Option<Vec<usize>> {
+        if self.find.as_ref().is_some_and(|f| !f.editing) && self.store_text().is_some() {
+            // Kept: the store did the narrowing (and paging goes on).
+            return None;
+        }
+        let (text, hits) = self.find_matches()?;
+        (!text.is_empty()).then_some(hits)
+    }
+
+    /// The rows of a list to draw in `height` rows: from the offset, or,
+    /// narrowed by the filter (`filtered`: this is the list it is on), the
+    /// matching ones with the selection in view. Drawing and the mouse
+    /// both use it, so a click lands on the row drawn.
+    pub fn rows_shown(
+        &self,
+        len: usize,
+        nav: ListNav,
+        height: usize,
+        filtered: bool,
+    ) -> Vec<usize> {
+        let h = height.max(1);
+        match self.narrowed().filter(|_| filtered) {
+            None => {
+                let off = nav.offset_for(h);
+                (off..len.min(off + h)).collect()
+            }
+            Some(hits) => {
+                let pos = hits.iter().position(|&i| i == nav.sel).unwrap_or(0);
+                let off = (pos + 1).saturating_sub(h);
+                hits.into_iter()
+                    .filter(|&i| i < len)
+                    .skip(off)
+                    .take(h)
+                    .collect()
+            }
+        }
+    }
+
+    /// The scrollbar's (first row shown, rows in all) for the current
+    /// list: narrowed, it counts the matching rows only.
+    pub fn scroll_span(&self, len: usize, nav: ListNav, height: usize) -> (usize, usize) {
+        let h = height.max(1);
+        match self.narrowed() {
+            None => (nav.offset_for(h), len),
+            Some(hits) => {
+                let pos = hits.iter().position(|&i| i == nav.sel).unwrap_or(0);
+                ((pos + 1).saturating_sub(h), hits.len())
+            }
+        }
+    }
+
+    /// Whether the keyboard is on the list itself (not a detail pane).
+    fn on_list(&self) -> bool {
+        match self.screen {
+            Screen::Overview => match &self.snapshots {
+                Some(l) => l.focus == Pane::List,
+                None => self.overview_focus == Pane::List,
+            },
+            _ => true,
+        }
+    }
+
+    fn handle_action(&mut self, a: Action) -> Vec<Effect> {
         match a {
             Action::ForceQuit => return vec![Effect::Quit],
             Action::Suspend => return vec![Effect::Suspend],
@@ -475,8 +593,19 @@ impl App {
         }
         if let Some(f) = self.find.as_mut().filter(|f| f.editing) {
             match a {
-                Action::Enter => f.editing = false,
-                Action::Back => self.find = None,
+                Action::Enter if f.field.text().trim().is_empty() => {
+                    self.find = None;
+                    return self.store_search(None);
+                }
+                Action::Enter => {
+                    f.editing = false;
+                    let text = f.field.value();
+                    return self.store_search(text);
+                }
+                Action::Back => {
+                    self.find = None;
+                    return self.store_search(None);
+                }
                 Action::Backspace => {
                     f.field.backspace();
                     self.jump_to_match(true, true);
@@ -485,12 +614,15 @@ impl App {
             }
             return Vec::new();
         }
-        let findable = self.find_labels().is_some();
+        // A form over the list (the audit filter) keeps its own keys.
+        let findable = self.find_labels().is_some() && !self.text_entry();
         match a {
             Action::Search if findable => {
+                // On a store-searched list, the search in force is edited.
+                let text = self.store_text().flatten().unwrap_or_default();
                 self.find = Some(Find {
+                    field: super::widgets::TextField::with(&text),
                     editing: true,
-                    ..Default::default()
                 });
                 return Vec::new();
             }
@@ -498,11 +630,45 @@ impl App {
                 self.jump_to_match(a == Action::NextMatch, false);
                 return Vec::new();
             }
-            Action::Back if self.find.is_some() => {
+            Action::Back if findable && self.find.is_some() => {
                 self.find = None;
-                return Vec::new();
+                return self.store_search(None);
             }
             _ => {}
+        }
+        if let Some(hits) = self.narrowed().filter(|_| findable && self.on_list()) {
+            let nav_key = matches!(
+                a,
+                Action::Up
+                    | Action::Down
+                    | Action::PageUp
+                    | Action::PageDown
+                    | Action::Top
+                    | Action::Bottom
+            );
+            if nav_key {
+                // Moves among the rows shown, not the hidden ones.
+                let page = self.page();
+                if let Some(nav) = self.current_nav_mut() {
+                    let mut n = ListNav {
+                        sel: hits.iter().position(|&i| i == nav.sel).unwrap_or(0),
+                        offset: 0,
+                    };
+                    n.handle(a, hits.len(), page);
+                    if let Some(&i) = hits.get(n.sel) {
+                        nav.sel = i;
+                        nav.offset = nav.offset_for(page);
+                    }
+                }
+                return Vec::new();
+            }
+            if hits.is_empty() && matches!(a, Action::Enter | Action::Right | Action::Rollback) {
+                self.flash = Some((
+                    "no row matches the filter: Esc clears it".into(),
+                    Level::Warn,
+                ));
+                return Vec::new();
+            }
         }
         if a.writes() && self.read_only && a != Action::Rollback {
             self.flash = Some((
@@ -768,8 +934,25 @@ impl App {
                         .map(|t| t.list.iter().map(|s| s.id.clone()).collect())
                         .unwrap_or_default(),
                 ),
+                wizard::Step::Preview => Some(
+                    self.wizard
+                        .preview
+                        .items
+                        .iter()
+                        .map(|i| i.identity.clone())
+                        .collect(),
+                ),
                 _ => None,
             },
+            // What the store's text search looks at, so that narrowing the
+            // page and searching the trail agree.
+            Screen::Audit => Some(
+                self.audit
+                    .rows
+                    .iter()
+                    .map(|(_, r)| format!("{}\n{}\n{}\n{}", r.id, r.event, r.user, r.details))
+                    .collect(),
+            ),
             _ => None,
         }
     }
@@ -1073,11 +1256,10 @@ impl App {
                 let Some(nav) = self.current_nav() else {
                     return Vec::new();
                 };
-                let idx = nav.offset_for(h) + row;
                 let len = self.current_len();
-                if idx >= len {
+                let Some(&idx) = self.rows_shown(len, nav, h, true).get(row) else {
                     return Vec::new();
-                }
+                };
                 if idx == nav.sel {
                     return self.handle(Action::Enter);
                 }

@@ -200,7 +200,6 @@ pub struct Browser {
     pub req: Option<(u64, PageDir)>,
     pub query: Query,
     pub form: Option<Form>,
-    pub search: Option<TextField>,
     pub focus: Pane,
     pub detail_scroll: u16,
     pub chain: Chain,
@@ -223,7 +222,6 @@ impl Default for Browser {
             req: None,
             query: Query::default(),
             form: None,
-            search: None,
             focus: Pane::List,
             detail_scroll: 0,
             chain: Chain::NotChecked,
@@ -362,7 +360,7 @@ impl Browser {
     }
 
     pub fn in_text_entry(&self) -> bool {
-        self.form.is_some() || self.search.is_some()
+        self.form.is_some()
     }
 
     pub fn handle(
@@ -404,24 +402,8 @@ impl Browser {
             }
             return Vec::new();
         }
-        if let Some(search) = &mut self.search {
-            match a {
-                Action::Enter => {
-                    self.query.text = search.value();
-                    self.search = None;
-                    return self.reload(ids);
-                }
-                Action::Back => self.search = None,
-                Action::Backspace => search.backspace(),
-                _ => {}
-            }
-            return Vec::new();
-        }
         match a {
             Action::Filter => self.form = Some(Form::from_query(&self.query)),
-            Action::Search => {
-                self.search = Some(TextField::with(self.query.text.as_deref().unwrap_or("")))
-            }
             Action::ClearFilters => {
                 self.query = Query::default();
                 return self.reload(ids);
@@ -485,8 +467,18 @@ impl Browser {
             f.error = None;
             Some(&mut f.fields[f.focus])
         } else {
-            self.search.as_mut()
+            None
         }
+    }
+
+    /// The whole trail searched in the store for `text` (the `/` filter,
+    /// kept with Enter, or cleared); the other filters stay.
+    pub fn search(&mut self, text: Option<String>, ids: &mut u64) -> Vec<Effect> {
+        if self.query.text == text {
+            return Vec::new();
+        }
+        self.query.text = text;
+        self.reload(ids)
     }
 
     fn reload(&mut self, ids: &mut u64) -> Vec<Effect> {

@@ -200,7 +200,6 @@ pub struct Preview {
     pub req: Option<u64>,
     /// Every matching item is loaded.
     pub exhausted: bool,
-    pub search: Option<TextField>,
     pub focus: Pane,
     pub detail_scroll: u16,
     pub error: Option<String>,
@@ -409,6 +408,16 @@ impl Wizard {
         }]
     }
 
+    /// The whole diff searched in the store for `text` (the `/` filter,
+    /// kept with Enter, or cleared).
+    pub fn search_diff(&mut self, text: Option<String>, ids: &mut u64) -> Vec<Effect> {
+        if self.preview.filter.text == text {
+            return Vec::new();
+        }
+        self.preview.filter.text = text;
+        self.reload_diff(ids)
+    }
+
     fn reload_diff(&mut self, ids: &mut u64) -> Vec<Effect> {
         self.preview.items.clear();
         self.preview.nav = ListNav::default();
@@ -500,19 +509,6 @@ impl Wizard {
                 _ => Exit::Stay,
             },
             Step::Preview => {
-                if let Some(search) = &mut self.preview.search {
-                    match a {
-                        Action::Enter => {
-                            self.preview.filter.text = search.value();
-                            self.preview.search = None;
-                            fx = self.reload_diff(ids);
-                        }
-                        Action::Back => self.preview.search = None,
-                        Action::Backspace => search.backspace(),
-                        _ => {}
-                    }
-                    return (fx, Exit::Stay);
-                }
                 match a {
                     Action::Enter => {
                         self.step = Step::Reason;
@@ -521,11 +517,6 @@ impl Wizard {
                         // Cancels a page still loading (its result is dropped).
                         self.preview.req = None;
                         self.step = Step::Verify;
-                    }
-                    Action::Search => {
-                        self.preview.search = Some(TextField::with(
-                            self.preview.filter.text.as_deref().unwrap_or(""),
-                        ))
                     }
                     Action::CycleChange => {
                         self.preview.filter.change = match self.preview.filter.change {
@@ -730,13 +721,11 @@ impl Wizard {
         (fx, exit)
     }
 
-    /// The text field that has the keyboard (reason, confirmation, diff
-    /// search), if any.
+    /// The text field that has the keyboard (reason, confirmation), if any.
     pub fn field_mut(&mut self) -> Option<&mut TextField> {
         match self.step {
             Step::Reason => Some(&mut self.reason),
             Step::Confirm => Some(&mut self.confirm),
-            Step::Preview => self.preview.search.as_mut(),
             _ => None,
         }
     }

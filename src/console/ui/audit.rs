@@ -102,14 +102,9 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         bstyle,
     );
     let left_w = l.bar.width.saturating_sub(bw + 2) as usize;
-    let left = if let Some(s) = &a.search {
-        Line::from(vec![
-            Span::styled(" search: ", theme.key()),
-            Span::raw(super::field_text(s, true, left_w.saturating_sub(10))),
-        ])
-    } else if a.query.is_empty() {
+    let left = if a.query.is_empty() {
         Line::from(vec![Span::styled(
-            " all records, newest first · f filter · / search",
+            " all records, newest first · f filter · / filter as you type",
             theme.dim(),
         )])
     } else {
@@ -153,23 +148,18 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
     let keep = fit_columns(&cols, &[], inner.width);
     header_row(&cols, &keep, theme, inner.x, inner.y, inner.width, buf);
     let rows = list_area(app, body);
-    let off = a.nav.offset_for(rows.height as usize);
+    let (off, total) = app.scroll_span(a.rows.len(), a.nav, rows.height as usize);
     super::scrollbar(
         off,
-        a.rows.len(),
+        total,
         rows.height as usize,
         Rect::new(l.table.x, rows.y, l.table.width, rows.height),
         theme,
         buf,
     );
-    for (row, (i, (_, r))) in a
-        .rows
-        .iter()
-        .enumerate()
-        .skip(off)
-        .take(rows.height as usize)
-        .enumerate()
-    {
+    let shown = app.rows_shown(a.rows.len(), a.nav, rows.height as usize, true);
+    for (row, i) in shown.into_iter().enumerate() {
+        let r = &a.rows[i].1;
         let y = rows.y + row as u16;
         let ev_style = if r.event.contains("failed") || r.event == "snapshot_expired" {
             theme.warn()
@@ -186,6 +176,7 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
             vec![Span::styled(digest(&r.details), theme.dim())],
         ];
         cells_row(&cols, &keep, &cells, rows.x, y, rows.width, buf);
+        super::mark_match(app, Rect::new(rows.x, y, rows.width, 1), buf);
         if i == a.nav.sel {
             buf.set_style(
                 Rect::new(rows.x, y, rows.width, 1),

@@ -121,18 +121,45 @@ pub fn render(app: &App, theme: &Theme, f: &mut Frame) -> crate::console::app::D
     drawn
 }
 
-/// The rows matching the `/` find on this screen (sorted), if any.
-pub fn find_hits(app: &App) -> Vec<usize> {
-    app.find_matches().map(|(_, h)| h).unwrap_or_default()
-}
-
-/// Marks a row that matches the find: underlined, so it reads without colour.
-pub fn mark_match(hits: &[usize], i: usize, row: Rect, buf: &mut Buffer) {
-    if hits.binary_search(&i).is_ok() {
-        buf.set_style(
-            row,
-            Style::new().add_modifier(ratatui::style::Modifier::UNDERLINED),
-        );
+/// Highlights the `/` filter's text where a drawn row shows it:
+/// underlined and bold, so it reads without colour. It works on the cells
+/// drawn, so every list gets it whatever its columns.
+pub fn mark_match(app: &App, row: Rect, buf: &mut Buffer) {
+    let Some(f) = &app.find else {
+        return;
+    };
+    let needle: Vec<char> = f
+        .field
+        .text()
+        .chars()
+        .flat_map(char::to_lowercase)
+        .collect();
+    if needle.is_empty() {
+        return;
+    }
+    let row = row.intersection(buf.area);
+    // One char per drawn cell (the blank half of a wide glyph is skipped).
+    let cells: Vec<(u16, char)> = (row.x..row.right())
+        .filter_map(|x| {
+            let c = buf[(x, row.y)].symbol().chars().next()?;
+            Some((x, c.to_lowercase().next().unwrap_or(c)))
+        })
+        .collect();
+    let style = Style::new().add_modifier(Modifier::UNDERLINED | Modifier::BOLD);
+    let mut i = 0;
+    while i + needle.len() <= cells.len() {
+        if cells[i..i + needle.len()]
+            .iter()
+            .zip(&needle)
+            .all(|((_, c), n)| c == n)
+        {
+            for (x, _) in &cells[i..i + needle.len()] {
+                buf[(*x, row.y)].set_style(style);
+            }
+            i += needle.len();
+        } else {
+            i += 1;
+        }
     }
 }
 
@@ -336,21 +363,23 @@ fn status_line(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         (m.clone(), s)
     } else if let (Some((text, hits)), Some(f)) = (app.find_matches(), &app.find) {
         let sel = app.current_sel();
+        let total = app.find_labels().map_or(0, |l| l.len());
         let at = hits.iter().position(|&i| Some(i) == sel).map(|p| p + 1);
         (
             format!(
-                "find: {}{} · {} · {}",
+                "filter: {}{}  {} · {}",
                 escape(&text),
                 if f.editing { "▏" } else { "" },
-                match (hits.len(), at) {
-                    (0, _) => "no match".to_string(),
-                    (n, Some(k)) => format!("match {k}/{n}"),
-                    (n, None) => format!("{n} matches"),
+                match (text.is_empty(), hits.len(), at) {
+                    (true, _, _) => format!("type to narrow the {total} rows"),
+                    (false, 0, _) => format!("no match (of {total})"),
+                    (false, n, Some(k)) => format!("{k}/{n} of {total}"),
+                    (false, n, None) => format!("{n} of {total}"),
                 },
                 if f.editing {
                     "Enter keeps it, Esc clears"
                 } else {
-                    "n N next / previous, Esc clears"
+                    "n N next / previous match, Esc clears"
                 }
             ),
             theme.key(),

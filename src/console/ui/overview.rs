@@ -200,16 +200,14 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         theme.header(),
     );
     let now = o.now;
-    let hits = super::find_hits(app);
-    let off = app.tool_nav.offset_for(l.rows.height as usize);
-    for (row, (i, t)) in o
-        .tools
-        .iter()
-        .enumerate()
-        .skip(off)
-        .take(l.rows.height as usize)
-        .enumerate()
-    {
+    let shown = app.rows_shown(
+        o.tools.len(),
+        app.tool_nav,
+        l.rows.height as usize,
+        app.snapshots.is_none(),
+    );
+    for (row, i) in shown.into_iter().enumerate() {
+        let t = &o.tools[i];
         let y = l.rows.y + row as u16;
         let selected = i == app.tool_nav.sel;
         let (fw, fs) = match t.sla.assessment {
@@ -254,12 +252,7 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
             )],
         ];
         cells_row(&cols, &keep, &cells, l.rows.x, y, width, buf);
-        super::mark_match(
-            &hits,
-            i,
-            Rect::new(l.rows.x, y, used.saturating_sub(1), 1),
-            buf,
-        );
+        super::mark_match(app, Rect::new(l.rows.x, y, used.saturating_sub(1), 1), buf);
         if selected {
             // The text columns only: the timeline keeps its marks' looks.
             buf.set_style(
@@ -777,24 +770,18 @@ fn snapshot_list(app: &App, list: &SnapList, theme: &Theme, body: Rect, buf: &mu
         let keep = fit_columns(&cols, &[7, 6, 8, 2], inner.width);
         header_row(&cols, &keep, theme, inner.x, inner.y, inner.width, buf);
         let rows = rows_of(b);
-        let hits = super::find_hits(app);
-        let off = list.nav.offset_for(rows.height as usize);
+        let (off, total) = app.scroll_span(list.items.len(), list.nav, rows.height as usize);
         super::scrollbar(
             off,
-            list.items.len(),
+            total,
             rows.height as usize,
             Rect::new(b.x, rows.y, b.width, rows.height),
             theme,
             buf,
         );
-        for (row, (i, s)) in list
-            .items
-            .iter()
-            .enumerate()
-            .skip(off)
-            .take(rows.height as usize)
-            .enumerate()
-        {
+        let shown = app.rows_shown(list.items.len(), list.nav, rows.height as usize, true);
+        for (row, i) in shown.into_iter().enumerate() {
+            let s = &list.items[i];
             let y = rows.y + row as u16;
             let selected = i == list.nav.sel;
             let delta = match list.delta(i) {
@@ -828,7 +815,7 @@ fn snapshot_list(app: &App, list: &SnapList, theme: &Theme, body: Rect, buf: &mu
                 vec![warn],
             ];
             cells_row(&cols, &keep, &cells, rows.x, y, rows.width, buf);
-            super::mark_match(&hits, i, Rect::new(rows.x, y, rows.width, 1), buf);
+            super::mark_match(app, Rect::new(rows.x, y, rows.width, 1), buf);
             if selected {
                 let st = sel_style(theme, true, list.focus == Pane::List);
                 buf.set_style(Rect::new(rows.x, y, rows.width, 1), st);

@@ -79,16 +79,9 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         return;
     }
     let rows = list_area(app, body);
-    let hits = super::find_hits(app);
-    let off = app.tool_nav.offset_for(rows.height as usize);
-    for (row, (i, t)) in o
-        .tools
-        .iter()
-        .enumerate()
-        .skip(off)
-        .take(rows.height as usize)
-        .enumerate()
-    {
+    let shown = app.rows_shown(o.tools.len(), app.tool_nav, rows.height as usize, true);
+    for (row, i) in shown.into_iter().enumerate() {
+        let t = &o.tools[i];
         let s = &t.sla;
         let d = s.doc();
         let (word, style) = match s.assessment {
@@ -124,7 +117,7 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         ];
         let y = rows.y + row as u16;
         cells_row(&cols, &keep, &cells, rows.x, y, rows.width, buf);
-        super::mark_match(&hits, i, Rect::new(rows.x, y, rows.width, 1), buf);
+        super::mark_match(app, Rect::new(rows.x, y, rows.width, 1), buf);
         if i == app.tool_nav.sel {
             buf.set_style(
                 Rect::new(rows.x, y, rows.width, 1),

@@ -166,7 +166,6 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
 
 fn tool_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
     let w = &app.wizard;
-    let hits = super::find_hits(app);
     buf.set_stringn(
         inner.x + 1,
         inner.y,
@@ -188,15 +187,9 @@ fn tool_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         inner.width,
         inner.height.saturating_sub(3),
     );
-    let off = w.tool_nav.offset_for(rows.height as usize);
-    for (row, (i, t)) in w
-        .tools
-        .iter()
-        .enumerate()
-        .skip(off)
-        .take(rows.height as usize)
-        .enumerate()
-    {
+    let shown = app.rows_shown(w.tools.len(), w.tool_nav, rows.height as usize, true);
+    for (row, i) in shown.into_iter().enumerate() {
+        let t = &w.tools[i];
         let line = app
             .overview
             .as_ref()
@@ -233,7 +226,7 @@ fn tool_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         ];
         let y = rows.y + row as u16;
         cells_row(&cols, &keep, &cells, rows.x, y, rows.width, buf);
-        super::mark_match(&hits, i, Rect::new(rows.x, y, rows.width, 1), buf);
+        super::mark_match(app, Rect::new(rows.x, y, rows.width, 1), buf);
         if i == w.tool_nav.sel {
             buf.set_style(
                 Rect::new(rows.x, y, rows.width, 1),
@@ -245,7 +238,6 @@ fn tool_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
 
 fn target_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
     let w = &app.wizard;
-    let hits = super::find_hits(app);
     let now = app.now();
     let Some(t) = &w.targets else {
         let msg = match &w.failure {
@@ -301,15 +293,9 @@ fn target_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         inner.width,
         inner.height.saturating_sub(3),
     );
-    let off = w.target_nav.offset_for(rows.height as usize);
-    for (row, (i, s)) in t
-        .list
-        .iter()
-        .enumerate()
-        .skip(off)
-        .take(rows.height as usize)
-        .enumerate()
-    {
+    let shown = app.rows_shown(t.list.len(), w.target_nav, rows.height as usize, true);
+    for (row, i) in shown.into_iter().enumerate() {
+        let s = &t.list[i];
         let is_default = t.default.as_deref() == Some(s.id.as_str());
         let delta = s.record_count as i64 - t.active.record_count as i64;
         let cells = vec![
@@ -347,7 +333,7 @@ fn target_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         ];
         let y = rows.y + row as u16;
         cells_row(&cols, &keep, &cells, rows.x, y, rows.width, buf);
-        super::mark_match(&hits, i, Rect::new(rows.x, y, rows.width, 1), buf);
+        super::mark_match(app, Rect::new(rows.x, y, rows.width, 1), buf);
         if i == w.target_nav.sel {
             buf.set_style(
                 Rect::new(rows.x, y, rows.width, 1),
@@ -627,13 +613,7 @@ fn preview_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
             f.severity.as_deref().unwrap_or("all")
         )),
         Span::styled(" / ", theme.key()),
-        match &w.preview.search {
-            Some(s) => Span::styled(
-                format!("search: {}", super::field_text(s, true, 40)),
-                theme.focus(),
-            ),
-            None => Span::raw(format!("text={} ", f.text.as_deref().unwrap_or("-"))),
-        },
+        Span::raw(format!("text={} ", f.text.as_deref().unwrap_or("-"))),
         Span::styled(" x ", theme.key()),
         Span::raw("clear"),
     ]);
@@ -652,16 +632,14 @@ fn preview_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         inner.width as usize,
         theme.header(),
     );
-    let off = w.preview.nav.offset_for(list.height as usize);
-    for (row, (i, it)) in w
-        .preview
-        .items
-        .iter()
-        .enumerate()
-        .skip(off)
-        .take(list.height as usize)
-        .enumerate()
-    {
+    let shown = app.rows_shown(
+        w.preview.items.len(),
+        w.preview.nav,
+        list.height as usize,
+        true,
+    );
+    for (row, i) in shown.into_iter().enumerate() {
+        let it = &w.preview.items[i];
         let (sign, style) = match it.change {
             Change::Added => ("+", theme.added()),
             Change::Removed => ("-", theme.removed()),
@@ -673,6 +651,7 @@ fn preview_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
             Span::raw(item_line(it)),
         ]);
         buf.set_line(list.x, y, &line, list.width);
+        super::mark_match(app, Rect::new(list.x, y, list.width, 1), buf);
         if i == w.preview.nav.sel {
             buf.set_style(
                 Rect::new(list.x, y, list.width, 1),
