@@ -419,7 +419,7 @@ fn esc_cancels_a_verification_in_progress() {
     assert_eq!(d.app.wizard.step, Step::Verify);
     assert!(d.app.wizard.plan_req.is_some());
     assert!(d.screen().contains("re-hashing"));
-    d.app.on_tick(false);
+    d.app.on_tick(false, d.app.now());
     assert!(d.app.busy());
     d.key(KeyCode::Esc);
     assert_eq!(d.app.wizard.step, Step::Target);
@@ -463,7 +463,7 @@ fn changes_by_another_process_appear_on_the_next_refresh() {
     let head = d.app.audit.rows[0].0;
     d.keys("1");
     // Nothing changed: a refresh only polls.
-    let fx = d.app.on_tick(true);
+    let fx = d.app.on_tick(true, d.app.now());
     assert!(matches!(
         &fx[..],
         [Effect::Run {
@@ -486,7 +486,7 @@ fn changes_by_another_process_appear_on_the_next_refresh() {
     )
     .unwrap();
     drop(store);
-    let fx = d.app.on_tick(true);
+    let fx = d.app.on_tick(true, d.app.now());
     d.run(fx);
     let trivy = d
         .app
@@ -674,7 +674,7 @@ fn with_a_moving_clock_ages_are_reassessed() {
     d.app.live_clock = true;
     // The overview was loaded "as of" the fixed demo time, long ago for a
     // moving clock: the next refresh reloads it.
-    let fx = d.app.on_tick(true);
+    let fx = d.app.on_tick(true, chrono::Utc::now());
     assert!(matches!(
         &fx[..],
         [Effect::Run {
@@ -765,7 +765,7 @@ fn a_new_wizard_starts_on_the_default_target() {
     )
     .unwrap();
     drop(store);
-    let fx = d.app.on_tick(true);
+    let fx = d.app.on_tick(true, d.app.now());
     d.run(fx);
     d.keys("r");
     let w = &d.app.wizard;
@@ -794,7 +794,7 @@ fn confirm_notices_a_concurrent_change_and_a_refused_execute_is_audited() {
     .unwrap();
     drop(store);
     // The refresh notices it on the Confirm step.
-    let fx = d.app.on_tick(true);
+    let fx = d.app.on_tick(true, d.app.now());
     d.run(fx);
     let screen = d.screen();
     assert!(
@@ -1699,7 +1699,7 @@ fn changes_made_elsewhere_are_toasted() {
     )
     .unwrap();
     drop(store);
-    let fx = d.app.on_tick(true);
+    let fx = d.app.on_tick(true, d.app.now());
     d.run(fx);
     let texts: Vec<&str> = d.app.toasts.iter().map(|t| t.text.as_str()).collect();
     assert!(
@@ -1715,7 +1715,7 @@ fn changes_made_elsewhere_are_toasted() {
     assert!(d.screen().contains("trivy became"));
     // They fade.
     for _ in 0..snapgov::console::app::TOAST_TICKS {
-        d.app.on_tick(false);
+        d.app.on_tick(false, d.app.now());
     }
     assert!(d.app.toasts.is_empty());
 }
@@ -1967,4 +1967,24 @@ fn slash_narrows_the_audit_rows_then_searches_the_trail() {
     // The store-side filter form (f) is still there.
     d.keys("f");
     assert!(d.app.audit.form.is_some());
+}
+
+/// The clock is an input of the state machine, never read inside it: a
+/// tick carries "now", and the overview's ages are re-assessed once the
+/// ticked clock is 30 s past them (a live clock), not before, whatever the
+/// wall clock says.
+#[test]
+fn the_clock_reaches_the_state_only_through_ticks() {
+    let mut d = Driver::demo(120, 40);
+    d.app.live_clock = true;
+    let at = d.app.overview.as_ref().unwrap().now;
+    let fx = d.app.on_tick(true, at + chrono::Duration::seconds(10));
+    assert!(d.app.overview_req.is_none(), "reloaded after 10 s: {fx:?}");
+    d.run(fx);
+    let fx = d.app.on_tick(true, at + chrono::Duration::seconds(31));
+    assert!(
+        d.app.overview_req.is_some(),
+        "not reloaded after 31 s: {fx:?}"
+    );
+    d.run(fx);
 }

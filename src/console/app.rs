@@ -133,6 +133,8 @@ pub struct App {
     pub user: String,
     /// The clock moves (not fixed by SNAPGOV_NOW): reload ages on each refresh.
     pub live_clock: bool,
+    /// The clock's reading at the last tick.
+    pub ticked_at: Option<chrono::DateTime<chrono::Utc>>,
     pub screen: Screen,
     pub size: (u16, u16),
     /// The help overlay and its scroll.
@@ -179,6 +181,7 @@ impl App {
             db_label: db_label.to_string(),
             user: user.to_string(),
             live_clock,
+            ticked_at: None,
             screen: Screen::Overview,
             size: (120, 40),
             help: None,
@@ -1001,11 +1004,14 @@ impl App {
         self.snapshots.as_ref().and_then(|l| l.items.get(l.nav.sel))
     }
 
+    /// "Now" for the screens: the overview's assessment time, else the last
+    /// ticked clock. The state never reads the wall clock itself.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.overview
             .as_ref()
             .map(|o| o.now)
-            .unwrap_or_else(chrono::Utc::now)
+            .or(self.ticked_at)
+            .unwrap_or(chrono::DateTime::UNIX_EPOCH)
     }
 
     fn handle_overview(&mut self, a: Action, page: usize) -> Vec<Effect> {
@@ -1335,9 +1341,11 @@ impl App {
         }
     }
 
-    /// Called by the event loop about ten times a second; `refresh` once
+    /// Called by the event loop about ten times a second with the clock's
+    /// reading (the clock is an input, so tests drive time); `refresh` once
     /// every `refresh_secs`.
-    pub fn on_tick(&mut self, refresh: bool) -> Vec<Effect> {
+    pub fn on_tick(&mut self, refresh: bool, now: chrono::DateTime<chrono::Utc>) -> Vec<Effect> {
+        self.ticked_at = Some(now);
         for t in self.toasts.iter_mut() {
             t.ticks_left = t.ticks_left.saturating_sub(1);
         }
@@ -1354,7 +1362,7 @@ impl App {
         let stale_ages = self
             .overview
             .as_ref()
-            .is_some_and(|o| chrono::Utc::now() - o.now >= chrono::Duration::seconds(30));
+            .is_some_and(|o| now - o.now >= chrono::Duration::seconds(30));
         if self.live_clock && stale_ages && self.overview_req.is_none() {
             // Ages tick over: the SLA is re-assessed as of now.
             let fx = self.reload_overview();

@@ -188,7 +188,7 @@ fn event_loop(terminal: &mut Term, opts: &Options) -> Result<u8, OpError> {
             if due {
                 last_refresh = Instant::now();
             }
-            fx.extend(app.on_tick(due));
+            fx.extend(app.on_tick(due, opts.env.clock.now()));
         }
         for e in fx {
             match e {
