@@ -416,7 +416,7 @@ const FLAGS_NOT_YET_MOVED: &[(&str, &[&str])] = &[
         &["--dry-run", "--read-only", "--reason", "--tool"],
     ),
     ("src/ingest/mod.rs", &["--format"]),
-    ("src/ops/audit.rs", &["--before", "--reason"]),
+    ("src/ops/audit/purge.rs", &["--before", "--reason"]),
     ("src/ops/expire.rs", &["--reason"]),
     (
         "src/ops/import.rs",
