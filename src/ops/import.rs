@@ -8,7 +8,8 @@
 use super::{fault, Env, OpError, Progress, Result, SYSTEM_USER};
 use crate::domain::audit::{AuditEvent, NewAudit};
 use crate::domain::snapshot::{
-    validate_tool_name, Snapshot, SnapshotId, SnapshotMetadata, SnapshotState, MAX_SEQ,
+    check_feed_size, validate_tool_name, FeedSizeRefusal, Snapshot, SnapshotId, SnapshotMetadata,
+    SnapshotState, MAX_SEQ,
 };
 use crate::domain::time::{fmt_ts, truncate};
 use crate::ingest::{self, detect, Format, IngestError, Limits};
@@ -550,25 +551,23 @@ fn write_snapshot(
         message,
         written: true,
     };
-    if summary.count == 0 && !req.allow_empty {
-        return Err(refuse(format!(
+    // The shrink guard protects the active data: a backfill kept in
+    // history does not replace it.
+    let replaced = active
+        .as_ref()
+        .filter(|p| activate && p.state == SnapshotState::Active)
+        .map(|p| (p.id.as_str(), p.record_count));
+    match check_feed_size(summary.count, replaced, req.allow_empty, req.allow_shrink) {
+        Ok(()) => {}
+        Err(FeedSizeRefusal::Empty) => return Err(refuse(format!(
             "{}: the feed for {} has no records; an empty feed is usually a broken scan. If it is really empty, import again with --allow-empty",
             file_list(files),
             req.tool
-        )));
-    }
-    // The shrink guard protects the active data: a backfill kept in
-    // history does not replace it.
-    if let Some(p) = active
-        .as_ref()
-        .filter(|p| activate && p.state == SnapshotState::Active)
-    {
-        if summary.count * 2 < p.record_count && !req.allow_shrink {
-            return Err(refuse(format!(
-                "{}: the feed for {} has {} records, fewer than half of the active snapshot {} ({}); a shrinking feed is usually a partial scan. If the shrink is real, import again with --allow-shrink",
-                file_list(files), req.tool, summary.count, p.id, p.record_count
-            )));
-        }
+        ))),
+        Err(FeedSizeRefusal::Shrink { active_id, active_count }) => return Err(refuse(format!(
+            "{}: the feed for {} has {} records, fewer than half of the active snapshot {} ({}); a shrinking feed is usually a partial scan. If the shrink is real, import again with --allow-shrink",
+            file_list(files), req.tool, summary.count, active_id, active_count
+        ))),
     }
     fault_point("import_validate")?;
 
