@@ -416,17 +416,15 @@ const FLAGS_NOT_YET_MOVED: &[(&str, &[&str])] = &[
         &["--dry-run", "--read-only", "--reason", "--tool"],
     ),
     ("src/ingest/mod.rs", &["--format"]),
-    ("src/ops/audit.rs", &["--before", "--reason"]),
+    ("src/ops/audit/purge.rs", &["--before", "--reason"]),
     ("src/ops/expire.rs", &["--reason"]),
     (
-        "src/ops/import.rs",
-        &[
-            "--activate",
-            "--allow-empty",
-            "--allow-shrink",
-            "--imported-at",
-            "--reason",
-        ],
+        "src/ops/import/mod.rs",
+        &["--activate", "--imported-at", "--reason"],
+    ),
+    (
+        "src/ops/import/write.rs",
+        &["--allow-empty", "--allow-shrink"],
     ),
     ("src/ops/retention.rs", &["--reason", "--until"]),
     (

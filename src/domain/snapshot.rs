@@ -85,6 +85,44 @@ pub fn check_imported_at(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), St
     Ok(())
 }
 
+/// Why a feed's size makes its import suspect (the caller words the
+/// override for its front end).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedSizeRefusal {
+    /// No records at all: usually a broken scan.
+    Empty,
+    /// Fewer than half the records of the active snapshot it would
+    /// replace: usually a partial scan.
+    Shrink {
+        active_id: String,
+        active_count: u64,
+    },
+}
+
+/// The empty and shrink rule of an import of `count` records. `replaced` is
+/// the active snapshot the import would replace (id, record count): none
+/// for a first import or a backfill kept in history, which do not touch
+/// the active data the shrink guard protects.
+pub fn check_feed_size(
+    count: u64,
+    replaced: Option<(&str, u64)>,
+    allow_empty: bool,
+    allow_shrink: bool,
+) -> Result<(), FeedSizeRefusal> {
+    if count == 0 && !allow_empty {
+        return Err(FeedSizeRefusal::Empty);
+    }
+    if let Some((id, active_count)) = replaced {
+        if count * 2 < active_count && !allow_shrink {
+            return Err(FeedSizeRefusal::Shrink {
+                active_id: id.to_string(),
+                active_count,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// The largest sequence a 3-digit id can carry.
 pub const MAX_SEQ: u32 = 999;
 
@@ -227,6 +265,40 @@ impl Snapshot {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn an_empty_feed_is_refused_unless_allowed() {
+        assert_eq!(
+            check_feed_size(0, None, false, false),
+            Err(FeedSizeRefusal::Empty)
+        );
+        assert_eq!(check_feed_size(0, None, true, false), Ok(()));
+        // Allowing empty does not waive the shrink guard.
+        assert_eq!(
+            check_feed_size(0, Some(("t-1", 10)), true, false),
+            Err(FeedSizeRefusal::Shrink {
+                active_id: "t-1".into(),
+                active_count: 10
+            })
+        );
+        assert_eq!(check_feed_size(0, Some(("t-1", 10)), true, true), Ok(()));
+    }
+
+    #[test]
+    fn a_feed_under_half_the_active_one_is_refused_unless_allowed() {
+        assert_eq!(
+            check_feed_size(4, Some(("t-1", 9)), false, false),
+            Err(FeedSizeRefusal::Shrink {
+                active_id: "t-1".into(),
+                active_count: 9
+            })
+        );
+        // Exactly half is not a shrink.
+        assert_eq!(check_feed_size(5, Some(("t-1", 10)), false, false), Ok(()));
+        assert_eq!(check_feed_size(4, Some(("t-1", 9)), false, true), Ok(()));
+        // Nothing replaced (first import, backfill kept in history): no guard.
+        assert_eq!(check_feed_size(1, None, false, false), Ok(()));
+    }
 
     #[test]
     fn id_round_trips_with_dashed_tool() {

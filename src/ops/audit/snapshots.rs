@@ -1,0 +1,279 @@
+//! Each snapshot row and tool pointer against what the trail recorded.
+
+use super::anchor::VerifiedPurge;
+use super::replay::{Imported, Replay};
+use super::verify::Walk;
+use crate::domain::snapshot::{Snapshot, SnapshotState};
+use crate::domain::time::fmt_ts;
+use crate::ops::Result;
+use crate::store::prelude::*;
+
+/// Each snapshot row must match its import record; a row no import
+/// record mentions was not written by snapgov, unless a verified purge
+/// removed its record (and, for newer purges, lists it). Returns the
+/// problems and how many snapshots were compared with an import record.
+pub(super) fn check_snapshots(
+    snapshots: &[Snapshot],
+    w: &Walk,
+    purge: Option<&VerifiedPurge>,
+) -> (Vec<String>, u64) {
+    let mut snapshot_problems = Vec::new();
+    // Snapshots without an import record while the purge does not verify.
+    let mut unaccounted: Vec<String> = Vec::new();
+    let mut checked = 0;
+    for s in snapshots {
+        match w.imports.get(&s.id) {
+            Some(i) => {
+                // Only snapshots compared with their import record count
+                // (after a purge, older ones have none left to match).
+                checked += 1;
+                let diffs = import_diffs(s, i);
+                if !diffs.is_empty() {
+                    snapshot_problems.push(format!(
+                        "snapshot {}: {} differ from its import record {}",
+                        s.id,
+                        diffs.join(", "),
+                        i.audit
+                    ));
+                }
+            }
+            None if w.first_failure.is_some() => {}
+            None => unimported(s, w, purge, &mut unaccounted, &mut snapshot_problems),
+        }
+        let diffs = replay_diffs(s, &w.rp);
+        if !diffs.is_empty() {
+            snapshot_problems.push(format!(
+                "snapshot {}: {} differ from the audit trail",
+                s.id,
+                diffs.join(", ")
+            ));
+        }
+    }
+    if let (Some(first), Some(p)) = (unaccounted.first(), &w.attesting) {
+        snapshot_problems.insert(
+            0,
+            format!(
+                "{} snapshots ({first}{}) have no import record in the audit trail, and the purge {} that would account for them does not verify",
+                unaccounted.len(),
+                if unaccounted.len() > 1 { ", …" } else { "" },
+                p.id
+            ),
+        );
+    }
+    (snapshot_problems, checked)
+}
+
+/// The fields of a snapshot row that differ from its import record.
+fn import_diffs(s: &Snapshot, i: &Imported) -> Vec<String> {
+    let mut diffs = Vec::new();
+    // A failed import stays failed until retention deletes it
+    // (which the replay below checks against the trail).
+    let failed_row = match s.state {
+        SnapshotState::Failed => true,
+        SnapshotState::Deleted => i.failed,
+        _ => false,
+    };
+    if i.failed != failed_row {
+        diffs.push("state".to_string());
+    }
+    if i.source_hash.as_deref() != Some(s.source_hash.as_str()) {
+        diffs.push("sourceHash".to_string());
+    }
+    if !i.failed {
+        if i.normalized_hash != s.normalized_hash {
+            diffs.push("normalizedHash".to_string());
+        }
+        if i.record_count != Some(s.record_count) {
+            diffs.push("recordCount".to_string());
+        }
+    }
+    if i.details.get("importedAt").and_then(|v| v.as_str())
+        != Some(crate::domain::time::fmt_ts(s.imported_at).as_str())
+    {
+        diffs.push("importedAt".to_string());
+    }
+    let d = &i.details;
+    let text = |k: &str| d.get(k).and_then(|v| v.as_str()).map(String::from);
+    if !i.failed {
+        if i.user != s.metadata.import_user {
+            diffs.push("metadata.importUser".to_string());
+        }
+        if text("sourceUri") != s.metadata.source_uri {
+            diffs.push("metadata.sourceUri".to_string());
+        }
+        if text("reason") != s.metadata.import_reason {
+            diffs.push("metadata.importReason".to_string());
+        }
+        if d.get("toolVersion").is_some() && text("toolVersion") != s.tool_version {
+            diffs.push("toolVersion".to_string());
+        }
+        if d.get("previousSnapshot").is_some() && text("previousSnapshot") != s.previous_snapshot {
+            diffs.push("previousSnapshot".to_string());
+        }
+        if text("tool").as_deref() != Some(s.tool.as_str()) {
+            diffs.push("tool".to_string());
+        }
+        if d.get("format").is_some() && text("format") != s.format {
+            diffs.push("format".to_string());
+        }
+        if let Some(w) = d.get("warnings") {
+            let want: Vec<String> = serde_json::from_value(w.clone()).unwrap_or_default();
+            if want != s.warnings {
+                diffs.push("warnings".to_string());
+            }
+        }
+    } else if d.get("reason").is_some() && text("reason") != s.failure_reason {
+        diffs.push("failureReason".to_string());
+    }
+    diffs
+}
+
+/// A snapshot with no import record: accepted only if the verified purge
+/// accounts for it; said once for all when the purge does not verify.
+fn unimported(
+    s: &Snapshot,
+    w: &Walk,
+    purge: Option<&VerifiedPurge>,
+    unaccounted: &mut Vec<String>,
+    snapshot_problems: &mut Vec<String>,
+) {
+    let attesting = &w.attesting;
+    // Its import record was older than the cut-off, and so (import
+    // times are never in the future) was its import time; and the
+    // purge's own list, hashed in the chain, must name it (purges
+    // written before the list existed have only the time).
+    let attested = purge.as_ref().is_some_and(|p| {
+        s.imported_at < p.before && p.surviving.as_ref().is_none_or(|l| l.contains(&s.id))
+    });
+    if !attested && attesting.is_some() && purge.is_none() {
+        // Said once below, not once a snapshot.
+        unaccounted.push(s.id.clone());
+    } else if !attested {
+        snapshot_problems.push(match &attesting {
+            None => format!(
+                "snapshot {} has no import record in the audit trail: it was not written by snapgov",
+                s.id
+            ),
+            Some(p) => match &purge {
+                // (Collected in `unaccounted` above; kept total.)
+                None => format!(
+                    "snapshot {} has no import record in the audit trail, and the purge {} that would account for it does not verify",
+                    s.id, p.id
+                ),
+                Some(v) if s.imported_at >= v.before => format!(
+                    "snapshot {} has no import record in the audit trail, yet it was imported at {}, after the cut-off of the purge {} ({}): it was not written by snapgov or the purge is forged",
+                    s.id,
+                    fmt_ts(s.imported_at),
+                    p.id,
+                    fmt_ts(v.before)
+                ),
+                Some(_) => format!(
+                    "snapshot {} has no import record in the audit trail and is not among the snapshots the purge {} kept: it was not written by snapgov",
+                    s.id, p.id
+                ),
+            },
+        });
+    }
+}
+
+/// The fields of a snapshot row that differ from the replayed trail.
+fn replay_diffs(s: &Snapshot, rp: &Replay) -> Vec<String> {
+    let mut diffs = Vec::new();
+    if let Some(want) = rp.states.get(&s.id) {
+        if *want != s.state {
+            diffs.push(format!("state ({}, but the trail says {want})", s.state));
+        }
+    }
+    // Retention ages a snapshot from this time.
+    if let Some((t, _)) = rp.changed.get(&s.id) {
+        if s.state_changed_at != Some(*t) {
+            diffs.push(format!(
+                "stateChangedAt ({}, but the trail says {})",
+                s.state_changed_at
+                    .map(fmt_ts)
+                    .unwrap_or_else(|| "none".into()),
+                fmt_ts(*t)
+            ));
+        }
+    }
+    // Listings show `stats`; the recount from the records is in
+    // `ingest verify`, here its totals must add up to the audited count.
+    if let Some(st) = &s.stats {
+        let by_sev: u64 = st.by_severity.values().sum();
+        if st.packages + st.vulnerabilities != s.record_count || by_sev != st.vulnerabilities {
+            diffs.push(format!(
+                "stats ({} packages + {} findings, {} by severity, but the trail says {} records)",
+                st.packages, st.vulnerabilities, by_sev, s.record_count
+            ));
+        }
+    }
+    diffs
+}
+
+/// A snapshot the trail knows (imported, and deleted only as a row state by
+/// retention) must still be in the store.
+pub(super) fn missing_snapshots(
+    snapshots: &[Snapshot],
+    w: &Walk,
+    purge: Option<&VerifiedPurge>,
+) -> Vec<String> {
+    let (rp, attesting) = (&w.rp, &w.attesting);
+    let mut snapshot_problems = Vec::new();
+    let have: std::collections::HashSet<&str> = snapshots.iter().map(|s| s.id.as_str()).collect();
+    let mut known: Vec<(&String, String)> = rp
+        .states
+        .iter()
+        .map(|(id, st)| {
+            let by = rp.changed.get(id).map(|c| c.1.clone()).unwrap_or_default();
+            (id, format!("{st} per {by}"))
+        })
+        .collect();
+    if let Some(l) = purge.as_ref().and_then(|p| p.surviving.as_ref()) {
+        for id in l {
+            if !rp.states.contains_key(id) {
+                let by = attesting.as_ref().map(|a| a.id.clone()).unwrap_or_default();
+                known.push((id, format!("kept by the purge {by}")));
+            }
+        }
+    }
+    known.sort();
+    for (id, why) in known {
+        if !have.contains(id.as_str()) {
+            snapshot_problems.push(format!(
+                "snapshot {id}: the audit trail says it exists ({why}) but the store has no such snapshot: it was deleted outside snapgov"
+            ));
+        }
+    }
+    snapshot_problems
+}
+
+/// Each tool's active pointer, and who set it when, must be what the trail
+/// says.
+pub(super) fn check_pointers(store: &impl Queries, rp: &Replay) -> Result<Vec<String>> {
+    let mut snapshot_problems = Vec::new();
+    for t in store.tools()? {
+        if let Some(want) = rp.active.get(&t.name) {
+            if t.active_snapshot.as_deref() != Some(want.as_str()) {
+                snapshot_problems.push(format!(
+                    "tool {}: its active pointer is {} but the trail says {want}",
+                    t.name,
+                    t.active_snapshot.as_deref().unwrap_or("(none)")
+                ));
+            }
+        }
+        // Who changed the pointer, and when, is what a losing rollback
+        // is told; it must be what the trail says.
+        if let Some((at, by)) = rp.pointer_set.get(&t.name) {
+            if t.changed_at != Some(*at) || t.changed_by.as_deref() != Some(by.as_str()) {
+                snapshot_problems.push(format!(
+                    "tool {}: its active pointer says it was set by {} at {}, but the trail says by {by} at {}",
+                    t.name,
+                    t.changed_by.as_deref().unwrap_or("(nobody)"),
+                    t.changed_at.map(fmt_ts).unwrap_or_else(|| "-".into()),
+                    fmt_ts(*at)
+                ));
+            }
+        }
+    }
+    Ok(snapshot_problems)
+}

@@ -1,0 +1,83 @@
+//! Recording a refused import, so that the attempt stays visible.
+
+use super::write::{allocate_id, started_snapshot};
+use super::{Failure, ImportCtx, ImportOutcome};
+use crate::domain::audit::{AuditEvent, NewAudit};
+use crate::domain::snapshot::{Snapshot, SnapshotState};
+use crate::domain::time::fmt_ts;
+use crate::ops::{OpError, Result, SYSTEM_USER};
+use crate::store::snapshots::SnapshotReads;
+use crate::store::Store;
+use serde_json::json;
+
+/// Records a refused import: a `failed` snapshot, its audit record and,
+/// when records had been written, the automatic rollback to the previous
+/// snapshot. Returns the refusal.
+pub(super) fn record_failure(
+    store: &mut Store,
+    ctx: &ImportCtx<'_>,
+    message: String,
+    written: bool,
+) -> Result<ImportOutcome> {
+    let (env, req, now) = (ctx.env, ctx.req, ctx.now);
+    let recorded = store.write(|tx| -> Result<String> {
+        let id = allocate_id(tx, &req.tool, ctx.imported_at).map_err(|f| match f {
+            Failure::Other(e) => e,
+            Failure::Refused { message, .. } => OpError::Invalid(message),
+        })?;
+        let previous = tx.active_snapshot(&req.tool)?;
+        let snap = Snapshot {
+            state: SnapshotState::Failed,
+            previous_snapshot: previous.as_ref().map(|p| p.id.clone()),
+            failure_reason: Some(message.clone()),
+            ..started_snapshot(id.to_string(), ctx)
+        };
+        tx.ensure_tool(&req.tool)?;
+        tx.insert_snapshot(&snap)?;
+        tx.append_audit(&NewAudit {
+            event: AuditEvent::SnapshotImportFailed,
+            timestamp: now,
+            user: env.user.clone(),
+            tool: Some(req.tool.clone()),
+            snapshot_id: Some(snap.id.clone()),
+            details: json!({
+                "snapshotId": snap.id,
+                "tool": snap.tool,
+                "sourceHash": snap.source_hash,
+                "importedAt": fmt_ts(snap.imported_at),
+                "files": req.inputs.iter().map(|i| i.display()).collect::<Vec<_>>(),
+                "reason": message,
+                "activeSnapshot": snap.previous_snapshot,
+            }),
+        })?;
+        if written {
+            // The records had been written: the transaction's rollback put the
+            // previous snapshot back. Say so, as the spec's automatic trigger.
+            tx.append_audit(&NewAudit {
+                event: AuditEvent::SnapshotRolledBack,
+                timestamp: now,
+                user: SYSTEM_USER.to_string(),
+                tool: Some(req.tool.clone()),
+                snapshot_id: Some(snap.id.clone()),
+                details: json!({
+                    "fromSnapshot": snap.id,
+                    "toSnapshot": snap.previous_snapshot,
+                    "reason": format!("automatic: import failed: {message}"),
+                    "automatic": true,
+                    "recordsAffected": 0,
+                }),
+            })?;
+        }
+        Ok(snap.id)
+    });
+    match recorded {
+        Ok(id) => Err(OpError::Rejected {
+            message: format!("import refused, recorded as failed snapshot {id}: {message}"),
+            snapshot_id: Some(id),
+        }),
+        Err(e) => Err(OpError::Rejected {
+            message: format!("import refused: {message} (and recording the failure failed: {e})"),
+            snapshot_id: None,
+        }),
+    }
+}
