@@ -296,13 +296,13 @@ pub fn execute(
         ));
     }
     let now = env.clock.now();
-    let mut failed_at: Option<(Step, String, String, String)> = None;
-    let mut refused: Option<Refusal> = None;
+    // Where the attempt stopped, if it did: recorded in the trail below.
+    let mut stopped: Option<Refusal> = None;
     let result = store.write(|tx| -> std::result::Result<Outcome, Exec> {
         let (from, to) = resolve(tx, tool, target).map_err(Exec::Op)?;
         if let Some(exp) = expected_active {
             if exp != from.id {
-                refused = Some(Refusal {
+                stopped = Some(Refusal {
                     step: "initiate",
                     from: from.id.clone(),
                     to: to.id.clone(),
@@ -330,7 +330,12 @@ pub fn execute(
                 }
                 Err(e) => {
                     obs.on(&StepEvent::Failed(step, e.to_string()));
-                    failed_at = Some((step, e.to_string(), from.id.clone(), to.id.clone()));
+                    stopped = Some(Refusal {
+                        step: step.name(),
+                        from: from.id.clone(),
+                        to: to.id.clone(),
+                        expected: None,
+                    });
                     Err(e)
                 }
             }
@@ -362,7 +367,7 @@ pub fn execute(
         Ok(Outcome::Done(r)) => Ok(*r),
         // Undone at the savepoint; only the failure's audit record was kept.
         Ok(Outcome::Undone(step, e)) => {
-            let still = failed_at.as_ref().map(|f| f.2.as_str()).unwrap_or("-");
+            let still = stopped.as_ref().map(|f| f.from.as_str()).unwrap_or("-");
             let msg = format!("rollback failed at step {}: {e}; it was undone at its savepoint: nothing changed and {tool}'s active snapshot is still {still}", step.name());
             Err(match e {
                 OpError::Integrity(_) => OpError::Integrity(msg),
@@ -375,15 +380,7 @@ pub fn execute(
             // savepoint, or a failure after it was released): record the
             // attempt on its own, so that every front end leaves the same
             // trace of a refused rollback. Nothing else is written.
-            let attempt = refused.or_else(|| {
-                failed_at.map(|(step, _, from, to)| Refusal {
-                    step: step.name(),
-                    from,
-                    to,
-                    expected: None,
-                })
-            });
-            if let Some(attempt) = attempt {
+            if let Some(attempt) = stopped {
                 let msg = e.to_string();
                 let _ = store.write(|tx| audit_failure(tx, env, tool, &attempt, reason, &msg, now));
             }

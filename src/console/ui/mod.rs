@@ -13,6 +13,7 @@ use super::keymap;
 use super::theme::Theme;
 use chrono::{DateTime, Duration, Utc};
 use ratatui::buffer::Buffer;
+use ratatui::layout::Margin;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -241,17 +242,7 @@ fn dialog(d: &crate::console::actions::Dialog, theme: &Theme, area: Rect, buf: &
         "Enter: do it · Tab: next field · Esc: cancel (nothing is changed)",
         theme.key(),
     ));
-    paragraph(
-        lines,
-        0,
-        Rect::new(
-            inner.x + 1,
-            inner.y,
-            inner.width.saturating_sub(2),
-            inner.height,
-        ),
-        buf,
-    );
+    paragraph(lines, 0, inner.inner(Margin::new(1, 0)), buf);
 }
 
 /// Toasts, newest at the bottom, in the body's top-right corner.

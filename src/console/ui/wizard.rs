@@ -15,6 +15,7 @@ use crate::domain::snapshot::SnapshotState;
 use crate::domain::time::fmt_ts;
 use crate::ops::diff::{Change, Counts, DiffItem};
 use ratatui::buffer::Buffer;
+use ratatui::layout::Margin;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -495,17 +496,7 @@ fn verify_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
     } else if let Some(f) = &w.failure {
         lines.extend(failure_lines(f, theme));
     }
-    super::paragraph(
-        lines,
-        0,
-        Rect::new(
-            inner.x + 1,
-            inner.y,
-            inner.width.saturating_sub(2),
-            inner.height,
-        ),
-        buf,
-    );
+    super::paragraph(lines, 0, inner.inner(Margin::new(1, 0)), buf);
 }
 
 fn counts_cells<'a>(name: &'a str, c: &Counts, style: ratatui::style::Style) -> Vec<Vec<Span<'a>>> {
@@ -716,17 +707,7 @@ fn reason_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("e.g. \"data corruption detected in the nightly SBOM\" · Enter continues · Esc goes back (the text is kept)", theme.dim()));
-    super::paragraph(
-        lines,
-        0,
-        Rect::new(
-            inner.x + 1,
-            inner.y,
-            inner.width.saturating_sub(2),
-            inner.height,
-        ),
-        buf,
-    );
+    super::paragraph(lines, 0, inner.inner(Margin::new(1, 0)), buf);
 }
 
 fn confirm_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
@@ -815,17 +796,7 @@ fn confirm_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
             lines.push(Line::styled(n.clone(), theme.warn()));
         }
     }
-    super::paragraph(
-        lines,
-        0,
-        Rect::new(
-            inner.x + 1,
-            inner.y,
-            inner.width.saturating_sub(2),
-            inner.height,
-        ),
-        buf,
-    );
+    super::paragraph(lines, 0, inner.inner(Margin::new(1, 0)), buf);
 }
 
 fn execute_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
@@ -866,15 +837,5 @@ fn execute_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         }
         Some(Err(f)) => lines.extend(failure_lines(f, theme)),
     }
-    super::paragraph(
-        lines,
-        0,
-        Rect::new(
-            inner.x + 1,
-            inner.y,
-            inner.width.saturating_sub(2),
-            inner.height,
-        ),
-        buf,
-    );
+    super::paragraph(lines, 0, inner.inner(Margin::new(1, 0)), buf);
 }
