@@ -1,6 +1,8 @@
 //! The audit trail: events, records and the hash chain that makes them
 //! tamper-evident.
 
+pub mod details;
+
 use super::time::ts;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
