@@ -352,17 +352,17 @@ fn audit(ctx: &mut Context, cmd: AuditCmd) -> Result<u8> {
 
 /// A one-line digest of an audit record's details for tables.
 fn summary(d: &serde_json::Value) -> String {
-    let get = |k: &str| d.get(k).and_then(|v| v.as_str()).map(String::from);
+    let d = crate::domain::audit::details::Digest::of(d);
     let mut parts = Vec::new();
-    if let (Some(f), Some(t)) = (get("fromSnapshot"), get("toSnapshot")) {
+    if let (Some(f), Some(t)) = (d.from_snapshot, d.to_snapshot) {
         parts.push(format!("{f} → {t}"));
-    } else if let Some(s) = get("snapshotId") {
+    } else if let Some(s) = d.snapshot_id {
         parts.push(s);
     }
-    if let Some(n) = d.get("recordCount").and_then(|v| v.as_u64()) {
+    if let Some(n) = d.record_count {
         parts.push(format!("{n} records"));
     }
-    if let Some(r) = get("reason") {
+    if let Some(r) = d.reason {
         let r: String = r.chars().take(60).collect();
         parts.push(r);
     }

@@ -385,9 +385,9 @@ pub fn retention(ctx: &Context, cmd: RetentionCmd) -> Result<u8> {
             for r in &st.rules {
                 println!(
                     "  {} snapshots: {} after {}",
-                    esc(r["category"].as_str().unwrap_or("-")),
-                    esc(r["action"].as_str().unwrap_or("-")),
-                    esc(r["maxAge"].as_str().unwrap_or("-"))
+                    esc(r.category),
+                    esc(r.action.as_str()),
+                    esc(&r.max_age)
                 );
             }
             println!(
@@ -404,14 +404,14 @@ pub fn retention(ctx: &Context, cmd: RetentionCmd) -> Result<u8> {
                 for h in &st.exceptions {
                     println!(
                         "  {} until {}{}: {}",
-                        esc(h["snapshotId"].as_str().unwrap_or("-")),
-                        esc(h["expiresAt"].as_str().unwrap_or("-")),
-                        if h["active"] == true {
+                        esc(&h.snapshot_id),
+                        esc(&h.expires_at),
+                        if h.active {
                             ""
                         } else {
                             " (expired)"
                         },
-                        esc(h["reason"].as_str().unwrap_or("-"))
+                        esc(&h.reason)
                     );
                 }
             }

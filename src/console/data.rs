@@ -2,6 +2,7 @@
 //! implementation of every workflow) that load exactly what a screen shows.
 //! The event loop runs them in worker threads; tests call them directly.
 
+use crate::domain::audit::details::{Details, SnapshotRolledBack};
 use crate::domain::audit::AuditEvent;
 use crate::domain::audit::AuditRecord;
 use crate::domain::freshness::{assess, Assessment, Thresholds};
@@ -89,11 +90,8 @@ pub fn overview(store: &mut Store, env: &Env, window_days: i64) -> Result<Overvi
             ..Default::default()
         },
     )? {
-        if let (Some(t), Some(f)) = (
-            r.tool.clone(),
-            r.details.get("fromSnapshot").and_then(|v| v.as_str()),
-        ) {
-            rolled.entry(t).or_default().insert(f.to_string());
+        if let (Some(t), Some(d)) = (r.tool.clone(), SnapshotRolledBack::read(&r.details)) {
+            rolled.entry(t).or_default().insert(d.from_snapshot);
         }
     }
     let mut tools = Vec::with_capacity(report.len());
@@ -237,13 +235,9 @@ pub fn targets(store: &mut Store, env: &Env, tool: &str) -> Result<Targets> {
             ..Default::default()
         },
     )? {
-        let from = r.details.get("fromSnapshot").and_then(|v| v.as_str());
-        let reason = r.details.get("reason").and_then(|v| v.as_str());
-        if let (Some(f), Some(why)) = (from, reason) {
+        if let Some(d) = SnapshotRolledBack::read(&r.details) {
             // Newest first: the latest reason wins.
-            rolled_back_from
-                .entry(f.to_string())
-                .or_insert_with(|| why.to_string());
+            rolled_back_from.entry(d.from_snapshot).or_insert(d.reason);
         }
     }
     Ok(Targets {

@@ -70,6 +70,15 @@ pub enum Action {
     Delete,
 }
 
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Archive => "archive",
+            Action::Delete => "delete",
+        }
+    }
+}
+
 /// One thing a retention run will do, and why.
 #[derive(Serialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]

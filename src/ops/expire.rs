@@ -1,10 +1,10 @@
 //! Manual expiry: a snapshot's data becomes unavailable.
 
 use super::{Env, OpError, Result};
+use crate::domain::audit::details::{Details, SnapshotExpired};
 use crate::domain::audit::{AuditEvent, NewAudit};
 use crate::domain::snapshot::{Snapshot, SnapshotState};
 use crate::store::Store;
-use serde_json::json;
 
 /// Expires a snapshot. Expiring the active one empties the tool's active
 /// data until a new import or a rollback.
@@ -38,13 +38,14 @@ pub fn expire(store: &mut Store, env: &Env, id: &str, reason: &str) -> Result<Sn
             user: env.user.clone(),
             tool: Some(s.tool.clone()),
             snapshot_id: Some(s.id.clone()),
-            details: json!({
-                "snapshotId": s.id,
-                "tool": s.tool,
-                "reason": reason,
-                "wasActive": was_active,
-                "recordsWithdrawn": cleared,
-            }),
+            details: SnapshotExpired {
+                snapshot_id: s.id.clone(),
+                tool: s.tool.clone(),
+                reason: reason.to_string(),
+                was_active,
+                records_withdrawn: cleared,
+            }
+            .to_value(),
         })?;
         super::fault::point("expire_commit")?;
         s.state = SnapshotState::Expired;

@@ -5,6 +5,7 @@
 //! them, so archiving N-1 takes nothing away from a rollback.
 
 use super::{fault, Env, OpError, Result};
+use crate::domain::audit::details::{Details, HoldAdded, HoldRemoved, RetentionAction};
 use crate::domain::audit::{AuditEvent, NewAudit};
 use crate::domain::retention::{category, next_run, plan, Action, Hold, Plan, Policy, CATEGORIES};
 use crate::domain::snapshot::SnapshotState;
@@ -13,7 +14,6 @@ use crate::store::prelude::*;
 use crate::store::{SnapshotFilter, Store, WriteTx};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::json;
 
 fn policy(env: &Env) -> Policy {
     Policy {
@@ -45,12 +45,34 @@ pub fn compute_plan(store: &impl Queries, env: &Env, now: DateTime<Utc>) -> Resu
 #[serde(rename_all = "camelCase")]
 pub struct Status {
     pub schedule: String,
-    pub rules: Vec<serde_json::Value>,
-    pub exceptions: Vec<serde_json::Value>,
+    pub rules: Vec<Rule>,
+    pub exceptions: Vec<Exception>,
     pub next_run: String,
     pub audit_max_age: String,
     /// What a run right now would do.
     pub pending: Plan,
+}
+
+/// How long snapshots of one category are kept, and what then happens.
+/// (Fields in key order: the document has always listed them sorted.)
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Rule {
+    pub action: Action,
+    pub category: &'static str,
+    pub max_age: String,
+}
+
+/// A hold, as the status lists it.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Exception {
+    /// Whether it still holds now.
+    pub active: bool,
+    pub created_by: String,
+    pub expires_at: String,
+    pub reason: String,
+    pub snapshot_id: String,
 }
 
 pub fn status(store: &impl Queries, env: &Env) -> Result<Status> {
@@ -62,23 +84,20 @@ pub fn status(store: &impl Queries, env: &Env) -> Result<Status> {
         rules: CATEGORIES
             .iter()
             .filter_map(|s| category(*s, &policy(env)))
-            .map(|(c, action, age)| {
-                json!({"category": c, "maxAge": fmt_duration(age), "action": match action {
-                    Action::Archive => "archive",
-                    Action::Delete => "delete",
-                }})
+            .map(|(category, action, age)| Rule {
+                action,
+                category,
+                max_age: fmt_duration(age),
             })
             .collect(),
         exceptions: holds
             .iter()
-            .map(|h| {
-                json!({
-                    "snapshotId": h.snapshot_id,
-                    "reason": h.reason,
-                    "expiresAt": fmt_ts(h.expires_at),
-                    "active": h.holds_at(now),
-                    "createdBy": h.created_by,
-                })
+            .map(|h| Exception {
+                active: h.holds_at(now),
+                created_by: h.created_by.clone(),
+                expires_at: fmt_ts(h.expires_at),
+                reason: h.reason.clone(),
+                snapshot_id: h.snapshot_id.clone(),
             })
             .collect(),
         next_run: next_run(&r.schedule, now)
@@ -164,15 +183,7 @@ fn archive(
     now: DateTime<Utc>,
 ) -> Result<()> {
     tx.set_snapshot_state(id, SnapshotState::Archived, now)?;
-    tx.append_audit(&NewAudit {
-        event: AuditEvent::SnapshotArchived,
-        timestamp: now,
-        user: env.user.clone(),
-        tool: Some(tool.to_string()),
-        snapshot_id: Some(id.to_string()),
-        details: json!({"snapshotId": id, "tool": tool, "reason": format!("retention: {why}")}),
-    })?;
-    Ok(())
+    audit_action(tx, env, AuditEvent::SnapshotArchived, (id, tool, why), None, now)
 }
 
 fn delete(
@@ -188,15 +199,35 @@ fn delete(
         .ok_or_else(|| OpError::NotFound(format!("no snapshot {id}")))?;
     let freed = tx.delete_snapshot_records(pk)?;
     tx.set_snapshot_state(id, SnapshotState::Deleted, now)?;
+    audit_action(tx, env, AuditEvent::SnapshotDeleted, (id, tool, why), Some(freed), now)?;
+    Ok(freed)
+}
+
+/// The audit record of an archive or a deletion: `(snapshot, tool, why)`
+/// and, for a deletion, the records it freed.
+fn audit_action(
+    tx: &mut WriteTx<'_>,
+    env: &Env,
+    event: AuditEvent,
+    (id, tool, why): (&str, &str, &str),
+    records_freed: Option<u64>,
+    now: DateTime<Utc>,
+) -> Result<()> {
     tx.append_audit(&NewAudit {
-        event: AuditEvent::SnapshotDeleted,
+        event,
         timestamp: now,
         user: env.user.clone(),
         tool: Some(tool.to_string()),
         snapshot_id: Some(id.to_string()),
-        details: json!({"snapshotId": id, "tool": tool, "reason": format!("retention: {why}"), "recordsFreed": freed}),
+        details: RetentionAction {
+            snapshot_id: id.to_string(),
+            tool: tool.to_string(),
+            reason: format!("retention: {why}"),
+            records_freed,
+        }
+        .to_value(),
     })?;
-    Ok(freed)
+    Ok(())
 }
 
 /// Puts a hold on a snapshot until `until`.
@@ -241,7 +272,12 @@ pub fn hold_add(
             user: env.user.clone(),
             tool: Some(s.tool.clone()),
             snapshot_id: Some(id.to_string()),
-            details: json!({"snapshotId": id, "reason": reason, "expiresAt": fmt_ts(until)}),
+            details: HoldAdded {
+                snapshot_id: id.to_string(),
+                reason: reason.to_string(),
+                expires_at: fmt_ts(until),
+            }
+            .to_value(),
         })?;
         Ok(h)
     })
@@ -262,7 +298,10 @@ pub fn hold_remove(store: &mut Store, env: &Env, id: &str) -> Result<()> {
             user: env.user.clone(),
             tool: Some(s.tool.clone()),
             snapshot_id: Some(id.to_string()),
-            details: json!({"snapshotId": id}),
+            details: HoldRemoved {
+                snapshot_id: id.to_string(),
+            }
+            .to_value(),
         })?;
         Ok(())
     })

@@ -11,6 +11,7 @@
 use super::diff::{diff, DiffSummary};
 use super::snapshots::VerifyResult;
 use super::{fault, Env, OpError, Result};
+use crate::domain::audit::details::{ActivationCause, Details, SnapshotActivated, SnapshotRollbackFailed, SnapshotRolledBack};
 use crate::domain::audit::{AuditEvent, NewAudit};
 use crate::domain::snapshot::{Snapshot, SnapshotState};
 use crate::domain::time::fmt_ts;
@@ -18,7 +19,6 @@ use crate::store::prelude::*;
 use crate::store::{AuditFilter, ContentHashes, DiffSide, Store, WriteTx};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::json;
 
 /// Which snapshot to roll back to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -194,7 +194,7 @@ fn resolve(store: &impl Queries, tool: &str, target: &Target) -> Result<(Snapsho
             })?;
             let id = events
                 .first()
-                .and_then(|(_, r)| r.details.get("snapshotId").and_then(|v| v.as_str()).map(String::from))
+                .and_then(|(_, r)| SnapshotActivated::read(&r.details).map(|d| d.snapshot_id))
                 .ok_or_else(|| {
                     OpError::NotFound(format!("no snapshot of {tool} was active at {}", fmt_ts(*t)))
                 })?;
@@ -492,14 +492,16 @@ fn run_step(
                 user: env.user.clone(),
                 tool: Some(tool.to_string()),
                 snapshot_id: Some(to.id.clone()),
-                details: json!({
-                    "tool": tool,
-                    "fromSnapshot": from.id,
-                    "toSnapshot": to.id,
-                    "reason": reason,
-                    "recordsAffected": affected,
-                    "targetWasArchived": to.state == SnapshotState::Archived,
-                }),
+                details: SnapshotRolledBack {
+                    tool: Some(tool.to_string()),
+                    from_snapshot: from.id.clone(),
+                    to_snapshot: Some(to.id.clone()),
+                    reason: reason.to_string(),
+                    records_affected: affected,
+                    target_was_archived: Some(to.state == SnapshotState::Archived),
+                    automatic: None,
+                }
+                .to_value(),
             })?;
             tx.append_audit(&NewAudit {
                 event: AuditEvent::SnapshotActivated,
@@ -507,12 +509,14 @@ fn run_step(
                 user: env.user.clone(),
                 tool: Some(tool.to_string()),
                 snapshot_id: Some(to.id.clone()),
-                details: json!({
-                    "snapshotId": to.id,
-                    "previousSnapshot": from.id,
-                    "cause": "rollback",
-                    "recordsAffected": affected,
-                }),
+                details: SnapshotActivated {
+                    snapshot_id: to.id.clone(),
+                    previous_snapshot: Some(from.id.clone()),
+                    cause: ActivationCause::Rollback,
+                    records_affected: affected,
+                    reason: None,
+                }
+                .to_value(),
             })?;
         }
     }
@@ -546,24 +550,22 @@ fn audit_failure(
     error: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let mut details = json!({
-        "tool": tool,
-        "fromSnapshot": attempt.from,
-        "toSnapshot": attempt.to,
-        "step": attempt.step,
-        "error": error,
-        "reason": reason,
-    });
-    if let Some(exp) = &attempt.expected {
-        details["expectedActive"] = json!(exp);
-    }
+    let details = SnapshotRollbackFailed {
+        tool: tool.to_string(),
+        from_snapshot: attempt.from.clone(),
+        to_snapshot: attempt.to.clone(),
+        step: attempt.step.to_string(),
+        error: error.to_string(),
+        reason: reason.to_string(),
+        expected_active: attempt.expected.clone(),
+    };
     tx.append_audit(&NewAudit {
         event: AuditEvent::SnapshotRollbackFailed,
         timestamp: now,
         user: env.user.clone(),
         tool: Some(tool.to_string()),
         snapshot_id: Some(attempt.to.clone()),
-        details,
+        details: details.to_value(),
     })?;
     Ok(())
 }

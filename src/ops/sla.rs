@@ -2,6 +2,7 @@
 //! passes through.
 
 use super::{Env, OpError, Result};
+use crate::domain::audit::details::{Details, FreshnessOverride};
 use crate::domain::audit::{AuditEvent, NewAudit};
 use crate::domain::freshness::{assess, Assessment, Freshness, Thresholds};
 use crate::domain::snapshot::{Snapshot, SnapshotState};
@@ -10,7 +11,6 @@ use crate::store::prelude::*;
 use crate::store::Store;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use serde_json::json;
 
 #[derive(Serialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -206,14 +206,15 @@ pub fn guard(
                         user: env.user.clone(),
                         tool: Some(tool.to_string()),
                         snapshot_id: Some(snap.id.clone()),
-                        details: json!({
-                            "tool": tool,
-                            "snapshotId": snap.id,
-                            "state": "critical",
-                            "age": age,
-                            "reason": reason,
-                            "purpose": purpose,
-                        }),
+                        details: FreshnessOverride {
+                            tool: tool.to_string(),
+                            snapshot_id: snap.id.clone(),
+                            state: "critical".into(),
+                            age: age.clone(),
+                            reason: reason.to_string(),
+                            purpose: purpose.to_string(),
+                        }
+                        .to_value(),
                     })
                 })?;
                 Some(format!(

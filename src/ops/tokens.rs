@@ -5,13 +5,13 @@
 //! the `user` the API records in the audit trail.
 
 use super::{Env, OpError, Result};
+use crate::domain::audit::details::{Details, TokenCreated, TokenRevoked};
 use crate::domain::audit::{AuditEvent, NewAudit};
 use crate::domain::time::fmt_ts;
 use crate::store::prelude::*;
 use crate::store::tokens::TokenRow;
 use crate::store::Store;
 use serde::Serialize;
-use serde_json::json;
 
 /// What a token may do. Each role includes the ones before it.
 #[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -196,11 +196,12 @@ pub fn create(store: &mut Store, env: &Env, name: &str, role: Role) -> Result<Cr
             user: env.user.clone(),
             tool: None,
             snapshot_id: None,
-            details: json!({
-                "name": name,
-                "role": role.as_str(),
-                "fingerprint": row.hash.chars().take(15).collect::<String>(),
-            }),
+            details: TokenCreated {
+                name: name.to_string(),
+                role: role.as_str().to_string(),
+                fingerprint: row.hash.chars().take(15).collect(),
+            }
+            .to_value(),
         })?;
         Ok(())
     })?;
@@ -231,7 +232,11 @@ pub fn revoke(store: &mut Store, env: &Env, name: &str) -> Result<TokenInfo> {
             user: env.user.clone(),
             tool: None,
             snapshot_id: None,
-            details: json!({"name": name, "role": row.role}),
+            details: TokenRevoked {
+                name: name.to_string(),
+                role: row.role.clone(),
+            }
+            .to_value(),
         })?;
         row.revoked_at = Some(now);
         row.revoked_by = Some(env.user.clone());

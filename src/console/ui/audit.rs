@@ -62,24 +62,16 @@ pub fn badge(chain: &Chain) -> (String, Option<bool>) {
 
 /// A one-line digest of a record's details.
 fn digest(d: &serde_json::Value) -> String {
-    let get = |k: &str| d.get(k).and_then(|v| v.as_str());
+    let d = crate::domain::audit::details::Digest::of(d);
     let mut parts: Vec<String> = Vec::new();
-    match (get("fromSnapshot"), get("toSnapshot")) {
+    match (d.from_snapshot, d.to_snapshot) {
         (Some(f), Some(t)) => parts.push(format!("{f} → {t}")),
-        _ => {
-            if let Some(s) = get("snapshotId") {
-                parts.push(s.to_string());
-            }
-        }
+        _ => parts.extend(d.snapshot_id),
     }
-    if let Some(n) = d.get("recordCount").and_then(|v| v.as_u64()) {
+    if let Some(n) = d.record_count {
         parts.push(format!("{n} records"));
     }
-    for k in ["reason", "error", "cause"] {
-        if let Some(r) = get(k) {
-            parts.push(r.to_string());
-        }
-    }
+    parts.extend([d.reason, d.error, d.cause].into_iter().flatten());
     parts.join(", ")
 }
 

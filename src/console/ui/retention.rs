@@ -19,9 +19,6 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         buf.set_stringn(inner.x + 1, inner.y, msg, inner.width as usize, theme.dim());
         return;
     };
-    let s = |v: &serde_json::Value, k: &str| {
-        v.get(k).and_then(|x| x.as_str()).unwrap_or("-").to_string()
-    };
     let mut lines: Vec<Line> = Vec::new();
     lines.push(Line::styled("Policy", theme.header()));
     lines.push(Line::raw(format!(
@@ -35,9 +32,9 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
     for r in &st.rules {
         lines.push(Line::raw(format!(
             "  {:<15} {} after {}",
-            format!("{} snapshots", s(r, "category")),
-            s(r, "action"),
-            s(r, "maxAge")
+            format!("{} snapshots", r.category),
+            r.action.as_str(),
+            r.max_age
         )));
     }
     lines.push(Line::raw(format!(
@@ -53,17 +50,16 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         lines.push(Line::styled("  none", theme.dim()));
     }
     for h in &st.exceptions {
-        let active = h.get("active").and_then(|v| v.as_bool()).unwrap_or(false);
         lines.push(Line::from(vec![
             Span::raw("  "),
-            if active {
+            if h.active {
                 Span::styled("■ held   ", theme.ok())
             } else {
                 Span::styled("□ lapsed ", theme.dim())
             },
-            Span::raw(format!(" {}", s(h, "snapshotId"))),
-            Span::styled(format!("  until {}", s(h, "expiresAt")), theme.title()),
-            Span::raw(format!("  by {}: {}", s(h, "createdBy"), s(h, "reason"))),
+            Span::raw(format!(" {}", h.snapshot_id)),
+            Span::styled(format!("  until {}", h.expires_at), theme.title()),
+            Span::raw(format!("  by {}: {}", h.created_by, h.reason)),
         ]));
     }
     lines.push(Line::raw(""));

@@ -232,7 +232,7 @@ pub struct AuditPurged {
 impl Details for AuditPurged {}
 
 /// `token_created`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenCreated {
     pub name: String,
@@ -244,7 +244,7 @@ pub struct TokenCreated {
 impl Details for TokenCreated {}
 
 /// `token_revoked`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenRevoked {
     pub name: String,

@@ -2,6 +2,7 @@
 //! missing from the chain's start.
 
 use super::checkpoint::Checkpoint;
+use crate::domain::audit::details::{AuditPurged, Details};
 use crate::domain::audit::AuditRecord;
 use crate::domain::time::fmt_ts;
 use crate::ops::Env;
@@ -30,11 +31,10 @@ fn check_purge(
     env: &Env,
 ) -> (Option<VerifiedPurge>, Vec<String>) {
     let mut problems = Vec::new();
-    let before = match rec
-        .details
-        .get("before")
-        .and_then(|v| v.as_str())
-        .map(crate::domain::time::parse_ts)
+    let details = AuditPurged::read(&rec.details);
+    let before = match details
+        .as_ref()
+        .map(|d| crate::domain::time::parse_ts(&d.before))
     {
         Some(Ok(b)) => b,
         _ => {
@@ -78,15 +78,7 @@ fn check_purge(
             ));
         }
     }
-    let surviving = rec
-        .details
-        .get("survivingSnapshots")
-        .and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(String::from))
-                .collect()
-        });
+    let surviving = details.and_then(|d| d.surviving_snapshots);
     let verified = problems
         .is_empty()
         .then_some(VerifiedPurge { before, surviving });

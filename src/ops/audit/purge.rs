@@ -1,5 +1,6 @@
 //! Removing the oldest audit records while keeping the chain verifiable.
 
+use crate::domain::audit::details::{self, Details};
 use crate::domain::audit::{audit_id, AuditEvent, NewAudit};
 use crate::domain::time::fmt_ts;
 use crate::ops::{Env, OpError, Result};
@@ -73,16 +74,17 @@ pub fn purge(
             user: env.user.clone(),
             tool: None,
             snapshot_id: None,
-            details: serde_json::json!({
-                "purgedFrom": audit_id(first.0),
-                "purgedThrough": audit_id(last.0),
-                "count": n,
-                "removedHash": removed_hash,
-                "anchorHash": last.1,
-                "before": fmt_ts(before),
-                "reason": reason,
-                "survivingSnapshots": surviving,
-            }),
+            details: details::AuditPurged {
+                purged_from: audit_id(first.0),
+                purged_through: audit_id(last.0),
+                count: n,
+                removed_hash: removed_hash.clone(),
+                anchor_hash: last.1.clone(),
+                before: fmt_ts(before),
+                reason: reason.to_string(),
+                surviving_snapshots: Some(surviving),
+            }
+            .to_value(),
         })?;
         Ok(PurgeReport {
             purged: n,
@@ -119,8 +121,8 @@ fn surviving_snapshots(tx: &impl Queries, last_seq: u64) -> Result<Vec<String>> 
             oldest_first: true,
             ..Default::default()
         })? {
-            if let Some(id) = r.details.get("snapshotId").and_then(|v| v.as_str()) {
-                kept_imports.insert(id.to_string());
+            if let Some(id) = imported_snapshot(ev, &r.details) {
+                kept_imports.insert(id);
             }
         }
     }
@@ -132,4 +134,12 @@ fn surviving_snapshots(tx: &impl Queries, last_seq: u64) -> Result<Vec<String>> 
         .collect();
     surviving.sort();
     Ok(surviving)
+}
+
+/// The snapshot an import (or failed import) record names.
+fn imported_snapshot(ev: AuditEvent, d: &serde_json::Value) -> Option<String> {
+    match ev {
+        AuditEvent::SnapshotImported => details::SnapshotImported::read(d).map(|d| d.snapshot_id),
+        _ => details::SnapshotImportFailed::read(d).map(|d| d.snapshot_id),
+    }
 }

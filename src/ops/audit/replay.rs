@@ -1,5 +1,9 @@
 //! The store as the trail says it should be, rebuilt record by record.
 
+use crate::domain::audit::details::{
+    Details, HoldAdded, HoldRemoved, RetentionAction, SnapshotActivated,
+    SnapshotExpired, SnapshotImportFailed, SnapshotImported, TokenCreated, TokenRevoked,
+};
 use crate::domain::audit::{AuditEvent, AuditRecord};
 use crate::domain::snapshot::SnapshotState;
 use chrono::{DateTime, Utc};
@@ -8,54 +12,65 @@ use std::collections::HashMap;
 /// What the trail recorded about a snapshot at import.
 pub(super) struct Imported {
     pub audit: String,
-    /// The import record's user, timestamp-independent fields and details.
+    /// The import record's user.
     pub user: String,
-    pub details: serde_json::Value,
-    pub source_hash: Option<String>,
-    pub normalized_hash: Option<String>,
-    pub record_count: Option<u64>,
-    pub failed: bool,
+    pub record: ImportRecord,
+}
+
+/// An import record's details: a completed import or a refused one.
+pub(super) enum ImportRecord {
+    Done(SnapshotImported),
+    Failed(SnapshotImportFailed),
+}
+
+impl ImportRecord {
+    fn of(rec: &AuditRecord) -> Option<ImportRecord> {
+        match AuditEvent::parse(&rec.event)? {
+            AuditEvent::SnapshotImported => SnapshotImported::read(&rec.details).map(ImportRecord::Done),
+            AuditEvent::SnapshotImportFailed => {
+                SnapshotImportFailed::read(&rec.details).map(ImportRecord::Failed)
+            }
+            _ => None,
+        }
+    }
+
+    fn snapshot_id(&self) -> &str {
+        match self {
+            ImportRecord::Done(d) => &d.snapshot_id,
+            ImportRecord::Failed(d) => &d.snapshot_id,
+        }
+    }
 }
 
 /// Keeps the import record of each snapshot an import (or failed import)
 /// record names.
 pub(super) fn record_import(imports: &mut HashMap<String, Imported>, rec: &AuditRecord) {
-    let ev = rec.event.as_str();
-    if ev != AuditEvent::SnapshotImported.as_str()
-        && ev != AuditEvent::SnapshotImportFailed.as_str()
-    {
+    let Some(record) = ImportRecord::of(rec) else {
         return;
-    }
-    let d = &rec.details;
+    };
     // A backfill relinked its newer neighbour to itself.
-    if let (Some(id), Some(next)) = (
-        d.get("snapshotId").and_then(|v| v.as_str()),
-        d.get("nextSnapshot").and_then(|v| v.as_str()),
-    ) {
-        if let Some(n) = imports.get_mut(next) {
-            n.details["previousSnapshot"] = serde_json::json!(id);
+    if let ImportRecord::Done(SnapshotImported {
+        snapshot_id,
+        next_snapshot: Some(Some(next)),
+        ..
+    }) = &record
+    {
+        if let Some(Imported {
+            record: ImportRecord::Done(n),
+            ..
+        }) = imports.get_mut(next)
+        {
+            n.previous_snapshot = Some(snapshot_id.clone());
         }
     }
-    if let Some(id) = d.get("snapshotId").and_then(|v| v.as_str()) {
-        imports.insert(
-            id.to_string(),
-            Imported {
-                audit: rec.id.clone(),
-                user: rec.user.clone(),
-                details: rec.details.clone(),
-                source_hash: d
-                    .get("sourceHash")
-                    .and_then(|v| v.as_str())
-                    .map(String::from),
-                normalized_hash: d
-                    .get("normalizedHash")
-                    .and_then(|v| v.as_str())
-                    .map(String::from),
-                record_count: d.get("recordCount").and_then(|v| v.as_u64()),
-                failed: ev == AuditEvent::SnapshotImportFailed.as_str(),
-            },
-        );
-    }
+    imports.insert(
+        record.snapshot_id().to_string(),
+        Imported {
+            audit: rec.id.clone(),
+            user: rec.user.clone(),
+            record,
+        },
+    );
 }
 
 /// The store as the trail says it should be, replayed record by record.
@@ -77,12 +92,22 @@ pub(super) struct Replay {
     pub tokens_revoked: Vec<(String, DateTime<Utc>, String, String)>,
 }
 
-/// A text field of a record's details.
-fn text(rec: &AuditRecord, k: &str) -> Option<String> {
-    rec.details
-        .get(k)
-        .and_then(|v| v.as_str())
-        .map(String::from)
+/// The snapshot a record concerns, read from the details of its event.
+fn snapshot_of(ev: AuditEvent, rec: &AuditRecord) -> Option<String> {
+    let d = &rec.details;
+    match ev {
+        AuditEvent::SnapshotImported | AuditEvent::SnapshotImportFailed => {
+            ImportRecord::of(rec).map(|r| r.snapshot_id().to_string())
+        }
+        AuditEvent::SnapshotActivated => SnapshotActivated::read(d).map(|d| d.snapshot_id),
+        AuditEvent::SnapshotExpired => SnapshotExpired::read(d).map(|d| d.snapshot_id),
+        AuditEvent::SnapshotArchived | AuditEvent::SnapshotDeleted => {
+            RetentionAction::read(d).map(|d| d.snapshot_id)
+        }
+        AuditEvent::RetentionHoldAdded => HoldAdded::read(d).map(|d| d.snapshot_id),
+        AuditEvent::RetentionHoldRemoved => HoldRemoved::read(d).map(|d| d.snapshot_id),
+        _ => None,
+    }
 }
 
 impl Replay {
@@ -97,7 +122,7 @@ impl Replay {
         let Some(ev) = AuditEvent::parse(&rec.event) else {
             return;
         };
-        let id = text(rec, "snapshotId");
+        let id = snapshot_of(ev, rec);
         match ev {
             AuditEvent::SnapshotImportFailed => {
                 if let Some(id) = id {
@@ -149,12 +174,12 @@ impl Replay {
     fn apply_fact(&mut self, rec: &AuditRecord, ev: AuditEvent, id: Option<String>) {
         match ev {
             AuditEvent::RetentionHoldAdded => {
-                if let Some(id) = id {
+                if let (Some(id), Some(h)) = (id, HoldAdded::read(&rec.details)) {
                     self.holds.insert(
                         id,
                         (
-                            text(rec, "reason").unwrap_or_default(),
-                            text(rec, "expiresAt").unwrap_or_default(),
+                            h.reason,
+                            h.expires_at,
                             rec.user.clone(),
                             rec.timestamp,
                             rec.id.clone(),
@@ -167,16 +192,19 @@ impl Replay {
                     self.holds.remove(&id);
                 }
             }
-            AuditEvent::TokenCreated => self.tokens_created.push((
-                text(rec, "name").unwrap_or_default(),
-                text(rec, "role").unwrap_or_default(),
-                text(rec, "fingerprint").unwrap_or_default(),
-                rec.timestamp,
-                rec.user.clone(),
-                rec.id.clone(),
-            )),
+            AuditEvent::TokenCreated => {
+                let t = TokenCreated::read(&rec.details).unwrap_or_default();
+                self.tokens_created.push((
+                    t.name,
+                    t.role,
+                    t.fingerprint,
+                    rec.timestamp,
+                    rec.user.clone(),
+                    rec.id.clone(),
+                ))
+            }
             AuditEvent::TokenRevoked => self.tokens_revoked.push((
-                text(rec, "name").unwrap_or_default(),
+                TokenRevoked::read(&rec.details).unwrap_or_default().name,
                 rec.timestamp,
                 rec.user.clone(),
                 rec.id.clone(),

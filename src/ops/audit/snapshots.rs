@@ -1,7 +1,8 @@
 //! Each snapshot row and tool pointer against what the trail recorded.
 
 use super::anchor::VerifiedPurge;
-use super::replay::{Imported, Replay};
+use super::replay::{ImportRecord, Imported, Replay};
+use crate::domain::audit::details::SnapshotImported;
 use super::verify::Walk;
 use crate::domain::snapshot::{Snapshot, SnapshotState};
 use crate::domain::time::fmt_ts;
@@ -66,66 +67,62 @@ pub(super) fn check_snapshots(
 /// The fields of a snapshot row that differ from its import record.
 fn import_diffs(s: &Snapshot, i: &Imported) -> Vec<String> {
     let mut diffs = Vec::new();
+    let (source_hash, imported_at, done) = match &i.record {
+        ImportRecord::Done(d) => (&d.source_hash, &d.imported_at, Some(d)),
+        ImportRecord::Failed(d) => (&d.source_hash, &d.imported_at, None),
+    };
     // A failed import stays failed until retention deletes it
     // (which the replay below checks against the trail).
     let failed_row = match s.state {
         SnapshotState::Failed => true,
-        SnapshotState::Deleted => i.failed,
+        SnapshotState::Deleted => done.is_none(),
         _ => false,
     };
-    if i.failed != failed_row {
+    if done.is_none() != failed_row {
         diffs.push("state".to_string());
     }
-    if i.source_hash.as_deref() != Some(s.source_hash.as_str()) {
+    if *source_hash != s.source_hash {
         diffs.push("sourceHash".to_string());
     }
-    if !i.failed {
-        if i.normalized_hash != s.normalized_hash {
+    if let Some(d) = done {
+        if d.normalized_hash != s.normalized_hash {
             diffs.push("normalizedHash".to_string());
         }
-        if i.record_count != Some(s.record_count) {
+        if d.record_count != s.record_count {
             diffs.push("recordCount".to_string());
         }
     }
-    if i.details.get("importedAt").and_then(|v| v.as_str())
-        != Some(crate::domain::time::fmt_ts(s.imported_at).as_str())
-    {
+    if *imported_at != fmt_ts(s.imported_at) {
         diffs.push("importedAt".to_string());
     }
-    let d = &i.details;
-    let text = |k: &str| d.get(k).and_then(|v| v.as_str()).map(String::from);
-    if !i.failed {
-        if i.user != s.metadata.import_user {
-            diffs.push("metadata.importUser".to_string());
-        }
-        if text("sourceUri") != s.metadata.source_uri {
-            diffs.push("metadata.sourceUri".to_string());
-        }
-        if text("reason") != s.metadata.import_reason {
-            diffs.push("metadata.importReason".to_string());
-        }
-        if d.get("toolVersion").is_some() && text("toolVersion") != s.tool_version {
-            diffs.push("toolVersion".to_string());
-        }
-        if d.get("previousSnapshot").is_some() && text("previousSnapshot") != s.previous_snapshot {
-            diffs.push("previousSnapshot".to_string());
-        }
-        if text("tool").as_deref() != Some(s.tool.as_str()) {
-            diffs.push("tool".to_string());
-        }
-        if d.get("format").is_some() && text("format") != s.format {
-            diffs.push("format".to_string());
-        }
-        if let Some(w) = d.get("warnings") {
-            let want: Vec<String> = serde_json::from_value(w.clone()).unwrap_or_default();
-            if want != s.warnings {
-                diffs.push("warnings".to_string());
+    match &i.record {
+        ImportRecord::Done(d) => diffs.extend(metadata_diffs(s, i, d)),
+        ImportRecord::Failed(d) => {
+            if Some(&d.reason) != s.failure_reason.as_ref() {
+                diffs.push("failureReason".to_string());
             }
         }
-    } else if d.get("reason").is_some() && text("reason") != s.failure_reason {
-        diffs.push("failureReason".to_string());
     }
     diffs
+}
+
+/// The descriptive fields of a completed import that differ from its row.
+fn metadata_diffs(s: &Snapshot, i: &Imported, d: &SnapshotImported) -> Vec<String> {
+    let checks = [
+        (i.user != s.metadata.import_user, "metadata.importUser"),
+        (d.source_uri != s.metadata.source_uri, "metadata.sourceUri"),
+        (d.reason != s.metadata.import_reason, "metadata.importReason"),
+        (d.tool_version != s.tool_version, "toolVersion"),
+        (d.previous_snapshot != s.previous_snapshot, "previousSnapshot"),
+        (d.tool != s.tool, "tool"),
+        (d.format != s.format, "format"),
+        (d.warnings != s.warnings, "warnings"),
+    ];
+    checks
+        .into_iter()
+        .filter(|(differs, _)| *differs)
+        .map(|(_, field)| field.to_string())
+        .collect()
 }
 
 /// A snapshot with no import record: accepted only if the verified purge

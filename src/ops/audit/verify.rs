@@ -4,6 +4,7 @@ use super::anchor::{verify_purge, VerifiedPurge};
 use super::checkpoint::Checkpoint;
 use super::facts::{check_holds, check_tokens};
 use super::replay::{record_import, Imported, Replay};
+use crate::domain::audit::details::{AuditPurged, Details};
 use super::snapshots::{check_pointers, check_snapshots, missing_snapshots};
 use crate::domain::audit::{
     audit_id, AuditEvent, AuditRecord, ChainBreak, ChainWalker, GENESIS_HASH,
@@ -87,11 +88,11 @@ impl Walk {
             }
         }
         if let Some((aseq, ahash)) = &self.anchor {
-            if rec.event == AuditEvent::AuditPurged.as_str()
-                && rec.details.get("purgedThrough").and_then(|v| v.as_str())
-                    == Some(audit_id(*aseq).as_str())
-                && rec.details.get("anchorHash").and_then(|v| v.as_str()) == Some(ahash.as_str())
-            {
+            let attests = rec.event == AuditEvent::AuditPurged.as_str()
+                && AuditPurged::read(&rec.details).is_some_and(|p| {
+                    p.purged_through == audit_id(*aseq) && p.anchor_hash == *ahash
+                });
+            if attests {
                 self.attesting = Some(rec.clone());
             }
         }

@@ -2,13 +2,13 @@
 
 use super::write::{allocate_id, started_snapshot};
 use super::{Failure, ImportCtx, ImportOutcome};
+use crate::domain::audit::details::{Details, SnapshotImportFailed, SnapshotRolledBack};
 use crate::domain::audit::{AuditEvent, NewAudit};
 use crate::domain::snapshot::{Snapshot, SnapshotState};
 use crate::domain::time::fmt_ts;
 use crate::ops::{OpError, Result, SYSTEM_USER};
 use crate::store::snapshots::SnapshotReads;
 use crate::store::Store;
-use serde_json::json;
 
 /// Records a refused import: a `failed` snapshot, its audit record and,
 /// when records had been written, the automatic rollback to the previous
@@ -40,15 +40,16 @@ pub(super) fn record_failure(
             user: env.user.clone(),
             tool: Some(req.tool.clone()),
             snapshot_id: Some(snap.id.clone()),
-            details: json!({
-                "snapshotId": snap.id,
-                "tool": snap.tool,
-                "sourceHash": snap.source_hash,
-                "importedAt": fmt_ts(snap.imported_at),
-                "files": req.inputs.iter().map(|i| i.display()).collect::<Vec<_>>(),
-                "reason": message,
-                "activeSnapshot": snap.previous_snapshot,
-            }),
+            details: SnapshotImportFailed {
+                snapshot_id: snap.id.clone(),
+                tool: snap.tool.clone(),
+                source_hash: snap.source_hash.clone(),
+                imported_at: fmt_ts(snap.imported_at),
+                files: req.inputs.iter().map(|i| i.display()).collect(),
+                reason: message.clone(),
+                active_snapshot: snap.previous_snapshot.clone(),
+            }
+            .to_value(),
         })?;
         if written {
             // The records had been written: the transaction's rollback put the
@@ -59,13 +60,16 @@ pub(super) fn record_failure(
                 user: SYSTEM_USER.to_string(),
                 tool: Some(req.tool.clone()),
                 snapshot_id: Some(snap.id.clone()),
-                details: json!({
-                    "fromSnapshot": snap.id,
-                    "toSnapshot": snap.previous_snapshot,
-                    "reason": format!("automatic: import failed: {message}"),
-                    "automatic": true,
-                    "recordsAffected": 0,
-                }),
+                details: SnapshotRolledBack {
+                    tool: None,
+                    from_snapshot: snap.id.clone(),
+                    to_snapshot: snap.previous_snapshot.clone(),
+                    reason: format!("automatic: import failed: {message}"),
+                    records_affected: 0,
+                    target_was_archived: None,
+                    automatic: Some(true),
+                }
+                .to_value(),
             })?;
         }
         Ok(snap.id)

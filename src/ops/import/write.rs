@@ -3,6 +3,7 @@
 
 use super::prepare::{file_list, format_names, Prepared};
 use super::{Failure, ImportCtx, ImportOutcome};
+use crate::domain::audit::details::{ActivationCause, Details, SnapshotActivated, SnapshotImported};
 use crate::domain::audit::{AuditEvent, NewAudit};
 use crate::domain::snapshot::SnapshotMetadata;
 use crate::domain::snapshot::{
@@ -15,7 +16,6 @@ use crate::store::records::RecordReads;
 use crate::store::snapshots::SnapshotReads;
 use crate::store::{RecordWriter, WriteTx};
 use chrono::{DateTime, Utc};
-use serde_json::json;
 
 fn fault_point(step: &'static str) -> std::result::Result<(), Failure> {
     fault::point(step).map_err(Failure::Other)
@@ -277,49 +277,47 @@ fn audit_import(
         user: env.user.clone(),
         tool: Some(req.tool.clone()),
         snapshot_id: Some(snap.id.clone()),
-        details: {
-            let mut d = json!({
-                "snapshotId": snap.id,
-                "tool": snap.tool,
-                "importedAt": fmt_ts(snap.imported_at),
-                "toolVersion": snap.tool_version,
-                "previousSnapshot": snap.previous_snapshot,
-                "sourceHash": snap.source_hash,
-                "normalizedHash": snap.normalized_hash,
-                "recordCount": snap.record_count,
-                "format": snap.format,
-                "files": files.iter().map(|f| f.display.clone()).collect::<Vec<_>>(),
-                "sourceUri": snap.metadata.source_uri,
-                "reason": snap.metadata.import_reason,
-                "warnings": snap.warnings,
-            });
-            if at.backfill {
-                // Attests the relinked neighbour, so `audit verify` expects
-                // its new previousSnapshot.
-                d["backfill"] = json!(true);
-                d["nextSnapshot"] = json!(at.newer.as_ref().map(|n| n.id.clone()));
-            }
-            d
-        },
+        details: SnapshotImported {
+            snapshot_id: snap.id.clone(),
+            tool: snap.tool.clone(),
+            imported_at: fmt_ts(snap.imported_at),
+            tool_version: snap.tool_version.clone(),
+            previous_snapshot: snap.previous_snapshot.clone(),
+            source_hash: snap.source_hash.clone(),
+            normalized_hash: snap.normalized_hash.clone(),
+            record_count: snap.record_count,
+            format: snap.format.clone(),
+            files: files.iter().map(|f| f.display.clone()).collect(),
+            source_uri: snap.metadata.source_uri.clone(),
+            reason: snap.metadata.import_reason.clone(),
+            warnings: snap.warnings.clone(),
+            // Attests the relinked neighbour, so `audit verify` expects its
+            // new previousSnapshot.
+            backfill: at.backfill.then_some(true),
+            next_snapshot: at
+                .backfill
+                .then(|| at.newer.as_ref().map(|n| n.id.clone())),
+        }
+        .to_value(),
     })?;
     if at.activate {
-        let mut d = json!({
-            "snapshotId": snap.id,
-            "previousSnapshot": snap.previous_snapshot,
-            "cause": "import",
-            "recordsAffected": affected,
-        });
-        if at.backfill {
-            d["cause"] = json!("backfill");
-            d["reason"] = json!(req.reason);
-        }
+        let d = SnapshotActivated {
+            snapshot_id: snap.id.clone(),
+            previous_snapshot: snap.previous_snapshot.clone(),
+            cause: match at.backfill {
+                true => ActivationCause::Backfill,
+                false => ActivationCause::Import,
+            },
+            records_affected: affected,
+            reason: at.backfill.then(|| req.reason.clone()),
+        };
         tx.append_audit(&NewAudit {
             event: AuditEvent::SnapshotActivated,
             timestamp: now,
             user: env.user.clone(),
             tool: Some(req.tool.clone()),
             snapshot_id: Some(snap.id.clone()),
-            details: d,
+            details: d.to_value(),
         })?;
     }
     Ok(())
