@@ -406,11 +406,7 @@ pub fn retention(ctx: &Context, cmd: RetentionCmd) -> Result<u8> {
                         "  {} until {}{}: {}",
                         esc(&h.snapshot_id),
                         esc(&h.expires_at),
-                        if h.active {
-                            ""
-                        } else {
-                            " (expired)"
-                        },
+                        if h.active { "" } else { " (expired)" },
                         esc(&h.reason)
                     );
                 }

@@ -11,7 +11,9 @@
 use super::diff::{diff, DiffSummary};
 use super::snapshots::VerifyResult;
 use super::{fault, Env, OpError, Result};
-use crate::domain::audit::details::{ActivationCause, Details, SnapshotActivated, SnapshotRollbackFailed, SnapshotRolledBack};
+use crate::domain::audit::details::{
+    ActivationCause, Details, SnapshotActivated, SnapshotRollbackFailed, SnapshotRolledBack,
+};
 use crate::domain::audit::{AuditEvent, NewAudit};
 use crate::domain::snapshot::{Snapshot, SnapshotState};
 use crate::domain::time::fmt_ts;

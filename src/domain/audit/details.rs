@@ -332,7 +332,10 @@ mod tests {
             backfill: None,
             next_snapshot: None,
         };
-        let (id, prev) = ("syft-20251204T000000Z-001", Some("syft-20251203T000000Z-001"));
+        let (id, prev) = (
+            "syft-20251204T000000Z-001",
+            Some("syft-20251203T000000Z-001"),
+        );
         let none: Option<String> = None;
         let before = json!({
             "snapshotId": id,
@@ -619,7 +622,9 @@ mod tests {
 
     #[test]
     fn a_digest_skips_what_it_cannot_read() {
-        let d = Digest::of(&json!({"fromSnapshot": "a", "toSnapshot": null, "recordCount": "x", "reason": "r"}));
+        let d = Digest::of(
+            &json!({"fromSnapshot": "a", "toSnapshot": null, "recordCount": "x", "reason": "r"}),
+        );
         assert_eq!(d.from_snapshot.as_deref(), Some("a"));
         assert_eq!(d.to_snapshot, None);
         assert_eq!(d.record_count, None);

@@ -1,8 +1,8 @@
 //! The store as the trail says it should be, rebuilt record by record.
 
 use crate::domain::audit::details::{
-    Details, HoldAdded, HoldRemoved, RetentionAction, SnapshotActivated,
-    SnapshotExpired, SnapshotImportFailed, SnapshotImported, TokenCreated, TokenRevoked,
+    Details, HoldAdded, HoldRemoved, RetentionAction, SnapshotActivated, SnapshotExpired,
+    SnapshotImportFailed, SnapshotImported, TokenCreated, TokenRevoked,
 };
 use crate::domain::audit::{AuditEvent, AuditRecord};
 use crate::domain::snapshot::SnapshotState;
@@ -26,7 +26,9 @@ pub(super) enum ImportRecord {
 impl ImportRecord {
     fn of(rec: &AuditRecord) -> Option<ImportRecord> {
         match AuditEvent::parse(&rec.event)? {
-            AuditEvent::SnapshotImported => SnapshotImported::read(&rec.details).map(ImportRecord::Done),
+            AuditEvent::SnapshotImported => {
+                SnapshotImported::read(&rec.details).map(ImportRecord::Done)
+            }
             AuditEvent::SnapshotImportFailed => {
                 SnapshotImportFailed::read(&rec.details).map(ImportRecord::Failed)
             }

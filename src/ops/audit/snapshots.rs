@@ -2,8 +2,8 @@
 
 use super::anchor::VerifiedPurge;
 use super::replay::{ImportRecord, Imported, Replay};
-use crate::domain::audit::details::SnapshotImported;
 use super::verify::Walk;
+use crate::domain::audit::details::SnapshotImported;
 use crate::domain::snapshot::{Snapshot, SnapshotState};
 use crate::domain::time::fmt_ts;
 use crate::ops::Result;
@@ -111,9 +111,15 @@ fn metadata_diffs(s: &Snapshot, i: &Imported, d: &SnapshotImported) -> Vec<Strin
     let checks = [
         (i.user != s.metadata.import_user, "metadata.importUser"),
         (d.source_uri != s.metadata.source_uri, "metadata.sourceUri"),
-        (d.reason != s.metadata.import_reason, "metadata.importReason"),
+        (
+            d.reason != s.metadata.import_reason,
+            "metadata.importReason",
+        ),
         (d.tool_version != s.tool_version, "toolVersion"),
-        (d.previous_snapshot != s.previous_snapshot, "previousSnapshot"),
+        (
+            d.previous_snapshot != s.previous_snapshot,
+            "previousSnapshot",
+        ),
         (d.tool != s.tool, "tool"),
         (d.format != s.format, "format"),
         (d.warnings != s.warnings, "warnings"),

@@ -4,8 +4,8 @@ use super::anchor::{verify_purge, VerifiedPurge};
 use super::checkpoint::Checkpoint;
 use super::facts::{check_holds, check_tokens};
 use super::replay::{record_import, Imported, Replay};
-use crate::domain::audit::details::{AuditPurged, Details};
 use super::snapshots::{check_pointers, check_snapshots, missing_snapshots};
+use crate::domain::audit::details::{AuditPurged, Details};
 use crate::domain::audit::{
     audit_id, AuditEvent, AuditRecord, ChainBreak, ChainWalker, GENESIS_HASH,
 };

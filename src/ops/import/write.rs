@@ -3,7 +3,9 @@
 
 use super::prepare::{file_list, format_names, Prepared};
 use super::{Failure, ImportCtx, ImportOutcome};
-use crate::domain::audit::details::{ActivationCause, Details, SnapshotActivated, SnapshotImported};
+use crate::domain::audit::details::{
+    ActivationCause, Details, SnapshotActivated, SnapshotImported,
+};
 use crate::domain::audit::{AuditEvent, NewAudit};
 use crate::domain::snapshot::SnapshotMetadata;
 use crate::domain::snapshot::{
@@ -294,9 +296,7 @@ fn audit_import(
             // Attests the relinked neighbour, so `audit verify` expects its
             // new previousSnapshot.
             backfill: at.backfill.then_some(true),
-            next_snapshot: at
-                .backfill
-                .then(|| at.newer.as_ref().map(|n| n.id.clone())),
+            next_snapshot: at.backfill.then(|| at.newer.as_ref().map(|n| n.id.clone())),
         }
         .to_value(),
     })?;
