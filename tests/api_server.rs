@@ -342,6 +342,51 @@ fn snapshots_list_page_get_and_verify() {
     problem(c.delete(srv.url("/api/v1/ingest/sla")).send().unwrap(), 405);
 }
 
+/// Two records filed under each other's identity keep the snapshot's hash
+/// and count: only the deep check finds them, and the API runs the same
+/// check as `ingest verify`.
+#[test]
+fn the_api_verifies_a_snapshot_as_deeply_as_the_cli() {
+    let s = Scratch::demo("");
+    let t = s.token("viewer", "vera");
+    let id = s.cli_json(&["ingest", "snapshots", "--tool", "syft", "--state", "active"])
+        ["snapshots"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let member = |extra: &str| {
+        format!("(SELECT sr.record FROM snapshot_records sr JOIN snapshots s ON s.pk = sr.snapshot WHERE s.id = '{id}' ORDER BY sr.ident LIMIT 1 {extra})")
+    };
+    rusqlite::Connection::open(s.db())
+        .unwrap()
+        .execute_batch(&format!(
+            "CREATE TEMP TABLE pair AS SELECT {a} AS a, {b} AS b; UPDATE snapshot_records SET record = CASE record WHEN (SELECT a FROM pair) THEN (SELECT b FROM pair) ELSE (SELECT a FROM pair) END WHERE snapshot = (SELECT pk FROM snapshots WHERE id = '{id}') AND record IN ((SELECT a FROM pair), (SELECT b FROM pair))",
+            a = member(""),
+            b = member("OFFSET 1")
+        ))
+        .unwrap();
+
+    let out = s.cli(&["--json", "ingest", "verify", &id]);
+    assert!(!out.status.success());
+    let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(cli["verify"]["status"], "mismatch");
+    assert!(
+        cli["verify"]["badRecord"]
+            .as_str()
+            .is_some_and(|b| b.contains("filed under another identity")),
+        "{cli}"
+    );
+
+    let srv = s.serve();
+    let resp = client()
+        .get(srv.url(&format!("/api/v1/ingest/snapshots/{id}/verify")))
+        .header("Authorization", bearer(&t))
+        .send()
+        .unwrap();
+    let api = problem(resp, 500);
+    assert_eq!(api["verify"], cli["verify"]);
+}
+
 #[test]
 fn rollback_dry_run_conflict_and_execute() {
     let s = Scratch::demo("");

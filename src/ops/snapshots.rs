@@ -27,11 +27,19 @@ pub fn get(store: &impl Queries, id: &str) -> Result<Snapshot> {
     })
 }
 
+/// Whether a snapshot's records still match its hash.
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum VerifyStatus {
+    Verified,
+    Mismatch,
+}
+
 #[derive(Serialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyResult {
     pub snapshot_id: String,
-    pub status: &'static str,
+    pub status: VerifyStatus,
     pub expected_hash: Option<String>,
     pub actual_hash: Option<String>,
     pub expected_count: u64,
@@ -46,13 +54,15 @@ pub struct VerifyResult {
 }
 
 /// Re-reads a snapshot's stored records, re-hashes each, and compares with
-/// the snapshot's `normalizedHash` and `recordCount`.
+/// the snapshot's `normalizedHash` and `recordCount`: the quick check a
+/// rollback makes of its target. An operator's check is [`verify_deep`].
 pub fn verify(store: &impl Queries, id: &str) -> Result<VerifyResult> {
     verify_collect(store, id, false).map(|(v, _)| v)
 }
 
-/// The thorough check an operator runs by hand: as [`verify`], and each
-/// record's identity is checked against the key it is filed under.
+/// The thorough check an operator asks for, the one every front end runs
+/// (`ingest verify`, the API's `/verify`): as [`verify`], and each record's
+/// identity is checked against the key it is filed under.
 pub fn verify_deep(store: &impl Queries, id: &str) -> Result<VerifyResult> {
     verify_collect(store, id, true).map(|(v, _)| v)
 }
@@ -93,7 +103,10 @@ pub fn verify_collect(
     Ok((
         VerifyResult {
             snapshot_id: snap.id,
-            status: if ok { "verified" } else { "mismatch" },
+            status: match ok {
+                true => VerifyStatus::Verified,
+                false => VerifyStatus::Mismatch,
+            },
             expected_hash: snap.normalized_hash,
             actual_hash: Some(summary.normalized_hash),
             expected_count: snap.record_count,
@@ -107,7 +120,7 @@ pub fn verify_collect(
 
 impl VerifyResult {
     pub fn is_ok(&self) -> bool {
-        self.status == "verified"
+        self.status == VerifyStatus::Verified
     }
 
     /// The failure as an integrity error naming what differs.

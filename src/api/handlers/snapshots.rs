@@ -82,7 +82,7 @@ pub async fn get_snapshot(State(st): St, P(id): P) -> ApiResult<Response> {
 
 pub async fn verify_snapshot(State(st): St, P(id): P) -> ApiResult<Response> {
     st.blocking(move |store, _| {
-        let r = ops::snapshots::verify(store, &id)?;
+        let r = ops::snapshots::verify_deep(store, &id)?;
         if r.is_ok() {
             Ok(json_ok(json!({ "verify": r })))
         } else {
