@@ -7,7 +7,7 @@ use super::data::{rollback_sentence, Targets};
 use super::jobs::{Effect, Job, Payload, DIFF_PAGE};
 use super::keymap::Action;
 use super::widgets::{ListNav, Pane, TextField};
-use crate::domain::record::Severity;
+use crate::domain::record::{RecordKind, Severity};
 use crate::ops::diff::{Change, DiffItem, ItemFilter};
 use crate::ops::rollback::{Plan, Response, Step as WorkflowStep, StepEvent};
 use crate::ops::OpError;
@@ -528,23 +528,22 @@ impl Wizard {
                         fx = self.reload_diff(ids);
                     }
                     Action::CycleKind => {
-                        self.preview.filter.kind = match self.preview.filter.kind.as_deref() {
-                            None => Some("package".into()),
-                            Some("package") => Some("vulnerability".into()),
-                            _ => None,
+                        self.preview.filter.kind = match self.preview.filter.kind {
+                            None => Some(RecordKind::Package),
+                            Some(RecordKind::Package) => Some(RecordKind::Vulnerability),
+                            Some(RecordKind::Vulnerability) => None,
                         };
                         fx = self.reload_diff(ids);
                     }
                     Action::CycleSeverity => {
-                        let all: Vec<&str> = Severity::ALL.iter().map(|s| s.as_str()).collect();
-                        self.preview.filter.severity = match self.preview.filter.severity.as_deref()
-                        {
-                            None => Some(all[0].to_string()),
+                        let all = Severity::ALL;
+                        self.preview.filter.severity = match self.preview.filter.severity {
+                            None => Some(all[0]),
                             Some(s) => all
                                 .iter()
                                 .position(|x| *x == s)
                                 .and_then(|i| all.get(i + 1))
-                                .map(|s| s.to_string()),
+                                .copied(),
                         };
                         fx = self.reload_diff(ids);
                     }

@@ -3,7 +3,7 @@
 //! keys in order: neither side is loaded into memory.
 
 use super::{OpError, Result};
-use crate::domain::record::{NormalizedRecord, Severity};
+use crate::domain::record::{NormalizedRecord, RecordKind, Severity};
 use crate::store::prelude::*;
 use crate::store::DiffSide;
 use serde::Serialize;
@@ -194,8 +194,9 @@ pub fn diff(
 #[derive(Clone, Debug, Default)]
 pub struct ItemFilter {
     pub change: Option<Change>,
-    pub kind: Option<String>,
-    pub severity: Option<String>,
+    pub kind: Option<RecordKind>,
+    /// Findings of this severity only.
+    pub severity: Option<Severity>,
     /// Case-insensitive text in the identity.
     pub text: Option<String>,
 }
@@ -228,11 +229,10 @@ pub fn items(
         let meta_id = e.new.or(e.old).expect("one side exists");
         if filter.kind.is_some() || filter.severity.is_some() {
             let (kind, sev) = store.record_meta(meta_id)?;
-            if filter.kind.as_ref().is_some_and(|k| *k != kind)
+            if filter.kind.is_some_and(|k| k.as_str() != kind)
                 || filter
                     .severity
-                    .as_ref()
-                    .is_some_and(|s| Some(s) != sev.as_ref())
+                    .is_some_and(|s| Some(s.as_str()) != sev.as_deref())
             {
                 return Ok(());
             }

@@ -597,11 +597,11 @@ fn preview_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
             f.change.map(|c| c.as_str()).unwrap_or("all")
         )),
         Span::styled(" t ", theme.key()),
-        Span::raw(format!("kind={} ", f.kind.as_deref().unwrap_or("all"))),
+        Span::raw(format!("kind={} ", f.kind.map_or("all", |k| k.as_str()))),
         Span::styled(" s ", theme.key()),
         Span::raw(format!(
             "severity={} ",
-            f.severity.as_deref().unwrap_or("all")
+            f.severity.map_or("all", |s| s.as_str())
         )),
         Span::styled(" / ", theme.key()),
         Span::raw(format!("text={} ", f.text.as_deref().unwrap_or("-"))),
