@@ -187,6 +187,223 @@ struct RawServer {
     max_connections_per_ip: Option<u64>,
 }
 
+/// Reads keys of the config named `origin`, with errors naming the key.
+struct Keys<'a> {
+    origin: &'a str,
+}
+
+impl Keys<'_> {
+    fn err(&self, key: impl Into<String>, message: String) -> ConfigError {
+        ConfigError::Key {
+            path: self.origin.to_string(),
+            key: key.into(),
+            message,
+        }
+    }
+
+    fn dur(
+        &self,
+        key: &str,
+        v: &Option<String>,
+        default: Duration,
+    ) -> Result<Duration, ConfigError> {
+        match v {
+            Some(s) => parse_duration(s).map_err(|m| self.err(key, m)),
+            None => Ok(default),
+        }
+    }
+
+    /// A number key within [lo, hi], or an error naming value and range.
+    fn range(&self, key: &str, v: u64, lo: u64, hi: u64) -> Result<u64, ConfigError> {
+        if (lo..=hi).contains(&v) {
+            Ok(v)
+        } else {
+            Err(self.err(key, format!("{v} is out of range; allowed: {lo} to {hi}")))
+        }
+    }
+
+    /// A retention age: P0D would delete (or purge) everything at once.
+    fn age(
+        &self,
+        key: &str,
+        v: &Option<String>,
+        default: Duration,
+    ) -> Result<Duration, ConfigError> {
+        let d = self.dur(key, v, default)?;
+        if d < Duration::hours(1) {
+            return Err(self.err(
+                key,
+                format!(
+                    "`{}` is shorter than PT1H; allowed: PT1H to P100Y",
+                    v.as_deref().unwrap_or("")
+                ),
+            ));
+        }
+        Ok(d)
+    }
+
+    /// The thresholds under `prefix`, each defaulting to `base`'s.
+    fn thresholds(
+        &self,
+        prefix: &str,
+        raw: &RawThresholds,
+        base: Thresholds,
+    ) -> Result<Thresholds, ConfigError> {
+        let t = Thresholds {
+            max_age: self.dur(&format!("{prefix}.max_age"), &raw.max_age, base.max_age)?,
+            stale: self.dur(&format!("{prefix}.stale"), &raw.stale, base.stale)?,
+            critical: self.dur(&format!("{prefix}.critical"), &raw.critical, base.critical)?,
+        };
+        t.validate().map_err(|m| self.err(prefix, m))?;
+        Ok(t)
+    }
+}
+
+impl RawSla {
+    fn apply(&self, c: &mut Config, k: &Keys<'_>) -> Result<(), ConfigError> {
+        if let Some(d) = &self.default {
+            c.sla_default = k.thresholds("sla.default", d, c.sla_default)?;
+        }
+        for (tool, t) in &self.tools {
+            crate::domain::snapshot::validate_tool_name(tool)
+                .map_err(|m| k.err(format!("sla.tools.{tool}"), m))?;
+            let base = c.sla_tools.get(tool).copied().unwrap_or(c.sla_default);
+            c.sla_tools.insert(
+                tool.clone(),
+                k.thresholds(&format!("sla.tools.{tool}"), t, base)?,
+            );
+        }
+        c.sla_check_interval = k.dur(
+            "sla.check_interval",
+            &self.check_interval,
+            c.sla_check_interval,
+        )?;
+        if c.sla_check_interval < Duration::minutes(1) {
+            return Err(k.err("sla.check_interval", "must be at least PT1M".into()));
+        }
+        Ok(())
+    }
+}
+
+impl RawRetention {
+    fn apply(&self, r: &mut RetentionSettings, k: &Keys<'_>) -> Result<(), ConfigError> {
+        if let Some(s) = &self.schedule {
+            crate::domain::retention::validate_schedule(s)
+                .map_err(|m| k.err("retention.schedule", m))?;
+            r.schedule = s.clone();
+        }
+        r.previous_max_age = k.age(
+            "retention.previous_max_age",
+            &self.previous_max_age,
+            r.previous_max_age,
+        )?;
+        r.archived_max_age = k.age(
+            "retention.archived_max_age",
+            &self.archived_max_age,
+            r.archived_max_age,
+        )?;
+        r.audit_max_age = k.age(
+            "retention.audit_max_age",
+            &self.audit_max_age,
+            r.audit_max_age,
+        )?;
+        Ok(())
+    }
+}
+
+impl RawLimits {
+    fn apply(&self, l: &mut Limits, k: &Keys<'_>) -> Result<(), ConfigError> {
+        if let Some(v) = self.max_input_bytes {
+            l.max_input_bytes = k.range("limits.max_input_bytes", v, 1, u64::MAX)?;
+        }
+        if let Some(v) = self.max_depth {
+            l.max_depth = k.range("limits.max_depth", v as u64, 2, 10_000)? as usize;
+        }
+        if let Some(v) = self.max_record_bytes {
+            l.max_record_bytes = k.range("limits.max_record_bytes", v, 1024, 1 << 40)?;
+        }
+        Ok(())
+    }
+}
+
+impl RawConsole {
+    fn apply(&self, c: &mut ConsoleSettings, k: &Keys<'_>) -> Result<(), ConfigError> {
+        if let Some(v) = self.mouse {
+            c.mouse = v;
+        }
+        if let Some(v) = &self.theme {
+            if !["auto", "colorblind", "mono"].contains(&v.as_str()) {
+                return Err(k.err(
+                    "console.theme",
+                    format!("`{v}` is not a theme; use auto, colorblind or mono"),
+                ));
+            }
+            c.theme = v.clone();
+        }
+        if let Some(v) = self.refresh_secs {
+            c.refresh_secs = k.range("console.refresh_secs", v, 1, 3600)?;
+        }
+        Ok(())
+    }
+}
+
+impl RawServer {
+    fn apply(&self, s: &mut ServerSettings, k: &Keys<'_>) -> Result<(), ConfigError> {
+        if let Some(v) = &self.listen {
+            if !listen_syntax_ok(v) {
+                return Err(k.err(
+                    "server.listen",
+                    format!("`{v}` is not an address like 127.0.0.1:7878 or localhost:7878"),
+                ));
+            }
+            s.listen = v.clone();
+        }
+        if let Some(v) = self.anonymous_reads {
+            s.anonymous_reads = v;
+        }
+        if let Some(v) = self.max_body_bytes {
+            s.max_body_bytes = k.range("server.max_body_bytes", v, 1024, 1 << 40)?;
+        }
+        if let Some(v) = &self.allowed_hosts {
+            s.allowed_hosts = allowed_hosts(v, k)?;
+        }
+        if let Some(v) = self.header_read_timeout_secs {
+            s.header_read_timeout_secs = k.range("server.header_read_timeout_secs", v, 1, 300)?;
+        }
+        if let Some(v) = self.request_timeout_secs {
+            s.request_timeout_secs = k.range("server.request_timeout_secs", v, 1, 86_400)?;
+        }
+        if let Some(v) = self.max_connections {
+            s.max_connections = k.range("server.max_connections", v, 1, 1_000_000)?;
+        }
+        if let Some(v) = self.max_connections_per_ip {
+            s.max_connections_per_ip =
+                k.range("server.max_connections_per_ip", v, 1, s.max_connections)?;
+        }
+        Ok(())
+    }
+}
+
+/// `server.allowed_hosts`, lower-cased, or an error naming the first bad one.
+fn allowed_hosts(v: &[String], k: &Keys<'_>) -> Result<Vec<String>, ConfigError> {
+    for h in v {
+        if h.is_empty()
+            || !h
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "-._:[]".contains(ch))
+        {
+            return Err(k.err(
+                "server.allowed_hosts",
+                format!(
+                    "`{}` is not a host name like snapgov.example.com",
+                    crate::domain::text::escape_control(h)
+                ),
+            ));
+        }
+    }
+    Ok(v.iter().map(|h| h.to_ascii_lowercase()).collect())
+}
+
 impl Config {
     /// Reads `path`. A missing file is only an error when `required` (the
     /// operator named it); the default location may simply not exist.
@@ -213,177 +430,13 @@ impl Config {
             path: origin.to_string(),
             message: e.to_string().trim().replace('\n', " "),
         })?;
-        let key_err = |key: String, message: String| ConfigError::Key {
-            path: origin.to_string(),
-            key,
-            message,
-        };
-        let dur =
-            |key: &str, v: &Option<String>, default: Duration| -> Result<Duration, ConfigError> {
-                match v {
-                    Some(s) => parse_duration(s).map_err(|m| key_err(key.to_string(), m)),
-                    None => Ok(default),
-                }
-            };
-        // A number key within [lo, hi], or an error naming value and range.
-        let range = |key: &str, v: u64, lo: u64, hi: u64| -> Result<u64, ConfigError> {
-            if (lo..=hi).contains(&v) {
-                Ok(v)
-            } else {
-                Err(key_err(
-                    key.to_string(),
-                    format!("{v} is out of range; allowed: {lo} to {hi}"),
-                ))
-            }
-        };
-        // A retention age: P0D would delete (or purge) everything at once.
-        let age =
-            |key: &str, v: &Option<String>, default: Duration| -> Result<Duration, ConfigError> {
-                let d = dur(key, v, default)?;
-                if d < Duration::hours(1) {
-                    return Err(key_err(
-                        key.to_string(),
-                        format!(
-                            "`{}` is shorter than PT1H; allowed: PT1H to P100Y",
-                            v.as_deref().unwrap_or("")
-                        ),
-                    ));
-                }
-                Ok(d)
-            };
+        let k = Keys { origin };
         let mut c = Config::default();
-        let thresholds = |prefix: &str,
-                          raw: &RawThresholds,
-                          base: Thresholds|
-         -> Result<Thresholds, ConfigError> {
-            let t = Thresholds {
-                max_age: dur(&format!("{prefix}.max_age"), &raw.max_age, base.max_age)?,
-                stale: dur(&format!("{prefix}.stale"), &raw.stale, base.stale)?,
-                critical: dur(&format!("{prefix}.critical"), &raw.critical, base.critical)?,
-            };
-            t.validate().map_err(|m| key_err(prefix.to_string(), m))?;
-            Ok(t)
-        };
-        if let Some(d) = &raw.sla.default {
-            c.sla_default = thresholds("sla.default", d, c.sla_default)?;
-        }
-        for (tool, t) in &raw.sla.tools {
-            crate::domain::snapshot::validate_tool_name(tool)
-                .map_err(|m| key_err(format!("sla.tools.{tool}"), m))?;
-            let base = c.sla_tools.get(tool).copied().unwrap_or(c.sla_default);
-            c.sla_tools.insert(
-                tool.clone(),
-                thresholds(&format!("sla.tools.{tool}"), t, base)?,
-            );
-        }
-        c.sla_check_interval = dur(
-            "sla.check_interval",
-            &raw.sla.check_interval,
-            c.sla_check_interval,
-        )?;
-        if c.sla_check_interval < Duration::minutes(1) {
-            return Err(key_err(
-                "sla.check_interval".into(),
-                "must be at least PT1M".into(),
-            ));
-        }
-        let r = &raw.retention;
-        if let Some(s) = &r.schedule {
-            crate::domain::retention::validate_schedule(s)
-                .map_err(|m| key_err("retention.schedule".into(), m))?;
-            c.retention.schedule = s.clone();
-        }
-        c.retention.previous_max_age = age(
-            "retention.previous_max_age",
-            &r.previous_max_age,
-            c.retention.previous_max_age,
-        )?;
-        c.retention.archived_max_age = age(
-            "retention.archived_max_age",
-            &r.archived_max_age,
-            c.retention.archived_max_age,
-        )?;
-        c.retention.audit_max_age = age(
-            "retention.audit_max_age",
-            &r.audit_max_age,
-            c.retention.audit_max_age,
-        )?;
-        if let Some(v) = raw.limits.max_input_bytes {
-            c.limits.max_input_bytes = range("limits.max_input_bytes", v, 1, u64::MAX)?;
-        }
-        if let Some(v) = raw.limits.max_depth {
-            c.limits.max_depth = range("limits.max_depth", v as u64, 2, 10_000)? as usize;
-        }
-        if let Some(v) = raw.limits.max_record_bytes {
-            c.limits.max_record_bytes = range("limits.max_record_bytes", v, 1024, 1 << 40)?;
-        }
-        if let Some(v) = raw.console.mouse {
-            c.console.mouse = v;
-        }
-        if let Some(v) = &raw.console.theme {
-            if !["auto", "colorblind", "mono"].contains(&v.as_str()) {
-                return Err(key_err(
-                    "console.theme".into(),
-                    format!("`{v}` is not a theme; use auto, colorblind or mono"),
-                ));
-            }
-            c.console.theme = v.clone();
-        }
-        if let Some(v) = raw.console.refresh_secs {
-            c.console.refresh_secs = range("console.refresh_secs", v, 1, 3600)?;
-        }
-        let srv = &raw.server;
-        if let Some(v) = &srv.listen {
-            if !listen_syntax_ok(v) {
-                return Err(key_err(
-                    "server.listen".into(),
-                    format!("`{v}` is not an address like 127.0.0.1:7878 or localhost:7878"),
-                ));
-            }
-            c.server.listen = v.clone();
-        }
-        if let Some(v) = srv.anonymous_reads {
-            c.server.anonymous_reads = v;
-        }
-        if let Some(v) = srv.max_body_bytes {
-            c.server.max_body_bytes = range("server.max_body_bytes", v, 1024, 1 << 40)?;
-        }
-        if let Some(v) = &srv.allowed_hosts {
-            for h in v {
-                if h.is_empty()
-                    || !h
-                        .chars()
-                        .all(|ch| ch.is_ascii_alphanumeric() || "-._:[]".contains(ch))
-                {
-                    return Err(key_err(
-                        "server.allowed_hosts".into(),
-                        format!(
-                            "`{}` is not a host name like snapgov.example.com",
-                            crate::domain::text::escape_control(h)
-                        ),
-                    ));
-                }
-            }
-            c.server.allowed_hosts = v.iter().map(|h| h.to_ascii_lowercase()).collect();
-        }
-        if let Some(v) = srv.header_read_timeout_secs {
-            c.server.header_read_timeout_secs =
-                range("server.header_read_timeout_secs", v, 1, 300)?;
-        }
-        if let Some(v) = srv.request_timeout_secs {
-            c.server.request_timeout_secs = range("server.request_timeout_secs", v, 1, 86_400)?;
-        }
-        if let Some(v) = srv.max_connections {
-            c.server.max_connections = range("server.max_connections", v, 1, 1_000_000)?;
-        }
-        if let Some(v) = srv.max_connections_per_ip {
-            c.server.max_connections_per_ip = range(
-                "server.max_connections_per_ip",
-                v,
-                1,
-                c.server.max_connections,
-            )?;
-        }
+        raw.sla.apply(&mut c, &k)?;
+        raw.retention.apply(&mut c.retention, &k)?;
+        raw.limits.apply(&mut c.limits, &k)?;
+        raw.console.apply(&mut c.console, &k)?;
+        raw.server.apply(&mut c.server, &k)?;
         Ok(c)
     }
 

@@ -8,7 +8,7 @@ use crate::domain::freshness::Freshness;
 use crate::ops::sla::SlaStatus;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
-use std::fmt::Write;
+use std::fmt::{Display, Write};
 use std::sync::Mutex;
 
 type Labels = Vec<(&'static str, String)>;
@@ -103,148 +103,148 @@ impl Metrics {
     /// The exposition text.
     pub fn render(&self, tools: &[ToolGauges], snapshots_total: u64) -> String {
         let mut o = String::new();
-        let family = |o: &mut String, name: &str, kind: &str, help: &str| {
-            let _ = writeln!(o, "# HELP {name} {help}");
-            let _ = writeln!(o, "# TYPE {name} {kind}");
-        };
-        let tool = |t: &ToolGauges| vec![("tool", t.status.tool.clone())];
+        per_tool(
+            &mut o,
+            tools,
+            (
+                "snapgov_snapshot_age_seconds",
+                "Age of each tool's active snapshot (now - importedAt).",
+            ),
+            |t| t.status.assessment.map(|a| a.age.num_seconds()),
+        );
+        freshness_states(&mut o, tools);
+        per_tool(
+            &mut o,
+            tools,
+            (
+                "snapgov_freshness_overdue",
+                "1 when a tool's stale data is past the stale threshold (the warning escalated).",
+            ),
+            |t| Some(u8::from(t.status.assessment.is_some_and(|a| a.overdue))),
+        );
+        per_tool(
+            &mut o,
+            tools,
+            (
+                "snapgov_active_records",
+                "Record count of each tool's active snapshot.",
+            ),
+            |t| t.status.snapshot.as_ref().map(|s| s.record_count),
+        );
+        per_tool(
+            &mut o,
+            tools,
+            (
+                "snapgov_last_import_timestamp_seconds",
+                "importedAt of each tool's newest successful import (Unix time).",
+            ),
+            |t| t.last_import.map(|at| at.timestamp()),
+        );
+        gauge(
+            &mut o,
+            (
+                "snapgov_snapshots",
+                "Snapshot rows in the store (every state, tombstones included).",
+            ),
+            Some(snapshots_total),
+        );
+        self.render_counters(&mut o);
+        self.render_audit(&mut o);
+        o
+    }
 
-        family(
-            &mut o,
-            "snapgov_snapshot_age_seconds",
-            "gauge",
-            "Age of each tool's active snapshot (now - importedAt).",
-        );
-        for t in tools {
-            if let Some(a) = t.status.assessment {
-                let _ = writeln!(
-                    o,
-                    "snapgov_snapshot_age_seconds{} {}",
-                    labels(&tool(t)),
-                    a.age.num_seconds()
-                );
-            }
-        }
-        family(
-            &mut o,
-            "snapgov_freshness_state",
-            "gauge",
-            "1 for the freshness state each tool's active snapshot is in (fresh, stale, critical, expired), 0 for the others.",
-        );
-        for t in tools {
-            let cur = t.status.assessment.map(|a| a.state);
-            for s in Freshness::ALL {
-                let mut l = tool(t);
-                l.push(("state", s.as_str().to_string()));
-                let _ = writeln!(
-                    o,
-                    "snapgov_freshness_state{} {}",
-                    labels(&l),
-                    u8::from(cur == Some(s))
-                );
-            }
-        }
-        family(
-            &mut o,
-            "snapgov_freshness_overdue",
-            "gauge",
-            "1 when a tool's stale data is past the stale threshold (the warning escalated).",
-        );
-        for t in tools {
-            let overdue = t.status.assessment.is_some_and(|a| a.overdue);
-            let _ = writeln!(
-                o,
-                "snapgov_freshness_overdue{} {}",
-                labels(&tool(t)),
-                u8::from(overdue)
-            );
-        }
-        family(
-            &mut o,
-            "snapgov_active_records",
-            "gauge",
-            "Record count of each tool's active snapshot.",
-        );
-        for t in tools {
-            if let Some(s) = &t.status.snapshot {
-                let _ = writeln!(
-                    o,
-                    "snapgov_active_records{} {}",
-                    labels(&tool(t)),
-                    s.record_count
-                );
-            }
-        }
-        family(
-            &mut o,
-            "snapgov_last_import_timestamp_seconds",
-            "gauge",
-            "importedAt of each tool's newest successful import (Unix time).",
-        );
-        for t in tools {
-            if let Some(at) = t.last_import {
-                let _ = writeln!(
-                    o,
-                    "snapgov_last_import_timestamp_seconds{} {}",
-                    labels(&tool(t)),
-                    at.timestamp()
-                );
-            }
-        }
-        family(
-            &mut o,
-            "snapgov_snapshots",
-            "gauge",
-            "Snapshot rows in the store (every state, tombstones included).",
-        );
-        let _ = writeln!(o, "snapgov_snapshots {snapshots_total}");
-
+    fn render_counters(&self, o: &mut String) {
         let counters = self
             .counters
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         for (name, help) in COUNTERS {
-            family(&mut o, name, "counter", help);
+            family(o, name, "counter", help);
             for ((n, l), v) in &counters {
                 if n == name {
                     let _ = writeln!(o, "{name}{} {v}", labels(l));
                 }
             }
         }
+    }
 
+    /// The audit chain's gauges: absent before the first check.
+    fn render_audit(&self, o: &mut String) {
         let audit = self.audit.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        family(
-            &mut o,
-            "snapgov_audit_chain_ok",
-            "gauge",
-            "1 if the audit hash chain verified at its last check, 0 if it failed (absent before the first check).",
+        gauge(
+            o,
+            ("snapgov_audit_chain_ok", "1 if the audit hash chain verified at its last check, 0 if it failed (absent before the first check)."),
+            audit.as_ref().map(|a| u8::from(a.ok)),
         );
-        if let Some(a) = &audit {
-            let _ = writeln!(o, "snapgov_audit_chain_ok {}", u8::from(a.ok));
-        }
-        family(
-            &mut o,
-            "snapgov_audit_chain_records",
-            "gauge",
-            "Audit records checked at the last verification.",
+        gauge(
+            o,
+            (
+                "snapgov_audit_chain_records",
+                "Audit records checked at the last verification.",
+            ),
+            audit.as_ref().map(|a| a.records),
         );
-        if let Some(a) = &audit {
-            let _ = writeln!(o, "snapgov_audit_chain_records {}", a.records);
-        }
-        family(
-            &mut o,
-            "snapgov_audit_chain_verified_timestamp_seconds",
-            "gauge",
-            "When the audit chain was last verified (Unix time).",
+        gauge(
+            o,
+            (
+                "snapgov_audit_chain_verified_timestamp_seconds",
+                "When the audit chain was last verified (Unix time).",
+            ),
+            audit.as_ref().map(|a| a.at.timestamp()),
         );
-        if let Some(a) = &audit {
-            let _ = writeln!(
-                o,
-                "snapgov_audit_chain_verified_timestamp_seconds {}",
-                a.at.timestamp()
-            );
+    }
+}
+
+/// A family's `# HELP` and `# TYPE` lines.
+fn family(o: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(o, "# HELP {name} {help}");
+    let _ = writeln!(o, "# TYPE {name} {kind}");
+}
+
+/// An unlabelled gauge `(name, help)` and its sample, if it has one.
+fn gauge(o: &mut String, (name, help): (&str, &str), value: Option<impl Display>) {
+    family(o, name, "gauge", help);
+    if let Some(v) = value {
+        let _ = writeln!(o, "{name} {v}");
+    }
+}
+
+/// A gauge `(name, help)` with one sample a tool, for the tools `value`
+/// has one for.
+fn per_tool<V: Display>(
+    o: &mut String,
+    tools: &[ToolGauges],
+    (name, help): (&str, &str),
+    value: impl Fn(&ToolGauges) -> Option<V>,
+) {
+    family(o, name, "gauge", help);
+    for t in tools {
+        if let Some(v) = value(t) {
+            let _ = writeln!(o, "{name}{} {v}", labels(&tool_label(t)));
         }
-        o
+    }
+}
+
+fn tool_label(t: &ToolGauges) -> Labels {
+    vec![("tool", t.status.tool.clone())]
+}
+
+/// 1 for the state each tool's freshness is in, 0 for the others.
+fn freshness_states(o: &mut String, tools: &[ToolGauges]) {
+    let name = "snapgov_freshness_state";
+    family(
+        o,
+        name,
+        "gauge",
+        "1 for the freshness state each tool's active snapshot is in (fresh, stale, critical, expired), 0 for the others.",
+    );
+    for t in tools {
+        let cur = t.status.assessment.map(|a| a.state);
+        for s in Freshness::ALL {
+            let mut l = tool_label(t);
+            l.push(("state", s.as_str().to_string()));
+            let _ = writeln!(o, "{name}{} {}", labels(&l), u8::from(cur == Some(s)));
+        }
     }
 }

@@ -122,6 +122,26 @@ pub struct NewAudit {
     pub details: Value,
 }
 
+impl NewAudit {
+    /// A record about one snapshot of `tool` (filed under both).
+    pub fn about_snapshot(
+        event: AuditEvent,
+        timestamp: DateTime<Utc>,
+        user: &str,
+        (tool, snapshot_id): (&str, &str),
+        details: &impl details::Details,
+    ) -> NewAudit {
+        NewAudit {
+            event,
+            timestamp,
+            user: user.to_string(),
+            tool: Some(tool.to_string()),
+            snapshot_id: Some(snapshot_id.to_string()),
+            details: details.to_value(),
+        }
+    }
+}
+
 pub fn audit_id(seq: u64) -> String {
     format!("audit-{seq}")
 }

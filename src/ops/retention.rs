@@ -5,7 +5,7 @@
 //! them, so archiving N-1 takes nothing away from a rollback.
 
 use super::{fault, Env, OpError, Result};
-use crate::domain::audit::details::{Details, HoldAdded, HoldRemoved, RetentionAction};
+use crate::domain::audit::details::{HoldAdded, HoldRemoved, RetentionAction};
 use crate::domain::audit::{AuditEvent, NewAudit};
 use crate::domain::retention::{category, next_run, plan, Action, Hold, Plan, Policy, CATEGORIES};
 use crate::domain::snapshot::SnapshotState;
@@ -183,7 +183,14 @@ fn archive(
     now: DateTime<Utc>,
 ) -> Result<()> {
     tx.set_snapshot_state(id, SnapshotState::Archived, now)?;
-    audit_action(tx, env, AuditEvent::SnapshotArchived, (id, tool, why), None, now)
+    audit_action(
+        tx,
+        env,
+        AuditEvent::SnapshotArchived,
+        (id, tool, why),
+        None,
+        now,
+    )
 }
 
 fn delete(
@@ -199,7 +206,14 @@ fn delete(
         .ok_or_else(|| OpError::NotFound(format!("no snapshot {id}")))?;
     let freed = tx.delete_snapshot_records(pk)?;
     tx.set_snapshot_state(id, SnapshotState::Deleted, now)?;
-    audit_action(tx, env, AuditEvent::SnapshotDeleted, (id, tool, why), Some(freed), now)?;
+    audit_action(
+        tx,
+        env,
+        AuditEvent::SnapshotDeleted,
+        (id, tool, why),
+        Some(freed),
+        now,
+    )?;
     Ok(freed)
 }
 
@@ -213,20 +227,19 @@ fn audit_action(
     records_freed: Option<u64>,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    tx.append_audit(&NewAudit {
+    let details = RetentionAction {
+        snapshot_id: id.to_string(),
+        tool: tool.to_string(),
+        reason: format!("retention: {why}"),
+        records_freed,
+    };
+    tx.append_audit(&NewAudit::about_snapshot(
         event,
-        timestamp: now,
-        user: env.user.clone(),
-        tool: Some(tool.to_string()),
-        snapshot_id: Some(id.to_string()),
-        details: RetentionAction {
-            snapshot_id: id.to_string(),
-            tool: tool.to_string(),
-            reason: format!("retention: {why}"),
-            records_freed,
-        }
-        .to_value(),
-    })?;
+        now,
+        &env.user,
+        (tool, id),
+        &details,
+    ))?;
     Ok(())
 }
 
@@ -266,19 +279,18 @@ pub fn hold_add(
             created_at: now,
         };
         tx.put_hold(&h)?;
-        tx.append_audit(&NewAudit {
-            event: AuditEvent::RetentionHoldAdded,
-            timestamp: now,
-            user: env.user.clone(),
-            tool: Some(s.tool.clone()),
-            snapshot_id: Some(id.to_string()),
-            details: HoldAdded {
-                snapshot_id: id.to_string(),
-                reason: reason.to_string(),
-                expires_at: fmt_ts(until),
-            }
-            .to_value(),
-        })?;
+        let details = HoldAdded {
+            snapshot_id: id.to_string(),
+            reason: reason.to_string(),
+            expires_at: fmt_ts(until),
+        };
+        tx.append_audit(&NewAudit::about_snapshot(
+            AuditEvent::RetentionHoldAdded,
+            now,
+            &env.user,
+            (&s.tool, id),
+            &details,
+        ))?;
         Ok(h)
     })
 }
@@ -292,17 +304,16 @@ pub fn hold_remove(store: &mut Store, env: &Env, id: &str) -> Result<()> {
                 "{id} has no hold; see `snapgov ingest retention status`"
             )));
         }
-        tx.append_audit(&NewAudit {
-            event: AuditEvent::RetentionHoldRemoved,
-            timestamp: now,
-            user: env.user.clone(),
-            tool: Some(s.tool.clone()),
-            snapshot_id: Some(id.to_string()),
-            details: HoldRemoved {
-                snapshot_id: id.to_string(),
-            }
-            .to_value(),
-        })?;
+        let details = HoldRemoved {
+            snapshot_id: id.to_string(),
+        };
+        tx.append_audit(&NewAudit::about_snapshot(
+            AuditEvent::RetentionHoldRemoved,
+            now,
+            &env.user,
+            (&s.tool, id),
+            &details,
+        ))?;
         Ok(())
     })
 }

@@ -101,6 +101,216 @@ fn take_pending_summary(
     }))
 }
 
+/// The query of a side's (identity key, record id) pairs in identity order.
+fn members_query(side: DiffSide) -> (&'static str, i64) {
+    match side {
+        DiffSide::Snapshot(pk) => (
+            "SELECT ident, record FROM snapshot_records WHERE snapshot = ?1 ORDER BY ident",
+            pk,
+        ),
+        DiffSide::Active(t) => (
+            "SELECT ident, record FROM active_records WHERE tool = ?1 ORDER BY ident",
+            t,
+        ),
+    }
+}
+
+/// The next (identity key, record id) pair of a [`members_query`].
+fn next_member(rows: &mut rusqlite::Rows<'_>) -> Result<Option<(IdentKey, i64)>> {
+    let Some(r) = rows.next()? else {
+        return Ok(None);
+    };
+    let ident: IdentKey = r
+        .get_ref(0)?
+        .as_blob()?
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("an identity key is not 16 bytes".into()))?;
+    Ok(Some((ident, r.get(1)?)))
+}
+
+/// One stored record as a re-hash reads it, borrowed from the row.
+struct Stored<'a> {
+    id: i64,
+    hash: &'a [u8],
+    kind: &'a str,
+    severity: Option<&'a str>,
+    subject: &'a str,
+    body: &'a [u8],
+}
+
+/// What a re-hash accumulates, record by record.
+struct Rehash {
+    deep: bool,
+    /// (identity, content hash), sorted by identity at the end.
+    rows: Vec<(IdentKey, RecordHash)>,
+    /// (record id, content hash), in record id order.
+    content: Vec<(i64, RecordHash)>,
+    stats: RecordStats,
+    bad: Option<BadRecord>,
+}
+
+impl Rehash {
+    fn new(members: usize, deep: bool) -> Rehash {
+        Rehash {
+            deep,
+            rows: Vec::with_capacity(members),
+            content: Vec::with_capacity(members),
+            stats: RecordStats::default(),
+            bad: None,
+        }
+    }
+
+    /// Re-hashes one record filed under `ident`; keeps the first problem.
+    fn visit(&mut self, r: &Stored<'_>, ident: IdentKey) {
+        let h = record_hash(r.body);
+        if self.bad.is_none() {
+            if r.hash != &h[..] {
+                let identity = serde_json::from_slice::<NormalizedRecord>(r.body)
+                    .map(|rec| rec.identity())
+                    .unwrap_or_else(|_| "(unparseable record)".to_string());
+                self.bad = Some(BadRecord {
+                    record_id: r.id,
+                    identity,
+                });
+            } else if self.deep {
+                self.bad = deep_check(r, ident);
+            }
+        }
+        count_into(&mut self.stats, r.kind, r.severity);
+        self.rows.push((ident, h));
+        self.content.push((r.id, h));
+    }
+
+    /// The summary, once every member was visited (`members` of them).
+    fn finish(
+        mut self,
+        side: DiffSide,
+        members: usize,
+    ) -> Result<(RecordsSummary, Option<BadRecord>, ContentHashes)> {
+        if self.rows.len() != members {
+            let whose = match side {
+                DiffSide::Snapshot(_) => "the snapshot's",
+                DiffSide::Active(_) => "the active data's",
+            };
+            return Err(StoreError::Corrupt(format!(
+                "{} of {members} of {whose} records are missing from the record table",
+                members - self.rows.len(),
+            )));
+        }
+        self.rows.sort_unstable_by_key(|r| r.0);
+        let mut acc = HashAcc::new();
+        for (_, h) in &self.rows {
+            acc.h.update(h);
+        }
+        acc.count = self.rows.len() as u64;
+        acc.stats = self.stats;
+        Ok((acc.finish(), self.bad, ContentHashes(self.content)))
+    }
+}
+
+/// The deep check of a record whose body matches its hash: its identity is
+/// the key it is filed under, and the columns outside the hash agree with
+/// the body.
+fn deep_check(r: &Stored<'_>, ident: IdentKey) -> Option<BadRecord> {
+    let bad = |identity: String| {
+        Some(BadRecord {
+            record_id: r.id,
+            identity,
+        })
+    };
+    let Ok(rec) = serde_json::from_slice::<NormalizedRecord>(r.body) else {
+        return bad("(unparseable record)".to_string());
+    };
+    if rec.ident_key() != ident {
+        return bad(format!("{}, filed under another identity", rec.identity()));
+    }
+    // The kind, severity and subject columns answer `ingest records`
+    // filters and the stats but are outside the content hash: they must say
+    // what the hashed body says.
+    let (want_kind, want_sev) = class_columns(class_of(&rec));
+    let (col, is, want) = if want_kind != r.kind {
+        ("kind", r.kind.to_string(), want_kind.to_string())
+    } else if want_sev != r.severity {
+        (
+            "severity",
+            r.severity.unwrap_or("NULL").to_string(),
+            want_sev.unwrap_or("NULL").to_string(),
+        )
+    } else if rec.subject != r.subject {
+        ("subject", r.subject.to_string(), rec.subject.clone())
+    } else {
+        return None;
+    };
+    bad(format!(
+        "{}, whose {col} column says {is:?} but its hashed body says {want:?}",
+        rec.identity()
+    ))
+}
+
+/// Dense members: one sequential scan over the record id range `lo..=hi`.
+/// `members` is sorted by record id.
+fn scan_dense(
+    conn: &rusqlite::Connection,
+    members: &[(i64, IdentKey)],
+    (lo, hi): (i64, i64),
+    re: &mut Rehash,
+) -> Result<()> {
+    let mut stmt = conn.prepare(
+        "SELECT id, hash, kind, severity, body, subject FROM records WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
+    )?;
+    let mut q = stmt.query(params![lo, hi])?;
+    let mut j = 0;
+    while let Some(r) = q.next()? {
+        let rid: i64 = r.get(0)?;
+        while j < members.len() && members[j].0 < rid {
+            j += 1;
+        }
+        // Legitimately one identity a record; a tampered store may file one
+        // record under several, and each is checked.
+        while j < members.len() && members[j].0 == rid {
+            // Borrowed, not copied: this loop runs once a record.
+            let stored = Stored {
+                id: rid,
+                hash: r.get_ref(1)?.as_blob()?,
+                kind: r.get_ref(2)?.as_str()?,
+                severity: r.get_ref(3)?.as_str_or_null()?,
+                subject: r.get_ref(5)?.as_str()?,
+                body: r.get_ref(4)?.as_bytes()?,
+            };
+            re.visit(&stored, members[j].1);
+            j += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Sparse members: each record looked up, in record id order.
+fn scan_sparse(
+    conn: &rusqlite::Connection,
+    members: &[(i64, IdentKey)],
+    re: &mut Rehash,
+) -> Result<()> {
+    let mut stmt =
+        conn.prepare("SELECT hash, kind, severity, body, subject FROM records WHERE id = ?1")?;
+    for (rid, ident) in members {
+        let mut q = stmt.query([rid])?;
+        if let Some(r) = q.next()? {
+            let kind: String = r.get(1)?;
+            let sev: Option<String> = r.get(2)?;
+            let stored = Stored {
+                id: *rid,
+                hash: r.get_ref(0)?.as_blob()?,
+                kind: &kind,
+                severity: sev.as_deref(),
+                subject: r.get_ref(4)?.as_str()?,
+                body: r.get_ref(3)?.as_bytes()?,
+            };
+            re.visit(&stored, *ident);
+        }
+    }
+    Ok(())
+}
+
 /// Record reads.
 pub trait RecordReads: Queries {
     /// Hash and counts from the stored record hashes (fast; used on import).
@@ -160,146 +370,14 @@ pub trait RecordReads: Queries {
         else {
             return Ok((HashAcc::new().finish(), None, ContentHashes(Vec::new())));
         };
-        let mut rows: Vec<(IdentKey, RecordHash)> = Vec::with_capacity(members.len());
-        let mut content: Vec<(i64, RecordHash)> = Vec::with_capacity(members.len());
-        let mut stats = RecordStats::default();
-        let mut bad = None;
-        let mut visit = |rid: i64,
-                         stored: &[u8],
-                         kind: &str,
-                         sev: Option<&str>,
-                         subject: &str,
-                         body: &[u8],
-                         ident: IdentKey| {
-            let h = record_hash(body);
-            if bad.is_none() && stored != &h[..] {
-                let identity = serde_json::from_slice::<NormalizedRecord>(body)
-                    .map(|rec| rec.identity())
-                    .unwrap_or_else(|_| "(unparseable record)".to_string());
-                bad = Some(BadRecord {
-                    record_id: rid,
-                    identity,
-                });
-            } else if deep && bad.is_none() {
-                match serde_json::from_slice::<NormalizedRecord>(body) {
-                    Ok(rec) if rec.ident_key() != ident => {
-                        bad = Some(BadRecord {
-                            record_id: rid,
-                            identity: format!("{}, filed under another identity", rec.identity()),
-                        })
-                    }
-                    // The kind, severity and subject columns answer
-                    // `ingest records` filters and the stats but are outside
-                    // the content hash: they must say what the hashed body says.
-                    Ok(rec) => {
-                        let (want_kind, want_sev) = class_columns(class_of(&rec));
-                        let differs = if want_kind != kind {
-                            Some(("kind", kind.to_string(), want_kind.to_string()))
-                        } else if want_sev != sev {
-                            Some((
-                                "severity",
-                                sev.unwrap_or("NULL").to_string(),
-                                want_sev.unwrap_or("NULL").to_string(),
-                            ))
-                        } else if rec.subject != subject {
-                            Some(("subject", subject.to_string(), rec.subject.clone()))
-                        } else {
-                            None
-                        };
-                        if let Some((col, is, want)) = differs {
-                            bad = Some(BadRecord {
-                                record_id: rid,
-                                identity: format!(
-                                    "{}, whose {col} column says {is:?} but its hashed body says {want:?}",
-                                    rec.identity()
-                                ),
-                            });
-                        }
-                    }
-                    Err(_) => {
-                        bad = Some(BadRecord {
-                            record_id: rid,
-                            identity: "(unparseable record)".to_string(),
-                        })
-                    }
-                }
-            }
-            count_into(&mut stats, kind, sev);
-            rows.push((ident, h));
-            content.push((rid, h));
-        };
+        let mut re = Rehash::new(members.len(), deep);
         let range = (hi - lo + 1) as usize;
         if members.len() * 4 >= range {
-            // Dense: one sequential scan over the id range.
-            let mut stmt = self.conn().prepare(
-                "SELECT id, hash, kind, severity, body, subject FROM records WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
-            )?;
-            let mut q = stmt.query(params![lo, hi])?;
-            let mut j = 0;
-            while let Some(r) = q.next()? {
-                let rid: i64 = r.get(0)?;
-                while j < members.len() && members[j].0 < rid {
-                    j += 1;
-                }
-                // Legitimately one identity a record; a tampered store may
-                // file one record under several, and each is checked.
-                while j < members.len() && members[j].0 == rid {
-                    // Borrowed, not copied: this loop runs once a record.
-                    let kind = r.get_ref(2)?.as_str()?;
-                    let sev = r.get_ref(3)?.as_str_or_null()?;
-                    visit(
-                        rid,
-                        r.get_ref(1)?.as_blob()?,
-                        kind,
-                        sev,
-                        r.get_ref(5)?.as_str()?,
-                        r.get_ref(4)?.as_bytes()?,
-                        members[j].1,
-                    );
-                    j += 1;
-                }
-            }
+            scan_dense(self.conn(), &members, (lo, hi), &mut re)?;
         } else {
-            // Sparse: look each record up, in id order.
-            let mut stmt = self
-                .conn()
-                .prepare("SELECT hash, kind, severity, body, subject FROM records WHERE id = ?1")?;
-            for (rid, ident) in &members {
-                let mut q = stmt.query([rid])?;
-                if let Some(r) = q.next()? {
-                    let kind: String = r.get(1)?;
-                    let sev: Option<String> = r.get(2)?;
-                    visit(
-                        *rid,
-                        r.get_ref(0)?.as_blob()?,
-                        &kind,
-                        sev.as_deref(),
-                        r.get_ref(4)?.as_str()?,
-                        r.get_ref(3)?.as_bytes()?,
-                        *ident,
-                    );
-                }
-            }
+            scan_sparse(self.conn(), &members, &mut re)?;
         }
-        if rows.len() != members.len() {
-            let whose = match side {
-                DiffSide::Snapshot(_) => "the snapshot's",
-                DiffSide::Active(_) => "the active data's",
-            };
-            return Err(StoreError::Corrupt(format!(
-                "{} of {} of {whose} records are missing from the record table",
-                members.len() - rows.len(),
-                members.len()
-            )));
-        }
-        rows.sort_unstable_by_key(|r| r.0);
-        let mut acc = HashAcc::new();
-        for (_, h) in &rows {
-            acc.h.update(h);
-        }
-        acc.count = rows.len() as u64;
-        acc.stats = stats;
-        Ok((acc.finish(), bad, ContentHashes(content)))
+        re.finish(side, members.len())
     }
 
     /// The normalized hash of a side, using content hashes computed earlier
@@ -331,25 +409,11 @@ pub trait RecordReads: Queries {
         side: DiffSide,
         mut f: impl FnMut(IdentKey, i64) -> Result<()>,
     ) -> Result<()> {
-        let (sql, key) = match side {
-            DiffSide::Snapshot(pk) => (
-                "SELECT ident, record FROM snapshot_records WHERE snapshot = ?1 ORDER BY ident",
-                pk,
-            ),
-            DiffSide::Active(t) => (
-                "SELECT ident, record FROM active_records WHERE tool = ?1 ORDER BY ident",
-                t,
-            ),
-        };
+        let (sql, key) = members_query(side);
         let mut stmt = self.conn().prepare(sql)?;
         let mut rows = stmt.query([key])?;
-        while let Some(r) = rows.next()? {
-            let ident: IdentKey = r
-                .get_ref(0)?
-                .as_blob()?
-                .try_into()
-                .map_err(|_| StoreError::Corrupt("an identity key is not 16 bytes".into()))?;
-            f(ident, r.get(1)?)?;
+        while let Some((ident, rid)) = next_member(&mut rows)? {
+            f(ident, rid)?;
         }
         Ok(())
     }
@@ -363,85 +427,33 @@ pub trait RecordReads: Queries {
         to: DiffSide,
         mut f: impl FnMut(DiffEntry) -> Result<()>,
     ) -> Result<()> {
-        let sql = |side: DiffSide| match side {
-            DiffSide::Snapshot(pk) => (
-                "SELECT ident, record FROM snapshot_records WHERE snapshot = ?1 ORDER BY ident",
-                pk,
-            ),
-            DiffSide::Active(t) => (
-                "SELECT ident, record FROM active_records WHERE tool = ?1 ORDER BY ident",
-                t,
-            ),
-        };
-        let (qa, ka) = sql(from);
-        let (qb, kb) = sql(to);
+        let (qa, ka) = members_query(from);
+        let (qb, kb) = members_query(to);
         let mut sa = self.conn().prepare(qa)?;
         let mut sb = self.conn().prepare(qb)?;
         let mut ra = sa.query([ka])?;
         let mut rb = sb.query([kb])?;
-        let next = |rows: &mut rusqlite::Rows<'_>| -> Result<Option<(IdentKey, i64)>> {
-            match rows.next()? {
-                Some(r) => {
-                    let ident: Vec<u8> = r.get(0)?;
-                    let key: IdentKey = ident.as_slice().try_into().map_err(|_| {
-                        StoreError::Corrupt("an identity key is not 16 bytes".into())
-                    })?;
-                    Ok(Some((key, r.get(1)?)))
-                }
-                None => Ok(None),
-            }
-        };
-        let mut a = next(&mut ra)?;
-        let mut b = next(&mut rb)?;
+        let mut a = next_member(&mut ra)?;
+        let mut b = next_member(&mut rb)?;
         loop {
-            match (a, b) {
-                (None, None) => break,
-                (Some((ia, rida)), None) => {
-                    f(DiffEntry {
-                        ident: ia,
-                        old: Some(rida),
-                        new: None,
-                    })?;
-                    a = next(&mut ra)?;
-                }
-                (None, Some((ib, ridb))) => {
-                    f(DiffEntry {
-                        ident: ib,
-                        old: None,
-                        new: Some(ridb),
-                    })?;
-                    b = next(&mut rb)?;
-                }
-                (Some((ia, rida)), Some((ib, ridb))) => {
-                    if ia < ib {
-                        f(DiffEntry {
-                            ident: ia,
-                            old: Some(rida),
-                            new: None,
-                        })?;
-                        a = next(&mut ra)?;
-                    } else if ib < ia {
-                        f(DiffEntry {
-                            ident: ib,
-                            old: None,
-                            new: Some(ridb),
-                        })?;
-                        b = next(&mut rb)?;
-                    } else {
-                        if rida != ridb {
-                            f(DiffEntry {
-                                ident: ia,
-                                old: Some(rida),
-                                new: Some(ridb),
-                            })?;
-                        }
-                        a = next(&mut ra)?;
-                        b = next(&mut rb)?;
-                    }
-                }
+            // The smaller identity goes first; on a tie both sides move on.
+            let (ident, old, new) = match (a, b) {
+                (None, None) => return Ok(()),
+                (Some((ia, x)), Some((ib, y))) if ia == ib => (ia, Some(x), Some(y)),
+                (Some((ia, x)), Some((ib, _))) if ia < ib => (ia, Some(x), None),
+                (Some((ia, x)), None) => (ia, Some(x), None),
+                (_, Some((ib, y))) => (ib, None, Some(y)),
+            };
+            if old.is_some() {
+                a = next_member(&mut ra)?;
+            }
+            if new.is_some() {
+                b = next_member(&mut rb)?;
+            }
+            if old != new {
+                f(DiffEntry { ident, old, new })?;
             }
         }
-        Ok(())
     }
 
     /// Kind and severity of a stored record.
