@@ -229,7 +229,10 @@ fn the_diff_preview_filters_pages_and_searches_in_the_store() {
         .iter()
         .all(|i| i.identity.contains(&needle)));
     d.keys("t");
-    assert_eq!(d.app.wizard.preview.filter.kind.map(|k| k.as_str()), Some("package"));
+    assert_eq!(
+        d.app.wizard.preview.filter.kind.map(|k| k.as_str()),
+        Some("package")
+    );
     d.keys("x");
     assert_eq!(d.app.wizard.preview.items.len(), total.min(jobs::DIFF_PAGE));
 }

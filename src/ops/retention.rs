@@ -7,7 +7,9 @@
 use super::{fault, Env, OpError, Result};
 use crate::domain::audit::details::{HoldAdded, HoldRemoved, RetentionAction};
 use crate::domain::audit::{AuditEvent, NewAudit};
-use crate::domain::retention::{category, next_run, plan, Action, Hold, Plan, Policy, CATEGORIES};
+use crate::domain::retention::{
+    category, next_run, plan, Action, Hold, Plan, Planned, Policy, CATEGORIES,
+};
 use crate::domain::snapshot::SnapshotState;
 use crate::domain::time::{fmt_duration, fmt_ts};
 use crate::store::prelude::*;
@@ -120,6 +122,15 @@ pub struct RunReport {
     pub records_freed: u64,
 }
 
+/// The snapshots `plan` would apply `action` to.
+fn planned(plan: &Plan, action: Action) -> Vec<String> {
+    plan.actions
+        .iter()
+        .filter(|a| a.action == action)
+        .map(|a| a.snapshot_id.clone())
+        .collect()
+}
+
 /// Runs retention (or, with `dry_run`, says what it would do).
 pub fn run(store: &mut Store, env: &Env, dry_run: bool) -> Result<RunReport> {
     let now = env.clock.now();
@@ -128,18 +139,8 @@ pub fn run(store: &mut Store, env: &Env, dry_run: bool) -> Result<RunReport> {
         return Ok(RunReport {
             dry_run: true,
             executed_at: fmt_ts(now),
-            archived: plan
-                .actions
-                .iter()
-                .filter(|a| a.action == Action::Archive)
-                .map(|a| a.snapshot_id.clone())
-                .collect(),
-            deleted: plan
-                .actions
-                .iter()
-                .filter(|a| a.action == Action::Delete)
-                .map(|a| a.snapshot_id.clone())
-                .collect(),
+            archived: planned(&plan, Action::Archive),
+            deleted: planned(&plan, Action::Delete),
             plan,
             records_freed: 0,
         });
@@ -156,17 +157,14 @@ pub fn run(store: &mut Store, env: &Env, dry_run: bool) -> Result<RunReport> {
             records_freed: 0,
         };
         for a in &plan.actions {
+            fault::point(match a.action {
+                Action::Archive => "retention_archive",
+                Action::Delete => "retention_delete",
+            })?;
+            rep.records_freed += apply(tx, env, a, now)?;
             match a.action {
-                Action::Archive => {
-                    fault::point("retention_archive")?;
-                    archive(tx, env, &a.snapshot_id, &a.tool, &a.reason, now)?;
-                    rep.archived.push(a.snapshot_id.clone());
-                }
-                Action::Delete => {
-                    fault::point("retention_delete")?;
-                    rep.records_freed += delete(tx, env, &a.snapshot_id, &a.tool, &a.reason, now)?;
-                    rep.deleted.push(a.snapshot_id.clone());
-                }
+                Action::Archive => rep.archived.push(a.snapshot_id.clone()),
+                Action::Delete => rep.deleted.push(a.snapshot_id.clone()),
             }
         }
         fault::point("retention_commit")?;
@@ -174,73 +172,39 @@ pub fn run(store: &mut Store, env: &Env, dry_run: bool) -> Result<RunReport> {
     })
 }
 
-fn archive(
-    tx: &mut WriteTx<'_>,
-    env: &Env,
-    id: &str,
-    tool: &str,
-    why: &str,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    tx.set_snapshot_state(id, SnapshotState::Archived, now)?;
-    audit_action(
-        tx,
-        env,
-        AuditEvent::SnapshotArchived,
-        (id, tool, why),
-        None,
-        now,
-    )
-}
-
-fn delete(
-    tx: &mut WriteTx<'_>,
-    env: &Env,
-    id: &str,
-    tool: &str,
-    why: &str,
-    now: DateTime<Utc>,
-) -> Result<u64> {
-    let (_, pk) = tx
-        .get_snapshot_pk(id)?
-        .ok_or_else(|| OpError::NotFound(format!("no snapshot {id}")))?;
-    let freed = tx.delete_snapshot_records(pk)?;
-    tx.set_snapshot_state(id, SnapshotState::Deleted, now)?;
-    audit_action(
-        tx,
-        env,
-        AuditEvent::SnapshotDeleted,
-        (id, tool, why),
-        Some(freed),
-        now,
-    )?;
-    Ok(freed)
-}
-
-/// The audit record of an archive or a deletion: `(snapshot, tool, why)`
-/// and, for a deletion, the records it freed.
-fn audit_action(
-    tx: &mut WriteTx<'_>,
-    env: &Env,
-    event: AuditEvent,
-    (id, tool, why): (&str, &str, &str),
-    records_freed: Option<u64>,
-    now: DateTime<Utc>,
-) -> Result<()> {
+/// Archives or deletes a snapshot as planned, with its audit record.
+/// Returns the stored records a deletion freed.
+fn apply(tx: &mut WriteTx<'_>, env: &Env, a: &Planned, now: DateTime<Utc>) -> Result<u64> {
+    let id = &a.snapshot_id;
+    let (state, event, records_freed) = match a.action {
+        Action::Archive => (SnapshotState::Archived, AuditEvent::SnapshotArchived, None),
+        Action::Delete => {
+            let (_, pk) = tx
+                .get_snapshot_pk(id)?
+                .ok_or_else(|| OpError::NotFound(format!("no snapshot {id}")))?;
+            let freed = tx.delete_snapshot_records(pk)?;
+            (
+                SnapshotState::Deleted,
+                AuditEvent::SnapshotDeleted,
+                Some(freed),
+            )
+        }
+    };
+    tx.set_snapshot_state(id, state, now)?;
     let details = RetentionAction {
-        snapshot_id: id.to_string(),
-        tool: tool.to_string(),
-        reason: format!("retention: {why}"),
+        snapshot_id: id.clone(),
+        tool: a.tool.clone(),
+        reason: format!("retention: {}", a.reason),
         records_freed,
     };
     tx.append_audit(&NewAudit::about_snapshot(
         event,
         now,
         &env.user,
-        (tool, id),
+        (&a.tool, id),
         &details,
     ))?;
-    Ok(())
+    Ok(records_freed.unwrap_or(0))
 }
 
 /// Puts a hold on a snapshot until `until`.
