@@ -1428,7 +1428,7 @@ fn the_diff_detail_shows_full_values_grouped_and_sorted() {
     }
     // Sorted by severity, worst first, with `o`.
     d.keys("o");
-    let rank = |s: &Option<String>| match s.as_deref() {
+    let rank = |s: &Option<snapgov::domain::record::Severity>| match s.map(|s| s.as_str()) {
         Some("critical") => 0,
         Some("high") => 1,
         Some("medium") => 2,
@@ -1447,7 +1447,7 @@ fn the_diff_detail_shows_full_values_grouped_and_sorted() {
     let crit: Vec<usize> = items
         .iter()
         .enumerate()
-        .filter(|(_, it)| it.severity.as_deref() == Some("critical"))
+        .filter(|(_, it)| it.severity.map(|s| s.as_str()) == Some("critical"))
         .map(|(i, _)| i)
         .collect();
     d.keys("xG");
@@ -1455,7 +1455,7 @@ fn the_diff_detail_shows_full_values_grouped_and_sorted() {
     let crit_x: Vec<usize> = items
         .iter()
         .enumerate()
-        .filter(|(_, it)| it.severity.as_deref() == Some("critical"))
+        .filter(|(_, it)| it.severity.map(|s| s.as_str()) == Some("critical"))
         .map(|(i, _)| i)
         .collect();
     assert!(!crit.is_empty() && crit.len() == crit_x.len());

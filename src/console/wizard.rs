@@ -122,11 +122,11 @@ pub enum Order {
     Severity,
 }
 
-fn severity_rank(s: Option<&str>) -> u8 {
+fn severity_rank(s: Option<Severity>) -> u8 {
     match s {
         Some(s) => Severity::ALL
             .iter()
-            .position(|x| x.as_str() == s)
+            .position(|x| *x == s)
             .map_or(Severity::ALL.len() as u8, |i| i as u8),
         None => u8::MAX,
     }
@@ -151,10 +151,7 @@ pub fn detail_lines(it: &DiffItem) -> Vec<String> {
         it.change.as_str(),
         it.identity,
         it.kind,
-        it.severity
-            .as_deref()
-            .map(|s| format!(", {s}"))
-            .unwrap_or_default()
+        it.severity.map(|s| format!(", {s}")).unwrap_or_default()
     )];
     match (&it.old, &it.new) {
         (Some(o), Some(n)) => {
@@ -272,7 +269,7 @@ impl Preview {
             Order::Grouped => self.items.sort_by_key(|i| change_rank(i.change)),
             Order::Severity => self
                 .items
-                .sort_by_key(|i| (severity_rank(i.severity.as_deref()), change_rank(i.change))),
+                .sort_by_key(|i| (severity_rank(i.severity), change_rank(i.change))),
         }
         if let Some(id) = sel {
             if let Some(j) = self.items.iter().position(|i| i.identity == id) {
@@ -561,7 +558,7 @@ impl Wizard {
                         let items = &self.preview.items;
                         let hit = (from..items.len())
                             .chain(0..from.min(items.len()))
-                            .find(|&i| items[i].severity.as_deref() == Some("critical"));
+                            .find(|&i| items[i].severity == Some(Severity::Critical));
                         match hit {
                             Some(i) => {
                                 self.preview.nav.sel = i;

@@ -79,8 +79,8 @@ impl Change {
 pub struct DiffItem {
     pub change: Change,
     pub identity: String,
-    pub kind: String,
-    pub severity: Option<String>,
+    pub kind: RecordKind,
+    pub severity: Option<Severity>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -140,8 +140,8 @@ fn item(
     Ok(DiffItem {
         change,
         identity: rec.identity(),
-        kind: rec.kind.as_str().into(),
-        severity: rec.severity().map(|s| s.as_str().into()),
+        kind: rec.kind,
+        severity: rec.severity(),
         old: old_v,
         new: new_v,
     })
