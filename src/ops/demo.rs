@@ -65,7 +65,7 @@ const FEEDS: [Feed; 4] = [
 ];
 
 fn io_err(e: std::io::Error) -> OpError {
-    OpError::Invalid(format!("cannot write a demo feed: {e}"))
+    OpError::invalid(format!("cannot write a demo feed: {e}"))
 }
 
 /// Fills an empty store with the demo history, as of the env's clock.
@@ -182,11 +182,7 @@ pub fn build(store: &mut Store, env: &Env) -> Result<DemoSummary> {
             match import(store, &e, &req, &NoProgress) {
                 Err(OpError::Rejected { .. }) => imports += 1,
                 Err(other) => return Err(other),
-                Ok(_) => {
-                    return Err(OpError::Invalid(
-                        "the demo's broken feed was accepted".into(),
-                    ))
-                }
+                Ok(_) => return Err(OpError::invalid("the demo's broken feed was accepted")),
             }
         }
     }
