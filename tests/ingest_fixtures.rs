@@ -854,7 +854,7 @@ fn sink_errors_stop_every_parser() {
         let err =
             parse_file(format, &fixture(name), name, &Limits::default(), &mut sink).unwrap_err();
         assert!(
-            matches!(&err, IngestError::Sink(m) if m == "store is read-only"),
+            matches!(&err, IngestError::Sink(m) if m.to_string() == "store is read-only"),
             "{name}: {err:?}"
         );
         assert_eq!(calls, 1, "{name}");

@@ -384,25 +384,6 @@ const NOT_OURS: &[&str] = &["--list-all-pkgs"];
 /// terms). A new spelling fails the test; so does an entry that no longer
 /// occurs, so that the list only shrinks.
 const FLAGS_NOT_YET_MOVED: &[(&str, &[&str])] = &[
-    ("src/api/auth.rs", &["--name", "--role"]),
-    (
-        "src/api/error.rs",
-        &[
-            "--activate",
-            "--allow-empty",
-            "--allow-shrink",
-            "--before",
-            "--dry-run",
-            "--force",
-            "--imported-at",
-            "--override",
-            "--reason",
-            "--snapshot-id",
-            "--until",
-        ],
-    ),
-    ("src/api/mod.rs", &["--behind-tls-proxy"]),
-    ("src/api/openapi.rs", &["--name", "--role"]),
     ("src/console/app.rs", &["--read-only"]),
     ("src/console/jobs.rs", &["--read-only"]),
     (
@@ -415,24 +396,6 @@ const FLAGS_NOT_YET_MOVED: &[(&str, &[&str])] = &[
         "src/console/ui/wizard.rs",
         &["--dry-run", "--read-only", "--reason", "--tool"],
     ),
-    ("src/ingest/mod.rs", &["--format"]),
-    ("src/ops/audit/purge.rs", &["--before", "--reason"]),
-    ("src/ops/expire.rs", &["--reason"]),
-    (
-        "src/ops/import/mod.rs",
-        &["--activate", "--imported-at", "--reason"],
-    ),
-    (
-        "src/ops/import/write.rs",
-        &["--allow-empty", "--allow-shrink"],
-    ),
-    ("src/ops/retention.rs", &["--reason", "--until"]),
-    (
-        "src/ops/rollback.rs",
-        &["--reason", "--snapshot-id", "--tool"],
-    ),
-    ("src/ops/sla.rs", &["--override", "--tool"]),
-    ("src/store/mod.rs", &["--db", "--read-only"]),
 ];
 
 #[test]

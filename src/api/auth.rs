@@ -85,7 +85,7 @@ async fn identify(
         }
         return Err(ApiError::unauthorized(
             format!(
-                "this needs a token with role {needed} or above: send `Authorization: Bearer TOKEN` (an admin creates one with `snapgov token create --role {needed} --name NAME`)"
+                "this needs a token with role {needed} or above: send `Authorization: Bearer TOKEN` (an admin creates one with POST /api/v1/tokens, role {needed})"
             ),
             false,
         ));

@@ -1,6 +1,7 @@
 //! Errors as RFC 9457 problem documents (`application/problem+json`), with
 //! the same meanings as the CLI's exit codes.
 
+use crate::domain::problem::{Hint, Param, Words};
 use crate::ops::OpError;
 use crate::store::StoreError;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -95,39 +96,61 @@ impl ApiError {
     }
 }
 
-/// The workflows word their hints for the CLI (`--reason TEXT`); over HTTP
-/// the same hint names the request's own parameter. Longer phrases first,
-/// so `--reason TEXT` is not half-replaced by `--reason`.
-const API_WORDING: [(&str, &str); 13] = [
-    ("(--reason TEXT)", "(\"reason\" in the request)"),
-    ("--reason TEXT", "\"reason\""),
-    ("--override REASON", "override=REASON"),
-    ("--imported-at", "importedAt"),
-    ("--allow-empty", "allowEmpty=true"),
-    ("--allow-shrink", "allowShrink=true"),
-    ("--activate", "activate=true"),
-    ("--until", "expiresAt"),
-    ("--before", "before"),
-    ("--snapshot-id", "the snapshotId in the path"),
-    ("--dry-run", "dryRun"),
-    ("--force", "force"),
-    ("--reason", "\"reason\""),
-];
+/// How the API words a refusal's input and hint: in the request's own
+/// parameters and endpoints, never a CLI flag.
+pub struct ApiWords;
 
-/// A workflow's message in the API's words.
-pub fn api_wording(detail: &str) -> String {
-    let mut out = detail.to_string();
-    for (cli, api) in API_WORDING {
-        if out.contains(cli) {
-            out = out.replace(cli, api);
+impl Words for ApiWords {
+    fn param(&self, p: Param) -> String {
+        match p {
+            Param::Reason => "reason",
+            Param::Until => "expiresAt",
+            Param::Before => "before",
+            Param::ImportedAt => "importedAt",
+            Param::Activate => "activate=true",
+            Param::SnapshotId => "snapshotId",
+            Param::ExpectActive => "expectedActive",
+            Param::Tool => "tool",
+            Param::Format => "format",
+        }
+        .to_string()
+    }
+
+    fn hint(&self, h: &Hint) -> String {
+        match h {
+            Hint::GiveReason => "give it as \"reason\" in the request (it is audited)".into(),
+            Hint::AllowEmpty => "if it is really empty, import again with allowEmpty=true".into(),
+            Hint::AllowShrink => "if the shrink is real, import again with allowShrink=true".into(),
+            Hint::OverrideFreshness => {
+                "import a fresh feed, or send override=REASON to read it anyway (audited)".into()
+            }
+            Hint::ImportFirst { tool } => {
+                format!("import one with POST /api/v1/ingest/imports?tool={tool}")
+            }
+            Hint::ImportOrRollBack { tool } => format!(
+                "import a new feed (POST /api/v1/ingest/imports?tool={tool}) or roll back (POST /api/v1/ingest/snapshots/{{snapshotId}}/rollback)"
+            ),
+            Hint::NameSnapshot => {
+                "name one in the path (POST /api/v1/ingest/snapshots/{snapshotId}/rollback)".into()
+            }
+            Hint::ChooseRestorable { tool } => format!(
+                "choose a previous or archived snapshot (GET /api/v1/ingest/snapshots?tool={tool})"
+            ),
+            Hint::NameFormat => "name it with format=NAME".into(),
+            Hint::UpgradeOrOtherStore => "upgrade snapgov, or serve another store".into(),
+            Hint::OtherStore => "serve another store".into(),
+            Hint::ImportOrDemo => "import a feed first (POST /api/v1/ingest/imports)".into(),
+            Hint::MigrateWithWriteAccess => {
+                "let the server open the store for writing once to migrate it".into()
+            }
+            Hint::TryAgain => "try again".into(),
         }
     }
-    out
 }
 
 impl From<OpError> for ApiError {
     fn from(e: OpError) -> ApiError {
-        let detail = api_wording(&e.to_string());
+        let detail = e.worded(&ApiWords);
         let (status, kind) = match &e {
             OpError::Usage(_) => (StatusCode::BAD_REQUEST, "bad-request"),
             OpError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
@@ -151,6 +174,15 @@ impl From<OpError> for ApiError {
         } = &e
         {
             err = err.with("snapshotId", json!(id));
+        }
+        // The codes behind the wording, for clients that act on them.
+        if let Some(h) = e.hint() {
+            err = err.with("hint", json!(h.code()));
+        }
+        if let Some(p) = e.param() {
+            let name = ApiWords.param(p);
+            let name = name.split('=').next().unwrap_or_default();
+            err = err.with("param", json!(name));
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             err = err.with_header(header::RETRY_AFTER, "1");
@@ -184,22 +216,26 @@ impl From<StoreError> for ApiError {
 
 #[cfg(test)]
 mod wording_tests {
-    use super::api_wording;
+    use super::*;
+    use crate::domain::problem::Problem;
 
     #[test]
-    fn cli_flags_become_api_parameters() {
+    fn a_refusal_names_the_request_parameter_and_its_hint_code() {
+        let e = OpError::usage(Problem::new("a hold needs a reason").hint(Hint::GiveReason));
+        let body = ApiError::from(e).body();
         assert_eq!(
-            api_wording("a hold needs a reason (--reason TEXT)"),
-            "a hold needs a reason (\"reason\" in the request)"
+            body["detail"],
+            "a hold needs a reason; give it as \"reason\" in the request (it is audited)"
         );
+        assert_eq!(body["hint"], "give-reason");
+        let e = OpError::usage(
+            Problem::new("9999-01-01T00:00:00Z is outside").param(Param::ImportedAt),
+        );
+        let body = ApiError::from(e).body();
         assert_eq!(
-            api_wording("import again with --allow-shrink"),
-            "import again with allowShrink=true"
+            body["detail"],
+            "importedAt: 9999-01-01T00:00:00Z is outside"
         );
-        assert_eq!(
-            api_wording("--imported-at 9999-01-01T00:00:00Z is outside"),
-            "importedAt 9999-01-01T00:00:00Z is outside"
-        );
-        assert_eq!(api_wording("no flags here"), "no flags here");
+        assert_eq!(body["param"], "importedAt");
     }
 }

@@ -246,17 +246,25 @@ pub struct ServeOptions {
     pub listen: String,
     /// The operator says a TLS-terminating proxy is in front.
     pub behind_tls_proxy: bool,
+    /// How to get rid of the plain-HTTP warning, in the launcher's words.
+    pub exposure_hint: String,
     /// Run the scheduler (retention, SLA checks) beside the API.
     pub scheduler: bool,
 }
 
 /// Why the listen address deserves a warning, if it does.
-pub fn exposure_warning(addr: &SocketAddr, behind_tls_proxy: bool) -> Option<String> {
+/// `way_out` is the launcher's own words for the fix (its option for "a
+/// proxy terminates TLS in front of me").
+pub fn exposure_warning(
+    addr: &SocketAddr,
+    behind_tls_proxy: bool,
+    way_out: &str,
+) -> Option<String> {
     if addr.ip().is_loopback() || behind_tls_proxy {
         return None;
     }
     Some(format!(
-        "serving plain HTTP on {addr}, which is not a loopback address: bearer tokens and data cross the network unencrypted; put a TLS-terminating proxy in front (then pass --behind-tls-proxy) or listen on 127.0.0.1"
+        "serving plain HTTP on {addr}, which is not a loopback address: bearer tokens and data cross the network unencrypted; {way_out}"
     ))
 }
 
@@ -267,7 +275,7 @@ pub fn serve(opts: ServeOptions) -> Result<(), OpError> {
         .enable_all()
         .thread_name("snapgov-api")
         .build()
-        .map_err(|e| OpError::Invalid(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| OpError::invalid(format!("cannot start the async runtime: {e}")))?;
     rt.block_on(serve_async(opts, shutdown_signal()))
 }
 
@@ -287,11 +295,11 @@ pub async fn serve_async(
     state.pool.put(first);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| OpError::Usage(format!("cannot listen on {addr}: {e}")))?;
+        .map_err(|e| OpError::usage(format!("cannot listen on {addr}: {e}")))?;
     let local = listener
         .local_addr()
-        .map_err(|e| OpError::Invalid(format!("cannot read the listening address: {e}")))?;
-    if let Some(w) = exposure_warning(&local, opts.behind_tls_proxy) {
+        .map_err(|e| OpError::invalid(format!("cannot read the listening address: {e}")))?;
+    if let Some(w) = exposure_warning(&local, opts.behind_tls_proxy, &opts.exposure_hint) {
         eprintln!("warning: {w}");
         tracing::warn!(address = %local, "{w}");
     }
@@ -323,7 +331,7 @@ async fn resolve_listen(listen: &str) -> Result<SocketAddr, OpError> {
         return Ok(a);
     }
     let bad = || {
-        OpError::Usage(format!(
+        OpError::usage(format!(
             "`{}` is not an address like 127.0.0.1:7878 or localhost:7878",
             crate::domain::text::escape_control(listen)
         ))
@@ -335,7 +343,7 @@ async fn resolve_listen(listen: &str) -> Result<SocketAddr, OpError> {
         return Err(bad());
     }
     let mut addrs = tokio::net::lookup_host(listen).await.map_err(|e| {
-        OpError::Usage(format!(
+        OpError::usage(format!(
             "cannot resolve `{}`: {e}",
             crate::domain::text::escape_control(listen)
         ))
@@ -491,42 +499,39 @@ mod tests {
     #[test]
     fn only_non_loopback_addresses_without_a_proxy_warn() {
         let a = |s: &str| s.parse::<SocketAddr>().unwrap();
-        assert!(exposure_warning(&a("127.0.0.1:7878"), false).is_none());
-        assert!(exposure_warning(&a("[::1]:7878"), false).is_none());
-        let w = exposure_warning(&a("0.0.0.0:7878"), false).unwrap();
+        let warn = |s: &str, proxy| exposure_warning(&a(s), proxy, "put TLS in front");
+        assert!(warn("127.0.0.1:7878", false).is_none());
+        assert!(warn("[::1]:7878", false).is_none());
+        let w = warn("0.0.0.0:7878", false).unwrap();
         assert!(w.contains("TLS") && w.contains("0.0.0.0:7878"), "{w}");
-        assert!(exposure_warning(&a("192.0.2.10:443"), false).is_some());
-        assert!(exposure_warning(&a("0.0.0.0:7878"), true).is_none());
+        assert!(warn("192.0.2.10:443", false).is_some());
+        assert!(warn("0.0.0.0:7878", true).is_none());
     }
 
     #[test]
     fn errors_keep_the_cli_meanings() {
         use crate::store::StoreError;
         let cases = [
-            (OpError::Usage("u".into()), StatusCode::BAD_REQUEST, 2),
-            (OpError::NotFound("n".into()), StatusCode::NOT_FOUND, 1),
+            (OpError::usage("u"), StatusCode::BAD_REQUEST, 2),
+            (OpError::not_found("n"), StatusCode::NOT_FOUND, 1),
             (
                 OpError::Rejected {
-                    message: "r".into(),
+                    problem: "r".into(),
                     snapshot_id: Some("syft-20251204T000000Z-001".into()),
                 },
                 StatusCode::UNPROCESSABLE_ENTITY,
                 3,
             ),
-            (
-                OpError::Invalid("i".into()),
-                StatusCode::UNPROCESSABLE_ENTITY,
-                1,
-            ),
-            (OpError::Blocked("b".into()), StatusCode::LOCKED, 4),
-            (OpError::Conflict("c".into()), StatusCode::CONFLICT, 5),
+            (OpError::invalid("i"), StatusCode::UNPROCESSABLE_ENTITY, 1),
+            (OpError::blocked("b"), StatusCode::LOCKED, 4),
+            (OpError::conflict("c"), StatusCode::CONFLICT, 5),
             (
                 OpError::Store(StoreError::Busy),
                 StatusCode::SERVICE_UNAVAILABLE,
                 5,
             ),
             (
-                OpError::Integrity("x".into()),
+                OpError::integrity("x"),
                 StatusCode::INTERNAL_SERVER_ERROR,
                 6,
             ),

@@ -583,7 +583,7 @@ pub fn document() -> Value {
         "info": {
             "title": "snapgov API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Snapshot governance for imported scanner feeds: versioned snapshots, freshness SLA, verified rollback, retention and a hash-chained audit trail. Errors are application/problem+json with the CLI's meanings (exitCode). Tokens: `snapgov token create --role viewer|operator|admin --name NAME`."
+            "description": "Snapshot governance for imported scanner feeds: versioned snapshots, freshness SLA, verified rollback, retention and a hash-chained audit trail. Errors are application/problem+json with the CLI's meanings (exitCode). Tokens: an admin creates them with POST /api/v1/tokens (roles viewer, operator, admin), or with `snapgov token create`."
         },
         "servers": [{ "url": "/" }],
         "security": [{ "bearer": [] }],

@@ -314,7 +314,7 @@ fn audit(ctx: &mut Context, cmd: AuditCmd) -> Result<u8> {
                 print_json(&json!({ "verify": r }));
             }
             if !r.is_ok() {
-                return Err(OpError::Integrity(format!(
+                return Err(OpError::integrity(format!(
                     "audit verification failed: {}",
                     r.problems().join("; ")
                 )));
@@ -385,13 +385,13 @@ fn demo(ctx: &mut Context, a: super::DemoArgs) -> Result<u8> {
             let dir = tempfile::Builder::new()
                 .prefix("snapgov-demo-")
                 .tempdir()
-                .map_err(|e| OpError::Invalid(format!("cannot create a temporary folder: {e}")))?;
+                .map_err(|e| OpError::invalid(format!("cannot create a temporary folder: {e}")))?;
             let p = dir.path().join("demo.db");
             (p, Some(dir.keep()))
         }
     };
     if path.exists() {
-        return Err(OpError::Usage(format!(
+        return Err(OpError::usage(format!(
             "{} already exists; the demo builds a fresh store, so name a new file with --db",
             path.display()
         )));
@@ -457,10 +457,10 @@ fn generate(a: super::GenerateArgs) -> Result<u8> {
         ..Default::default()
     };
     let f = std::fs::File::create(&a.out)
-        .map_err(|e| OpError::Usage(format!("cannot create {}: {e}", a.out.display())))?;
+        .map_err(|e| OpError::usage(format!("cannot create {}: {e}", a.out.display())))?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
     crate::synthetic_feed::write_feed(a.format, &spec, &mut w)
         .and_then(|_| std::io::Write::flush(&mut w))
-        .map_err(|e| OpError::Invalid(format!("cannot write {}: {e}", a.out.display())))?;
+        .map_err(|e| OpError::invalid(format!("cannot write {}: {e}", a.out.display())))?;
     Ok(0)
 }

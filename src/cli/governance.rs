@@ -201,9 +201,7 @@ pub fn rollback(ctx: &Context, a: RollbackArgs) -> Result<u8> {
             .reason
             .clone()
             .filter(|r| !r.trim().is_empty())
-            .ok_or_else(|| {
-                OpError::Usage("a rollback needs a reason: pass --reason TEXT".into())
-            })?;
+            .ok_or_else(|| OpError::usage("a rollback needs a reason: pass --reason TEXT"))?;
         // Without --expect-active, the active snapshot seen now is the one
         // expected: a rollback that raced this one, or an import made
         // meanwhile, makes this one fail with exit 5 instead of undoing it.
@@ -231,7 +229,7 @@ pub fn rollback(ctx: &Context, a: RollbackArgs) -> Result<u8> {
     let plan = ops::rollback::plan(&mut store, &a.tool, &target, a.sample)?;
     if let Some(exp) = &a.expect_active {
         if *exp != plan.from.id {
-            return Err(OpError::Conflict(format!(
+            return Err(OpError::conflict(format!(
                 "{}'s active snapshot is {}, not {exp}",
                 a.tool, plan.from.id
             )));
@@ -269,8 +267,8 @@ pub fn rollback(ctx: &Context, a: RollbackArgs) -> Result<u8> {
     let mut reason = a.reason.clone().filter(|r| !r.trim().is_empty());
     if !a.force {
         if !tty {
-            return Err(OpError::Usage(
-                "a rollback asks for confirmation, and there is no terminal to ask on; in scripts pass --force and --reason".into(),
+            return Err(OpError::usage(
+                "a rollback asks for confirmation, and there is no terminal to ask on; in scripts pass --force and --reason",
             ));
         }
         eprintln!(
@@ -290,8 +288,8 @@ pub fn rollback(ctx: &Context, a: RollbackArgs) -> Result<u8> {
         if reason.is_none() {
             reason = prompt("reason for the rollback: ").filter(|r| !r.is_empty());
             if reason.is_none() {
-                return Err(OpError::Usage(
-                    "a rollback needs a reason; nothing was changed".into(),
+                return Err(OpError::usage(
+                    "a rollback needs a reason; nothing was changed",
                 ));
             }
         }
@@ -304,8 +302,8 @@ pub fn rollback(ctx: &Context, a: RollbackArgs) -> Result<u8> {
             return Ok(1);
         }
     }
-    let reason = reason
-        .ok_or_else(|| OpError::Usage("a rollback needs a reason: pass --reason TEXT".into()))?;
+    let reason =
+        reason.ok_or_else(|| OpError::usage("a rollback needs a reason: pass --reason TEXT"))?;
     let printer = StepPrinter(!ctx.json && std::io::stderr().is_terminal());
     let resp = ops::rollback::execute(
         &mut store,
@@ -349,14 +347,14 @@ pub fn diff(ctx: &Context, from: String, to: String, sample: usize) -> Result<u8
                 if !s.state.is_restorable()
                     && s.state != crate::domain::snapshot::SnapshotState::Expired
                 {
-                    return Err(OpError::Invalid(format!(
+                    return Err(OpError::invalid(format!(
                         "{id} is {}: it has no records to compare",
                         s.state
                     )));
                 }
                 let (_, pk) = r
                     .get_snapshot_pk(id)?
-                    .ok_or_else(|| OpError::NotFound(id.to_string()))?;
+                    .ok_or_else(|| OpError::not_found(id.to_string()))?;
                 Ok((crate::store::DiffSide::Snapshot(pk), s))
             };
         let (a, _) = side(&from)?;

@@ -5,6 +5,7 @@ mod commands;
 mod governance;
 mod output;
 mod server;
+pub mod words;
 
 use crate::config::Config;
 use crate::ops::{Clock, Env, OpError};
@@ -506,7 +507,7 @@ pub fn clock_from_env() -> Result<Clock, OpError> {
     match std::env::var("SNAPGOV_NOW") {
         Ok(s) if !s.trim().is_empty() => crate::domain::time::parse_ts(&s)
             .map(Clock::Fixed)
-            .map_err(|m| OpError::Usage(format!("SNAPGOV_NOW: {m}"))),
+            .map_err(|m| OpError::usage(format!("SNAPGOV_NOW: {m}"))),
         _ => Ok(Clock::System),
     }
 }
@@ -534,7 +535,7 @@ impl Context {
             None => (default_config(), false),
         };
         let config =
-            Config::load(&config_path, required).map_err(|e| OpError::Usage(e.to_string()))?;
+            Config::load(&config_path, required).map_err(|e| OpError::usage(e.to_string()))?;
         let user = g
             .user
             .clone()

@@ -208,12 +208,20 @@ fn error_kind(e: &OpError) -> &'static str {
 
 /// Errors go to stderr: a sentence for people, or a JSON object with --json.
 pub fn print_error(e: &OpError, json: bool) {
+    let message = e.worded(&super::words::CliWords);
     if json {
-        let v = json!({"error": {"kind": error_kind(e), "exitCode": e.exit_code(), "message": e.to_string()}});
-        eprintln!("{v}");
+        let mut err = json!({"kind": error_kind(e), "exitCode": e.exit_code(), "message": message});
+        // The codes behind the wording, for scripts that act on them.
+        if let Some(h) = e.hint() {
+            err["hint"] = json!(h.code());
+        }
+        if let Some(p) = e.param() {
+            err["param"] = json!(p.code());
+        }
+        eprintln!("{}", json!({ "error": err }));
     } else {
         // Errors echo input (ids, file names, feed values): escaped.
-        eprintln!("error: {}", esc(&e.to_string()));
+        eprintln!("error: {}", esc(&message));
     }
 }
 

@@ -76,6 +76,7 @@ pub fn serve(ctx: &Context, a: ServeArgs) -> Result<u8> {
         clock: ctx.env.clock,
         listen,
         behind_tls_proxy: a.behind_tls_proxy,
+        exposure_hint: "put a TLS-terminating proxy in front (then pass --behind-tls-proxy) or listen on 127.0.0.1".into(),
         scheduler: !a.no_scheduler,
     })?;
     Ok(0)

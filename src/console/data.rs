@@ -203,7 +203,7 @@ pub const MAX_TARGETS: usize = 2000;
 pub fn targets(store: &mut Store, env: &Env, tool: &str) -> Result<Targets> {
     let (active, default) = store.read(|r| -> Result<_> {
         let active = r.active_snapshot(tool)?.ok_or_else(|| {
-            OpError::NotFound(format!(
+            OpError::not_found(format!(
                 "{tool} has no active snapshot; nothing to roll back"
             ))
         })?;
@@ -268,10 +268,10 @@ pub fn diff_page(
     store.read(|r| -> Result<Vec<DiffItem>> {
         let key = r
             .tool_key_of(tool)?
-            .ok_or_else(|| OpError::NotFound(format!("{tool} is not a known tool")))?;
+            .ok_or_else(|| OpError::not_found(format!("{tool} is not a known tool")))?;
         let (_, pk) = r
             .get_snapshot_pk(target)?
-            .ok_or_else(|| OpError::NotFound(format!("no snapshot {target}")))?;
+            .ok_or_else(|| OpError::not_found(format!("no snapshot {target}")))?;
         ops::diff::items(
             r,
             DiffSide::Active(key),

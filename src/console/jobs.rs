@@ -147,9 +147,8 @@ pub fn perform(db: &Path, env: &Env, read_only: bool, id: u64, job: &Job, tx: &S
     let result = (|| -> Result<Payload, OpError> {
         let mode = if job.writes() {
             if read_only {
-                return Err(OpError::Usage(
-                    "the console is read-only (--read-only): governance actions are not available"
-                        .into(),
+                return Err(OpError::usage(
+                    "the console is read-only (--read-only): governance actions are not available",
                 ));
             }
             OpenMode::ReadWrite
@@ -232,7 +231,7 @@ pub fn run(
             let again = crate::ops::audit::read_checkpoint(path)?;
             let r = crate::ops::audit::verify(store, env, Some(&again))?;
             if !r.is_ok() {
-                return Err(OpError::Integrity(format!(
+                return Err(OpError::integrity(format!(
                     "checkpoint written to {}, but the chain does not verify: {}",
                     path.display(),
                     r.problems().join("; ")

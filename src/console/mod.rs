@@ -45,14 +45,14 @@ pub fn run(opts: Options) -> Result<u8, OpError> {
     // The store's path first: a directory would otherwise surface as
     // SQLite's bare "unable to open database file".
     if opts.db.is_dir() {
-        return Err(OpError::Usage(format!(
+        return Err(OpError::usage(format!(
             "--db {} is a directory; give the path of the store file inside it (e.g. {})",
             opts.db.display(),
             opts.db.join("snapgov.db").display()
         )));
     }
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        return Err(OpError::Usage(NO_TERMINAL.into()));
+        return Err(OpError::usage(NO_TERMINAL));
     }
     // Open the store once before touching the terminal, so a missing or
     // unreadable store is reported as the CLI reports it.

@@ -78,7 +78,7 @@ impl Drop for Guard {
 }
 
 fn io_err(e: std::io::Error) -> OpError {
-    OpError::Invalid(format!("terminal error: {e}"))
+    OpError::invalid(format!("terminal error: {e}"))
 }
 
 pub fn run(opts: Options) -> Result<u8, OpError> {
@@ -111,7 +111,7 @@ fn spawn(opts: &Options, id: u64, job: jobs::Job, tx: &Sender<Msg>) {
                 .unwrap_or_default();
             Msg {
                 id,
-                result: Err(OpError::Invalid(format!(
+                result: Err(OpError::invalid(format!(
                     "internal error in a worker: {what}"
                 ))),
             }

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod freshness;
+pub mod problem;
 pub mod record;
 pub mod retention;
 pub mod snapshot;

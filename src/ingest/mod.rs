@@ -6,6 +6,7 @@
 //! stream the records. Records go to a sink one at a time; a parser never
 //! holds more of the feed in memory than its format forces.
 
+use crate::domain::problem::Hint;
 use crate::domain::record::NormalizedRecord;
 use serde::Serialize;
 use std::fmt;
@@ -132,9 +133,7 @@ pub enum IngestError {
         path: String,
         message: String,
     },
-    #[error(
-        "{file}: unrecognized input{hint}; snapgov reads {known}. Pass --format to choose one"
-    )]
+    #[error("{file}: unrecognized input{hint}; snapgov reads {known}")]
     UnknownFormat {
         file: String,
         hint: String,
@@ -144,9 +143,20 @@ pub enum IngestError {
     TooLarge { file: String, size: u64, limit: u64 },
     #[error("{file}: JSON nested deeper than {limit} levels (set [limits] max_depth in the config to raise it)")]
     TooDeep { file: String, limit: usize },
-    /// The sink refused a record (e.g. the store failed); carries its message.
+    /// The sink refused a record (e.g. the store failed); carries its error,
+    /// which the caller takes back by downcasting.
     #[error("{0}")]
-    Sink(String),
+    Sink(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl IngestError {
+    /// What the user can do about it, for each front end to word.
+    pub fn hint(&self) -> Option<Hint> {
+        match self {
+            IngestError::UnknownFormat { .. } => Some(Hint::NameFormat),
+            _ => None,
+        }
+    }
 }
 
 /// Receives records as a parser produces them. Returning an error stops the parse.

@@ -467,7 +467,7 @@ mod tests {
             Err(IngestError::Sink("disk full".into()))
         };
         let err = parse(f.path(), "t.json", &Limits::default(), &mut sink).unwrap_err();
-        assert!(matches!(err, IngestError::Sink(m) if m == "disk full"));
+        assert!(matches!(err, IngestError::Sink(m) if m.to_string() == "disk full"));
         assert_eq!(n, 1);
     }
 

@@ -65,7 +65,7 @@ const FEEDS: [Feed; 4] = [
 ];
 
 fn io_err(e: std::io::Error) -> OpError {
-    OpError::Invalid(format!("cannot write a demo feed: {e}"))
+    OpError::invalid(format!("cannot write a demo feed: {e}"))
 }
 
 /// Fills an empty store with the demo history, as of the env's clock.
@@ -211,9 +211,7 @@ impl Demo<'_> {
         match import(store, &self.env_at("ci-pipeline", at), &req, &NoProgress) {
             Err(OpError::Rejected { .. }) => Ok(()),
             Err(other) => Err(other),
-            Ok(_) => Err(OpError::Invalid(
-                "the demo's broken feed was accepted".into(),
-            )),
+            Ok(_) => Err(OpError::invalid("the demo's broken feed was accepted")),
         }
     }
 

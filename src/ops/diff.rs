@@ -130,13 +130,13 @@ fn item(
     let parse = |id: i64| -> Result<serde_json::Value> {
         let body = store.record_body(id)?;
         serde_json::from_str(&body)
-            .map_err(|e| OpError::Integrity(format!("stored record {id} does not parse: {e}")))
+            .map_err(|e| OpError::integrity(format!("stored record {id} does not parse: {e}")))
     };
     let old_v = old.map(parse).transpose()?;
     let new_v = new.map(parse).transpose()?;
     let shown = new_v.as_ref().or(old_v.as_ref()).expect("one side exists");
     let rec: NormalizedRecord = serde_json::from_value(shown.clone())
-        .map_err(|e| OpError::Integrity(format!("stored record does not parse: {e}")))?;
+        .map_err(|e| OpError::integrity(format!("stored record does not parse: {e}")))?;
     Ok(DiffItem {
         change,
         identity: rec.identity(),

@@ -3,6 +3,7 @@
 use super::{Env, OpError, Result};
 use crate::domain::audit::details::{Details, SnapshotExpired};
 use crate::domain::audit::{AuditEvent, NewAudit};
+use crate::domain::problem::{Hint, Problem};
 use crate::domain::snapshot::{Snapshot, SnapshotState};
 use crate::store::Store;
 
@@ -10,15 +11,15 @@ use crate::store::Store;
 /// data until a new import or a rollback.
 pub fn expire(store: &mut Store, env: &Env, id: &str, reason: &str) -> Result<Snapshot> {
     if reason.trim().is_empty() {
-        return Err(OpError::Usage(
-            "expiring a snapshot needs a reason (--reason TEXT)".into(),
+        return Err(OpError::usage(
+            Problem::new("expiring a snapshot needs a reason").hint(Hint::GiveReason),
         ));
     }
     let now = env.clock.now();
     store.write(|tx| -> Result<Snapshot> {
         let mut s = super::snapshots::get(tx, id)?;
         if !s.state.is_restorable() {
-            return Err(OpError::Invalid(format!(
+            return Err(OpError::invalid(format!(
                 "{id} is {}; only active, previous or archived snapshots can be expired",
                 s.state
             )));

@@ -16,6 +16,7 @@ pub mod snapshots;
 pub mod tokens;
 
 use crate::config::Config;
+use crate::domain::problem::{Hint, Param, Problem, Words};
 use crate::store::StoreError;
 use chrono::{DateTime, Utc};
 
@@ -59,36 +60,37 @@ impl Env {
 pub const SYSTEM_USER: &str = "system";
 
 /// Why a workflow did not complete. Each kind has its own exit code (and
-/// HTTP status), documented in the README.
+/// HTTP status), documented in the README. The facts travel as a
+/// [`Problem`]; each front end words its parameter and hint.
 #[derive(Debug, thiserror::Error)]
 pub enum OpError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Wrong use: a bad argument or option value (exit 2).
     #[error("{0}")]
-    Usage(String),
+    Usage(Problem),
     /// Something named does not exist (exit 1; HTTP 404).
     #[error("{0}")]
-    NotFound(String),
+    NotFound(Problem),
     /// An import was refused by parsing or validation (exit 3).
-    #[error("{message}")]
+    #[error("{problem}")]
     Rejected {
-        message: String,
+        problem: Problem,
         /// The failed-import snapshot recorded for it, if one was.
         snapshot_id: Option<String>,
     },
     /// Blocked by the freshness SLA (exit 4; HTTP 423).
     #[error("{0}")]
-    Blocked(String),
+    Blocked(Problem),
     /// Someone else changed what this operation depended on (exit 5; HTTP 409).
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Problem),
     /// A hash or the audit chain does not verify (exit 6; HTTP 500).
     #[error("{0}")]
-    Integrity(String),
+    Integrity(Problem),
     /// The operation is not allowed in this state (exit 1; HTTP 422).
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Problem),
     /// An injected fault (fault-injection builds only). Every fault point
     /// sits inside a write transaction, so the message can promise that
     /// the work was undone, which an operator needs to know first.
@@ -97,6 +99,25 @@ pub enum OpError {
 }
 
 impl OpError {
+    pub fn usage(p: impl Into<Problem>) -> OpError {
+        OpError::Usage(p.into())
+    }
+    pub fn not_found(p: impl Into<Problem>) -> OpError {
+        OpError::NotFound(p.into())
+    }
+    pub fn blocked(p: impl Into<Problem>) -> OpError {
+        OpError::Blocked(p.into())
+    }
+    pub fn conflict(p: impl Into<Problem>) -> OpError {
+        OpError::Conflict(p.into())
+    }
+    pub fn integrity(p: impl Into<Problem>) -> OpError {
+        OpError::Integrity(p.into())
+    }
+    pub fn invalid(p: impl Into<Problem>) -> OpError {
+        OpError::Invalid(p.into())
+    }
+
     pub fn exit_code(&self) -> i32 {
         match self {
             OpError::Usage(_) => 2,
@@ -107,6 +128,47 @@ impl OpError {
             OpError::Integrity(_) => 6,
             OpError::Store(StoreError::Corrupt(_)) => 6,
             _ => 1,
+        }
+    }
+
+    /// The refusal's facts, if it is one of ours rather than the store's.
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            OpError::Usage(p)
+            | OpError::NotFound(p)
+            | OpError::Blocked(p)
+            | OpError::Conflict(p)
+            | OpError::Integrity(p)
+            | OpError::Invalid(p)
+            | OpError::Rejected { problem: p, .. } => Some(p),
+            OpError::Store(_) | OpError::Fault(_) => None,
+        }
+    }
+
+    /// What the user can do about it, as a code.
+    pub fn hint(&self) -> Option<Hint> {
+        match self {
+            OpError::Store(e) => e.hint(),
+            other => other.problem().and_then(|p| p.hint.clone()),
+        }
+    }
+
+    /// The input at fault, if one is.
+    pub fn param(&self) -> Option<Param> {
+        self.problem().and_then(|p| p.param)
+    }
+
+    /// The whole message in a front end's words.
+    pub fn worded(&self, words: &dyn Words) -> String {
+        match self {
+            OpError::Store(e) => match e.hint() {
+                Some(h) => format!("{e}; {}", words.hint(&h)),
+                None => e.to_string(),
+            },
+            OpError::Fault(_) => self.to_string(),
+            other => other
+                .problem()
+                .map_or_else(|| other.to_string(), |p| p.worded(words)),
         }
     }
 }

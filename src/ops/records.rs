@@ -24,7 +24,7 @@ pub fn query(
     q: &RecordsQuery,
     mut out: impl FnMut(&str) -> std::io::Result<()>,
 ) -> Result<(Cleared, u64)> {
-    crate::domain::snapshot::validate_tool_name(&q.tool).map_err(OpError::Usage)?;
+    crate::domain::snapshot::validate_tool_name(&q.tool).map_err(OpError::usage)?;
     let cleared = guard(
         store,
         env,
@@ -41,17 +41,25 @@ pub fn query(
             .map(|s| s.as_str().to_string())
             .collect(),
     };
-    let mut io_err = None;
-    let n = store.for_each_active_record(cleared.tool_key, &filter, |body| {
-        out(body).map_err(|e| {
-            io_err = Some(e);
-            crate::store::StoreError::Sqlite("output closed".into())
-        })
-    });
-    match (n, io_err) {
-        (_, Some(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok((cleared, 0)),
-        (_, Some(e)) => Err(OpError::Invalid(format!("cannot write records: {e}"))),
-        (Ok(n), None) => Ok((cleared, n)),
-        (Err(e), None) => Err(e.into()),
+    match store.for_each_active_record(cleared.tool_key, &filter, |body| {
+        out(body).map_err(Stop::Output)
+    }) {
+        Ok(n) => Ok((cleared, n)),
+        // The reader went away (`| head`): not a failure of the query.
+        Err(Stop::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok((cleared, 0)),
+        Err(Stop::Output(e)) => Err(OpError::invalid(format!("cannot write records: {e}"))),
+        Err(Stop::Store(e)) => Err(e.into()),
+    }
+}
+
+/// Why the walk over the records stopped early.
+enum Stop {
+    Output(std::io::Error),
+    Store(crate::store::StoreError),
+}
+
+impl From<crate::store::StoreError> for Stop {
+    fn from(e: crate::store::StoreError) -> Stop {
+        Stop::Store(e)
     }
 }

@@ -7,6 +7,7 @@
 use super::{fault, Env, OpError, Result};
 use crate::domain::audit::details::{HoldAdded, HoldRemoved, RetentionAction};
 use crate::domain::audit::{AuditEvent, NewAudit};
+use crate::domain::problem::{Hint, Param, Problem};
 use crate::domain::retention::{
     category, next_run, plan, Action, Hold, Plan, Planned, Policy, CATEGORIES,
 };
@@ -104,7 +105,7 @@ pub fn status(store: &impl Queries, env: &Env) -> Result<Status> {
             .collect(),
         next_run: next_run(&r.schedule, now)
             .map(fmt_ts)
-            .map_err(OpError::Invalid)?,
+            .map_err(OpError::invalid)?,
         audit_max_age: fmt_duration(r.audit_max_age),
         pending: compute_plan(store, env, now)?,
     })
@@ -181,7 +182,7 @@ fn apply(tx: &mut WriteTx<'_>, env: &Env, a: &Planned, now: DateTime<Utc>) -> Re
         Action::Delete => {
             let (_, pk) = tx
                 .get_snapshot_pk(id)?
-                .ok_or_else(|| OpError::NotFound(format!("no snapshot {id}")))?;
+                .ok_or_else(|| OpError::not_found(format!("no snapshot {id}")))?;
             let freed = tx.delete_snapshot_records(pk)?;
             (
                 SnapshotState::Deleted,
@@ -217,20 +218,19 @@ pub fn hold_add(
 ) -> Result<Hold> {
     let now = env.clock.now();
     if reason.trim().is_empty() {
-        return Err(OpError::Usage(
-            "a hold needs a reason (--reason TEXT)".into(),
+        return Err(OpError::usage(
+            Problem::new("a hold needs a reason").hint(Hint::GiveReason),
         ));
     }
     if until <= now {
-        return Err(OpError::Usage(format!(
-            "--until {} is not in the future",
-            fmt_ts(until)
-        )));
+        return Err(OpError::usage(
+            Problem::new(format!("{} is not in the future", fmt_ts(until))).param(Param::Until),
+        ));
     }
     store.write(|tx| -> Result<Hold> {
         let s = super::snapshots::get(tx, id)?;
         if s.state == SnapshotState::Deleted || s.state == SnapshotState::Failed {
-            return Err(OpError::Invalid(format!(
+            return Err(OpError::invalid(format!(
                 "{id} is {}: there is nothing left to hold",
                 s.state
             )));
@@ -264,7 +264,7 @@ pub fn hold_remove(store: &mut Store, env: &Env, id: &str) -> Result<()> {
     store.write(|tx| -> Result<()> {
         let s = super::snapshots::get(tx, id)?;
         if !tx.remove_hold(id)? {
-            return Err(OpError::NotFound(format!(
+            return Err(OpError::not_found(format!(
                 "{id} has no hold; see `snapgov ingest retention status`"
             )));
         }

@@ -15,6 +15,7 @@ use crate::domain::audit::details::{
     ActivationCause, Details, SnapshotActivated, SnapshotRollbackFailed, SnapshotRolledBack,
 };
 use crate::domain::audit::{AuditEvent, NewAudit};
+use crate::domain::problem::{Hint, Problem};
 use crate::domain::snapshot::{Snapshot, SnapshotState};
 use crate::domain::time::fmt_ts;
 use crate::store::prelude::*;
@@ -156,7 +157,7 @@ pub fn default_target(store: &impl Queries, active: &Snapshot) -> Result<Option<
         cur = s.previous_snapshot.clone();
         hops += 1;
         if hops > 1_000_000 {
-            return Err(OpError::Integrity(format!(
+            return Err(OpError::integrity(format!(
                 "the previousSnapshot chain of {} loops",
                 active.id
             )));
@@ -166,23 +167,29 @@ pub fn default_target(store: &impl Queries, active: &Snapshot) -> Result<Option<
 }
 
 fn resolve(store: &impl Queries, tool: &str, target: &Target) -> Result<(Snapshot, Snapshot)> {
-    crate::domain::snapshot::validate_tool_name(tool).map_err(OpError::Usage)?;
+    crate::domain::snapshot::validate_tool_name(tool).map_err(OpError::usage)?;
     let active = store.active_snapshot(tool)?.ok_or_else(|| {
-        OpError::NotFound(format!(
+        OpError::not_found(format!(
             "{tool} has no active snapshot; nothing to roll back"
         ))
     })?;
     let to = match target {
         Target::Previous => default_target(store, &active)?.ok_or_else(|| {
-            OpError::Invalid(format!(
-                "{tool}'s active snapshot {} has no earlier restorable snapshot; name one with --snapshot-id",
-                active.id
-            ))
+            OpError::invalid(
+                Problem::new(format!(
+                    "{tool}'s active snapshot {} has no earlier restorable snapshot",
+                    active.id
+                ))
+                .hint(Hint::NameSnapshot),
+            )
         })?,
         Target::Id(id) => {
             let s = super::snapshots::get(store, id)?;
             if s.tool != tool {
-                return Err(OpError::Invalid(format!("{id} is a snapshot of {}, not of {tool}", s.tool)));
+                return Err(OpError::invalid(format!(
+                    "{id} is a snapshot of {}, not of {tool}",
+                    s.tool
+                )));
             }
             s
         }
@@ -198,22 +205,25 @@ fn resolve(store: &impl Queries, tool: &str, target: &Target) -> Result<(Snapsho
                 .first()
                 .and_then(|(_, r)| SnapshotActivated::read(&r.details).map(|d| d.snapshot_id))
                 .ok_or_else(|| {
-                    OpError::NotFound(format!("no snapshot of {tool} was active at {}", fmt_ts(*t)))
+                    OpError::not_found(format!(
+                        "no snapshot of {tool} was active at {}",
+                        fmt_ts(*t)
+                    ))
                 })?;
             super::snapshots::get(store, &id)?
         }
     };
     if to.id == active.id {
-        return Err(OpError::Invalid(format!(
+        return Err(OpError::invalid(format!(
             "{} is already {tool}'s active snapshot",
             to.id
         )));
     }
     if !to.state.is_restorable() {
-        return Err(OpError::Invalid(format!(
-            "{} is {} and cannot be restored; choose a previous or archived snapshot (`snapgov ingest snapshots --tool {tool}`)",
-            to.id, to.state
-        )));
+        return Err(OpError::invalid(
+            Problem::new(format!("{} is {} and cannot be restored", to.id, to.state))
+                .hint(Hint::ChooseRestorable { tool: tool.into() }),
+        ));
     }
     Ok((active, to))
 }
@@ -239,10 +249,10 @@ pub fn plan(store: &mut Store, tool: &str, target: &Target, sample: usize) -> Re
         }
         let tool_key = r
             .tool_key_of(tool)?
-            .ok_or_else(|| OpError::NotFound(tool.to_string()))?;
+            .ok_or_else(|| OpError::not_found(tool.to_string()))?;
         let (_, to_pk) = r
             .get_snapshot_pk(&to.id)?
-            .ok_or_else(|| OpError::NotFound(to.id.clone()))?;
+            .ok_or_else(|| OpError::not_found(to.id.clone()))?;
         let diff = diff(
             r,
             (DiffSide::Active(tool_key), &from.id),
@@ -293,8 +303,8 @@ pub fn execute(
     obs: &dyn Observer,
 ) -> Result<Response> {
     if reason.trim().is_empty() {
-        return Err(OpError::Usage(
-            "a rollback needs a reason (--reason TEXT)".into(),
+        return Err(OpError::usage(
+            Problem::new("a rollback needs a reason").hint(Hint::GiveReason),
         ));
     }
     let now = env.clock.now();
@@ -311,7 +321,7 @@ pub fn execute(
                     expected: Some(exp.to_string()),
                 });
                 let who = tx.tool(tool)?;
-                return Err(Exec::Op(OpError::Conflict(format!(
+                return Err(Exec::Op(OpError::conflict(format!(
                     "{tool}'s active snapshot changed since the preview: it is now {} (set by {} at {}), not {exp}; review the new state and try again",
                     from.id,
                     who.as_ref().and_then(|w| w.changed_by.clone()).unwrap_or_else(|| "unknown".into()),
@@ -370,11 +380,19 @@ pub fn execute(
         // Undone at the savepoint; only the failure's audit record was kept.
         Ok(Outcome::Undone(step, e)) => {
             let still = stopped.as_ref().map(|f| f.from.as_str()).unwrap_or("-");
-            let msg = format!("rollback failed at step {}: {e}; it was undone at its savepoint: nothing changed and {tool}'s active snapshot is still {still}", step.name());
+            // The step's own facts and hint, framed by where it stopped.
+            let inner = e
+                .problem()
+                .map_or_else(|| e.to_string(), |p| p.message.clone());
+            let msg = Problem {
+                message: format!("rollback failed at step {}: {inner}; it was undone at its savepoint: nothing changed and {tool}'s active snapshot is still {still}", step.name()),
+                param: e.param(),
+                hint: e.hint(),
+            };
             Err(match e {
                 OpError::Integrity(_) => OpError::Integrity(msg),
                 OpError::Fault(f) => OpError::Fault(f),
-                _ => OpError::Invalid(msg),
+                _ => OpError::invalid(msg),
             })
         }
         Err(Exec::Op(e)) => {
@@ -471,7 +489,7 @@ fn run_step(
             });
             if !ok {
                 let (h, n) = got.unwrap_or_else(|| ("records that are not the target's".into(), 0));
-                return Err(OpError::Integrity(format!(
+                return Err(OpError::integrity(format!(
                     "after restoring {}, {tool}'s active data hashes to {h} ({n} records), not {} ({} records)",
                     to.id,
                     to.normalized_hash.as_deref().unwrap_or("-"),
@@ -528,7 +546,7 @@ fn run_step(
 fn tx_pk(tx: &WriteTx<'_>, id: &str) -> Result<i64> {
     Ok(tx
         .get_snapshot_pk(id)?
-        .ok_or_else(|| OpError::NotFound(format!("no snapshot {id}")))?
+        .ok_or_else(|| OpError::not_found(format!("no snapshot {id}")))?
         .1)
 }
 

@@ -131,7 +131,7 @@ impl Scheduler {
     /// the SLA check and the audit verification at once.
     pub fn new(env: &Env, now: DateTime<Utc>) -> Result<Scheduler> {
         let schedule = env.config.retention.schedule.clone();
-        let next_retention = next_run(&schedule, now).map_err(OpError::Usage)?;
+        let next_retention = next_run(&schedule, now).map_err(OpError::usage)?;
         Ok(Scheduler {
             schedule,
             check_interval: env.config.sla_check_interval,

@@ -5,6 +5,7 @@ use super::{Env, OpError, Result};
 use crate::domain::audit::details::{Details, FreshnessOverride};
 use crate::domain::audit::{AuditEvent, NewAudit};
 use crate::domain::freshness::{assess, Assessment, Freshness, Thresholds};
+use crate::domain::problem::{Hint, Problem};
 use crate::domain::snapshot::{Snapshot, SnapshotState};
 use crate::domain::time::{fmt_duration, fmt_ts};
 use crate::store::prelude::*;
@@ -134,7 +135,7 @@ pub fn report(store: &impl Queries, env: &Env, tool: Option<&str>) -> Result<Vec
     let now = env.clock.now();
     match tool {
         Some(t) => {
-            crate::domain::snapshot::validate_tool_name(t).map_err(OpError::Usage)?;
+            crate::domain::snapshot::validate_tool_name(t).map_err(OpError::usage)?;
             Ok(vec![status_of(store, env, t, now)?])
         }
         None => store
@@ -168,13 +169,14 @@ pub fn guard(
     let now = env.clock.now();
     let status = status_of(store, env, tool, now)?;
     let (Some(snap), Some(a)) = (&status.snapshot, status.assessment) else {
-        return Err(OpError::NotFound(format!(
-            "{tool} has no snapshot yet; import one with `snapgov ingest import --tool {tool} FILE`"
-        )));
+        return Err(OpError::not_found(
+            Problem::new(format!("{tool} has no snapshot yet"))
+                .hint(Hint::ImportFirst { tool: tool.into() }),
+        ));
     };
     let tool_key = store
         .tool_key_of(tool)?
-        .ok_or_else(|| OpError::NotFound(format!("{tool} is not a known tool")))?;
+        .ok_or_else(|| OpError::not_found(format!("{tool} is not a known tool")))?;
     let age = fmt_duration(a.age);
     let warning = match a.state {
         Freshness::Fresh => None,
@@ -185,18 +187,24 @@ pub fn guard(
             fmt_duration(status.thresholds.max_age)
         )),
         Freshness::Expired => {
-            return Err(OpError::Blocked(format!(
-                "{tool}'s data is unavailable: its active snapshot {} was expired; import a new feed or roll back (`snapgov ingest rollback --tool {tool}`)",
-                snap.id
-            )))
+            return Err(OpError::blocked(
+                Problem::new(format!(
+                    "{tool}'s data is unavailable: its active snapshot {} was expired",
+                    snap.id
+                ))
+                .hint(Hint::ImportOrRollBack { tool: tool.into() }),
+            ))
         }
         Freshness::Critical => match override_reason.filter(|r| !r.trim().is_empty()) {
             None => {
-                return Err(OpError::Blocked(format!(
-                    "{tool}'s data is critically old: snapshot {} is {age} old (critical at {}); import a fresh feed, or pass --override REASON to read it anyway (audited)",
+                return Err(OpError::blocked(
+                    Problem::new(format!(
+                    "{tool}'s data is critically old: snapshot {} is {age} old (critical at {})",
                     snap.id,
                     fmt_duration(status.thresholds.critical)
-                )))
+                ))
+                    .hint(Hint::OverrideFreshness),
+                ))
             }
             Some(reason) => {
                 store.write(|tx| {

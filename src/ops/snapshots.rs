@@ -18,10 +18,10 @@ pub fn list_all(store: &impl Queries) -> Result<Vec<Snapshot>> {
 /// The snapshot with this id, or a NotFound naming it.
 pub fn get(store: &impl Queries, id: &str) -> Result<Snapshot> {
     if let Err(m) = SnapshotId::parse(id) {
-        return Err(OpError::NotFound(m));
+        return Err(OpError::not_found(m));
     }
     store.get_snapshot(id)?.ok_or_else(|| {
-        OpError::NotFound(format!(
+        OpError::not_found(format!(
             "no snapshot {id}; list them with `snapgov ingest snapshots`"
         ))
     })
@@ -75,14 +75,14 @@ pub fn verify_collect(
 ) -> Result<(VerifyResult, crate::store::ContentHashes)> {
     let snap = get(store, id)?;
     if !snap.state.is_restorable() {
-        return Err(OpError::Invalid(format!(
+        return Err(OpError::invalid(format!(
             "snapshot {id} is {}: it has no records to verify",
             snap.state
         )));
     }
     let (_, pk) = store
         .get_snapshot_pk(id)?
-        .ok_or_else(|| OpError::NotFound(format!("no snapshot {id}")))?;
+        .ok_or_else(|| OpError::not_found(format!("no snapshot {id}")))?;
     let (summary, bad, hashes) = store.rehash_with_hashes(DiffSide::Snapshot(pk), deep)?;
     let mut problems = Vec::new();
     // `stats` (what listings and the console show) is outside every hash;
@@ -141,7 +141,7 @@ impl VerifyResult {
                 self.expected_count
             ));
         }
-        OpError::Integrity(m.trim_end_matches("; ").to_string())
+        OpError::integrity(m.trim_end_matches("; ").to_string())
     }
 }
 
@@ -186,7 +186,7 @@ impl VerifyAll {
             parts.push(e);
         }
         parts.extend(self.active_problems);
-        OpError::Integrity(parts.join("; "))
+        OpError::integrity(parts.join("; "))
     }
 }
 

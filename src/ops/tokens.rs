@@ -88,7 +88,7 @@ impl TokenInfo {
 
 fn parse_stored_role(r: &TokenRow) -> Result<Role> {
     Role::parse(&r.role).ok_or_else(|| {
-        OpError::Integrity(format!(
+        OpError::integrity(format!(
             "token {} has an unknown role `{}` in the store",
             r.name, r.role
         ))
@@ -122,12 +122,12 @@ pub fn validate_name(name: &str) -> Result<()> {
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'));
     if name.is_empty() || name.len() > 64 || !ok_chars {
-        return Err(OpError::Usage(format!(
+        return Err(OpError::usage(format!(
             "`{name}` is not a token name: use 1 to 64 letters, digits, `.`, `_`, `@` or `-` (it is the user the audit trail records)"
         )));
     }
     if RESERVED_NAMES.contains(&name) {
-        return Err(OpError::Usage(format!(
+        return Err(OpError::usage(format!(
             "`{name}` is reserved for snapgov's own actions; choose another token name"
         )));
     }
@@ -185,7 +185,7 @@ pub fn create(store: &mut Store, env: &Env, name: &str, role: Role) -> Result<Cr
     };
     store.write(|tx| -> Result<()> {
         if tx.live_token(name)?.is_some() {
-            return Err(OpError::Conflict(format!(
+            return Err(OpError::conflict(format!(
                 "a token named {name} already exists; revoke it first (`snapgov token revoke {name}`) or choose another name"
             )));
         }
@@ -221,7 +221,7 @@ pub fn revoke(store: &mut Store, env: &Env, name: &str) -> Result<TokenInfo> {
     let now = env.clock.now();
     store.write(|tx| -> Result<TokenInfo> {
         let Some(mut row) = tx.live_token(name)? else {
-            return Err(OpError::NotFound(format!(
+            return Err(OpError::not_found(format!(
                 "no live token named {name}; list them with `snapgov token list`"
             )));
         };

@@ -27,6 +27,7 @@ pub use records::{
 };
 pub use snapshots::{SnapshotFilter, ToolRow};
 
+use crate::domain::problem::Hint;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -38,15 +39,23 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub enum StoreError {
     #[error("cannot open the store at {path}: {message}")]
     Open { path: PathBuf, message: String },
-    #[error("the store at {path} has schema version {found}, newer than this snapgov understands ({supported}); upgrade snapgov or point --db at another store")]
+    /// The file opened but is not a database (or not one of ours).
+    #[error("cannot open the store at {path}: {message} (is it a snapgov store?)")]
+    NotAStore { path: PathBuf, message: String },
+    #[error("the store at {path} has schema version {found}, newer than this snapgov understands ({supported})")]
     NewerSchema {
         path: PathBuf,
         found: i64,
         supported: i64,
     },
-    #[error(
-        "no store at {path}: import a feed first (snapgov ingest import), or run `snapgov demo`"
-    )]
+    /// Opened read-only, so the migration the schema needs cannot run.
+    #[error("cannot open the store at {path}: its schema (version {found}) needs upgrading to {supported}")]
+    NeedsMigration {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("no store at {path}")]
     Missing { path: PathBuf },
     #[error("the store is busy: another snapgov process kept it locked for more than {}s; try again", BUSY_TIMEOUT.as_secs())]
     Busy,
@@ -54,11 +63,32 @@ pub enum StoreError {
     ReadOnly,
     #[error("the store's data is inconsistent: {0}")]
     Corrupt(String),
+    /// Any other failure of the database engine, with its own error kept
+    /// as the source.
     #[error("store error: {0}")]
-    Sqlite(String),
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A limit of the store's own (not the engine's) was reached.
+    #[error("store error: {0}")]
+    Limit(String),
+    /// The temporary files a large snapshot is sorted through.
+    #[error("cannot use a temporary file while summarizing the snapshot: {0}; check that the temporary directory (TMPDIR) is writable and has space")]
+    TempFile(#[source] std::io::Error),
     /// SQLITE_FULL / SQLITE_IOERR: the disk, not the store, is the problem.
     #[error("cannot write the store: {0}; the disk holding it is full or failing: free space (or check the disk) and try again; a write that failed left the store as it was")]
     Disk(String),
+}
+
+impl StoreError {
+    /// What the user can do about it, for each front end to word.
+    pub fn hint(&self) -> Option<Hint> {
+        match self {
+            StoreError::NotAStore { .. } => Some(Hint::OtherStore),
+            StoreError::NewerSchema { .. } => Some(Hint::UpgradeOrOtherStore),
+            StoreError::NeedsMigration { .. } => Some(Hint::MigrateWithWriteAccess),
+            StoreError::Missing { .. } => Some(Hint::ImportOrDemo),
+            _ => None,
+        }
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -78,7 +108,7 @@ impl From<rusqlite::Error> for StoreError {
                 _ => {}
             }
         }
-        StoreError::Sqlite(e.to_string())
+        StoreError::Backend(Box::new(e))
     }
 }
 
@@ -146,10 +176,11 @@ impl Store {
         store.configure().map_err(|e| match e {
             // Only a file that is not a database earns this hint; a full
             // disk keeps its own message.
-            StoreError::Corrupt(m) => open_err(format!(
-                "{m} (is it a snapgov store? point --db at another file)"
-            )),
-            StoreError::Sqlite(m) => open_err(m),
+            StoreError::Corrupt(message) => StoreError::NotAStore {
+                path: path.to_path_buf(),
+                message,
+            },
+            StoreError::Backend(e) => open_err(e.to_string()),
             other => other,
         })?;
         store.migrate()?;
@@ -211,11 +242,10 @@ impl Store {
                     path: self.path.clone(),
                 });
             }
-            return Err(StoreError::Open {
+            return Err(StoreError::NeedsMigration {
                 path: self.path.clone(),
-                message: format!(
-                    "its schema (version {current}) needs upgrading to {supported}; run any write command (e.g. `snapgov ingest audit verify` without --read-only) once"
-                ),
+                found: current,
+                supported,
             });
         }
         let tx = self

@@ -203,8 +203,21 @@ pub fn expect(resp: reqwest::blocking::Response, status: u16) -> serde_json::Val
     assert_eq!(got, status, "expected {status}, got {got}: {text}");
     if status >= 400 {
         assert_eq!(ctype, "application/problem+json", "{text}");
+        assert_no_cli_flag(&text);
     }
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// An HTTP client is told about its own parameters, never the CLI's flags:
+/// every error body the API tests see passes through this.
+pub fn assert_no_cli_flag(text: &str) {
+    let b = text.as_bytes();
+    for i in 0..b.len().saturating_sub(2) {
+        let starts_word = i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'-');
+        if starts_word && &b[i..i + 2] == b"--" && b[i + 2].is_ascii_lowercase() {
+            panic!("an API error names a CLI flag: {text}");
+        }
+    }
 }
 
 /// Asserts a problem document of this status and returns it.

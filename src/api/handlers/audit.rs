@@ -94,7 +94,7 @@ pub async fn audit_verify(State(st): St) -> ApiResult<Response> {
             Ok(json_ok(json!({ "verify": r })))
         } else {
             let v = serde_json::to_value(&r).expect("serializes");
-            Err(ApiError::from(OpError::Integrity(format!(
+            Err(ApiError::from(OpError::integrity(format!(
                 "audit verification failed: {}",
                 r.problems().join("; ")
             )))

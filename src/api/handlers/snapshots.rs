@@ -129,7 +129,7 @@ pub async fn rollback(
                 )?;
                 if let Some(exp) = &b.expected_active {
                     if *exp != plan.from.id {
-                        return Err(OpError::Conflict(format!(
+                        return Err(OpError::conflict(format!(
                             "{tool}'s active snapshot is {}, not {exp}",
                             plan.from.id
                         ))
@@ -149,8 +149,8 @@ pub async fn rollback(
                 (None, false) => {
                     // A rollback that cannot run says why first (422).
                     now?;
-                    return Err(OpError::Usage(
-                        "a rollback needs expectedActive (the active snapshot your preview showed, e.g. from a dryRun), or force: true to roll back from whatever is active now".into(),
+                    return Err(OpError::usage(
+                        "a rollback needs expectedActive (the active snapshot your preview showed, e.g. from a dryRun), or force: true to roll back from whatever is active now",
                     )
                     .into())
                 }

@@ -30,9 +30,9 @@ pub fn write_checkpoint(
     path: &Path,
     now: DateTime<Utc>,
 ) -> Result<Checkpoint> {
-    let (seq, hash) = store.audit_head()?.ok_or_else(|| {
-        OpError::Invalid("the audit trail is empty; nothing to checkpoint".into())
-    })?;
+    let (seq, hash) = store
+        .audit_head()?
+        .ok_or_else(|| OpError::invalid("the audit trail is empty; nothing to checkpoint"))?;
     let cp = Checkpoint {
         seq,
         id: audit_id(seq),
@@ -48,7 +48,7 @@ pub fn write_checkpoint(
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let io = |e: std::io::Error| {
-        OpError::Invalid(format!("cannot write checkpoint {}: {e}", path.display()))
+        OpError::invalid(format!("cannot write checkpoint {}: {e}", path.display()))
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
     std::io::Write::write_all(&mut tmp, format!("{text}\n").as_bytes()).map_err(io)?;
@@ -58,9 +58,9 @@ pub fn write_checkpoint(
 
 pub fn read_checkpoint(path: &Path) -> Result<Checkpoint> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| OpError::Usage(format!("cannot read checkpoint {}: {e}", path.display())))?;
+        .map_err(|e| OpError::usage(format!("cannot read checkpoint {}: {e}", path.display())))?;
     let f: CheckpointFile = serde_json::from_str(&text).map_err(|e| {
-        OpError::Usage(format!(
+        OpError::usage(format!(
             "{} is not a snapgov checkpoint ({e}); write one with `snapgov ingest audit checkpoint FILE`",
             path.display()
         ))

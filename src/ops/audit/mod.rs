@@ -25,7 +25,7 @@ use crate::store::AuditFilter;
 pub fn list(store: &impl Queries, filter: &AuditFilter) -> Result<Vec<(u64, AuditRecord)>> {
     if let Some(e) = &filter.event {
         if AuditEvent::parse(e).is_none() {
-            return Err(OpError::Usage(format!(
+            return Err(OpError::usage(format!(
                 "`{e}` is not an audit event; events are {}",
                 AuditEvent::known_list()
             )));
@@ -36,10 +36,10 @@ pub fn list(store: &impl Queries, filter: &AuditFilter) -> Result<Vec<(u64, Audi
 
 pub fn show(store: &impl Queries, id: &str) -> Result<AuditRecord> {
     let seq = parse_audit_id(id).ok_or_else(|| {
-        OpError::NotFound(format!("`{id}` is not an audit id; ids look like audit-42"))
+        OpError::not_found(format!("`{id}` is not an audit id; ids look like audit-42"))
     })?;
     store.audit_get(seq)?.ok_or_else(|| {
-        OpError::NotFound(format!(
+        OpError::not_found(format!(
             "no audit record {}; list them with `snapgov ingest audit list`",
             audit_id(seq)
         ))

@@ -2,6 +2,7 @@
 
 use crate::domain::audit::details::{self, Details};
 use crate::domain::audit::{audit_id, AuditEvent, NewAudit};
+use crate::domain::problem::{Hint, Param, Problem};
 use crate::domain::time::fmt_ts;
 use crate::ops::{Env, OpError, Result};
 use crate::store::prelude::*;
@@ -31,18 +32,21 @@ pub fn purge(
     reason: &str,
 ) -> Result<PurgeReport> {
     if reason.trim().is_empty() {
-        return Err(OpError::Usage(
-            "a purge needs a reason (--reason TEXT)".into(),
+        return Err(OpError::usage(
+            Problem::new("a purge needs a reason").hint(Hint::GiveReason),
         ));
     }
     let now = env.clock.now();
     let oldest_allowed = now - env.config.retention.audit_max_age;
     if before > oldest_allowed {
-        return Err(OpError::Usage(format!(
-            "audit records are kept for {}: --before must be {} or earlier",
-            crate::domain::time::fmt_duration(env.config.retention.audit_max_age),
-            fmt_ts(oldest_allowed)
-        )));
+        return Err(OpError::usage(
+            Problem::new(format!(
+                "audit records are kept for {}: the cut-off must be {} or earlier",
+                crate::domain::time::fmt_duration(env.config.retention.audit_max_age),
+                fmt_ts(oldest_allowed)
+            ))
+            .param(Param::Before),
+        ));
     }
     store.write(|tx| -> Result<PurgeReport> {
         let mut removed: Vec<(u64, String)> = Vec::new();

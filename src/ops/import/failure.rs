@@ -4,6 +4,7 @@ use super::write::{allocate_id, started_snapshot};
 use super::{Failure, ImportCtx, ImportOutcome};
 use crate::domain::audit::details::{Details, SnapshotImportFailed, SnapshotRolledBack};
 use crate::domain::audit::{AuditEvent, NewAudit};
+use crate::domain::problem::Problem;
 use crate::domain::snapshot::{Snapshot, SnapshotState};
 use crate::domain::time::fmt_ts;
 use crate::ops::{OpError, Result, SYSTEM_USER};
@@ -16,14 +17,17 @@ use crate::store::Store;
 pub(super) fn record_failure(
     store: &mut Store,
     ctx: &ImportCtx<'_>,
-    message: String,
+    problem: Problem,
     written: bool,
 ) -> Result<ImportOutcome> {
     let (env, req, now) = (ctx.env, ctx.req, ctx.now);
+    // The stored reason is the facts alone: whoever reads it later words
+    // any hint in their own terms.
+    let message = problem.message.clone();
     let recorded = store.write(|tx| -> Result<String> {
         let id = allocate_id(tx, &req.tool, ctx.imported_at).map_err(|f| match f {
             Failure::Other(e) => e,
-            Failure::Refused { message, .. } => OpError::Invalid(message),
+            Failure::Refused { problem, .. } => OpError::Invalid(problem),
         })?;
         let previous = tx.active_snapshot(&req.tool)?;
         let snap = Snapshot {
@@ -76,11 +80,19 @@ pub(super) fn record_failure(
     });
     match recorded {
         Ok(id) => Err(OpError::Rejected {
-            message: format!("import refused, recorded as failed snapshot {id}: {message}"),
+            problem: Problem {
+                message: format!("import refused, recorded as failed snapshot {id}: {message}"),
+                ..problem
+            },
             snapshot_id: Some(id),
         }),
         Err(e) => Err(OpError::Rejected {
-            message: format!("import refused: {message} (and recording the failure failed: {e})"),
+            problem: Problem {
+                message: format!(
+                    "import refused: {message} (and recording the failure failed: {e})"
+                ),
+                ..problem
+            },
             snapshot_id: None,
         }),
     }

@@ -10,6 +10,7 @@ mod prepare;
 mod write;
 
 use super::{Env, OpError, Progress, Result};
+use crate::domain::problem::{Hint, Param, Problem};
 use crate::domain::snapshot::{validate_tool_name, Snapshot};
 use crate::domain::time::truncate;
 use crate::ingest::{detect, Format, IngestError, Limits};
@@ -105,9 +106,18 @@ pub struct ImportOutcome {
 /// Why the main transaction stopped, before it is recorded.
 enum Failure {
     /// Bad input or failed validation: recorded as a failed import.
-    Refused { message: String, written: bool },
+    Refused { problem: Problem, written: bool },
     /// Anything else (store busy, I/O): reported as is.
     Other(OpError),
+}
+
+/// An importer's refusal as the facts and hint recorded for it.
+fn refusal(e: &IngestError) -> Problem {
+    Problem {
+        message: e.to_string(),
+        param: None,
+        hint: e.hint(),
+    }
 }
 
 impl From<crate::store::StoreError> for Failure {
@@ -154,7 +164,7 @@ pub fn import(
         formats,
     };
     if let Some(e) = early {
-        return record_failure(store, &ctx, e.to_string(), false);
+        return record_failure(store, &ctx, refusal(&e), false);
     }
 
     let result = store.write(|tx| -> std::result::Result<ImportOutcome, Failure> {
@@ -164,19 +174,19 @@ pub fn import(
     match result {
         Ok(out) => Ok(out),
         Err(Failure::Other(e @ OpError::Fault(_))) => {
-            record_failure(store, &ctx, e.to_string(), true)
+            record_failure(store, &ctx, Problem::new(e.to_string()), true)
         }
         Err(Failure::Other(e)) => Err(e),
-        Err(Failure::Refused { message, written }) => record_failure(store, &ctx, message, written),
+        Err(Failure::Refused { problem, written }) => record_failure(store, &ctx, problem, written),
     }
 }
 
 /// The request's own checks, before any file is read.
 fn check_request(req: &ImportRequest, now: DateTime<Utc>) -> Result<()> {
-    validate_tool_name(&req.tool).map_err(OpError::Usage)?;
+    validate_tool_name(&req.tool).map_err(OpError::usage)?;
     if req.inputs.is_empty() {
-        return Err(OpError::Usage(
-            "name at least one file to import (or - for standard input)".into(),
+        return Err(OpError::usage(
+            "name at least one file to import (or - for standard input)",
         ));
     }
     if req
@@ -186,17 +196,17 @@ fn check_request(req: &ImportRequest, now: DateTime<Utc>) -> Result<()> {
         .count()
         > 1
     {
-        return Err(OpError::Usage(
-            "standard input (-) can be named only once".into(),
-        ));
+        return Err(OpError::usage("standard input (-) can be named only once"));
     }
     if let Some(at) = req.imported_at {
         crate::domain::snapshot::check_imported_at(at, now)
-            .map_err(|m| OpError::Usage(format!("--imported-at {m}")))?;
+            .map_err(|m| OpError::usage(Problem::new(m).param(Param::ImportedAt)))?;
     }
     if req.activate && req.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
-        return Err(OpError::Usage(
-            "--activate makes a backfill active over a newer snapshot: give the reason with --reason TEXT (it is audited)".into(),
+        return Err(OpError::usage(
+            Problem::new("making a backfill active over a newer snapshot needs a reason")
+                .param(Param::Activate)
+                .hint(Hint::GiveReason),
         ));
     }
     Ok(())

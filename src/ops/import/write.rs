@@ -7,6 +7,7 @@ use crate::domain::audit::details::{
     ActivationCause, Details, SnapshotActivated, SnapshotImported,
 };
 use crate::domain::audit::{AuditEvent, NewAudit};
+use crate::domain::problem::{Hint, Problem};
 use crate::domain::snapshot::SnapshotMetadata;
 use crate::domain::snapshot::{
     check_feed_size, FeedSizeRefusal, Snapshot, SnapshotId, SnapshotState, MAX_SEQ,
@@ -161,9 +162,7 @@ fn parse_into(
                 ),
             });
         }
-        writer
-            .add(&rec)
-            .map_err(|e| IngestError::Sink(e.to_string()))
+        writer.add(&rec).map_err(|e| IngestError::Sink(Box::new(e)))
     };
     let mut sink = CountingSink {
         push,
@@ -173,11 +172,14 @@ fn parse_into(
     let meta =
         ingest::parse_file(format, &file.path, &file.display, limits, &mut sink).map_err(|e| {
             match e {
-                IngestError::Sink(m) => {
-                    Failure::Other(OpError::Store(crate::store::StoreError::Sqlite(m)))
-                }
+                // The store's own error, with its kind (busy, read-only,
+                // disk full), not a refusal of the feed.
+                IngestError::Sink(e) => match e.downcast::<crate::store::StoreError>() {
+                    Ok(e) => Failure::Other(OpError::Store(*e)),
+                    Err(e) => Failure::Other(OpError::invalid(e.to_string())),
+                },
                 other => Failure::Refused {
-                    message: other.to_string(),
+                    problem: super::refusal(&other),
                     written: false,
                 },
             }
@@ -211,8 +213,8 @@ fn check_size(
     count: u64,
 ) -> std::result::Result<(), Failure> {
     let req = ctx.req;
-    let refuse = |message: String| Failure::Refused {
-        message,
+    let refuse = |problem: Problem| Failure::Refused {
+        problem,
         written: true,
     };
     // The shrink guard protects the active data: a backfill kept in
@@ -224,18 +226,24 @@ fn check_size(
         .map(|p| (p.id.as_str(), p.record_count));
     match check_feed_size(count, replaced, req.allow_empty, req.allow_shrink) {
         Ok(()) => Ok(()),
-        Err(FeedSizeRefusal::Empty) => Err(refuse(format!(
-            "{}: the feed for {} has no records; an empty feed is usually a broken scan. If it is really empty, import again with --allow-empty",
-            file_list(files),
-            req.tool
-        ))),
+        Err(FeedSizeRefusal::Empty) => Err(refuse(
+            Problem::new(format!(
+                "{}: the feed for {} has no records; an empty feed is usually a broken scan",
+                file_list(files),
+                req.tool
+            ))
+            .hint(Hint::AllowEmpty),
+        )),
         Err(FeedSizeRefusal::Shrink {
             active_id,
             active_count,
-        }) => Err(refuse(format!(
-            "{}: the feed for {} has {} records, fewer than half of the active snapshot {} ({}); a shrinking feed is usually a partial scan. If the shrink is real, import again with --allow-shrink",
-            file_list(files), req.tool, count, active_id, active_count
-        ))),
+        }) => Err(refuse(
+            Problem::new(format!(
+                "{}: the feed for {} has {} records, fewer than half of the active snapshot {} ({}); a shrinking feed is usually a partial scan",
+                file_list(files), req.tool, count, active_id, active_count
+            ))
+            .hint(Hint::AllowShrink),
+        )),
     }
 }
 
@@ -374,7 +382,7 @@ fn history_place(
             older => return Ok((older, Some(newer))),
         }
     }
-    Err(Failure::Other(OpError::Integrity(format!(
+    Err(Failure::Other(OpError::integrity(format!(
         "the previousSnapshot chain of {} loops",
         newer.tool
     ))))
@@ -391,7 +399,7 @@ pub(super) fn allocate_id(
     let probe = SnapshotId::new(tool, at, 1);
     let seq = tx.next_seq(tool, &probe.ts_part())?;
     if seq > MAX_SEQ {
-        return Err(Failure::Other(OpError::Invalid(format!(
+        return Err(Failure::Other(OpError::invalid(format!(
             "{tool} already has {MAX_SEQ} imports at {}; wait a second and import again",
             fmt_ts(at)
         ))));

@@ -473,12 +473,14 @@ pub trait RecordReads: Queries {
     }
 
     /// Streams a tool's active records (canonical JSON) matching `filter`.
-    fn for_each_active_record(
+    /// `f` may stop the walk with its own error (e.g. the reader went
+    /// away), which is handed back as it is.
+    fn for_each_active_record<E: From<StoreError>>(
         &self,
         tool_key: i64,
         filter: &RecordFilter,
-        mut f: impl FnMut(&str) -> Result<()>,
-    ) -> Result<u64> {
+        mut f: impl FnMut(&str) -> std::result::Result<(), E>,
+    ) -> std::result::Result<u64, E> {
         let mut sql = String::from(
             "SELECT r.body FROM active_records a JOIN records r ON r.id = a.record WHERE a.tool = ?1",
         );
@@ -500,11 +502,13 @@ pub trait RecordReads: Queries {
             sql.push_str(&format!(" AND r.severity IN ({})", marks.join(", ")));
         }
         sql.push_str(" ORDER BY a.ident");
-        let mut stmt = self.conn().prepare(&sql)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+        let mut stmt = self.conn().prepare(&sql).map_err(StoreError::from)?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(args))
+            .map_err(StoreError::from)?;
         let mut n = 0;
-        while let Some(r) = rows.next()? {
-            let body: String = r.get(0)?;
+        while let Some(r) = rows.next().map_err(StoreError::from)? {
+            let body: String = r.get(0).map_err(StoreError::from)?;
             f(&body)?;
             n += 1;
         }

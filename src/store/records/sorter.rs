@@ -21,9 +21,7 @@ const SUM_RUN_LEN: usize = 1 << 18;
 const SUM_MAX_RUNS: usize = 32;
 
 fn spill_err(e: std::io::Error) -> StoreError {
-    StoreError::Sqlite(format!(
-        "cannot use a temporary file while summarizing the snapshot: {e}"
-    ))
+    StoreError::TempFile(e)
 }
 
 /// Sorts a snapshot's [`SumEntry`]s by identity in bounded memory: runs of

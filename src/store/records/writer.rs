@@ -249,7 +249,7 @@ impl<'a> WriteTx<'a> {
             |e| {
                 if changes.len() >= CAP {
                     over = true;
-                    return Err(StoreError::Sqlite("diff over the in-memory cap".into()));
+                    return Err(StoreError::Limit("diff over the in-memory cap".into()));
                 }
                 changes.push(e);
                 Ok(())
