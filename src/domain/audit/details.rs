@@ -253,6 +253,23 @@ pub struct TokenRevoked {
 
 impl Details for TokenRevoked {}
 
+/// The snapshot a record's details name (`snapshotId`), whichever its
+/// event: the one field a replay of the trail needs from most records, read
+/// without reading the rest.
+#[derive(Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotRef {
+    pub snapshot_id: String,
+}
+
+impl SnapshotRef {
+    pub fn of(details: &Value) -> Option<String> {
+        SnapshotRef::deserialize(details)
+            .ok()
+            .map(|r| r.snapshot_id)
+    }
+}
+
 /// The fields a one-line digest of any record shows, whichever its event.
 /// Reads only; every field is optional.
 #[derive(Deserialize, Clone, Debug, Default, PartialEq, Eq)]

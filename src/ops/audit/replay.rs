@@ -1,8 +1,8 @@
 //! The store as the trail says it should be, rebuilt record by record.
 
 use crate::domain::audit::details::{
-    Details, HoldAdded, HoldRemoved, RetentionAction, SnapshotActivated, SnapshotExpired,
-    SnapshotImportFailed, SnapshotImported, TokenCreated, TokenRevoked,
+    Details, HoldAdded, SnapshotImportFailed, SnapshotImported, SnapshotRef, TokenCreated,
+    TokenRevoked,
 };
 use crate::domain::audit::{AuditEvent, AuditRecord};
 use crate::domain::snapshot::SnapshotState;
@@ -94,24 +94,6 @@ pub(super) struct Replay {
     pub tokens_revoked: Vec<(String, DateTime<Utc>, String, String)>,
 }
 
-/// The snapshot a record concerns, read from the details of its event.
-fn snapshot_of(ev: AuditEvent, rec: &AuditRecord) -> Option<String> {
-    let d = &rec.details;
-    match ev {
-        AuditEvent::SnapshotImported | AuditEvent::SnapshotImportFailed => {
-            ImportRecord::of(rec).map(|r| r.snapshot_id().to_string())
-        }
-        AuditEvent::SnapshotActivated => SnapshotActivated::read(d).map(|d| d.snapshot_id),
-        AuditEvent::SnapshotExpired => SnapshotExpired::read(d).map(|d| d.snapshot_id),
-        AuditEvent::SnapshotArchived | AuditEvent::SnapshotDeleted => {
-            RetentionAction::read(d).map(|d| d.snapshot_id)
-        }
-        AuditEvent::RetentionHoldAdded => HoldAdded::read(d).map(|d| d.snapshot_id),
-        AuditEvent::RetentionHoldRemoved => HoldRemoved::read(d).map(|d| d.snapshot_id),
-        _ => None,
-    }
-}
-
 impl Replay {
     fn set(&mut self, rec: &AuditRecord, id: String, st: SnapshotState) {
         self.changed
@@ -124,7 +106,7 @@ impl Replay {
         let Some(ev) = AuditEvent::parse(&rec.event) else {
             return;
         };
-        let id = snapshot_of(ev, rec);
+        let id = SnapshotRef::of(&rec.details);
         match ev {
             AuditEvent::SnapshotImportFailed => {
                 if let Some(id) = id {

@@ -334,3 +334,11 @@ fn a_digest_skips_what_it_cannot_read() {
     assert_eq!(d.reason.as_deref(), Some("r"));
     assert_eq!(Digest::of(&json!("not an object")), Digest::default());
 }
+
+#[test]
+fn a_snapshot_ref_reads_only_the_snapshot_id() {
+    let d = json!({"snapshotId": "s-1", "tool": "syft", "recordsFreed": 3});
+    assert_eq!(SnapshotRef::of(&d).as_deref(), Some("s-1"));
+    assert_eq!(SnapshotRef::of(&json!({"snapshotId": null})), None);
+    assert_eq!(SnapshotRef::of(&json!({})), None);
+}
