@@ -505,42 +505,52 @@ fn run_step(
             tx.set_snapshot_state(&to.id, SnapshotState::Active, now)?;
             tx.set_active_pointer(tool, Some(&to.id), now, &env.user)?;
         }
-        Step::Audit => {
-            tx.append_audit(&NewAudit {
-                event: AuditEvent::SnapshotRolledBack,
-                timestamp: now,
-                user: env.user.clone(),
-                tool: Some(tool.to_string()),
-                snapshot_id: Some(to.id.clone()),
-                details: SnapshotRolledBack {
-                    tool: Some(tool.to_string()),
-                    from_snapshot: from.id.clone(),
-                    to_snapshot: Some(to.id.clone()),
-                    reason: reason.to_string(),
-                    records_affected: affected,
-                    target_was_archived: Some(to.state == SnapshotState::Archived),
-                    automatic: None,
-                }
-                .to_value(),
-            })?;
-            tx.append_audit(&NewAudit {
-                event: AuditEvent::SnapshotActivated,
-                timestamp: now,
-                user: env.user.clone(),
-                tool: Some(tool.to_string()),
-                snapshot_id: Some(to.id.clone()),
-                details: SnapshotActivated {
-                    snapshot_id: to.id.clone(),
-                    previous_snapshot: Some(from.id.clone()),
-                    cause: ActivationCause::Rollback,
-                    records_affected: affected,
-                    reason: None,
-                }
-                .to_value(),
-            })?;
-        }
+        Step::Audit => audit_success(tx, env, (tool, from, to), reason, affected, now)?,
     }
     Ok(0)
+}
+
+/// The records of a completed rollback: the rollback and the activation.
+fn audit_success(
+    tx: &mut WriteTx<'_>,
+    env: &Env,
+    (tool, from, to): (&str, &Snapshot, &Snapshot),
+    reason: &str,
+    affected: u64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let rolled_back = SnapshotRolledBack {
+        tool: Some(tool.to_string()),
+        from_snapshot: from.id.clone(),
+        to_snapshot: Some(to.id.clone()),
+        reason: reason.to_string(),
+        records_affected: affected,
+        target_was_archived: Some(to.state == SnapshotState::Archived),
+        automatic: None,
+    };
+    let activated = SnapshotActivated {
+        snapshot_id: to.id.clone(),
+        previous_snapshot: Some(from.id.clone()),
+        cause: ActivationCause::Rollback,
+        records_affected: affected,
+        reason: None,
+    };
+    let about = (tool, to.id.as_str());
+    tx.append_audit(&NewAudit::about_snapshot(
+        AuditEvent::SnapshotRolledBack,
+        now,
+        &env.user,
+        about,
+        &rolled_back,
+    ))?;
+    tx.append_audit(&NewAudit::about_snapshot(
+        AuditEvent::SnapshotActivated,
+        now,
+        &env.user,
+        about,
+        &activated,
+    ))?;
+    Ok(())
 }
 
 fn tx_pk(tx: &WriteTx<'_>, id: &str) -> Result<i64> {
@@ -579,13 +589,12 @@ fn audit_failure(
         reason: reason.to_string(),
         expected_active: attempt.expected.clone(),
     };
-    tx.append_audit(&NewAudit {
-        event: AuditEvent::SnapshotRollbackFailed,
-        timestamp: now,
-        user: env.user.clone(),
-        tool: Some(tool.to_string()),
-        snapshot_id: Some(attempt.to.clone()),
-        details: details.to_value(),
-    })?;
+    tx.append_audit(&NewAudit::about_snapshot(
+        AuditEvent::SnapshotRollbackFailed,
+        now,
+        &env.user,
+        (tool, &attempt.to),
+        &details,
+    ))?;
     Ok(())
 }

@@ -2,14 +2,14 @@
 
 use super::write::{allocate_id, started_snapshot};
 use super::{Failure, ImportCtx, ImportOutcome};
-use crate::domain::audit::details::{Details, SnapshotImportFailed, SnapshotRolledBack};
+use crate::domain::audit::details::{SnapshotImportFailed, SnapshotRolledBack};
 use crate::domain::audit::{AuditEvent, NewAudit};
 use crate::domain::problem::Problem;
 use crate::domain::snapshot::{Snapshot, SnapshotState};
 use crate::domain::time::fmt_ts;
 use crate::ops::{OpError, Result, SYSTEM_USER};
 use crate::store::snapshots::SnapshotReads;
-use crate::store::Store;
+use crate::store::{Store, WriteTx};
 
 /// Records a refused import: a `failed` snapshot, its audit record and,
 /// when records had been written, the automatic rollback to the previous
@@ -20,7 +20,7 @@ pub(super) fn record_failure(
     problem: Problem,
     written: bool,
 ) -> Result<ImportOutcome> {
-    let (env, req, now) = (ctx.env, ctx.req, ctx.now);
+    let req = ctx.req;
     // The stored reason is the facts alone: whoever reads it later words
     // any hint in their own terms.
     let message = problem.message.clone();
@@ -38,44 +38,7 @@ pub(super) fn record_failure(
         };
         tx.ensure_tool(&req.tool)?;
         tx.insert_snapshot(&snap)?;
-        tx.append_audit(&NewAudit {
-            event: AuditEvent::SnapshotImportFailed,
-            timestamp: now,
-            user: env.user.clone(),
-            tool: Some(req.tool.clone()),
-            snapshot_id: Some(snap.id.clone()),
-            details: SnapshotImportFailed {
-                snapshot_id: snap.id.clone(),
-                tool: snap.tool.clone(),
-                source_hash: snap.source_hash.clone(),
-                imported_at: fmt_ts(snap.imported_at),
-                files: req.inputs.iter().map(|i| i.display()).collect(),
-                reason: message.clone(),
-                active_snapshot: snap.previous_snapshot.clone(),
-            }
-            .to_value(),
-        })?;
-        if written {
-            // The records had been written: the transaction's rollback put the
-            // previous snapshot back. Say so, as the spec's automatic trigger.
-            tx.append_audit(&NewAudit {
-                event: AuditEvent::SnapshotRolledBack,
-                timestamp: now,
-                user: SYSTEM_USER.to_string(),
-                tool: Some(req.tool.clone()),
-                snapshot_id: Some(snap.id.clone()),
-                details: SnapshotRolledBack {
-                    tool: None,
-                    from_snapshot: snap.id.clone(),
-                    to_snapshot: snap.previous_snapshot.clone(),
-                    reason: format!("automatic: import failed: {message}"),
-                    records_affected: 0,
-                    target_was_archived: None,
-                    automatic: Some(true),
-                }
-                .to_value(),
-            })?;
-        }
+        audit_refusal(tx, ctx, &snap, &message, written)?;
         Ok(snap.id)
     });
     match recorded {
@@ -96,4 +59,54 @@ pub(super) fn record_failure(
             snapshot_id: None,
         }),
     }
+}
+
+/// The failed import's audit record and, when records had been written,
+/// the automatic rollback's.
+fn audit_refusal(
+    tx: &mut WriteTx<'_>,
+    ctx: &ImportCtx<'_>,
+    snap: &Snapshot,
+    message: &str,
+    written: bool,
+) -> Result<()> {
+    let (env, req, now) = (ctx.env, ctx.req, ctx.now);
+    let about = (req.tool.as_str(), snap.id.as_str());
+    let failed = SnapshotImportFailed {
+        snapshot_id: snap.id.clone(),
+        tool: snap.tool.clone(),
+        source_hash: snap.source_hash.clone(),
+        imported_at: fmt_ts(snap.imported_at),
+        files: req.inputs.iter().map(|i| i.display()).collect(),
+        reason: message.to_string(),
+        active_snapshot: snap.previous_snapshot.clone(),
+    };
+    tx.append_audit(&NewAudit::about_snapshot(
+        AuditEvent::SnapshotImportFailed,
+        now,
+        &env.user,
+        about,
+        &failed,
+    ))?;
+    if written {
+        // The records had been written: the transaction's rollback put the
+        // previous snapshot back. Say so, as the spec's automatic trigger.
+        let rolled_back = SnapshotRolledBack {
+            tool: None,
+            from_snapshot: snap.id.clone(),
+            to_snapshot: snap.previous_snapshot.clone(),
+            reason: format!("automatic: import failed: {message}"),
+            records_affected: 0,
+            target_was_archived: None,
+            automatic: Some(true),
+        };
+        tx.append_audit(&NewAudit::about_snapshot(
+            AuditEvent::SnapshotRolledBack,
+            now,
+            SYSTEM_USER,
+            about,
+            &rolled_back,
+        ))?;
+    }
+    Ok(())
 }
