@@ -1,10 +1,14 @@
 //! The command line: argument parsing, the environment (paths, user, clock),
 //! and printing. Every command calls one workflow in `ops`.
 
+mod audit;
 mod commands;
-mod governance;
+mod import;
 mod output;
+mod retention;
+mod rollback;
 mod server;
+mod snapshots;
 pub mod words;
 
 use crate::config::Config;

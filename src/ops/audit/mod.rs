@@ -12,6 +12,7 @@ mod purge;
 mod replay;
 mod snapshots;
 mod verify;
+mod walk;
 
 pub use checkpoint::{read_checkpoint, write_checkpoint, Checkpoint};
 pub use purge::{purge, PurgeReport};
@@ -44,4 +45,37 @@ pub fn show(store: &impl Queries, id: &str) -> Result<AuditRecord> {
             audit_id(seq)
         ))
     })
+}
+
+/// A one-line digest of an audit record's details, the same in every front
+/// end: the snapshots it moved between (or the one it is about), a record
+/// count, and its reason, error or cause.
+pub fn digest(details: &serde_json::Value) -> String {
+    let get = |k: &str| details.get(k).and_then(|v| v.as_str());
+    let mut parts: Vec<String> = Vec::new();
+    match (get("fromSnapshot"), get("toSnapshot")) {
+        (Some(f), Some(t)) => parts.push(format!("{f} → {t}")),
+        _ => parts.extend(get("snapshotId").map(String::from)),
+    }
+    if let Some(n) = details.get("recordCount").and_then(|v| v.as_u64()) {
+        parts.push(format!("{n} records"));
+    }
+    for k in ["reason", "error", "cause"] {
+        parts.extend(get(k).map(String::from));
+    }
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod digest_tests {
+    use super::digest;
+    use serde_json::json;
+
+    #[test]
+    fn a_rollback_reads_from_to_with_its_reason() {
+        let d = json!({"fromSnapshot": "a", "toSnapshot": "b", "reason": "bad feed", "recordsAffected": 3});
+        assert_eq!(digest(&d), "a → b, bad feed");
+        let d = json!({"snapshotId": "s", "recordCount": 12, "error": "disk full"});
+        assert_eq!(digest(&d), "s, 12 records, disk full");
+    }
 }

@@ -2,7 +2,7 @@
 
 use super::anchor::VerifiedPurge;
 use super::replay::{Imported, Replay};
-use super::verify::Walk;
+use super::walk::Walk;
 use crate::domain::snapshot::{Snapshot, SnapshotState};
 use crate::domain::time::fmt_ts;
 use crate::ops::Result;
