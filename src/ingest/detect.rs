@@ -54,14 +54,7 @@ pub fn detect(path: &Path, display: &str, limits: &Limits) -> Result<Format, Ing
     }
     if let Err(e) = result {
         if !probe.stopped.get() {
-            return Err(json_error(
-                e,
-                None,
-                display,
-                limits,
-                too_deep.get(),
-                START,
-            ));
+            return Err(json_error(e, None, display, limits, too_deep.get(), START));
         }
     }
     let hint = probe.hint.borrow().clone();

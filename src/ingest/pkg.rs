@@ -8,94 +8,6 @@ use serde::de::{self, Visitor};
 use serde::Deserialize;
 use std::fmt;
 
-/// A scalar that may be written as a string or a number (schema versions,
-/// rpm epochs); kept as text.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Scalar(pub String);
-
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Scalar;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string or a number")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// `Some(s)` when `s` has non-whitespace content.
-pub(crate) fn non_empty(s: Option<String>) -> Option<String> {
-    s.filter(|v| !v.trim().is_empty())
-}
-
-/// A tool version as reported, or `None` for absent / "[not provided]".
-pub(crate) fn tool_text(s: Option<String>) -> Option<String> {
-    non_empty(s).filter(|v| v.trim() != "[not provided]")
-}
-
-/// Joins an image/artifact name and its version into a subject: `name@digest`
-/// for digests (`sha256:…`), otherwise `name:version`; just `name` when the
-/// version is empty.
-pub(crate) fn join_name_version(name: &str, version: Option<&str>) -> String {
-    match version.map(str::trim).filter(|v| !v.is_empty()) {
-        None => name.to_string(),
-        Some(v) if is_digest(v) => format!("{name}@{v}"),
-        Some(v) => format!("{name}:{v}"),
-    }
-}
-
-fn is_digest(v: &str) -> bool {
-    match v.split_once(':') {
-        Some((alg, hex)) => {
-            matches!(alg, "sha256" | "sha384" | "sha512" | "sha1")
-                && !hex.is_empty()
-                && hex.bytes().all(|b| b.is_ascii_hexdigit())
-        }
-        None => false,
-    }
-}
-
-/// Leading integer of a version string ("16.0.39" → 16, "2" → 2, "v3" → 3).
-pub(crate) fn major_version(v: &str) -> Option<u64> {
-    let v = v.trim().trim_start_matches(['v', 'V']);
-    let end = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
-    v[..end].parse().ok()
-}
-
-/// The schema-drift warning, when the `found` version's major number is
-/// above `newest` (none when the document states no version).
-pub(crate) fn schema_warnings(
-    label: &str,
-    found: Option<&str>,
-    newest: u64,
-    newest_text: &str,
-) -> Vec<String> {
-    let Some(found) = found else {
-        return Vec::new();
-    };
-    match major_version(found) {
-        Some(major) if major > newest => vec![format!(
-            "{label} {found} is newer than the newest tested ({newest_text}); fields snapgov does not use are ignored"
-        )],
-        _ => Vec::new(),
-    }
-}
-
 /// Everything a record says about its package.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Pkg {
@@ -185,6 +97,98 @@ pub(crate) fn purl_type(purl: &str) -> Option<String> {
     let rest = purl.strip_prefix("pkg:")?;
     let t = rest.trim_start_matches('/').split('/').next()?;
     (!t.is_empty()).then(|| t.to_ascii_lowercase())
+}
+
+// ---------------------------------------------------------------------------
+// Lenient field readings
+// ---------------------------------------------------------------------------
+
+/// A scalar that may be written as a string or a number (schema versions,
+/// rpm epochs); kept as text.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Scalar(pub String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string or a number")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `Some(s)` when `s` has non-whitespace content.
+pub(crate) fn non_empty(s: Option<String>) -> Option<String> {
+    s.filter(|v| !v.trim().is_empty())
+}
+
+/// A tool version as reported, or `None` for absent / "[not provided]".
+pub(crate) fn tool_text(s: Option<String>) -> Option<String> {
+    non_empty(s).filter(|v| v.trim() != "[not provided]")
+}
+
+/// Joins an image/artifact name and its version into a subject: `name@digest`
+/// for digests (`sha256:…`), otherwise `name:version`; just `name` when the
+/// version is empty.
+pub(crate) fn join_name_version(name: &str, version: Option<&str>) -> String {
+    match version.map(str::trim).filter(|v| !v.is_empty()) {
+        None => name.to_string(),
+        Some(v) if is_digest(v) => format!("{name}@{v}"),
+        Some(v) => format!("{name}:{v}"),
+    }
+}
+
+fn is_digest(v: &str) -> bool {
+    match v.split_once(':') {
+        Some((alg, hex)) => {
+            matches!(alg, "sha256" | "sha384" | "sha512" | "sha1")
+                && !hex.is_empty()
+                && hex.bytes().all(|b| b.is_ascii_hexdigit())
+        }
+        None => false,
+    }
+}
+
+/// Leading integer of a version string ("16.0.39" → 16, "2" → 2, "v3" → 3).
+pub(crate) fn major_version(v: &str) -> Option<u64> {
+    let v = v.trim().trim_start_matches(['v', 'V']);
+    let end = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    v[..end].parse().ok()
+}
+
+/// The schema-drift warning, when the `found` version's major number is
+/// above `newest` (none when the document states no version).
+pub(crate) fn schema_warnings(
+    label: &str,
+    found: Option<&str>,
+    newest: u64,
+    newest_text: &str,
+) -> Vec<String> {
+    let Some(found) = found else {
+        return Vec::new();
+    };
+    match major_version(found) {
+        Some(major) if major > newest => vec![format!(
+            "{label} {found} is newer than the newest tested ({newest_text}); fields snapgov does not use are ignored"
+        )],
+        _ => Vec::new(),
+    }
 }
 
 #[cfg(test)]

@@ -15,8 +15,8 @@
 //! # Streaming
 //!
 //! Feeds can hold millions of artifacts, so the document is never loaded:
-//! the [two-pass reading](super::read::two_pass) walks the top-level object and decodes one
-//! artifact at a time. Syft writes `source`/`descriptor`/`schema` after
+//! the [two-pass reading](super::read::two_pass) walks the top-level object
+//! and decodes one artifact at a time. Syft writes `source`/`descriptor`/`schema` after
 //! `artifacts`, so the first pass reads the metadata (skipping `artifacts`
 //! without decoding it, and validating every other member) and a second pass
 //! streams the artifacts with the subject known; when `source` comes first,

@@ -18,8 +18,9 @@
 //! (legacy: the first result's `Target`).
 //!
 //! Results are streamed one at a time by the
-//! [two-pass reading](super::read::two_pass) (one result is held in memory). When `ArtifactName` comes after
-//! `Results`, the file is read twice.
+//! [two-pass reading](super::read::two_pass) (one result is held in
+//! memory). When `ArtifactName` comes after `Results`, the file is read
+//! twice.
 
 use super::pkg::{emit, non_empty, schema_warnings, tool_text, Pkg, Scalar, UNKNOWN_ECOSYSTEM};
 use super::read::errors::empty_field;

@@ -162,7 +162,11 @@ pub(crate) fn read_document<T: DeserializeOwned>(feed: Feed) -> Result<T, Ingest
 
 /// Deserializes one JSON document from `input`, tracking the JSON path for
 /// error messages, and checks that only whitespace follows it.
-fn run<T: DeserializeOwned>(input: Input, display: &str, limits: &Limits) -> Result<T, IngestError> {
+fn run<T: DeserializeOwned>(
+    input: Input,
+    display: &str,
+    limits: &Limits,
+) -> Result<T, IngestError> {
     let Input { reader, too_deep } = input;
     let mut de = serde_json::Deserializer::from_reader(reader);
     let mut track = serde_path_to_error::Track::new();

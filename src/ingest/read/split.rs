@@ -176,6 +176,17 @@ impl<'a> Splitter<'a> {
         self.pos += n;
     }
 
+    /// Consumes the buffered bytes up to `end` (all of them when `None`),
+    /// appending them to `out` when given; true when the value ended there.
+    fn consume(&mut self, out: Option<&mut Vec<u8>>, end: Option<usize>) -> bool {
+        let n = end.unwrap_or(self.end - self.pos);
+        if let Some(o) = out {
+            o.extend_from_slice(&self.buf[self.pos..self.pos + n]);
+        }
+        self.advance(n);
+        end.is_some()
+    }
+
     /// Decodes the value that starts at the next byte directly from the read
     /// buffer (serde finds its end), reading more of the file as needed.
     /// Unlike [`decode`](Self::decode) it does not check `max_depth` (serde's
@@ -308,12 +319,7 @@ impl<'a> Splitter<'a> {
                     let skip = usize::from(!started);
                     started = true;
                     let end = scan_string(&buf[skip..], &mut in_escape).map(|i| skip + i + 1);
-                    let n = end.unwrap_or(buf.len());
-                    if let Some(o) = out.as_deref_mut() {
-                        o.extend_from_slice(&buf[..n]);
-                    }
-                    self.advance(n);
-                    if end.is_some() {
+                    if self.consume(out.as_deref_mut(), end) {
                         return Ok(());
                     }
                 }
@@ -329,12 +335,7 @@ impl<'a> Splitter<'a> {
                     let end = buf
                         .iter()
                         .position(|b| matches!(b, b',' | b'}' | b']') || is_space(*b));
-                    let n = end.unwrap_or(buf.len());
-                    if let Some(o) = out.as_deref_mut() {
-                        o.extend_from_slice(&buf[..n]);
-                    }
-                    self.advance(n);
-                    if end.is_some() {
+                    if self.consume(out.as_deref_mut(), end) {
                         return Ok(());
                     }
                 }
@@ -399,12 +400,7 @@ impl<'a> Splitter<'a> {
                 }
                 i += 1;
             }
-            let n = end.unwrap_or(buf.len());
-            if let Some(o) = out.as_deref_mut() {
-                o.extend_from_slice(&buf[..n]);
-            }
-            self.advance(n);
-            if end.is_some() {
+            if self.consume(out.as_deref_mut(), end) {
                 return Ok(());
             }
         }

@@ -54,8 +54,11 @@ pub(crate) trait Document {
     }
 
     /// Converts one element and sends its records.
-    fn convert(element: Self::Element, at: Place, sink: &mut dyn RecordSink)
-        -> Result<(), IngestError>;
+    fn convert(
+        element: Self::Element,
+        at: Place,
+        sink: &mut dyn RecordSink,
+    ) -> Result<(), IngestError>;
 }
 
 /// A top-level member a format keeps, decoded where it stands.
@@ -171,11 +174,7 @@ fn records<D: Document>(
         Start::Array => {}
         Start::Null if D::NULL_IS_EMPTY => return Ok(()),
         Start::Null | Start::Other(_) => {
-            return Err(invalid(
-                sp.display,
-                D::RECORDS.to_string(),
-                D::NOT_AN_ARRAY,
-            ))
+            return Err(invalid(sp.display, D::RECORDS.to_string(), D::NOT_AN_ARRAY))
         }
     }
     let display = sp.display;
