@@ -403,18 +403,6 @@ const FLAGS_NOT_YET_MOVED: &[(&str, &[&str])] = &[
     ),
     ("src/api/mod.rs", &["--behind-tls-proxy"]),
     ("src/api/openapi.rs", &["--name", "--role"]),
-    ("src/console/app.rs", &["--read-only"]),
-    ("src/console/jobs.rs", &["--read-only"]),
-    (
-        "src/console/mod.rs",
-        &["--db", "--dry-run", "--json", "--tool"],
-    ),
-    ("src/console/ui/overview.rs", &["--tool"]),
-    ("src/console/ui/sla.rs", &["--tool"]),
-    (
-        "src/console/ui/wizard.rs",
-        &["--dry-run", "--read-only", "--reason", "--tool"],
-    ),
     ("src/ingest/mod.rs", &["--format"]),
     ("src/ops/audit/purge.rs", &["--before", "--reason"]),
     ("src/ops/expire.rs", &["--reason"]),

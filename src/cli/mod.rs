@@ -5,6 +5,7 @@ mod commands;
 mod governance;
 mod output;
 mod server;
+pub mod suggest;
 
 use crate::config::Config;
 use crate::ops::{Clock, Env, OpError};
@@ -13,7 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub use crate::ops::diff::changed_fields;
-pub use output::{freshness_glyph, Style};
+pub use output::{freshness_glyph, state_glyph, Style};
 
 const AFTER_HELP: &str = "\
 Paths: the store is --db, else $SNAPGOV_DB, else $XDG_DATA_HOME/snapgov/snapgov.db;

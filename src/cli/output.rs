@@ -38,19 +38,43 @@ impl Style {
 
     /// A snapshot state as glyph + word.
     pub fn state(&self, s: SnapshotState) -> String {
-        let (glyph, code) = match s {
-            SnapshotState::Active => ("●", "1;32"),
-            SnapshotState::Previous => ("○", "0"),
-            SnapshotState::Archived => ("▣", "36"),
-            SnapshotState::Expired => ("⊘", "35"),
-            SnapshotState::Failed => ("✗", "1;31"),
-            SnapshotState::Deleted => ("·", "2"),
+        let code = match s {
+            SnapshotState::Active => "1;32",
+            SnapshotState::Previous => "0",
+            SnapshotState::Archived => "36",
+            SnapshotState::Expired => "35",
+            SnapshotState::Failed => "1;31",
+            SnapshotState::Deleted => "2",
         };
-        self.paint(code, &format!("{glyph} {}", s.as_str()))
+        self.paint(code, &format!("{} {}", state_glyph(s), s.as_str()))
     }
 }
 
-pub use crate::domain::freshness::glyph as freshness_glyph;
+/// The glyph of a snapshot state (● active ○ previous ▣ archived ⊘ expired
+/// ✗ failed · deleted); the console draws the same ones.
+pub fn state_glyph(s: SnapshotState) -> &'static str {
+    match s {
+        SnapshotState::Active => "●",
+        SnapshotState::Previous => "○",
+        SnapshotState::Archived => "▣",
+        SnapshotState::Expired => "⊘",
+        SnapshotState::Failed => "✗",
+        SnapshotState::Deleted => "·",
+    }
+}
+
+/// The glyph that goes with a freshness state word (never colour alone).
+/// Both front ends draw it: the console takes it from here.
+pub fn freshness_glyph(state: &str, overdue: bool) -> &'static str {
+    match state {
+        "fresh" => "●",
+        "stale" if overdue => "▲",
+        "stale" => "△",
+        "critical" => "✖",
+        "expired" => "⊘",
+        _ => "?",
+    }
+}
 
 /// Prints rows as aligned columns (widths by character count).
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {

@@ -339,15 +339,15 @@ impl App {
             Screen::Sla => Scope::Sla,
             Screen::Rollback if self.read_only => Scope::Global,
             Screen::Rollback => match self.wizard.step {
-                wizard::Step::Tool | wizard::Step::Target => Scope::WizardList,
-                wizard::Step::Verify => Scope::WizardVerify,
-                wizard::Step::Preview => Scope::WizardPreview,
-                wizard::Step::Reason => Scope::WizardReason,
-                wizard::Step::Confirm if self.wizard.moved.is_some() => Scope::WizardStale,
-                wizard::Step::Confirm if self.wizard.confirmed() => Scope::WizardConfirmReady,
-                wizard::Step::Confirm => Scope::WizardConfirm,
-                wizard::Step::Execute => Scope::WizardRunning,
-                wizard::Step::Result
+                wizard::WizardStep::Tool | wizard::WizardStep::Target => Scope::WizardList,
+                wizard::WizardStep::Verify => Scope::WizardVerify,
+                wizard::WizardStep::Preview => Scope::WizardPreview,
+                wizard::WizardStep::Reason => Scope::WizardReason,
+                wizard::WizardStep::Confirm if self.wizard.moved.is_some() => Scope::WizardStale,
+                wizard::WizardStep::Confirm if self.wizard.confirmed() => Scope::WizardConfirmReady,
+                wizard::WizardStep::Confirm => Scope::WizardConfirm,
+                wizard::WizardStep::Execute => Scope::WizardRunning,
+                wizard::WizardStep::Result
                     if matches!(
                         &self.wizard.outcome,
                         Some(Err(f)) if matches!(f.kind, wizard::FailKind::Conflict | wizard::FailKind::Integrity)
@@ -355,7 +355,7 @@ impl App {
                 {
                     Scope::WizardRetry
                 }
-                wizard::Step::Result => Scope::WizardResult,
+                wizard::WizardStep::Result => Scope::WizardResult,
             },
             Screen::Audit if self.audit.form.is_some() => Scope::AuditForm,
             Screen::Audit => Scope::Audit,
@@ -380,7 +380,7 @@ impl App {
             Screen::Audit => self.audit.focus == Pane::List && !self.audit.in_text_entry(),
             Screen::Rollback => {
                 self.read_only
-                    || matches!(self.wizard.step, wizard::Step::Tool | wizard::Step::Result)
+                    || matches!(self.wizard.step, wizard::WizardStep::Tool | wizard::WizardStep::Result)
             }
         }
     }
@@ -474,7 +474,7 @@ impl App {
     fn store_text(&self) -> Option<Option<String>> {
         match self.screen {
             Screen::Audit => Some(self.audit.query.text.clone()),
-            Screen::Rollback if self.wizard.step == wizard::Step::Preview => {
+            Screen::Rollback if self.wizard.step == wizard::WizardStep::Preview => {
                 Some(self.wizard.preview.filter.text.clone())
             }
             _ => None,
@@ -488,7 +488,7 @@ impl App {
         let mut ids = self.ids;
         let fx = match self.screen {
             Screen::Audit => self.audit.search(text, &mut ids),
-            Screen::Rollback if self.wizard.step == wizard::Step::Preview => {
+            Screen::Rollback if self.wizard.step == wizard::WizardStep::Preview => {
                 self.wizard.search_diff(text, &mut ids)
             }
             _ => Vec::new(),
@@ -498,7 +498,7 @@ impl App {
     }
 
     /// Which list has the keyboard, as far as the filter is concerned.
-    fn list_key(&self) -> (Screen, Option<String>, Option<wizard::Step>) {
+    fn list_key(&self) -> (Screen, Option<String>, Option<wizard::WizardStep>) {
         (
             self.screen,
             self.snapshots.as_ref().map(|l| l.tool.clone()),
@@ -675,7 +675,7 @@ impl App {
         }
         if a.writes() && self.read_only && a != Action::Rollback {
             self.flash = Some((
-                "read-only console (--read-only): governance actions are not available; use the CLI without it".into(),
+                "this console was opened read-only: governance actions are not available; use the CLI".into(),
                 Level::Warn,
             ));
             return Vec::new();
@@ -815,7 +815,7 @@ impl App {
     pub fn open_dialog(&mut self, kind: Kind) -> Vec<Effect> {
         if self.read_only {
             self.flash = Some((
-                "read-only console (--read-only): governance actions are not available".into(),
+                "this console was opened read-only: governance actions are not available".into(),
                 Level::Warn,
             ));
             return Vec::new();
@@ -845,14 +845,14 @@ impl App {
             },
             Screen::Sla => tool().and_then(|t| t.active()).map(|s| s.id.clone()),
             Screen::Rollback => match self.wizard.step {
-                wizard::Step::Tool => None,
-                wizard::Step::Target => self
+                wizard::WizardStep::Tool => None,
+                wizard::WizardStep::Target => self
                     .wizard
                     .targets
                     .as_ref()
                     .and_then(|t| t.list.get(self.wizard.target_nav.sel))
                     .map(|s| s.id.clone()),
-                wizard::Step::Preview => self
+                wizard::WizardStep::Preview => self
                     .wizard
                     .preview
                     .items
@@ -927,17 +927,17 @@ impl App {
             }),
             Screen::Sla => Some(self.tool_names()),
             Screen::Rollback if !self.read_only => match self.wizard.step {
-                wizard::Step::Tool => {
+                wizard::WizardStep::Tool => {
                     Some(self.wizard.tools.iter().map(|t| t.name.clone()).collect())
                 }
-                wizard::Step::Target => Some(
+                wizard::WizardStep::Target => Some(
                     self.wizard
                         .targets
                         .as_ref()
                         .map(|t| t.list.iter().map(|s| s.id.clone()).collect())
                         .unwrap_or_default(),
                 ),
-                wizard::Step::Preview => Some(
+                wizard::WizardStep::Preview => Some(
                     self.wizard
                         .preview
                         .items
@@ -1186,13 +1186,16 @@ impl App {
     pub fn start_rollback(&mut self, tool: &str, target: Option<String>) -> Vec<Effect> {
         if self.read_only {
             self.flash = Some((
-                "read-only console (--read-only): rollback is not available; use `snapgov ingest rollback` without it".into(),
+                format!(
+                    "this console was opened read-only: rollback is not available; use `{}`",
+                    crate::cli::suggest::rollback_command()
+                ),
                 Level::Warn,
             ));
             return Vec::new();
         }
         self.screen = Screen::Rollback;
-        if matches!(self.wizard.step, wizard::Step::Execute) {
+        if matches!(self.wizard.step, wizard::WizardStep::Execute) {
             return Vec::new();
         }
         self.wizard.set_tools(self.tool_choices());
@@ -1211,7 +1214,7 @@ impl App {
         match screen {
             Screen::Rollback if !self.read_only => {
                 self.wizard.set_tools(self.tool_choices());
-                if self.wizard.step == wizard::Step::Tool && self.wizard.tool.is_none() {
+                if self.wizard.step == wizard::WizardStep::Tool && self.wizard.tool.is_none() {
                     self.wizard.tool_nav.sel = self.tool_nav.sel;
                     self.wizard.tool_nav.clamp(self.wizard.tools.len());
                 }
@@ -1295,9 +1298,9 @@ impl App {
             Screen::Overview => Some(self.snapshots.as_ref().map_or(self.tool_nav, |s| s.nav)),
             Screen::Sla => Some(self.tool_nav),
             Screen::Rollback if !self.read_only => match self.wizard.step {
-                wizard::Step::Tool => Some(self.wizard.tool_nav),
-                wizard::Step::Target => Some(self.wizard.target_nav),
-                wizard::Step::Preview => Some(self.wizard.preview.nav),
+                wizard::WizardStep::Tool => Some(self.wizard.tool_nav),
+                wizard::WizardStep::Target => Some(self.wizard.target_nav),
+                wizard::WizardStep::Preview => Some(self.wizard.preview.nav),
                 _ => None,
             },
             Screen::Audit => Some(self.audit.nav),
@@ -1313,9 +1316,9 @@ impl App {
             },
             Screen::Sla => self.tool_names().len(),
             Screen::Rollback => match self.wizard.step {
-                wizard::Step::Tool => self.wizard.tools.len(),
-                wizard::Step::Target => self.wizard.targets.as_ref().map_or(0, |t| t.list.len()),
-                wizard::Step::Preview => self.wizard.preview.items.len(),
+                wizard::WizardStep::Tool => self.wizard.tools.len(),
+                wizard::WizardStep::Target => self.wizard.targets.as_ref().map_or(0, |t| t.list.len()),
+                wizard::WizardStep::Preview => self.wizard.preview.items.len(),
                 _ => 0,
             },
             Screen::Audit => self.audit.rows.len(),
@@ -1331,9 +1334,9 @@ impl App {
             }),
             Screen::Sla => Some(&mut self.tool_nav),
             Screen::Rollback => match self.wizard.step {
-                wizard::Step::Tool => Some(&mut self.wizard.tool_nav),
-                wizard::Step::Target => Some(&mut self.wizard.target_nav),
-                wizard::Step::Preview => Some(&mut self.wizard.preview.nav),
+                wizard::WizardStep::Tool => Some(&mut self.wizard.tool_nav),
+                wizard::WizardStep::Target => Some(&mut self.wizard.target_nav),
+                wizard::WizardStep::Preview => Some(&mut self.wizard.preview.nav),
                 _ => None,
             },
             Screen::Audit => Some(&mut self.audit.nav),

@@ -148,7 +148,7 @@ pub fn perform(db: &Path, env: &Env, read_only: bool, id: u64, job: &Job, tx: &S
         let mode = if job.writes() {
             if read_only {
                 return Err(OpError::Usage(
-                    "the console is read-only (--read-only): governance actions are not available"
+                    "this console was opened read-only: governance actions are not available"
                         .into(),
                 ));
             }

@@ -140,7 +140,10 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         buf.set_stringn(
             l.rows.x + 1,
             l.rows.y,
-            "no tools yet: import a feed with `snapgov ingest import --tool NAME FILE`",
+            format!(
+                "no tools yet: import a feed with `{}`",
+                crate::cli::suggest::import_command()
+            ),
             l.rows.width as usize,
             theme.dim(),
         );

@@ -72,7 +72,10 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         buf.set_stringn(
             inner.x,
             inner.y + 1,
-            "no tools yet: import a feed with `snapgov ingest import --tool NAME FILE`",
+            format!(
+                "no tools yet: import a feed with `{}`",
+                crate::cli::suggest::import_command()
+            ),
             inner.width as usize,
             theme.dim(),
         );

@@ -8,7 +8,7 @@ use crate::console::data::rollback_sentence;
 use crate::console::data::Targets;
 use crate::console::theme::{freshness_glyph, freshness_word, state_glyph, Theme};
 use crate::console::widgets::Pane;
-use crate::console::wizard::{ConfirmFocus, Step, StepState, Wizard};
+use crate::console::wizard::{ConfirmFocus, StepState, Wizard, WizardStep};
 use crate::domain::freshness::Freshness;
 use crate::domain::snapshot::Snapshot;
 use crate::domain::snapshot::SnapshotState;
@@ -83,13 +83,13 @@ pub fn list_area(app: &App, body: Rect) -> Option<Rect> {
     }
     let inner = inner_of(content(body));
     match app.wizard.step {
-        Step::Tool | Step::Target => Some(Rect::new(
+        WizardStep::Tool | WizardStep::Target => Some(Rect::new(
             inner.x,
             inner.y + 2,
             inner.width,
             inner.height.saturating_sub(3),
         )),
-        Step::Preview => {
+        WizardStep::Preview => {
             let l = preview_layout(inner).list;
             Some(Rect::new(l.x, l.y, l.width, l.height))
         }
@@ -98,9 +98,9 @@ pub fn list_area(app: &App, body: Rect) -> Option<Rect> {
 }
 
 fn breadcrumb(w: &Wizard, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let cur = Step::ALL.iter().position(|s| *s == w.step).unwrap_or(0);
+    let cur = WizardStep::ALL.iter().position(|s| *s == w.step).unwrap_or(0);
     let mut spans = vec![Span::styled(" Rollback: ", theme.title())];
-    for (i, s) in Step::ALL.iter().enumerate() {
+    for (i, s) in WizardStep::ALL.iter().enumerate() {
         let (text, style) = if i == cur {
             (format!(" {}. {} ", i + 1, s.title()), theme.focus())
         } else if i < cur {
@@ -109,7 +109,7 @@ fn breadcrumb(w: &Wizard, theme: &Theme, area: Rect, buf: &mut Buffer) {
             (format!("{}. {}", i + 1, s.title()), theme.dim())
         };
         spans.push(Span::styled(text, style));
-        if i + 1 < Step::ALL.len() {
+        if i + 1 < WizardStep::ALL.len() {
             spans.push(Span::styled(" › ", theme.dim()));
         }
     }
@@ -119,12 +119,14 @@ fn breadcrumb(w: &Wizard, theme: &Theme, area: Rect, buf: &mut Buffer) {
 pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
     if app.read_only {
         let inner = boxed("Rollback", true, theme, body, buf);
+        let flag = crate::cli::suggest::read_only_flag();
+        let [dry_run, real] = crate::cli::suggest::rollback_commands();
         let lines = vec![
-            Line::styled("The console is read-only (--read-only): the store is open read-only at the SQLite level, so nothing can be written and rollback is not offered.", theme.warn()),
+            Line::styled(format!("The console is read-only ({flag}): the store is open read-only at the SQLite level, so nothing can be written and rollback is not offered."), theme.warn()),
             Line::raw(""),
-            Line::raw("To roll back, run the console without --read-only, or use the CLI:"),
-            Line::styled("  snapgov ingest rollback --tool TOOL --dry-run", theme.key()),
-            Line::styled("  snapgov ingest rollback --tool TOOL --reason \"…\"", theme.key()),
+            Line::raw(format!("To roll back, run the console without {flag}, or use the CLI:")),
+            Line::styled(format!("  {dry_run}"), theme.key()),
+            Line::styled(format!("  {real}"), theme.key()),
         ];
         super::paragraph(lines, 0, inner, buf);
         return;
@@ -134,27 +136,27 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
     let area = content(body);
     let tool = w.tool.clone().unwrap_or_default();
     let title = match w.step {
-        Step::Tool => "1. Choose the tool".to_string(),
-        Step::Target => format!("2. Choose the snapshot to roll {tool} back to"),
-        Step::Verify => "3. Verify the target".to_string(),
-        Step::Preview => "4. Dry run: what the rollback would change".to_string(),
-        Step::Reason => "5. Why? (recorded in the audit trail)".to_string(),
-        Step::Confirm => "6. Confirm".to_string(),
-        Step::Execute => format!("7. Rolling {tool} back"),
-        Step::Result => "8. Result".to_string(),
+        WizardStep::Tool => "1. Choose the tool".to_string(),
+        WizardStep::Target => format!("2. Choose the snapshot to roll {tool} back to"),
+        WizardStep::Verify => "3. Verify the target".to_string(),
+        WizardStep::Preview => "4. Dry run: what the rollback would change".to_string(),
+        WizardStep::Reason => "5. Why? (recorded in the audit trail)".to_string(),
+        WizardStep::Confirm => "6. Confirm".to_string(),
+        WizardStep::Execute => format!("7. Rolling {tool} back"),
+        WizardStep::Result => "8. Result".to_string(),
     };
     let inner = boxed(&title, true, theme, area, buf);
     match w.step {
-        Step::Tool => tool_step(app, theme, inner, buf),
-        Step::Target => target_step(app, theme, inner, buf),
-        Step::Verify => verify_step(app, theme, inner, buf),
-        Step::Preview => preview_step(app, theme, inner, buf),
-        Step::Reason => reason_step(app, theme, inner, buf),
-        Step::Confirm => confirm_step(app, theme, inner, buf),
-        Step::Execute | Step::Result => execute_step(app, theme, inner, buf),
+        WizardStep::Tool => tool_step(app, theme, inner, buf),
+        WizardStep::Target => target_step(app, theme, inner, buf),
+        WizardStep::Verify => verify_step(app, theme, inner, buf),
+        WizardStep::Preview => preview_step(app, theme, inner, buf),
+        WizardStep::Reason => reason_step(app, theme, inner, buf),
+        WizardStep::Confirm => confirm_step(app, theme, inner, buf),
+        WizardStep::Execute | WizardStep::Result => execute_step(app, theme, inner, buf),
     }
     // Reason and Confirm show their notes beside their fields.
-    if let (Some(n), false) = (&w.note, matches!(w.step, Step::Reason | Step::Confirm)) {
+    if let (Some(n), false) = (&w.note, matches!(w.step, WizardStep::Reason | WizardStep::Confirm)) {
         buf.set_stringn(
             inner.x + 1,
             inner.bottom().saturating_sub(1),
