@@ -4,7 +4,7 @@
 use super::{next_id, Wizard, WizardStep};
 use crate::console::jobs::{Effect, Job};
 use crate::console::keymap::Action;
-use crate::console::widgets::{ListNav, Pane};
+use crate::console::widgets::{scrolled, ListNav, Pane};
 use crate::domain::record::Severity;
 use crate::ops::diff::{Change, DiffItem, ItemFilter};
 
@@ -232,18 +232,6 @@ impl Wizard {
                 })
             }
         }
-    }
-}
-
-/// A detail pane's scroll after a key (keys that do not scroll keep it).
-pub fn scrolled(scroll: u16, a: Action, page: usize) -> u16 {
-    match a {
-        Action::Up => scroll.saturating_sub(1),
-        Action::Down => scroll + 1,
-        Action::PageDown => scroll + page as u16,
-        Action::PageUp => scroll.saturating_sub(page as u16),
-        Action::Top => 0,
-        _ => scroll,
     }
 }
 
