@@ -12,7 +12,9 @@ mod text;
 mod wizard;
 
 pub use table::{cells_row, col, fit_columns, header_row, rcol, sel_style, Col, Table};
-pub use text::{age, badge, field_text, fit, fmt_age, freshness_badge, json_lines, short_hash};
+pub use text::{
+    age, badge, field_text, fit, fmt_age, freshness_badge, json_lines, short_hash, state_badge,
+};
 
 use super::app::{App, Level, Screen};
 use super::keymap;

@@ -1,7 +1,8 @@
 //! Text for the screens: ages, short hashes, cut strings, JSON and text
 //! fields, and the freshness badge.
 
-use crate::console::theme::{freshness_glyph, freshness_word, Theme};
+use crate::console::theme::{freshness_glyph, freshness_word, state_glyph, Theme};
+use crate::domain::snapshot::SnapshotState;
 use crate::domain::freshness::{Assessment, Freshness};
 use chrono::{DateTime, Duration, Utc};
 use ratatui::text::Span;
@@ -88,4 +89,9 @@ pub fn badge<'a>(state: Freshness, overdue: bool, word: &str, theme: &Theme) -> 
 /// An assessment's badge with the state's full word ("stale (overdue)").
 pub fn freshness_badge<'a>(a: &Assessment, theme: &Theme) -> Span<'a> {
     badge(a.state, a.overdue, freshness_word(a.state, a.overdue), theme)
+}
+
+/// A snapshot state as drawn in lists: its glyph and word, in its style.
+pub fn state_badge<'a>(s: SnapshotState, theme: &Theme) -> Span<'a> {
+    Span::styled(format!("{} {s}", state_glyph(s)), theme.state(s))
 }
