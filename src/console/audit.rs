@@ -4,7 +4,7 @@
 
 use super::jobs::{Effect, Job, Payload};
 use super::keymap::Action;
-use super::widgets::{ListNav, Pane, TextField};
+use super::widgets::{scrolled, ListNav, Pane, TextField};
 use crate::domain::audit::{AuditEvent, AuditRecord};
 use crate::domain::time::{fmt_ts, parse_duration, parse_ts};
 use crate::ops::OpError;
@@ -372,35 +372,8 @@ impl Browser {
         ids: &mut u64,
     ) -> Vec<Effect> {
         self.page = page.max(1);
-        if let Some(form) = &mut self.form {
-            match a {
-                Action::Down | Action::NextPane => form.focus = (form.focus + 1) % FIELDS.len(),
-                Action::Up | Action::PrevPane => {
-                    form.focus = (form.focus + FIELDS.len() - 1) % FIELDS.len()
-                }
-                // ← → choose among the known events and tools; in the
-                // other fields they move the cursor.
-                Action::Left if form.focus < 2 => form.cycle(false, tools),
-                Action::Right if form.focus < 2 => form.cycle(true, tools),
-                Action::Left => {
-                    form.fields[form.focus].request(tui_input::InputRequest::GoToPrevChar);
-                }
-                Action::Right => {
-                    form.fields[form.focus].request(tui_input::InputRequest::GoToNextChar);
-                }
-                Action::Backspace => form.fields[form.focus].backspace(),
-                Action::Back => self.form = None,
-                Action::Enter => match form.parse(now) {
-                    Ok(q) => {
-                        self.form = None;
-                        self.query = q;
-                        return self.reload(ids);
-                    }
-                    Err(m) => form.error = Some(m),
-                },
-                _ => {}
-            }
-            return Vec::new();
+        if self.form.is_some() {
+            return self.form_key(a, now, tools, ids);
         }
         match a {
             Action::Filter => self.form = Some(Form::from_query(&self.query)),
@@ -429,34 +402,73 @@ impl Browser {
             Action::Bottom => {
                 self.focus = Pane::List;
                 self.detail_scroll = 0;
-                if self.at_bottom {
-                    self.nav.handle(Action::Bottom, self.rows.len(), page);
-                } else {
+                if !self.at_bottom {
                     return self.load(PageDir::Last, ids);
                 }
+                self.nav.handle(Action::Bottom, self.rows.len(), page);
             }
-            other if self.focus == Pane::Detail => match other {
-                Action::Up => self.detail_scroll = self.detail_scroll.saturating_sub(1),
-                Action::Down => self.detail_scroll += 1,
-                Action::PageUp => {
-                    self.detail_scroll = self.detail_scroll.saturating_sub(page as u16)
+            other if self.focus == Pane::Detail => {
+                self.detail_scroll = scrolled(self.detail_scroll, other, page);
+            }
+            other => return self.move_in_list(other, page, ids),
+        }
+        Vec::new()
+    }
+
+    /// A move in the list; near either end of the loaded window, the next
+    /// page that way.
+    fn move_in_list(&mut self, a: Action, page: usize, ids: &mut u64) -> Vec<Effect> {
+        let before = self.nav.sel;
+        let at_edge_up = self.nav.sel == 0 && matches!(a, Action::Up | Action::PageUp);
+        if self.nav.handle(a, self.rows.len(), page) && self.nav.sel != before {
+            self.detail_scroll = 0;
+        }
+        if at_edge_up && !self.at_top {
+            return self.load(PageDir::Newer, ids);
+        }
+        if !self.at_bottom && self.nav.sel + page >= self.rows.len() {
+            return self.load(PageDir::Older, ids);
+        }
+        Vec::new()
+    }
+
+    /// The filter form's keys: fields, choices, and Enter to search.
+    fn form_key(
+        &mut self,
+        a: Action,
+        now: DateTime<Utc>,
+        tools: &[String],
+        ids: &mut u64,
+    ) -> Vec<Effect> {
+        let Some(form) = &mut self.form else {
+            return Vec::new();
+        };
+        match a {
+            Action::Down | Action::NextPane => form.focus = (form.focus + 1) % FIELDS.len(),
+            Action::Up | Action::PrevPane => {
+                form.focus = (form.focus + FIELDS.len() - 1) % FIELDS.len()
+            }
+            // ← → choose among the known events and tools; in the
+            // other fields they move the cursor.
+            Action::Left if form.focus < 2 => form.cycle(false, tools),
+            Action::Right if form.focus < 2 => form.cycle(true, tools),
+            Action::Left => {
+                form.fields[form.focus].request(tui_input::InputRequest::GoToPrevChar);
+            }
+            Action::Right => {
+                form.fields[form.focus].request(tui_input::InputRequest::GoToNextChar);
+            }
+            Action::Backspace => form.fields[form.focus].backspace(),
+            Action::Back => self.form = None,
+            Action::Enter => match form.parse(now) {
+                Ok(q) => {
+                    self.form = None;
+                    self.query = q;
+                    return self.reload(ids);
                 }
-                Action::PageDown => self.detail_scroll += page as u16,
-                _ => {}
+                Err(m) => form.error = Some(m),
             },
-            other => {
-                let before = self.nav.sel;
-                let at_edge_up = self.nav.sel == 0 && matches!(other, Action::Up | Action::PageUp);
-                if self.nav.handle(other, self.rows.len(), page) && self.nav.sel != before {
-                    self.detail_scroll = 0;
-                }
-                if at_edge_up && !self.at_top {
-                    return self.load(PageDir::Newer, ids);
-                }
-                if !self.at_bottom && self.nav.sel + page >= self.rows.len() {
-                    return self.load(PageDir::Older, ids);
-                }
-            }
+            _ => {}
         }
         Vec::new()
     }
@@ -493,28 +505,9 @@ impl Browser {
     }
 
     pub fn apply(&mut self, id: u64, result: Result<Payload, OpError>) -> bool {
-        if let Chain::Checking(c) = self.chain {
-            if c == id {
-                self.chain = match result {
-                    Ok(Payload::AuditVerify(r)) => match &r.first_failure {
-                        Some(b) => Chain::Broken {
-                            at: break_id(b),
-                            problem: b.to_string(),
-                        },
-                        None if !r.snapshot_problems.is_empty() => Chain::Broken {
-                            at: r.head.clone().unwrap_or_default(),
-                            problem: summarize(&r.snapshot_problems),
-                        },
-                        None => Chain::Verified {
-                            head: r.head.clone(),
-                            records: r.records_checked,
-                        },
-                    },
-                    Ok(_) => Chain::NotChecked,
-                    Err(e) => Chain::Failed(e.to_string()),
-                };
-                return true;
-            }
+        if matches!(self.chain, Chain::Checking(c) if c == id) {
+            self.chain = chain_result(result);
+            return true;
         }
         let Some((rid, dir)) = self.req else {
             return false;
@@ -523,15 +516,20 @@ impl Browser {
             return false;
         }
         self.req = None;
-        let mut page = match result {
-            Ok(Payload::AuditPage(p)) => p,
-            Ok(_) => return true,
-            Err(e) => {
-                self.error = Some(e.to_string());
-                return true;
+        match result {
+            Ok(Payload::AuditPage(p)) => {
+                self.error = None;
+                self.page_loaded(dir, p);
             }
-        };
-        self.error = None;
+            Ok(_) => {}
+            Err(e) => self.error = Some(e.to_string()),
+        }
+        true
+    }
+
+    /// A page in `dir` came: it replaces the window, or joins it at one
+    /// end (dropping the other end past `WINDOW` rows).
+    fn page_loaded(&mut self, dir: PageDir, mut page: Vec<(u64, AuditRecord)>) {
         let full = page.len() as u64 >= PAGE;
         match dir {
             PageDir::First => {
@@ -553,37 +551,62 @@ impl Browser {
                     offset: (last + 1).saturating_sub(self.page),
                 };
             }
-            PageDir::Older => {
-                self.at_bottom = !full;
-                self.rows.extend(page);
-                if self.rows.len() > WINDOW {
-                    let drop = self.rows.len() - WINDOW;
-                    self.rows.drain(..drop);
-                    self.nav.sel = self.nav.sel.saturating_sub(drop);
-                    self.nav.offset = self.nav.offset.saturating_sub(drop);
-                    self.at_top = false;
-                }
-            }
-            PageDir::Newer => {
-                self.at_top = !full;
-                if self.at_top {
-                    self.newer = false;
-                }
-                page.reverse();
-                let n = page.len();
-                page.extend(std::mem::take(&mut self.rows));
-                self.rows = page;
-                self.nav.sel += n;
-                self.nav.offset += n;
-                // Step onto the newest of the records just loaded.
-                self.nav.sel = self.nav.sel.saturating_sub(1);
-                self.nav.offset = self.nav.offset.min(self.nav.sel);
-                if self.rows.len() > WINDOW {
-                    self.rows.truncate(WINDOW);
-                    self.at_bottom = false;
-                }
-            }
+            PageDir::Older => self.older_loaded(page, full),
+            PageDir::Newer => self.newer_loaded(page, full),
         }
-        true
+    }
+
+    fn older_loaded(&mut self, page: Vec<(u64, AuditRecord)>, full: bool) {
+        self.at_bottom = !full;
+        self.rows.extend(page);
+        if self.rows.len() > WINDOW {
+            let drop = self.rows.len() - WINDOW;
+            self.rows.drain(..drop);
+            self.nav.sel = self.nav.sel.saturating_sub(drop);
+            self.nav.offset = self.nav.offset.saturating_sub(drop);
+            self.at_top = false;
+        }
+    }
+
+    fn newer_loaded(&mut self, mut page: Vec<(u64, AuditRecord)>, full: bool) {
+        self.at_top = !full;
+        if self.at_top {
+            self.newer = false;
+        }
+        page.reverse();
+        let n = page.len();
+        page.extend(std::mem::take(&mut self.rows));
+        self.rows = page;
+        self.nav.sel += n;
+        self.nav.offset += n;
+        // Step onto the newest of the records just loaded.
+        self.nav.sel = self.nav.sel.saturating_sub(1);
+        self.nav.offset = self.nav.offset.min(self.nav.sel);
+        if self.rows.len() > WINDOW {
+            self.rows.truncate(WINDOW);
+            self.at_bottom = false;
+        }
+    }
+}
+
+/// The chain check's result, as the badge shows it.
+fn chain_result(result: Result<Payload, OpError>) -> Chain {
+    match result {
+        Ok(Payload::AuditVerify(r)) => match &r.first_failure {
+            Some(b) => Chain::Broken {
+                at: break_id(b),
+                problem: b.to_string(),
+            },
+            None if !r.snapshot_problems.is_empty() => Chain::Broken {
+                at: r.head.clone().unwrap_or_default(),
+                problem: summarize(&r.snapshot_problems),
+            },
+            None => Chain::Verified {
+                head: r.head.clone(),
+                records: r.records_checked,
+            },
+        },
+        Ok(_) => Chain::NotChecked,
+        Err(e) => Chain::Failed(e.to_string()),
     }
 }

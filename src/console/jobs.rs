@@ -205,6 +205,17 @@ pub fn run(
         )?)),
         Job::AuditPage { filter } => Payload::AuditPage(data::audit_page(store, filter)?),
         Job::AuditVerify => Payload::AuditVerify(Box::new(data::audit_verify(store, env)?)),
+        Job::Expire { .. }
+        | Job::HoldAdd { .. }
+        | Job::HoldRemove { .. }
+        | Job::RetentionRun { .. }
+        | Job::Checkpoint { .. } => governance(store, env, job)?,
+    })
+}
+
+/// The governance actions of the dialogs; each says what it did.
+fn governance(store: &mut Store, env: &Env, job: &Job) -> Result<Payload, OpError> {
+    Ok(match job {
         Job::Expire { id, reason } => {
             let s = crate::ops::expire::expire(store, env, id, reason)?;
             Payload::Done(format!(
@@ -227,23 +238,27 @@ pub fn run(
         Job::RetentionRun { dry_run } => {
             Payload::RetentionRun(Box::new(crate::ops::retention::run(store, env, *dry_run)?))
         }
-        Job::Checkpoint { path } => {
-            let cp = crate::ops::audit::write_checkpoint(store, path, env.clock.now())?;
-            let again = crate::ops::audit::read_checkpoint(path)?;
-            let r = crate::ops::audit::verify(store, env, Some(&again))?;
-            if !r.is_ok() {
-                return Err(OpError::Integrity(format!(
-                    "checkpoint written to {}, but the chain does not verify: {}",
-                    path.display(),
-                    r.problems().join("; ")
-                )));
-            }
-            Payload::Done(format!(
-                "checkpoint written to {}: head {}; the chain verifies up to it ({} records)",
-                path.display(),
-                cp.id,
-                r.records_checked
-            ))
-        }
+        Job::Checkpoint { path } => checkpoint(store, env, path)?,
+        _ => return Err(OpError::Usage("not a governance action".into())),
     })
+}
+
+/// Writes a checkpoint, then checks the chain reaches it.
+fn checkpoint(store: &mut Store, env: &Env, path: &Path) -> Result<Payload, OpError> {
+    let cp = crate::ops::audit::write_checkpoint(store, path, env.clock.now())?;
+    let again = crate::ops::audit::read_checkpoint(path)?;
+    let r = crate::ops::audit::verify(store, env, Some(&again))?;
+    if !r.is_ok() {
+        return Err(OpError::Integrity(format!(
+            "checkpoint written to {}, but the chain does not verify: {}",
+            path.display(),
+            r.problems().join("; ")
+        )));
+    }
+    Ok(Payload::Done(format!(
+        "checkpoint written to {}: head {}; the chain verifies up to it ({} records)",
+        path.display(),
+        cp.id,
+        r.records_checked
+    )))
 }
