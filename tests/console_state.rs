@@ -241,7 +241,11 @@ fn confirmation_starts_on_cancel_and_cancel_changes_nothing() {
     to_preview(&mut d);
     d.key(KeyCode::Enter);
     d.key(KeyCode::Enter);
-    assert_eq!(d.app.wizard.step, WizardStep::Reason, "a reason is required");
+    assert_eq!(
+        d.app.wizard.step,
+        WizardStep::Reason,
+        "a reason is required"
+    );
     assert!(d
         .app
         .wizard
@@ -406,7 +410,11 @@ fn a_target_that_does_not_verify_is_refused_in_the_wizard() {
     );
     assert!(d.screen().contains("What now"));
     d.key(KeyCode::Enter);
-    assert_eq!(d.app.wizard.step, WizardStep::Target, "back to choose another");
+    assert_eq!(
+        d.app.wizard.step,
+        WizardStep::Target,
+        "back to choose another"
+    );
     assert_eq!((active_of(&d, "syft"), audit_count(&d)), before);
 }
 

@@ -2,8 +2,8 @@
 
 use super::{App, Level};
 use crate::console::actions::Outcome;
-use crate::console::data::Overview;
 use crate::console::audit::Chain;
+use crate::console::data::Overview;
 use crate::console::jobs::{Effect, Job, Msg, Payload};
 use crate::ops::OpError;
 

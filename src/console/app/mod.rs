@@ -10,12 +10,12 @@ mod mouse;
 mod screens;
 
 use super::actions::Dialog;
-use crate::console::audit::Browser;
 use super::data::Overview;
 use super::jobs::{Effect, Job, SNAPSHOT_PAGE};
 use super::keymap::{self, Scope};
-use crate::console::widgets::{ListNav, Pane};
 use super::wizard::{self, ToolChoice, Wizard};
+use crate::console::audit::Browser;
+use crate::console::widgets::{ListNav, Pane};
 use crate::domain::snapshot::Snapshot;
 use crate::ops::retention::Status;
 use ratatui::layout::Rect;
@@ -413,7 +413,10 @@ impl App {
             Screen::Audit => self.audit.focus == Pane::List && !self.audit.in_text_entry(),
             Screen::Rollback => {
                 self.read_only
-                    || matches!(self.wizard.step, wizard::WizardStep::Tool | wizard::WizardStep::Result)
+                    || matches!(
+                        self.wizard.step,
+                        wizard::WizardStep::Tool | wizard::WizardStep::Result
+                    )
             }
         }
     }
@@ -453,5 +456,4 @@ impl App {
             .or(self.ticked_at)
             .unwrap_or(chrono::DateTime::UNIX_EPOCH)
     }
-
 }

@@ -93,7 +93,9 @@ impl App {
             Screen::Sla => self.tool_names().len(),
             Screen::Rollback => match self.wizard.step {
                 wizard::WizardStep::Tool => self.wizard.tools.len(),
-                wizard::WizardStep::Target => self.wizard.targets.as_ref().map_or(0, |t| t.list.len()),
+                wizard::WizardStep::Target => {
+                    self.wizard.targets.as_ref().map_or(0, |t| t.list.len())
+                }
                 wizard::WizardStep::Preview => self.wizard.preview.items.len(),
                 _ => 0,
             },

@@ -6,8 +6,8 @@ use crate::console::actions::Kind;
 use crate::console::jobs::{Effect, Job};
 use crate::console::keymap::Action;
 use crate::console::widgets::{scrolled, ListNav, Pane};
-use crate::domain::snapshot::SnapshotState;
 use crate::console::wizard;
+use crate::domain::snapshot::SnapshotState;
 
 impl App {
     pub(super) fn handle_overview(&mut self, a: Action, page: usize) -> Vec<Effect> {

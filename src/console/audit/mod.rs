@@ -13,8 +13,8 @@ use super::keymap::Action;
 use super::widgets::{scrolled, ListNav, Pane, TextField};
 use crate::domain::audit::AuditRecord;
 use crate::ops::OpError;
-use chrono::{DateTime, Utc};
 use chain::chain_result;
+use chrono::{DateTime, Utc};
 
 pub const PAGE: u64 = 200;
 /// The most records kept in memory; the far end is dropped and re-paged.

@@ -1,8 +1,8 @@
 //! Screen 4: the audit browser: a paged table (newest first), filters,
 //! free-text search, the selected record's JSON, and the chain badge.
 
-use super::{boxed, col, fit, fit_columns, header_row, json_lines, paragraph, scrollbar};
-use super::{sel_style, spinner, Table};
+use super::{boxed, col, fit, head, json_lines, paragraph};
+use super::{sel_style, spinner, Rows, Table};
 use crate::console::app::App;
 use crate::console::audit::{Chain, Form, FIELDS};
 use crate::console::theme::Theme;
@@ -154,29 +154,13 @@ fn table(app: &App, theme: &Theme, l: &Layout, body: Rect, buf: &mut Buffer) {
     cols[4].width = inner
         .width
         .saturating_sub(cols[..4].iter().map(|c| c.width + 1).sum());
-    let keep = fit_columns(&cols, &[], inner.width);
-    header_row(&cols, &keep, theme, inner.x, inner.y, inner.width, buf);
+    let keep = head(&cols, &[], theme, inner, buf);
     let rows = list_area(app, body);
-    let (off, total) = app.scroll_span(a.rows.len(), a.nav, rows.height as usize);
-    scrollbar(
-        off,
-        total,
-        rows.height as usize,
-        Rect::new(l.table.x, rows.y, l.table.width, rows.height),
-        theme,
-        buf,
-    );
-    let table = Table {
-        cols: &cols,
-        keep: &keep,
-        rows,
-    };
-    let shown = app.rows_shown(a.rows.len(), a.nav, rows.height as usize, true);
-    for (row, i) in shown.into_iter().enumerate() {
-        let cells = record_cells(&a.rows[i].1, theme);
-        let selected = (i == a.nav.sel).then_some(a.focus == Pane::List);
-        table.row(app, row, &cells, selected, theme, buf);
-    }
+    let table = Table::new(&cols, &keep, rows);
+    let list = Rows::new(a.rows.len(), a.nav, a.focus == Pane::List);
+    table.scrolled(app, list, l.table, theme, buf, |i| {
+        record_cells(&a.rows[i].1, theme)
+    });
     if a.rows.is_empty() {
         let msg = match (&a.error, a.req) {
             (Some(e), _) => e.clone(),

@@ -11,7 +11,7 @@ mod table;
 mod text;
 mod wizard;
 
-pub use table::{cells_row, col, fit_columns, header_row, rcol, sel_style, Col, Table};
+pub use table::{cells_row, col, fit_columns, head, header_row, rcol, sel_style, Col, Rows, Table};
 pub use text::{
     age, badge, field_text, fit, fmt_age, freshness_badge, json_lines, short_hash, state_badge,
 };
@@ -357,6 +357,16 @@ pub fn scrollbar(
 }
 
 // ---- helpers shared by the screens ----
+
+/// `r` without its first `top` and last `bottom` lines.
+pub fn below(r: Rect, top: u16, bottom: u16) -> Rect {
+    Rect::new(
+        r.x,
+        r.y + top,
+        r.width,
+        r.height.saturating_sub(top + bottom),
+    )
+}
 
 /// A titled box; returns its inside.
 pub fn boxed(title: &str, focused: bool, theme: &Theme, area: Rect, buf: &mut Buffer) -> Rect {

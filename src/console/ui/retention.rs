@@ -100,7 +100,11 @@ fn hold_lines<'a>(st: &Status, theme: &Theme) -> Vec<Line<'a>> {
             },
             Span::raw(format!(" {}", field(h, "snapshotId"))),
             Span::styled(format!("  until {}", field(h, "expiresAt")), theme.title()),
-            Span::raw(format!("  by {}: {}", field(h, "createdBy"), field(h, "reason"))),
+            Span::raw(format!(
+                "  by {}: {}",
+                field(h, "createdBy"),
+                field(h, "reason")
+            )),
         ]));
     }
     lines

@@ -1,7 +1,7 @@
 //! Screen 2: the freshness SLA per tool, the time left until the next state
 //! change, and each tool's age against its thresholds.
 
-use super::{boxed, col, fit_columns, fmt_age, freshness_badge, header_row, rcol, Table};
+use super::{boxed, col, fmt_age, freshness_badge, head, rcol, Table};
 use crate::console::app::App;
 use crate::console::data::Overview;
 use crate::console::theme::{freshness_glyph, freshness_word, Theme};
@@ -67,8 +67,7 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         col("NEXT CHECK", 20),
         col("MAX AGE / STALE / CRITICAL", 26),
     ];
-    let keep = fit_columns(&cols, &[3, 6, 5], inner.width);
-    header_row(&cols, &keep, theme, inner.x, inner.y, inner.width, buf);
+    let keep = head(&cols, &[3, 6, 5], theme, inner, buf);
     if o.tools.is_empty() {
         buf.set_stringn(
             inner.x,
@@ -87,7 +86,12 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         keep: &keep,
         rows: list_area(app, body),
     };
-    let shown = app.rows_shown(o.tools.len(), app.tool_nav, table.rows.height as usize, true);
+    let shown = app.rows_shown(
+        o.tools.len(),
+        app.tool_nav,
+        table.rows.height as usize,
+        true,
+    );
     for (row, i) in shown.into_iter().enumerate() {
         let cells = sla_cells(&o.tools[i].sla, o.now, theme);
         let selected = (i == app.tool_nav.sel).then_some(true);
@@ -159,7 +163,12 @@ fn age_bars(o: &Overview, theme: &Theme, area: Rect, buf: &mut Buffer) {
             Some(a) => {
                 let bar = Rect::new(inner.x + name_w, y, bar_w, 2);
                 age_bar(s, &a, theme, bar, buf);
-                let label = Rect::new(bar.right() + 1, y, inner.right().saturating_sub(bar.right() + 1), 2);
+                let label = Rect::new(
+                    bar.right() + 1,
+                    y,
+                    inner.right().saturating_sub(bar.right() + 1),
+                    2,
+                );
                 age_label(&a, theme, label, buf);
             }
         }

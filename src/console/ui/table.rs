@@ -1,9 +1,10 @@
 //! Tables: columns that drop out when the screen is narrow, a header, and
 //! rows of styled cells.
 
-use super::mark_match;
+use super::{mark_match, scrollbar};
 use crate::console::app::App;
 use crate::console::theme::Theme;
+use crate::console::widgets::ListNav;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -109,6 +110,27 @@ pub fn cells_row(
     }
 }
 
+/// Fits the columns to `area`'s width and writes their header on its first
+/// line; returns the kept columns.
+pub fn head(
+    cols: &[Col],
+    drop: &[usize],
+    theme: &Theme,
+    area: Rect,
+    buf: &mut Buffer,
+) -> Vec<usize> {
+    let keep = fit_columns(cols, drop, area.width);
+    header_row(cols, &keep, theme, area.x, area.y, area.width, buf);
+    keep
+}
+
+/// A list's length, its selection, and whether it has the keyboard.
+pub struct Rows {
+    pub len: usize,
+    pub nav: ListNav,
+    pub focused: bool,
+}
+
 /// A list drawn as a table: its columns, the kept ones, and the rows' area.
 pub struct Table<'a> {
     pub cols: &'a [Col],
@@ -116,7 +138,39 @@ pub struct Table<'a> {
     pub rows: Rect,
 }
 
-impl Table<'_> {
+impl Rows {
+    pub fn new(len: usize, nav: ListNav, focused: bool) -> Rows {
+        Rows { len, nav, focused }
+    }
+}
+
+impl<'a> Table<'a> {
+    pub fn new(cols: &'a [Col], keep: &'a [usize], rows: Rect) -> Table<'a> {
+        Table { cols, keep, rows }
+    }
+
+    /// A scrolled list: its scrollbar on the right edge of `frame` (the
+    /// list's box), and the rows in view, each from `cells`.
+    pub fn scrolled<'s>(
+        &self,
+        app: &App,
+        list: Rows,
+        frame: Rect,
+        theme: &Theme,
+        buf: &mut Buffer,
+        cells: impl Fn(usize) -> Vec<Vec<Span<'s>>>,
+    ) {
+        let rows = self.rows;
+        let (off, total) = app.scroll_span(list.len, list.nav, rows.height as usize);
+        let bar = Rect::new(frame.x, rows.y, frame.width, rows.height);
+        scrollbar(off, total, rows.height as usize, bar, theme, buf);
+        let shown = app.rows_shown(list.len, list.nav, rows.height as usize, true);
+        for (row, i) in shown.into_iter().enumerate() {
+            let selected = (i == list.nav.sel).then_some(list.focused);
+            self.row(app, row, &cells(i), selected, theme, buf);
+        }
+    }
+
     /// Draws the `row`th visible row: its cells, the filter's matches, and
     /// the selection (`selected`: whether the list has the keyboard).
     pub fn row(

@@ -2,8 +2,8 @@
 //! fields, and the freshness badge.
 
 use crate::console::theme::{freshness_glyph, freshness_word, state_glyph, Theme};
-use crate::domain::snapshot::SnapshotState;
 use crate::domain::freshness::{Assessment, Freshness};
+use crate::domain::snapshot::SnapshotState;
 use chrono::{DateTime, Duration, Utc};
 use ratatui::text::Span;
 
@@ -88,7 +88,12 @@ pub fn badge<'a>(state: Freshness, overdue: bool, word: &str, theme: &Theme) -> 
 
 /// An assessment's badge with the state's full word ("stale (overdue)").
 pub fn freshness_badge<'a>(a: &Assessment, theme: &Theme) -> Span<'a> {
-    badge(a.state, a.overdue, freshness_word(a.state, a.overdue), theme)
+    badge(
+        a.state,
+        a.overdue,
+        freshness_word(a.state, a.overdue),
+        theme,
+    )
 }
 
 /// A snapshot state as drawn in lists: its glyph and word, in its style.

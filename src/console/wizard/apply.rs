@@ -60,7 +60,9 @@ impl Wizard {
         if empty {
             self.failure = Some(Failure {
                 kind: FailKind::Other,
-                message: format!("{tool} has no earlier restorable snapshot (previous or archived)"),
+                message: format!(
+                    "{tool} has no earlier restorable snapshot (previous or archived)"
+                ),
                 next: "Esc: choose another tool".into(),
             });
         }

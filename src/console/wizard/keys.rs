@@ -114,8 +114,9 @@ impl Wizard {
     fn reason_key(&mut self, a: Action) -> Handled {
         match a {
             Action::Enter if self.reason.value().is_none() => {
-                self.note =
-                    Some("a reason is required: say why (it is recorded in the audit trail)".into());
+                self.note = Some(
+                    "a reason is required: say why (it is recorded in the audit trail)".into(),
+                );
             }
             Action::Enter => {
                 self.confirm = TextField::default();

@@ -4,7 +4,7 @@
 mod snapshots;
 mod timeline;
 
-use super::{age, boxed, cells_row, col, fit, fit_columns, fmt_age, freshness_badge, header_row};
+use super::{age, boxed, cells_row, col, fit, fmt_age, freshness_badge, head, header_row};
 use super::{mark_match, rcol, sel_style, spinner, state_badge, Col};
 use crate::console::app::App;
 use crate::console::data::{Overview, ToolLine};
@@ -77,7 +77,9 @@ fn layout(app: &App, body: Rect) -> Layout {
 
 pub fn list_area(app: &App, body: Rect) -> Option<Rect> {
     match &app.snapshots {
-        Some(l) => snapshots::list_layout(l, body).list_box.map(snapshots::rows_of),
+        Some(l) => snapshots::list_layout(l, body)
+            .list_box
+            .map(snapshots::rows_of),
         None => Some(layout(app, body).rows),
     }
 }
@@ -223,11 +225,11 @@ impl ToolTable {
             None => Span::styled("- none", theme.dim()),
         };
         let id = match t.active() {
-            Some(a) if self.short_ids => a
-                .id
-                .strip_prefix(&format!("{}-", t.name()))
-                .unwrap_or(&a.id)
-                .to_string(),
+            Some(a) if self.short_ids => {
+                a.id.strip_prefix(&format!("{}-", t.name()))
+                    .unwrap_or(&a.id)
+                    .to_string()
+            }
             Some(a) => a.id.clone(),
             None => "-".into(),
         };
@@ -273,7 +275,15 @@ fn tool_rows(
         let y = l.rows.y + row as u16;
         let selected = i == app.tool_nav.sel;
         let cursor = (selected && app.overview_focus == Pane::Detail).then_some(app.mark_sel);
-        cells_row(&t.cols, &t.keep, &t.cells(tool, theme), l.rows.x, y, width, buf);
+        cells_row(
+            &t.cols,
+            &t.keep,
+            &t.cells(tool, theme),
+            l.rows.x,
+            y,
+            width,
+            buf,
+        );
         let text = Rect::new(l.rows.x, y, used.saturating_sub(1), 1);
         mark_match(app, text, buf);
         if selected {
@@ -317,7 +327,6 @@ fn thresholds(
         buf.set_stringn(area.x + 1, area.y, fit(&text, room), room, theme.dim());
     }
 }
-
 
 /// The timeline cursor's snapshot, said in one line.
 fn cursor_line(app: &App, t: &ToolLine, now: DateTime<Utc>, width: usize) -> Option<String> {
@@ -376,10 +385,7 @@ fn recent(
     let off = if active_off_window(t, now, window_days) {
         format!(
             " · {OFF_WINDOW} the active snapshot is older than the window ({})",
-            t.sla
-                .assessment
-                .map(|a| fmt_age(a.age))
-                .unwrap_or_default()
+            t.sla.assessment.map(|a| fmt_age(a.age)).unwrap_or_default()
         )
     } else {
         String::new()
@@ -399,8 +405,7 @@ fn recent(
         rcol("RECORDS", 7),
         col("FRESHNESS NOW", 17),
     ];
-    let keep = fit_columns(&cols, &[2, 5, 3], inner.width);
-    header_row(&cols, &keep, theme, inner.x, inner.y, inner.width, buf);
+    let keep = head(&cols, &[2, 5, 3], theme, inner, buf);
     let shown = t.marks.iter().take(inner.height.saturating_sub(1) as usize);
     for (i, s) in shown.enumerate() {
         let cells = recent_cells(t, s, now, theme);

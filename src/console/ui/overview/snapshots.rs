@@ -1,8 +1,8 @@
 //! A tool's snapshot list (Enter on the overview), newest first, with the
 //! selected snapshot's record beside it (or instead of it when narrow).
 
-use super::super::{age, boxed, col, fit, fit_columns, header_row, json_lines, paragraph, rcol};
-use super::super::{scrollbar, short_hash, spinner, state_badge, Table};
+use super::super::{age, boxed, col, fit, head, json_lines, paragraph, rcol};
+use super::super::{short_hash, spinner, state_badge, Rows, Table};
 use crate::console::app::{App, SnapList};
 use crate::console::theme::Theme;
 use crate::console::widgets::{escape, Pane};
@@ -79,29 +79,13 @@ fn snapshot_table(app: &App, list: &SnapList, theme: &Theme, b: Rect, buf: &mut 
         col("SOURCE", 12),
         col("WARNINGS", 10),
     ];
-    let keep = fit_columns(&cols, &[7, 6, 8, 2], inner.width);
-    header_row(&cols, &keep, theme, inner.x, inner.y, inner.width, buf);
+    let keep = head(&cols, &[7, 6, 8, 2], theme, inner, buf);
     let rows = rows_of(b);
-    let (off, total) = app.scroll_span(list.items.len(), list.nav, rows.height as usize);
-    scrollbar(
-        off,
-        total,
-        rows.height as usize,
-        Rect::new(b.x, rows.y, b.width, rows.height),
-        theme,
-        buf,
-    );
-    let table = Table {
-        cols: &cols,
-        keep: &keep,
-        rows,
-    };
-    let shown = app.rows_shown(list.items.len(), list.nav, rows.height as usize, true);
-    for (row, i) in shown.into_iter().enumerate() {
-        let cells = snapshot_cells(list, i, now, theme);
-        let selected = (i == list.nav.sel).then_some(list.focus == Pane::List);
-        table.row(app, row, &cells, selected, theme, buf);
-    }
+    let table = Table::new(&cols, &keep, rows);
+    let shown = Rows::new(list.items.len(), list.nav, list.focus == Pane::List);
+    table.scrolled(app, shown, b, theme, buf, |i| {
+        snapshot_cells(list, i, now, theme)
+    });
     if list.items.is_empty() {
         let msg = match (&list.error, list.req) {
             (Some(e), _) => e.clone(),

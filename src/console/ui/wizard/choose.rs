@@ -1,6 +1,7 @@
 //! Steps 1 and 2: the tool, then the snapshot to roll it back to.
 
-use super::super::{age, badge, col, fit, fit_columns, freshness_badge, header_row, rcol};
+use super::super::rcol;
+use super::super::{age, badge, below, col, fit, fit_columns, freshness_badge, head, header_row};
 use super::super::{short_hash, spinner, state_badge, Table};
 use crate::console::app::App;
 use crate::console::data::Targets;
@@ -14,13 +15,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
 /// The rows of a step's list: below its intro line and its header.
-fn rows_of(inner: Rect) -> Rect {
-    Rect::new(
-        inner.x,
-        inner.y + 2,
-        inner.width,
-        inner.height.saturating_sub(3),
-    )
+pub(super) fn rows_of(inner: Rect) -> Rect {
+    below(inner, 2, 1)
 }
 
 pub fn tool_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
@@ -38,13 +34,8 @@ pub fn tool_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         col("ACTIVE SNAPSHOT", 34),
         rcol("RECORDS", 8),
     ];
-    let keep = fit_columns(&cols, &[2], inner.width);
-    header_row(&cols, &keep, theme, inner.x, inner.y + 1, inner.width, buf);
-    let table = Table {
-        cols: &cols,
-        keep: &keep,
-        rows: rows_of(inner),
-    };
+    let keep = head(&cols, &[2], theme, below(inner, 1, 0), buf);
+    let table = Table::new(&cols, &keep, rows_of(inner));
     let shown = app.rows_shown(w.tools.len(), w.tool_nav, table.rows.height as usize, true);
     for (row, i) in shown.into_iter().enumerate() {
         let t = &w.tools[i];
@@ -119,11 +110,7 @@ pub fn target_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         keep.push(9);
     }
     header_row(&cols, &keep, theme, inner.x, inner.y + 1, inner.width, buf);
-    let table = Table {
-        cols: &cols,
-        keep: &keep,
-        rows: rows_of(inner),
-    };
+    let table = Table::new(&cols, &keep, rows_of(inner));
     let now = app.now();
     let shown = app.rows_shown(t.list.len(), w.target_nav, table.rows.height as usize, true);
     for (row, i) in shown.into_iter().enumerate() {
@@ -204,6 +191,10 @@ fn target_cells<'a>(
 fn after_cell<'a>(t: &Targets, s: &Snapshot, theme: &Theme) -> Span<'a> {
     let a = t.after(s);
     // Short enough for the column at 80 columns.
-    let word = if a.overdue { "overdue" } else { a.state.as_str() };
+    let word = if a.overdue {
+        "overdue"
+    } else {
+        a.state.as_str()
+    };
     badge(a.state, a.overdue, word, theme)
 }

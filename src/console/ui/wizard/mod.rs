@@ -6,7 +6,7 @@ mod choose;
 mod preview;
 mod steps;
 
-use super::{boxed, fmt_age, paragraph};
+use super::{below, boxed, fmt_age, paragraph};
 use crate::console::app::App;
 use crate::console::theme::Theme;
 use crate::console::wizard::{Failure, Wizard, WizardStep};
@@ -15,13 +15,9 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 
+/// The step's box: under the breadcrumb.
 fn content(body: Rect) -> Rect {
-    Rect::new(
-        body.x,
-        body.y + 1,
-        body.width,
-        body.height.saturating_sub(1),
-    )
+    below(body, 1, 0)
 }
 
 fn inner_of(r: Rect) -> Rect {
@@ -78,12 +74,7 @@ pub fn list_area(app: &App, body: Rect) -> Option<Rect> {
     }
     let inner = inner_of(content(body));
     match app.wizard.step {
-        WizardStep::Tool | WizardStep::Target => Some(Rect::new(
-            inner.x,
-            inner.y + 2,
-            inner.width,
-            inner.height.saturating_sub(3),
-        )),
+        WizardStep::Tool | WizardStep::Target => Some(choose::rows_of(inner)),
         WizardStep::Preview => {
             let l = preview_layout(inner).list;
             Some(Rect::new(l.x, l.y, l.width, l.height))
@@ -93,7 +84,10 @@ pub fn list_area(app: &App, body: Rect) -> Option<Rect> {
 }
 
 fn breadcrumb(w: &Wizard, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let cur = WizardStep::ALL.iter().position(|s| *s == w.step).unwrap_or(0);
+    let cur = WizardStep::ALL
+        .iter()
+        .position(|s| *s == w.step)
+        .unwrap_or(0);
     let mut spans = vec![Span::styled(" Rollback: ", theme.title())];
     for (i, s) in WizardStep::ALL.iter().enumerate() {
         let (text, style) = if i == cur {
@@ -140,7 +134,10 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         WizardStep::Execute | WizardStep::Result => steps::execute_step(app, theme, inner, buf),
     }
     // Reason and Confirm show their notes beside their fields.
-    if let (Some(n), false) = (&w.note, matches!(w.step, WizardStep::Reason | WizardStep::Confirm)) {
+    if let (Some(n), false) = (
+        &w.note,
+        matches!(w.step, WizardStep::Reason | WizardStep::Confirm),
+    ) {
         buf.set_stringn(
             inner.x + 1,
             inner.bottom().saturating_sub(1),

@@ -99,7 +99,15 @@ fn counts_table(d: &DiffSummary, theme: &Theme, inner: Rect, buf: &mut Buffer) {
     ];
     for (i, (name, c, style)) in rows.into_iter().enumerate() {
         let cells = counts_cells(name, c, style);
-        cells_row(&cols, &keep, &cells, x, inner.y + 2 + i as u16, inner.width, buf);
+        cells_row(
+            &cols,
+            &keep,
+            &cells,
+            x,
+            inner.y + 2 + i as u16,
+            inner.width,
+            buf,
+        );
     }
 }
 
