@@ -140,6 +140,13 @@ impl Observer for StepSender<'_> {
     }
 }
 
+/// The next job id: each job's result comes back under its id, and a
+/// result nobody waits for any more is dropped.
+pub fn next_id(ids: &mut u64) -> u64 {
+    *ids += 1;
+    *ids
+}
+
 /// Runs one job on a connection of its own: read-only unless the job is a
 /// rollback (and the console is not read-only). Step events go to `tx` as
 /// they happen; the final result is returned.

@@ -24,16 +24,13 @@ impl App {
     /// list: the rows loaded are only a page, so a kept filter must not
     /// hide the matches not loaded yet.
     pub(super) fn store_search(&mut self, text: Option<String>) -> Vec<Effect> {
-        let mut ids = self.ids;
-        let fx = match self.screen {
-            Screen::Audit => self.audit.search(text, &mut ids),
+        match self.screen {
+            Screen::Audit => self.audit.search(text, &mut self.ids),
             Screen::Rollback if self.wizard.step == wizard::WizardStep::Preview => {
-                self.wizard.search_diff(text, &mut ids)
+                self.wizard.search_diff(text, &mut self.ids)
             }
             _ => Vec::new(),
-        };
-        self.ids = ids;
-        fx
+        }
     }
 
     /// Which list has the keyboard, as far as the filter is concerned.

@@ -195,9 +195,7 @@ impl App {
     }
 
     fn wizard_key(&mut self, a: Action, page: usize) -> Vec<Effect> {
-        let mut ids = self.ids;
-        let (mut fx, exit) = self.wizard.handle(a, page, &mut ids);
-        self.ids = ids;
+        let (mut fx, exit) = self.wizard.handle(a, page, &mut self.ids);
         let (msg, changed) = match exit {
             Exit::Stay => return fx,
             Exit::Leave(msg) => (msg, false),
@@ -226,9 +224,7 @@ impl App {
         }
         let now = self.now();
         let tools = self.tool_names();
-        let mut ids = self.ids;
-        let fx = self.audit.handle(a, page, now, &tools, &mut ids);
-        self.ids = ids;
+        let fx = self.audit.handle(a, page, now, &tools, &mut self.ids);
         fx
     }
 
@@ -242,12 +238,10 @@ impl App {
 
     fn handle_dialog(&mut self, a: Action) -> Vec<Effect> {
         let now = self.now();
-        let mut ids = self.ids;
         let Some(d) = self.dialog.as_mut() else {
             return Vec::new();
         };
-        let (fx, out) = d.handle(a, now, &mut ids);
-        self.ids = ids;
+        let (fx, out) = d.handle(a, now, &mut self.ids);
         if out == Outcome::Cancelled {
             let what = d.kind.title();
             self.dialog = None;
@@ -268,9 +262,7 @@ impl App {
             ));
             return Vec::new();
         }
-        let mut ids = self.ids;
-        let (d, fx) = Dialog::new(kind, &mut ids);
-        self.ids = ids;
+        let (d, fx) = Dialog::new(kind, &mut self.ids);
         self.dialog = Some(d);
         fx
     }
@@ -335,9 +327,7 @@ impl App {
                 Vec::new()
             }
             Screen::Audit => {
-                let mut ids = self.ids;
-                let fx = self.audit.open(&mut ids);
-                self.ids = ids;
+                let fx = self.audit.open(&mut self.ids);
                 fx
             }
             Screen::Retention if self.retention.is_none() && self.retention_req.is_none() => {

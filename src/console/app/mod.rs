@@ -11,7 +11,7 @@ mod screens;
 
 use super::actions::Dialog;
 use super::data::Overview;
-use super::jobs::{Effect, Job, SNAPSHOT_PAGE};
+use super::jobs::{next_id, Effect, Job, SNAPSHOT_PAGE};
 use super::keymap::{self, Scope};
 use super::wizard::{self, ToolChoice, Wizard};
 use crate::console::audit::Browser;
@@ -249,13 +249,8 @@ impl App {
         }
     }
 
-    fn next_id(&mut self) -> u64 {
-        self.ids += 1;
-        self.ids
-    }
-
     fn run(&mut self, job: Job) -> (u64, Effect) {
-        let id = self.next_id();
+        let id = next_id(&mut self.ids);
         (id, Effect::Run { id, job })
     }
 
@@ -290,9 +285,7 @@ impl App {
         if self.retention.is_some() || retention {
             fx.extend(self.load_retention());
         }
-        let mut ids = self.ids;
-        fx.extend(self.audit.store_changed(&mut ids));
-        self.ids = ids;
+        fx.extend(self.audit.store_changed(&mut self.ids));
         fx
     }
 

@@ -203,9 +203,7 @@ impl App {
             return Vec::new();
         }
         self.wizard.set_tools(self.tool_choices());
-        let mut ids = self.ids;
-        let fx = self.wizard.start_with(tool, target, &mut ids);
-        self.ids = ids;
+        let fx = self.wizard.start_with(tool, target, &mut self.ids);
         fx
     }
 }

@@ -8,7 +8,7 @@ mod form;
 pub use chain::{badge_text, Chain};
 pub use form::{Form, Query, FIELDS};
 
-use super::jobs::{Effect, Job, Payload};
+use super::jobs::{next_id, Effect, Job, Payload};
 use super::keymap::Action;
 use super::widgets::{scrolled, ListNav, Pane, TextField};
 use crate::domain::audit::AuditRecord;
@@ -74,11 +74,6 @@ impl Default for Browser {
             page: 1,
         }
     }
-}
-
-fn next_id(ids: &mut u64) -> u64 {
-    *ids += 1;
-    *ids
 }
 
 impl Browser {

@@ -13,7 +13,7 @@ mod preview;
 pub use preview::{detail_lines, Order, Preview};
 
 use super::data::Targets;
-use super::jobs::{Effect, Job};
+use super::jobs::{next_id, Effect, Job};
 use super::widgets::{ListNav, TextField};
 use crate::ops::rollback::{Plan, Response, Step as WorkflowStep};
 use crate::ops::OpError;
@@ -166,11 +166,6 @@ pub enum Exit {
     Leave(String),
     /// The store changed (a rollback completed): reload everything.
     LeaveChanged(String),
-}
-
-pub(crate) fn next_id(ids: &mut u64) -> u64 {
-    *ids += 1;
-    *ids
 }
 
 impl Default for Wizard {

@@ -1,8 +1,8 @@
 //! The dry-run diff's list: its order, its filters (searched in the store,
 //! page by page) and the keys of the preview step.
 
-use super::{next_id, Wizard, WizardStep};
-use crate::console::jobs::{Effect, Job};
+use super::{Wizard, WizardStep};
+use crate::console::jobs::{next_id, Effect, Job};
 use crate::console::keymap::Action;
 use crate::console::widgets::{scrolled, ListNav, Pane};
 use crate::domain::record::Severity;
