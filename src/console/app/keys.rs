@@ -224,8 +224,7 @@ impl App {
         }
         let now = self.now();
         let tools = self.tool_names();
-        let fx = self.audit.handle(a, page, now, &tools, &mut self.ids);
-        fx
+        self.audit.handle(a, page, now, &tools, &mut self.ids)
     }
 
     fn retention_key(&mut self, a: Action, page: usize) -> Vec<Effect> {
@@ -327,8 +326,7 @@ impl App {
                 Vec::new()
             }
             Screen::Audit => {
-                let fx = self.audit.open(&mut self.ids);
-                fx
+                self.audit.open(&mut self.ids)
             }
             Screen::Retention if self.retention.is_none() && self.retention_req.is_none() => {
                 self.load_retention()

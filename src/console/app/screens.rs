@@ -203,7 +203,6 @@ impl App {
             return Vec::new();
         }
         self.wizard.set_tools(self.tool_choices());
-        let fx = self.wizard.start_with(tool, target, &mut self.ids);
-        fx
+        self.wizard.start_with(tool, target, &mut self.ids)
     }
 }
