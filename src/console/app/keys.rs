@@ -325,9 +325,7 @@ impl App {
                 }
                 Vec::new()
             }
-            Screen::Audit => {
-                self.audit.open(&mut self.ids)
-            }
+            Screen::Audit => self.audit.open(&mut self.ids),
             Screen::Retention if self.retention.is_none() && self.retention_req.is_none() => {
                 self.load_retention()
             }
