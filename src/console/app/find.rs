@@ -13,7 +13,7 @@ impl App {
     pub(super) fn store_text(&self) -> Option<Option<String>> {
         match self.screen {
             Screen::Audit => Some(self.audit.query.text.clone()),
-            Screen::Rollback if self.wizard.step == wizard::WizardStep::Preview => {
+            Screen::Rollback if matches!(self.wizard.step, wizard::WizardStep::Preview) => {
                 Some(self.wizard.preview.filter.text.clone())
             }
             _ => None,
@@ -26,7 +26,7 @@ impl App {
     pub(super) fn store_search(&mut self, text: Option<String>) -> Vec<Effect> {
         match self.screen {
             Screen::Audit => self.audit.search(text, &mut self.ids),
-            Screen::Rollback if self.wizard.step == wizard::WizardStep::Preview => {
+            Screen::Rollback if matches!(self.wizard.step, wizard::WizardStep::Preview) => {
                 self.wizard.search_diff(text, &mut self.ids)
             }
             _ => Vec::new(),
@@ -34,11 +34,11 @@ impl App {
     }
 
     /// Which list has the keyboard, as far as the filter is concerned.
-    pub(super) fn list_key(&self) -> (Screen, Option<String>, Option<wizard::WizardStep>) {
+    pub(super) fn list_key(&self) -> (Screen, Option<String>, Option<usize>) {
         (
             self.screen,
             self.snapshots.as_ref().map(|l| l.tool.clone()),
-            (self.screen == Screen::Rollback).then_some(self.wizard.step),
+            (self.screen == Screen::Rollback).then_some(self.wizard.step.index()),
         )
     }
 

@@ -319,7 +319,9 @@ impl App {
         match screen {
             Screen::Rollback if !self.read_only => {
                 self.wizard.set_tools(self.tool_choices());
-                if self.wizard.step == wizard::WizardStep::Tool && self.wizard.tool.is_none() {
+                if matches!(self.wizard.step, wizard::WizardStep::Tool)
+                    && self.wizard.tool.is_none()
+                {
                     self.wizard.tool_nav.sel = self.tool_nav.sel;
                     self.wizard.tool_nav.clamp(self.wizard.tools.len());
                 }

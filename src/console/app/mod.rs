@@ -357,6 +357,25 @@ impl App {
         self.screen_scopes()
     }
 
+    /// The wizard step's keys.
+    fn wizard_scope(&self) -> Scope {
+        use wizard::{FailKind, WizardStep as W};
+        match &self.wizard.step {
+            W::Tool | W::Target => Scope::WizardList,
+            W::Verify => Scope::WizardVerify,
+            W::Preview => Scope::WizardPreview,
+            W::Reason => Scope::WizardReason,
+            W::Confirm(_) if self.wizard.moved.is_some() => Scope::WizardStale,
+            W::Confirm(_) if self.wizard.confirmed() => Scope::WizardConfirmReady,
+            W::Confirm(_) => Scope::WizardConfirm,
+            W::Execute { .. } => Scope::WizardRunning,
+            W::Result {
+                outcome: Err(f), ..
+            } if matches!(f.kind, FailKind::Conflict | FailKind::Integrity) => Scope::WizardRetry,
+            W::Result { .. } => Scope::WizardResult,
+        }
+    }
+
     /// The scopes of the screen under the help (its keys are listed first).
     pub fn screen_scopes(&self) -> Vec<Scope> {
         let s = match self.screen {
@@ -364,25 +383,7 @@ impl App {
             Screen::Overview => Scope::Overview,
             Screen::Sla => Scope::Sla,
             Screen::Rollback if self.read_only => Scope::Global,
-            Screen::Rollback => match self.wizard.step {
-                wizard::WizardStep::Tool | wizard::WizardStep::Target => Scope::WizardList,
-                wizard::WizardStep::Verify => Scope::WizardVerify,
-                wizard::WizardStep::Preview => Scope::WizardPreview,
-                wizard::WizardStep::Reason => Scope::WizardReason,
-                wizard::WizardStep::Confirm if self.wizard.moved.is_some() => Scope::WizardStale,
-                wizard::WizardStep::Confirm if self.wizard.confirmed() => Scope::WizardConfirmReady,
-                wizard::WizardStep::Confirm => Scope::WizardConfirm,
-                wizard::WizardStep::Execute => Scope::WizardRunning,
-                wizard::WizardStep::Result
-                    if matches!(
-                        &self.wizard.outcome,
-                        Some(Err(f)) if matches!(f.kind, wizard::FailKind::Conflict | wizard::FailKind::Integrity)
-                    ) =>
-                {
-                    Scope::WizardRetry
-                }
-                wizard::WizardStep::Result => Scope::WizardResult,
-            },
+            Screen::Rollback => self.wizard_scope(),
             Screen::Audit if self.audit.form.is_some() => Scope::AuditForm,
             Screen::Audit => Scope::Audit,
             Screen::Retention => Scope::Retention,
@@ -408,7 +409,7 @@ impl App {
                 self.read_only
                     || matches!(
                         self.wizard.step,
-                        wizard::WizardStep::Tool | wizard::WizardStep::Result
+                        wizard::WizardStep::Tool | wizard::WizardStep::Result { .. }
                     )
             }
         }

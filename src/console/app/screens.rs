@@ -199,7 +199,7 @@ impl App {
             return Vec::new();
         }
         self.screen = Screen::Rollback;
-        if matches!(self.wizard.step, wizard::WizardStep::Execute) {
+        if matches!(self.wizard.step, wizard::WizardStep::Execute { .. }) {
             return Vec::new();
         }
         self.wizard.set_tools(self.tool_choices());

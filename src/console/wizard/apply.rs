@@ -1,7 +1,7 @@
 //! The wizard's jobs coming back: targets, the verified plan, diff pages,
 //! and the rollback's progress and result.
 
-use super::{FailKind, Failure, StepState, Wizard, WizardStep};
+use super::{FailKind, Failure, Progress, StepState, Wizard, WizardStep};
 use crate::console::data::Targets;
 use crate::console::jobs::{Payload, DIFF_PAGE};
 use crate::console::widgets::ListNav;
@@ -30,7 +30,7 @@ impl Wizard {
         } else if self.preview.req == Some(id) {
             self.preview.req = None;
             self.diff_page_loaded(result);
-        } else if self.exec_req == Some(id) {
+        } else if matches!(self.step, WizardStep::Execute { req, .. } if req == id) {
             match result {
                 Ok(Payload::Step(ev)) => self.step_event(&ev),
                 Ok(Payload::Executed(r)) => self.executed(*r),
@@ -93,26 +93,40 @@ impl Wizard {
             StepEvent::Done(s) => (*s, StepState::Done, None),
             StepEvent::Failed(s, m) => (*s, StepState::Failed, Some(m.clone())),
         };
-        if let Some(e) = self.steps.iter_mut().find(|e| e.0 == step) {
-            e.1 = state;
-            e.2 = msg;
+        if let WizardStep::Execute { steps, .. } = &mut self.step {
+            if let Some(e) = steps.iter_mut().find(|e| e.0 == step) {
+                e.1 = state;
+                e.2 = msg;
+            }
         }
     }
 
     fn executed(&mut self, r: Response) {
-        self.exec_req = None;
-        self.outcome = Some(Ok(r));
-        self.step = WizardStep::Result;
+        let steps = self.take_steps();
+        self.step = WizardStep::Result {
+            steps,
+            outcome: Ok(r),
+        };
     }
 
     fn execution_failed(&mut self, e: &OpError, tool: &str) {
-        self.exec_req = None;
-        for s in self.steps.iter_mut() {
+        let mut steps = self.take_steps();
+        for s in steps.iter_mut() {
             if s.1 == StepState::Running {
                 s.1 = StepState::Failed;
             }
         }
-        self.outcome = Some(Err(Failure::from_error(e, tool)));
-        self.step = WizardStep::Result;
+        self.step = WizardStep::Result {
+            steps,
+            outcome: Err(Failure::from_error(e, tool)),
+        };
+    }
+
+    /// The running rollback's steps, as it leaves the execute step.
+    fn take_steps(&mut self) -> Vec<Progress> {
+        match &mut self.step {
+            WizardStep::Execute { steps, .. } => std::mem::take(steps),
+            _ => Vec::new(),
+        }
     }
 }

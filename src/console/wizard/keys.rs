@@ -1,11 +1,10 @@
 //! The wizard's keys: `handle` hands each action to the function of the
 //! step it is on.
 
-use super::{ConfirmFocus, Exit, FailKind, Wizard, WizardStep};
+use super::{ConfirmFocus, Confirmation, Exit, FailKind, Wizard, WizardStep};
 use crate::console::data::rollback_sentence;
 use crate::console::jobs::Effect;
 use crate::console::keymap::Action;
-use crate::console::widgets::TextField;
 
 /// What a step's key did: the work to start, and where the app goes.
 pub(super) type Handled = (Vec<Effect>, Exit);
@@ -23,15 +22,15 @@ impl Wizard {
             WizardStep::Verify => self.verify_key(a, ids),
             WizardStep::Preview => (self.preview_key(a, page, ids), Exit::Stay),
             WizardStep::Reason => self.reason_key(a),
-            WizardStep::Confirm if self.moved.is_some() => self.stale_confirm_key(a, ids),
-            WizardStep::Confirm => self.confirm_key(a, ids),
-            WizardStep::Execute => {
+            WizardStep::Confirm(_) if self.moved.is_some() => self.stale_confirm_key(a, ids),
+            WizardStep::Confirm(_) => self.confirm_key(a, ids),
+            WizardStep::Execute { .. } => {
                 if matches!(a, Action::Back | Action::Enter) {
                     self.note = Some("a running rollback cannot be cancelled: it completes, or undoes itself and changes nothing".into());
                 }
                 stay()
             }
-            WizardStep::Result => self.result_key(a, ids),
+            WizardStep::Result { .. } => self.result_key(a, ids),
         }
     }
 
@@ -118,11 +117,7 @@ impl Wizard {
                     "a reason is required: say why (it is recorded in the audit trail)".into(),
                 );
             }
-            Action::Enter => {
-                self.confirm = TextField::default();
-                self.confirm_focus = ConfirmFocus::Cancel;
-                self.step = WizardStep::Confirm;
-            }
+            Action::Enter => self.step = WizardStep::Confirm(Confirmation::default()),
             Action::Back => self.step = WizardStep::Preview,
             Action::Backspace => self.reason.backspace(),
             _ => {}
@@ -147,17 +142,20 @@ impl Wizard {
         match a {
             Action::NextPane | Action::PrevPane | Action::Left | Action::Right => {
                 if self.confirmed() {
-                    self.confirm_focus = match self.confirm_focus {
+                    let other = match self.confirm_focus() {
                         ConfirmFocus::Cancel => ConfirmFocus::RollBack,
                         ConfirmFocus::RollBack => ConfirmFocus::Cancel,
                     };
+                    self.set_confirm_focus(other);
                 } else {
                     self.note = Some(self.confirm_hint());
                 }
                 stay()
             }
             Action::Backspace => {
-                self.confirm.backspace();
+                if let Some(f) = self.field_mut() {
+                    f.backspace();
+                }
                 self.sync_confirm_focus();
                 stay()
             }
@@ -171,10 +169,10 @@ impl Wizard {
     }
 
     fn press_confirm_button(&mut self, ids: &mut u64) -> Handled {
-        match self.confirm_focus {
+        match self.confirm_focus() {
             ConfirmFocus::RollBack if self.confirmed() => (self.execute(ids), Exit::Stay),
             ConfirmFocus::RollBack => {
-                self.confirm_focus = ConfirmFocus::Cancel;
+                self.set_confirm_focus(ConfirmFocus::Cancel);
                 self.note = Some(self.confirm_hint());
                 stay()
             }
@@ -193,7 +191,11 @@ impl Wizard {
         if !matches!(a, Action::Enter | Action::Back) {
             return stay();
         }
-        match self.outcome.take() {
+        let outcome = match std::mem::replace(&mut self.step, WizardStep::Tool) {
+            WizardStep::Result { outcome, .. } => Some(outcome),
+            _ => None,
+        };
+        match outcome {
             Some(Ok(r)) => {
                 self.reset();
                 (Vec::new(), Exit::LeaveChanged(rollback_sentence(&r)))

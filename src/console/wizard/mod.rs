@@ -20,40 +20,58 @@ use crate::ops::OpError;
 use crate::store::StoreError;
 
 /// The wizard's steps, in order (the rollback workflow's own steps are
-/// `ops::rollback::Step`, shown while this is `Execute`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// `ops::rollback::Step`, shown while this is `Execute`). A step carries
+/// what only it has: the choices made along the way stay on the
+/// [`Wizard`], since Esc goes back and keeps them.
+#[derive(Clone, Debug)]
 pub enum WizardStep {
     Tool,
     Target,
     Verify,
     Preview,
     Reason,
-    Confirm,
-    Execute,
-    Result,
+    /// The tool's name as typed, and the button with the focus.
+    Confirm(Confirmation),
+    /// The rollback under way: its job and the workflow's steps so far.
+    Execute {
+        req: u64,
+        steps: Vec<Progress>,
+    },
+    /// How it ended, and the workflow's steps as they ended.
+    Result {
+        steps: Vec<Progress>,
+        outcome: Result<Response, Failure>,
+    },
+}
+
+/// One of the workflow's steps as the wizard shows it (its state, and why
+/// it failed).
+pub type Progress = (WorkflowStep, StepState, Option<String>);
+
+/// What the confirmation step holds.
+#[derive(Clone, Debug, Default)]
+pub struct Confirmation {
+    pub typed: TextField,
+    pub focus: ConfirmFocus,
 }
 
 impl WizardStep {
-    pub const ALL: [WizardStep; 8] = [
-        WizardStep::Tool,
-        WizardStep::Target,
-        WizardStep::Verify,
-        WizardStep::Preview,
-        WizardStep::Reason,
-        WizardStep::Confirm,
-        WizardStep::Execute,
-        WizardStep::Result,
+    /// The steps' names, in order, for the breadcrumb.
+    pub const TITLES: [&'static str; 8] = [
+        "Tool", "Target", "Verify", "Dry run", "Reason", "Confirm", "Execute", "Result",
     ];
-    pub fn title(self) -> &'static str {
+
+    /// Where the step is in the order (an index into `TITLES`).
+    pub fn index(&self) -> usize {
         match self {
-            WizardStep::Tool => "Tool",
-            WizardStep::Target => "Target",
-            WizardStep::Verify => "Verify",
-            WizardStep::Preview => "Dry run",
-            WizardStep::Reason => "Reason",
-            WizardStep::Confirm => "Confirm",
-            WizardStep::Execute => "Execute",
-            WizardStep::Result => "Result",
+            WizardStep::Tool => 0,
+            WizardStep::Target => 1,
+            WizardStep::Verify => 2,
+            WizardStep::Preview => 3,
+            WizardStep::Reason => 4,
+            WizardStep::Confirm(_) => 5,
+            WizardStep::Execute { .. } => 6,
+            WizardStep::Result { .. } => 7,
         }
     }
 }
@@ -114,8 +132,9 @@ pub enum StepState {
     Failed,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ConfirmFocus {
+    #[default]
     Cancel,
     RollBack,
 }
@@ -146,11 +165,6 @@ pub struct Wizard {
     pub failure: Option<Failure>,
     pub preview: Preview,
     pub reason: TextField,
-    pub confirm: TextField,
-    pub confirm_focus: ConfirmFocus,
-    pub steps: Vec<(WorkflowStep, StepState, Option<String>)>,
-    pub exec_req: Option<u64>,
-    pub outcome: Option<Result<Response, Failure>>,
     /// A note for the operator on the current step (e.g. "a reason is required").
     pub note: Option<String>,
     /// A refresh saw the tool's active snapshot change since the preview:
@@ -192,11 +206,6 @@ impl Wizard {
             failure: None,
             preview: Preview::default(),
             reason: TextField::default(),
-            confirm: TextField::default(),
-            confirm_focus: ConfirmFocus::Cancel,
-            steps: Vec::new(),
-            exec_req: None,
-            outcome: None,
             note: None,
             moved: None,
         }
@@ -206,7 +215,7 @@ impl Wizard {
     pub fn busy(&self) -> bool {
         self.targets_req.is_some()
             || self.plan_req.is_some()
-            || self.exec_req.is_some()
+            || matches!(self.step, WizardStep::Execute { .. })
             || self.preview.req.is_some()
     }
 
@@ -225,7 +234,7 @@ impl Wizard {
     /// Starts on a tool (skipping the tool step; Esc goes back to it), and
     /// optionally with a preferred target.
     pub fn start_with(&mut self, tool: &str, target: Option<String>, ids: &mut u64) -> Vec<Effect> {
-        if matches!(self.step, WizardStep::Execute) {
+        if matches!(self.step, WizardStep::Execute { .. }) {
             return Vec::new();
         }
         // A new wizard: choices from an earlier, abandoned one would
@@ -244,7 +253,6 @@ impl Wizard {
             self.target_nav = ListNav::default();
             self.plan = None;
             self.preview = Preview::default();
-            self.confirm = TextField::default();
         }
         self.tool = Some(tool.clone());
         self.failure = None;
@@ -289,9 +297,9 @@ impl Wizard {
 
     /// The text field that has the keyboard (reason, confirmation), if any.
     pub fn field_mut(&mut self) -> Option<&mut TextField> {
-        match self.step {
+        match &mut self.step {
             WizardStep::Reason => Some(&mut self.reason),
-            WizardStep::Confirm => Some(&mut self.confirm),
+            WizardStep::Confirm(c) => Some(&mut c.typed),
             _ => None,
         }
     }
@@ -299,16 +307,51 @@ impl Wizard {
     /// After an edit: the confirmation's button follows the typed name.
     pub fn edited(&mut self) {
         self.note = None;
-        if self.step == WizardStep::Confirm {
-            self.sync_confirm_focus();
+        self.sync_confirm_focus();
+    }
+
+    /// The confirmation, on the confirm step.
+    pub fn confirmation(&self) -> Option<&Confirmation> {
+        match &self.step {
+            WizardStep::Confirm(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    fn confirmation_mut(&mut self) -> Option<&mut Confirmation> {
+        match &mut self.step {
+            WizardStep::Confirm(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The button with the focus (Cancel off the confirm step).
+    pub fn confirm_focus(&self) -> ConfirmFocus {
+        self.confirmation().map(|c| c.focus).unwrap_or_default()
+    }
+
+    /// The workflow's steps, while the rollback runs and after it.
+    pub fn steps(&self) -> &[Progress] {
+        match &self.step {
+            WizardStep::Execute { steps, .. } | WizardStep::Result { steps, .. } => steps,
+            _ => &[],
+        }
+    }
+
+    /// How the rollback ended, on the result step.
+    pub fn outcome(&self) -> Option<&Result<Response, Failure>> {
+        match &self.step {
+            WizardStep::Result { outcome, .. } => Some(outcome),
+            _ => None,
         }
     }
 
     /// The typed name is exactly the tool's: only then is [Roll back] enabled.
     pub fn confirmed(&self) -> bool {
+        let typed = self.confirmation().map(|c| c.typed.text());
         self.tool
             .as_deref()
-            .is_some_and(|t| !t.is_empty() && self.confirm.text() == t)
+            .is_some_and(|t| !t.is_empty() && typed == Some(t))
     }
 
     /// Why [Roll back] is disabled, said where the operator looks.
@@ -321,11 +364,18 @@ impl Wizard {
 
     /// Typing the exact name focuses [Roll back]; anything else, Cancel.
     pub fn sync_confirm_focus(&mut self) {
-        self.confirm_focus = if self.confirmed() {
+        let focus = if self.confirmed() {
             ConfirmFocus::RollBack
         } else {
             ConfirmFocus::Cancel
         };
+        self.set_confirm_focus(focus);
+    }
+
+    pub(super) fn set_confirm_focus(&mut self, focus: ConfirmFocus) {
+        if let Some(c) = self.confirmation_mut() {
+            c.focus = focus;
+        }
     }
 
     /// A refresh saw `tool`'s active snapshot: if it is no longer the one
@@ -334,7 +384,10 @@ impl Wizard {
         if self.tool.as_deref() != Some(tool)
             || !matches!(
                 self.step,
-                WizardStep::Verify | WizardStep::Preview | WizardStep::Reason | WizardStep::Confirm
+                WizardStep::Verify
+                    | WizardStep::Preview
+                    | WizardStep::Reason
+                    | WizardStep::Confirm(_)
             )
         {
             return;
@@ -342,7 +395,7 @@ impl Wizard {
         let Some(p) = &self.plan else { return };
         if active != Some(p.from.id.as_str()) {
             self.moved = Some(active.unwrap_or("none").to_string());
-            self.confirm_focus = ConfirmFocus::Cancel;
+            self.set_confirm_focus(ConfirmFocus::Cancel);
         }
     }
 
@@ -357,12 +410,11 @@ impl Wizard {
             return Vec::new();
         };
         let id = next_id(ids);
-        self.exec_req = Some(id);
-        self.step = WizardStep::Execute;
-        self.steps = WorkflowStep::ALL
+        let steps = WorkflowStep::ALL
             .iter()
             .map(|s| (*s, StepState::Pending, None))
             .collect();
+        self.step = WizardStep::Execute { req: id, steps };
         vec![Effect::Run {
             id,
             job: Job::Execute {

@@ -84,21 +84,19 @@ pub fn list_area(app: &App, body: Rect) -> Option<Rect> {
 }
 
 fn breadcrumb(w: &Wizard, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let cur = WizardStep::ALL
-        .iter()
-        .position(|s| *s == w.step)
-        .unwrap_or(0);
+    let cur = w.step.index();
+    let titles = WizardStep::TITLES;
     let mut spans = vec![Span::styled(" Rollback: ", theme.title())];
-    for (i, s) in WizardStep::ALL.iter().enumerate() {
+    for (i, s) in titles.iter().enumerate() {
         let (text, style) = if i == cur {
-            (format!(" {}. {} ", i + 1, s.title()), theme.focus())
+            (format!(" {}. {s} ", i + 1), theme.focus())
         } else if i < cur {
-            (format!("✓ {}", s.title()), theme.ok())
+            (format!("✓ {s}"), theme.ok())
         } else {
-            (format!("{}. {}", i + 1, s.title()), theme.dim())
+            (format!("{}. {s}", i + 1), theme.dim())
         };
         spans.push(Span::styled(text, style));
-        if i + 1 < WizardStep::ALL.len() {
+        if i + 1 < titles.len() {
             spans.push(Span::styled(" › ", theme.dim()));
         }
     }
@@ -119,9 +117,9 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         WizardStep::Verify => "3. Verify the target".to_string(),
         WizardStep::Preview => "4. Dry run: what the rollback would change".to_string(),
         WizardStep::Reason => "5. Why? (recorded in the audit trail)".to_string(),
-        WizardStep::Confirm => "6. Confirm".to_string(),
-        WizardStep::Execute => format!("7. Rolling {tool} back"),
-        WizardStep::Result => "8. Result".to_string(),
+        WizardStep::Confirm(_) => "6. Confirm".to_string(),
+        WizardStep::Execute { .. } => format!("7. Rolling {tool} back"),
+        WizardStep::Result { .. } => "8. Result".to_string(),
     };
     let inner = boxed(&title, true, theme, area, buf);
     match w.step {
@@ -130,13 +128,15 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         WizardStep::Verify => steps::verify_step(app, theme, inner, buf),
         WizardStep::Preview => preview::preview_step(app, theme, inner, buf),
         WizardStep::Reason => steps::reason_step(app, theme, inner, buf),
-        WizardStep::Confirm => steps::confirm_step(app, theme, inner, buf),
-        WizardStep::Execute | WizardStep::Result => steps::execute_step(app, theme, inner, buf),
+        WizardStep::Confirm(_) => steps::confirm_step(app, theme, inner, buf),
+        WizardStep::Execute { .. } | WizardStep::Result { .. } => {
+            steps::execute_step(app, theme, inner, buf)
+        }
     }
     // Reason and Confirm show their notes beside their fields.
     if let (Some(n), false) = (
         &w.note,
-        matches!(w.step, WizardStep::Reason | WizardStep::Confirm),
+        matches!(w.step, WizardStep::Reason | WizardStep::Confirm(_)),
     ) {
         buf.set_stringn(
             inner.x + 1,

@@ -194,11 +194,15 @@ fn moved_lines<'a>(p: &Plan, now_active: &str, theme: &Theme) -> Vec<Line<'a>> {
 /// The typed tool name and the two buttons.
 fn confirm_lines<'a>(w: &Wizard, tool: &str, theme: &Theme) -> Vec<Line<'a>> {
     let ok = w.confirmed();
+    let typed = w
+        .confirmation()
+        .map(|c| c.typed.clone())
+        .unwrap_or_default();
     let mut lines = vec![
         Line::raw(""),
         Line::from(vec![
             Span::raw(format!("Type the tool name ({tool}) to confirm: ")),
-            Span::styled(field_text(&w.confirm, true, 40), theme.focus()),
+            Span::styled(field_text(&typed, true, 40), theme.focus()),
             if ok {
                 Span::styled("  ✓ matches", theme.ok())
             } else {
@@ -207,7 +211,7 @@ fn confirm_lines<'a>(w: &Wizard, tool: &str, theme: &Theme) -> Vec<Line<'a>> {
         ]),
         Line::raw(""),
     ];
-    let (c, r) = match w.confirm_focus {
+    let (c, r) = match w.confirm_focus() {
         ConfirmFocus::Cancel => (theme.focus(), theme.dim()),
         ConfirmFocus::RollBack => (theme.dim(), theme.focus().patch(theme.error())),
     };
@@ -240,7 +244,7 @@ fn confirm_lines<'a>(w: &Wizard, tool: &str, theme: &Theme) -> Vec<Line<'a>> {
 pub fn execute_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
     let w = &app.wizard;
     let mut lines: Vec<Line> = Vec::new();
-    for (step, state, msg) in &w.steps {
+    for (step, state, msg) in w.steps() {
         let (g, style) = match state {
             StepState::Pending => ("·", theme.dim()),
             StepState::Running => (spinner(app), theme.warn()),
@@ -257,7 +261,7 @@ pub fn execute_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         lines.push(Line::from(spans));
     }
     lines.push(Line::raw(""));
-    match &w.outcome {
+    match w.outcome() {
         None => lines.push(Line::styled(
             format!(
                 "{} running the verified workflow in one transaction…",
