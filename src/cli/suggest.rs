@@ -30,6 +30,16 @@ pub fn read_only_views() -> String {
     "`snapgov ingest snapshots`, `snapgov ingest sla`, `snapgov ingest rollback --tool TOOL --dry-run`, `snapgov ingest audit list`, `snapgov ingest retention status` (each takes --json)".into()
 }
 
+/// Re-hashing one snapshot against its recorded hash.
+pub fn verify_snapshot_command() -> String {
+    "snapgov ingest verify ID".into()
+}
+
+/// Walking the audit chain.
+pub fn audit_verify_command() -> String {
+    "snapgov ingest audit verify".into()
+}
+
 /// The store's path option, said when a path given to it is wrong.
 pub fn db_flag() -> &'static str {
     "--db"

@@ -44,8 +44,9 @@ fn summarize(problems: &[String]) -> String {
         .join("; ");
     if problems.len() > 3 {
         s.push_str(&format!(
-            "; … and {} more (`snapgov ingest audit verify` lists them)",
-            problems.len() - 3
+            "; … and {} more (`{}` lists them)",
+            problems.len() - 3,
+            crate::cli::suggest::audit_verify_command()
         ));
     }
     s

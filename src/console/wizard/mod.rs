@@ -15,6 +15,7 @@ pub use preview::{detail_lines, Order, Preview};
 use super::data::Targets;
 use super::jobs::{next_id, Effect, Job};
 use super::widgets::{ListNav, TextField};
+use crate::cli::suggest;
 use crate::ops::rollback::{Plan, Response, Step as WorkflowStep};
 use crate::ops::OpError;
 use crate::store::StoreError;
@@ -101,7 +102,11 @@ impl Failure {
         let (kind, next) = match e {
             OpError::Integrity(_) => (
                 FailKind::Integrity,
-                "Nothing was changed. Choose another target (Enter or Esc), and check the store with `snapgov ingest verify ID` and `snapgov ingest audit verify`.".to_string(),
+                format!(
+                    "Nothing was changed. Choose another target (Enter or Esc), and check the store with `{}` and `{}`.",
+                    suggest::verify_snapshot_command(),
+                    suggest::audit_verify_command()
+                ),
             ),
             OpError::Conflict(_) | OpError::Store(StoreError::Busy) => (
                 FailKind::Conflict,
