@@ -2,6 +2,7 @@
 //! and printing. Every command calls one workflow in `ops`.
 
 mod commands;
+pub mod glyphs;
 mod governance;
 mod output;
 mod server;
@@ -14,7 +15,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub use crate::ops::diff::changed_fields;
-pub use output::{freshness_glyph, state_glyph, Style};
+pub use output::{freshness_glyph, Style};
 
 const AFTER_HELP: &str = "\
 Paths: the store is --db, else $SNAPGOV_DB, else $XDG_DATA_HOME/snapgov/snapgov.db;

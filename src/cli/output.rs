@@ -1,5 +1,7 @@
 //! Printing: tables for people, the spec's JSON for scripts.
 
+pub use super::glyphs::freshness_glyph;
+use super::glyphs::state_glyph;
 use crate::domain::snapshot::{Snapshot, SnapshotState};
 /// Every feed- or user-supplied text in human output goes through this.
 pub use crate::domain::text::escaped as esc;
@@ -47,32 +49,6 @@ impl Style {
             SnapshotState::Deleted => "2",
         };
         self.paint(code, &format!("{} {}", state_glyph(s), s.as_str()))
-    }
-}
-
-/// The glyph of a snapshot state (● active ○ previous ▣ archived ⊘ expired
-/// ✗ failed · deleted); the console draws the same ones.
-pub fn state_glyph(s: SnapshotState) -> &'static str {
-    match s {
-        SnapshotState::Active => "●",
-        SnapshotState::Previous => "○",
-        SnapshotState::Archived => "▣",
-        SnapshotState::Expired => "⊘",
-        SnapshotState::Failed => "✗",
-        SnapshotState::Deleted => "·",
-    }
-}
-
-/// The glyph that goes with a freshness state word (never colour alone).
-/// Both front ends draw it: the console takes it from here.
-pub fn freshness_glyph(state: &str, overdue: bool) -> &'static str {
-    match state {
-        "fresh" => "●",
-        "stale" if overdue => "▲",
-        "stale" => "△",
-        "critical" => "✖",
-        "expired" => "⊘",
-        _ => "?",
     }
 }
 

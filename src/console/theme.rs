@@ -33,11 +33,11 @@ pub struct Theme {
 }
 
 /// The glyphs are the CLI's: one table for both front ends.
-pub use crate::cli::state_glyph;
+pub use crate::cli::glyphs::state_glyph;
 
 /// The glyph of a freshness state: the CLI's own table.
 pub fn freshness_glyph(f: Freshness, overdue: bool) -> &'static str {
-    crate::cli::freshness_glyph(f.as_str(), overdue)
+    crate::cli::glyphs::freshness_glyph(f.as_str(), overdue)
 }
 
 /// The freshness word for people ("stale (overdue)").
