@@ -369,10 +369,12 @@ impl App {
             W::Confirm(_) if self.wizard.confirmed() => Scope::WizardConfirmReady,
             W::Confirm(_) => Scope::WizardConfirm,
             W::Execute { .. } => Scope::WizardRunning,
-            W::Result {
-                outcome: Err(f), ..
-            } if matches!(f.kind, FailKind::Conflict | FailKind::Integrity) => Scope::WizardRetry,
-            W::Result { .. } => Scope::WizardResult,
+            W::Result { outcome, .. } => match outcome.as_ref() {
+                Err(f) if matches!(f.kind, FailKind::Conflict | FailKind::Integrity) => {
+                    Scope::WizardRetry
+                }
+                _ => Scope::WizardResult,
+            },
         }
     }
 

@@ -105,7 +105,7 @@ impl Wizard {
         let steps = self.take_steps();
         self.step = WizardStep::Result {
             steps,
-            outcome: Ok(r),
+            outcome: Box::new(Ok(r)),
         };
     }
 
@@ -118,7 +118,7 @@ impl Wizard {
         }
         self.step = WizardStep::Result {
             steps,
-            outcome: Err(Failure::from_error(e, tool)),
+            outcome: Box::new(Err(Failure::from_error(e, tool))),
         };
     }
 

@@ -192,7 +192,7 @@ impl Wizard {
             return stay();
         }
         let outcome = match std::mem::replace(&mut self.step, WizardStep::Tool) {
-            WizardStep::Result { outcome, .. } => Some(outcome),
+            WizardStep::Result { outcome, .. } => Some(*outcome),
             _ => None,
         };
         match outcome {

@@ -38,10 +38,11 @@ pub enum WizardStep {
         req: u64,
         steps: Vec<Progress>,
     },
-    /// How it ended, and the workflow's steps as they ended.
+    /// How it ended (boxed: a response is large), and the workflow's
+    /// steps as they ended.
     Result {
         steps: Vec<Progress>,
-        outcome: Result<Response, Failure>,
+        outcome: Box<Result<Response, Failure>>,
     },
 }
 
@@ -346,7 +347,7 @@ impl Wizard {
     /// How the rollback ended, on the result step.
     pub fn outcome(&self) -> Option<&Result<Response, Failure>> {
         match &self.step {
-            WizardStep::Result { outcome, .. } => Some(outcome),
+            WizardStep::Result { outcome, .. } => Some(outcome.as_ref()),
             _ => None,
         }
     }
