@@ -384,18 +384,6 @@ const NOT_OURS: &[&str] = &["--list-all-pkgs"];
 /// terms). A new spelling fails the test; so does an entry that no longer
 /// occurs, so that the list only shrinks.
 const FLAGS_NOT_YET_MOVED: &[(&str, &[&str])] = &[
-    ("src/console/app.rs", &["--read-only"]),
-    ("src/console/jobs.rs", &["--read-only"]),
-    (
-        "src/console/mod.rs",
-        &["--db", "--dry-run", "--json", "--tool"],
-    ),
-    ("src/console/ui/overview.rs", &["--tool"]),
-    ("src/console/ui/sla.rs", &["--tool"]),
-    (
-        "src/console/ui/wizard.rs",
-        &["--dry-run", "--read-only", "--reason", "--tool"],
-    ),
 ];
 
 #[test]

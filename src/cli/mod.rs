@@ -3,12 +3,14 @@
 
 mod audit;
 mod commands;
+pub mod glyphs;
 mod import;
 mod output;
 mod retention;
 mod rollback;
 mod server;
 mod snapshots;
+pub mod suggest;
 pub mod words;
 
 use crate::config::Config;

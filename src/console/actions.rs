@@ -5,7 +5,7 @@
 //! function as the CLI (so it is audited the same way); a refused one
 //! changes nothing and its error sits beside the field it is about.
 
-use super::jobs::{Effect, Job, Payload};
+use super::jobs::{next_id, Effect, Job, Payload};
 use super::keymap::Action;
 use super::widgets::TextField;
 use crate::domain::time::{parse_duration, parse_ts};
@@ -88,11 +88,6 @@ pub enum Outcome {
     Cancelled,
     /// Done: the sentence to show; the store changed.
     Done(String),
-}
-
-fn next_id(ids: &mut u64) -> u64 {
-    *ids += 1;
-    *ids
 }
 
 impl Dialog {
