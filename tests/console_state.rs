@@ -297,7 +297,7 @@ fn a_confirmed_rollback_runs_the_workflow_and_reports_like_the_cli() {
         .all(|s| s.1 == snapgov::console::wizard::StepState::Done));
     let r = w.outcome().cloned().unwrap().unwrap();
     assert_eq!(r.to.snapshot_id, plan.to.id);
-    let sentence = snapgov::console::data::rollback_sentence(&r);
+    let sentence = r.to_string();
     assert!(sentence.starts_with(&format!(
         "rolled syft back from {} ({} records) to {}",
         plan.from.id, plan.from.record_count, plan.to.id

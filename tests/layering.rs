@@ -383,8 +383,7 @@ const NOT_OURS: &[&str] = &["--list-all-pkgs"];
 /// lower layers and the other front ends should word hints in their own
 /// terms). A new spelling fails the test; so does an entry that no longer
 /// occurs, so that the list only shrinks.
-const FLAGS_NOT_YET_MOVED: &[(&str, &[&str])] = &[
-];
+const FLAGS_NOT_YET_MOVED: &[(&str, &[&str])] = &[];
 
 #[test]
 fn cli_flags_are_spelled_only_in_the_cli() {

@@ -265,7 +265,7 @@ impl Dialog {
             match result {
                 Ok(Payload::RetentionRun(r)) => self.preview = Some(*r),
                 Ok(_) => {}
-                Err(e) => self.error = Some((None, e.to_string())),
+                Err(e) => self.error = Some((None, crate::console::words::say(&e))),
             }
             return Some(Outcome::Stay);
         }
@@ -284,7 +284,10 @@ impl Dialog {
             Ok(_) => Outcome::Stay,
             Err(e) => {
                 // Nothing changed (each workflow is one transaction).
-                self.error = Some((None, format!("{e} — nothing was changed")));
+                self.error = Some((
+                    None,
+                    format!("{} — nothing was changed", crate::console::words::say(&e)),
+                ));
                 Outcome::Stay
             }
         })

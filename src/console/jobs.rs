@@ -255,7 +255,7 @@ fn checkpoint(store: &mut Store, env: &Env, path: &Path) -> Result<Payload, OpEr
     let again = crate::ops::audit::read_checkpoint(path)?;
     let r = crate::ops::audit::verify(store, env, Some(&again))?;
     if !r.is_ok() {
-        return Err(OpError::Integrity(format!(
+        return Err(OpError::integrity(format!(
             "checkpoint written to {}, but the chain does not verify: {}",
             path.display(),
             r.problems().join("; ")

@@ -20,6 +20,7 @@ pub mod theme;
 pub mod ui;
 pub mod widgets;
 pub mod wizard;
+pub mod words;
 
 use crate::ops::{Env, OpError};
 use crate::store::{OpenMode, Store, StoreError};

@@ -63,7 +63,7 @@ impl App {
             match result {
                 Ok(Payload::Overview(o)) => return self.overview_loaded(*o),
                 Ok(_) => {}
-                Err(e) => self.load_error = Some(e.to_string()),
+                Err(e) => self.load_error = Some(crate::console::words::say(&e)),
             }
             return Vec::new();
         }
@@ -75,7 +75,7 @@ impl App {
                     self.retention_error = None;
                 }
                 Ok(_) => {}
-                Err(e) => self.retention_error = Some(e.to_string()),
+                Err(e) => self.retention_error = Some(crate::console::words::say(&e)),
             }
             return Vec::new();
         }
@@ -154,7 +154,7 @@ impl App {
         match result {
             Ok(Payload::Snapshots(page)) => list.add_page(page),
             Ok(_) => {}
-            Err(e) => list.error = Some(e.to_string()),
+            Err(e) => list.error = Some(crate::console::words::say(&e)),
         }
     }
 

@@ -82,6 +82,6 @@ pub(super) fn chain_result(result: Result<Payload, OpError>) -> Chain {
             },
         },
         Ok(_) => Chain::NotChecked,
-        Err(e) => Chain::Failed(e.to_string()),
+        Err(e) => Chain::Failed(crate::console::words::say(&e)),
     }
 }

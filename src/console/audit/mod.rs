@@ -309,7 +309,7 @@ impl Browser {
                 self.page_loaded(dir, p);
             }
             Ok(_) => {}
-            Err(e) => self.error = Some(e.to_string()),
+            Err(e) => self.error = Some(crate::console::words::say(&e)),
         }
         true
     }

@@ -61,29 +61,6 @@ pub fn badge(chain: &Chain) -> (String, Option<bool>) {
     crate::console::audit::badge_text(chain)
 }
 
-/// A one-line digest of a record's details.
-fn digest(d: &serde_json::Value) -> String {
-    let get = |k: &str| d.get(k).and_then(|v| v.as_str());
-    let mut parts: Vec<String> = Vec::new();
-    match (get("fromSnapshot"), get("toSnapshot")) {
-        (Some(f), Some(t)) => parts.push(format!("{f} → {t}")),
-        _ => {
-            if let Some(s) = get("snapshotId") {
-                parts.push(s.to_string());
-            }
-        }
-    }
-    if let Some(n) = d.get("recordCount").and_then(|v| v.as_u64()) {
-        parts.push(format!("{n} records"));
-    }
-    for k in ["reason", "error", "cause"] {
-        if let Some(r) = get(k) {
-            parts.push(r.to_string());
-        }
-    }
-    parts.join(", ")
-}
-
 pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
     let l = layout(body);
     bar(app, theme, l.bar, buf);
@@ -193,7 +170,10 @@ fn record_cells<'a>(r: &AuditRecord, theme: &Theme) -> Vec<Vec<Span<'a>>> {
         vec![Span::raw(fmt_ts(r.timestamp))],
         vec![Span::styled(r.event.clone(), ev_style)],
         vec![Span::raw(r.user.clone())],
-        vec![Span::styled(digest(&r.details), theme.dim())],
+        vec![Span::styled(
+            crate::ops::audit::digest(&r.details),
+            theme.dim(),
+        )],
     ]
 }
 

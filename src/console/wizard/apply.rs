@@ -73,7 +73,7 @@ impl Wizard {
             Ok(Payload::DiffPage(items)) => self.add_diff_rows(items),
             Ok(_) => {}
             Err(e) => {
-                self.preview.error = Some(e.to_string());
+                self.preview.error = Some(crate::console::words::say(&e));
                 self.preview.exhausted = true;
             }
         }

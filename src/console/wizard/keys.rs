@@ -2,7 +2,6 @@
 //! step it is on.
 
 use super::{ConfirmFocus, Confirmation, Exit, FailKind, Wizard, WizardStep};
-use crate::console::data::rollback_sentence;
 use crate::console::jobs::Effect;
 use crate::console::keymap::Action;
 
@@ -198,7 +197,7 @@ impl Wizard {
         match outcome {
             Some(Ok(r)) => {
                 self.reset();
-                (Vec::new(), Exit::LeaveChanged(rollback_sentence(&r)))
+                (Vec::new(), Exit::LeaveChanged(r.to_string()))
             }
             Some(Err(f)) if f.kind == FailKind::Conflict && a == Action::Enter => {
                 (self.retry_target(ids), Exit::Stay)

@@ -99,7 +99,7 @@ pub enum FailKind {
 
 impl Failure {
     pub fn from_error(e: &OpError, tool: &str) -> Failure {
-        let message = e.to_string();
+        let message = crate::console::words::say(e);
         let (kind, next) = match e {
             OpError::Integrity(_) => (
                 FailKind::Integrity,

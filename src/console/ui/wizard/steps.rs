@@ -4,7 +4,6 @@
 use super::super::{field_text, paragraph, spinner};
 use super::{consequence_lines, failure_lines};
 use crate::console::app::App;
-use crate::console::data::rollback_sentence;
 use crate::console::theme::Theme;
 use crate::console::wizard::{ConfirmFocus, StepState, Wizard};
 use crate::domain::snapshot::SnapshotState;
@@ -270,10 +269,7 @@ pub fn execute_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
             theme.warn(),
         )),
         Some(Ok(r)) => {
-            lines.push(Line::styled(
-                format!("✓ {}", rollback_sentence(r)),
-                theme.ok(),
-            ));
+            lines.push(Line::styled(format!("✓ {r}"), theme.ok()));
             lines.push(Line::raw(""));
             lines.push(Line::styled("Enter: back to the overview", theme.key()));
         }
