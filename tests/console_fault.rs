@@ -7,7 +7,7 @@ mod console_support;
 
 use console_support::Driver;
 use crossterm::event::KeyCode;
-use snapgov::console::wizard::{FailKind, Step, StepState};
+use snapgov::console::wizard::{FailKind, StepState, WizardStep};
 use snapgov::ops::rollback::Step as WStep;
 use snapgov::store::prelude::*;
 use snapgov::store::{AuditFilter, OpenMode, Store};
@@ -27,12 +27,12 @@ fn a_fault_at_restore_is_undone_and_explained() {
     d.key(KeyCode::Enter);
     std::env::remove_var("SNAPGOV_FAULT");
     let w = &d.app.wizard;
-    assert_eq!(w.step, Step::Result);
-    let f = w.outcome.clone().unwrap().unwrap_err();
+    assert!(matches!(w.step, WizardStep::Result { .. }));
+    let f = w.outcome().cloned().unwrap().unwrap_err();
     assert_eq!(f.kind, FailKind::Fault);
     assert!(f.message.contains("restore"), "{}", f.message);
     assert!(f.next.contains("nothing was changed"), "{}", f.next);
-    let state = |s: WStep| w.steps.iter().find(|e| e.0 == s).unwrap().1;
+    let state = |s: WStep| w.steps().iter().find(|e| e.0 == s).unwrap().1;
     assert_eq!(state(WStep::VerifyTarget), StepState::Done);
     assert_eq!(state(WStep::Savepoint), StepState::Done);
     assert_eq!(state(WStep::Restore), StepState::Failed);
@@ -48,5 +48,5 @@ fn a_fault_at_restore_is_undone_and_explained() {
     assert_eq!(failed.len(), 1, "the failed attempt is audited");
     assert!(d.screen().contains("What now"));
     d.key(KeyCode::Enter);
-    assert_eq!(d.app.wizard.step, Step::Tool);
+    assert!(matches!(d.app.wizard.step, WizardStep::Tool));
 }

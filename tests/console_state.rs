@@ -10,7 +10,7 @@ use snapgov::console::app::Screen;
 use snapgov::console::audit::{Chain, Form, PageDir, PAGE};
 use snapgov::console::jobs::{self, Effect, Job};
 use snapgov::console::widgets::Pane;
-use snapgov::console::wizard::{ConfirmFocus, FailKind, Step};
+use snapgov::console::wizard::{ConfirmFocus, FailKind, WizardStep};
 use snapgov::ops::diff::Change;
 use snapgov::ops::OpError;
 use snapgov::store::prelude::*;
@@ -29,7 +29,7 @@ fn audit_count(d: &Driver) -> u64 {
 /// Overview → syft → `r` → verified target → preview.
 fn to_preview(d: &mut Driver) {
     d.keys("jjr").key(KeyCode::Enter).key(KeyCode::Enter);
-    assert_eq!(d.app.wizard.step, Step::Preview);
+    assert!(matches!(d.app.wizard.step, WizardStep::Preview));
 }
 
 #[test]
@@ -50,7 +50,7 @@ fn q_quits_only_at_the_top_and_ctrl_c_always() {
         .key(KeyCode::Enter)
         .key(KeyCode::Enter)
         .key(KeyCode::Enter);
-    assert_eq!(d.app.wizard.step, Step::Reason);
+    assert!(matches!(d.app.wizard.step, WizardStep::Reason));
     d.keys("q1");
     assert_eq!(
         d.app.wizard.reason.text(),
@@ -133,7 +133,7 @@ fn the_wizard_keeps_choices_when_going_back() {
     let mut d = Driver::demo(120, 40);
     d.keys("jjr");
     let w = &d.app.wizard;
-    assert_eq!(w.step, Step::Target);
+    assert!(matches!(w.step, WizardStep::Target));
     assert_eq!(w.tool.as_deref(), Some("syft"));
     // The default target is the previous snapshot, preselected.
     let t = w.targets.as_ref().unwrap();
@@ -141,7 +141,7 @@ fn the_wizard_keeps_choices_when_going_back() {
     // Choose the third target instead, then walk forward and back.
     d.keys("jj").key(KeyCode::Enter);
     let target = d.app.wizard.target.clone().unwrap();
-    assert_eq!(d.app.wizard.step, Step::Verify);
+    assert!(matches!(d.app.wizard.step, WizardStep::Verify));
     assert!(d.app.wizard.plan.as_ref().unwrap().verification.is_ok());
     d.key(KeyCode::Enter).keys("c");
     assert_eq!(d.app.wizard.preview.filter.change, Some(Change::Added));
@@ -154,21 +154,21 @@ fn the_wizard_keeps_choices_when_going_back() {
         .all(|i| i.change == Change::Added));
     d.key(KeyCode::Enter).keys("because");
     d.key(KeyCode::Esc).key(KeyCode::Esc);
-    assert_eq!(d.app.wizard.step, Step::Verify);
+    assert!(matches!(d.app.wizard.step, WizardStep::Verify));
     d.key(KeyCode::Esc);
-    assert_eq!(d.app.wizard.step, Step::Target);
+    assert!(matches!(d.app.wizard.step, WizardStep::Target));
     assert_eq!(
         d.app.wizard.targets.as_ref().unwrap().list[d.app.wizard.target_nav.sel].id,
         target,
         "the chosen target is still selected"
     );
     d.key(KeyCode::Esc);
-    assert_eq!(d.app.wizard.step, Step::Tool);
+    assert!(matches!(d.app.wizard.step, WizardStep::Tool));
     assert_eq!(d.app.wizard.tools[d.app.wizard.tool_nav.sel].name, "syft");
     d.key(KeyCode::Enter)
         .key(KeyCode::Enter)
         .key(KeyCode::Enter);
-    assert_eq!(d.app.wizard.step, Step::Preview);
+    assert!(matches!(d.app.wizard.step, WizardStep::Preview));
     assert_eq!(
         d.app.wizard.preview.filter.change,
         Some(Change::Added),
@@ -244,7 +244,10 @@ fn confirmation_starts_on_cancel_and_cancel_changes_nothing() {
     to_preview(&mut d);
     d.key(KeyCode::Enter);
     d.key(KeyCode::Enter);
-    assert_eq!(d.app.wizard.step, Step::Reason, "a reason is required");
+    assert!(
+        matches!(d.app.wizard.step, WizardStep::Reason),
+        "a reason is required"
+    );
     assert!(d
         .app
         .wizard
@@ -253,10 +256,10 @@ fn confirmation_starts_on_cancel_and_cancel_changes_nothing() {
         .unwrap()
         .contains("reason is required"));
     d.keys("test").key(KeyCode::Enter);
-    assert_eq!(d.app.wizard.step, Step::Confirm);
-    assert_eq!(d.app.wizard.confirm_focus, ConfirmFocus::Cancel);
+    assert!(matches!(d.app.wizard.step, WizardStep::Confirm(_)));
+    assert_eq!(d.app.wizard.confirm_focus(), ConfirmFocus::Cancel);
     d.keys("syf");
-    assert_eq!(d.app.wizard.confirm_focus, ConfirmFocus::Cancel);
+    assert_eq!(d.app.wizard.confirm_focus(), ConfirmFocus::Cancel);
     d.key(KeyCode::Enter);
     assert_eq!(d.app.screen, Screen::Overview);
     assert!(d
@@ -279,25 +282,25 @@ fn a_confirmed_rollback_runs_the_workflow_and_reports_like_the_cli() {
         .key(KeyCode::Enter);
     // [Roll back] is disabled until the name is typed: Tab cannot reach it.
     d.key(KeyCode::Tab);
-    assert_eq!(d.app.wizard.confirm_focus, ConfirmFocus::Cancel);
+    assert_eq!(d.app.wizard.confirm_focus(), ConfirmFocus::Cancel);
     d.keys("syft");
-    assert_eq!(d.app.wizard.confirm_focus, ConfirmFocus::RollBack);
+    assert_eq!(d.app.wizard.confirm_focus(), ConfirmFocus::RollBack);
     // Once typed, Tab moves between the buttons.
     d.key(KeyCode::Tab);
-    assert_eq!(d.app.wizard.confirm_focus, ConfirmFocus::Cancel);
+    assert_eq!(d.app.wizard.confirm_focus(), ConfirmFocus::Cancel);
     d.key(KeyCode::Tab);
-    assert_eq!(d.app.wizard.confirm_focus, ConfirmFocus::RollBack);
+    assert_eq!(d.app.wizard.confirm_focus(), ConfirmFocus::RollBack);
     d.key(KeyCode::Enter);
     let w = &d.app.wizard;
-    assert_eq!(w.step, Step::Result);
-    assert_eq!(w.steps.len(), 7);
+    assert!(matches!(w.step, WizardStep::Result { .. }));
+    assert_eq!(w.steps().len(), 7);
     assert!(w
-        .steps
+        .steps()
         .iter()
         .all(|s| s.1 == snapgov::console::wizard::StepState::Done));
-    let r = w.outcome.clone().unwrap().unwrap();
+    let r = w.outcome().cloned().unwrap().unwrap();
     assert_eq!(r.to.snapshot_id, plan.to.id);
-    let sentence = snapgov::console::data::rollback_sentence(&r);
+    let sentence = r.to_string();
     assert!(sentence.starts_with(&format!(
         "rolled syft back from {} ({} records) to {}",
         plan.from.id, plan.from.record_count, plan.to.id
@@ -354,8 +357,8 @@ fn a_conflict_is_shown_in_the_wizard_with_what_to_do() {
         .keys("syft")
         .key(KeyCode::Enter);
     let w = &d.app.wizard;
-    assert_eq!(w.step, Step::Result);
-    let f = w.outcome.clone().unwrap().unwrap_err();
+    assert!(matches!(w.step, WizardStep::Result { .. }));
+    let f = w.outcome().cloned().unwrap().unwrap_err();
     assert_eq!(f.kind, FailKind::Conflict);
     assert!(
         f.message.contains("mallory") && f.message.contains(&plan.from.id),
@@ -368,7 +371,7 @@ fn a_conflict_is_shown_in_the_wizard_with_what_to_do() {
     // Enter reloads the targets against the new state.
     d.key(KeyCode::Enter);
     let w = &d.app.wizard;
-    assert_eq!(w.step, Step::Target);
+    assert!(matches!(w.step, WizardStep::Target));
     assert_eq!(w.targets.as_ref().unwrap().active.id, after_other);
 }
 
@@ -398,7 +401,7 @@ fn a_target_that_does_not_verify_is_refused_in_the_wizard() {
     let before = (active_of(&d, "syft"), audit_count(&d));
     d.key(KeyCode::Enter);
     let w = &d.app.wizard;
-    assert_eq!(w.step, Step::Verify);
+    assert!(matches!(w.step, WizardStep::Verify));
     assert!(w.plan.is_none());
     let f = w.failure.clone().unwrap();
     assert_eq!(f.kind, FailKind::Integrity);
@@ -409,7 +412,10 @@ fn a_target_that_does_not_verify_is_refused_in_the_wizard() {
     );
     assert!(d.screen().contains("What now"));
     d.key(KeyCode::Enter);
-    assert_eq!(d.app.wizard.step, Step::Target, "back to choose another");
+    assert!(
+        matches!(d.app.wizard.step, WizardStep::Target),
+        "back to choose another"
+    );
     assert_eq!((active_of(&d, "syft"), audit_count(&d)), before);
 }
 
@@ -419,17 +425,17 @@ fn esc_cancels_a_verification_in_progress() {
     d.keys("jjr");
     d.hold = true;
     d.key(KeyCode::Enter);
-    assert_eq!(d.app.wizard.step, Step::Verify);
+    assert!(matches!(d.app.wizard.step, WizardStep::Verify));
     assert!(d.app.wizard.plan_req.is_some());
     assert!(d.screen().contains("re-hashing"));
     d.app.on_tick(false, d.app.now());
     assert!(d.app.busy());
     d.key(KeyCode::Esc);
-    assert_eq!(d.app.wizard.step, Step::Target);
+    assert!(matches!(d.app.wizard.step, WizardStep::Target));
     // The worker finishes anyway; its result is dropped.
     d.release();
     assert!(d.app.wizard.plan.is_none());
-    assert_eq!(d.app.wizard.step, Step::Target);
+    assert!(matches!(d.app.wizard.step, WizardStep::Target));
 }
 
 #[test]
@@ -704,7 +710,7 @@ fn with_a_moving_clock_ages_are_reassessed() {
 fn to_confirm(d: &mut Driver) {
     to_preview(d);
     d.key(KeyCode::Enter).keys("bad feed").key(KeyCode::Enter);
-    assert_eq!(d.app.wizard.step, Step::Confirm);
+    assert!(matches!(d.app.wizard.step, WizardStep::Confirm(_)));
 }
 
 #[test]
@@ -722,7 +728,7 @@ fn a_mistyped_confirmation_never_reaches_execute() {
     ] {
         d.key(k);
         assert_eq!(
-            d.app.wizard.confirm_focus,
+            d.app.wizard.confirm_focus(),
             ConfirmFocus::Cancel,
             "{k:?} cannot focus a disabled [Roll back]"
         );
@@ -732,15 +738,15 @@ fn a_mistyped_confirmation_never_reaches_execute() {
             to_confirm(&mut d);
             d.keys("syfx");
         }
-        assert_ne!(d.app.wizard.step, Step::Execute);
-        assert_ne!(d.app.wizard.step, Step::Result);
+        assert!(!matches!(d.app.wizard.step, WizardStep::Execute { .. }));
+        assert!(!matches!(d.app.wizard.step, WizardStep::Result { .. }));
     }
     // The exact name then one more letter: disabled again.
     d.key(KeyCode::Backspace).keys("tx");
-    assert_eq!(d.app.wizard.confirm.text(), "syftx");
-    assert_eq!(d.app.wizard.confirm_focus, ConfirmFocus::Cancel);
+    assert_eq!(d.app.wizard.confirmation().unwrap().typed.text(), "syftx");
+    assert_eq!(d.app.wizard.confirm_focus(), ConfirmFocus::Cancel);
     d.key(KeyCode::Tab).key(KeyCode::Enter);
-    assert_ne!(d.app.wizard.step, Step::Result);
+    assert!(!matches!(d.app.wizard.step, WizardStep::Result { .. }));
     assert_eq!((active_of(&d, "syft"), audit_count(&d)), before);
     // The screen says why the button is disabled.
     if d.app.screen == Screen::Rollback {
@@ -752,7 +758,7 @@ fn a_mistyped_confirmation_never_reaches_execute() {
 fn a_new_wizard_starts_on_the_default_target() {
     let mut d = Driver::demo(120, 40);
     d.keys("jjr").keys("jj").key(KeyCode::Enter);
-    assert_eq!(d.app.wizard.step, Step::Verify);
+    assert!(matches!(d.app.wizard.step, WizardStep::Verify));
     d.key(KeyCode::Esc).key(KeyCode::Esc).key(KeyCode::Esc);
     assert_eq!(d.app.screen, Screen::Overview);
     // Another process changes syft meanwhile.
@@ -772,7 +778,7 @@ fn a_new_wizard_starts_on_the_default_target() {
     d.run(fx);
     d.keys("r");
     let w = &d.app.wizard;
-    assert_eq!(w.step, Step::Target);
+    assert!(matches!(w.step, WizardStep::Target));
     assert_eq!(Some(w.target_nav.sel), w.default_index());
 }
 
@@ -822,7 +828,7 @@ fn confirm_notices_a_concurrent_change_and_a_refused_execute_is_audited() {
     let count = audit_count(&d2);
     d2.keys("syft").key(KeyCode::Enter);
     assert_eq!(
-        d2.app.wizard.outcome.clone().unwrap().unwrap_err().kind,
+        d2.app.wizard.outcome().cloned().unwrap().unwrap_err().kind,
         FailKind::Conflict
     );
     // Refused as the CLI and the API refuse: one audit record of the
@@ -841,7 +847,7 @@ fn confirm_notices_a_concurrent_change_and_a_refused_execute_is_audited() {
     assert_eq!(rec.event, "snapshot_rollback_failed");
     assert_ne!(rec.user, "mallory");
     assert_eq!(rec.details["expectedActive"], plan.from.id.as_str());
-    let f = d2.app.wizard.outcome.clone().unwrap().unwrap_err();
+    let f = d2.app.wizard.outcome().cloned().unwrap().unwrap_err();
     assert!(f.message.contains(&plan.from.id), "{}", f.message);
 }
 
@@ -893,7 +899,7 @@ fn the_wizard_shows_consequences_before_confirm() {
         d.keys("j");
     }
     d.key(KeyCode::Enter);
-    assert_eq!(d.app.wizard.step, Step::Verify);
+    assert!(matches!(d.app.wizard.step, WizardStep::Verify));
     let screen = d.screen();
     assert!(
         screen.contains("critical") && screen.contains("refused"),
@@ -1051,7 +1057,7 @@ fn hints_show_only_what_works_now() {
     .unwrap();
     drop(store);
     d.keys("syft").key(KeyCode::Enter);
-    assert_eq!(d.app.wizard.step, Step::Result);
+    assert!(matches!(d.app.wizard.step, WizardStep::Result { .. }));
     let h = hint_words(&d);
     assert!(h.contains(&"Enter reload".to_string()), "{h:?}");
     assert!(!h.iter().any(|x| x.contains("done")), "{h:?}");
@@ -1196,7 +1202,7 @@ fn text_fields_edit_like_a_shell_and_errors_sit_beside_them() {
     let mut d = Driver::demo(120, 40);
     to_preview(&mut d);
     d.key(KeyCode::Enter);
-    assert_eq!(d.app.wizard.step, Step::Reason);
+    assert!(matches!(d.app.wizard.step, WizardStep::Reason));
     d.keys("hello world");
     d.key(KeyCode::Home).keys("X");
     assert_eq!(d.app.wizard.reason.text(), "Xhello world");
@@ -1373,7 +1379,7 @@ fn trivy_preview(d: &mut Driver) {
         .keys("jjjjjjjj")
         .key(KeyCode::Enter)
         .key(KeyCode::Enter);
-    assert_eq!(d.app.wizard.step, Step::Preview);
+    assert!(matches!(d.app.wizard.step, WizardStep::Preview));
 }
 
 #[test]
@@ -1621,7 +1627,7 @@ fn roll_forward_again_after_a_rollback() {
         d.keys("j");
     }
     d.keys("r");
-    assert_eq!(d.app.wizard.step, Step::Target);
+    assert!(matches!(d.app.wizard.step, WizardStep::Target));
     let w = &d.app.wizard;
     assert_eq!(
         w.targets.as_ref().unwrap().list[w.target_nav.sel].id,
@@ -1863,7 +1869,11 @@ fn slash_narrows_the_wizard_lists() {
     assert_eq!(d.app.wizard.tools[d.app.wizard.tool_nav.sel].name, "syft");
     assert!(!d.screen().contains("clair"), "{}", d.screen());
     d.key(KeyCode::Enter).key(KeyCode::Enter);
-    assert_eq!(d.app.wizard.step, Step::Target, "{}", d.screen());
+    assert!(
+        matches!(d.app.wizard.step, WizardStep::Target),
+        "{}",
+        d.screen()
+    );
     assert!(d.app.find.is_none(), "a new list starts unfiltered");
     let targets = d.app.wizard.targets.as_ref().unwrap().list.clone();
     let pick = targets.last().unwrap().id.clone();
@@ -1910,15 +1920,14 @@ fn slash_narrows_the_diff_rows_then_searches_the_whole_diff() {
     assert_eq!(p.filter.text.as_deref(), Some(needle.as_str()));
     assert!(!p.items.is_empty() && p.items.iter().all(|i| i.identity.contains(&needle)));
     assert!(d.app.find.is_some(), "the filter stays");
-    assert_eq!(d.app.wizard.step, Step::Preview);
+    assert!(matches!(d.app.wizard.step, WizardStep::Preview));
     // Esc clears both: every row is back.
     d.key(KeyCode::Esc);
     assert!(d.app.find.is_none());
     assert_eq!(d.app.wizard.preview.filter.text, None);
     assert_eq!(d.app.wizard.preview.items.len(), loaded.len());
-    assert_eq!(
-        d.app.wizard.step,
-        Step::Preview,
+    assert!(
+        matches!(d.app.wizard.step, WizardStep::Preview),
         "Esc clears, it does not go back"
     );
     assert!(d.screen().contains(&other));

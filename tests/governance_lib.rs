@@ -322,10 +322,10 @@ fn a_rollback_from_an_expired_snapshot_restores_service_and_keeps_it_expired() {
         ));
     }
     ops::expire::expire(&mut store, &env_at(&cfg, day(3)), &ids[2], "bad data").unwrap();
-    let e = ops::records::query(
+    let e = ops::guarded_read::query(
         &mut store,
         &env_at(&cfg, day(3)),
-        &ops::records::RecordsQuery {
+        &ops::guarded_read::RecordsQuery {
             tool: "cdx".into(),
             ..Default::default()
         },
@@ -348,10 +348,10 @@ fn a_rollback_from_an_expired_snapshot_restores_service_and_keeps_it_expired() {
         ops::snapshots::get(&store, &ids[2]).unwrap().state,
         SnapshotState::Expired
     );
-    let (_, n) = ops::records::query(
+    let (_, n) = ops::guarded_read::query(
         &mut store,
         &env_at(&cfg, day(3)),
-        &ops::records::RecordsQuery {
+        &ops::guarded_read::RecordsQuery {
             tool: "cdx".into(),
             ..Default::default()
         },
@@ -450,4 +450,32 @@ fn an_audit_purge_keeps_the_chain_verifiable_and_a_forged_anchor_is_caught() {
     let store = Store::open(&db, OpenMode::ReadOnly).unwrap();
     let v = ops::audit::verify(&store, &env_at(&cfg, day(602)), None).unwrap();
     assert!(!v.is_ok());
+}
+
+/// The metrics' last-import gauge looks at the tool's whole history: a run
+/// of failed imports (more than any page of recent snapshots) does not hide
+/// the last one that worked.
+#[test]
+fn the_last_import_gauge_sees_past_a_long_run_of_failed_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::default();
+    let mut store = Store::open(&dir.path().join("s.db"), OpenMode::ReadWrite).unwrap();
+    let spec = FeedSpec {
+        packages: 5,
+        ..Default::default()
+    };
+    let good = feed(dir.path(), "good.json", Format::SyftJson, &spec);
+    import_file(&mut store, &env_at(&config, day(0)), "syft", &good);
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, "{\"artifacts\": [").unwrap();
+    for i in 1..=25 {
+        let env = env_at(&config, day(0) + Duration::hours(i));
+        let req = ImportRequest::new("syft", vec![Input::File(broken.clone())]);
+        assert!(import(&mut store, &env, &req, &NoProgress).is_err());
+    }
+    let env = env_at(&config, day(1));
+    let (gauges, snapshots) = store.read(|r| ops::sla::gauges(r, &env)).unwrap();
+    assert_eq!(snapshots, 26);
+    assert_eq!(gauges.len(), 1);
+    assert_eq!(gauges[0].last_import, Some(day(0)));
 }

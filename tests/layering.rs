@@ -379,76 +379,187 @@ fn cli_flags(source: &str) -> Vec<(usize, String)> {
 /// Flags of other programs, which snapgov may name anywhere.
 const NOT_OURS: &[&str] = &["--list-all-pkgs"];
 
-/// Where a CLI flag is still spelled outside `src/cli/` today (issue 13:
-/// lower layers and the other front ends should word hints in their own
-/// terms). A new spelling fails the test; so does an entry that no longer
-/// occurs, so that the list only shrinks.
-const FLAGS_NOT_YET_MOVED: &[(&str, &[&str])] = &[
-    ("src/console/app.rs", &["--read-only"]),
-    ("src/console/jobs.rs", &["--read-only"]),
-    (
-        "src/console/mod.rs",
-        &["--db", "--dry-run", "--json", "--tool"],
-    ),
-    ("src/console/ui/overview.rs", &["--tool"]),
-    ("src/console/ui/sla.rs", &["--tool"]),
-    (
-        "src/console/ui/wizard.rs",
-        &["--dry-run", "--read-only", "--reason", "--tool"],
-    ),
-];
-
 #[test]
 fn cli_flags_are_spelled_only_in_the_cli() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
-    let mut seen: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
-    let mut new = Vec::new();
+    let mut found = Vec::new();
     for f in &files {
         let shown = format!("src/{}", f.strip_prefix(&src).unwrap().display());
         if shown.starts_with("src/cli/") {
             continue;
         }
-        let known: &[&str] = FLAGS_NOT_YET_MOVED
-            .iter()
-            .find(|(file, _)| *file == shown)
-            .map_or(&[], |(_, flags)| flags);
         for (line, flag) in cli_flags(&std::fs::read_to_string(f).unwrap()) {
-            if NOT_OURS.contains(&flag.as_str()) {
-                continue;
-            }
-            if !known.contains(&flag.as_str()) {
-                new.push(format!(
+            if !NOT_OURS.contains(&flag.as_str()) {
+                found.push(format!(
                     "{shown}:{line}: the CLI flag `{flag}` is spelled outside src/cli/; \
-                     return the facts and let each front end word the hint"
+                     return the facts (a Problem with a Hint) and let each front end word it"
                 ));
             }
-            seen.entry(shown.clone()).or_default().insert(flag);
         }
     }
-    let stale: Vec<String> = FLAGS_NOT_YET_MOVED
-        .iter()
-        .flat_map(|(file, flags)| flags.iter().map(move |f| (*file, *f)))
-        .filter(|(file, flag)| !seen.get(*file).is_some_and(|s| s.contains(*flag)))
-        .map(|(file, flag)| {
-            format!("{file}: `{flag}` no longer occurs; remove it from FLAGS_NOT_YET_MOVED")
-        })
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// Files that are data tables, not code a reader follows: allowed past the
+/// size limits (the key bindings; the OpenAPI schemas).
+const DATA_TABLES: &[&str] = &["src/console/keymap/table.rs", "src/api/openapi.rs"];
+
+const MAX_FILE_LINES: usize = 600;
+const MAX_FN_LINES: usize = 80;
+
+/// `code` (comments already stripped) with every string literal's content,
+/// raw strings included, replaced by spaces: braces inside strings must not
+/// count.
+fn blank_strings(code: &str) -> String {
+    let b: Vec<char> = code.chars().collect();
+    let mut out: Vec<char> = b.clone();
+    let mut i = 0;
+    while i < b.len() {
+        let raw = b[i] == 'r'
+            && (i == 0 || !(b[i - 1].is_alphanumeric() || b[i - 1] == '_') || b[i - 1] == 'b')
+            && matches!(b.get(i + 1), Some('"') | Some('#'));
+        if raw {
+            let hashes = b[i + 1..].iter().take_while(|&&c| c == '#').count();
+            if b.get(i + 1 + hashes) == Some(&'"') {
+                let close: Vec<char> = std::iter::once('"')
+                    .chain(std::iter::repeat_n('#', hashes))
+                    .collect();
+                let start = i + 2 + hashes;
+                let end = (start..b.len())
+                    .find(|&j| b[j..].starts_with(&close))
+                    .unwrap_or(b.len());
+                for c in out.iter_mut().take(end).skip(start) {
+                    if *c != '\n' {
+                        *c = ' ';
+                    }
+                }
+                i = end + close.len();
+                continue;
+            }
+        }
+        if b[i] == '\'' {
+            // A char literal ('"', '{', '\'') is blanked whole.
+            let len = if b.get(i + 1) == Some(&'\\') {
+                (i + 2..b.len()).find(|&j| b[j] == '\'').map(|j| j + 1 - i)
+            } else if b.get(i + 2) == Some(&'\'') {
+                Some(3)
+            } else {
+                None
+            };
+            if let Some(n) = len {
+                for c in out.iter_mut().skip(i + 1).take(n - 2) {
+                    *c = ' ';
+                }
+                i += n;
+                continue;
+            }
+        }
+        if b[i] == '"' {
+            let mut j = i + 1;
+            while j < b.len() && b[j] != '"' {
+                j += if b[j] == '\\' { 2 } else { 1 };
+            }
+            for c in out.iter_mut().take(j.min(b.len())).skip(i + 1) {
+                if *c != '\n' {
+                    *c = ' ';
+                }
+            }
+            i = j + 1;
+            continue;
+        }
+        i += 1;
+    }
+    out.into_iter().collect()
+}
+
+/// Every function body in `code` (before its test module) longer than
+/// `max` lines: (first line, name, length).
+fn long_functions(code: &str, max: usize) -> Vec<(usize, String, usize)> {
+    let code = blank_strings(&strip_comments(code));
+    let code = match code.find("#[cfg(test)]\nmod ") {
+        Some(i) => &code[..i],
+        None => &code[..],
+    };
+    let line_of = |i: usize| code[..i].matches('\n').count() + 1;
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(k) = code[from..].find("fn ") {
+        let at = from + k;
+        from = at + 3;
+        if at > 0
+            && (code.as_bytes()[at - 1].is_ascii_alphanumeric() || code.as_bytes()[at - 1] == b'_')
+        {
+            continue;
+        }
+        let name = ident_at(&code[at + 3..]).to_string();
+        let (Some(open), semi) = (code[at..].find('{'), code[at..].find(';')) else {
+            continue;
+        };
+        if semi.is_some_and(|s| s < open) {
+            continue;
+        }
+        let mut depth = 0;
+        let mut end = at + open;
+        for (j, c) in code[at + open..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = at + open + j;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let (first, last) = (line_of(at), line_of(end));
+        if last - first + 1 > max {
+            out.push((first, name, last - first + 1));
+        }
+    }
+    out
+}
+
+#[test]
+fn files_and_functions_stay_small_enough_to_hold_in_your_head() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut over = Vec::new();
+    for f in &files {
+        let shown = format!("src/{}", f.strip_prefix(&src).unwrap().display());
+        if DATA_TABLES.contains(&shown.as_str()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(f).unwrap();
+        let lines = text.lines().count();
+        if lines > MAX_FILE_LINES {
+            over.push(format!(
+                "{shown}: {lines} lines (at most {MAX_FILE_LINES}); split it along a seam"
+            ));
+        }
+        for (line, name, n) in long_functions(&text, MAX_FN_LINES) {
+            over.push(format!(
+                "{shown}:{line}: fn {name} is {n} lines (at most {MAX_FN_LINES})"
+            ));
+        }
+    }
+    assert!(over.is_empty(), "{}", over.join("\n"));
+}
+
+#[test]
+fn a_long_function_is_measured_without_its_strings_comments_or_tests() {
+    let body: String = (0..90)
+        .map(|i| format!("    let x{i} = \"{{\";\n"))
         .collect();
-    let baseline: Vec<String> = seen
-        .iter()
-        .map(|(file, flags)| {
-            let flags: Vec<String> = flags.iter().map(|f| format!("{f:?}")).collect();
-            format!("    ({file:?}, &[{}]),", flags.join(", "))
-        })
-        .collect();
-    assert!(
-        new.is_empty() && stale.is_empty(),
-        "{}\n{}\n(today's spellings, for reference:\n{})",
-        new.join("\n"),
-        stale.join("\n"),
-        baseline.join("\n")
+    let code = format!(
+        "// fn not_code() {{\nfn long() {{\n{body}}}\nfn short() {{ let s = r#\"}}\"#; }}\n#[cfg(test)]\nmod tests {{\n    fn in_tests() {{\n{body}    }}\n}}\n"
     );
+    let long = long_functions(&code, 80);
+    assert_eq!(long, vec![(2, "long".to_string(), 92)]);
 }
 
 #[test]

@@ -5,7 +5,6 @@
 //! this server process did since it started, as Prometheus counters do.
 
 use crate::domain::freshness::Freshness;
-use crate::ops::sla::SlaStatus;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::fmt::{Display, Write};
@@ -41,13 +40,7 @@ pub struct AuditStatus {
     pub at: DateTime<Utc>,
 }
 
-/// What one tool's gauges show.
-#[derive(Clone, Debug)]
-pub struct ToolGauges {
-    pub status: SlaStatus,
-    /// The newest non-failed import of the tool.
-    pub last_import: Option<DateTime<Utc>>,
-}
+pub use crate::ops::sla::ToolGauges;
 
 #[derive(Default)]
 pub struct Metrics {

@@ -1,12 +1,12 @@
-//! One function per command: parse arguments into a workflow request, call
-//! the workflow, print the result.
+//! Dispatch: one function per command lives in the module of its
+//! subcommand (import, snapshots, rollback, retention, audit, server); the
+//! small commands (demo, generate, config check) live here.
 
-use super::output::{esc, print_json, snapshot_detail, snapshots_table, table};
-use super::{AuditCmd, Command, Context, IngestCmd};
+use super::output::{esc, print_json, snapshots_table};
+use super::{Command, Context, IngestCmd};
 use crate::domain::time::fmt_ts;
-use crate::ops::{self, OpError, Progress};
-use crate::store::{AuditFilter, OpenMode, SnapshotFilter, Store};
-use indicatif::{ProgressBar, ProgressStyle};
+use crate::ops::{self, OpError};
+use crate::store::{OpenMode, SnapshotFilter, Store};
 use serde_json::json;
 use std::io::IsTerminal;
 
@@ -47,326 +47,23 @@ pub fn dispatch(ctx: &mut Context, cmd: Command) -> Result<u8> {
     }
 }
 
-/// A record counter on a terminal's stderr; nothing when piped.
-struct Bar(Option<ProgressBar>);
-
-impl Bar {
-    fn new(json: bool) -> Bar {
-        if json || !std::io::stderr().is_terminal() {
-            return Bar(None);
-        }
-        let pb = ProgressBar::new_spinner();
-        pb.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {msg}: {human_pos} records ({per_sec}, {elapsed})",
-            )
-            .expect("valid template"),
-        );
-        pb.enable_steady_tick(std::time::Duration::from_millis(120));
-        Bar(Some(pb))
-    }
-}
-
-impl Progress for Bar {
-    fn set_message(&self, msg: &str) {
-        if let Some(p) = &self.0 {
-            p.set_message(msg.to_string());
-        }
-    }
-    fn inc(&self, n: u64) {
-        if let Some(p) = &self.0 {
-            p.inc(n);
-        }
-    }
-    fn finish(&self) {
-        if let Some(p) = &self.0 {
-            p.finish_and_clear();
-        }
-    }
-}
-
 fn ingest(ctx: &mut Context, cmd: IngestCmd) -> Result<u8> {
-    let now = ctx.env.clock.now();
     match cmd {
-        IngestCmd::Import(a) => {
-            let mut store = ctx.open_rw()?;
-            let mut req = ops::import::ImportRequest::new(
-                &a.tool,
-                a.files
-                    .iter()
-                    .map(|f| ops::import::Input::from_arg(f))
-                    .collect(),
-            );
-            req.format = a.format.to_format();
-            req.source_uri = a.source_uri;
-            req.reason = a.reason;
-            req.imported_at = a.imported_at;
-            req.allow_empty = a.allow_empty;
-            req.allow_shrink = a.allow_shrink;
-            req.activate = a.activate;
-            let bar = Bar::new(ctx.json);
-            let out = ops::import::import(&mut store, &ctx.env, &req, &bar)?;
-            if ctx.json {
-                print_json(&json!({
-                    "import": {
-                        "snapshot": out.snapshot,
-                        "replaced": out.replaced,
-                        "recordsReceived": out.records_received,
-                        "recordsMerged": out.records_merged,
-                        "recordsAffected": out.records_affected,
-                        "activated": out.activated,
-                    }
-                }));
-            } else if !out.activated {
-                let s = &out.snapshot;
-                println!(
-                    "imported {} as {}: {} records ({} received, {} merged), stored in history as {}, not activated: {} is newer{}",
-                    s.tool,
-                    ctx.style.bold(&s.id),
-                    s.record_count,
-                    out.records_received,
-                    out.records_merged,
-                    s.state,
-                    out.next_snapshot.as_deref().unwrap_or("the active snapshot"),
-                    if out.next_snapshot.is_some() {
-                        " (pass --activate --reason TEXT to make the backfill active)"
-                    } else {
-                        ""
-                    }
-                );
-                println!(
-                    "  normalized hash {}",
-                    s.normalized_hash.as_deref().unwrap_or("-")
-                );
-                for w in &s.warnings {
-                    eprintln!("warning: {w}");
-                }
-            } else {
-                let s = &out.snapshot;
-                println!(
-                    "imported {} as {}: {} records ({} received, {} merged), now active{}",
-                    esc(&s.tool),
-                    ctx.style.bold(&esc(&s.id)),
-                    s.record_count,
-                    out.records_received,
-                    out.records_merged,
-                    out.replaced
-                        .as_ref()
-                        .map(|r| format!(
-                            ", replacing {} ({} records changed)",
-                            esc(r),
-                            out.records_affected
-                        ))
-                        .unwrap_or_default()
-                );
-                println!(
-                    "  normalized hash {}",
-                    esc(s.normalized_hash.as_deref().unwrap_or("-"))
-                );
-                for w in &s.warnings {
-                    eprintln!("warning: {}", esc(w));
-                }
-            }
-            Ok(0)
-        }
-        IngestCmd::Snapshots(a) => {
-            let mut store = ctx.open_ro()?;
-            let filter = SnapshotFilter {
-                tool: a.tool,
-                state: a.state,
-                limit: a.limit,
-                newest_first: a.newest_first,
-                ..Default::default()
-            };
-            let snaps = ops::snapshots::list(&mut store, &filter)?;
-            if ctx.json {
-                print_json(&json!({ "snapshots": snaps }));
-            } else if snaps.is_empty() {
-                println!(
-                    "no snapshots{}",
-                    if filter.tool.is_some() || filter.state.is_some() {
-                        " match"
-                    } else {
-                        " yet: import one with `snapgov ingest import`"
-                    }
-                );
-            } else {
-                print!("{}", snapshots_table(&ctx.style, &snaps, now));
-            }
-            Ok(0)
-        }
-        IngestCmd::Show { id } => {
-            let store = ctx.open_ro()?;
-            let s = ops::snapshots::get(&store, &id)?;
-            if ctx.json {
-                print_json(&json!({ "snapshot": s }));
-            } else {
-                print!("{}", snapshot_detail(&ctx.style, &s, now));
-            }
-            Ok(0)
-        }
-        IngestCmd::Verify { id, all } => {
-            let store = ctx.open_ro()?;
-            let report = match id {
-                Some(id) => {
-                    let r = ops::snapshots::verify_deep(&store, &id)?;
-                    ops::snapshots::VerifyAll {
-                        results: vec![r],
-                        active_problems: Vec::new(),
-                    }
-                }
-                None => {
-                    debug_assert!(all);
-                    ops::snapshots::verify_all(&store)?
-                }
-            };
-            let results = &report.results;
-            if ctx.json {
-                let mut out =
-                    json!({ "verify": if all { json!(results) } else { json!(results[0]) } });
-                if !report.active_problems.is_empty() {
-                    out["activeProblems"] = json!(report.active_problems);
-                }
-                print_json(&out);
-            }
-            if !report.is_ok() {
-                return Err(report.into_error());
-            }
-            if !ctx.json {
-                for r in results {
-                    println!(
-                        "snapshot {} verified: {} records re-hash to {}",
-                        esc(&r.snapshot_id),
-                        r.actual_count,
-                        esc(r.actual_hash.as_deref().unwrap_or("-"))
-                    );
-                }
-            }
-            Ok(0)
-        }
-        IngestCmd::Audit(c) => audit(ctx, c),
-        IngestCmd::Sla { tool } => super::governance::sla(ctx, tool),
-        IngestCmd::Records(a) => super::governance::records(ctx, a),
+        IngestCmd::Import(a) => super::import::import(ctx, a),
+        IngestCmd::Snapshots(a) => super::snapshots::list(ctx, a),
+        IngestCmd::Show { id } => super::snapshots::show(ctx, id),
+        IngestCmd::Verify { id, all } => super::snapshots::verify(ctx, id, all),
+        IngestCmd::Audit(c) => super::audit::run(ctx, c),
+        IngestCmd::Sla { tool } => super::snapshots::sla(ctx, tool),
+        IngestCmd::Records(a) => super::snapshots::records(ctx, a),
         IngestCmd::Expire {
             snapshot_id,
             reason,
-        } => super::governance::expire(ctx, snapshot_id, reason),
-        IngestCmd::Rollback(a) => super::governance::rollback(ctx, a),
-        IngestCmd::Diff { from, to, sample } => super::governance::diff(ctx, from, to, sample),
-        IngestCmd::Retention(c) => super::governance::retention(ctx, c),
+        } => super::snapshots::expire(ctx, snapshot_id, reason),
+        IngestCmd::Rollback(a) => super::rollback::rollback(ctx, a),
+        IngestCmd::Diff { from, to, sample } => super::rollback::diff(ctx, from, to, sample),
+        IngestCmd::Retention(c) => super::retention::run(ctx, c),
     }
-}
-
-fn audit(ctx: &mut Context, cmd: AuditCmd) -> Result<u8> {
-    match cmd {
-        AuditCmd::List(a) => {
-            let store = ctx.open_ro()?;
-            let filter = AuditFilter {
-                event: a.event,
-                tool: a.tool,
-                user: a.by_user,
-                since: a.since,
-                until: a.until,
-                text: a.search,
-                limit: Some(a.limit),
-                ..Default::default()
-            };
-            let recs = ops::audit::list(&store, &filter)?;
-            if ctx.json {
-                let v: Vec<_> = recs.iter().map(|(_, r)| r).collect();
-                print_json(&json!({ "audit": v }));
-            } else if recs.is_empty() {
-                println!("no audit records match");
-            } else {
-                let rows: Vec<Vec<String>> = recs
-                    .iter()
-                    .map(|(_, r)| {
-                        vec![
-                            esc(&r.id),
-                            fmt_ts(r.timestamp),
-                            esc(&r.event),
-                            esc(&r.user),
-                            esc(&summary(&r.details)),
-                        ]
-                    })
-                    .collect();
-                print!(
-                    "{}",
-                    table(&["ID", "TIMESTAMP", "EVENT", "USER", "DETAILS"], &rows)
-                );
-            }
-            Ok(0)
-        }
-        AuditCmd::Show { id } => {
-            let store = ctx.open_ro()?;
-            let r = ops::audit::show(&store, &id)?;
-            print_json(&json!({ "audit": r }));
-            Ok(0)
-        }
-        AuditCmd::Verify { checkpoint } => {
-            let store = ctx.open_ro()?;
-            let cp = checkpoint
-                .as_deref()
-                .map(ops::audit::read_checkpoint)
-                .transpose()?;
-            let r = ops::audit::verify(&store, &ctx.env, cp.as_ref())?;
-            if ctx.json {
-                print_json(&json!({ "verify": r }));
-            }
-            if !r.is_ok() {
-                return Err(OpError::integrity(format!(
-                    "audit verification failed: {}",
-                    r.problems().join("; ")
-                )));
-            }
-            if !ctx.json {
-                println!(
-                    "audit trail verified: {} records, head {} ({}); {} snapshots match their import records{}",
-                    r.records_checked,
-                    r.head.as_deref().unwrap_or("-"),
-                    r.head_hash.as_deref().unwrap_or("-"),
-                    r.snapshots_checked,
-                    r.checkpoint.as_ref().map(|c| format!("; reaches checkpoint {c}")).unwrap_or_default()
-                );
-            }
-            Ok(0)
-        }
-        AuditCmd::Purge { before, reason } => super::governance::purge(ctx, before, reason),
-        AuditCmd::Checkpoint { file } => {
-            let store = ctx.open_ro()?;
-            let cp = ops::audit::write_checkpoint(&store, &file, ctx.env.clock.now())?;
-            if ctx.json {
-                print_json(&json!({ "checkpoint": cp }));
-            } else {
-                println!(
-                    "checkpoint written to {}: head {} {}",
-                    file.display(),
-                    cp.id,
-                    cp.hash
-                );
-            }
-            Ok(0)
-        }
-    }
-}
-
-/// A one-line digest of an audit record's details for tables.
-fn summary(d: &serde_json::Value) -> String {
-    let d = crate::domain::audit::details::Digest::of(d);
-    let mut parts = Vec::new();
-    if let (Some(f), Some(t)) = (d.from_snapshot, d.to_snapshot) {
-        parts.push(format!("{f} → {t}"));
-    } else if let Some(s) = d.snapshot_id {
-        parts.push(s);
-    }
-    if let Some(n) = d.record_count {
-        parts.push(format!("{n} records"));
-    }
-    if let Some(r) = d.reason {
-        let r: String = r.chars().take(60).collect();
-        parts.push(r);
-    }
-    parts.join(", ")
 }
 
 fn console_options(ctx: &Context, read_only: bool) -> crate::console::Options {

@@ -1,10 +1,16 @@
 //! The command line: argument parsing, the environment (paths, user, clock),
 //! and printing. Every command calls one workflow in `ops`.
 
+mod audit;
 mod commands;
-mod governance;
+pub mod glyphs;
+mod import;
 mod output;
+mod retention;
+mod rollback;
 mod server;
+mod snapshots;
+pub mod suggest;
 pub mod words;
 
 use crate::config::Config;

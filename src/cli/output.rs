@@ -1,5 +1,7 @@
 //! Printing: tables for people, the spec's JSON for scripts.
 
+pub use super::glyphs::freshness_glyph;
+use super::glyphs::state_glyph;
 use crate::domain::snapshot::{Snapshot, SnapshotState};
 /// Every feed- or user-supplied text in human output goes through this.
 pub use crate::domain::text::escaped as esc;
@@ -38,19 +40,17 @@ impl Style {
 
     /// A snapshot state as glyph + word.
     pub fn state(&self, s: SnapshotState) -> String {
-        let (glyph, code) = match s {
-            SnapshotState::Active => ("●", "1;32"),
-            SnapshotState::Previous => ("○", "0"),
-            SnapshotState::Archived => ("▣", "36"),
-            SnapshotState::Expired => ("⊘", "35"),
-            SnapshotState::Failed => ("✗", "1;31"),
-            SnapshotState::Deleted => ("·", "2"),
+        let code = match s {
+            SnapshotState::Active => "1;32",
+            SnapshotState::Previous => "0",
+            SnapshotState::Archived => "36",
+            SnapshotState::Expired => "35",
+            SnapshotState::Failed => "1;31",
+            SnapshotState::Deleted => "2",
         };
-        self.paint(code, &format!("{glyph} {}", s.as_str()))
+        self.paint(code, &format!("{} {}", state_glyph(s), s.as_str()))
     }
 }
-
-pub use crate::domain::freshness::glyph as freshness_glyph;
 
 /// Prints rows as aligned columns (widths by character count).
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {

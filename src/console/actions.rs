@@ -5,7 +5,7 @@
 //! function as the CLI (so it is audited the same way); a refused one
 //! changes nothing and its error sits beside the field it is about.
 
-use super::jobs::{Effect, Job, Payload};
+use super::jobs::{next_id, Effect, Job, Payload};
 use super::keymap::Action;
 use super::widgets::TextField;
 use crate::domain::time::{parse_duration, parse_ts};
@@ -88,11 +88,6 @@ pub enum Outcome {
     Cancelled,
     /// Done: the sentence to show; the store changed.
     Done(String),
-}
-
-fn next_id(ids: &mut u64) -> u64 {
-    *ids += 1;
-    *ids
 }
 
 impl Dialog {
@@ -270,7 +265,7 @@ impl Dialog {
             match result {
                 Ok(Payload::RetentionRun(r)) => self.preview = Some(*r),
                 Ok(_) => {}
-                Err(e) => self.error = Some((None, e.to_string())),
+                Err(e) => self.error = Some((None, crate::console::words::say(&e))),
             }
             return Some(Outcome::Stay);
         }
@@ -289,7 +284,10 @@ impl Dialog {
             Ok(_) => Outcome::Stay,
             Err(e) => {
                 // Nothing changed (each workflow is one transaction).
-                self.error = Some((None, format!("{e} — nothing was changed")));
+                self.error = Some((
+                    None,
+                    format!("{} — nothing was changed", crate::console::words::say(&e)),
+                ));
                 Outcome::Stay
             }
         })

@@ -13,7 +13,7 @@ use crate::ops::rollback::{Observer, Plan, Response, Target};
 use crate::ops::sla::SlaStatus;
 use crate::ops::{self, Env, OpError, Result};
 use crate::store::prelude::*;
-use crate::store::{AuditFilter, DiffSide, SnapshotFilter, Store};
+use crate::store::{AuditFilter, SnapshotFilter, Store};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 
@@ -266,20 +266,9 @@ pub fn diff_page(
     limit: usize,
 ) -> Result<Vec<DiffItem>> {
     store.read(|r| -> Result<Vec<DiffItem>> {
-        let key = r
-            .tool_key_of(tool)?
-            .ok_or_else(|| OpError::not_found(format!("{tool} is not a known tool")))?;
-        let (_, pk) = r
-            .get_snapshot_pk(target)?
-            .ok_or_else(|| OpError::not_found(format!("no snapshot {target}")))?;
-        ops::diff::items(
-            r,
-            DiffSide::Active(key),
-            DiffSide::Snapshot(pk),
-            filter,
-            offset,
-            limit,
-        )
+        let from = ops::diff::active_side(r, tool)?;
+        let to = ops::diff::snapshot_side(r, target)?;
+        ops::diff::items(r, from, to, filter, offset, limit)
     })
 }
 
@@ -314,24 +303,4 @@ pub fn audit_page(store: &Store, filter: &AuditFilter) -> Result<Vec<(u64, Audit
 
 pub fn audit_verify(store: &Store, env: &Env) -> Result<ops::audit::VerifyReport> {
     ops::audit::verify(store, env, None)
-}
-
-/// The sentence the CLI prints after a rollback.
-pub fn rollback_sentence(r: &Response) -> String {
-    format!(
-        "rolled {} back from {} ({} records) to {} ({} records){}: {} records changed; by {} at {}",
-        r.tool,
-        r.from.snapshot_id,
-        r.from.record_count,
-        r.to.snapshot_id,
-        r.to.record_count,
-        if r.target_was_archived {
-            ", restored from the archive"
-        } else {
-            ""
-        },
-        r.records_affected,
-        r.executed_by,
-        r.executed_at
-    )
 }

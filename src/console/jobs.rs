@@ -140,6 +140,13 @@ impl Observer for StepSender<'_> {
     }
 }
 
+/// The next job id: each job's result comes back under its id, and a
+/// result nobody waits for any more is dropped.
+pub fn next_id(ids: &mut u64) -> u64 {
+    *ids += 1;
+    *ids
+}
+
 /// Runs one job on a connection of its own: read-only unless the job is a
 /// rollback (and the console is not read-only). Step events go to `tx` as
 /// they happen; the final result is returned.
@@ -148,7 +155,7 @@ pub fn perform(db: &Path, env: &Env, read_only: bool, id: u64, job: &Job, tx: &S
         let mode = if job.writes() {
             if read_only {
                 return Err(OpError::usage(
-                    "the console is read-only (--read-only): governance actions are not available",
+                    "this console was opened read-only: governance actions are not available",
                 ));
             }
             OpenMode::ReadWrite
@@ -204,6 +211,17 @@ pub fn run(
         )?)),
         Job::AuditPage { filter } => Payload::AuditPage(data::audit_page(store, filter)?),
         Job::AuditVerify => Payload::AuditVerify(Box::new(data::audit_verify(store, env)?)),
+        Job::Expire { .. }
+        | Job::HoldAdd { .. }
+        | Job::HoldRemove { .. }
+        | Job::RetentionRun { .. }
+        | Job::Checkpoint { .. } => governance(store, env, job)?,
+    })
+}
+
+/// The governance actions of the dialogs; each says what it did.
+fn governance(store: &mut Store, env: &Env, job: &Job) -> Result<Payload, OpError> {
+    Ok(match job {
         Job::Expire { id, reason } => {
             let s = crate::ops::expire::expire(store, env, id, reason)?;
             Payload::Done(format!(
@@ -226,23 +244,27 @@ pub fn run(
         Job::RetentionRun { dry_run } => {
             Payload::RetentionRun(Box::new(crate::ops::retention::run(store, env, *dry_run)?))
         }
-        Job::Checkpoint { path } => {
-            let cp = crate::ops::audit::write_checkpoint(store, path, env.clock.now())?;
-            let again = crate::ops::audit::read_checkpoint(path)?;
-            let r = crate::ops::audit::verify(store, env, Some(&again))?;
-            if !r.is_ok() {
-                return Err(OpError::integrity(format!(
-                    "checkpoint written to {}, but the chain does not verify: {}",
-                    path.display(),
-                    r.problems().join("; ")
-                )));
-            }
-            Payload::Done(format!(
-                "checkpoint written to {}: head {}; the chain verifies up to it ({} records)",
-                path.display(),
-                cp.id,
-                r.records_checked
-            ))
-        }
+        Job::Checkpoint { path } => checkpoint(store, env, path)?,
+        _ => return Err(OpError::usage("not a governance action")),
     })
+}
+
+/// Writes a checkpoint, then checks the chain reaches it.
+fn checkpoint(store: &mut Store, env: &Env, path: &Path) -> Result<Payload, OpError> {
+    let cp = crate::ops::audit::write_checkpoint(store, path, env.clock.now())?;
+    let again = crate::ops::audit::read_checkpoint(path)?;
+    let r = crate::ops::audit::verify(store, env, Some(&again))?;
+    if !r.is_ok() {
+        return Err(OpError::integrity(format!(
+            "checkpoint written to {}, but the chain does not verify: {}",
+            path.display(),
+            r.problems().join("; ")
+        )));
+    }
+    Ok(Payload::Done(format!(
+        "checkpoint written to {}: head {}; the chain verifies up to it ({} records)",
+        path.display(),
+        cp.id,
+        r.records_checked
+    )))
 }

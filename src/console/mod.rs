@@ -20,6 +20,7 @@ pub mod theme;
 pub mod ui;
 pub mod widgets;
 pub mod wizard;
+pub mod words;
 
 use crate::ops::{Env, OpError};
 use crate::store::{OpenMode, Store, StoreError};
@@ -38,7 +39,12 @@ pub struct Options {
 }
 
 /// What the console says when there is no terminal to draw on.
-pub const NO_TERMINAL: &str = "the console needs a terminal, and standard output is not one; use the CLI instead: `snapgov ingest snapshots`, `snapgov ingest sla`, `snapgov ingest rollback --tool TOOL --dry-run`, `snapgov ingest audit list`, `snapgov ingest retention status` (each takes --json)";
+pub fn no_terminal() -> String {
+    format!(
+        "the console needs a terminal, and standard output is not one; use the CLI instead: {}",
+        crate::cli::suggest::read_only_views()
+    )
+}
 
 /// Runs the console until the operator quits. Returns the exit code.
 pub fn run(opts: Options) -> Result<u8, OpError> {
@@ -46,13 +52,14 @@ pub fn run(opts: Options) -> Result<u8, OpError> {
     // SQLite's bare "unable to open database file".
     if opts.db.is_dir() {
         return Err(OpError::usage(format!(
-            "--db {} is a directory; give the path of the store file inside it (e.g. {})",
+            "{} {} is a directory; give the path of the store file inside it (e.g. {})",
+            crate::cli::suggest::db_flag(),
             opts.db.display(),
             opts.db.join("snapgov.db").display()
         )));
     }
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        return Err(OpError::usage(NO_TERMINAL));
+        return Err(OpError::usage(no_terminal()));
     }
     // Open the store once before touching the terminal, so a missing or
     // unreadable store is reported as the CLI reports it.

@@ -32,22 +32,12 @@ pub struct Theme {
     pub palette: Palette,
 }
 
-/// The glyph of a snapshot state, as the CLI prints it (● active ○ previous
-/// ▣ archived ⊘ expired ✗ failed · deleted).
-pub fn state_glyph(s: SnapshotState) -> &'static str {
-    match s {
-        SnapshotState::Active => "●",
-        SnapshotState::Previous => "○",
-        SnapshotState::Archived => "▣",
-        SnapshotState::Expired => "⊘",
-        SnapshotState::Failed => "✗",
-        SnapshotState::Deleted => "·",
-    }
-}
+/// The glyphs are the CLI's: one table for both front ends.
+pub use crate::cli::glyphs::state_glyph;
 
 /// The glyph of a freshness state: the CLI's own table.
 pub fn freshness_glyph(f: Freshness, overdue: bool) -> &'static str {
-    crate::domain::freshness::glyph(f.as_str(), overdue)
+    crate::cli::glyphs::freshness_glyph(f.as_str(), overdue)
 }
 
 /// The freshness word for people ("stale (overdue)").

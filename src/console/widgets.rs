@@ -153,6 +153,18 @@ impl Pane {
     }
 }
 
+/// A detail pane's scroll after a key (keys that do not scroll keep it).
+pub fn scrolled(scroll: u16, a: Action, page: usize) -> u16 {
+    match a {
+        Action::Up => scroll.saturating_sub(1),
+        Action::Down => scroll + 1,
+        Action::PageDown => scroll + page as u16,
+        Action::PageUp => scroll.saturating_sub(page as u16),
+        Action::Top => 0,
+        _ => scroll,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,18 +44,6 @@ impl fmt::Display for Freshness {
     }
 }
 
-/// The glyph that goes with a freshness state word (never colour alone).
-pub fn glyph(state: &str, overdue: bool) -> &'static str {
-    match state {
-        "fresh" => "●",
-        "stale" if overdue => "▲",
-        "stale" => "△",
-        "critical" => "✖",
-        "expired" => "⊘",
-        _ => "?",
-    }
-}
-
 /// A tool's SLA thresholds, measured from the active snapshot's `importedAt`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Thresholds {

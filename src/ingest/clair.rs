@@ -46,23 +46,17 @@
 //! as is. Failing that, a report with exactly one distribution uses it, and
 //! the last resort is `unknown`.
 
-use super::common::{self, emit, empty_field, non_empty, DepthMode, Pkg, UNKNOWN_ECOSYSTEM};
-use super::{DocMeta, IngestError, Limits, RecordSink};
+use super::pkg::{emit, non_empty, Pkg, UNKNOWN_ECOSYSTEM};
+use super::read::errors::{empty_field, invalid};
+use super::read::open::{read_document, Feed};
+use super::{DocMeta, IngestError, RecordSink};
 use crate::domain::record::{Finding, Severity};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 /// Parses a Clair v4 report.
-pub fn parse(
-    path: &Path,
-    display: &str,
-    limits: &Limits,
-    sink: &mut dyn RecordSink,
-) -> Result<DocMeta, IngestError> {
-    let input = common::open(path, display, limits, DepthMode::Document)?;
-    let report: Report = common::run(input, display, limits)?;
-    convert(report, display, sink)
+pub(crate) fn parse(feed: Feed, sink: &mut dyn RecordSink) -> Result<DocMeta, IngestError> {
+    convert(read_document(feed)?, feed.display, sink)
 }
 
 // ---------------------------------------------------------------------------
@@ -71,61 +65,42 @@ pub fn parse(
 
 #[derive(Deserialize)]
 struct Report {
-    #[serde(default)]
     manifest_hash: Option<String>,
-    #[serde(default)]
     packages: Option<BTreeMap<String, Package>>,
-    #[serde(default)]
     distributions: Option<BTreeMap<String, Distribution>>,
-    #[serde(default)]
     environments: Option<BTreeMap<String, Option<Vec<Environment>>>>,
-    #[serde(default)]
     vulnerabilities: Option<BTreeMap<String, Vulnerability>>,
-    #[serde(default)]
     package_vulnerabilities: Option<BTreeMap<String, Option<Vec<String>>>>,
-    #[serde(default)]
     state: Option<String>,
-    #[serde(default)]
     success: Option<bool>,
-    #[serde(default)]
     err: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct Package {
     name: String,
-    #[serde(default)]
     version: Option<String>,
-    #[serde(default)]
     arch: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct Distribution {
-    #[serde(default)]
     did: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct Environment {
-    #[serde(default)]
     package_db: Option<String>,
-    #[serde(default)]
     introduced_in: Option<String>,
-    #[serde(default)]
     distribution_id: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct Vulnerability {
     name: String,
-    #[serde(default)]
     links: Option<String>,
-    #[serde(default)]
     severity: Option<String>,
-    #[serde(default)]
     normalized_severity: Option<String>,
-    #[serde(default)]
     fixed_in_version: Option<String>,
 }
 
@@ -143,11 +118,6 @@ fn convert(
     let environments = report.environments.unwrap_or_default();
     let packages = report.packages.unwrap_or_default();
     let vulnerabilities = report.vulnerabilities.unwrap_or_default();
-    let only_distribution = if distributions.len() == 1 {
-        distributions.values().next().and_then(|d| d.did.as_deref())
-    } else {
-        None
-    };
 
     let mut pkgs: BTreeMap<&str, Pkg> = BTreeMap::new();
     for (key, p) in &packages {
@@ -158,21 +128,6 @@ fn convert(
             .get(key)
             .and_then(|e| e.as_deref())
             .unwrap_or(&[]);
-        let ecosystem = envs
-            .iter()
-            .find_map(|e| e.package_db.as_deref().and_then(ecosystem_from_db))
-            .or_else(|| {
-                envs.iter().find_map(|e| {
-                    let id = e.distribution_id.as_deref()?;
-                    distributions
-                        .get(id)?
-                        .did
-                        .as_deref()
-                        .and_then(ecosystem_from_distribution)
-                })
-            })
-            .or_else(|| only_distribution.and_then(ecosystem_from_distribution))
-            .unwrap_or_else(|| UNKNOWN_ECOSYSTEM.to_string());
         let locations = envs
             .iter()
             .filter_map(|e| {
@@ -181,7 +136,7 @@ fn convert(
             .collect();
         let pkg = Pkg {
             subject: subject.clone(),
-            ecosystem,
+            ecosystem: ecosystem_of(envs, &distributions),
             name: p.name.clone(),
             version: p.version.clone().unwrap_or_default(),
             purl: None,
@@ -195,77 +150,130 @@ fn convert(
 
     for (pkg_key, vuln_ids) in report.package_vulnerabilities.unwrap_or_default() {
         let Some(pkg) = pkgs.get(pkg_key.as_str()) else {
-            return Err(IngestError::Invalid {
-                file: display.to_string(),
-                path: format!("package_vulnerabilities.{pkg_key}"),
-                message: format!("no package has id `{pkg_key}`"),
-            });
+            return Err(invalid(
+                display,
+                format!("package_vulnerabilities.{pkg_key}"),
+                format!("no package has id `{pkg_key}`"),
+            ));
         };
-        let mut seen = BTreeSet::new();
-        for (i, vuln_key) in vuln_ids.unwrap_or_default().into_iter().enumerate() {
-            if !seen.insert(vuln_key.clone()) {
-                continue;
-            }
-            let Some(v) = vulnerabilities.get(&vuln_key) else {
-                return Err(IngestError::Invalid {
-                    file: display.to_string(),
-                    path: format!("package_vulnerabilities.{pkg_key}[{i}]"),
-                    message: format!("no vulnerability has id `{vuln_key}`"),
-                });
-            };
-            let Some(id) = vulnerability_id(&v.name) else {
-                return Err(empty_field(
-                    display,
-                    format!("vulnerabilities.{vuln_key}.name"),
-                    "name",
-                ));
-            };
-            let mut aliases = cve_ids(&v.name);
-            if let Some(links) = &v.links {
-                aliases.extend(cve_ids(links));
-            }
-            let mut severity = Severity::normalize(v.normalized_severity.as_deref().unwrap_or(""));
-            if severity == Severity::Unknown {
-                severity = Severity::normalize(v.severity.as_deref().unwrap_or(""));
-            }
-            if severity == Severity::Unknown {
-                if let Some(raw) = [&v.normalized_severity, &v.severity]
-                    .into_iter()
-                    .flatten()
-                    .find(|r| !Severity::is_known(r))
-                {
-                    sink.unknown_severity(raw);
-                }
-            }
-            let finding = Finding {
-                aliases,
-                fixed_version: fixed_version(v.fixed_in_version.as_deref()),
-                id,
-                severity,
-                status: None,
-            };
-            emit(sink, pkg.finding_record(finding))?;
-        }
+        let vuln_ids = vuln_ids.unwrap_or_default();
+        emit_findings(pkg, &pkg_key, vuln_ids, &vulnerabilities, display, sink)?;
     }
 
-    let mut warnings = Vec::new();
-    let err = non_empty(report.err);
-    if report.success == Some(false) || err.is_some() {
-        let state = non_empty(report.state).unwrap_or_else(|| "unknown".to_string());
-        let mut w = format!("the Clair index report did not succeed (state {state})");
-        if let Some(e) = err {
-            w.push_str(&format!(": {e}"));
-        }
-        warnings.push(w);
-    }
     Ok(DocMeta {
         tool_name: Some("clair".to_string()),
         tool_version: None,
         schema_version: None,
         generated_at: None,
         subject: Some(subject),
-        warnings,
+        warnings: failure_warnings(report.success, report.err, report.state),
     })
+}
+
+/// A package's ecosystem: its environments' package databases, then their
+/// distributions, then the report's only distribution (module docs).
+fn ecosystem_of(envs: &[Environment], distributions: &BTreeMap<String, Distribution>) -> String {
+    let only_distribution = if distributions.len() == 1 {
+        distributions.values().next().and_then(|d| d.did.as_deref())
+    } else {
+        None
+    };
+    envs.iter()
+        .find_map(|e| e.package_db.as_deref().and_then(ecosystem_from_db))
+        .or_else(|| {
+            envs.iter().find_map(|e| {
+                let id = e.distribution_id.as_deref()?;
+                distributions
+                    .get(id)?
+                    .did
+                    .as_deref()
+                    .and_then(ecosystem_from_distribution)
+            })
+        })
+        .or_else(|| only_distribution.and_then(ecosystem_from_distribution))
+        .unwrap_or_else(|| UNKNOWN_ECOSYSTEM.to_string())
+}
+
+/// Sends one finding per distinct vulnerability listed for package
+/// `pkg_key`.
+fn emit_findings(
+    pkg: &Pkg,
+    pkg_key: &str,
+    vuln_ids: Vec<String>,
+    vulnerabilities: &BTreeMap<String, Vulnerability>,
+    display: &str,
+    sink: &mut dyn RecordSink,
+) -> Result<(), IngestError> {
+    let mut seen = BTreeSet::new();
+    for (i, vuln_key) in vuln_ids.into_iter().enumerate() {
+        if !seen.insert(vuln_key.clone()) {
+            continue;
+        }
+        let Some(v) = vulnerabilities.get(&vuln_key) else {
+            return Err(invalid(
+                display,
+                format!("package_vulnerabilities.{pkg_key}[{i}]"),
+                format!("no vulnerability has id `{vuln_key}`"),
+            ));
+        };
+        let Some(id) = vulnerability_id(&v.name) else {
+            return Err(empty_field(
+                display,
+                format!("vulnerabilities.{vuln_key}.name"),
+                "name",
+            ));
+        };
+        let mut aliases = cve_ids(&v.name);
+        if let Some(links) = &v.links {
+            aliases.extend(cve_ids(links));
+        }
+        let finding = Finding {
+            aliases,
+            fixed_version: fixed_version(v.fixed_in_version.as_deref()),
+            id,
+            severity: severity_of(v, sink),
+            status: None,
+        };
+        emit(sink, pkg.finding_record(finding))?;
+    }
+    Ok(())
+}
+
+/// `normalized_severity`, else the vendor `severity` (an unknown word is
+/// reported when neither is known).
+fn severity_of(v: &Vulnerability, sink: &mut dyn RecordSink) -> Severity {
+    let mut severity = Severity::normalize(v.normalized_severity.as_deref().unwrap_or(""));
+    if severity == Severity::Unknown {
+        severity = Severity::normalize(v.severity.as_deref().unwrap_or(""));
+    }
+    if severity == Severity::Unknown {
+        if let Some(raw) = [&v.normalized_severity, &v.severity]
+            .into_iter()
+            .flatten()
+            .find(|r| !Severity::is_known(r))
+        {
+            sink.unknown_severity(raw);
+        }
+    }
+    severity
+}
+
+/// The warning for an index report that says it failed.
+fn failure_warnings(
+    success: Option<bool>,
+    err: Option<String>,
+    state: Option<String>,
+) -> Vec<String> {
+    let err = non_empty(err);
+    if success != Some(false) && err.is_none() {
+        return Vec::new();
+    }
+    let state = non_empty(state).unwrap_or_else(|| "unknown".to_string());
+    let mut w = format!("the Clair index report did not succeed (state {state})");
+    if let Some(e) = err {
+        w.push_str(&format!(": {e}"));
+    }
+    vec![w]
 }
 
 /// The readable id at the start of a vulnerability name.

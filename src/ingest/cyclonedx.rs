@@ -21,30 +21,24 @@
 //! References force the whole BOM into memory (typed; `dependencies`,
 //! `compositions` and other unused members are skipped).
 
-use super::common::{
-    self, emit, empty_field, join_name_version, non_empty, purl_type, schema_warning, tool_text,
-    DepthMode, Pkg, UNKNOWN_ECOSYSTEM,
+use super::pkg::{
+    emit, join_name_version, non_empty, purl_type, schema_warnings, tool_text, Pkg,
+    UNKNOWN_ECOSYSTEM,
 };
-use super::{DocMeta, IngestError, Limits, RecordSink};
+use super::read::errors::{empty_field, invalid};
+use super::read::open::{read_document, Feed};
+use super::{DocMeta, IngestError, RecordSink};
 use crate::domain::record::{Finding, Severity};
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::path::Path;
 
 /// Newest CycloneDX spec version tested (a newer major version warns).
 pub const NEWEST_TESTED_SPEC: &str = "1.6";
 const NEWEST_TESTED_MAJOR: u64 = 1;
 
 /// Parses a CycloneDX JSON BOM.
-pub fn parse(
-    path: &Path,
-    display: &str,
-    limits: &Limits,
-    sink: &mut dyn RecordSink,
-) -> Result<DocMeta, IngestError> {
-    let input = common::open(path, display, limits, DepthMode::Document)?;
-    let bom: Bom = common::run(input, display, limits)?;
-    convert(bom, display, sink)
+pub(crate) fn parse(feed: Feed, sink: &mut dyn RecordSink) -> Result<DocMeta, IngestError> {
+    convert(read_document(feed)?, feed.display, sink)
 }
 
 // ---------------------------------------------------------------------------
@@ -54,23 +48,16 @@ pub fn parse(
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Bom {
-    #[serde(default)]
     spec_version: Option<String>,
-    #[serde(default)]
     metadata: Option<Metadata>,
-    #[serde(default)]
     components: Option<Vec<Component>>,
-    #[serde(default)]
     vulnerabilities: Option<Vec<Vulnerability>>,
 }
 
 #[derive(Deserialize)]
 struct Metadata {
-    #[serde(default)]
     timestamp: Option<String>,
-    #[serde(default)]
     tools: Option<Tools>,
-    #[serde(default)]
     component: Option<Component>,
 }
 
@@ -79,80 +66,60 @@ struct Metadata {
 enum Tools {
     List(Vec<Tool>),
     Object {
-        #[serde(default)]
         components: Option<Vec<Tool>>,
-        #[serde(default)]
         services: Option<Vec<Tool>>,
     },
 }
 
 #[derive(Deserialize)]
 struct Tool {
-    #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
     version: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct Component {
-    #[serde(default, rename = "type")]
+    #[serde(rename = "type")]
     kind: Option<String>,
     name: String,
-    #[serde(default)]
     version: Option<String>,
-    #[serde(default)]
     purl: Option<String>,
-    #[serde(default, rename = "bom-ref")]
+    #[serde(rename = "bom-ref")]
     bom_ref: Option<String>,
-    #[serde(default)]
     licenses: Option<Vec<LicenseChoice>>,
-    #[serde(default)]
     properties: Option<Vec<Property>>,
-    #[serde(default)]
     components: Option<Vec<Component>>,
 }
 
 #[derive(Deserialize)]
 struct LicenseChoice {
-    #[serde(default)]
     license: Option<License>,
-    #[serde(default)]
     expression: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct License {
-    #[serde(default)]
     id: Option<String>,
-    #[serde(default)]
     name: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct Property {
-    #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
     value: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct Vulnerability {
     id: String,
-    #[serde(default)]
     ratings: Option<Vec<Rating>>,
-    #[serde(default)]
     affects: Option<Vec<Affect>>,
-    #[serde(default)]
     analysis: Option<Analysis>,
-    #[serde(default)]
     references: Option<Vec<Reference>>,
 }
 
 #[derive(Deserialize)]
 struct Rating {
-    #[serde(default)]
     severity: Option<String>,
 }
 
@@ -160,27 +127,22 @@ struct Rating {
 struct Affect {
     #[serde(rename = "ref")]
     reference: String,
-    #[serde(default)]
     versions: Option<Vec<AffectedVersion>>,
 }
 
 #[derive(Deserialize)]
 struct AffectedVersion {
-    #[serde(default)]
     version: Option<String>,
-    #[serde(default)]
     status: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct Analysis {
-    #[serde(default)]
     state: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct Reference {
-    #[serde(default)]
     id: Option<String>,
 }
 
@@ -191,8 +153,7 @@ struct Reference {
 const OPERATING_SYSTEM: &str = "operating-system";
 
 fn convert(bom: Bom, display: &str, sink: &mut dyn RecordSink) -> Result<DocMeta, IngestError> {
-    let metadata = bom.metadata;
-    let (timestamp, tools, root) = match metadata {
+    let (timestamp, tools, root) = match bom.metadata {
         Some(m) => (m.timestamp, m.tools, m.component),
         None => (None, None, None),
     };
@@ -201,12 +162,42 @@ fn convert(bom: Bom, display: &str, sink: &mut dyn RecordSink) -> Result<DocMeta
         .filter(|c| !c.name.trim().is_empty())
         .map(|c| join_name_version(&c.name, c.version.as_deref()))
         .unwrap_or_else(|| display.to_string());
-
-    // Flatten the component tree (pre-order), remembering each one's path.
-    let mut flat: Vec<(String, Component)> = Vec::new();
-    let mut stack: Vec<(String, Component)> = bom
-        .components
+    let components = flatten(bom.components.unwrap_or_default());
+    let by_ref = emit_components(root, components, &subject, display, sink)?;
+    for (vi, v) in bom
+        .vulnerabilities
         .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        emit_findings(v, vi, &by_ref, display, sink)?;
+    }
+
+    let (tool_name, tool_version) = match first_tool(tools) {
+        Some(t) => (tool_text(t.name), tool_text(t.version)),
+        None => (None, None),
+    };
+    let schema_version = non_empty(bom.spec_version);
+    let warnings = schema_warnings(
+        "CycloneDX spec",
+        schema_version.as_deref(),
+        NEWEST_TESTED_MAJOR,
+        NEWEST_TESTED_SPEC,
+    );
+    Ok(DocMeta {
+        tool_name,
+        tool_version,
+        schema_version,
+        generated_at: non_empty(timestamp),
+        subject: Some(subject),
+        warnings,
+    })
+}
+
+/// The component tree in pre-order, each with its JSON path.
+fn flatten(components: Vec<Component>) -> Vec<(String, Component)> {
+    let mut flat: Vec<(String, Component)> = Vec::new();
+    let mut stack: Vec<(String, Component)> = components
         .into_iter()
         .enumerate()
         .rev()
@@ -219,15 +210,25 @@ fn convert(bom: Bom, display: &str, sink: &mut dyn RecordSink) -> Result<DocMeta
         }
         flat.push((path, c));
     }
+    flat
+}
 
+/// Sends a package record per component (operating systems aside) and
+/// indexes every component with a `bom-ref`, the root one included, for
+/// the vulnerabilities to refer to.
+fn emit_components(
+    root: Option<Component>,
+    flat: Vec<(String, Component)>,
+    subject: &str,
+    display: &str,
+    sink: &mut dyn RecordSink,
+) -> Result<HashMap<String, Pkg>, IngestError> {
     let mut by_ref: HashMap<String, Pkg> = HashMap::new();
-    if let Some(root) = root {
-        if !root.name.trim().is_empty() {
-            let r = root.bom_ref.clone();
-            let pkg = component_pkg(root, &subject);
-            if let Some(r) = r {
-                by_ref.insert(r, pkg);
-            }
+    if let Some(root) = root.filter(|r| !r.name.trim().is_empty()) {
+        let r = root.bom_ref.clone();
+        let pkg = component_pkg(root, subject);
+        if let Some(r) = r {
+            by_ref.insert(r, pkg);
         }
     }
     for (path, c) in flat {
@@ -236,7 +237,7 @@ fn convert(bom: Bom, display: &str, sink: &mut dyn RecordSink) -> Result<DocMeta
         }
         let is_os = c.kind.as_deref() == Some(OPERATING_SYSTEM);
         let bom_ref = non_empty(c.bom_ref.clone());
-        let pkg = component_pkg(c, &subject);
+        let pkg = component_pkg(c, subject);
         if !is_os {
             emit(sink, pkg.package_record())?;
         }
@@ -244,77 +245,92 @@ fn convert(bom: Bom, display: &str, sink: &mut dyn RecordSink) -> Result<DocMeta
             by_ref.insert(r, pkg);
         }
     }
+    Ok(by_ref)
+}
 
-    for (vi, v) in bom
-        .vulnerabilities
+/// Sends one finding per component that vulnerability `v` (the `vi`th)
+/// affects.
+fn emit_findings(
+    v: Vulnerability,
+    vi: usize,
+    by_ref: &HashMap<String, Pkg>,
+    display: &str,
+    sink: &mut dyn RecordSink,
+) -> Result<(), IngestError> {
+    if v.id.trim().is_empty() {
+        return Err(empty_field(
+            display,
+            format!("vulnerabilities[{vi}].id"),
+            "id",
+        ));
+    }
+    let severity = worst_severity(&v.ratings.unwrap_or_default(), sink);
+    let status = v.analysis.and_then(|a| non_empty(a.state));
+    let aliases: Vec<String> = v
+        .references
         .unwrap_or_default()
         .into_iter()
-        .enumerate()
-    {
-        if v.id.trim().is_empty() {
-            return Err(empty_field(
-                display,
-                format!("vulnerabilities[{vi}].id"),
-                "id",
-            ));
-        }
-        let ratings = v.ratings.unwrap_or_default();
-        if let Some(raw) = ratings
-            .iter()
-            .filter_map(|r| r.severity.as_deref())
-            .find(|r| !Severity::is_known(r))
-        {
-            sink.unknown_severity(raw);
-        }
-        let severity = ratings
-            .iter()
-            .map(|r| Severity::normalize(r.severity.as_deref().unwrap_or("")))
-            .filter(|s| *s != Severity::Unknown)
-            .min()
-            .unwrap_or(Severity::Unknown);
-        let status = v.analysis.and_then(|a| non_empty(a.state));
-        let aliases: Vec<String> = v
-            .references
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|r| non_empty(r.id))
-            .collect();
-        for (ai, affect) in v.affects.unwrap_or_default().into_iter().enumerate() {
-            let reference = affect.reference.trim();
-            let pkg = by_ref
-                .get(reference)
-                .or_else(|| {
-                    reference
-                        .rsplit_once('#')
-                        .and_then(|(_, frag)| by_ref.get(frag))
-                })
-                .ok_or_else(|| IngestError::Invalid {
-                    file: display.to_string(),
-                    path: format!("vulnerabilities[{vi}].affects[{ai}].ref"),
-                    message: format!("no component has bom-ref `{reference}`"),
-                })?;
-            let fixed_version = affect
-                .versions
-                .unwrap_or_default()
-                .into_iter()
-                .find_map(|av| {
-                    (av.status.as_deref() == Some("unaffected"))
-                        .then_some(av.version)
-                        .flatten()
-                        .filter(|s| !s.is_empty())
-                });
-            let finding = Finding {
-                aliases: aliases.clone(),
-                fixed_version,
-                id: v.id.clone(),
-                severity,
-                status: status.clone(),
-            };
-            emit(sink, pkg.finding_record(finding))?;
-        }
+        .filter_map(|r| non_empty(r.id))
+        .collect();
+    for (ai, affect) in v.affects.unwrap_or_default().into_iter().enumerate() {
+        let reference = affect.reference.trim();
+        let pkg = by_ref
+            .get(reference)
+            .or_else(|| {
+                reference
+                    .rsplit_once('#')
+                    .and_then(|(_, frag)| by_ref.get(frag))
+            })
+            .ok_or_else(|| {
+                invalid(
+                    display,
+                    format!("vulnerabilities[{vi}].affects[{ai}].ref"),
+                    format!("no component has bom-ref `{reference}`"),
+                )
+            })?;
+        let finding = Finding {
+            aliases: aliases.clone(),
+            fixed_version: unaffected_version(affect.versions.unwrap_or_default()),
+            id: v.id.clone(),
+            severity,
+            status: status.clone(),
+        };
+        emit(sink, pkg.finding_record(finding))?;
     }
+    Ok(())
+}
 
-    let tool = tools.and_then(|t| match t {
+/// The worst known severity of the ratings (reporting an unknown word).
+fn worst_severity(ratings: &[Rating], sink: &mut dyn RecordSink) -> Severity {
+    if let Some(raw) = ratings
+        .iter()
+        .filter_map(|r| r.severity.as_deref())
+        .find(|r| !Severity::is_known(r))
+    {
+        sink.unknown_severity(raw);
+    }
+    ratings
+        .iter()
+        .map(|r| Severity::normalize(r.severity.as_deref().unwrap_or("")))
+        .filter(|s| *s != Severity::Unknown)
+        .min()
+        .unwrap_or(Severity::Unknown)
+}
+
+/// The fixed version: an `affects[].versions[]` entry marked `unaffected`.
+fn unaffected_version(versions: Vec<AffectedVersion>) -> Option<String> {
+    versions.into_iter().find_map(|av| {
+        (av.status.as_deref() == Some("unaffected"))
+            .then_some(av.version)
+            .flatten()
+            .filter(|s| !s.is_empty())
+    })
+}
+
+/// The tool named first: in the 1.4 list, or the 1.5+ object's components,
+/// then services.
+fn first_tool(tools: Option<Tools>) -> Option<Tool> {
+    tools.and_then(|t| match t {
         Tools::List(list) => list.into_iter().next(),
         Tools::Object {
             components,
@@ -324,24 +340,6 @@ fn convert(bom: Bom, display: &str, sink: &mut dyn RecordSink) -> Result<DocMeta
             .into_iter()
             .chain(services.unwrap_or_default())
             .next(),
-    });
-    let (tool_name, tool_version) = match tool {
-        Some(t) => (tool_text(t.name), tool_text(t.version)),
-        None => (None, None),
-    };
-    let schema_version = non_empty(bom.spec_version);
-    let warnings = schema_version
-        .as_deref()
-        .and_then(|v| schema_warning("CycloneDX spec", v, NEWEST_TESTED_MAJOR, NEWEST_TESTED_SPEC))
-        .into_iter()
-        .collect();
-    Ok(DocMeta {
-        tool_name,
-        tool_version,
-        schema_version,
-        generated_at: non_empty(timestamp),
-        subject: Some(subject),
-        warnings,
     })
 }
 

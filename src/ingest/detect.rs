@@ -17,7 +17,8 @@
 //! what was found. A JSON syntax error before the format is known is
 //! [`IngestError::Syntax`]; an empty file is [`IngestError::Empty`].
 
-use super::common::{self, is_space, DepthMode};
+use super::read::errors::{json_error, START};
+use super::read::open::{self, io_or_depth, is_space, DepthMode, Feed};
 use super::{Format, IngestError, Limits};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::cell::{Cell, RefCell};
@@ -30,12 +31,17 @@ const HINT_KEYS: usize = 8;
 
 /// Detects the format of `path` from its content.
 pub fn detect(path: &Path, display: &str, limits: &Limits) -> Result<Format, IngestError> {
-    let mut input = common::open(path, display, limits, DepthMode::Document)?;
+    let feed = Feed {
+        path,
+        display,
+        limits,
+    };
+    let mut input = open::open(feed, DepthMode::Document)?;
     let too_deep = input.too_deep.clone();
     let head = input
         .reader
         .fill_buf()
-        .map_err(|e| common::io_or_depth(e, display, limits, &too_deep))?;
+        .map_err(|e| io_or_depth(e, display, limits, &too_deep))?;
     if let Some(hint) = non_json_hint(head) {
         return Err(unknown(display, hint));
     }
@@ -48,14 +54,7 @@ pub fn detect(path: &Path, display: &str, limits: &Limits) -> Result<Format, Ing
     }
     if let Err(e) = result {
         if !probe.stopped.get() {
-            return Err(common::json_error(
-                e,
-                None,
-                display,
-                limits,
-                too_deep.get(),
-                common::START,
-            ));
+            return Err(json_error(e, None, display, limits, too_deep.get(), START));
         }
     }
     let hint = probe.hint.borrow().clone();

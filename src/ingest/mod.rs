@@ -13,13 +13,15 @@ use std::fmt;
 use std::path::Path;
 
 pub mod clair;
-mod common;
 pub mod cyclonedx;
 pub mod detect;
 pub mod native;
-mod split;
+mod pkg;
+mod read;
 pub mod spool;
 pub mod syft;
+#[cfg(test)]
+mod test_support;
 pub mod trivy;
 
 /// The formats snapgov reads.
@@ -183,11 +185,16 @@ pub fn parse_file(
     limits: &Limits,
     sink: &mut dyn RecordSink,
 ) -> Result<DocMeta, IngestError> {
+    let feed = read::open::Feed {
+        path,
+        display,
+        limits,
+    };
     match format {
-        Format::SyftJson => syft::parse(path, display, limits, sink),
-        Format::TrivyJson => trivy::parse(path, display, limits, sink),
-        Format::ClairV4 => clair::parse(path, display, limits, sink),
-        Format::Cyclonedx => cyclonedx::parse(path, display, limits, sink),
-        Format::Snapgov => native::parse(path, display, limits, sink),
+        Format::SyftJson => syft::parse(feed, sink),
+        Format::TrivyJson => trivy::parse(feed, sink),
+        Format::ClairV4 => clair::parse(feed, sink),
+        Format::Cyclonedx => cyclonedx::parse(feed, sink),
+        Format::Snapgov => native::parse(feed, sink),
     }
 }

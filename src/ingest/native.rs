@@ -64,17 +64,15 @@
 //! of a document are streamed, so a document may be large (when `subject`
 //! comes after `records`, the file is read twice).
 
-use super::common::{
-    self, emit, empty_field, io_or_depth, non_empty, purl_type, schema_warning, tool_text,
-    DepthMode, Pkg, Scalar, BOM, TOP_LEVEL,
-};
-use super::split::{decode_slice, Pos, Splitter, Start};
+use super::pkg::{emit, non_empty, purl_type, schema_warnings, tool_text, Pkg, Scalar};
+use super::read::errors::{decode_slice, empty_field, invalid, Pos, TOP_LEVEL};
+use super::read::open::{self, io_or_depth, open_checked, DepthMode, Feed, BOM};
+use super::read::two_pass::{self, Document, Member, Place};
 use super::{DocMeta, IngestError, Limits, RecordSink};
 use crate::domain::record::{Finding, NormalizedRecord, Severity};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::Deserialize;
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
 
 /// The newest native format version.
 pub const FORMAT_VERSION: u64 = 1;
@@ -83,28 +81,24 @@ pub const FORMAT_VERSION: u64 = 1;
 const PROBE_LIMIT: u64 = 1 << 20;
 
 /// Parses a snapgov feed (JSON Lines or one document).
-pub fn parse(
-    path: &Path,
-    display: &str,
-    limits: &Limits,
-    sink: &mut dyn RecordSink,
-) -> Result<DocMeta, IngestError> {
-    if is_json_lines(path, display, limits)? {
-        parse_lines(path, display, limits, sink)
+pub(crate) fn parse(feed: Feed, sink: &mut dyn RecordSink) -> Result<DocMeta, IngestError> {
+    if is_json_lines(feed)? {
+        parse_lines(feed, sink)
     } else {
-        parse_document(path, display, limits, sink)
+        let expected = "a snapgov document (a JSON object)";
+        let header: Header = two_pass::read(feed, expected, sink)?;
+        Ok(doc_meta(header, feed.display))
     }
 }
 
 /// Whether the first non-empty line is a complete JSON object without
 /// `records`.
-fn is_json_lines(path: &Path, display: &str, limits: &Limits) -> Result<bool, IngestError> {
+fn is_json_lines(feed: Feed) -> Result<bool, IngestError> {
     #[derive(Deserialize)]
     struct Probe {
-        #[serde(default)]
         records: Option<IgnoredAny>,
     }
-    let file = common::open_checked(path, display, limits)?;
+    let file = open_checked(feed)?;
     let mut r = BufReader::new(file).take(PROBE_LIMIT);
     let mut line = Vec::new();
     let mut first = true;
@@ -113,7 +107,7 @@ fn is_json_lines(path: &Path, display: &str, limits: &Limits) -> Result<bool, In
         let n = r
             .read_until(b'\n', &mut line)
             .map_err(|e| IngestError::Io {
-                file: display.into(),
+                file: feed.display.into(),
                 source: e,
             })?;
         if n == 0 {
@@ -145,44 +139,29 @@ fn is_json_lines(path: &Path, display: &str, limits: &Limits) -> Result<bool, In
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct Header {
-    #[serde(default)]
     format: Option<String>,
-    #[serde(default)]
     version: Option<Scalar>,
-    #[serde(default)]
     tool: Option<ToolInfo>,
-    #[serde(default)]
     subject: Option<String>,
-    #[serde(default)]
     generated_at: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct ToolInfo {
-    #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
     version: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct RecordObj {
-    #[serde(default)]
     kind: Option<String>,
-    #[serde(default)]
     subject: Option<String>,
-    #[serde(default)]
     ecosystem: Option<String>,
     name: String,
-    #[serde(default)]
     version: Option<String>,
-    #[serde(default)]
     purl: Option<String>,
-    #[serde(default)]
     licenses: Option<Vec<String>>,
-    #[serde(default)]
     locations: Option<Vec<String>>,
-    #[serde(default)]
     vulnerability: Option<VulnObj>,
 }
 
@@ -190,27 +169,15 @@ struct RecordObj {
 #[serde(rename_all = "camelCase")]
 struct VulnObj {
     id: String,
-    #[serde(default)]
     severity: Option<String>,
-    #[serde(default)]
     fixed_version: Option<String>,
-    #[serde(default)]
     status: Option<String>,
-    #[serde(default)]
     aliases: Option<Vec<String>>,
 }
 
 /// Joins a base path and a member: `line 7` + `name` → `line 7.name`.
 fn sub(base: &str, member: &str) -> String {
     format!("{base}.{member}")
-}
-
-fn invalid(display: &str, path: String, message: impl Into<String>) -> IngestError {
-    IngestError::Invalid {
-        file: display.to_string(),
-        path,
-        message: message.into(),
-    }
 }
 
 fn convert(
@@ -301,18 +268,12 @@ fn check_format(format: Option<&str>, path: String, display: &str) -> Result<(),
 
 fn doc_meta(header: Header, display: &str) -> DocMeta {
     let schema_version = header.version.map(|v| v.0);
-    let warnings = schema_version
-        .as_deref()
-        .and_then(|v| {
-            schema_warning(
-                "snapgov format version",
-                v,
-                FORMAT_VERSION,
-                &FORMAT_VERSION.to_string(),
-            )
-        })
-        .into_iter()
-        .collect();
+    let warnings = schema_warnings(
+        "snapgov format version",
+        schema_version.as_deref(),
+        FORMAT_VERSION,
+        &FORMAT_VERSION.to_string(),
+    );
     let (tool_name, tool_version) = match header.tool {
         Some(t) => (tool_text(t.name), tool_text(t.version)),
         None => (None, None),
@@ -331,18 +292,15 @@ fn doc_meta(header: Header, display: &str) -> DocMeta {
 // JSON Lines
 // ---------------------------------------------------------------------------
 
-fn parse_lines(
-    path: &Path,
-    display: &str,
-    limits: &Limits,
-    sink: &mut dyn RecordSink,
-) -> Result<DocMeta, IngestError> {
+fn parse_lines(feed: Feed, sink: &mut dyn RecordSink) -> Result<DocMeta, IngestError> {
     #[derive(Deserialize)]
     struct HeaderProbe {
-        #[serde(default)]
         format: Option<IgnoredAny>,
     }
-    let input = common::open(path, display, limits, DepthMode::Lines)?;
+    let Feed {
+        display, limits, ..
+    } = feed;
+    let input = open::open(feed, DepthMode::Lines)?;
     let too_deep = input.too_deep;
     let mut reader = input.reader;
     let mut header = Header::default();
@@ -401,109 +359,49 @@ fn parse_line<T: DeserializeOwned>(
 // One document
 // ---------------------------------------------------------------------------
 
-fn parse_document(
-    path: &Path,
-    display: &str,
-    limits: &Limits,
-    sink: &mut dyn RecordSink,
-) -> Result<DocMeta, IngestError> {
-    let mut header = Header::default();
-    let mut subject: Option<String> = None;
-    let (mut saw_records, mut streamed) = (false, false);
+impl Document for Header {
+    const RECORDS: &'static str = "records";
+    const SUBJECT: &'static str = "subject";
+    const NOT_AN_ARRAY: &'static str = "expected an array of records";
+    const NULL_IS_EMPTY: bool = false;
+    type Element = RecordObj;
 
-    // Pass 1: the header members; the records too when `subject` came first.
-    let mut sp = Splitter::open(path, display, limits)?;
-    if !sp.begin_object()? {
-        return Err(sp.wrong_top_level("a snapgov document (a JSON object)"));
-    }
-    let mut first = true;
-    while let Some(key) = sp.next_key(&mut first)? {
-        match key.as_str() {
-            "format" => {
-                header.format = sp.decode("format", 1)?;
-                check_format(header.format.as_deref(), "format".into(), display)?;
-            }
-            "version" => header.version = sp.decode("version", 1)?,
-            "tool" => header.tool = sp.decode("tool", 1)?,
-            "generatedAt" => header.generated_at = sp.decode("generatedAt", 1)?,
-            "subject" => {
-                header.subject = sp.decode("subject", 1)?;
-                if !saw_records {
-                    subject = Some(
-                        non_empty(header.subject.clone()).unwrap_or_else(|| display.to_string()),
-                    );
-                }
-            }
-            "records" => {
-                saw_records = true;
-                match &subject {
-                    Some(s) => {
-                        streamed = true;
-                        stream_records(&mut sp, s, sink, false)?;
-                    }
-                    None => sp.skip(1)?,
-                }
-            }
-            other => sp.validate(other, 1)?,
+    fn member(&mut self, key: &str) -> Option<&mut dyn Member> {
+        match key {
+            "format" => Some(&mut self.format),
+            "version" => Some(&mut self.version),
+            "tool" => Some(&mut self.tool),
+            "generatedAt" => Some(&mut self.generated_at),
+            "subject" => Some(&mut self.subject),
+            _ => None,
         }
     }
-    sp.end()?;
-    check_format(header.format.as_deref(), TOP_LEVEL.to_string(), display)?;
-    if !saw_records {
-        return Err(invalid(
-            display,
-            TOP_LEVEL.to_string(),
-            "missing required field `records`",
-        ));
+
+    fn subject(&self, display: &str) -> String {
+        non_empty(self.subject.clone()).unwrap_or_else(|| display.to_string())
     }
 
-    // Pass 2: the records, now that the subject is known.
-    if !streamed {
-        let subject = non_empty(header.subject.clone()).unwrap_or_else(|| display.to_string());
-        let mut sp = Splitter::open(path, display, limits)?;
-        sp.begin_object()?;
-        let mut first = true;
-        while let Some(key) = sp.next_key(&mut first)? {
-            if key == "records" {
-                stream_records(&mut sp, &subject, sink, true)?;
-            } else {
-                sp.skip(1)?;
-            }
+    fn check_member(&self, key: &str, display: &str) -> Result<(), IngestError> {
+        match key {
+            "format" => check_format(self.format.as_deref(), key.into(), display),
+            _ => Ok(()),
         }
     }
-    Ok(doc_meta(header, display))
-}
 
-/// Decodes the `records` array one element at a time. `lexed`: an earlier
-/// pass checked its nesting depth.
-fn stream_records(
-    sp: &mut Splitter,
-    subject: &str,
-    sink: &mut dyn RecordSink,
-    lexed: bool,
-) -> Result<(), IngestError> {
-    match sp.begin_array()? {
-        Start::Array => {}
-        Start::Null | Start::Other(_) => {
+    fn check_document(&self, saw_records: bool, display: &str) -> Result<(), IngestError> {
+        check_format(self.format.as_deref(), TOP_LEVEL.to_string(), display)?;
+        if !saw_records {
             return Err(invalid(
-                sp.display,
-                "records".to_string(),
-                "expected an array of records",
-            ))
+                display,
+                TOP_LEVEL.to_string(),
+                "missing required field `records`",
+            ));
         }
+        Ok(())
     }
-    let mut first = true;
-    let mut index = 0usize;
-    while sp.next_element(&mut first)? {
-        let base = format!("records[{index}]");
-        let obj: RecordObj = if lexed {
-            sp.decode_direct(&base)?
-        } else {
-            sp.decode(&base, 2)?
-        };
-        let rec = convert(obj, subject, &base, sp.display, sink)?;
-        emit(sink, rec)?;
-        index += 1;
+
+    fn convert(obj: RecordObj, at: Place, sink: &mut dyn RecordSink) -> Result<(), IngestError> {
+        let rec = convert(obj, at.subject, at.path, at.display, sink)?;
+        emit(sink, rec)
     }
-    Ok(())
 }

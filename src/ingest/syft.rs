@@ -15,98 +15,39 @@
 //! # Streaming
 //!
 //! Feeds can hold millions of artifacts, so the document is never loaded:
-//! the [splitter](super::split) walks the top-level object and decodes one
-//! artifact at a time. Syft writes `source`/`descriptor`/`schema` after
+//! the [two-pass reading](super::read::two_pass) walks the top-level object
+//! and decodes one artifact at a time. Syft writes `source`/`descriptor`/`schema` after
 //! `artifacts`, so the first pass reads the metadata (skipping `artifacts`
 //! without decoding it, and validating every other member) and a second pass
 //! streams the artifacts with the subject known; when `source` comes first,
 //! the artifacts are streamed in the first pass and there is no second one.
 
-use super::common::{
-    emit, empty_field, join_name_version, non_empty, schema_warning, tool_text, Pkg,
-    UNKNOWN_ECOSYSTEM,
+use super::pkg::{
+    emit, join_name_version, non_empty, schema_warnings, tool_text, Pkg, UNKNOWN_ECOSYSTEM,
 };
-use super::split::{Splitter, Start};
-use super::{DocMeta, IngestError, Limits, RecordSink};
+use super::read::errors::empty_field;
+use super::read::open::Feed;
+use super::read::two_pass::{self, Document, Member, Place};
+use super::{DocMeta, IngestError, RecordSink};
 use crate::domain::record::NormalizedRecord;
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
-use std::path::Path;
 
 /// Newest syft-json schema major version tested.
 pub const NEWEST_TESTED_SCHEMA: u64 = 16;
 
 /// Parses a syft-json file, streaming its artifacts to `sink`.
-pub fn parse(
-    path: &Path,
-    display: &str,
-    limits: &Limits,
-    sink: &mut dyn RecordSink,
-) -> Result<DocMeta, IngestError> {
-    let mut meta = Meta::default();
-    let mut subject: Option<String> = None;
-    let mut streamed = false;
-
-    // Pass 1: metadata; artifacts too when `source` came first.
-    let mut sp = Splitter::open(path, display, limits)?;
-    if !sp.begin_object()? {
-        return Err(sp.wrong_top_level("a syft-json document (a JSON object)"));
-    }
-    let mut first = true;
-    while let Some(key) = sp.next_key(&mut first)? {
-        match key.as_str() {
-            "schema" => meta.schema = sp.decode("schema", 1)?,
-            "descriptor" => meta.descriptor = sp.decode("descriptor", 1)?,
-            "source" => {
-                meta.source = sp.decode("source", 1)?;
-                if !meta.saw_artifacts {
-                    subject = Some(subject_of(&meta, display));
-                }
-            }
-            "artifacts" => {
-                meta.saw_artifacts = true;
-                match &subject {
-                    Some(s) => {
-                        streamed = true;
-                        stream_artifacts(&mut sp, s, sink, Lexed::No)?;
-                    }
-                    None => sp.skip(1)?,
-                }
-            }
-            other => sp.validate(other, 1)?,
-        }
-    }
-    sp.end()?;
-
-    // Pass 2: the artifacts, now that the subject is known.
-    if meta.saw_artifacts && !streamed {
-        let subject = subject_of(&meta, display);
-        let mut sp = Splitter::open(path, display, limits)?;
-        sp.begin_object()?;
-        let mut first = true;
-        while let Some(key) = sp.next_key(&mut first)? {
-            if key == "artifacts" {
-                stream_artifacts(&mut sp, &subject, sink, Lexed::Yes)?;
-            } else {
-                sp.skip(1)?;
-            }
-        }
-    }
-
-    let subject = subject_of(&meta, display);
+pub(crate) fn parse(feed: Feed, sink: &mut dyn RecordSink) -> Result<DocMeta, IngestError> {
+    let expected = "a syft-json document (a JSON object)";
+    let meta: Meta = two_pass::read(feed, expected, sink)?;
     let schema_version = meta.schema.and_then(|s| non_empty(s.version));
-    let mut warnings = Vec::new();
-    if let Some(w) = schema_version.as_deref().and_then(|v| {
-        schema_warning(
-            "syft-json schema",
-            v,
-            NEWEST_TESTED_SCHEMA,
-            &format!("{NEWEST_TESTED_SCHEMA}.x"),
-        )
-    }) {
-        warnings.push(w);
-    }
+    let warnings = schema_warnings(
+        "syft-json schema",
+        schema_version.as_deref(),
+        NEWEST_TESTED_SCHEMA,
+        &format!("{NEWEST_TESTED_SCHEMA}.x"),
+    );
     let (tool_name, tool_version) = match meta.descriptor {
         Some(d) => (tool_text(d.name), tool_text(d.version)),
         None => (None, None),
@@ -116,103 +57,64 @@ pub fn parse(
         tool_version,
         schema_version,
         generated_at: None,
-        subject: Some(subject),
+        subject: Some(subject_of(meta.source.as_ref(), feed.display)),
         warnings,
     })
 }
 
-/// Whether a pass already lexed a value (checking its nesting depth).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Lexed {
-    Yes,
-    No,
-}
+impl Document for Meta {
+    const RECORDS: &'static str = "artifacts";
+    const SUBJECT: &'static str = "source";
+    const NOT_AN_ARRAY: &'static str = "expected an array of artifacts";
+    const NULL_IS_EMPTY: bool = true;
+    type Element = Artifact;
 
-/// Decodes the `artifacts` array one element at a time.
-fn stream_artifacts(
-    sp: &mut Splitter,
-    subject: &str,
-    sink: &mut dyn RecordSink,
-    lexed: Lexed,
-) -> Result<(), IngestError> {
-    match sp.begin_array()? {
-        Start::Array => {}
-        Start::Null => return Ok(()),
-        Start::Other(_) => {
-            return Err(IngestError::Invalid {
-                file: sp.display.to_string(),
-                path: "artifacts".to_string(),
-                message: "expected an array of artifacts".to_string(),
-            })
+    fn member(&mut self, key: &str) -> Option<&mut dyn Member> {
+        match key {
+            "schema" => Some(&mut self.schema),
+            "descriptor" => Some(&mut self.descriptor),
+            "source" => Some(&mut self.source),
+            _ => None,
         }
     }
-    let mut first = true;
-    let mut index = 0usize;
-    let mut path = String::new();
-    while sp.next_element(&mut first)? {
-        path.clear();
-        path.push_str("artifacts[");
-        path.push_str(itoa(index, &mut [0u8; 20]));
-        path.push(']');
-        let artifact: Artifact = match lexed {
-            Lexed::Yes => sp.decode_direct(&path)?,
-            Lexed::No => sp.decode(&path, 2)?,
-        };
-        emit(sink, convert(artifact, index, subject, sp.display)?)?;
-        index += 1;
-    }
-    Ok(())
-}
 
-/// Formats `n` in decimal into `buf`.
-fn itoa(mut n: usize, buf: &mut [u8; 20]) -> &str {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+    fn subject(&self, display: &str) -> String {
+        subject_of(self.source.as_ref(), display)
     }
-    std::str::from_utf8(&buf[i..]).unwrap_or("0")
+
+    fn convert(a: Artifact, at: Place, sink: &mut dyn RecordSink) -> Result<(), IngestError> {
+        emit(sink, convert(a, at)?)
+    }
 }
 
 // ---------------------------------------------------------------------------
 // Document model (only the fields snapgov uses)
 // ---------------------------------------------------------------------------
 
+/// The members read besides `artifacts`.
 #[derive(Default)]
 struct Meta {
     schema: Option<Schema>,
     descriptor: Option<Descriptor>,
     source: Option<Source>,
-    saw_artifacts: bool,
 }
 
 #[derive(Deserialize)]
 struct Schema {
-    #[serde(default)]
     version: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct Descriptor {
-    #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
     version: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
 struct Source {
-    #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
     version: Option<String>,
-    #[serde(default)]
     target: Option<Target>,
-    #[serde(default)]
     metadata: Option<Target>,
 }
 
@@ -226,13 +128,10 @@ enum Target {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct ImageTarget {
-    #[serde(default)]
     user_input: Option<String>,
-    #[serde(default, rename = "imageID")]
+    #[serde(rename = "imageID")]
     image_id: Option<String>,
-    #[serde(default)]
     manifest_digest: Option<String>,
-    #[serde(default)]
     path: Option<String>,
 }
 
@@ -268,32 +167,28 @@ impl Target {
     }
 }
 
-fn subject_of(meta: &Meta, display: &str) -> String {
-    let Some(src) = &meta.source else {
+fn subject_of(source: Option<&Source>, display: &str) -> String {
+    let Some(feed) = source else {
         return display.to_string();
     };
-    if let Some(name) = non_empty(src.name.clone()) {
-        return join_name_version(&name, src.version.as_deref());
+    if let Some(name) = non_empty(feed.name.clone()) {
+        return join_name_version(&name, feed.version.as_deref());
     }
-    src.target
+    feed.target
         .as_ref()
         .and_then(Target::describe)
-        .or_else(|| src.metadata.as_ref().and_then(Target::describe))
+        .or_else(|| feed.metadata.as_ref().and_then(Target::describe))
         .unwrap_or_else(|| display.to_string())
 }
 
 #[derive(Deserialize)]
 struct Artifact {
     name: String,
-    #[serde(default)]
     version: Option<String>,
-    #[serde(default, rename = "type")]
+    #[serde(rename = "type")]
     kind: Option<String>,
-    #[serde(default)]
     purl: Option<String>,
-    #[serde(default)]
     licenses: Option<Vec<License>>,
-    #[serde(default)]
     locations: Option<Vec<Location>>,
 }
 
@@ -349,25 +244,15 @@ enum LicenseKey {
 
 #[derive(Deserialize)]
 struct Location {
-    #[serde(default)]
     path: Option<String>,
 }
 
-fn convert(
-    a: Artifact,
-    index: usize,
-    subject: &str,
-    display: &str,
-) -> Result<NormalizedRecord, IngestError> {
+fn convert(a: Artifact, at: Place) -> Result<NormalizedRecord, IngestError> {
     if a.name.trim().is_empty() {
-        return Err(empty_field(
-            display,
-            format!("artifacts[{index}].name"),
-            "name",
-        ));
+        return Err(empty_field(at.display, format!("{}.name", at.path), "name"));
     }
     let pkg = Pkg {
-        subject: subject.to_string(),
+        subject: at.subject.to_string(),
         ecosystem: non_empty(a.kind).unwrap_or_else(|| UNKNOWN_ECOSYSTEM.to_string()),
         name: a.name,
         version: a.version.unwrap_or_default(),
@@ -392,18 +277,11 @@ fn convert(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write;
+    use crate::ingest::test_support::{self, feed, temp_file};
+    use crate::ingest::Limits;
 
     fn parse_str(json: &str) -> (Result<DocMeta, IngestError>, Vec<NormalizedRecord>) {
-        let mut f = tempfile::NamedTempFile::new().unwrap();
-        f.write_all(json.as_bytes()).unwrap();
-        let mut out = Vec::new();
-        let mut sink = |r: NormalizedRecord| {
-            out.push(r);
-            Ok(())
-        };
-        let res = parse(f.path(), "t.json", &Limits::default(), &mut sink);
-        (res, out)
+        test_support::parse_str(parse, json)
     }
 
     #[test]
@@ -458,15 +336,13 @@ mod tests {
 
     #[test]
     fn sink_errors_stop_the_parse() {
-        let mut f = tempfile::NamedTempFile::new().unwrap();
-        f.write_all(br#"{"artifacts":[{"name":"a"},{"name":"b"}],"source":{"target":"x"}}"#)
-            .unwrap();
+        let f = temp_file(br#"{"artifacts":[{"name":"a"},{"name":"b"}],"source":{"target":"x"}}"#);
         let mut n = 0;
         let mut sink = |_r: NormalizedRecord| {
             n += 1;
             Err(IngestError::Sink("disk full".into()))
         };
-        let err = parse(f.path(), "t.json", &Limits::default(), &mut sink).unwrap_err();
+        let err = parse(feed(&f, &Limits::default()), &mut sink).unwrap_err();
         assert!(matches!(err, IngestError::Sink(m) if m.to_string() == "disk full"));
         assert_eq!(n, 1);
     }
@@ -559,14 +435,13 @@ mod tests {
             "[".repeat(40),
             "]".repeat(40)
         );
-        let mut f = tempfile::NamedTempFile::new().unwrap();
-        f.write_all(deep.as_bytes()).unwrap();
+        let f = temp_file(deep.as_bytes());
         let mut sink = |_r: NormalizedRecord| Ok(());
         let limits = Limits {
             max_depth: 16,
             ..Limits::default()
         };
-        let err = parse(f.path(), "t.json", &limits, &mut sink).unwrap_err();
+        let err = parse(feed(&f, &limits), &mut sink).unwrap_err();
         assert!(
             matches!(err, IngestError::TooDeep { limit: 16, .. }),
             "{err:?}"
@@ -576,6 +451,6 @@ mod tests {
             max_depth: 64,
             ..Limits::default()
         };
-        parse(f.path(), "t.json", &limits, &mut sink).unwrap();
+        parse(feed(&f, &limits), &mut sink).unwrap();
     }
 }

@@ -17,113 +17,39 @@
 //! importer merges records by identity. The subject is `ArtifactName`
 //! (legacy: the first result's `Target`).
 //!
-//! Results are streamed one at a time with the [splitter](super::split)
-//! (one result is held in memory). When `ArtifactName` comes after
-//! `Results`, the file is read twice.
+//! Results are streamed one at a time by the
+//! [two-pass reading](super::read::two_pass) (one result is held in
+//! memory). When `ArtifactName` comes after `Results`, the file is read
+//! twice.
 
-use super::common::{
-    emit, empty_field, non_empty, schema_warning, tool_text, Pkg, Scalar, UNKNOWN_ECOSYSTEM,
-};
-use super::split::{Splitter, Start};
-use super::{DocMeta, IngestError, Limits, RecordSink};
+use super::pkg::{emit, non_empty, schema_warnings, tool_text, Pkg, Scalar, UNKNOWN_ECOSYSTEM};
+use super::read::errors::empty_field;
+use super::read::open::Feed;
+use super::read::split::{Splitter, Start};
+use super::read::two_pass::{self, Decode, Document, Member, Place};
+use super::{DocMeta, IngestError, RecordSink};
 use crate::domain::record::{Finding, Severity};
 use serde::Deserialize;
-use std::path::Path;
 
 /// Newest Trivy `SchemaVersion` tested.
 pub const NEWEST_TESTED_SCHEMA: u64 = 2;
 
 /// Parses a Trivy JSON report, streaming its results to `sink`.
-pub fn parse(
-    path: &Path,
-    display: &str,
-    limits: &Limits,
-    sink: &mut dyn RecordSink,
-) -> Result<DocMeta, IngestError> {
-    let mut header = Header::default();
-    let mut sp = Splitter::open(path, display, limits)?;
+pub(crate) fn parse(feed: Feed, sink: &mut dyn RecordSink) -> Result<DocMeta, IngestError> {
+    let mut sp = Splitter::open(feed)?;
     if !sp.begin_object()? {
-        // Legacy layout: the document is the results array.
-        let mut subject = None;
-        match sp.begin_array()? {
-            Start::Array => stream_results(&mut sp, "", &mut subject, sink, false)?,
-            _ => {
-                return Err(
-                    sp.wrong_top_level("a Trivy report (a JSON object, or an array of results)")
-                )
-            }
-        }
-        sp.end()?;
-        return Ok(DocMeta {
-            tool_name: Some("trivy".to_string()),
-            tool_version: None,
-            schema_version: None,
-            generated_at: None,
-            subject: Some(subject.unwrap_or_else(|| display.to_string())),
-            warnings: Vec::new(),
-        });
+        return parse_legacy(sp, sink);
     }
-
-    // Pass 1: the header; the results too when `ArtifactName` came first.
-    let mut subject: Option<String> = None;
-    let (mut saw_results, mut streamed) = (false, false);
-    let mut first = true;
-    while let Some(key) = sp.next_key(&mut first)? {
-        match key.as_str() {
-            "SchemaVersion" => header.schema_version = sp.decode("SchemaVersion", 1)?,
-            "Trivy" => header.trivy = sp.decode("Trivy", 1)?,
-            "CreatedAt" => header.created_at = sp.decode("CreatedAt", 1)?,
-            "ArtifactName" => {
-                header.artifact_name = sp.decode("ArtifactName", 1)?;
-                if !saw_results {
-                    subject = Some(
-                        non_empty(header.artifact_name.clone())
-                            .unwrap_or_else(|| display.to_string()),
-                    );
-                }
-            }
-            "Results" => {
-                saw_results = true;
-                if subject.is_some() {
-                    streamed = true;
-                    stream_results_member(&mut sp, &mut subject, sink, false)?;
-                } else {
-                    sp.skip(1)?;
-                }
-            }
-            other => sp.validate(other, 1)?,
-        }
-    }
-    sp.end()?;
-    let subject = non_empty(header.artifact_name).unwrap_or_else(|| display.to_string());
-
-    // Pass 2: the results, now that the subject is known.
-    if saw_results && !streamed {
-        let mut sp = Splitter::open(path, display, limits)?;
-        sp.begin_object()?;
-        let mut first = true;
-        let mut known = Some(subject.clone());
-        while let Some(key) = sp.next_key(&mut first)? {
-            if key == "Results" {
-                stream_results_member(&mut sp, &mut known, sink, true)?;
-            } else {
-                sp.skip(1)?;
-            }
-        }
-    }
-
+    let mut header = Header::default();
+    two_pass::read_object(sp, feed, &mut header, sink)?;
+    let subject = header.subject(feed.display);
     let schema_version = header.schema_version.map(|s| s.0);
-    let mut warnings = Vec::new();
-    if let Some(w) = schema_version.as_deref().and_then(|v| {
-        schema_warning(
-            "trivy-json SchemaVersion",
-            v,
-            NEWEST_TESTED_SCHEMA,
-            &NEWEST_TESTED_SCHEMA.to_string(),
-        )
-    }) {
-        warnings.push(w);
-    }
+    let warnings = schema_warnings(
+        "trivy-json SchemaVersion",
+        schema_version.as_deref(),
+        NEWEST_TESTED_SCHEMA,
+        &NEWEST_TESTED_SCHEMA.to_string(),
+    );
     Ok(DocMeta {
         tool_name: Some("trivy".to_string()),
         tool_version: header.trivy.and_then(|t| tool_text(t.version)),
@@ -134,59 +60,68 @@ pub fn parse(
     })
 }
 
-/// The `Results` member: an array of results, or null.
-fn stream_results_member(
-    sp: &mut Splitter,
-    subject: &mut Option<String>,
-    sink: &mut dyn RecordSink,
-    lexed: bool,
-) -> Result<(), IngestError> {
-    match sp.begin_array()? {
-        Start::Array => stream_results(sp, "Results", subject, sink, lexed),
-        Start::Null => Ok(()),
-        Start::Other(_) => Err(IngestError::Invalid {
-            file: sp.display.to_string(),
-            path: "Results".to_string(),
-            message: "expected an array of results".to_string(),
-        }),
+/// The legacy layout: the document is the results array, and the subject
+/// is the first result's `Target`.
+fn parse_legacy(mut sp: Splitter, sink: &mut dyn RecordSink) -> Result<DocMeta, IngestError> {
+    if sp.begin_array()? != Start::Array {
+        return Err(sp.wrong_top_level("a Trivy report (a JSON object, or an array of results)"));
     }
+    let display = sp.display;
+    let mut subject = None;
+    let decode = Decode::Lexing { parent_depth: 1 };
+    two_pass::each_element(&mut sp, "", decode, |result: TrivyResult, path| {
+        let subject = subject.get_or_insert_with(|| {
+            non_empty(result.target.clone()).unwrap_or_else(|| display.to_string())
+        });
+        let at = Place {
+            path,
+            subject,
+            display,
+        };
+        emit_result(result, at, sink)
+    })?;
+    sp.end()?;
+    Ok(DocMeta {
+        tool_name: Some("trivy".to_string()),
+        tool_version: None,
+        schema_version: None,
+        generated_at: None,
+        subject: Some(subject.unwrap_or_else(|| display.to_string())),
+        warnings: Vec::new(),
+    })
 }
 
-/// Decodes the results of an array (its `[` consumed) one at a time. An
-/// unknown subject (legacy layout) becomes the first result's `Target`.
-/// `lexed`: an earlier pass checked the array's nesting depth.
-fn stream_results(
-    sp: &mut Splitter,
-    prefix: &str,
-    subject: &mut Option<String>,
-    sink: &mut dyn RecordSink,
-    lexed: bool,
-) -> Result<(), IngestError> {
-    let mut first = true;
-    let mut index = 0usize;
-    let depth = if prefix.is_empty() { 1 } else { 2 };
-    while sp.next_element(&mut first)? {
-        let path = format!("{prefix}[{index}]");
-        let result: TrivyResult = if lexed {
-            sp.decode_direct(&path)?
-        } else {
-            sp.decode(&path, depth)?
-        };
-        let subject = subject
-            .get_or_insert_with(|| {
-                non_empty(result.target.clone()).unwrap_or_else(|| sp.display.to_string())
-            })
-            .clone();
-        emit_result(result, &path, &subject, sp.display, sink)?;
-        index += 1;
+impl Document for Header {
+    const RECORDS: &'static str = "Results";
+    const SUBJECT: &'static str = "ArtifactName";
+    const NOT_AN_ARRAY: &'static str = "expected an array of results";
+    const NULL_IS_EMPTY: bool = true;
+    type Element = TrivyResult;
+
+    fn member(&mut self, key: &str) -> Option<&mut dyn Member> {
+        match key {
+            "SchemaVersion" => Some(&mut self.schema_version),
+            "Trivy" => Some(&mut self.trivy),
+            "CreatedAt" => Some(&mut self.created_at),
+            "ArtifactName" => Some(&mut self.artifact_name),
+            _ => None,
+        }
     }
-    Ok(())
+
+    fn subject(&self, display: &str) -> String {
+        non_empty(self.artifact_name.clone()).unwrap_or_else(|| display.to_string())
+    }
+
+    fn convert(r: TrivyResult, at: Place, sink: &mut dyn RecordSink) -> Result<(), IngestError> {
+        emit_result(r, at, sink)
+    }
 }
 
 // ---------------------------------------------------------------------------
 // Document model
 // ---------------------------------------------------------------------------
 
+/// The members read besides `Results`.
 #[derive(Default)]
 struct Header {
     schema_version: Option<Scalar>,
@@ -197,20 +132,17 @@ struct Header {
 
 #[derive(Deserialize)]
 struct TrivyInfo {
-    #[serde(default, rename = "Version")]
+    #[serde(rename = "Version")]
     version: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct TrivyResult {
-    #[serde(default)]
     target: Option<String>,
-    #[serde(default, rename = "Type")]
+    #[serde(rename = "Type")]
     kind: Option<String>,
-    #[serde(default)]
     packages: Option<Vec<Package>>,
-    #[serde(default)]
     vulnerabilities: Option<Vec<Vulnerability>>,
 }
 
@@ -218,23 +150,17 @@ struct TrivyResult {
 #[serde(rename_all = "PascalCase")]
 struct Package {
     name: String,
-    #[serde(default)]
     version: Option<String>,
-    #[serde(default)]
     epoch: Option<Scalar>,
-    #[serde(default)]
     release: Option<String>,
-    #[serde(default)]
     identifier: Option<Identifier>,
-    #[serde(default)]
     licenses: Option<Vec<String>>,
-    #[serde(default)]
     file_path: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct Identifier {
-    #[serde(default, rename = "PURL")]
+    #[serde(rename = "PURL")]
     purl: Option<String>,
 }
 
@@ -244,19 +170,13 @@ struct Vulnerability {
     #[serde(rename = "VulnerabilityID")]
     vulnerability_id: String,
     pkg_name: String,
-    #[serde(default)]
     pkg_path: Option<String>,
-    #[serde(default)]
     pkg_identifier: Option<Identifier>,
-    #[serde(default)]
     installed_version: Option<String>,
-    #[serde(default)]
     fixed_version: Option<String>,
-    #[serde(default)]
     status: Option<String>,
-    #[serde(default)]
     severity: Option<String>,
-    #[serde(default, rename = "VendorIDs")]
+    #[serde(rename = "VendorIDs")]
     vendor_ids: Option<Vec<String>>,
 }
 
@@ -278,36 +198,30 @@ fn full_version(p: &Package) -> String {
     v
 }
 
-fn emit_result(
-    r: TrivyResult,
-    path: &str,
-    subject: &str,
-    display: &str,
-    sink: &mut dyn RecordSink,
-) -> Result<(), IngestError> {
+/// Sends a result's package records, then its findings.
+fn emit_result(r: TrivyResult, at: Place, sink: &mut dyn RecordSink) -> Result<(), IngestError> {
     let ecosystem = non_empty(r.kind).unwrap_or_else(|| UNKNOWN_ECOSYSTEM.to_string());
     let target = non_empty(r.target);
+    let pkg = |name: String, version: String, purl, location: Option<String>| Pkg {
+        subject: at.subject.to_string(),
+        ecosystem: ecosystem.clone(),
+        name,
+        version,
+        purl: non_empty(purl),
+        arch: None,
+        licenses: Vec::new(),
+        locations: location.or_else(|| target.clone()).into_iter().collect(),
+    };
     for (i, p) in r.packages.unwrap_or_default().into_iter().enumerate() {
         if p.name.trim().is_empty() {
-            return Err(empty_field(
-                display,
-                format!("{path}.Packages[{i}].Name"),
-                "Name",
-            ));
+            let field = format!("{}.Packages[{i}].Name", at.path);
+            return Err(empty_field(at.display, field, "Name"));
         }
         let version = full_version(&p);
-        let location = non_empty(p.file_path).or_else(|| target.clone());
-        let pkg = Pkg {
-            subject: subject.to_string(),
-            ecosystem: ecosystem.clone(),
-            name: p.name,
-            version,
-            purl: non_empty(p.identifier.and_then(|id| id.purl)),
-            arch: None,
-            licenses: p.licenses.unwrap_or_default(),
-            locations: location.into_iter().collect(),
-        };
-        emit(sink, pkg.into_package_record())?;
+        let purl = p.identifier.and_then(|id| id.purl);
+        let mut package = pkg(p.name, version, purl, non_empty(p.file_path));
+        package.licenses = p.licenses.unwrap_or_default();
+        emit(sink, package.into_package_record())?;
     }
     for (i, v) in r
         .vulnerabilities
@@ -315,28 +229,19 @@ fn emit_result(
         .into_iter()
         .enumerate()
     {
+        let empty = |field: &str| {
+            let path = format!("{}.Vulnerabilities[{i}].{field}", at.path);
+            empty_field(at.display, path, field)
+        };
         if v.vulnerability_id.trim().is_empty() {
-            let at = format!("{path}.Vulnerabilities[{i}].VulnerabilityID");
-            return Err(empty_field(display, at, "VulnerabilityID"));
+            return Err(empty("VulnerabilityID"));
         }
         if v.pkg_name.trim().is_empty() {
-            return Err(empty_field(
-                display,
-                format!("{path}.Vulnerabilities[{i}].PkgName"),
-                "PkgName",
-            ));
+            return Err(empty("PkgName"));
         }
-        let location = non_empty(v.pkg_path).or_else(|| target.clone());
-        let pkg = Pkg {
-            subject: subject.to_string(),
-            ecosystem: ecosystem.clone(),
-            name: v.pkg_name,
-            version: v.installed_version.unwrap_or_default(),
-            purl: non_empty(v.pkg_identifier.and_then(|id| id.purl)),
-            arch: None,
-            licenses: Vec::new(),
-            locations: location.into_iter().collect(),
-        };
+        let version = v.installed_version.unwrap_or_default();
+        let purl = v.pkg_identifier.and_then(|id| id.purl);
+        let package = pkg(v.pkg_name, version, purl, non_empty(v.pkg_path));
         let finding = Finding {
             aliases: v.vendor_ids.unwrap_or_default(),
             fixed_version: non_empty(v.fixed_version),
@@ -347,7 +252,7 @@ fn emit_result(
         if let Some(raw) = v.severity.as_deref().filter(|r| !Severity::is_known(r)) {
             sink.unknown_severity(raw);
         }
-        emit(sink, pkg.finding_record(finding))?;
+        emit(sink, package.finding_record(finding))?;
     }
     Ok(())
 }
@@ -356,18 +261,10 @@ fn emit_result(
 mod tests {
     use super::*;
     use crate::domain::record::NormalizedRecord;
-    use std::io::Write;
+    use crate::ingest::test_support;
 
     fn parse_str(json: &str) -> (Result<DocMeta, IngestError>, Vec<NormalizedRecord>) {
-        let mut f = tempfile::NamedTempFile::new().unwrap();
-        f.write_all(json.as_bytes()).unwrap();
-        let mut out = Vec::new();
-        let mut sink = |r: NormalizedRecord| {
-            out.push(r);
-            Ok(())
-        };
-        let res = parse(f.path(), "t.json", &Limits::default(), &mut sink);
-        (res, out)
+        test_support::parse_str(parse, json)
     }
 
     #[test]

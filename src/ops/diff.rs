@@ -4,10 +4,50 @@
 
 use super::{OpError, Result};
 use crate::domain::record::{NormalizedRecord, RecordKind, Severity};
+use crate::domain::snapshot::SnapshotState;
 use crate::store::prelude::*;
 use crate::store::DiffSide;
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// A tool's active data as one side of a diff.
+pub fn active_side(r: &impl Queries, tool: &str) -> Result<DiffSide> {
+    let key = r
+        .tool_key_of(tool)?
+        .ok_or_else(|| OpError::not_found(format!("{tool} is not a known tool")))?;
+    Ok(DiffSide::Active(key))
+}
+
+/// A snapshot's records as one side of a diff. Only a snapshot that still
+/// has records (restorable, or expired) can be compared.
+pub fn snapshot_side(r: &impl Queries, id: &str) -> Result<DiffSide> {
+    let s = super::snapshots::get(r, id)?;
+    if !s.state.is_restorable() && s.state != SnapshotState::Expired {
+        return Err(OpError::invalid(format!(
+            "{id} is {}: it has no records to compare",
+            s.state
+        )));
+    }
+    let (_, pk) = r
+        .get_snapshot_pk(id)?
+        .ok_or_else(|| OpError::not_found(id.to_string()))?;
+    Ok(DiffSide::Snapshot(pk))
+}
+
+/// The record-level differences between two snapshots (`snapgov ingest
+/// diff`), in one read transaction.
+pub fn between(
+    store: &mut crate::store::Store,
+    from: &str,
+    to: &str,
+    sample: usize,
+) -> Result<DiffSummary> {
+    store.read(|r| -> Result<DiffSummary> {
+        let a = snapshot_side(r, from)?;
+        let b = snapshot_side(r, to)?;
+        diff(r, (a, from), (b, to), sample)
+    })
+}
 
 /// Counts of one group (added, removed or changed).
 #[derive(Serialize, Clone, Debug, Default, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use crate::domain::audit::details::{
     ActivationCause, Details, SnapshotActivated, SnapshotRollbackFailed, SnapshotRolledBack,
 };
 use crate::domain::audit::{AuditEvent, NewAudit};
-use crate::domain::problem::{Hint, Problem};
+use crate::domain::problem::{Hint, Param, Problem};
 use crate::domain::snapshot::{Snapshot, SnapshotState};
 use crate::domain::time::fmt_ts;
 use crate::store::prelude::*;
@@ -135,6 +135,43 @@ pub struct Response {
     pub diff: Option<DiffSummary>,
 }
 
+/// One sentence for people, the same in every front end: what a rollback
+/// did (or, for a dry run, would do).
+impl std::fmt::Display for Response {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let esc = crate::domain::text::escaped;
+        let (tool, from, to) = (
+            esc(&self.tool),
+            esc(&self.from.snapshot_id),
+            esc(&self.to.snapshot_id),
+        );
+        let (n_from, n_to) = (self.from.record_count, self.to.record_count);
+        if self.diff.is_some() {
+            let archived = if self.target_was_archived {
+                ", an archived snapshot"
+            } else {
+                ""
+            };
+            return write!(
+                f,
+                "dry run: rolling {tool} back from {from} ({n_from} records) to {to} ({n_to} records){archived}"
+            );
+        }
+        let archived = if self.target_was_archived {
+            ", restored from the archive"
+        } else {
+            ""
+        };
+        write!(
+            f,
+            "rolled {tool} back from {from} ({n_from} records) to {to} ({n_to} records){archived}: {} records changed; by {} at {}",
+            self.records_affected,
+            esc(&self.executed_by),
+            self.executed_at
+        )
+    }
+}
+
 fn snap_ref(s: &Snapshot) -> SnapRef {
     SnapRef {
         snapshot_id: s.id.clone(),
@@ -247,16 +284,10 @@ pub fn plan(store: &mut Store, tool: &str, target: &Target, sample: usize) -> Re
         if !verification.is_ok() {
             return Err(verification.into_error());
         }
-        let tool_key = r
-            .tool_key_of(tool)?
-            .ok_or_else(|| OpError::not_found(tool.to_string()))?;
-        let (_, to_pk) = r
-            .get_snapshot_pk(&to.id)?
-            .ok_or_else(|| OpError::not_found(to.id.clone()))?;
         let diff = diff(
             r,
-            (DiffSide::Active(tool_key), &from.id),
-            (DiffSide::Snapshot(to_pk), &to.id),
+            (super::diff::active_side(r, tool)?, &from.id),
+            (super::diff::snapshot_side(r, &to.id)?, &to.id),
             sample,
         )?;
         Ok(Plan {
@@ -268,6 +299,47 @@ pub fn plan(store: &mut Store, tool: &str, target: &Target, sample: usize) -> Re
             diff,
         })
     })
+}
+
+/// The dry run every front end shows: [`plan`], refused with a conflict when
+/// the active snapshot is no longer the one the caller expects (its handle
+/// from an earlier preview).
+pub fn preview(
+    store: &mut Store,
+    tool: &str,
+    target: &Target,
+    expect_active: Option<&str>,
+    sample: usize,
+) -> Result<Plan> {
+    let plan = plan(store, tool, target, sample)?;
+    if let Some(exp) = expect_active {
+        if exp != plan.from.id {
+            return Err(OpError::conflict(
+                Problem::new(format!(
+                    "{tool}'s active snapshot is {}, not {exp}",
+                    plan.from.id
+                ))
+                .param(Param::ExpectActive),
+            ));
+        }
+    }
+    Ok(plan)
+}
+
+/// The active snapshot an unattended rollback (no preview) expects: the one
+/// given, else the one active now. Passed to [`execute`], it makes a rollback
+/// that raced another one (or an import) fail with a conflict instead of
+/// undoing what its operator never saw.
+pub fn expected_active(
+    store: &mut Store,
+    tool: &str,
+    target: &Target,
+    given: Option<String>,
+) -> Result<String> {
+    match given {
+        Some(e) => Ok(e),
+        None => Ok(resolve_now(store, tool, target)?.0.id),
+    }
 }
 
 /// The dry run's response: the spec's shape with `status: "dry_run"` and the diff.
@@ -313,68 +385,120 @@ pub fn execute(
     let result = store.write(|tx| -> std::result::Result<Outcome, Exec> {
         let (from, to) = resolve(tx, tool, target).map_err(Exec::Op)?;
         if let Some(exp) = expected_active {
-            if exp != from.id {
+            if let Err(e) = check_expected(tx, tool, &from, exp) {
                 stopped = Some(Refusal {
                     step: "initiate",
                     from: from.id.clone(),
                     to: to.id.clone(),
                     expected: Some(exp.to_string()),
                 });
-                let who = tx.tool(tool)?;
-                return Err(Exec::Op(OpError::conflict(format!(
-                    "{tool}'s active snapshot changed since the preview: it is now {} (set by {} at {}), not {exp}; review the new state and try again",
-                    from.id,
-                    who.as_ref().and_then(|w| w.changed_by.clone()).unwrap_or_else(|| "unknown".into()),
-                    who.as_ref().and_then(|w| w.changed_at).map(fmt_ts).unwrap_or_else(|| "-".into()),
-                ))));
+                return Err(Exec::Op(e));
             }
         }
-        let mut affected = 0;
-        let mut content = ContentHashes::default();
-        let mut run = |step: Step, tx: &mut WriteTx<'_>| -> Result<()> {
-            obs.on(&StepEvent::Started(step));
-            let r = step_fault(step).and_then(|_| run_step(step, tx, env, tool, &from, &to, reason, affected, &mut content, now));
-            match r {
-                Ok(n) => {
-                    affected = affected.max(n);
-                    obs.on(&StepEvent::Done(step));
-                    Ok(())
-                }
-                Err(e) => {
-                    obs.on(&StepEvent::Failed(step, e.to_string()));
-                    stopped = Some(Refusal {
-                        step: step.name(),
-                        from: from.id.clone(),
-                        to: to.id.clone(),
-                        expected: None,
-                    });
-                    Err(e)
-                }
-            }
+        let run = Run {
+            env,
+            tool,
+            from: &from,
+            to: &to,
+            reason,
+            now,
         };
-        run(Step::VerifyTarget, tx).map_err(Exec::Op)?;
-        run(Step::Savepoint, tx).map_err(Exec::Op)?;
-        for step in [Step::Restore, Step::VerifyRestore] {
-            if let Err(e) = run(step, tx) {
-                // Back to the savepoint: the store is as before; say so in the trail.
-                tx.rollback_to(SAVEPOINT)?;
-                tx.release(SAVEPOINT)?;
-                let attempt = Refusal {
-                    step: step.name(),
-                    from: from.id.clone(),
-                    to: to.id.clone(),
-                    expected: None,
-                };
-                audit_failure(tx, env, tool, &attempt, reason, &e.to_string(), now)
-                    .map_err(Exec::Op)?;
-                return Ok(Outcome::Undone(step, e));
+        run_steps(tx, &run, obs, &mut stopped)
+    });
+    conclude(
+        store,
+        &Run0 {
+            env,
+            tool,
+            reason,
+            now,
+        },
+        result,
+        stopped,
+    )
+}
+
+/// Refuses (a conflict naming who moved it) when the active snapshot is not
+/// the one the operator's preview was computed against.
+fn check_expected(tx: &WriteTx<'_>, tool: &str, from: &Snapshot, exp: &str) -> Result<()> {
+    if exp == from.id {
+        return Ok(());
+    }
+    let who = tx.tool(tool)?;
+    Err(OpError::conflict(format!(
+        "{tool}'s active snapshot changed since the preview: it is now {} (set by {} at {}), not {exp}; review the new state and try again",
+        from.id,
+        who.as_ref().and_then(|w| w.changed_by.clone()).unwrap_or_else(|| "unknown".into()),
+        who.as_ref().and_then(|w| w.changed_at).map(fmt_ts).unwrap_or_else(|| "-".into()),
+    )))
+}
+
+/// Runs the steps in order inside the write transaction; a failure at
+/// restore or verify returns to the savepoint and is recorded there.
+fn run_steps(
+    tx: &mut WriteTx<'_>,
+    run: &Run<'_>,
+    obs: &dyn Observer,
+    stopped: &mut Option<Refusal>,
+) -> std::result::Result<Outcome, Exec> {
+    let mut affected = 0;
+    let mut content = ContentHashes::default();
+    let mut one = |step: Step, tx: &mut WriteTx<'_>| -> Result<()> {
+        obs.on(&StepEvent::Started(step));
+        let r = step_fault(step).and_then(|_| run_step(step, tx, run, affected, &mut content));
+        match r {
+            Ok(n) => {
+                affected = affected.max(n);
+                obs.on(&StepEvent::Done(step));
+                Ok(())
+            }
+            Err(e) => {
+                obs.on(&StepEvent::Failed(step, e.to_string()));
+                *stopped = Some(run.refusal(step.name()));
+                Err(e)
             }
         }
-        run(Step::Commit, tx).map_err(Exec::Op)?;
-        run(Step::UpdateActive, tx).map_err(Exec::Op)?;
-        run(Step::Audit, tx).map_err(Exec::Op)?;
-        Ok(Outcome::Done(Box::new(response(tool, &from, &to, env, now, reason, affected))))
-    });
+    };
+    one(Step::VerifyTarget, tx).map_err(Exec::Op)?;
+    one(Step::Savepoint, tx).map_err(Exec::Op)?;
+    for step in [Step::Restore, Step::VerifyRestore] {
+        if let Err(e) = one(step, tx) {
+            // Back to the savepoint: the store is as before; say so in the trail.
+            tx.rollback_to(SAVEPOINT)?;
+            tx.release(SAVEPOINT)?;
+            let attempt = run.refusal(step.name());
+            audit_failure(
+                tx,
+                run.env,
+                run.tool,
+                &attempt,
+                run.reason,
+                &e.to_string(),
+                run.now,
+            )
+            .map_err(Exec::Op)?;
+            return Ok(Outcome::Undone(step, e));
+        }
+    }
+    one(Step::Commit, tx).map_err(Exec::Op)?;
+    one(Step::UpdateActive, tx).map_err(Exec::Op)?;
+    one(Step::Audit, tx).map_err(Exec::Op)?;
+    let r = response(
+        run.tool, run.from, run.to, run.env, run.now, run.reason, affected,
+    );
+    Ok(Outcome::Done(Box::new(r)))
+}
+
+/// The rollback's result as its caller sees it: the response, or the error
+/// framed by where it stopped (and, for a refusal that undid the whole
+/// transaction, its audit record written on its own).
+fn conclude(
+    store: &mut Store,
+    r: &Run0<'_>,
+    result: std::result::Result<Outcome, Exec>,
+    stopped: Option<Refusal>,
+) -> Result<Response> {
+    let (env, tool, reason, now) = (r.env, r.tool, r.reason, r.now);
     match result {
         Ok(Outcome::Done(r)) => Ok(*r),
         // Undone at the savepoint; only the failure's audit record was kept.
@@ -405,6 +529,35 @@ pub fn execute(
                 let _ = store.write(|tx| audit_failure(tx, env, tool, &attempt, reason, &msg, now));
             }
             Err(e)
+        }
+    }
+}
+
+/// Who rolls back what, why and when: before the snapshots are resolved.
+struct Run0<'a> {
+    env: &'a Env,
+    tool: &'a str,
+    reason: &'a str,
+    now: DateTime<Utc>,
+}
+
+/// What every step of one rollback shares.
+struct Run<'a> {
+    env: &'a Env,
+    tool: &'a str,
+    from: &'a Snapshot,
+    to: &'a Snapshot,
+    reason: &'a str,
+    now: DateTime<Utc>,
+}
+
+impl Run<'_> {
+    fn refusal(&self, step: &'static str) -> Refusal {
+        Refusal {
+            step,
+            from: self.from.id.clone(),
+            to: self.to.id.clone(),
+            expected: None,
         }
     }
 }
@@ -451,19 +604,14 @@ impl From<crate::store::StoreError> for Exec {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn run_step(
     step: Step,
     tx: &mut WriteTx<'_>,
-    env: &Env,
-    tool: &str,
-    from: &Snapshot,
-    to: &Snapshot,
-    reason: &str,
+    run: &Run<'_>,
     affected: u64,
     content: &mut ContentHashes,
-    now: DateTime<Utc>,
 ) -> Result<u64> {
+    let (env, tool, from, to, now) = (run.env, run.tool, run.from, run.to, run.now);
     match step {
         Step::VerifyTarget => {
             let (v, hashes) = super::snapshots::verify_collect(tx, &to.id, false)?;
@@ -478,25 +626,7 @@ fn run_step(
             let key = tx.ensure_tool(tool)?;
             return Ok(tx.restore_active(key, pk)?);
         }
-        Step::VerifyRestore => {
-            // The active data must be exactly the target's records: each
-            // member's content hash (recomputed from its body in step 1) in
-            // identity order must give the target's normalizedHash and count.
-            let key = tx.ensure_tool(tool)?;
-            let got = tx.hash_with(DiffSide::Active(key), content)?;
-            let ok = got.as_ref().is_some_and(|(h, n)| {
-                Some(h) == to.normalized_hash.as_ref() && *n == to.record_count
-            });
-            if !ok {
-                let (h, n) = got.unwrap_or_else(|| ("records that are not the target's".into(), 0));
-                return Err(OpError::integrity(format!(
-                    "after restoring {}, {tool}'s active data hashes to {h} ({n} records), not {} ({} records)",
-                    to.id,
-                    to.normalized_hash.as_deref().unwrap_or("-"),
-                    to.record_count
-                )));
-            }
-        }
+        Step::VerifyRestore => verify_restore(tx, tool, to, content)?,
         Step::Commit => tx.release(SAVEPOINT)?,
         Step::UpdateActive => {
             if from.state == SnapshotState::Active {
@@ -505,20 +635,41 @@ fn run_step(
             tx.set_snapshot_state(&to.id, SnapshotState::Active, now)?;
             tx.set_active_pointer(tool, Some(&to.id), now, &env.user)?;
         }
-        Step::Audit => audit_success(tx, env, (tool, from, to), reason, affected, now)?,
+        Step::Audit => audit_done(tx, run, affected)?,
     }
     Ok(0)
 }
 
-/// The records of a completed rollback: the rollback and the activation.
-fn audit_success(
+/// The active data must be exactly the target's records: each member's
+/// content hash (recomputed from its body in step 1) in identity order must
+/// give the target's normalizedHash and count.
+fn verify_restore(
     tx: &mut WriteTx<'_>,
-    env: &Env,
-    (tool, from, to): (&str, &Snapshot, &Snapshot),
-    reason: &str,
-    affected: u64,
-    now: DateTime<Utc>,
+    tool: &str,
+    to: &Snapshot,
+    content: &ContentHashes,
 ) -> Result<()> {
+    let key = tx.ensure_tool(tool)?;
+    let got = tx.hash_with(DiffSide::Active(key), content)?;
+    let ok = got
+        .as_ref()
+        .is_some_and(|(h, n)| Some(h) == to.normalized_hash.as_ref() && *n == to.record_count);
+    if ok {
+        return Ok(());
+    }
+    let (h, n) = got.unwrap_or_else(|| ("records that are not the target's".into(), 0));
+    Err(OpError::integrity(format!(
+        "after restoring {}, {tool}'s active data hashes to {h} ({n} records), not {} ({} records)",
+        to.id,
+        to.normalized_hash.as_deref().unwrap_or("-"),
+        to.record_count
+    )))
+}
+
+/// The completed rollback's two audit records.
+fn audit_done(tx: &mut WriteTx<'_>, run: &Run<'_>, affected: u64) -> Result<()> {
+    let (env, tool, from, to, now, reason) =
+        (run.env, run.tool, run.from, run.to, run.now, run.reason);
     let rolled_back = SnapshotRolledBack {
         tool: Some(tool.to_string()),
         from_snapshot: from.id.clone(),

@@ -131,6 +131,27 @@ pub fn status_of(
 }
 
 /// The SLA of one tool, or of every known tool.
+/// What one tool's gauges show (the API's metrics).
+#[derive(Clone, Debug)]
+pub struct ToolGauges {
+    pub status: SlaStatus,
+    /// The newest non-failed import of the tool, over its whole history.
+    pub last_import: Option<DateTime<Utc>>,
+}
+
+/// Every tool's SLA with its last import, and the number of snapshots.
+pub fn gauges(store: &impl Queries, env: &Env) -> Result<(Vec<ToolGauges>, u64)> {
+    let mut out = Vec::new();
+    for status in report(store, env, None)? {
+        let last_import = store.last_import_at(&status.tool)?;
+        out.push(ToolGauges {
+            status,
+            last_import,
+        });
+    }
+    Ok((out, store.count_snapshots()?))
+}
+
 pub fn report(store: &impl Queries, env: &Env, tool: Option<&str>) -> Result<Vec<SlaStatus>> {
     let now = env.clock.now();
     match tool {

@@ -161,6 +161,21 @@ pub trait SnapshotReads: Queries {
         Ok(out)
     }
 
+    /// When the tool's newest import that did not fail is dated, over its
+    /// whole history (the index on (tool, imported_at) answers it).
+    fn last_import_at(&self, tool: &str) -> Result<Option<DateTime<Utc>>> {
+        let ts: Option<String> = self.conn().query_row(
+            "SELECT max(imported_at) FROM snapshots WHERE tool = ?1 AND state != 'failed'",
+            [tool],
+            |r| r.get(0),
+        )?;
+        ts.map(|t| {
+            crate::domain::time::parse_ts(&t)
+                .map_err(|m| StoreError::Corrupt(format!("{tool}'s last import time: {m}")))
+        })
+        .transpose()
+    }
+
     fn count_snapshots(&self) -> Result<u64> {
         Ok(self
             .conn()

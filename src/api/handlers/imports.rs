@@ -4,6 +4,7 @@ use super::shared::*;
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::extract::Q;
 use crate::domain::time::parse_ts;
+use crate::ingest::spool::Spool;
 use crate::ops::{self, NoProgress, OpError};
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Multipart, Request, State};
@@ -137,56 +138,11 @@ pub async fn import(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
     let mut params = params;
-    let mut files = Vec::new();
-    let mut total: u64 = 0;
-    if multipart {
-        let mut mp = Multipart::from_request(req, &st)
-            .await
-            .map_err(|e| ApiError::bad_request(e.body_text()))?;
-        let mp_err = |e: axum::extract::multipart::MultipartError| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::too_large(limit)
-            } else {
-                ApiError::bad_request(format!("bad multipart body: {}", e.body_text()))
-            }
-        };
-        while let Some(mut field) = mp.next_field().await.map_err(mp_err)? {
-            let name = field.name().unwrap_or("").to_string();
-            if field.file_name().is_some() || name == "file" {
-                let sp = Spooler::new();
-                while let Some(chunk) = field.chunk().await.map_err(mp_err)? {
-                    total += chunk.len() as u64;
-                    if total > limit {
-                        return Err(ApiError::too_large(limit));
-                    }
-                    sp.push(chunk).await?;
-                }
-                files.push(sp.finish().await?);
-            } else {
-                let v = field.text().await.map_err(mp_err)?;
-                params.set(&name, v)?;
-            }
-        }
-        if files.is_empty() {
-            return Err(ApiError::bad_request(
-                "the multipart body has no file field; send the feed as `file`",
-            ));
-        }
+    let files = if multipart {
+        receive_multipart(req, &st, &mut params, limit).await?
     } else {
-        let sp = Spooler::new();
-        let mut stream = req.into_body().into_data_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk
-                .map_err(|e| ApiError::bad_request(format!("cannot read the request body: {e}")))?;
-            total += chunk.len() as u64;
-            if total > limit {
-                crate::api::auth::drain(Body::from_stream(stream)).await;
-                return Err(ApiError::too_large(limit));
-            }
-            sp.push(chunk).await?;
-        }
-        files.push(sp.finish().await?);
-    }
+        vec![receive_raw(req, limit).await?]
+    };
     let inputs = files
         .iter()
         .enumerate()
@@ -212,17 +168,7 @@ pub async fn import(
             );
             let out = r?;
             let loc = format!("/api/v1/ingest/snapshots/{}", out.snapshot.id);
-            let body = json!({
-                "import": {
-                    "snapshot": out.snapshot,
-                    "replaced": out.replaced,
-                    "recordsReceived": out.records_received,
-                    "recordsMerged": out.records_merged,
-                    "recordsAffected": out.records_affected,
-                    "activated": out.activated,
-                }
-            });
-            Ok((loc, body))
+            Ok((loc, json!({ "import": out })))
         })
         .await;
     // A refused import is recorded too (a failed snapshot): SLA unchanged,
@@ -234,4 +180,67 @@ pub async fn import(
         resp.headers_mut().insert(header::LOCATION, v);
     }
     Ok(resp)
+}
+
+/// A multipart body: each file field spooled, the text fields set as
+/// parameters; `limit` counts the whole body.
+async fn receive_multipart(
+    req: Request,
+    st: &std::sync::Arc<crate::api::AppState>,
+    params: &mut ImportParams,
+    limit: u64,
+) -> ApiResult<Vec<Spool>> {
+    let mut files = Vec::new();
+    let mut total: u64 = 0;
+    let mut mp = Multipart::from_request(req, st)
+        .await
+        .map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let mp_err = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(limit)
+        } else {
+            ApiError::bad_request(format!("bad multipart body: {}", e.body_text()))
+        }
+    };
+    while let Some(mut field) = mp.next_field().await.map_err(mp_err)? {
+        let name = field.name().unwrap_or("").to_string();
+        if field.file_name().is_some() || name == "file" {
+            let sp = Spooler::new();
+            while let Some(chunk) = field.chunk().await.map_err(mp_err)? {
+                total += chunk.len() as u64;
+                if total > limit {
+                    return Err(ApiError::too_large(limit));
+                }
+                sp.push(chunk).await?;
+            }
+            files.push(sp.finish().await?);
+        } else {
+            let v = field.text().await.map_err(mp_err)?;
+            params.set(&name, v)?;
+        }
+    }
+    if files.is_empty() {
+        return Err(ApiError::bad_request(
+            "the multipart body has no file field; send the feed as `file`",
+        ));
+    }
+    Ok(files)
+}
+
+/// A raw body: the feed itself, spooled as it arrives.
+async fn receive_raw(req: Request, limit: u64) -> ApiResult<Spool> {
+    let sp = Spooler::new();
+    let mut total: u64 = 0;
+    let mut stream = req.into_body().into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk
+            .map_err(|e| ApiError::bad_request(format!("cannot read the request body: {e}")))?;
+        total += chunk.len() as u64;
+        if total > limit {
+            crate::api::auth::drain(Body::from_stream(stream)).await;
+            return Err(ApiError::too_large(limit));
+        }
+        sp.push(chunk).await?;
+    }
+    sp.finish().await
 }

@@ -138,7 +138,7 @@ pub async fn records(
             false,
         ));
     }
-    let q = ops::records::RecordsQuery {
+    let q = ops::guarded_read::RecordsQuery {
         tool,
         subject: p.subject,
         kind,
@@ -149,7 +149,8 @@ pub async fn records(
     let (cleared, n, spool) = st
         .blocking(move |store, _| {
             let mut spool = Spool::Mem(Vec::new());
-            let (cleared, n) = ops::records::query(store, &env, &q, |line| spool.write_line(line))?;
+            let (cleared, n) =
+                ops::guarded_read::query(store, &env, &q, |line| spool.write_line(line))?;
             Ok((cleared, n, spool))
         })
         .await?;

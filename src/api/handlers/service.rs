@@ -3,11 +3,8 @@
 
 use super::shared::*;
 use crate::api::error::{ApiError, ApiResult};
-use crate::api::metrics::ToolGauges;
-use crate::domain::snapshot::SnapshotState;
 use crate::ops::{self};
 use crate::store::prelude::*;
-use crate::store::SnapshotFilter;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -33,26 +30,7 @@ pub async fn metrics(State(st): St) -> ApiResult<Response> {
     let text = st
         .blocking(|store, st| {
             let env = ops::Env::new(st.config.clone(), "metrics", st.clock);
-            let tools = store.read(|r| -> ops::Result<(Vec<ToolGauges>, u64)> {
-                let mut out = Vec::new();
-                for status in ops::sla::report(r, &env, None)? {
-                    let last_import = r
-                        .list_snapshots(&SnapshotFilter {
-                            tool: Some(status.tool.clone()),
-                            newest_first: true,
-                            limit: Some(20),
-                            ..Default::default()
-                        })?
-                        .into_iter()
-                        .find(|s| s.state != SnapshotState::Failed)
-                        .map(|s| s.imported_at);
-                    out.push(ToolGauges {
-                        status,
-                        last_import,
-                    });
-                }
-                Ok((out, r.count_snapshots()?))
-            })?;
+            let tools = store.read(|r| ops::sla::gauges(r, &env))?;
             Ok(st.metrics.render(&tools.0, tools.1))
         })
         .await?;

@@ -1,16 +1,17 @@
 //! Screen 4: the audit browser: a paged table (newest first), filters,
 //! free-text search, the selected record's JSON, and the chain badge.
 
-use super::{
-    boxed, cells_row, col, fit, fit_columns, header_row, json_lines, paragraph, sel_style,
-};
+use super::{boxed, col, fit, head, json_lines, paragraph};
+use super::{sel_style, spinner, Rows, Table};
 use crate::console::app::App;
 use crate::console::audit::{Chain, Form, FIELDS};
 use crate::console::theme::Theme;
 use crate::console::widgets::Pane;
+use crate::domain::audit::AuditRecord;
 use crate::domain::time::fmt_ts;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Clear;
 
@@ -60,40 +61,33 @@ pub fn badge(chain: &Chain) -> (String, Option<bool>) {
     crate::console::audit::badge_text(chain)
 }
 
-/// A one-line digest of a record's details.
-fn digest(d: &serde_json::Value) -> String {
-    let d = crate::domain::audit::details::Digest::of(d);
-    let mut parts: Vec<String> = Vec::new();
-    match (d.from_snapshot, d.to_snapshot) {
-        (Some(f), Some(t)) => parts.push(format!("{f} → {t}")),
-        _ => parts.extend(d.snapshot_id),
+pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
+    let l = layout(body);
+    bar(app, theme, l.bar, buf);
+    table(app, theme, &l, body, buf);
+    if l.detail.height >= 3 {
+        detail(app, theme, l.detail, buf);
     }
-    if let Some(n) = d.record_count {
-        parts.push(format!("{n} records"));
-    }
-    parts.extend([d.reason, d.error, d.cause].into_iter().flatten());
-    parts.join(", ")
 }
 
-pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
+/// The filter in force (or how to set one), and the chain badge on the right.
+fn bar(app: &App, theme: &Theme, bar: Rect, buf: &mut Buffer) {
     let a = &app.audit;
-    let l = layout(body);
-    // Filter bar / search line, and the chain badge on the right.
     let (btext, good) = badge(&a.chain);
     let bstyle = match good {
         Some(true) => theme.ok(),
         Some(false) => theme.error(),
         None => theme.warn(),
     };
-    let bw = (btext.chars().count() as u16 + 2).min(l.bar.width / 2);
+    let bw = (btext.chars().count() as u16 + 2).min(bar.width / 2);
     buf.set_stringn(
-        l.bar.right() - bw,
-        l.bar.y,
+        bar.right() - bw,
+        bar.y,
         fit(&btext, bw as usize - 1),
         bw as usize,
         bstyle,
     );
-    let left_w = l.bar.width.saturating_sub(bw + 2) as usize;
+    let left_w = bar.width.saturating_sub(bw + 2) as usize;
     let left = if a.query.is_empty() {
         Line::from(vec![Span::styled(
             " all records, newest first · f filter · / filter as you type",
@@ -105,11 +99,11 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
             Span::raw(fit(&a.query.describe(), left_w.saturating_sub(9))),
         ])
     };
-    buf.set_line(l.bar.x, l.bar.y, &left, left_w as u16);
-    if let Chain::Broken { problem, .. } = &a.chain {
-        let _ = problem;
-    }
+    buf.set_line(bar.x, bar.y, &left, left_w as u16);
+}
 
+fn table(app: &App, theme: &Theme, l: &Layout, body: Rect, buf: &mut Buffer) {
+    let a = &app.audit;
     let more = if a.at_bottom { "" } else { " · more below" };
     let newer = if a.newer {
         " · NEW records: g"
@@ -137,49 +131,17 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
     cols[4].width = inner
         .width
         .saturating_sub(cols[..4].iter().map(|c| c.width + 1).sum());
-    let keep = fit_columns(&cols, &[], inner.width);
-    header_row(&cols, &keep, theme, inner.x, inner.y, inner.width, buf);
+    let keep = head(&cols, &[], theme, inner, buf);
     let rows = list_area(app, body);
-    let (off, total) = app.scroll_span(a.rows.len(), a.nav, rows.height as usize);
-    super::scrollbar(
-        off,
-        total,
-        rows.height as usize,
-        Rect::new(l.table.x, rows.y, l.table.width, rows.height),
-        theme,
-        buf,
-    );
-    let shown = app.rows_shown(a.rows.len(), a.nav, rows.height as usize, true);
-    for (row, i) in shown.into_iter().enumerate() {
-        let r = &a.rows[i].1;
-        let y = rows.y + row as u16;
-        let ev_style = if r.event.contains("failed") || r.event == "snapshot_expired" {
-            theme.warn()
-        } else if r.event == "snapshot_rolled_back" {
-            theme.key()
-        } else {
-            ratatui::style::Style::new()
-        };
-        let cells = vec![
-            vec![Span::raw(r.id.clone())],
-            vec![Span::raw(fmt_ts(r.timestamp))],
-            vec![Span::styled(r.event.clone(), ev_style)],
-            vec![Span::raw(r.user.clone())],
-            vec![Span::styled(digest(&r.details), theme.dim())],
-        ];
-        cells_row(&cols, &keep, &cells, rows.x, y, rows.width, buf);
-        super::mark_match(app, Rect::new(rows.x, y, rows.width, 1), buf);
-        if i == a.nav.sel {
-            buf.set_style(
-                Rect::new(rows.x, y, rows.width, 1),
-                sel_style(theme, true, a.focus == Pane::List),
-            );
-        }
-    }
+    let table = Table::new(&cols, &keep, rows);
+    let list = Rows::new(a.rows.len(), a.nav, a.focus == Pane::List);
+    table.scrolled(app, list, l.table, theme, buf, |i| {
+        record_cells(&a.rows[i].1, theme)
+    });
     if a.rows.is_empty() {
         let msg = match (&a.error, a.req) {
             (Some(e), _) => e.clone(),
-            (None, Some(_)) => format!("{} loading…", super::spinner(app)),
+            (None, Some(_)) => format!("{} loading…", spinner(app)),
             _ => "no audit records match".into(),
         };
         buf.set_stringn(rows.x, rows.y, msg, rows.width as usize, theme.dim());
@@ -187,27 +149,50 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         buf.set_stringn(
             rows.right().saturating_sub(12),
             rows.bottom().saturating_sub(1),
-            format!("{} loading", super::spinner(app)),
+            format!("{} loading", spinner(app)),
             12,
             theme.warn(),
         );
     }
+}
 
-    if l.detail.height >= 3 {
-        let sel = a.selected();
-        let title = sel
-            .map(|(_, r)| format!("{} · record JSON", r.id))
-            .unwrap_or_else(|| "record".into());
-        let inner = boxed(&title, a.focus == Pane::Detail, theme, l.detail, buf);
-        let mut lines: Vec<Line> = Vec::new();
-        if let Chain::Broken { problem, .. } = &a.chain {
-            lines.push(Line::styled(format!("chain: {problem}"), theme.error()));
-        }
-        if let Some((_, r)) = sel {
-            lines.extend(json_lines(r).into_iter().map(Line::raw));
-        }
-        paragraph(lines, a.detail_scroll, inner, buf);
+/// A record's row: failures stand out, and rollbacks.
+fn record_cells<'a>(r: &AuditRecord, theme: &Theme) -> Vec<Vec<Span<'a>>> {
+    let ev_style = if r.event.contains("failed") || r.event == "snapshot_expired" {
+        theme.warn()
+    } else if r.event == "snapshot_rolled_back" {
+        theme.key()
+    } else {
+        Style::new()
+    };
+    vec![
+        vec![Span::raw(r.id.clone())],
+        vec![Span::raw(fmt_ts(r.timestamp))],
+        vec![Span::styled(r.event.clone(), ev_style)],
+        vec![Span::raw(r.user.clone())],
+        vec![Span::styled(
+            crate::ops::audit::digest(&r.details),
+            theme.dim(),
+        )],
+    ]
+}
+
+/// The selected record's JSON, under the chain's problem if it is broken.
+fn detail(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let a = &app.audit;
+    let sel = a.selected();
+    let title = sel
+        .map(|(_, r)| format!("{} · record JSON", r.id))
+        .unwrap_or_else(|| "record".into());
+    let inner = boxed(&title, a.focus == Pane::Detail, theme, area, buf);
+    let mut lines: Vec<Line> = Vec::new();
+    if let Chain::Broken { problem, .. } = &a.chain {
+        lines.push(Line::styled(format!("chain: {problem}"), theme.error()));
     }
+    if let Some((_, r)) = sel {
+        lines.extend(json_lines(r).into_iter().map(Line::raw));
+    }
+    paragraph(lines, a.detail_scroll, inner, buf);
 }
 
 /// The filter form, over the browser.

@@ -3,21 +3,27 @@
 //! click lands on the row that was drawn there.
 
 mod audit;
+mod overlay;
 mod overview;
 mod retention;
 mod sla;
+mod table;
+mod text;
 mod wizard;
+
+pub use table::{cells_row, col, fit_columns, head, header_row, rcol, sel_style, Col, Rows, Table};
+pub use text::{
+    age, badge, field_text, fit, fmt_age, freshness_badge, json_lines, short_hash, state_badge,
+};
 
 use super::app::{App, Level, Screen};
 use super::keymap;
 use super::theme::Theme;
-use chrono::{DateTime, Duration, Utc};
 use ratatui::buffer::Buffer;
-use ratatui::layout::Margin;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
 /// Below this the console shows only a "terminal too small" notice.
@@ -110,11 +116,11 @@ pub fn render(app: &App, theme: &Theme, f: &mut Frame) -> crate::console::app::D
         buf,
     );
     if let Some(d) = &app.dialog {
-        dialog(d, theme, area, f.buffer_mut());
+        overlay::dialog(d, theme, area, f.buffer_mut());
     }
-    toasts(app, theme, b, f.buffer_mut());
+    overlay::toasts(app, theme, b, f.buffer_mut());
     if let Some(scroll) = app.help {
-        help(app, theme, scroll, area, f);
+        overlay::help(app, theme, scroll, area, f);
     }
     if let (Screen::Audit, Some(form)) = (app.screen, &app.audit.form) {
         audit::form(theme, form, area, f.buffer_mut());
@@ -161,113 +167,6 @@ pub fn mark_match(app: &App, row: Rect, buf: &mut Buffer) {
         } else {
             i += 1;
         }
-    }
-}
-
-/// A governance action's dialog: what it does, its fields (each error
-/// under its field), and its keys.
-fn dialog(d: &crate::console::actions::Dialog, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let w = area.width.saturating_sub(4).min(100);
-    let h = area.height.saturating_sub(4).min(16);
-    let r = Rect::new(
-        area.x + (area.width - w) / 2,
-        area.y + (area.height - h) / 2,
-        w,
-        h,
-    );
-    ratatui::widgets::Widget::render(Clear, r, buf);
-    let inner = boxed(&d.kind.title(), true, theme, r, buf);
-    let mut lines: Vec<Line> = vec![Line::styled(d.kind.consequence(), theme.dim())];
-    if let Some(p) = &d.preview {
-        lines.push(Line::styled(
-            format!(
-                "dry run: would archive {} and delete {} snapshot(s){}",
-                p.archived.len(),
-                p.deleted.len(),
-                if p.archived.is_empty() && p.deleted.is_empty() {
-                    " (nothing to do)"
-                } else {
-                    ""
-                }
-            ),
-            theme.warn(),
-        ));
-        let ids: Vec<String> = p
-            .archived
-            .iter()
-            .chain(&p.deleted)
-            .take(4)
-            .cloned()
-            .collect();
-        if !ids.is_empty() {
-            lines.push(Line::raw(format!("  {}", ids.join(", "))));
-        }
-    } else if d.preview_req.is_some() {
-        lines.push(Line::styled("computing the dry run…", theme.warn()));
-    }
-    lines.push(Line::raw(""));
-    let fw = inner.width.saturating_sub(14) as usize;
-    for (i, (label, f)) in d.fields.iter().enumerate() {
-        let focused = i == d.focus;
-        let hint = match *label {
-            "confirm" => format!(" (type {})", d.confirm_word().unwrap_or("")),
-            "until" => " (RFC 3339 or P30D from now)".into(),
-            _ => String::new(),
-        };
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!("{label:>8}: "),
-                if focused { theme.key() } else { theme.dim() },
-            ),
-            Span::styled(
-                field_text(f, focused, fw.saturating_sub(hint.chars().count())),
-                if focused { theme.focus() } else { Style::new() },
-            ),
-            Span::styled(hint, theme.dim()),
-        ]));
-        if let Some((Some(j), e)) = &d.error {
-            if *j == i {
-                lines.push(Line::styled(format!("          ✗ {e}"), theme.error()));
-            }
-        }
-    }
-    if let Some((None, e)) = &d.error {
-        lines.push(Line::styled(format!("✗ {e}"), theme.error()));
-    }
-    if d.req.is_some() {
-        lines.push(Line::styled("working…", theme.warn()));
-    }
-    lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        "Enter: do it · Tab: next field · Esc: cancel (nothing is changed)",
-        theme.key(),
-    ));
-    paragraph(lines, 0, inner.inner(Margin::new(1, 0)), buf);
-}
-
-/// Toasts, newest at the bottom, in the body's top-right corner.
-fn toasts(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
-    let w = body.width.saturating_sub(4).min(60);
-    for (i, t) in app.toasts.iter().enumerate() {
-        let y = body.y + 1 + i as u16;
-        if y >= body.bottom() || w < 10 {
-            break;
-        }
-        let style = match t.level {
-            Level::Info => theme.ok(),
-            Level::Warn => theme.warn(),
-            Level::Error => theme.error(),
-        };
-        let text = fit(&format!(" {} ", escape(&t.text)), w as usize);
-        let tw = text.chars().count() as u16;
-        let x = body.right().saturating_sub(tw + 2);
-        buf.set_stringn(
-            x,
-            y,
-            &text,
-            tw as usize,
-            style.add_modifier(ratatui::style::Modifier::REVERSED),
-        );
     }
 }
 
@@ -344,14 +243,18 @@ fn tab_bar(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     }
 }
 
+/// A notice's style by its level.
+pub fn level_style(level: Level, theme: &Theme) -> Style {
+    match level {
+        Level::Info => theme.ok(),
+        Level::Warn => theme.warn(),
+        Level::Error => theme.error(),
+    }
+}
+
 fn status_line(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let (text, style) = if let Some((m, level)) = &app.flash {
-        let s = match level {
-            Level::Info => theme.ok(),
-            Level::Warn => theme.warn(),
-            Level::Error => theme.error(),
-        };
-        (m.clone(), s)
+        (m.clone(), level_style(*level, theme))
     } else if let (Some((text, hits)), Some(f)) = (app.find_matches(), &app.find) {
         let sel = app.current_sel();
         let total = app.find_labels().map_or(0, |l| l.len());
@@ -425,59 +328,6 @@ fn hint_bar(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     );
 }
 
-/// The help overlay, generated from the keymap table, this screen first.
-fn help(app: &App, theme: &Theme, scroll: u16, area: Rect, f: &mut Frame) {
-    let w = area.width.saturating_sub(4).min(110);
-    let h = area.height.saturating_sub(2);
-    let r = Rect::new(area.x + (area.width - w) / 2, area.y + 1, w, h);
-    let all = keymap::help_lines(&app.screen_scopes());
-    let total = all.len();
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(theme.focused_border())
-        .title(Span::styled(" Help — Esc or ? closes ", theme.title()))
-        .title_bottom(Span::styled(
-            format!(
-                " {}-{}/{} · j k PgDn PgUp g G scroll ",
-                (scroll as usize + 1).min(total),
-                (scroll as usize + app.help_height() as usize).min(total),
-                total
-            ),
-            theme.dim(),
-        ));
-    f.render_widget(Clear, r);
-    let inner = block.inner(r);
-    f.render_widget(block, r);
-    let buf = f.buffer_mut();
-    // The last column is the scrollbar's.
-    let width = inner.width.saturating_sub(1) as usize;
-    for (row, l) in all
-        .into_iter()
-        .skip(scroll as usize)
-        .take(inner.height as usize)
-        .enumerate()
-    {
-        let line = match l {
-            keymap::HelpLine::Legend(t) => Line::styled(fit(t, width), theme.dim()),
-            keymap::HelpLine::Blank => Line::raw(""),
-            keymap::HelpLine::Title(s) => Line::styled(s.title(), theme.header()),
-            keymap::HelpLine::Key(b) => Line::from(vec![
-                Span::styled(format!("  {:<14}", b.label), theme.key()),
-                Span::raw(fit(b.help, width.saturating_sub(16))),
-            ]),
-        };
-        buf.set_line(inner.x, inner.y + row as u16, &line, width as u16);
-    }
-    scrollbar(
-        scroll as usize,
-        total,
-        inner.height as usize,
-        inner,
-        theme,
-        buf,
-    );
-}
-
 /// A scrollbar on the right edge of `area` when `total` rows do not fit.
 pub fn scrollbar(
     offset: usize,
@@ -508,45 +358,14 @@ pub fn scrollbar(
 
 // ---- helpers shared by the screens ----
 
-/// A compact age: `45s`, `23h55m`, `8d23h`.
-pub fn fmt_age(d: Duration) -> String {
-    let s = d.num_seconds().max(0);
-    let (days, h, m) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
-    if days > 0 {
-        format!("{days}d{h}h")
-    } else if h > 0 {
-        format!("{h}h{m:02}m")
-    } else if m > 0 {
-        format!("{m}m")
-    } else {
-        format!("{s}s")
-    }
-}
-
-pub fn age(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    fmt_age(now - t)
-}
-
-/// `b3:bdaba0941fd3…`: enough of a hash to tell two apart.
-pub fn short_hash(h: Option<&str>, n: usize) -> String {
-    match h {
-        None => "-".into(),
-        Some(h) if h.chars().count() <= n => h.to_string(),
-        Some(h) => format!(
-            "{}…",
-            h.chars().take(n.saturating_sub(1)).collect::<String>()
-        ),
-    }
-}
-
-pub fn fit(s: &str, w: usize) -> String {
-    if s.chars().count() <= w {
-        s.to_string()
-    } else if w == 0 {
-        String::new()
-    } else {
-        format!("{}…", s.chars().take(w - 1).collect::<String>())
-    }
+/// `r` without its first `top` and last `bottom` lines.
+pub fn below(r: Rect, top: u16, bottom: u16) -> Rect {
+    Rect::new(
+        r.x,
+        r.y + top,
+        r.width,
+        r.height.saturating_sub(top + bottom),
+    )
 }
 
 /// A titled box; returns its inside.
@@ -564,115 +383,6 @@ pub fn boxed(title: &str, focused: bool, theme: &Theme, area: Rect, buf: &mut Bu
     inner
 }
 
-/// One table column.
-#[derive(Clone, Copy)]
-pub struct Col {
-    pub title: &'static str,
-    pub width: u16,
-    pub right: bool,
-}
-
-pub const fn col(title: &'static str, width: u16) -> Col {
-    Col {
-        title,
-        width,
-        right: false,
-    }
-}
-pub const fn rcol(title: &'static str, width: u16) -> Col {
-    Col {
-        title,
-        width,
-        right: true,
-    }
-}
-
-/// Drops columns from the end of `priority` until the rest fit in `width`.
-pub fn fit_columns(cols: &[Col], priority_drop: &[usize], width: u16) -> Vec<usize> {
-    let mut keep: Vec<usize> = (0..cols.len()).collect();
-    let total = |k: &Vec<usize>| k.iter().map(|&i| cols[i].width + 1).sum::<u16>();
-    for &d in priority_drop {
-        if total(&keep) <= width {
-            break;
-        }
-        keep.retain(|&i| i != d);
-    }
-    keep
-}
-
-pub fn header_row(
-    cols: &[Col],
-    keep: &[usize],
-    theme: &Theme,
-    x: u16,
-    y: u16,
-    width: u16,
-    buf: &mut Buffer,
-) {
-    let mut cx = x;
-    for &i in keep {
-        let c = cols[i];
-        let w = c.width.min((x + width).saturating_sub(cx));
-        let t = if c.right {
-            format!("{:>w$}", c.title, w = w as usize)
-        } else {
-            c.title.to_string()
-        };
-        buf.set_stringn(cx, y, t, w as usize, theme.header());
-        cx += c.width + 1;
-    }
-}
-
-/// Writes one row's cells (each a list of spans) in the kept columns.
-pub fn cells_row(
-    cols: &[Col],
-    keep: &[usize],
-    cells: &[Vec<Span<'_>>],
-    x: u16,
-    y: u16,
-    width: u16,
-    buf: &mut Buffer,
-) {
-    let mut cx = x;
-    for &i in keep {
-        let c = cols[i];
-        if cx >= x + width {
-            break;
-        }
-        let w = c.width.min(x + width - cx);
-        if let Some(spans) = cells.get(i) {
-            let line = Line::from(spans.clone());
-            let lw = line.width() as u16;
-            let off = if c.right && lw < w { w - lw } else { 0 };
-            buf.set_line(cx + off, y, &line, w - off);
-            if lw > w && w > 0 {
-                // Cut: say so.
-                buf[(cx + w - 1, y)].set_symbol("…");
-            }
-        }
-        cx += c.width + 1;
-    }
-}
-
-pub fn sel_style(theme: &Theme, selected: bool, focused: bool) -> Style {
-    if selected && focused {
-        theme.selected()
-    } else if selected {
-        Style::new().add_modifier(Modifier::UNDERLINED)
-    } else {
-        Style::new()
-    }
-}
-
-/// A JSON document as lines, for detail panes.
-pub fn json_lines(v: &impl serde::Serialize) -> Vec<String> {
-    serde_json::to_string_pretty(v)
-        .unwrap_or_default()
-        .lines()
-        .map(String::from)
-        .collect()
-}
-
 /// Wrapped text scrolled by `scroll` lines; only what can be visible is
 /// laid out.
 pub fn paragraph(lines: Vec<Line<'_>>, scroll: u16, area: Rect, buf: &mut Buffer) {
@@ -686,26 +396,6 @@ pub fn paragraph(lines: Vec<Line<'_>>, scroll: u16, area: Rect, buf: &mut Buffer
         area,
         buf,
     );
-}
-
-/// A text field as drawn: its text with the cursor (`▏`) where it is,
-/// the end kept in view when the text is wider than `width`.
-pub fn field_text(f: &crate::console::widgets::TextField, focused: bool, width: usize) -> String {
-    let chars: Vec<char> = f.text().chars().collect();
-    let cur = f.cursor().min(chars.len());
-    let mut s: String = chars[..cur].iter().collect();
-    if focused {
-        s.push('▏');
-    }
-    s.extend(&chars[cur..]);
-    let n = s.chars().count();
-    if width > 1 && n > width {
-        // Keep the cursor in view: cut from the left.
-        let skip = (cur + 2).saturating_sub(width).min(n - width);
-        let rest: String = s.chars().skip(skip + 1).take(width - 1).collect();
-        return format!("…{rest}");
-    }
-    s
 }
 
 pub use crate::console::widgets::escape;

@@ -1,12 +1,14 @@
 //! Screen 2: the freshness SLA per tool, the time left until the next state
 //! change, and each tool's age against its thresholds.
 
-use super::{boxed, cells_row, col, fit_columns, header_row, rcol, sel_style};
+use super::{boxed, col, fmt_age, freshness_badge, head, rcol, Table};
 use crate::console::app::App;
+use crate::console::data::Overview;
 use crate::console::theme::{freshness_glyph, freshness_word, Theme};
-use crate::domain::freshness::Freshness;
+use crate::domain::freshness::{Assessment, Freshness};
 use crate::domain::time::fmt_ts;
 use crate::ops::sla::SlaStatus;
+use chrono::{DateTime, Utc};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -38,7 +40,7 @@ pub fn next_change(s: &SlaStatus, now: chrono::DateTime<chrono::Utc>) -> String 
         _ => return "- (no further change)".into(),
     };
     match s.time_left(now) {
-        Some(d) => format!("{next} in {}", super::fmt_age(d)),
+        Some(d) => format!("{next} in {}", fmt_age(d)),
         None => "-".into(),
     }
 }
@@ -48,7 +50,6 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         boxed("Freshness SLA", true, theme, body, buf);
         return;
     };
-    let now = o.now;
     let tb = table_box(app, body);
     let inner = boxed(
         "Freshness SLA per tool (Enter: snapshots · r: rollback)",
@@ -66,64 +67,35 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         col("NEXT CHECK", 20),
         col("MAX AGE / STALE / CRITICAL", 26),
     ];
-    let keep = fit_columns(&cols, &[3, 6, 5], inner.width);
-    header_row(&cols, &keep, theme, inner.x, inner.y, inner.width, buf);
+    let keep = head(&cols, &[3, 6, 5], theme, inner, buf);
     if o.tools.is_empty() {
         buf.set_stringn(
             inner.x,
             inner.y + 1,
-            "no tools yet: import a feed with `snapgov ingest import --tool NAME FILE`",
+            format!(
+                "no tools yet: import a feed with `{}`",
+                crate::cli::suggest::import_command()
+            ),
             inner.width as usize,
             theme.dim(),
         );
         return;
     }
-    let rows = list_area(app, body);
-    let shown = app.rows_shown(o.tools.len(), app.tool_nav, rows.height as usize, true);
+    let table = Table {
+        cols: &cols,
+        keep: &keep,
+        rows: list_area(app, body),
+    };
+    let shown = app.rows_shown(
+        o.tools.len(),
+        app.tool_nav,
+        table.rows.height as usize,
+        true,
+    );
     for (row, i) in shown.into_iter().enumerate() {
-        let t = &o.tools[i];
-        let s = &t.sla;
-        let d = s.doc();
-        let (word, style) = match s.assessment {
-            Some(a) => (
-                format!(
-                    "{} {}",
-                    freshness_glyph(a.state, a.overdue),
-                    freshness_word(a.state, a.overdue)
-                ),
-                theme.freshness(a.state, a.overdue),
-            ),
-            None => ("- no snapshot".into(), theme.dim()),
-        };
-        let cells = vec![
-            vec![Span::styled(s.tool.clone(), theme.title())],
-            vec![Span::styled(word, style)],
-            vec![Span::raw(
-                s.assessment
-                    .map(|a| super::fmt_age(a.age))
-                    .unwrap_or_else(|| "-".into()),
-            )],
-            vec![Span::raw(
-                d.snapshot_id.clone().unwrap_or_else(|| "-".into()),
-            )],
-            vec![Span::raw(next_change(s, now))],
-            vec![Span::raw(d.next_check.clone())],
-            vec![Span::raw(format!(
-                "{} / {} / {}",
-                super::fmt_age(s.thresholds.max_age),
-                super::fmt_age(s.thresholds.stale),
-                super::fmt_age(s.thresholds.critical)
-            ))],
-        ];
-        let y = rows.y + row as u16;
-        cells_row(&cols, &keep, &cells, rows.x, y, rows.width, buf);
-        super::mark_match(app, Rect::new(rows.x, y, rows.width, 1), buf);
-        if i == app.tool_nav.sel {
-            buf.set_style(
-                Rect::new(rows.x, y, rows.width, 1),
-                sel_style(theme, true, true),
-            );
-        }
+        let cells = sla_cells(&o.tools[i].sla, o.now, theme);
+        let selected = (i == app.tool_nav.sel).then_some(true);
+        table.row(app, row, &cells, selected, theme, buf);
     }
     // Each tool's age on a bar with its thresholds.
     let rest = Rect::new(
@@ -132,14 +104,47 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         body.width,
         body.height.saturating_sub(tb.height),
     );
-    if rest.height < 4 {
-        return;
+    if rest.height >= 4 {
+        age_bars(o, theme, rest, buf);
     }
+}
+
+/// A tool's row, in the SLA table's column order.
+fn sla_cells<'a>(s: &SlaStatus, now: DateTime<Utc>, theme: &Theme) -> Vec<Vec<Span<'a>>> {
+    let d = s.doc();
+    let state = match s.assessment {
+        Some(a) => freshness_badge(&a, theme),
+        None => Span::styled("- no snapshot", theme.dim()),
+    };
+    vec![
+        vec![Span::styled(s.tool.clone(), theme.title())],
+        vec![state],
+        vec![Span::raw(
+            s.assessment
+                .map(|a| fmt_age(a.age))
+                .unwrap_or_else(|| "-".into()),
+        )],
+        vec![Span::raw(
+            d.snapshot_id.clone().unwrap_or_else(|| "-".into()),
+        )],
+        vec![Span::raw(next_change(s, now))],
+        vec![Span::raw(d.next_check.clone())],
+        vec![Span::raw(format!(
+            "{} / {} / {}",
+            fmt_age(s.thresholds.max_age),
+            fmt_age(s.thresholds.stale),
+            fmt_age(s.thresholds.critical)
+        ))],
+    ]
+}
+
+/// Each tool's age on a bar against its thresholds, two lines a tool.
+fn age_bars(o: &Overview, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let inner = boxed(
         "Age against the thresholds (│ max age · stale · critical)",
         false,
         theme,
-        rest,
+        area,
         buf,
     );
     let name_w = 13u16;
@@ -151,72 +156,81 @@ pub fn render(app: &App, theme: &Theme, body: Rect, buf: &mut Buffer) {
         }
         let s = &t.sla;
         buf.set_stringn(inner.x, y, &s.tool, name_w as usize, theme.title());
-        let Some(a) = s.assessment else {
-            buf.set_stringn(inner.x + name_w, y, "no snapshot", 20, theme.dim());
-            y += 2;
-            continue;
-        };
-        let th = &s.thresholds;
-        let scale = (th.critical.num_seconds() as f64 * 1.25).max(1.0);
-        let pos = |secs: i64| -> u16 {
-            ((secs as f64 / scale) * bar_w as f64).min(bar_w.saturating_sub(1) as f64) as u16
-        };
-        let filled = pos(a.age.num_seconds());
-        let x0 = inner.x + name_w;
-        let style = theme.freshness(a.state, a.overdue);
-        for c in 0..bar_w {
-            let (g, st) = if a.state == Freshness::Expired {
-                ("╌", style)
-            } else if c <= filled {
-                ("█", style)
-            } else {
-                ("░", theme.dim())
-            };
-            buf.set_stringn(x0 + c, y, g, 1, st);
+        match s.assessment {
+            None => {
+                buf.set_stringn(inner.x + name_w, y, "no snapshot", 20, theme.dim());
+            }
+            Some(a) => {
+                let bar = Rect::new(inner.x + name_w, y, bar_w, 2);
+                age_bar(s, &a, theme, bar, buf);
+                let label = Rect::new(
+                    bar.right() + 1,
+                    y,
+                    inner.right().saturating_sub(bar.right() + 1),
+                    2,
+                );
+                age_label(&a, theme, label, buf);
+            }
         }
-        for (d, f, o) in [
-            (th.max_age, Freshness::Stale, false),
-            (th.stale, Freshness::Stale, true),
-            (th.critical, Freshness::Critical, false),
-        ] {
-            let c = pos(d.num_seconds());
-            buf.set_stringn(x0 + c, y, "│", 1, theme.freshness(f, o));
-            buf.set_stringn(
-                x0 + c.saturating_sub(1),
-                y + 1,
-                freshness_glyph(f, o),
-                1,
-                theme.freshness(f, o),
-            );
-        }
-        let label = Line::from(vec![
-            Span::styled(
-                format!(
-                    " {} {} ",
-                    freshness_glyph(a.state, a.overdue),
-                    freshness_word(a.state, a.overdue)
-                ),
-                style,
-            ),
-            Span::raw(format!("age {}", super::fmt_age(a.age))),
-        ]);
-        buf.set_line(
-            x0 + bar_w + 1,
-            y,
-            &label,
-            inner.right().saturating_sub(x0 + bar_w + 1),
-        );
-        let sub = match a.next_change {
-            Some(t) => format!(" next change {}", fmt_ts(t)),
-            None => String::new(),
-        };
-        buf.set_stringn(
-            x0 + bar_w + 1,
-            y + 1,
-            sub,
-            inner.right().saturating_sub(x0 + bar_w + 1) as usize,
-            theme.dim(),
-        );
         y += 2;
     }
+}
+
+/// The bar (filled up to the age) with a mark at each threshold, and the
+/// thresholds' glyphs under it.
+fn age_bar(s: &SlaStatus, a: &Assessment, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let (x0, y, bar_w) = (area.x, area.y, area.width);
+    let th = &s.thresholds;
+    let scale = (th.critical.num_seconds() as f64 * 1.25).max(1.0);
+    let pos = |secs: i64| -> u16 {
+        ((secs as f64 / scale) * bar_w as f64).min(bar_w.saturating_sub(1) as f64) as u16
+    };
+    let filled = pos(a.age.num_seconds());
+    let style = theme.freshness(a.state, a.overdue);
+    for c in 0..bar_w {
+        let (g, st) = if a.state == Freshness::Expired {
+            ("╌", style)
+        } else if c <= filled {
+            ("█", style)
+        } else {
+            ("░", theme.dim())
+        };
+        buf.set_stringn(x0 + c, y, g, 1, st);
+    }
+    for (d, f, o) in [
+        (th.max_age, Freshness::Stale, false),
+        (th.stale, Freshness::Stale, true),
+        (th.critical, Freshness::Critical, false),
+    ] {
+        let c = pos(d.num_seconds());
+        buf.set_stringn(x0 + c, y, "│", 1, theme.freshness(f, o));
+        buf.set_stringn(
+            x0 + c.saturating_sub(1),
+            y + 1,
+            freshness_glyph(f, o),
+            1,
+            theme.freshness(f, o),
+        );
+    }
+}
+
+/// Beside the bar: the state and age, and when the state next changes.
+fn age_label(a: &Assessment, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let label = Line::from(vec![
+        Span::styled(
+            format!(
+                " {} {} ",
+                freshness_glyph(a.state, a.overdue),
+                freshness_word(a.state, a.overdue)
+            ),
+            theme.freshness(a.state, a.overdue),
+        ),
+        Span::raw(format!("age {}", fmt_age(a.age))),
+    ]);
+    buf.set_line(area.x, area.y, &label, area.width);
+    let sub = match a.next_change {
+        Some(t) => format!(" next change {}", fmt_ts(t)),
+        None => String::new(),
+    };
+    buf.set_stringn(area.x, area.y + 1, sub, area.width as usize, theme.dim());
 }

@@ -12,6 +12,7 @@ mod purge;
 mod replay;
 mod snapshots;
 mod verify;
+mod walk;
 
 pub use checkpoint::{read_checkpoint, write_checkpoint, Checkpoint};
 pub use purge::{purge, PurgeReport};
@@ -44,4 +45,33 @@ pub fn show(store: &impl Queries, id: &str) -> Result<AuditRecord> {
             audit_id(seq)
         ))
     })
+}
+
+/// A one-line digest of an audit record's details, the same in every front
+/// end: the snapshots it moved between (or the one it is about), a record
+/// count, and its reason, error or cause.
+pub fn digest(details: &serde_json::Value) -> String {
+    let d = crate::domain::audit::details::Digest::of(details);
+    let mut parts: Vec<String> = Vec::new();
+    match (d.from_snapshot, d.to_snapshot) {
+        (Some(f), Some(t)) => parts.push(format!("{f} → {t}")),
+        _ => parts.extend(d.snapshot_id),
+    }
+    parts.extend(d.record_count.map(|n| format!("{n} records")));
+    parts.extend([d.reason, d.error, d.cause].into_iter().flatten());
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod digest_tests {
+    use super::digest;
+    use serde_json::json;
+
+    #[test]
+    fn a_rollback_reads_from_to_with_its_reason() {
+        let d = json!({"fromSnapshot": "a", "toSnapshot": "b", "reason": "bad feed", "recordsAffected": 3});
+        assert_eq!(digest(&d), "a → b, bad feed");
+        let d = json!({"snapshotId": "s", "recordCount": 12, "error": "disk full"});
+        assert_eq!(digest(&d), "s, 12 records, disk full");
+    }
 }

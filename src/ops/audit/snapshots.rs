@@ -2,7 +2,7 @@
 
 use super::anchor::VerifiedPurge;
 use super::replay::{ImportRecord, Imported, Replay};
-use super::verify::Walk;
+use super::walk::Walk;
 use crate::domain::audit::details::SnapshotImported;
 use crate::domain::snapshot::{Snapshot, SnapshotState};
 use crate::domain::time::fmt_ts;

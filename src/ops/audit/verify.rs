@@ -3,18 +3,14 @@
 use super::anchor::{verify_purge, VerifiedPurge};
 use super::checkpoint::Checkpoint;
 use super::facts::{check_holds, check_tokens};
-use super::replay::{record_import, Imported, Replay};
 use super::snapshots::{check_pointers, check_snapshots, missing_snapshots};
-use crate::domain::audit::details::{AuditPurged, Details};
-use crate::domain::audit::{
-    audit_id, AuditEvent, AuditRecord, ChainBreak, ChainWalker, GENESIS_HASH,
-};
+use super::walk::{walk_chain, Walk};
+use crate::domain::audit::{audit_id, ChainBreak};
 use crate::ops::{Env, Result};
 use crate::store::prelude::*;
 use crate::store::SnapshotFilter;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::collections::HashMap;
 
 #[derive(Serialize, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
@@ -58,88 +54,6 @@ impl VerifyReport {
         out.extend(self.snapshot_problems.iter().cloned());
         out
     }
-}
-
-/// What one walk of the chain found.
-pub(super) struct Walk {
-    /// The hash the chain's first kept record links to, after a purge.
-    pub anchor: Option<(u64, String)>,
-    pub first_failure: Option<ChainBreak>,
-    /// The last record checked.
-    pub last: Option<(u64, String)>,
-    pub imports: HashMap<String, Imported>,
-    /// The hash of the checkpoint's record, if the walk reached it.
-    pub checkpoint_hit: Option<String>,
-    /// The newest audit_purged record that attests the anchor.
-    pub attesting: Option<AuditRecord>,
-    pub first_kept: Option<DateTime<Utc>>,
-    pub rp: Replay,
-}
-
-impl Walk {
-    /// Takes in one record whose link in the chain holds.
-    fn observe(&mut self, seq: u64, rec: AuditRecord, checkpoint: Option<&Checkpoint>) {
-        if self.first_kept.is_none() {
-            self.first_kept = Some(rec.timestamp);
-        }
-        if let Some(cp) = checkpoint {
-            if cp.seq == seq {
-                self.checkpoint_hit = Some(rec.hash.clone());
-            }
-        }
-        if let Some((aseq, ahash)) = &self.anchor {
-            let attests = rec.event == AuditEvent::AuditPurged.as_str()
-                && AuditPurged::read(&rec.details).is_some_and(|p| {
-                    p.purged_through == audit_id(*aseq) && p.anchor_hash == *ahash
-                });
-            if attests {
-                self.attesting = Some(rec.clone());
-            }
-        }
-        self.rp.apply(&rec);
-        record_import(&mut self.imports, &rec);
-        self.last = Some((seq, rec.hash));
-    }
-}
-
-/// Walks the chain from its anchor until the first broken link. Returns
-/// what it found and how many records it checked.
-fn walk_chain(store: &impl Queries, checkpoint: Option<&Checkpoint>) -> Result<(Walk, u64)> {
-    let anchor = store.audit_anchor()?;
-    let mut walker = ChainWalker::new(
-        anchor
-            .as_ref()
-            .map(|a| a.1.as_str())
-            .unwrap_or(GENESIS_HASH),
-    );
-    let mut expected_seq = anchor.as_ref().map(|a| a.0 + 1).unwrap_or(1);
-    let mut w = Walk {
-        anchor,
-        first_failure: None,
-        last: None,
-        imports: HashMap::new(),
-        checkpoint_hit: None,
-        attesting: None,
-        first_kept: None,
-        rp: Replay::default(),
-    };
-    store.audit_walk(|seq, rec| {
-        if seq != expected_seq && w.first_failure.is_none() {
-            w.first_failure = Some(ChainBreak::Missing {
-                id: rec.id.clone(),
-                missing_from: expected_seq,
-            });
-            return Ok(false);
-        }
-        expected_seq = seq + 1;
-        if let Err(b) = walker.feed(seq, &rec) {
-            w.first_failure = Some(b);
-            return Ok(false);
-        }
-        w.observe(seq, rec, checkpoint);
-        Ok(true)
-    })?;
-    Ok((w, walker.checked))
 }
 
 /// Whether the chain still reaches the checkpoint's head with its hash.

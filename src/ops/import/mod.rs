@@ -85,13 +85,17 @@ impl ImportRequest {
     }
 }
 
-#[derive(Clone, Debug)]
+/// What an import did: `{"import": …}` in the CLI's and the API's JSON, and
+/// one sentence for people.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ImportOutcome {
     pub snapshot: Snapshot,
     /// Whether it became the tool's active snapshot (a backfill older than
     /// the active one does not, unless asked).
     pub activated: bool,
     /// For a backfill: the newer snapshot whose previousSnapshot now names it.
+    #[serde(skip)]
     pub next_snapshot: Option<String>,
     /// The snapshot it replaced as active.
     pub replaced: Option<String>,
@@ -101,6 +105,44 @@ pub struct ImportOutcome {
     pub records_merged: u64,
     /// Records added, removed or replaced in the tool's active data.
     pub records_affected: u64,
+}
+
+impl std::fmt::Display for ImportOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let esc = crate::domain::text::escaped;
+        let s = &self.snapshot;
+        write!(
+            f,
+            "imported {} as {}: {} records ({} received, {} merged), ",
+            esc(&s.tool),
+            esc(&s.id),
+            s.record_count,
+            self.records_received,
+            self.records_merged
+        )?;
+        if !self.activated {
+            let newer = self
+                .next_snapshot
+                .as_deref()
+                .unwrap_or("the active snapshot");
+            return write!(
+                f,
+                "stored in history as {}, not activated: {} is newer",
+                s.state,
+                esc(newer)
+            );
+        }
+        f.write_str("now active")?;
+        if let Some(r) = &self.replaced {
+            write!(
+                f,
+                ", replacing {} ({} records changed)",
+                esc(r),
+                self.records_affected
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// Why the main transaction stopped, before it is recorded.

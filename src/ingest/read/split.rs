@@ -18,15 +18,13 @@
 //! Line and column numbers are kept so that errors inside an element are
 //! reported at their position in the file.
 
-// `Pos` lives in `common` (its error mapping needs it), re-exported here
-// for the parsers that use it with the splitter.
-pub(crate) use super::common::Pos;
-use super::common::{self, json_error, TOP_LEVEL};
-use super::{IngestError, Limits};
+use super::errors::{decode_slice, invalid, join_path, json_error, Pos, TOP_LEVEL};
+use super::open::{is_space, open_checked, Feed, BOM, BUF_CAPACITY};
+use super::scan::{count_newlines, find_structural, scan_string};
+use crate::ingest::{IngestError, Limits};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use std::fs::File;
 use std::io::{self, Read};
-use std::path::Path;
 
 /// What a value starts with, for callers that iterate arrays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +34,31 @@ pub(crate) enum Start {
     /// Any other value (its first byte).
     Other(u8),
 }
+
+/// The punctuation of an object or an array, and its words in errors.
+struct Container {
+    close: u8,
+    /// The container, for errors at the end of the input.
+    name: &'static str,
+    /// The error when neither `,` nor `close` follows an item.
+    expected: &'static str,
+    /// The error when `close` follows a `,`.
+    after_comma: &'static str,
+}
+
+const OBJECT: Container = Container {
+    close: b'}',
+    name: "an object",
+    expected: "expected `,` or `}`",
+    after_comma: "key must be a string",
+};
+
+const ARRAY: Container = Container {
+    close: b']',
+    name: "a list",
+    expected: "expected `,` or `]`",
+    after_comma: "trailing comma",
+};
 
 pub(crate) struct Splitter<'a> {
     file: File,
@@ -58,15 +81,14 @@ pub(crate) struct Splitter<'a> {
 
 impl<'a> Splitter<'a> {
     /// Opens `path` (size limit, empty check, BOM) for splitting.
-    pub(crate) fn open(
-        path: &Path,
-        display: &'a str,
-        limits: &'a Limits,
-    ) -> Result<Self, IngestError> {
-        let file = common::open_checked(path, display, limits)?;
+    pub(crate) fn open(feed: Feed<'a>) -> Result<Self, IngestError> {
+        let Feed {
+            display, limits, ..
+        } = feed;
+        let file = open_checked(feed)?;
         let mut sp = Splitter {
             file,
-            buf: vec![0; common::BUF_CAPACITY],
+            buf: vec![0; BUF_CAPACITY],
             pos: 0,
             end: 0,
             eof: false,
@@ -78,7 +100,7 @@ impl<'a> Splitter<'a> {
             keys_seen: Vec::new(),
         };
         sp.read_more()?;
-        if sp.buf[..sp.end].starts_with(common::BOM) {
+        if sp.buf[..sp.end].starts_with(BOM) {
             sp.pos = 3;
         }
         if sp.peek()?.is_none() {
@@ -97,13 +119,13 @@ impl<'a> Splitter<'a> {
         if self.eof {
             return Ok(false);
         }
-        if self.pos > 0 && self.buf.len() - self.end < common::BUF_CAPACITY / 2 {
+        if self.pos > 0 && self.buf.len() - self.end < BUF_CAPACITY / 2 {
             self.buf.copy_within(self.pos..self.end, 0);
             self.end -= self.pos;
             self.pos = 0;
         }
-        if self.buf.len() - self.end < common::BUF_CAPACITY / 2 {
-            let len = (self.buf.len() * 2).max(self.end + common::BUF_CAPACITY);
+        if self.buf.len() - self.end < BUF_CAPACITY / 2 {
+            let len = (self.buf.len() * 2).max(self.end + BUF_CAPACITY);
             self.buf.resize(len, 0);
         }
         loop {
@@ -152,6 +174,17 @@ impl<'a> Splitter<'a> {
             self.col = n - last - 1;
         }
         self.pos += n;
+    }
+
+    /// Consumes the buffered bytes up to `end` (all of them when `None`),
+    /// appending them to `out` when given; true when the value ended there.
+    fn consume(&mut self, out: Option<&mut Vec<u8>>, end: Option<usize>) -> bool {
+        let n = end.unwrap_or(self.end - self.pos);
+        if let Some(o) = out {
+            o.extend_from_slice(&self.buf[self.pos..self.pos + n]);
+        }
+        self.advance(n);
+        end.is_some()
     }
 
     /// Decodes the value that starts at the next byte directly from the read
@@ -217,7 +250,7 @@ impl<'a> Splitter<'a> {
             if buf.is_empty() {
                 return Ok(None);
             }
-            match buf.iter().position(|b| !common::is_space(*b)) {
+            match buf.iter().position(|b| !is_space(*b)) {
                 Some(i) => {
                     let b = buf[i];
                     self.advance(i);
@@ -286,12 +319,7 @@ impl<'a> Splitter<'a> {
                     let skip = usize::from(!started);
                     started = true;
                     let end = scan_string(&buf[skip..], &mut in_escape).map(|i| skip + i + 1);
-                    let n = end.unwrap_or(buf.len());
-                    if let Some(o) = out.as_deref_mut() {
-                        o.extend_from_slice(&buf[..n]);
-                    }
-                    self.advance(n);
-                    if end.is_some() {
+                    if self.consume(out.as_deref_mut(), end) {
                         return Ok(());
                     }
                 }
@@ -306,13 +334,8 @@ impl<'a> Splitter<'a> {
                     }
                     let end = buf
                         .iter()
-                        .position(|b| matches!(b, b',' | b'}' | b']') || common::is_space(*b));
-                    let n = end.unwrap_or(buf.len());
-                    if let Some(o) = out.as_deref_mut() {
-                        o.extend_from_slice(&buf[..n]);
-                    }
-                    self.advance(n);
-                    if end.is_some() {
+                        .position(|b| matches!(b, b',' | b'}' | b']') || is_space(*b));
+                    if self.consume(out.as_deref_mut(), end) {
                         return Ok(());
                     }
                 }
@@ -377,12 +400,7 @@ impl<'a> Splitter<'a> {
                 }
                 i += 1;
             }
-            let n = end.unwrap_or(buf.len());
-            if let Some(o) = out.as_deref_mut() {
-                o.extend_from_slice(&buf[..n]);
-            }
-            self.advance(n);
-            if end.is_some() {
+            if self.consume(out.as_deref_mut(), end) {
                 return Ok(());
             }
         }
@@ -448,23 +466,9 @@ impl<'a> Splitter<'a> {
     /// The next key of the current object (after `{` or a value), with its
     /// `:` consumed; `None` after the closing `}`.
     pub(crate) fn next_key(&mut self, first: &mut bool) -> Result<Option<String>, IngestError> {
-        match self.peek()? {
-            None => return Err(self.eof("an object")),
-            Some(b'}') => {
-                self.advance(1);
-                return Ok(None);
-            }
-            Some(b',') if !*first => {
-                self.advance(1);
-                if self.peek()?.is_none() {
-                    return Err(self.eof("an object"));
-                }
-            }
-            Some(b'"') if *first => self.keys_seen.clear(),
-            Some(_) if *first => return Err(self.unexpected("key must be a string")),
-            Some(_) => return Err(self.unexpected("expected `,` or `}`")),
+        if !self.separator(first, &OBJECT)? {
+            return Ok(None);
         }
-        *first = false;
         if self.peek()? != Some(b'"') {
             return Err(self.unexpected("key must be a string"));
         }
@@ -524,32 +528,44 @@ impl<'a> Splitter<'a> {
             Ok(Some(b'n')) => "null",
             Ok(Some(_)) => return self.unexpected("expected value"),
         };
-        IngestError::Invalid {
-            file: self.display.to_string(),
-            path: TOP_LEVEL.to_string(),
-            message: format!("expected {expected}, found {found}"),
-        }
+        invalid(
+            self.display,
+            TOP_LEVEL.to_string(),
+            format!("expected {expected}, found {found}"),
+        )
     }
 
     /// Moves to the next element of the current array (after `[` or an
     /// element): true when one follows (not consumed), false after `]`.
     pub(crate) fn next_element(&mut self, first: &mut bool) -> Result<bool, IngestError> {
+        self.separator(first, &ARRAY)
+    }
+
+    /// Consumes what stands before the next member or element of a
+    /// container: the closing bracket (false), or, except before the first,
+    /// a `,`; true when an item follows (not consumed).
+    fn separator(&mut self, first: &mut bool, c: &Container) -> Result<bool, IngestError> {
         match self.peek()? {
-            None => return Err(self.eof("a list")),
-            Some(b']') => {
+            None => return Err(self.eof(c.name)),
+            Some(b) if b == c.close => {
                 self.advance(1);
                 return Ok(false);
             }
             Some(b',') if !*first => {
                 self.advance(1);
                 match self.peek()? {
-                    None => return Err(self.eof("a list")),
-                    Some(b']') => return Err(self.unexpected("trailing comma")),
+                    None => return Err(self.eof(c.name)),
+                    Some(b) if b == c.close => return Err(self.unexpected(c.after_comma)),
                     Some(_) => {}
                 }
             }
-            Some(_) if *first => {}
-            Some(_) => return Err(self.unexpected("expected `,` or `]`")),
+            Some(_) if *first => {
+                if c.close == b'}' {
+                    // A new object: its keys start afresh.
+                    self.keys_seen.clear();
+                }
+            }
+            Some(_) => return Err(self.unexpected(c.expected)),
         }
         *first = false;
         Ok(true)
@@ -561,216 +577,5 @@ impl<'a> Splitter<'a> {
             None => Ok(()),
             Some(_) => Err(self.unexpected("trailing characters")),
         }
-    }
-}
-
-/// Finds the closing quote of a string in `bytes` (the opening quote
-/// already read); `in_escape` carries a pending backslash across chunks.
-fn scan_string(bytes: &[u8], in_escape: &mut bool) -> Option<usize> {
-    let mut i = 0;
-    if *in_escape {
-        if bytes.is_empty() {
-            return None;
-        }
-        *in_escape = false;
-        i = 1;
-    }
-    while i < bytes.len() {
-        match find_in_string(&bytes[i..]) {
-            None => return None,
-            Some(j) => {
-                i += j;
-                if bytes[i] == b'"' {
-                    return Some(i);
-                }
-                // A backslash: skip the escaped byte.
-                if i + 1 >= bytes.len() {
-                    *in_escape = true;
-                    return None;
-                }
-                i += 2;
-            }
-        }
-    }
-    None
-}
-
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
-
-/// High bit set in each byte of `x` equal to `b` (the lowest set bit is
-/// always exact; bits above it may be spurious).
-#[inline(always)]
-fn eq_mask(x: u64, b: u8) -> u64 {
-    let y = x ^ (LO * u64::from(b));
-    y.wrapping_sub(LO) & !y & HI
-}
-
-/// Number of `\n` bytes, eight bytes at a time (exact per-byte test).
-fn count_newlines(bytes: &[u8]) -> usize {
-    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    let mut chunks = bytes.chunks_exact(8);
-    let mut n = 0usize;
-    for chunk in &mut chunks {
-        let y = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])) ^ (LO * u64::from(b'\n'));
-        let zero = !(((y & LOW7).wrapping_add(LOW7)) | y) & HI;
-        n += zero.count_ones() as usize;
-    }
-    n + chunks.remainder().iter().filter(|b| **b == b'\n').count()
-}
-
-/// Index of the first `"` or `\`, eight bytes at a time.
-#[inline(always)]
-fn find_in_string(bytes: &[u8]) -> Option<usize> {
-    let mut chunks = bytes.chunks_exact(8);
-    let mut i = 0;
-    for chunk in &mut chunks {
-        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        let m = eq_mask(x, b'"') | eq_mask(x, b'\\');
-        if m != 0 {
-            return Some(i + (m.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|b| *b == b'"' || *b == b'\\')
-        .map(|j| i + j)
-}
-
-/// Index of the first `"`, `{`, `[`, `}` or `]`, eight bytes at a time.
-#[inline(always)]
-fn find_structural(bytes: &[u8]) -> Option<usize> {
-    let mut chunks = bytes.chunks_exact(8);
-    let mut i = 0;
-    for chunk in &mut chunks {
-        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        // `[`/`]` differ from `{`/`}` only in bit 5.
-        let folded = x | (LO * 0x20);
-        let m = eq_mask(x, b'"') | eq_mask(folded, b'{') | eq_mask(folded, b'}');
-        if m != 0 {
-            return Some(i + (m.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    chunks
-        .remainder()
-        .iter()
-        .position(|b| matches!(b, b'"' | b'{' | b'[' | b'}' | b']'))
-        .map(|j| i + j)
-}
-
-/// Decodes one buffered value that started at `at` in the file; errors carry
-/// `path` joined with the path inside the value, and file positions.
-pub(crate) fn decode_slice<T: DeserializeOwned>(
-    bytes: &[u8],
-    at: Pos,
-    path: &str,
-    display: &str,
-    limits: &Limits,
-) -> Result<T, IngestError> {
-    // Fast path; on failure decode again, tracking the path for the message.
-    if let Ok(v) = serde_json::from_slice::<T>(bytes) {
-        return Ok(v);
-    }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let result = match serde_path_to_error::deserialize::<_, T>(&mut de) {
-        Ok(v) => de.end().map(|_| v).map_err(|e| (String::new(), e)),
-        Err(e) => Err((e.path().to_string(), e.into_inner())),
-    };
-    result.map_err(|(inner, err)| {
-        let full = join_path(path, &inner);
-        json_error(err, Some(&full), display, limits, false, at)
-    })
-}
-
-/// `artifacts[3]` + `name` → `artifacts[3].name`; the top level (`.`, empty)
-/// adds nothing.
-pub(crate) fn join_path(base: &str, inner: &str) -> String {
-    match (base, inner) {
-        (_, "" | ".") => base.to_string(),
-        (TOP_LEVEL | "", _) => inner.to_string(),
-        (_, i) if i.starts_with('[') => format!("{base}{i}"),
-        _ => format!("{base}.{inner}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn swar_search_matches_a_plain_search() {
-        let samples: [&[u8]; 6] = [
-            b"",
-            b"abc",
-            br#"0123456789abcdef"x"#,
-            br#"0123456\\89abcdef"#,
-            br#"aaaaaaaaaaaaaaa]bbbb{"#,
-            "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}[\u{ff}".as_bytes(),
-        ];
-        for s in samples {
-            for start in 0..s.len().max(1) {
-                let b = &s[start.min(s.len())..];
-                let plain = b.iter().position(|c| *c == b'"' || *c == b'\\');
-                assert_eq!(find_in_string(b), plain, "{b:?}");
-                let plain = b
-                    .iter()
-                    .position(|c| matches!(c, b'"' | b'{' | b'[' | b'}' | b']'));
-                assert_eq!(find_structural(b), plain, "{b:?}");
-            }
-        }
-        // Every byte value, at every offset of a word.
-        for v in 0..=255u8 {
-            for at in 0..9 {
-                let mut b = vec![b'a'; 12];
-                b[at] = v;
-                let want = if matches!(v, b'"' | b'\\') {
-                    Some(at)
-                } else {
-                    None
-                };
-                assert_eq!(find_in_string(&b), want, "{v}");
-                let want = if matches!(v, b'"' | b'{' | b'[' | b'}' | b']') {
-                    Some(at)
-                } else {
-                    None
-                };
-                assert_eq!(find_structural(&b), want, "{v}");
-            }
-        }
-    }
-
-    #[test]
-    fn newline_count() {
-        for v in 0..=255u8 {
-            let mut b = vec![v; 19];
-            b[3] = b'\n';
-            let want = b.iter().filter(|c| **c == b'\n').count();
-            assert_eq!(count_newlines(&b), want, "{v}");
-        }
-        assert_eq!(count_newlines(b"\n\n\n\n\n\n\n\n\n"), 9);
-    }
-
-    #[test]
-    fn strings_split_across_chunks() {
-        let mut esc = false;
-        assert_eq!(scan_string(br#"ab\"#, &mut esc), None);
-        assert!(esc);
-        assert_eq!(scan_string(br#""x""#, &mut esc), Some(2));
-        assert!(!esc);
-    }
-
-    #[test]
-    fn paths_join() {
-        assert_eq!(join_path("artifacts[3]", "name"), "artifacts[3].name");
-        assert_eq!(join_path("artifacts[3]", "."), "artifacts[3]");
-        assert_eq!(
-            join_path("Results[0]", "Packages[2].Name"),
-            "Results[0].Packages[2].Name"
-        );
-        assert_eq!(join_path("x", "[1]"), "x[1]");
-        assert_eq!(join_path(TOP_LEVEL, "a"), "a");
     }
 }

@@ -1,4 +1,4 @@
-//! Reading a tool's active records, behind the freshness guard.
+//! The guarded read: a tool's active records, behind the freshness guard
 
 use super::sla::{guard, Cleared};
 use super::{Env, OpError, Result};
