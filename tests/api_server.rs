@@ -2,6 +2,7 @@
 //! a real HTTP client, the demo store as of a fixed clock.
 
 mod api_common;
+mod common;
 
 use api_common::*;
 use serde_json::{json, Value};

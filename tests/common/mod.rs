@@ -34,6 +34,22 @@ impl From<Output> for Run {
     }
 }
 
+/// `snapgov args` on the store and config in `dir`, at the clock `now`, as
+/// user `tester`, shielded from the caller's fault, log and colour settings.
+pub fn snapgov_cmd(dir: &Path, now: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_snapgov"));
+    c.args(args)
+        .env("SNAPGOV_DB", dir.join("store.db"))
+        .env("SNAPGOV_CONFIG", dir.join("config.toml"))
+        .env("SNAPGOV_USER", "tester")
+        .env("SNAPGOV_NOW", now)
+        .env_remove("SNAPGOV_FAULT")
+        .env_remove("SNAPGOV_LOG")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    c
+}
+
 /// A scratch store in a temp dir, and a way to run snapgov against it.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
@@ -59,16 +75,7 @@ impl Sandbox {
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_snapgov"));
-        c.args(args)
-            .env("SNAPGOV_DB", self.db())
-            .env("SNAPGOV_CONFIG", self.dir.path().join("config.toml"))
-            .env("SNAPGOV_USER", "tester")
-            .env("SNAPGOV_NOW", &self.now)
-            .env_remove("SNAPGOV_FAULT")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null());
-        c
+        snapgov_cmd(self.dir.path(), &self.now, args)
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
