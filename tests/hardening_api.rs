@@ -42,7 +42,10 @@ fn api_rollback_needs_expected_active_or_force() {
     assert!(prevs.len() >= 2);
     let active = s.active_id("trivy");
     let post = |target: &str, body: serde_json::Value| {
-        api.post(&format!("/api/v1/ingest/snapshots/{target}/rollback"), &body)
+        api.post(
+            &format!("/api/v1/ingest/snapshots/{target}/rollback"),
+            &body,
+        )
     };
     let before = api_common::dump(&s.db());
     let p = problem(post(&prevs[0], json!({"reason": "r"})), 400);

@@ -3,8 +3,8 @@
 //! speaks to it as one token. A test crate using it declares `mod common;` too.
 #![allow(dead_code)]
 
-pub use crate::common::NOW;
 use crate::common::snapgov_cmd;
+pub use crate::common::NOW;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::Method;
 use serde_json::Value;
