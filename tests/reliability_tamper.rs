@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::Sandbox;
+use common::{import_args, Sandbox};
 use snapgov::ingest::Format;
 use snapgov::synthetic_feed::FeedSpec;
 
@@ -40,20 +40,11 @@ fn build(sb: &mut Sandbox) -> (Vec<String>, u64) {
                 },
             );
             sb.now = format!("2025-11-{day}T00:00:00Z");
-            let r = sb
-                .ok(&[
-                    "--json",
-                    "ingest",
-                    "import",
-                    "--tool",
-                    tool,
-                    "--source-uri",
-                    "s3://feeds/x",
-                    "--reason",
-                    "nightly",
-                    f.to_str().unwrap(),
-                ])
-                .json();
+            let r = sb.json(&import_args(
+                tool,
+                &["--source-uri", "s3://feeds/x", "--reason", "nightly"],
+                f.to_str().unwrap(),
+            ));
             ids.push(r["import"]["snapshot"]["id"].as_str().unwrap().to_string());
         }
     }
@@ -90,7 +81,7 @@ fn build(sb: &mut Sandbox) -> (Vec<String>, u64) {
     sb.ok(&["token", "create", "--role", "viewer", "--name", "ci"]);
     sb.ok(&["token", "create", "--role", "operator", "--name", "ops"]);
     sb.ok(&["token", "revoke", "ops"]);
-    let n = sb.ok(&["--json", "ingest", "audit", "verify"]).json()["verify"]["recordsChecked"]
+    let n = sb.json(&["ingest", "audit", "verify"])["verify"]["recordsChecked"]
         .as_u64()
         .unwrap();
     (ids, n)
@@ -141,7 +132,7 @@ fn every_kind_of_tampering_is_detected_and_named() {
             "truncated",
         ));
     }
-    let snapshots = sb.ok(&["--json", "ingest", "snapshots"]).json();
+    let snapshots = sb.json(&["ingest", "snapshots"]);
     for s in snapshots["snapshots"].as_array().unwrap() {
         let id = s["id"].as_str().unwrap();
         let other_state = if s["state"] == "archived" {
@@ -554,18 +545,15 @@ fn after_a_real_purge_only_the_snapshots_it_attests_may_lack_an_import_record() 
     sb.ok(&["ingest", "audit", "checkpoint", cp.to_str().unwrap()]);
     sb.now = "2026-01-01T00:00:00Z".into();
     // Hides the imports of ids[0] and ids[1] (2025-11-01).
-    let p = sb
-        .ok(&[
-            "--json",
-            "ingest",
-            "audit",
-            "purge",
-            "--before",
-            "2025-11-02T00:00:00Z",
-            "--reason",
-            "yearly",
-        ])
-        .json();
+    let p = sb.json(&[
+        "ingest",
+        "audit",
+        "purge",
+        "--before",
+        "2025-11-02T00:00:00Z",
+        "--reason",
+        "yearly",
+    ]);
     assert_eq!(p["purge"]["purgedThrough"], "audit-4", "{p}");
     let verify = |sb: &Sandbox, db: &str| {
         sb.run(&[

@@ -120,6 +120,42 @@ impl Sandbox {
         p
     }
 
+    /// `snapgov --json args`, insisting on exit 0; the parsed output.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(args);
+        self.ok(&a).json()
+    }
+
+    /// `snapgov --json ingest import --tool TOOL EXTRA… FILE`, insisting on
+    /// exit 0; the import's snapshot.
+    pub fn import(&self, tool: &str, extra: &[&str], file: &Path) -> serde_json::Value {
+        let file = file.to_str().unwrap();
+        self.json(&import_args(tool, extra, file))["import"]["snapshot"].clone()
+    }
+
+    /// The id of the tool's one active snapshot.
+    pub fn active_id(&self, tool: &str) -> String {
+        let v = self.ok(&active_args(tool)).json();
+        v["snapshots"][0]["id"].as_str().unwrap().to_string()
+    }
+
+    /// `ingest show ID`: the snapshot.
+    pub fn snapshot(&self, id: &str) -> serde_json::Value {
+        self.json(&["ingest", "show", id])["snapshot"].clone()
+    }
+
+    /// The tool's SLA document (`ingest sla --tool TOOL`).
+    pub fn sla(&self, tool: &str) -> serde_json::Value {
+        self.json(&["ingest", "sla", "--tool", tool])
+    }
+
+    /// The audit records of one event, newest first.
+    pub fn audit_events(&self, event: &str) -> Vec<serde_json::Value> {
+        let v = self.json(&["ingest", "audit", "list", "--event", event]);
+        v["audit"].as_array().cloned().unwrap_or_default()
+    }
+
     pub fn conn(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.db()).unwrap()
     }
@@ -128,6 +164,27 @@ impl Sandbox {
     pub fn dump(&self) -> Vec<(String, Vec<String>)> {
         dump(&self.db())
     }
+}
+
+/// The arguments of `ingest import --tool TOOL EXTRA… FILE` (no `--json`).
+pub fn import_args<'a>(tool: &'a str, extra: &[&'a str], file: &'a str) -> Vec<&'a str> {
+    let mut a = vec!["ingest", "import", "--tool", tool];
+    a.extend_from_slice(extra);
+    a.push(file);
+    a
+}
+
+/// The arguments that list the tool's active snapshot as JSON.
+pub fn active_args(tool: &str) -> [&str; 7] {
+    [
+        "--json",
+        "ingest",
+        "snapshots",
+        "--tool",
+        tool,
+        "--state",
+        "active",
+    ]
 }
 
 pub fn dump(db: &Path) -> Vec<(String, Vec<String>)> {
