@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Sandbox;
+use common::{tool_args, Sandbox};
 use snapgov::ingest::Format;
 use snapgov::synthetic_feed::FeedSpec;
 
@@ -226,9 +226,11 @@ fn rollback_to_previous_to_an_id_and_to_a_time() {
     sb.now = "2025-11-05T00:00:00Z".into();
 
     // Previous.
-    let r = sb.json(&[
-        "ingest", "rollback", "--tool", "trivy", "--force", "--reason", "bad scan",
-    ]);
+    let r = sb.json(&tool_args(
+        "rollback",
+        "trivy",
+        &["--force", "--reason", "bad scan"],
+    ));
     let rb = &r["rollback"];
     assert_eq!(rb["status"], "completed");
     assert_eq!(rb["from"]["snapshotId"], ids[3]);
@@ -257,31 +259,31 @@ fn rollback_to_previous_to_an_id_and_to_a_time() {
     );
 
     // An id.
-    sb.ok(&[
-        "ingest",
+    sb.ok(&tool_args(
         "rollback",
-        "--tool",
         "trivy",
-        "--snapshot-id",
-        &ids[0],
-        "--force",
-        "--reason",
-        "compliance",
-    ]);
+        &[
+            "--snapshot-id",
+            &ids[0],
+            "--force",
+            "--reason",
+            "compliance",
+        ],
+    ));
     assert_eq!(active(&sb, "trivy")["id"], ids[0]);
 
     // A time: what was active at 2025-11-02T12:00 was ids[1].
-    sb.ok(&[
-        "ingest",
+    sb.ok(&tool_args(
         "rollback",
-        "--tool",
         "trivy",
-        "--at",
-        "2025-11-02T12:00:00Z",
-        "--force",
-        "--reason",
-        "as of",
-    ]);
+        &[
+            "--at",
+            "2025-11-02T12:00:00Z",
+            "--force",
+            "--reason",
+            "as of",
+        ],
+    ));
     assert_eq!(active(&sb, "trivy")["id"], ids[1]);
 
     let a = sb.json(&["ingest", "audit", "list", "--event", "snapshot_rolled_back"]);
@@ -385,19 +387,19 @@ fn two_concurrent_rollbacks_exactly_one_wins() {
         let act = active(&sb, "trivy")["id"].as_str().unwrap().to_string();
         let targets: Vec<&String> = ids.iter().filter(|i| **i != act).collect();
         let spawn = |target: &str| {
-            sb.cmd(&[
-                "ingest",
+            sb.cmd(&tool_args(
                 "rollback",
-                "--tool",
                 "trivy",
-                "--snapshot-id",
-                target,
-                "--expect-active",
-                &act,
-                "--force",
-                "--reason",
-                "race",
-            ])
+                &[
+                    "--snapshot-id",
+                    target,
+                    "--expect-active",
+                    &act,
+                    "--force",
+                    "--reason",
+                    "race",
+                ],
+            ))
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -450,15 +452,11 @@ fn every_rollback_step_fault_leaves_the_store_as_before() {
         for mode in ["fail", "abort"] {
             let before = sb.dump();
             let out = sb
-                .cmd(&[
-                    "ingest",
+                .cmd(&tool_args(
                     "rollback",
-                    "--tool",
                     "trivy",
-                    "--force",
-                    "--reason",
-                    "fault test",
-                ])
+                    &["--force", "--reason", "fault test"],
+                ))
                 .env("SNAPGOV_FAULT", format!("{step}:{mode}"))
                 .output()
                 .unwrap();
@@ -497,15 +495,11 @@ fn every_rollback_step_fault_leaves_the_store_as_before() {
         }
     }
     // And with no fault it completes.
-    sb.ok(&[
-        "ingest",
+    sb.ok(&tool_args(
         "rollback",
-        "--tool",
         "trivy",
-        "--force",
-        "--reason",
-        "after faults",
-    ]);
+        &["--force", "--reason", "after faults"],
+    ));
     assert_eq!(active(&sb, "trivy")["id"], ids[0]);
 }
 

@@ -6,7 +6,7 @@
 mod api_common;
 mod common;
 
-use common::{import_args, Sandbox};
+use common::{import_args, tool_args, Sandbox};
 use snapgov::ingest::Format;
 use snapgov::synthetic_feed::FeedSpec;
 
@@ -398,9 +398,11 @@ fn a_rollback_undone_after_a_fault_says_so_and_the_active_snapshot_is_unchanged(
     let b = import_at(&mut sb, "trivy", "2025-12-02T00:00:00Z", 2, &[]);
     for step in ["verify_restore", "update_active"] {
         let r = sb
-            .cmd(&[
-                "ingest", "rollback", "--tool", "trivy", "--force", "--reason", "x",
-            ])
+            .cmd(&tool_args(
+                "rollback",
+                "trivy",
+                &["--force", "--reason", "x"],
+            ))
             .env("SNAPGOV_FAULT", step)
             .output()
             .unwrap();
@@ -543,35 +545,29 @@ fn a_refused_rollback_is_audited_and_changes_nothing_else() {
 
     // The operator previewed while B was active; C arrived meanwhile.
     let before = dump_without_audit(&sb);
-    let dry = sb.run(&[
-        "ingest",
+    let dry = sb.run(&tool_args(
         "rollback",
-        "--tool",
         "trivy",
-        "--snapshot-id",
-        &a,
-        "--dry-run",
-        "--expect-active",
-        &b,
-    ]);
+        &["--snapshot-id", &a, "--dry-run", "--expect-active", &b],
+    ));
     assert_eq!(dry.code, 5, "{dry:?}");
     assert!(
         sb.audit_events("snapshot_rollback_failed").is_empty(),
         "a refused dry run wrote to the trail"
     );
-    let r = sb.run(&[
-        "ingest",
+    let r = sb.run(&tool_args(
         "rollback",
-        "--tool",
         "trivy",
-        "--snapshot-id",
-        &a,
-        "--force",
-        "--reason",
-        "bad feed",
-        "--expect-active",
-        &b,
-    ]);
+        &[
+            "--snapshot-id",
+            &a,
+            "--force",
+            "--reason",
+            "bad feed",
+            "--expect-active",
+            &b,
+        ],
+    ));
     assert_eq!(r.code, 5, "{r:?}");
     assert_eq!(
         dump_without_audit(&sb),
@@ -602,17 +598,11 @@ fn a_refused_rollback_is_audited_and_changes_nothing_else() {
         .unwrap();
     assert_eq!(n, 1);
     drop(conn);
-    let r = sb.run(&[
-        "ingest",
+    let r = sb.run(&tool_args(
         "rollback",
-        "--tool",
         "trivy",
-        "--snapshot-id",
-        &a,
-        "--force",
-        "--reason",
-        "bad feed",
-    ]);
+        &["--snapshot-id", &a, "--force", "--reason", "bad feed"],
+    ));
     assert_eq!(r.code, 6, "{r:?}");
     let refused = sb.audit_events("snapshot_rollback_failed");
     assert_eq!(refused.len(), 2, "{refused:?}");

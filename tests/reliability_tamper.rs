@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{import_args, Sandbox};
+use common::{import_args, tool_args, Sandbox};
 use snapgov::ingest::Format;
 use snapgov::synthetic_feed::FeedSpec;
 
@@ -49,9 +49,11 @@ fn build(sb: &mut Sandbox) -> (Vec<String>, u64) {
         }
     }
     sb.now = "2025-11-04T00:00:00Z".into();
-    sb.ok(&[
-        "ingest", "rollback", "--tool", "syft", "--force", "--reason", "bad",
-    ]);
+    sb.ok(&tool_args(
+        "rollback",
+        "syft",
+        &["--force", "--reason", "bad"],
+    ));
     sb.ok(&[
         "ingest",
         "expire",

@@ -166,10 +166,16 @@ impl Sandbox {
     }
 }
 
+/// The arguments of `ingest CMD --tool TOOL EXTRA…` (no `--json`).
+pub fn tool_args<'a>(cmd: &'a str, tool: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec!["ingest", cmd, "--tool", tool];
+    a.extend_from_slice(extra);
+    a
+}
+
 /// The arguments of `ingest import --tool TOOL EXTRA… FILE` (no `--json`).
 pub fn import_args<'a>(tool: &'a str, extra: &[&'a str], file: &'a str) -> Vec<&'a str> {
-    let mut a = vec!["ingest", "import", "--tool", tool];
-    a.extend_from_slice(extra);
+    let mut a = tool_args("import", tool, extra);
     a.push(file);
     a
 }
