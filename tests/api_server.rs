@@ -86,15 +86,7 @@ fn tokens_and_roles_decide_who_may_do_what() {
     assert_eq!(v["rollback"]["status"], "completed");
     assert_eq!(v["rollback"]["executedBy"], "otto");
     assert_eq!(v["rollback"]["from"]["snapshotId"], active.as_str());
-    let a = s.cli_json(&[
-        "ingest",
-        "audit",
-        "list",
-        "--event",
-        "snapshot_rolled_back",
-        "--limit",
-        "1",
-    ]);
+    let a = s.cli_json(&common::audit_list_args("snapshot_rolled_back", "1"));
     assert_eq!(a["audit"][0]["user"], "otto");
 
     // Tokens over the API (admin): create, list, revoke; audited.
@@ -190,18 +182,7 @@ fn snapshots_list_page_get_and_verify() {
     // One snapshot: the spec's record, as the CLI shows it.
     let v = expect(get(&format!("/api/v1/ingest/snapshots/{id}")), 200);
     assert_eq!(v, s.cli_json(&["ingest", "show", &id]));
-    for k in [
-        "id",
-        "tool",
-        "toolVersion",
-        "importedAt",
-        "sourceHash",
-        "normalizedHash",
-        "recordCount",
-        "state",
-        "previousSnapshot",
-        "metadata",
-    ] {
+    for k in common::SNAPSHOT_KEYS {
         assert!(v["snapshot"].get(k).is_some(), "missing {k}");
     }
     let v = expect(get(&format!("/api/v1/ingest/snapshots/{id}/verify")), 200);
@@ -386,15 +367,7 @@ fn sla_and_the_freshness_guard_on_records() {
     let one = expect(get("/api/v1/ingest/sla?tool=syft"), 200);
     assert_eq!(one, s.cli_json(&["ingest", "sla", "--tool", "syft"]));
     assert_eq!(one["sla"]["state"], "fresh");
-    for k in [
-        "tool",
-        "snapshotId",
-        "importedAt",
-        "age",
-        "state",
-        "nextCheck",
-        "thresholds",
-    ] {
+    for k in common::SLA_KEYS {
         assert!(one["sla"].get(k).is_some(), "missing {k}");
     }
     let all = expect(get("/api/v1/ingest/sla"), 200);

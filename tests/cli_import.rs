@@ -42,18 +42,7 @@ fn an_import_becomes_the_active_snapshot_with_the_spec_record() {
     let snaps = list["snapshots"].as_array().unwrap();
     assert_eq!(snaps.len(), 1);
     let snap = &snaps[0];
-    for key in [
-        "id",
-        "tool",
-        "toolVersion",
-        "importedAt",
-        "sourceHash",
-        "normalizedHash",
-        "recordCount",
-        "state",
-        "previousSnapshot",
-        "metadata",
-    ] {
+    for key in common::SNAPSHOT_KEYS {
         assert!(snap.get(key).is_some(), "missing {key}: {snap}");
     }
     assert_eq!(snap["id"], "trivy-20251204T120000Z-001");

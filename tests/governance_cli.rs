@@ -53,15 +53,7 @@ fn sla_states_follow_the_thresholds_with_the_escalation_point() {
             .keys()
             .map(|k| k.as_str())
             .collect();
-        for k in [
-            "tool",
-            "snapshotId",
-            "importedAt",
-            "age",
-            "state",
-            "nextCheck",
-            "thresholds",
-        ] {
+        for k in common::SLA_KEYS {
             assert!(keys.contains(&k), "{k} missing in {doc}");
         }
         assert_eq!(doc["state"], state, "at {now}");
@@ -83,12 +75,7 @@ fn sla_states_follow_the_thresholds_with_the_escalation_point() {
 
 #[test]
 fn custom_tools_use_their_configured_thresholds() {
-    let mut sb = Sandbox::new();
-    std::fs::write(
-        sb.path("config.toml"),
-        "[sla.default]\nmax_age = \"P1D\"\nstale = \"P2D\"\ncritical = \"P3D\"\n[sla.tools.nightly]\nmax_age = \"PT6H\"\nstale = \"PT12H\"\ncritical = \"P1D\"\n",
-    )
-    .unwrap();
+    let mut sb = Sandbox::with_config("[sla.default]\nmax_age = \"P1D\"\nstale = \"P2D\"\ncritical = \"P3D\"\n[sla.tools.nightly]\nmax_age = \"PT6H\"\nstale = \"PT12H\"\ncritical = \"P1D\"\n");
     history(&mut sb, "nightly", &["2025-11-01"]);
     history(&mut sb, "other", &["2025-11-01"]);
     sb.now = "2025-11-01T13:00:00Z".into();
@@ -478,15 +465,7 @@ fn every_rollback_step_fault_leaves_the_store_as_before() {
             assert_eq!(active(&sb, "trivy")["id"], ids[1]);
             sb.ok(&["ingest", "verify", &ids[1]]);
             if mode == "fail" && step != "verify_target" {
-                let f = sb.json(&[
-                    "ingest",
-                    "audit",
-                    "list",
-                    "--event",
-                    "snapshot_rollback_failed",
-                    "--limit",
-                    "1",
-                ]);
+                let f = sb.json(&common::audit_list_args("snapshot_rollback_failed", "1"));
                 assert_eq!(
                     f["audit"][0]["details"]["step"], step,
                     "{step}: failure not audited"

@@ -296,6 +296,15 @@ fn snapshot_states(store: &Store) -> BTreeMap<String, SnapshotState> {
         .collect()
 }
 
+/// Reads every record of the tool through the freshness guard, discarding them.
+fn read_all(store: &mut Store, env: &Env, tool: &str) -> ops::Result<(ops::sla::Cleared, u64)> {
+    let q = ops::guarded_read::RecordsQuery {
+        tool: tool.into(),
+        ..Default::default()
+    };
+    ops::guarded_read::query(store, env, &q, |_| Ok(()))
+}
+
 #[test]
 fn a_rollback_from_an_expired_snapshot_restores_service_and_keeps_it_expired() {
     let dir = tempfile::tempdir().unwrap();
@@ -322,16 +331,7 @@ fn a_rollback_from_an_expired_snapshot_restores_service_and_keeps_it_expired() {
         ));
     }
     ops::expire::expire(&mut store, &env_at(&cfg, day(3)), &ids[2], "bad data").unwrap();
-    let e = ops::guarded_read::query(
-        &mut store,
-        &env_at(&cfg, day(3)),
-        &ops::guarded_read::RecordsQuery {
-            tool: "cdx".into(),
-            ..Default::default()
-        },
-        |_| Ok(()),
-    )
-    .unwrap_err();
+    let e = read_all(&mut store, &env_at(&cfg, day(3)), "cdx").unwrap_err();
     assert_eq!(e.exit_code(), 4);
     let r = execute(
         &mut store,
@@ -348,16 +348,7 @@ fn a_rollback_from_an_expired_snapshot_restores_service_and_keeps_it_expired() {
         ops::snapshots::get(&store, &ids[2]).unwrap().state,
         SnapshotState::Expired
     );
-    let (_, n) = ops::guarded_read::query(
-        &mut store,
-        &env_at(&cfg, day(3)),
-        &ops::guarded_read::RecordsQuery {
-            tool: "cdx".into(),
-            ..Default::default()
-        },
-        |_| Ok(()),
-    )
-    .unwrap();
+    let (_, n) = read_all(&mut store, &env_at(&cfg, day(3)), "cdx").unwrap();
     assert_eq!(
         n,
         ops::snapshots::get(&store, &ids[1]).unwrap().record_count

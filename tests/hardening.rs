@@ -406,12 +406,7 @@ fn a_panic_writes_no_colour_codes_into_a_pipe() {
 /// that snapshots match records that no longer exist.
 #[test]
 fn audit_verify_does_not_count_snapshots_without_import_records() {
-    let mut sb = Sandbox::new();
-    std::fs::write(
-        sb.path("config.toml"),
-        "[retention]\naudit_max_age = \"PT1H\"\n",
-    )
-    .unwrap();
+    let mut sb = Sandbox::with_config("[retention]\naudit_max_age = \"PT1H\"\n");
     let f = std::fs::read("tests/fixtures/syft-min.json").unwrap();
     std::fs::write(sb.path("f.json"), &f).unwrap();
     sb.now = "2025-11-01T00:00:00Z".into();

@@ -174,28 +174,12 @@ fn eight_processes_share_one_store_without_losing_anything() {
     for id in &imported {
         assert!(unique.contains(id), "{id} lost");
     }
-    let imports = sb.json(&[
-        "ingest",
-        "audit",
-        "list",
-        "--event",
-        "snapshot_imported",
-        "--limit",
-        "1000",
-    ]);
+    let imports = sb.json(&common::audit_list_args("snapshot_imported", "1000"));
     assert_eq!(
         imports["audit"].as_array().unwrap().len(),
         imported.len() + 4
     );
-    let rbs = sb.json(&[
-        "ingest",
-        "audit",
-        "list",
-        "--event",
-        "snapshot_rolled_back",
-        "--limit",
-        "1000",
-    ]);
+    let rbs = sb.json(&common::audit_list_args("snapshot_rolled_back", "1000"));
     assert_eq!(rbs["audit"].as_array().unwrap().len(), rolled_back);
     // Exactly one active, verified snapshot per tool; a linear, valid chain.
     for t in tools {

@@ -49,12 +49,7 @@ fn assert_consistent(sb: &Sandbox, what: &str) {
 #[cfg(feature = "fault-injection")]
 #[test]
 fn aborting_at_every_step_of_every_workflow_leaves_the_store_as_it_was() {
-    let mut sb = Sandbox::new();
-    std::fs::write(
-        sb.path("config.toml"),
-        "[retention]\nprevious_max_age = \"PT1H\"\narchived_max_age = \"PT1H\"\naudit_max_age = \"PT1H\"\n",
-    )
-    .unwrap();
+    let mut sb = Sandbox::with_config("[retention]\nprevious_max_age = \"PT1H\"\narchived_max_age = \"PT1H\"\naudit_max_age = \"PT1H\"\n");
     let feed = |sb: &Sandbox, n: u64| {
         sb.feed(
             &format!("f{n}.json"),

@@ -89,15 +89,22 @@ fn build(sb: &mut Sandbox) -> (Vec<String>, u64) {
     (ids, n)
 }
 
-#[test]
-fn every_kind_of_tampering_is_detected_and_named() {
-    let mut sb = Sandbox::new();
-    let (ids, n) = build(&mut sb);
+/// Writes an audit checkpoint to `head.json` and folds the WAL into the
+/// store file before a test edits the store behind snapgov's back.
+fn checkpoint(sb: &Sandbox) -> std::path::PathBuf {
     let cp = sb.path("head.json");
     sb.ok(&["ingest", "audit", "checkpoint", cp.to_str().unwrap()]);
     sb.conn()
         .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
         .unwrap();
+    cp
+}
+
+#[test]
+fn every_kind_of_tampering_is_detected_and_named() {
+    let mut sb = Sandbox::new();
+    let (ids, n) = build(&mut sb);
+    let cp = checkpoint(&sb);
 
     let mut cases = Vec::new();
     for s in 1..=n {
@@ -453,11 +460,7 @@ type ForgedPurge<'a> = (
 fn a_forged_purge_does_not_pass_the_checkpoint() {
     let mut sb = Sandbox::new();
     let (ids, _) = build(&mut sb);
-    let cp = sb.path("head.json");
-    sb.ok(&["ingest", "audit", "checkpoint", cp.to_str().unwrap()]);
-    sb.conn()
-        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-        .unwrap();
+    let cp = checkpoint(&sb);
     // The first two imports (audit-1 to audit-4) are hidden in each case.
     let first_kept: String = sb
         .conn()
@@ -536,12 +539,7 @@ fn a_forged_purge_does_not_pass_the_checkpoint() {
 
 #[test]
 fn after_a_real_purge_only_the_snapshots_it_attests_may_lack_an_import_record() {
-    let mut sb = Sandbox::new();
-    std::fs::write(
-        sb.path("config.toml"),
-        "[retention]\naudit_max_age = \"P30D\"\n",
-    )
-    .unwrap();
+    let mut sb = Sandbox::with_config("[retention]\naudit_max_age = \"P30D\"\n");
     let (ids, _) = build(&mut sb);
     let cp = sb.path("head.json");
     sb.ok(&["ingest", "audit", "checkpoint", cp.to_str().unwrap()]);

@@ -6,6 +6,31 @@ use std::process::{Command, Output, Stdio};
 
 pub const NOW: &str = "2025-12-04T12:00:00Z";
 
+/// The fields the spec gives a snapshot record.
+pub const SNAPSHOT_KEYS: [&str; 10] = [
+    "id",
+    "tool",
+    "toolVersion",
+    "importedAt",
+    "sourceHash",
+    "normalizedHash",
+    "recordCount",
+    "state",
+    "previousSnapshot",
+    "metadata",
+];
+
+/// The fields the spec gives a tool's SLA document.
+pub const SLA_KEYS: [&str; 7] = [
+    "tool",
+    "snapshotId",
+    "importedAt",
+    "age",
+    "state",
+    "nextCheck",
+    "thresholds",
+];
+
 #[derive(Debug)]
 pub struct Run {
     pub code: i32,
@@ -64,6 +89,13 @@ impl Sandbox {
             dir,
             now: NOW.to_string(),
         }
+    }
+
+    /// A sandbox whose config file says `config`.
+    pub fn with_config(config: &str) -> Sandbox {
+        let sb = Sandbox::new();
+        std::fs::write(sb.path("config.toml"), config).unwrap();
+        sb
     }
 
     pub fn db(&self) -> PathBuf {
@@ -190,6 +222,13 @@ pub fn active_args(tool: &str) -> [&str; 7] {
         tool,
         "--state",
         "active",
+    ]
+}
+
+/// The arguments that list the newest LIMIT audit records of one event (no `--json`).
+pub fn audit_list_args<'a>(event: &'a str, limit: &'a str) -> [&'a str; 7] {
+    [
+        "ingest", "audit", "list", "--event", event, "--limit", limit,
     ]
 }
 
