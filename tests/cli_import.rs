@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{expected_counts, import_args, Sandbox};
+use common::{expected_counts, import_args, reshuffle, Sandbox};
 use snapgov::ingest::Format;
 use snapgov::synthetic_feed::FeedSpec;
 
@@ -90,18 +90,6 @@ fn a_second_import_links_to_the_first_and_sequences_count_within_a_second() {
         .ok(&["ingest", "snapshots", "--state", "active", "--json"])
         .json();
     assert_eq!(active["snapshots"].as_array().unwrap().len(), 1);
-}
-
-/// Re-serializes JSON with keys sorted, arrays reversed and other whitespace.
-fn reshuffle(v: &serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match v {
-        Value::Array(a) => Value::Array(a.iter().rev().map(reshuffle).collect()),
-        Value::Object(o) => {
-            Value::Object(o.iter().map(|(k, v)| (k.clone(), reshuffle(v))).collect())
-        }
-        other => other.clone(),
-    }
 }
 
 #[test]

@@ -2,11 +2,13 @@
 //! against an independent computation, retention over a long history,
 //! audit purge, and rollbacks to archived targets and from expired ones.
 
+mod common;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use snapgov::config::Config;
-use snapgov::domain::record::{record_hash, IdentKey, NormalizedRecord};
+use snapgov::domain::record::{record_hash, IdentKey};
 use snapgov::domain::snapshot::SnapshotState;
-use snapgov::ingest::{self, Format};
+use snapgov::ingest::Format;
 use snapgov::ops::import::{import, ImportRequest, Input};
 use snapgov::ops::rollback::{execute, Quiet, Target};
 use snapgov::ops::{self, Clock, Env, NoProgress};
@@ -55,17 +57,7 @@ fn real(rel: &str) -> Option<PathBuf> {
 
 /// Identity → (record hash, kind, severity), merged as the contract says.
 fn independent(path: &Path) -> BTreeMap<IdentKey, ([u8; 32], String, Option<String>)> {
-    let fmt = ingest::detect::detect(path, "x", &Default::default()).unwrap();
-    let mut merged: BTreeMap<IdentKey, NormalizedRecord> = BTreeMap::new();
-    let mut sink = |r: NormalizedRecord| {
-        merged
-            .entry(r.ident_key())
-            .and_modify(|m| m.merge_from(&r))
-            .or_insert(r);
-        Ok(())
-    };
-    ingest::parse_file(fmt, path, "x", &Default::default(), &mut sink).unwrap();
-    merged
+    common::parse_merged(path)
         .into_iter()
         .map(|(k, r)| {
             (

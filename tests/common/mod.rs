@@ -278,3 +278,39 @@ pub fn expected_counts(spec: &snapgov::synthetic_feed::FeedSpec) -> (u64, u64) {
     }
     (spec.packages, v)
 }
+
+/// Re-serializes JSON with keys sorted, arrays reversed and other whitespace.
+pub fn reshuffle(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Array(a) => Value::Array(a.iter().rev().map(reshuffle).collect()),
+        Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, v)| (k.clone(), reshuffle(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// A feed's records by identity, detected and parsed with default limits and
+/// merged as the contract says (independent of the store).
+pub fn parse_merged(
+    path: &Path,
+) -> std::collections::BTreeMap<
+    snapgov::domain::record::IdentKey,
+    snapgov::domain::record::NormalizedRecord,
+> {
+    use snapgov::domain::record::NormalizedRecord;
+    use snapgov::ingest::{detect::detect, parse_file, Limits};
+    let limits = Limits::default();
+    let format = detect(path, "x", &limits).unwrap();
+    let mut merged = std::collections::BTreeMap::new();
+    let mut sink = |r: NormalizedRecord| {
+        merged
+            .entry(r.ident_key())
+            .and_modify(|m: &mut NormalizedRecord| m.merge_from(&r))
+            .or_insert(r);
+        Ok(())
+    };
+    parse_file(format, path, "x", &limits, &mut sink).unwrap();
+    merged
+}
