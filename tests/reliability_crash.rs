@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{import_args, Sandbox};
+use common::Sandbox;
 use snapgov::ingest::Format;
 use snapgov::synthetic_feed::FeedSpec;
 
@@ -73,7 +73,7 @@ fn aborting_at_every_step_of_every_workflow_leaves_the_store_as_it_was() {
     for (i, t) in ["05:00", "05:10", "05:20", "05:30"].iter().enumerate() {
         sb.now = format!("2025-11-01T{t}:00Z");
         let f = feed(&sb, i as u64 + 11);
-        sb.ok(&import_args(
+        sb.ok(&common::import_args(
             "b",
             &["--imported-at", &sb.now],
             f.to_str().unwrap(),
