@@ -3,6 +3,7 @@
 //! refused cleanly; nothing reaches the store.
 
 mod api_common;
+mod common;
 
 use api_common::{client, dump, Scratch};
 use std::io::{Read, Write};

@@ -3,6 +3,7 @@
 //! a CLI flag, and carries the codes (`hint`, `param`) behind the wording.
 
 mod api_common;
+mod common;
 
 use api_common::*;
 use serde_json::{json, Value};

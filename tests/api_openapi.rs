@@ -2,6 +2,7 @@
 //! routes the server serves.
 
 mod api_common;
+mod common;
 
 use api_common::*;
 use serde_json::Value;

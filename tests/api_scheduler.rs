@@ -3,6 +3,7 @@
 //! they happen, and a failed run is retried at the next tick.
 
 mod api_common;
+mod common;
 
 use api_common::fixture;
 use chrono::{DateTime, Duration, Timelike, Utc};

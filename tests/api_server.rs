@@ -2,24 +2,21 @@
 //! a real HTTP client, the demo store as of a fixed clock.
 
 mod api_common;
+mod common;
 
 use api_common::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-fn bearer(t: &str) -> String {
-    format!("Bearer {t}")
-}
-
 #[test]
 fn health_and_the_api_description_need_no_token() {
     let s = Scratch::demo("");
     let srv = s.serve();
-    let c = client();
-    let v = expect(c.get(srv.url("/healthz")).send().unwrap(), 200);
+    let anon = srv.api(None);
+    let v = expect(anon.get("/healthz"), 200);
     assert_eq!(v["status"], "ok");
     assert_eq!(v["schemaVersion"], 2);
-    let doc = expect(c.get(srv.url("/api/v1/openapi.json")).send().unwrap(), 200);
+    let doc = expect(anon.get("/api/v1/openapi.json"), 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
 }
 
@@ -32,159 +29,75 @@ fn tokens_and_roles_decide_who_may_do_what() {
     let revoked = s.token("operator", "gone");
     s.cli_json(&["token", "revoke", "gone"]);
     let srv = s.serve();
-    let c = client();
-    let snaps = srv.url("/api/v1/ingest/snapshots");
+    let anon = srv.api(None);
+    let (as_viewer, as_operator, as_admin, as_revoked) = (
+        anon.as_token(&viewer),
+        anon.as_token(&operator),
+        anon.as_token(&admin),
+        anon.as_token(&revoked),
+    );
+    let snaps = "/api/v1/ingest/snapshots";
 
     // No token: 401 with a Bearer challenge.
-    let r = c.get(&snaps).send().unwrap();
+    let r = anon.get(snaps);
     assert_eq!(
         r.headers()["www-authenticate"].to_str().unwrap(),
         "Bearer realm=\"snapgov\""
     );
     problem(r, 401);
     // An unknown, a malformed and a revoked token: 401.
-    problem(
-        c.get(&snaps)
-            .header("Authorization", "Bearer sgv_0000")
-            .send()
-            .unwrap(),
-        401,
-    );
-    problem(
-        c.get(&snaps)
-            .header("Authorization", "Basic dXNlcjpwdw==")
-            .send()
-            .unwrap(),
-        401,
-    );
-    let r = c
-        .get(&snaps)
-        .header("Authorization", bearer(&revoked))
-        .send()
-        .unwrap();
+    problem(anon.with_auth("Bearer sgv_0000").get(snaps), 401);
+    problem(anon.with_auth("Basic dXNlcjpwdw==").get(snaps), 401);
+    let r = as_revoked.get(snaps);
     assert!(r.headers()["www-authenticate"]
         .to_str()
         .unwrap()
         .contains("invalid_token"));
     problem(r, 401);
     // Every role reads.
-    for t in [&viewer, &operator, &admin] {
-        expect(
-            c.get(&snaps)
-                .header("Authorization", bearer(t))
-                .send()
-                .unwrap(),
-            200,
-        );
+    for api in [&as_viewer, &as_operator, &as_admin] {
+        expect(api.get(snaps), 200);
     }
 
     // A viewer's rollback is 403; without a token 401; nothing changes.
-    let active = s.cli_json(&["ingest", "sla", "--tool", "syft"])["sla"]["snapshotId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let target = s.cli_json(&[
-        "ingest",
-        "snapshots",
-        "--tool",
-        "syft",
-        "--state",
-        "previous",
-    ])["snapshots"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let active = s.active_id("syft");
+    let target = s.previous_ids("syft").pop().unwrap();
     let before = dump(&s.db());
-    let rb = srv.url(&format!("/api/v1/ingest/snapshots/{target}/rollback"));
+    let rb = &format!("/api/v1/ingest/snapshots/{target}/rollback");
     let body = json!({"reason": "test", "dryRun": false, "force": true});
-    let p = problem(
-        c.post(&rb)
-            .header("Authorization", bearer(&viewer))
-            .json(&body)
-            .send()
-            .unwrap(),
-        403,
-    );
+    let p = problem(as_viewer.post(rb, &body), 403);
     assert!(p["detail"].as_str().unwrap().contains("operator"), "{p}");
-    problem(c.post(&rb).json(&body).send().unwrap(), 401);
-    problem(
-        c.post(&rb)
-            .header("Authorization", bearer(&revoked))
-            .json(&body)
-            .send()
-            .unwrap(),
-        401,
-    );
+    problem(anon.post(rb, &body), 401);
+    problem(as_revoked.post(rb, &body), 401);
     // Token management and purge are admin-only.
-    let tokens = srv.url("/api/v1/tokens");
+    let tokens = "/api/v1/tokens";
+    problem(as_operator.get(tokens), 403);
     problem(
-        c.get(&tokens)
-            .header("Authorization", bearer(&operator))
-            .send()
-            .unwrap(),
-        403,
-    );
-    problem(
-        c.post(srv.url("/api/v1/ingest/audit/purge"))
-            .header("Authorization", bearer(&operator))
-            .json(&json!({"before": "2024-01-01T00:00:00Z", "reason": "x"}))
-            .send()
-            .unwrap(),
+        as_operator.post(
+            "/api/v1/ingest/audit/purge",
+            &json!({"before": "2024-01-01T00:00:00Z", "reason": "x"}),
+        ),
         403,
     );
     assert_eq!(before, dump(&s.db()), "refused requests changed the store");
 
     // An operator's rollback is recorded under the token's name.
-    let v = expect(
-        c.post(&rb)
-            .header("Authorization", bearer(&operator))
-            .json(&body)
-            .send()
-            .unwrap(),
-        200,
-    );
+    let v = expect(as_operator.post(rb, &body), 200);
     assert_eq!(v["rollback"]["status"], "completed");
     assert_eq!(v["rollback"]["executedBy"], "otto");
     assert_eq!(v["rollback"]["from"]["snapshotId"], active.as_str());
-    let a = s.cli_json(&[
-        "ingest",
-        "audit",
-        "list",
-        "--event",
-        "snapshot_rolled_back",
-        "--limit",
-        "1",
-    ]);
+    let a = s.cli_json(&common::audit_list_args("snapshot_rolled_back", "1"));
     assert_eq!(a["audit"][0]["user"], "otto");
 
     // Tokens over the API (admin): create, list, revoke; audited.
     let v = expect(
-        c.post(&tokens)
-            .header("Authorization", bearer(&admin))
-            .json(&json!({"name": "dash", "role": "viewer"}))
-            .send()
-            .unwrap(),
+        as_admin.post(tokens, &json!({"name": "dash", "role": "viewer"})),
         201,
     );
     let dash = v["token"]["token"].as_str().unwrap().to_string();
-    expect(
-        c.get(&snaps)
-            .header("Authorization", bearer(&dash))
-            .send()
-            .unwrap(),
-        200,
-    );
-    let list = expect(
-        c.get(&tokens)
-            .header("Authorization", bearer(&admin))
-            .send()
-            .unwrap(),
-        200,
-    );
+    let as_dash = anon.as_token(&dash);
+    expect(as_dash.get(snaps), 200);
+    let list = expect(as_admin.get(tokens), 200);
     let names: Vec<&str> = list["tokens"]
         .as_array()
         .unwrap()
@@ -200,42 +113,16 @@ fn tokens_and_roles_decide_who_may_do_what() {
         "the list shows a secret"
     );
     problem(
-        c.post(&tokens)
-            .header("Authorization", bearer(&admin))
-            .json(&json!({"name": "dash", "role": "viewer"}))
-            .send()
-            .unwrap(),
+        as_admin.post(tokens, &json!({"name": "dash", "role": "viewer"})),
         409,
     );
     problem(
-        c.post(&tokens)
-            .header("Authorization", bearer(&admin))
-            .json(&json!({"name": "x", "role": "root"}))
-            .send()
-            .unwrap(),
+        as_admin.post(tokens, &json!({"name": "x", "role": "root"})),
         400,
     );
-    expect(
-        c.delete(srv.url("/api/v1/tokens/dash"))
-            .header("Authorization", bearer(&admin))
-            .send()
-            .unwrap(),
-        200,
-    );
-    problem(
-        c.get(&snaps)
-            .header("Authorization", bearer(&dash))
-            .send()
-            .unwrap(),
-        401,
-    );
-    problem(
-        c.delete(srv.url("/api/v1/tokens/dash"))
-            .header("Authorization", bearer(&admin))
-            .send()
-            .unwrap(),
-        404,
-    );
+    expect(as_admin.delete("/api/v1/tokens/dash"), 200);
+    problem(as_dash.get(snaps), 401);
+    problem(as_admin.delete("/api/v1/tokens/dash"), 404);
     let a = s.cli_json(&["ingest", "audit", "list", "--by", "ada"]);
     let events: Vec<&str> = a["audit"]
         .as_array()
@@ -251,13 +138,8 @@ fn snapshots_list_page_get_and_verify() {
     let s = Scratch::demo("");
     let t = s.token("viewer", "vera");
     let srv = s.serve();
-    let c = client();
-    let get = |path: &str| {
-        c.get(srv.url(path))
-            .header("Authorization", bearer(&t))
-            .send()
-            .unwrap()
-    };
+    let api = srv.api(Some(&t));
+    let get = |path: &str| api.get(path);
 
     let all = s.cli_json(&["ingest", "snapshots"])["snapshots"]
         .as_array()
@@ -300,18 +182,7 @@ fn snapshots_list_page_get_and_verify() {
     // One snapshot: the spec's record, as the CLI shows it.
     let v = expect(get(&format!("/api/v1/ingest/snapshots/{id}")), 200);
     assert_eq!(v, s.cli_json(&["ingest", "show", &id]));
-    for k in [
-        "id",
-        "tool",
-        "toolVersion",
-        "importedAt",
-        "sourceHash",
-        "normalizedHash",
-        "recordCount",
-        "state",
-        "previousSnapshot",
-        "metadata",
-    ] {
+    for k in common::SNAPSHOT_KEYS {
         assert!(v["snapshot"].get(k).is_some(), "missing {k}");
     }
     let v = expect(get(&format!("/api/v1/ingest/snapshots/{id}/verify")), 200);
@@ -339,7 +210,7 @@ fn snapshots_list_page_get_and_verify() {
     // Unknown routes and methods are problems too.
     let p = problem(get("/api/v1/nothing-here"), 404);
     assert_eq!(p["type"], "urn:snapgov:problem:no-route");
-    problem(c.delete(srv.url("/api/v1/ingest/sla")).send().unwrap(), 405);
+    problem(srv.api(None).delete("/api/v1/ingest/sla"), 405);
 }
 
 /// Two records filed under each other's identity keep the snapshot's hash
@@ -392,34 +263,16 @@ fn rollback_dry_run_conflict_and_execute() {
     let s = Scratch::demo("");
     let op = s.token("operator", "otto");
     let srv = s.serve();
-    let c = client();
+    let api = srv.api(Some(&op));
     let post = |path: &str, body: &str| {
-        c.post(srv.url(path))
-            .header("Authorization", bearer(&op))
+        api.request(reqwest::Method::POST, path)
             .header("Content-Type", "application/json")
             .body(body.to_string())
             .send()
             .unwrap()
     };
-    let active = s.cli_json(&["ingest", "sla", "--tool", "trivy"])["sla"]["snapshotId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let prev = s.cli_json(&[
-        "ingest",
-        "snapshots",
-        "--tool",
-        "trivy",
-        "--state",
-        "previous",
-    ])["snapshots"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let active = s.active_id("trivy");
+    let prev = s.previous_ids("trivy").pop().unwrap();
     let path = format!("/api/v1/ingest/snapshots/{prev}/rollback");
     let before = dump(&s.db());
 
@@ -536,13 +389,7 @@ fn rollback_dry_run_conflict_and_execute() {
         409,
     );
     // Counted in the metrics.
-    let m = c
-        .get(srv.url("/metrics"))
-        .header("Authorization", bearer(&op))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let m = api.get("/metrics").text().unwrap();
     assert!(
         m.contains("snapgov_rollbacks_total{tool=\"trivy\",result=\"ok\"} 1"),
         "{m}"
@@ -558,27 +405,14 @@ fn sla_and_the_freshness_guard_on_records() {
     let s = Scratch::demo("");
     let t = s.token("viewer", "vera");
     let srv = s.serve();
-    let c = client();
-    let get = |path: &str| {
-        c.get(srv.url(path))
-            .header("Authorization", bearer(&t))
-            .send()
-            .unwrap()
-    };
+    let api = srv.api(Some(&t));
+    let get = |path: &str| api.get(path);
 
     // SLA: one tool is the spec's object, all tools an array; as the CLI.
     let one = expect(get("/api/v1/ingest/sla?tool=syft"), 200);
     assert_eq!(one, s.cli_json(&["ingest", "sla", "--tool", "syft"]));
     assert_eq!(one["sla"]["state"], "fresh");
-    for k in [
-        "tool",
-        "snapshotId",
-        "importedAt",
-        "age",
-        "state",
-        "nextCheck",
-        "thresholds",
-    ] {
+    for k in common::SLA_KEYS {
         assert!(one["sla"].get(k).is_some(), "missing {k}");
     }
     let all = expect(get("/api/v1/ingest/sla"), 200);
@@ -682,16 +516,14 @@ fn imports_raw_multipart_refused_and_oversize() {
     let op = s.token("operator", "pipeline");
     let viewer = s.token("viewer", "vera");
     let srv = s.serve();
-    let c = client();
+    let api = srv.api(Some(&op));
     let feed = std::fs::read(fixture("syft-min.json")).unwrap();
 
     // Raw body with parameters in the query.
-    let r = c
-        .post(srv.url("/api/v1/ingest/imports?tool=syft&reason=nightly&sourceUri=s3://b/sbom.json"))
-        .header("Authorization", bearer(&op))
-        .body(feed.clone())
-        .send()
-        .unwrap();
+    let r = api.post_raw(
+        "/api/v1/ingest/imports?tool=syft&reason=nightly&sourceUri=s3://b/sbom.json",
+        feed.clone(),
+    );
     let loc = r.headers()["location"].to_str().unwrap().to_string();
     let v = expect(r, 201);
     let snap = &v["import"]["snapshot"];
@@ -736,8 +568,7 @@ fn imports_raw_multipart_refused_and_oversize() {
     mp.extend_from_slice(&trivy);
     mp.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     let v = expect(
-        c.post(srv.url("/api/v1/ingest/imports"))
-            .header("Authorization", bearer(&op))
+        api.request(reqwest::Method::POST, "/api/v1/ingest/imports")
             .header(
                 "Content-Type",
                 format!("multipart/form-data; boundary={boundary}"),
@@ -752,11 +583,7 @@ fn imports_raw_multipart_refused_and_oversize() {
 
     // A refused import: 422 naming the failed snapshot recorded for it.
     let p = problem(
-        c.post(srv.url("/api/v1/ingest/imports?tool=syft"))
-            .header("Authorization", bearer(&op))
-            .body(Vec::<u8>::new())
-            .send()
-            .unwrap(),
+        api.post_raw("/api/v1/ingest/imports?tool=syft", Vec::<u8>::new()),
         422,
     );
     assert_eq!(p["exitCode"], 3);
@@ -767,13 +594,7 @@ fn imports_raw_multipart_refused_and_oversize() {
     );
 
     // Bad parameters: 400; a viewer may not import: 403; no token: 401.
-    let send = |url: &str, tok: Option<&str>| {
-        let mut b = c.post(srv.url(url)).body(feed.clone());
-        if let Some(t) = tok {
-            b = b.header("Authorization", bearer(t));
-        }
-        b.send().unwrap()
-    };
+    let send = |url: &str, tok: Option<&str>| srv.api(tok).post_raw(url, feed.clone());
     problem(send("/api/v1/ingest/imports", Some(&op)), 400);
     problem(
         send("/api/v1/ingest/imports?tool=syft&format=word", Some(&op)),
@@ -794,21 +615,13 @@ fn imports_raw_multipart_refused_and_oversize() {
     let before = dump(&s.db());
     let big = vec![b' '; 65537];
     let p = problem(
-        c.post(srv.url("/api/v1/ingest/imports?tool=syft"))
-            .header("Authorization", bearer(&op))
-            .body(big.clone())
-            .send()
-            .unwrap(),
+        api.post_raw("/api/v1/ingest/imports?tool=syft", big.clone()),
         413,
     );
     assert_eq!(p["limit"], 65536);
     let chunked = reqwest::blocking::Body::new(std::io::Cursor::new(big.clone()));
     problem(
-        c.post(srv.url("/api/v1/ingest/imports?tool=syft"))
-            .header("Authorization", bearer(&op))
-            .body(chunked)
-            .send()
-            .unwrap(),
+        api.post_raw("/api/v1/ingest/imports?tool=syft", chunked),
         413,
     );
     // JSON bodies have the same limit.
@@ -816,11 +629,10 @@ fn imports_raw_multipart_refused_and_oversize() {
     huge.push_str(&"x".repeat(70_000));
     huge.push_str("\"}");
     problem(
-        c.post(srv.url("/api/v1/ingest/snapshots/syft-20251204T120000Z-001/expire"))
-            .header("Authorization", bearer(&op))
-            .body(huge)
-            .send()
-            .unwrap(),
+        api.post_raw(
+            "/api/v1/ingest/snapshots/syft-20251204T120000Z-001/expire",
+            huge,
+        ),
         413,
     );
     assert_eq!(
@@ -830,13 +642,7 @@ fn imports_raw_multipart_refused_and_oversize() {
     );
 
     // Counted in the metrics.
-    let m = c
-        .get(srv.url("/metrics"))
-        .header("Authorization", bearer(&op))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let m = api.get("/metrics").text().unwrap();
     assert!(
         m.contains("snapgov_imports_total{tool=\"syft\",result=\"ok\"} 1"),
         "{m}"
@@ -858,13 +664,9 @@ fn audit_browsing_retention_holds_expiry_and_purge() {
     let op = s.token("operator", "otto");
     let admin = s.token("admin", "ada");
     let srv = s.serve();
-    let c = client();
-    let get = |path: &str| {
-        c.get(srv.url(path))
-            .header("Authorization", bearer(&viewer))
-            .send()
-            .unwrap()
-    };
+    let as_viewer = srv.api(Some(&viewer));
+    let as_op = as_viewer.as_token(&op);
+    let get = |path: &str| as_viewer.get(path);
 
     // Audit list: newest first, as the CLI; filters; paging by cursor.
     let cli = s.cli_json(&["ingest", "audit", "list", "--limit", "1000"]);
@@ -919,13 +721,7 @@ fn audit_browsing_retention_holds_expiry_and_purge() {
     let v = expect(get("/api/v1/ingest/retention"), 200);
     assert_eq!(v, s.cli_json(&["ingest", "retention", "status"]));
     assert_eq!(v["retention"]["schedule"], "0 0 * * *");
-    let post = |tok: &str, path: &str, body: Value| {
-        c.post(srv.url(path))
-            .header("Authorization", bearer(tok))
-            .json(&body)
-            .send()
-            .unwrap()
-    };
+    let post = |tok: &str, path: &str, body: Value| as_viewer.as_token(tok).post(path, &body);
     problem(
         post(&viewer, "/api/v1/ingest/retention/run", json!({})),
         403,
@@ -935,58 +731,40 @@ fn audit_browsing_retention_holds_expiry_and_purge() {
         200,
     );
     assert_eq!(dry["retentionRun"]["dryRun"], true);
-    let syft_prev = s.cli_json(&[
-        "ingest",
-        "snapshots",
-        "--tool",
-        "syft",
-        "--state",
-        "previous",
-    ])["snapshots"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let hold = srv.url(&format!("/api/v1/ingest/retention/holds/{syft_prev}"));
+    let syft_prev = s.previous_ids("syft").swap_remove(0);
+    let hold = &format!("/api/v1/ingest/retention/holds/{syft_prev}");
     problem(
-        c.put(&hold)
-            .header("Authorization", bearer(&viewer))
-            .json(&json!({"reason": "r", "until": "2026-06-01T00:00:00Z"}))
-            .send()
-            .unwrap(),
+        as_viewer.put(
+            hold,
+            &json!({"reason": "r", "until": "2026-06-01T00:00:00Z"}),
+        ),
         403,
     );
     problem(
-        c.put(&hold)
-            .header("Authorization", bearer(&op))
-            .json(&json!({"reason": "r", "until": "soon"}))
-            .send()
-            .unwrap(),
+        as_op.put(hold, &json!({"reason": "r", "until": "soon"})),
         400,
     );
     problem(
-        c.put(&hold)
-            .header("Authorization", bearer(&op))
-            .json(&json!({"reason": "r", "until": "2020-01-01T00:00:00Z"}))
-            .send()
-            .unwrap(),
+        as_op.put(
+            hold,
+            &json!({"reason": "r", "until": "2020-01-01T00:00:00Z"}),
+        ),
         400,
     );
     let v = expect(
-        c.put(&hold)
-            .header("Authorization", bearer(&op))
-            .json(&json!({"reason": "legal hold", "until": "2026-06-01T00:00:00Z"}))
-            .send()
-            .unwrap(),
+        as_op.put(
+            hold,
+            &json!({"reason": "legal hold", "until": "2026-06-01T00:00:00Z"}),
+        ),
         200,
     );
     assert_eq!(v["hold"]["snapshotId"], syft_prev.as_str());
     assert_eq!(v["hold"]["createdBy"], "otto");
     problem(
-        c.put(srv.url("/api/v1/ingest/retention/holds/syft-20200101T000000Z-001"))
-            .header("Authorization", bearer(&op))
-            .json(&json!({"reason": "r", "until": "2026-06-01T00:00:00Z"}))
-            .send()
-            .unwrap(),
+        as_op.put(
+            "/api/v1/ingest/retention/holds/syft-20200101T000000Z-001",
+            &json!({"reason": "r", "until": "2026-06-01T00:00:00Z"}),
+        ),
         404,
     );
     let run = expect(post(&op, "/api/v1/ingest/retention/run", json!({})), 200);
@@ -996,26 +774,11 @@ fn audit_browsing_retention_holds_expiry_and_purge() {
         .unwrap()
         .iter()
         .any(|i| i == syft_prev.as_str()));
-    expect(
-        c.delete(&hold)
-            .header("Authorization", bearer(&op))
-            .send()
-            .unwrap(),
-        200,
-    );
-    problem(
-        c.delete(&hold)
-            .header("Authorization", bearer(&op))
-            .send()
-            .unwrap(),
-        404,
-    );
+    expect(as_op.delete(hold), 200);
+    problem(as_op.delete(hold), 404);
 
     // Expiry: operator only, needs a reason, then the data is unavailable.
-    let syft_active = s.cli_json(&["ingest", "sla", "--tool", "syft"])["sla"]["snapshotId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let syft_active = s.active_id("syft");
     let exp = format!("/api/v1/ingest/snapshots/{syft_active}/expire");
     problem(post(&viewer, &exp, json!({"reason": "bad feed"})), 403);
     problem(post(&op, &exp, json!({})), 400);
@@ -1059,17 +822,13 @@ fn metrics_show_each_tool_and_the_audit_chain() {
     let s = Scratch::demo("");
     let t = s.token("viewer", "prometheus");
     let srv = s.serve();
-    let c = client();
-    problem(c.get(srv.url("/metrics")).send().unwrap(), 401);
+    let api = srv.api(Some(&t));
+    problem(api.anonymous().get("/metrics"), 401);
     // The scheduler verifies the chain at start.
     assert!(srv.wait_log("scheduler started", Duration::from_secs(30)));
     let mut text = String::new();
     for _ in 0..100 {
-        let r = c
-            .get(srv.url("/metrics"))
-            .header("Authorization", bearer(&t))
-            .send()
-            .unwrap();
+        let r = api.get("/metrics");
         assert_eq!(r.status(), 200);
         assert!(r.headers()["content-type"]
             .to_str()
@@ -1119,43 +878,27 @@ fn metrics_show_each_tool_and_the_audit_chain() {
 fn anonymous_reads_only_when_the_config_allows() {
     let s = Scratch::demo("[server]\nanonymous_reads = true\n");
     let srv = s.serve();
-    let c = client();
-    expect(
-        c.get(srv.url("/api/v1/ingest/snapshots?limit=1"))
-            .send()
-            .unwrap(),
-        200,
-    );
-    expect(c.get(srv.url("/api/v1/ingest/sla")).send().unwrap(), 200);
-    let r = c
-        .get(srv.url("/api/v1/ingest/records?tool=syft"))
-        .send()
-        .unwrap();
+    let anon = srv.api(None);
+    expect(anon.get("/api/v1/ingest/snapshots?limit=1"), 200);
+    expect(anon.get("/api/v1/ingest/sla"), 200);
+    let r = anon.get("/api/v1/ingest/records?tool=syft");
     assert_eq!(r.status(), 200);
     assert!(r.text().unwrap().lines().count() > 10);
     // Writes still need a token, and so does an (audited) override.
     problem(
-        c.post(srv.url("/api/v1/ingest/snapshots/syft-20251203T000000Z-001/rollback"))
-            .json(&json!({"reason": "x"}))
-            .send()
-            .unwrap(),
+        anon.post(
+            "/api/v1/ingest/snapshots/syft-20251203T000000Z-001/rollback",
+            &json!({"reason": "x"}),
+        ),
         401,
     );
     problem(
-        c.get(srv.url("/api/v1/ingest/records?tool=clair&override=x"))
-            .send()
-            .unwrap(),
+        anon.get("/api/v1/ingest/records?tool=clair&override=x"),
         401,
     );
-    problem(c.get(srv.url("/api/v1/tokens")).send().unwrap(), 401);
+    problem(anon.get("/api/v1/tokens"), 401);
     // A bad token is refused, not downgraded to anonymous.
-    problem(
-        c.get(srv.url("/api/v1/ingest/sla"))
-            .header("Authorization", "Bearer sgv_x")
-            .send()
-            .unwrap(),
-        401,
-    );
+    problem(anon.as_token("sgv_x").get("/api/v1/ingest/sla"), 401);
 }
 
 #[test]
@@ -1165,14 +908,10 @@ fn the_scheduler_logs_each_transition_once_and_sigterm_stops_cleanly() {
     let mut srv = Server::start(&s, &["--log-format", "json"]);
     assert!(srv.wait_log("SLA transition", Duration::from_secs(30)));
     // An import pokes the scheduler to look again.
-    let c = client();
     let feed = std::fs::read(fixture("syft-min.json")).unwrap();
     expect(
-        c.post(srv.url("/api/v1/ingest/imports?tool=newtool"))
-            .header("Authorization", bearer(&op))
-            .body(feed)
-            .send()
-            .unwrap(),
+        srv.api(Some(&op))
+            .post_raw("/api/v1/ingest/imports?tool=newtool", feed),
         201,
     );
     std::thread::sleep(Duration::from_millis(1500));

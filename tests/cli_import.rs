@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{expected_counts, Sandbox};
+use common::{expected_counts, import_args, reshuffle, Sandbox};
 use snapgov::ingest::Format;
 use snapgov::synthetic_feed::FeedSpec;
 
@@ -22,17 +22,16 @@ fn an_import_becomes_the_active_snapshot_with_the_spec_record() {
     let s = spec(300, 1);
     let feed = sb.feed("t.json", Format::TrivyJson, &s);
     let (p, v) = expected_counts(&s);
-    let r = sb.ok(&[
-        "ingest",
-        "import",
-        "--tool",
+    let r = sb.ok(&import_args(
         "trivy",
-        "--reason",
-        "scheduled_sync",
-        "--source-uri",
-        "s3://x/t.json",
+        &[
+            "--reason",
+            "scheduled_sync",
+            "--source-uri",
+            "s3://x/t.json",
+        ],
         feed.to_str().unwrap(),
-    ]);
+    ));
     assert!(
         r.stdout.contains("trivy-20251204T120000Z-001"),
         "{}",
@@ -43,18 +42,7 @@ fn an_import_becomes_the_active_snapshot_with_the_spec_record() {
     let snaps = list["snapshots"].as_array().unwrap();
     assert_eq!(snaps.len(), 1);
     let snap = &snaps[0];
-    for key in [
-        "id",
-        "tool",
-        "toolVersion",
-        "importedAt",
-        "sourceHash",
-        "normalizedHash",
-        "recordCount",
-        "state",
-        "previousSnapshot",
-        "metadata",
-    ] {
+    for key in common::SNAPSHOT_KEYS {
         assert!(snap.get(key).is_some(), "missing {key}: {snap}");
     }
     assert_eq!(snap["id"], "trivy-20251204T120000Z-001");
@@ -104,18 +92,6 @@ fn a_second_import_links_to_the_first_and_sequences_count_within_a_second() {
     assert_eq!(active["snapshots"].as_array().unwrap().len(), 1);
 }
 
-/// Re-serializes JSON with keys sorted, arrays reversed and other whitespace.
-fn reshuffle(v: &serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match v {
-        Value::Array(a) => Value::Array(a.iter().rev().map(reshuffle).collect()),
-        Value::Object(o) => {
-            Value::Object(o.iter().map(|(k, v)| (k.clone(), reshuffle(v))).collect())
-        }
-        other => other.clone(),
-    }
-}
-
 #[test]
 fn a_reserialized_feed_has_the_same_normalized_hash_and_a_different_source_hash() {
     let sb = Sandbox::new();
@@ -136,26 +112,16 @@ fn a_reserialized_feed_has_the_same_normalized_hash_and_a_different_source_hash(
             serde_json::to_string_pretty(&reshuffle(&v)).unwrap(),
         )
         .unwrap();
-        let a = sb
-            .ok(&[
-                "--json",
-                "ingest",
-                "import",
-                "--tool",
-                &format!("orig{i}"),
-                feed.to_str().unwrap(),
-            ])
-            .json();
-        let b = sb
-            .ok(&[
-                "--json",
-                "ingest",
-                "import",
-                "--tool",
-                &format!("shuf{i}"),
-                shuffled.to_str().unwrap(),
-            ])
-            .json();
+        let a = sb.json(&import_args(
+            &format!("orig{i}"),
+            &[],
+            feed.to_str().unwrap(),
+        ));
+        let b = sb.json(&import_args(
+            &format!("shuf{i}"),
+            &[],
+            shuffled.to_str().unwrap(),
+        ));
         let (a, b) = (&a["import"]["snapshot"], &b["import"]["snapshot"]);
         assert_eq!(a["normalizedHash"], b["normalizedHash"], "{format}");
         assert_eq!(a["recordCount"], b["recordCount"], "{format}");
@@ -193,17 +159,11 @@ fn stdin_and_several_files_make_one_snapshot() {
             ..spec(120, 1)
         },
     );
-    let two = sb
-        .ok(&[
-            "--json",
-            "ingest",
-            "import",
-            "--tool",
-            "multi",
-            a.to_str().unwrap(),
-            b.to_str().unwrap(),
-        ])
-        .json();
+    let two = sb.json(&import_args(
+        "multi",
+        &[a.to_str().unwrap()],
+        b.to_str().unwrap(),
+    ));
     let s = &two["import"]["snapshot"];
     assert_eq!(s["recordCount"], 120);
     assert_eq!(two["import"]["recordsMerged"], 100);
@@ -325,13 +285,7 @@ fn empty_and_shrinking_feeds_are_refused_unless_allowed() {
     let big = sb.feed("big.json", Format::TrivyJson, &spec(200, 1));
     sb.ok(&["ingest", "import", "--tool", "trivy", big.to_str().unwrap()]);
     let small = sb.feed("small.json", Format::TrivyJson, &spec(60, 1));
-    let r = sb.run(&[
-        "ingest",
-        "import",
-        "--tool",
-        "trivy",
-        small.to_str().unwrap(),
-    ]);
+    let r = sb.run(&import_args("trivy", &[], small.to_str().unwrap()));
     assert_eq!(r.code, 3);
     assert!(r.stderr.contains("--allow-shrink"), "{}", r.stderr);
     // The automatic rollback to the previous snapshot is audited as system.
@@ -350,37 +304,22 @@ fn empty_and_shrinking_feeds_are_refused_unless_allowed() {
         rb["audit"][0]["details"]["toSnapshot"],
         "trivy-20251204T120000Z-001"
     );
-    sb.ok(&[
-        "ingest",
-        "import",
-        "--tool",
+    sb.ok(&import_args(
         "trivy",
-        "--allow-shrink",
+        &["--allow-shrink"],
         small.to_str().unwrap(),
-    ]);
+    ));
 
     let empty = sb.path("empty.jsonl");
     std::fs::write(&empty, "{\"format\":\"snapgov\",\"version\":1}\n").unwrap();
-    let r = sb.run(&[
-        "ingest",
-        "import",
-        "--tool",
-        "custom",
-        empty.to_str().unwrap(),
-    ]);
+    let r = sb.run(&import_args("custom", &[], empty.to_str().unwrap()));
     assert_eq!(r.code, 3);
     assert!(r.stderr.contains("--allow-empty"), "{}", r.stderr);
-    let ok = sb
-        .ok(&[
-            "--json",
-            "ingest",
-            "import",
-            "--tool",
-            "custom",
-            "--allow-empty",
-            empty.to_str().unwrap(),
-        ])
-        .json();
+    let ok = sb.json(&import_args(
+        "custom",
+        &["--allow-empty"],
+        empty.to_str().unwrap(),
+    ));
     assert_eq!(ok["import"]["snapshot"]["recordCount"], 0);
 }
 
@@ -392,7 +331,7 @@ fn editing_the_audit_trail_or_a_snapshot_hash_is_detected_and_named() {
         sb.now = format!("2025-12-0{}T00:00:00Z", seed + 1);
         sb.ok(&["ingest", "import", "--tool", "syft", f.to_str().unwrap()]);
     }
-    let ok = sb.ok(&["--json", "ingest", "audit", "verify"]).json();
+    let ok = sb.json(&["ingest", "audit", "verify"]);
     assert_eq!(ok["verify"]["status"], "ok");
     assert_eq!(ok["verify"]["recordsChecked"], 6);
     let cp = sb.path("head.json");
@@ -470,7 +409,7 @@ fn an_edited_stored_record_fails_snapshot_verification() {
     let f = sb.feed("f.json", Format::SyftJson, &spec(40, 1));
     sb.ok(&["ingest", "import", "--tool", "syft", f.to_str().unwrap()]);
     let id = "syft-20251204T120000Z-001";
-    let v = sb.ok(&["--json", "ingest", "verify", id]).json();
+    let v = sb.json(&["ingest", "verify", id]);
     assert_eq!(v["verify"]["status"], "verified");
     sb.conn()
         .execute("UPDATE records SET body = replace(body, '\"version\":\"', '\"version\":\"9') WHERE id = (SELECT min(id) FROM records)", [])

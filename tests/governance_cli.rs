@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Sandbox;
+use common::{tool_args, Sandbox};
 use snapgov::ingest::Format;
 use snapgov::synthetic_feed::FeedSpec;
 
@@ -27,18 +27,8 @@ fn history(sb: &mut Sandbox, tool: &str, days: &[&str]) -> Vec<String> {
             &spec(100, i as u64 + 1),
         );
         sb.now = format!("{day}T00:00:00Z");
-        let r = sb
-            .ok(&[
-                "--json",
-                "ingest",
-                "import",
-                "--tool",
-                tool,
-                "--allow-shrink",
-                f.to_str().unwrap(),
-            ])
-            .json();
-        ids.push(r["import"]["snapshot"]["id"].as_str().unwrap().to_string());
+        let snap = sb.import(tool, &["--allow-shrink"], &f);
+        ids.push(snap["id"].as_str().unwrap().to_string());
     }
     ids
 }
@@ -55,9 +45,7 @@ fn sla_states_follow_the_thresholds_with_the_escalation_point() {
     ];
     for (now, state, overdue, age) in cases {
         sb.now = now.into();
-        let v = sb
-            .ok(&["--json", "ingest", "sla", "--tool", "trivy"])
-            .json();
+        let v = sb.json(&["ingest", "sla", "--tool", "trivy"]);
         let doc = &v["sla"];
         let keys: Vec<&str> = doc
             .as_object()
@@ -65,15 +53,7 @@ fn sla_states_follow_the_thresholds_with_the_escalation_point() {
             .keys()
             .map(|k| k.as_str())
             .collect();
-        for k in [
-            "tool",
-            "snapshotId",
-            "importedAt",
-            "age",
-            "state",
-            "nextCheck",
-            "thresholds",
-        ] {
+        for k in common::SLA_KEYS {
             assert!(keys.contains(&k), "{k} missing in {doc}");
         }
         assert_eq!(doc["state"], state, "at {now}");
@@ -86,29 +66,20 @@ fn sla_states_follow_the_thresholds_with_the_escalation_point() {
     }
     // nextCheck is the earlier of the next threshold and the hourly check.
     sb.now = "2025-11-07T23:30:00Z".into();
-    let v = sb
-        .ok(&["--json", "ingest", "sla", "--tool", "trivy"])
-        .json();
+    let v = sb.json(&["ingest", "sla", "--tool", "trivy"]);
     assert_eq!(v["sla"]["nextCheck"], "2025-11-08T00:00:00Z");
     // A tool with no snapshot is reported, not an error.
-    let v = sb
-        .ok(&["--json", "ingest", "sla", "--tool", "grype"])
-        .json();
+    let v = sb.json(&["ingest", "sla", "--tool", "grype"]);
     assert_eq!(v["sla"]["state"], "no_snapshot");
 }
 
 #[test]
 fn custom_tools_use_their_configured_thresholds() {
-    let mut sb = Sandbox::new();
-    std::fs::write(
-        sb.path("config.toml"),
-        "[sla.default]\nmax_age = \"P1D\"\nstale = \"P2D\"\ncritical = \"P3D\"\n[sla.tools.nightly]\nmax_age = \"PT6H\"\nstale = \"PT12H\"\ncritical = \"P1D\"\n",
-    )
-    .unwrap();
+    let mut sb = Sandbox::with_config("[sla.default]\nmax_age = \"P1D\"\nstale = \"P2D\"\ncritical = \"P3D\"\n[sla.tools.nightly]\nmax_age = \"PT6H\"\nstale = \"PT12H\"\ncritical = \"P1D\"\n");
     history(&mut sb, "nightly", &["2025-11-01"]);
     history(&mut sb, "other", &["2025-11-01"]);
     sb.now = "2025-11-01T13:00:00Z".into();
-    let v = sb.ok(&["--json", "ingest", "sla"]).json();
+    let v = sb.json(&["ingest", "sla"]);
     let by_tool = |t: &str| {
         v["sla"]
             .as_array()
@@ -123,9 +94,7 @@ fn custom_tools_use_their_configured_thresholds() {
     assert_eq!(by_tool("nightly")["thresholds"]["maxAge"], "PT6H");
     assert_eq!(by_tool("other")["state"], "fresh");
     sb.now = "2025-11-04T00:00:00Z".into();
-    let v = sb
-        .ok(&["--json", "ingest", "sla", "--tool", "other"])
-        .json();
+    let v = sb.json(&["ingest", "sla", "--tool", "other"]);
     assert_eq!(v["sla"]["state"], "critical");
 
     std::fs::write(
@@ -167,7 +136,7 @@ fn the_freshness_guard_warns_blocks_and_audits_overrides() {
     sb.now = "2025-11-10T00:00:00Z".into();
     let r = sb.ok(&["ingest", "records", "--tool", "trivy"]);
     assert!(r.stderr.contains("stale"), "{}", r.stderr);
-    let shown = sb.ok(&["--json", "ingest", "show", &ids[0]]).json();
+    let shown = sb.json(&["ingest", "show", &ids[0]]);
     assert_eq!(
         r.stdout.lines().count() as u64,
         shown["snapshot"]["recordCount"].as_u64().unwrap()
@@ -187,16 +156,7 @@ fn the_freshness_guard_warns_blocks_and_audits_overrides() {
         "incident 42 needs last known data",
     ]);
     assert!(r.stdout.lines().count() >= 100);
-    let a = sb
-        .ok(&[
-            "--json",
-            "ingest",
-            "audit",
-            "list",
-            "--event",
-            "freshness_override",
-        ])
-        .json();
+    let a = sb.json(&["ingest", "audit", "list", "--event", "freshness_override"]);
     assert_eq!(
         a["audit"][0]["details"]["reason"],
         "incident 42 needs last known data"
@@ -222,30 +182,18 @@ fn the_freshness_guard_warns_blocks_and_audits_overrides() {
     ]);
     assert_eq!(r.code, 4);
     assert!(r.stderr.contains("expired"), "{}", r.stderr);
-    let v = sb
-        .ok(&["--json", "ingest", "sla", "--tool", "trivy"])
-        .json();
+    let v = sb.json(&["ingest", "sla", "--tool", "trivy"]);
     assert_eq!(v["sla"]["state"], "expired");
     let more = history(&mut sb, "trivy", &["2025-12-05"]);
     sb.ok(&["ingest", "records", "--tool", "trivy"]);
-    let s = sb.ok(&["--json", "ingest", "show", &ids[0]]).json();
+    let s = sb.json(&["ingest", "show", &ids[0]]);
     assert_eq!(s["snapshot"]["state"], "expired");
-    let n = sb.ok(&["--json", "ingest", "show", &more[0]]).json();
+    let n = sb.json(&["ingest", "show", &more[0]]);
     assert_eq!(n["snapshot"]["previousSnapshot"], ids[0]);
 }
 
 fn active(sb: &Sandbox, tool: &str) -> serde_json::Value {
-    let v = sb
-        .ok(&[
-            "--json",
-            "ingest",
-            "snapshots",
-            "--tool",
-            tool,
-            "--state",
-            "active",
-        ])
-        .json();
+    let v = sb.json(&["ingest", "snapshots", "--tool", tool, "--state", "active"]);
     assert_eq!(
         v["snapshots"].as_array().unwrap().len(),
         1,
@@ -265,11 +213,11 @@ fn rollback_to_previous_to_an_id_and_to_a_time() {
     sb.now = "2025-11-05T00:00:00Z".into();
 
     // Previous.
-    let r = sb
-        .ok(&[
-            "--json", "ingest", "rollback", "--tool", "trivy", "--force", "--reason", "bad scan",
-        ])
-        .json();
+    let r = sb.json(&tool_args(
+        "rollback",
+        "trivy",
+        &["--force", "--reason", "bad scan"],
+    ));
     let rb = &r["rollback"];
     assert_eq!(rb["status"], "completed");
     assert_eq!(rb["from"]["snapshotId"], ids[3]);
@@ -291,50 +239,41 @@ fn rollback_to_previous_to_an_id_and_to_a_time() {
     assert_eq!(active(&sb, "trivy")["id"], ids[2]);
     // The active data is the target's: its records re-hash to its hash.
     let rec = sb.ok(&["ingest", "records", "--tool", "trivy"]);
-    let target = sb.ok(&["--json", "ingest", "show", &ids[2]]).json();
+    let target = sb.json(&["ingest", "show", &ids[2]]);
     assert_eq!(
         rec.stdout.lines().count() as u64,
         target["snapshot"]["recordCount"].as_u64().unwrap()
     );
 
     // An id.
-    sb.ok(&[
-        "ingest",
+    sb.ok(&tool_args(
         "rollback",
-        "--tool",
         "trivy",
-        "--snapshot-id",
-        &ids[0],
-        "--force",
-        "--reason",
-        "compliance",
-    ]);
+        &[
+            "--snapshot-id",
+            &ids[0],
+            "--force",
+            "--reason",
+            "compliance",
+        ],
+    ));
     assert_eq!(active(&sb, "trivy")["id"], ids[0]);
 
     // A time: what was active at 2025-11-02T12:00 was ids[1].
-    sb.ok(&[
-        "ingest",
+    sb.ok(&tool_args(
         "rollback",
-        "--tool",
         "trivy",
-        "--at",
-        "2025-11-02T12:00:00Z",
-        "--force",
-        "--reason",
-        "as of",
-    ]);
+        &[
+            "--at",
+            "2025-11-02T12:00:00Z",
+            "--force",
+            "--reason",
+            "as of",
+        ],
+    ));
     assert_eq!(active(&sb, "trivy")["id"], ids[1]);
 
-    let a = sb
-        .ok(&[
-            "--json",
-            "ingest",
-            "audit",
-            "list",
-            "--event",
-            "snapshot_rolled_back",
-        ])
-        .json();
+    let a = sb.json(&["ingest", "audit", "list", "--event", "snapshot_rolled_back"]);
     let recs = a["audit"].as_array().unwrap();
     assert_eq!(recs.len(), 3);
     assert_eq!(recs[0]["details"]["fromSnapshot"], ids[0]);
@@ -356,16 +295,7 @@ fn a_dry_run_changes_nothing_in_the_store_file() {
         .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
         .unwrap();
     let before = std::fs::read(sb.db()).unwrap();
-    let r = sb
-        .ok(&[
-            "--json",
-            "ingest",
-            "rollback",
-            "--tool",
-            "trivy",
-            "--dry-run",
-        ])
-        .json();
+    let r = sb.json(&["ingest", "rollback", "--tool", "trivy", "--dry-run"]);
     assert_eq!(r["rollback"]["status"], "dry_run");
     let d = &r["rollback"]["diff"];
     assert!(d["changed"]["total"].as_u64().unwrap() > 0, "{d}");
@@ -417,16 +347,13 @@ fn a_corrupted_target_is_refused_with_exit_6() {
             .collect()
     };
     assert_eq!(data(sb.dump()), data(before));
-    let v = sb
-        .ok(&[
-            "--json",
-            "ingest",
-            "audit",
-            "list",
-            "--event",
-            "snapshot_rollback_failed",
-        ])
-        .json();
+    let v = sb.json(&[
+        "ingest",
+        "audit",
+        "list",
+        "--event",
+        "snapshot_rollback_failed",
+    ]);
     let refused = v["audit"].as_array().unwrap();
     assert_eq!(refused.len(), 1, "{v}");
     assert_eq!(refused[0]["details"]["step"], "verify_target");
@@ -447,19 +374,19 @@ fn two_concurrent_rollbacks_exactly_one_wins() {
         let act = active(&sb, "trivy")["id"].as_str().unwrap().to_string();
         let targets: Vec<&String> = ids.iter().filter(|i| **i != act).collect();
         let spawn = |target: &str| {
-            sb.cmd(&[
-                "ingest",
+            sb.cmd(&tool_args(
                 "rollback",
-                "--tool",
                 "trivy",
-                "--snapshot-id",
-                target,
-                "--expect-active",
-                &act,
-                "--force",
-                "--reason",
-                "race",
-            ])
+                &[
+                    "--snapshot-id",
+                    target,
+                    "--expect-active",
+                    &act,
+                    "--force",
+                    "--reason",
+                    "race",
+                ],
+            ))
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -512,15 +439,11 @@ fn every_rollback_step_fault_leaves_the_store_as_before() {
         for mode in ["fail", "abort"] {
             let before = sb.dump();
             let out = sb
-                .cmd(&[
-                    "ingest",
+                .cmd(&tool_args(
                     "rollback",
-                    "--tool",
                     "trivy",
-                    "--force",
-                    "--reason",
-                    "fault test",
-                ])
+                    &["--force", "--reason", "fault test"],
+                ))
                 .env("SNAPGOV_FAULT", format!("{step}:{mode}"))
                 .output()
                 .unwrap();
@@ -542,18 +465,7 @@ fn every_rollback_step_fault_leaves_the_store_as_before() {
             assert_eq!(active(&sb, "trivy")["id"], ids[1]);
             sb.ok(&["ingest", "verify", &ids[1]]);
             if mode == "fail" && step != "verify_target" {
-                let f = sb
-                    .ok(&[
-                        "--json",
-                        "ingest",
-                        "audit",
-                        "list",
-                        "--event",
-                        "snapshot_rollback_failed",
-                        "--limit",
-                        "1",
-                    ])
-                    .json();
+                let f = sb.json(&common::audit_list_args("snapshot_rollback_failed", "1"));
                 assert_eq!(
                     f["audit"][0]["details"]["step"], step,
                     "{step}: failure not audited"
@@ -562,15 +474,11 @@ fn every_rollback_step_fault_leaves_the_store_as_before() {
         }
     }
     // And with no fault it completes.
-    sb.ok(&[
-        "ingest",
+    sb.ok(&tool_args(
         "rollback",
-        "--tool",
         "trivy",
-        "--force",
-        "--reason",
-        "after faults",
-    ]);
+        &["--force", "--reason", "after faults"],
+    ));
     assert_eq!(active(&sb, "trivy")["id"], ids[0]);
 }
 
@@ -605,9 +513,7 @@ fn every_import_step_fault_keeps_the_previous_snapshot_active() {
             assert_eq!(ic, "ok");
         }
     }
-    let failed = sb
-        .ok(&["--json", "ingest", "snapshots", "--state", "failed"])
-        .json();
+    let failed = sb.json(&["ingest", "snapshots", "--state", "failed"]);
     assert_eq!(
         failed["snapshots"].as_array().unwrap().len(),
         5,
@@ -662,15 +568,6 @@ fn on_a_terminal_rollback_asks_for_a_reason_and_the_tool_name() {
         r.stdout
     );
     assert_eq!(active(&sb, "trivy")["id"], ids[0]);
-    let a = sb
-        .ok(&[
-            "--json",
-            "ingest",
-            "audit",
-            "list",
-            "--event",
-            "snapshot_rolled_back",
-        ])
-        .json();
+    let a = sb.json(&["ingest", "audit", "list", "--event", "snapshot_rolled_back"]);
     assert_eq!(a["audit"][0]["details"]["reason"], "bad feed");
 }

@@ -2,11 +2,13 @@
 //! against an independent computation, retention over a long history,
 //! audit purge, and rollbacks to archived targets and from expired ones.
 
+mod common;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use snapgov::config::Config;
-use snapgov::domain::record::{record_hash, IdentKey, NormalizedRecord};
+use snapgov::domain::record::{record_hash, IdentKey};
 use snapgov::domain::snapshot::SnapshotState;
-use snapgov::ingest::{self, Format};
+use snapgov::ingest::Format;
 use snapgov::ops::import::{import, ImportRequest, Input};
 use snapgov::ops::rollback::{execute, Quiet, Target};
 use snapgov::ops::{self, Clock, Env, NoProgress};
@@ -55,17 +57,7 @@ fn real(rel: &str) -> Option<PathBuf> {
 
 /// Identity → (record hash, kind, severity), merged as the contract says.
 fn independent(path: &Path) -> BTreeMap<IdentKey, ([u8; 32], String, Option<String>)> {
-    let fmt = ingest::detect::detect(path, "x", &Default::default()).unwrap();
-    let mut merged: BTreeMap<IdentKey, NormalizedRecord> = BTreeMap::new();
-    let mut sink = |r: NormalizedRecord| {
-        merged
-            .entry(r.ident_key())
-            .and_modify(|m| m.merge_from(&r))
-            .or_insert(r);
-        Ok(())
-    };
-    ingest::parse_file(fmt, path, "x", &Default::default(), &mut sink).unwrap();
-    merged
+    common::parse_merged(path)
         .into_iter()
         .map(|(k, r)| {
             (
@@ -296,6 +288,15 @@ fn snapshot_states(store: &Store) -> BTreeMap<String, SnapshotState> {
         .collect()
 }
 
+/// Reads every record of the tool through the freshness guard, discarding them.
+fn read_all(store: &mut Store, env: &Env, tool: &str) -> ops::Result<(ops::sla::Cleared, u64)> {
+    let q = ops::guarded_read::RecordsQuery {
+        tool: tool.into(),
+        ..Default::default()
+    };
+    ops::guarded_read::query(store, env, &q, |_| Ok(()))
+}
+
 #[test]
 fn a_rollback_from_an_expired_snapshot_restores_service_and_keeps_it_expired() {
     let dir = tempfile::tempdir().unwrap();
@@ -322,16 +323,7 @@ fn a_rollback_from_an_expired_snapshot_restores_service_and_keeps_it_expired() {
         ));
     }
     ops::expire::expire(&mut store, &env_at(&cfg, day(3)), &ids[2], "bad data").unwrap();
-    let e = ops::guarded_read::query(
-        &mut store,
-        &env_at(&cfg, day(3)),
-        &ops::guarded_read::RecordsQuery {
-            tool: "cdx".into(),
-            ..Default::default()
-        },
-        |_| Ok(()),
-    )
-    .unwrap_err();
+    let e = read_all(&mut store, &env_at(&cfg, day(3)), "cdx").unwrap_err();
     assert_eq!(e.exit_code(), 4);
     let r = execute(
         &mut store,
@@ -348,16 +340,7 @@ fn a_rollback_from_an_expired_snapshot_restores_service_and_keeps_it_expired() {
         ops::snapshots::get(&store, &ids[2]).unwrap().state,
         SnapshotState::Expired
     );
-    let (_, n) = ops::guarded_read::query(
-        &mut store,
-        &env_at(&cfg, day(3)),
-        &ops::guarded_read::RecordsQuery {
-            tool: "cdx".into(),
-            ..Default::default()
-        },
-        |_| Ok(()),
-    )
-    .unwrap();
+    let (_, n) = read_all(&mut store, &env_at(&cfg, day(3)), "cdx").unwrap();
     assert_eq!(
         n,
         ops::snapshots::get(&store, &ids[1]).unwrap().record_count

@@ -6,7 +6,7 @@
 mod api_common;
 mod common;
 
-use common::Sandbox;
+use common::{import_args, tool_args, Sandbox};
 use snapgov::ingest::Format;
 use snapgov::synthetic_feed::FeedSpec;
 
@@ -33,48 +33,13 @@ fn import_at(
         &spec(seed),
     );
     sb.now = at.to_string();
-    let mut args = vec![
-        "--json",
-        "ingest",
-        "import",
-        "--tool",
-        tool,
-        "--allow-shrink",
-    ];
+    let mut args = vec!["--allow-shrink"];
     args.extend_from_slice(extra);
-    let p = f.to_str().unwrap().to_string();
-    args.push(&p);
-    sb.ok(&args).json()["import"]["snapshot"].clone()
-}
-
-fn snapshot(sb: &Sandbox, id: &str) -> serde_json::Value {
-    sb.ok(&["--json", "ingest", "show", id]).json()["snapshot"].clone()
+    sb.import(tool, &args, &f)
 }
 
 fn state(sb: &Sandbox, id: &str) -> String {
-    snapshot(sb, id)["state"].as_str().unwrap().to_string()
-}
-
-fn active_id(sb: &Sandbox, tool: &str) -> String {
-    let v = sb
-        .ok(&[
-            "--json",
-            "ingest",
-            "snapshots",
-            "--tool",
-            tool,
-            "--state",
-            "active",
-        ])
-        .json();
-    v["snapshots"][0]["id"].as_str().unwrap().to_string()
-}
-
-fn audit_events(sb: &Sandbox, event: &str) -> Vec<serde_json::Value> {
-    let v = sb
-        .ok(&["--json", "ingest", "audit", "list", "--event", event])
-        .json();
-    v["audit"].as_array().cloned().unwrap_or_default()
+    sb.snapshot(id)["state"].as_str().unwrap().to_string()
 }
 
 // ---------------------------------------------------------------------------
@@ -118,7 +83,7 @@ fn without_user_variables_the_audit_names_the_os_user_from_the_uid() {
     assert_ne!(want, "unknown");
     let snap = &r.json()["import"]["snapshot"];
     assert_eq!(snap["metadata"]["importUser"], want.as_str(), "{snap}");
-    let audit = audit_events(&sb, "snapshot_imported");
+    let audit = sb.audit_events("snapshot_imported");
     assert_eq!(audit[0]["user"], want.as_str());
 }
 
@@ -135,7 +100,7 @@ fn retention_archives_the_n_minus_1_snapshot_after_30_days_unless_held() {
 
     // 29 days after it stopped being active: kept.
     sb.now = "2025-01-31T00:00:00Z".into();
-    let r = sb.ok(&["--json", "ingest", "retention", "run"]).json();
+    let r = sb.json(&["ingest", "retention", "run"]);
     assert_eq!(r["retentionRun"]["archived"].as_array().unwrap().len(), 0);
 
     // A hold protects it.
@@ -151,7 +116,7 @@ fn retention_archives_the_n_minus_1_snapshot_after_30_days_unless_held() {
         "2025-02-10T00:00:00Z",
     ]);
     sb.now = "2025-02-05T00:00:00Z".into();
-    let r = sb.ok(&["--json", "ingest", "retention", "run"]).json();
+    let r = sb.json(&["ingest", "retention", "run"]);
     assert_eq!(
         r["retentionRun"]["archived"].as_array().unwrap().len(),
         0,
@@ -162,20 +127,11 @@ fn retention_archives_the_n_minus_1_snapshot_after_30_days_unless_held() {
     // Once the hold lapses, N-1 is archived as the spec says; the active
     // snapshot stays and the archived one is still the rollback target.
     sb.now = "2025-06-01T00:00:00Z".into();
-    let r = sb.ok(&["--json", "ingest", "retention", "run"]).json();
+    let r = sb.json(&["ingest", "retention", "run"]);
     assert_eq!(r["retentionRun"]["archived"], serde_json::json!([a]), "{r}");
     assert_eq!(state(&sb, a), "archived");
     assert_eq!(state(&sb, b), "active");
-    let dry = sb
-        .ok(&[
-            "--json",
-            "ingest",
-            "rollback",
-            "--tool",
-            "trivy",
-            "--dry-run",
-        ])
-        .json();
+    let dry = sb.json(&["ingest", "rollback", "--tool", "trivy", "--dry-run"]);
     assert_eq!(dry["rollback"]["to"]["snapshotId"], a, "{dry}");
 }
 
@@ -203,17 +159,14 @@ fn retention_reclaims_expired_and_failed_snapshots_after_the_delete_age() {
         empty.to_str().unwrap(),
     ]);
     assert_ne!(r.code, 0);
-    let failed = sb
-        .ok(&[
-            "--json",
-            "ingest",
-            "snapshots",
-            "--tool",
-            "trivy",
-            "--state",
-            "failed",
-        ])
-        .json()["snapshots"][0]["id"]
+    let failed = sb.json(&[
+        "ingest",
+        "snapshots",
+        "--tool",
+        "trivy",
+        "--state",
+        "failed",
+    ])["snapshots"][0]["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -230,7 +183,7 @@ fn retention_reclaims_expired_and_failed_snapshots_after_the_delete_age() {
     assert_eq!(state(&sb, &a), "expired");
 
     // The status says that expired and failed snapshots are reclaimed.
-    let st = sb.ok(&["--json", "ingest", "retention", "status"]).json();
+    let st = sb.json(&["ingest", "retention", "status"]);
     let cats: Vec<&str> = st["retention"]["rules"]
         .as_array()
         .unwrap()
@@ -250,7 +203,7 @@ fn retention_reclaims_expired_and_failed_snapshots_after_the_delete_age() {
     // Before 90 days since the state change, nothing is deleted; a hold
     // keeps the expired one past it.
     sb.now = "2025-03-30T00:00:00Z".into();
-    let r = sb.ok(&["--json", "ingest", "retention", "run"]).json();
+    let r = sb.json(&["ingest", "retention", "run"]);
     assert_eq!(
         r["retentionRun"]["deleted"].as_array().unwrap().len(),
         0,
@@ -268,7 +221,7 @@ fn retention_reclaims_expired_and_failed_snapshots_after_the_delete_age() {
         "2025-05-01T00:00:00Z",
     ]);
     sb.now = "2025-04-10T00:00:00Z".into();
-    let r = sb.ok(&["--json", "ingest", "retention", "run"]).json();
+    let r = sb.json(&["ingest", "retention", "run"]);
     assert_eq!(
         r["retentionRun"]["deleted"],
         serde_json::json!([failed]),
@@ -279,7 +232,7 @@ fn retention_reclaims_expired_and_failed_snapshots_after_the_delete_age() {
 
     // After the hold, the expired snapshot's records are reclaimed.
     sb.now = "2025-05-02T00:00:00Z".into();
-    let r = sb.ok(&["--json", "ingest", "retention", "run"]).json();
+    let r = sb.json(&["ingest", "retention", "run"]);
     assert_eq!(r["retentionRun"]["deleted"], serde_json::json!([a]), "{r}");
     assert!(
         r["retentionRun"]["recordsFreed"].as_u64().unwrap() > 0,
@@ -312,25 +265,15 @@ fn a_backfill_goes_into_history_and_does_not_replace_the_newer_active_snapshot()
         a["id"].as_str().unwrap().to_string(),
         c["id"].as_str().unwrap().to_string(),
     );
-    let sla_before = sb
-        .ok(&["--json", "ingest", "sla", "--tool", "trivy"])
-        .json();
+    let sla_before = sb.json(&["ingest", "sla", "--tool", "trivy"]);
 
     let f = sb.feed("backfill.json", Format::TrivyJson, &spec(3));
     sb.now = "2025-12-05T00:00:00Z".into();
-    let r = sb
-        .ok(&[
-            "--json",
-            "ingest",
-            "import",
-            "--tool",
-            "trivy",
-            "--allow-shrink",
-            "--imported-at",
-            "2025-12-01T06:00:00Z",
-            f.to_str().unwrap(),
-        ])
-        .json();
+    let r = sb.json(&import_args(
+        "trivy",
+        &["--allow-shrink", "--imported-at", "2025-12-01T06:00:00Z"],
+        f.to_str().unwrap(),
+    ));
     let b = r["import"]["snapshot"]["id"].as_str().unwrap().to_string();
     assert_eq!(r["import"]["snapshot"]["state"], "previous", "{r}");
     assert_eq!(
@@ -339,32 +282,23 @@ fn a_backfill_goes_into_history_and_does_not_replace_the_newer_active_snapshot()
         "{r}"
     );
     // The newer active one stays active and now links to the backfill.
-    assert_eq!(active_id(&sb, "trivy"), c);
-    assert_eq!(snapshot(&sb, &c)["previousSnapshot"], b.as_str());
-    assert_eq!(
-        snapshot(&sb, &a)["previousSnapshot"],
-        serde_json::Value::Null
-    );
+    assert_eq!(sb.active_id("trivy"), c);
+    assert_eq!(sb.snapshot(&c)["previousSnapshot"], b.as_str());
+    assert_eq!(sb.snapshot(&a)["previousSnapshot"], serde_json::Value::Null);
     let text = sb
-        .ok(&[
-            "ingest",
-            "import",
-            "--tool",
+        .ok(&import_args(
             "trivy",
-            "--allow-shrink",
-            "--imported-at",
-            "2025-12-01T07:00:00Z",
+            &["--allow-shrink", "--imported-at", "2025-12-01T07:00:00Z"],
             f.to_str().unwrap(),
-        ])
+        ))
         .stdout;
     assert!(text.contains("not activated"), "{text}");
     // The SLA did not go backwards.
-    let sla = sb
-        .ok(&["--json", "ingest", "sla", "--tool", "trivy"])
-        .json();
+    let sla = sb.json(&["ingest", "sla", "--tool", "trivy"]);
     assert_eq!(sla["sla"]["snapshotId"], sla_before["sla"]["snapshotId"]);
     // No activation was audited for the backfills.
-    let activated: Vec<_> = audit_events(&sb, "snapshot_activated")
+    let activated: Vec<_> = sb
+        .audit_events("snapshot_activated")
         .into_iter()
         .filter(|e| e["details"]["snapshotId"] == b.as_str())
         .collect();
@@ -382,39 +316,35 @@ fn a_backfill_with_activate_becomes_active_and_the_activation_is_audited_with_it
     let f = sb.feed("backfill.json", Format::TrivyJson, &spec(3));
     sb.now = "2025-12-05T00:00:00Z".into();
     // --activate needs a reason.
-    let r = sb.run(&[
-        "ingest",
-        "import",
-        "--tool",
+    let r = sb.run(&import_args(
         "trivy",
-        "--allow-shrink",
-        "--imported-at",
-        "2025-12-01T06:00:00Z",
-        "--activate",
+        &[
+            "--allow-shrink",
+            "--imported-at",
+            "2025-12-01T06:00:00Z",
+            "--activate",
+        ],
         f.to_str().unwrap(),
-    ]);
+    ));
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("--reason"), "{}", r.stderr);
-    let r = sb
-        .ok(&[
-            "--json",
-            "ingest",
-            "import",
-            "--tool",
-            "trivy",
+    let r = sb.json(&import_args(
+        "trivy",
+        &[
             "--allow-shrink",
             "--imported-at",
             "2025-12-01T06:00:00Z",
             "--activate",
             "--reason",
             "the newer scan was wrong",
-            f.to_str().unwrap(),
-        ])
-        .json();
+        ],
+        f.to_str().unwrap(),
+    ));
     let b = r["import"]["snapshot"]["id"].as_str().unwrap().to_string();
-    assert_eq!(active_id(&sb, "trivy"), b);
+    assert_eq!(sb.active_id("trivy"), b);
     assert_eq!(state(&sb, &c), "previous");
-    let ev: Vec<_> = audit_events(&sb, "snapshot_activated")
+    let ev: Vec<_> = sb
+        .audit_events("snapshot_activated")
         .into_iter()
         .filter(|e| e["details"]["snapshotId"] == b.as_str())
         .collect();
@@ -439,32 +369,22 @@ fn imported_at_far_in_the_future_or_before_the_epoch_is_refused_and_nothing_chan
         "0001-01-01T00:00:00Z",
         "2025-12-04T13:00:00Z",
     ] {
-        let r = sb.run(&[
-            "ingest",
-            "import",
-            "--tool",
+        let r = sb.run(&import_args(
             "trivy",
-            "--allow-shrink",
-            "--imported-at",
-            ts,
+            &["--allow-shrink", "--imported-at", ts],
             f.to_str().unwrap(),
-        ]);
+        ));
         assert_eq!(r.code, 2, "{ts}: {r:?}");
         assert!(r.stderr.contains(ts), "{ts}: {}", r.stderr);
         assert!(r.stderr.contains("--imported-at"), "{}", r.stderr);
         assert_eq!(sb.dump(), before, "{ts} changed the store");
     }
     // Within the clock skew is fine.
-    sb.ok(&[
-        "ingest",
-        "import",
-        "--tool",
+    sb.ok(&import_args(
         "trivy",
-        "--allow-shrink",
-        "--imported-at",
-        "2025-12-04T12:04:00Z",
+        &["--allow-shrink", "--imported-at", "2025-12-04T12:04:00Z"],
         f.to_str().unwrap(),
-    ]);
+    ));
 }
 
 // ---------------------------------------------------------------------------
@@ -478,9 +398,11 @@ fn a_rollback_undone_after_a_fault_says_so_and_the_active_snapshot_is_unchanged(
     let b = import_at(&mut sb, "trivy", "2025-12-02T00:00:00Z", 2, &[]);
     for step in ["verify_restore", "update_active"] {
         let r = sb
-            .cmd(&[
-                "ingest", "rollback", "--tool", "trivy", "--force", "--reason", "x",
-            ])
+            .cmd(&tool_args(
+                "rollback",
+                "trivy",
+                &["--force", "--reason", "x"],
+            ))
             .env("SNAPGOV_FAULT", step)
             .output()
             .unwrap();
@@ -489,7 +411,7 @@ fn a_rollback_undone_after_a_fault_says_so_and_the_active_snapshot_is_unchanged(
         assert!(r.stderr.contains(step), "{}", r.stderr);
         assert!(r.stderr.contains("undone"), "{step}: {}", r.stderr);
         assert!(r.stderr.contains("unchanged"), "{step}: {}", r.stderr);
-        assert_eq!(active_id(&sb, "trivy"), b["id"].as_str().unwrap());
+        assert_eq!(sb.active_id("trivy"), b["id"].as_str().unwrap());
     }
 }
 
@@ -623,42 +545,36 @@ fn a_refused_rollback_is_audited_and_changes_nothing_else() {
 
     // The operator previewed while B was active; C arrived meanwhile.
     let before = dump_without_audit(&sb);
-    let dry = sb.run(&[
-        "ingest",
+    let dry = sb.run(&tool_args(
         "rollback",
-        "--tool",
         "trivy",
-        "--snapshot-id",
-        &a,
-        "--dry-run",
-        "--expect-active",
-        &b,
-    ]);
+        &["--snapshot-id", &a, "--dry-run", "--expect-active", &b],
+    ));
     assert_eq!(dry.code, 5, "{dry:?}");
     assert!(
-        audit_events(&sb, "snapshot_rollback_failed").is_empty(),
+        sb.audit_events("snapshot_rollback_failed").is_empty(),
         "a refused dry run wrote to the trail"
     );
-    let r = sb.run(&[
-        "ingest",
+    let r = sb.run(&tool_args(
         "rollback",
-        "--tool",
         "trivy",
-        "--snapshot-id",
-        &a,
-        "--force",
-        "--reason",
-        "bad feed",
-        "--expect-active",
-        &b,
-    ]);
+        &[
+            "--snapshot-id",
+            &a,
+            "--force",
+            "--reason",
+            "bad feed",
+            "--expect-active",
+            &b,
+        ],
+    ));
     assert_eq!(r.code, 5, "{r:?}");
     assert_eq!(
         dump_without_audit(&sb),
         before,
         "a refused rollback changed data"
     );
-    let refused = audit_events(&sb, "snapshot_rollback_failed");
+    let refused = sb.audit_events("snapshot_rollback_failed");
     assert_eq!(refused.len(), 1, "{refused:?}");
     let d = &refused[0]["details"];
     assert_eq!(d["step"], "initiate", "{d}");
@@ -666,7 +582,7 @@ fn a_refused_rollback_is_audited_and_changes_nothing_else() {
     assert_eq!(d["expectedActive"], b.as_str(), "{d}");
     assert_eq!(d["toSnapshot"], a.as_str(), "{d}");
     assert_eq!(d["reason"], "bad feed", "{d}");
-    assert_eq!(active_id(&sb, "trivy"), c);
+    assert_eq!(sb.active_id("trivy"), c);
 
     // A target whose stored records no longer verify: exit 6, audited.
     let conn = rusqlite::Connection::open(sb.db()).unwrap();
@@ -682,23 +598,17 @@ fn a_refused_rollback_is_audited_and_changes_nothing_else() {
         .unwrap();
     assert_eq!(n, 1);
     drop(conn);
-    let r = sb.run(&[
-        "ingest",
+    let r = sb.run(&tool_args(
         "rollback",
-        "--tool",
         "trivy",
-        "--snapshot-id",
-        &a,
-        "--force",
-        "--reason",
-        "bad feed",
-    ]);
+        &["--snapshot-id", &a, "--force", "--reason", "bad feed"],
+    ));
     assert_eq!(r.code, 6, "{r:?}");
-    let refused = audit_events(&sb, "snapshot_rollback_failed");
+    let refused = sb.audit_events("snapshot_rollback_failed");
     assert_eq!(refused.len(), 2, "{refused:?}");
     assert_eq!(
         refused[0]["details"]["step"], "verify_target",
         "{refused:?}"
     );
-    assert_eq!(active_id(&sb, "trivy"), c);
+    assert_eq!(sb.active_id("trivy"), c);
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Sandbox;
+use common::{import_args, Sandbox};
 
 fn store_bytes(sb: &Sandbox) -> u64 {
     ["store.db", "store.db-wal", "store.db-shm"]
@@ -279,18 +279,14 @@ fn racing_forced_rollbacks_the_second_gets_exit_5() {
             },
         );
         sb.now = format!("{day}T00:00:00Z");
-        sb.ok(&[
-            "ingest",
-            "import",
-            "--tool",
+        sb.ok(&import_args(
             "trivy",
-            "--allow-shrink",
+            &["--allow-shrink"],
             f.to_str().unwrap(),
-        ]);
+        ));
     }
     let active = |sb: &Sandbox| {
-        sb.ok(&["--json", "ingest", "sla", "--tool", "trivy"])
-            .json()["sla"]["snapshotId"]
+        sb.json(&["ingest", "sla", "--tool", "trivy"])["sla"]["snapshotId"]
             .as_str()
             .unwrap()
             .to_string()
@@ -390,13 +386,11 @@ fn a_panic_writes_no_colour_codes_into_a_pipe() {
     )
     .unwrap();
     let r = sb
-        .cmd(&[
-            "ingest",
-            "import",
-            "--tool",
+        .cmd(&import_args(
             "syft",
+            &[],
             sb.path("f.json").to_str().unwrap(),
-        ])
+        ))
         .env("SNAPGOV_FAULT", "import_begin:panic")
         .env_remove("NO_COLOR")
         .output()
@@ -412,22 +406,15 @@ fn a_panic_writes_no_colour_codes_into_a_pipe() {
 /// that snapshots match records that no longer exist.
 #[test]
 fn audit_verify_does_not_count_snapshots_without_import_records() {
-    let mut sb = Sandbox::new();
-    std::fs::write(
-        sb.path("config.toml"),
-        "[retention]\naudit_max_age = \"PT1H\"\n",
-    )
-    .unwrap();
+    let mut sb = Sandbox::with_config("[retention]\naudit_max_age = \"PT1H\"\n");
     let f = std::fs::read("tests/fixtures/syft-min.json").unwrap();
     std::fs::write(sb.path("f.json"), &f).unwrap();
     sb.now = "2025-11-01T00:00:00Z".into();
-    sb.ok(&[
-        "ingest",
-        "import",
-        "--tool",
+    sb.ok(&import_args(
         "syft",
+        &[],
         sb.path("f.json").to_str().unwrap(),
-    ]);
+    ));
     sb.now = "2025-12-01T00:00:00Z".into();
     sb.ok(&[
         "ingest",
@@ -456,13 +443,11 @@ fn a_lone_surrogate_is_named_in_the_error() {
         "{\"artifacts\":[{\"name\":\"a\\ud800b\",\"version\":\"1\",\"type\":\"npm\"}],\"source\":{\"type\":\"image\",\"name\":\"x\"}}",
     )
     .unwrap();
-    let r = sb.run(&[
-        "ingest",
-        "import",
-        "--tool",
+    let r = sb.run(&import_args(
         "syft",
+        &[],
         sb.path("s.json").to_str().unwrap(),
-    ]);
+    ));
     assert_eq!(r.code, 3, "{r:?}");
     assert!(
         r.stderr.contains("surrogate")
@@ -479,13 +464,7 @@ fn a_lone_surrogate_is_named_in_the_error() {
 #[test]
 fn a_full_disk_is_reported_as_a_disk_problem() {
     let sb = Sandbox::new();
-    sb.ok(&[
-        "ingest",
-        "import",
-        "--tool",
-        "syft",
-        "tests/fixtures/syft-min.json",
-    ]);
+    sb.ok(&import_args("syft", &[], "tests/fixtures/syft-min.json"));
     let before = sb.dump();
     for blocks in [1, 50, 100] {
         let r: common::Run = std::process::Command::new("sh")
@@ -527,16 +506,11 @@ fn unknown_severity_words_are_counted_per_import() {
         ));
     }
     std::fs::write(sb.path("f.jsonl"), feed).unwrap();
-    let out = sb
-        .ok(&[
-            "--json",
-            "ingest",
-            "import",
-            "--tool",
-            "acme",
-            sb.path("f.jsonl").to_str().unwrap(),
-        ])
-        .json();
+    let out = sb.json(&import_args(
+        "acme",
+        &[],
+        sb.path("f.jsonl").to_str().unwrap(),
+    ));
     let warnings = out["import"]["snapshot"]["warnings"].to_string();
     assert!(
         warnings.contains("3 findings have a severity snapgov does not know (`Urgent`, `Sev1`)"),

@@ -3,87 +3,30 @@
 //! reads (13), and `--listen localhost:PORT` (14).
 
 mod api_common;
+mod common;
 
-use api_common::{client, expect, problem, Scratch};
+use api_common::{client, expect, problem, Scratch, Server};
 use serde_json::json;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 /// `snapgov serve` started by `sh` (so that a test can lower its file
-/// limit first), with extra environment; returns it and its base URL.
-#[allow(dead_code)] // `log` is read only by the fault-injection tests.
-struct Srv {
-    child: Child,
-    base: String,
-    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl Srv {
-    fn start(s: &Scratch, prelude: &str, env: &[(&str, &str)], listen: &str) -> Srv {
-        let bin = env!("CARGO_BIN_EXE_snapgov");
-        let mut c = s.cmd(&[]);
-        let mut cmd = std::process::Command::new("sh");
-        cmd.arg("-c")
-            .arg(format!("{prelude} exec \"$0\" serve --listen {listen}"))
-            .arg(bin);
-        for (k, v) in c.get_envs() {
-            match v {
-                Some(v) => cmd.env(k, v),
-                None => cmd.env_remove(k),
-            };
-        }
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let _ = c.stdin(Stdio::null());
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = log.clone();
-        let err = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                if let Some(a) = line.strip_prefix("listening on ") {
-                    let _ = tx.send(a.to_string());
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| {
-                let _ = child.kill();
-                panic!("the server did not start: {:?}", log.lock().unwrap())
-            });
-        Srv {
-            child,
-            base: format!("http://{addr}"),
-            log,
-        }
+/// limit first), with extra environment.
+fn start(s: &Scratch, prelude: &str, env: &[(&str, &str)], listen: &str) -> Server {
+    let base = s.cmd(&[]);
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("{prelude} exec \"$0\" serve --listen {listen}"))
+        .arg(env!("CARGO_BIN_EXE_snapgov"));
+    for (k, v) in base.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
     }
-    fn url(&self, p: &str) -> String {
-        format!("{}{p}", self.base)
+    for (k, v) in env {
+        cmd.env(k, v);
     }
-    fn port(&self) -> u16 {
-        self.base.rsplit(':').next().unwrap().parse().unwrap()
-    }
-}
-
-impl Drop for Srv {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn bearer(t: &str) -> String {
-    format!("Bearer {t}")
+    Server::spawn(cmd)
 }
 
 /// Item 9: the API runs a rollback only against the active snapshot its
@@ -93,33 +36,16 @@ fn bearer(t: &str) -> String {
 fn api_rollback_needs_expected_active_or_force() {
     let s = Scratch::demo("");
     let op = s.token("operator", "otto");
-    let srv = Srv::start(&s, "", &[], "127.0.0.1:0");
-    let c = client();
-    let snaps = s.cli_json(&[
-        "ingest",
-        "snapshots",
-        "--tool",
-        "trivy",
-        "--state",
-        "previous",
-    ]);
-    let prevs: Vec<String> = snaps["snapshots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["id"].as_str().unwrap().to_string())
-        .collect();
+    let srv = start(&s, "", &[], "127.0.0.1:0");
+    let api = srv.api(Some(&op));
+    let prevs = s.previous_ids("trivy");
     assert!(prevs.len() >= 2);
-    let active = s.cli_json(&["ingest", "sla", "--tool", "trivy"])["sla"]["snapshotId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let active = s.active_id("trivy");
     let post = |target: &str, body: serde_json::Value| {
-        c.post(srv.url(&format!("/api/v1/ingest/snapshots/{target}/rollback")))
-            .header("Authorization", bearer(&op))
-            .json(&body)
-            .send()
-            .unwrap()
+        api.post(
+            &format!("/api/v1/ingest/snapshots/{target}/rollback"),
+            &body,
+        )
     };
     let before = api_common::dump(&s.db());
     let p = problem(post(&prevs[0], json!({"reason": "r"})), 400);
@@ -152,19 +78,17 @@ fn api_rollback_needs_expected_active_or_force() {
 fn a_panicking_request_gets_a_plain_500_and_the_server_lives_on() {
     let s = Scratch::new("");
     let op = s.token("operator", "otto");
-    let srv = Srv::start(
+    let srv = start(
         &s,
         "",
         &[("SNAPGOV_FAULT", "import_begin:panic")],
         "127.0.0.1:0",
     );
     let c = client();
-    let r = c
-        .post(srv.url("/api/v1/ingest/imports?tool=syft"))
-        .header("Authorization", bearer(&op))
-        .body(std::fs::read(api_common::fixture("syft-min.json")).unwrap())
-        .send()
-        .unwrap();
+    let r = srv.api(Some(&op)).post_raw(
+        "/api/v1/ingest/imports?tool=syft",
+        std::fs::read(api_common::fixture("syft-min.json")).unwrap(),
+    );
     assert_eq!(r.status(), 500);
     let body = r.text().unwrap();
     assert!(
@@ -175,7 +99,7 @@ fn a_panicking_request_gets_a_plain_500_and_the_server_lives_on() {
     assert_eq!(p["status"], 500);
     expect(c.get(srv.url("/healthz")).send().unwrap(), 200);
     std::thread::sleep(Duration::from_millis(200));
-    let log = srv.log.lock().unwrap().join("\n");
+    let log = srv.log().join("\n");
     assert!(
         log.contains("fault injection: panic at step import_begin"),
         "{log}"
@@ -193,7 +117,7 @@ fn slow_connections_do_not_starve_healthz() {
     let s = Scratch::new(
         "[server]\nheader_read_timeout_secs = 2\nmax_connections = 150\nmax_connections_per_ip = 40\n",
     );
-    let srv = Srv::start(&s, "ulimit -n 200 &&", &[], "127.0.0.1:0");
+    let srv = start(&s, "ulimit -n 200 &&", &[], "127.0.0.1:0");
     let port = srv.port();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -287,7 +211,7 @@ impl TryReadWait for tokio::net::TcpStream {
 fn anonymous_reads_check_the_host_header() {
     let s =
         Scratch::demo("[server]\nanonymous_reads = true\nallowed_hosts = [\"snapgov.internal\"]\n");
-    let srv = Srv::start(&s, "", &[], "127.0.0.1:0");
+    let srv = start(&s, "", &[], "127.0.0.1:0");
     let c = client();
     let get = |host: &str| {
         c.get(srv.url("/api/v1/ingest/snapshots"))
@@ -318,10 +242,10 @@ fn anonymous_reads_check_the_host_header() {
     }
     // With a token, any Host is served (a rebinding page has no token).
     let tok = s.token("viewer", "vera");
-    let r = c
-        .get(srv.url("/api/v1/ingest/snapshots"))
+    let r = srv
+        .api(Some(&tok))
+        .request(reqwest::Method::GET, "/api/v1/ingest/snapshots")
         .header("Host", "attacker.example")
-        .header("Authorization", bearer(&tok))
         .send()
         .unwrap();
     expect(r, 200);
@@ -331,7 +255,7 @@ fn anonymous_reads_check_the_host_header() {
 #[test]
 fn listen_accepts_a_host_name() {
     let s = Scratch::new("");
-    let srv = Srv::start(&s, "", &[], "localhost:0");
+    let srv = start(&s, "", &[], "localhost:0");
     let r = client().get(srv.url("/healthz")).send().unwrap();
     assert_eq!(r.status(), 200);
 }

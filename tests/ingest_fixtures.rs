@@ -14,10 +14,36 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The well-formed minimal fixture of each format.
+const MIN_FIXTURES: [(&str, Format); 7] = [
+    ("syft-min.json", Format::SyftJson),
+    ("trivy-min.json", Format::TrivyJson),
+    ("trivy-legacy-min.json", Format::TrivyJson),
+    ("clair-min.json", Format::ClairV4),
+    ("cyclonedx-min.json", Format::Cyclonedx),
+    ("native-min.jsonl", Format::Snapgov),
+    ("native-min.json", Format::Snapgov),
+];
+
 fn asset(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("assets")
         .join(name)
+}
+
+/// A document's metadata without warnings, from its tool name, tool version,
+/// schema version, generation time and subject.
+fn meta(fields: [Option<&str>; 5]) -> DocMeta {
+    let [tool_name, tool_version, schema_version, generated_at, subject] =
+        fields.map(|f| f.map(str::to_string));
+    DocMeta {
+        tool_name,
+        tool_version,
+        schema_version,
+        generated_at,
+        subject,
+        warnings: vec![],
+    }
 }
 
 #[derive(Debug)]
@@ -148,14 +174,13 @@ fn syft_min() {
     );
     assert_eq!(
         p.meta,
-        DocMeta {
-            tool_name: Some("syft".into()),
-            tool_version: Some("1.32.0".into()),
-            schema_version: Some("16.0.39".into()),
-            generated_at: None,
-            subject: Some("registry.example/shop:2.3.1".into()),
-            warnings: vec![],
-        }
+        meta([
+            Some("syft"),
+            Some("1.32.0"),
+            Some("16.0.39"),
+            None,
+            Some("registry.example/shop:2.3.1")
+        ])
     );
 }
 
@@ -235,14 +260,13 @@ fn trivy_min() {
         .all(|r| r.subject == "registry.example/legacy:7"));
     assert_eq!(
         p.meta,
-        DocMeta {
-            tool_name: Some("trivy".into()),
-            tool_version: Some("0.50.1".into()),
-            schema_version: Some("2".into()),
-            generated_at: Some("2024-05-01T12:00:00.123456789Z".into()),
-            subject: Some("registry.example/legacy:7".into()),
-            warnings: vec![],
-        }
+        meta([
+            Some("trivy"),
+            Some("0.50.1"),
+            Some("2"),
+            Some("2024-05-01T12:00:00.123456789Z"),
+            Some("registry.example/legacy:7")
+        ])
     );
 }
 
@@ -339,14 +363,7 @@ fn clair_min() {
     );
     assert_eq!(
         p.meta,
-        DocMeta {
-            tool_name: Some("clair".into()),
-            tool_version: None,
-            schema_version: None,
-            generated_at: None,
-            subject: Some(subject.into()),
-            warnings: vec![],
-        }
+        meta([Some("clair"), None, None, None, Some(subject)])
     );
 }
 
@@ -400,14 +417,13 @@ fn cyclonedx_min() {
     );
     assert_eq!(
         p.meta,
-        DocMeta {
-            tool_name: Some("syft".into()),
-            tool_version: Some("1.4.1".into()),
-            schema_version: Some("1.5".into()),
-            generated_at: Some("2024-05-01T12:00:00Z".into()),
-            subject: Some("registry.example/shop:2.3.1".into()),
-            warnings: vec![],
-        }
+        meta([
+            Some("syft"),
+            Some("1.4.1"),
+            Some("1.5"),
+            Some("2024-05-01T12:00:00Z"),
+            Some("registry.example/shop:2.3.1")
+        ])
     );
 }
 
@@ -446,14 +462,13 @@ fn native_jsonl_min() {
     assert_eq!(finding(g).severity, Severity::Unknown);
     assert_eq!(
         p.meta,
-        DocMeta {
-            tool_name: Some("acme-scan".into()),
-            tool_version: Some("3.2.1".into()),
-            schema_version: Some("1".into()),
-            generated_at: Some("2024-05-01T12:00:00Z".into()),
-            subject: Some("acme/web:2024.05".into()),
-            warnings: vec![],
-        }
+        meta([
+            Some("acme-scan"),
+            Some("3.2.1"),
+            Some("1"),
+            Some("2024-05-01T12:00:00Z"),
+            Some("acme/web:2024.05")
+        ])
     );
 }
 
@@ -511,20 +526,13 @@ fn example_feed_asset() {
 
 #[test]
 fn detection_of_every_fixture() {
-    let cases = [
-        ("syft-min.json", Format::SyftJson),
+    let odd = [
         ("syft-future-schema.json", Format::SyftJson),
         ("missing-name.syft.json", Format::SyftJson),
-        ("trivy-min.json", Format::TrivyJson),
-        ("trivy-legacy-min.json", Format::TrivyJson),
         ("wrong-type.trivy.json", Format::TrivyJson),
         ("truncated.json", Format::TrivyJson),
-        ("clair-min.json", Format::ClairV4),
-        ("cyclonedx-min.json", Format::Cyclonedx),
-        ("native-min.jsonl", Format::Snapgov),
-        ("native-min.json", Format::Snapgov),
     ];
-    for (name, expected) in cases {
+    for (name, expected) in MIN_FIXTURES.into_iter().chain(odd) {
         let got = detect(&fixture(name), name, &Limits::default())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(got, expected, "{name}");
@@ -836,16 +844,7 @@ fn io_error_names_the_file() {
 
 #[test]
 fn sink_errors_stop_every_parser() {
-    let cases = [
-        ("syft-min.json", Format::SyftJson),
-        ("trivy-min.json", Format::TrivyJson),
-        ("trivy-legacy-min.json", Format::TrivyJson),
-        ("clair-min.json", Format::ClairV4),
-        ("cyclonedx-min.json", Format::Cyclonedx),
-        ("native-min.jsonl", Format::Snapgov),
-        ("native-min.json", Format::Snapgov),
-    ];
-    for (name, format) in cases {
+    for (name, format) in MIN_FIXTURES {
         let mut calls = 0;
         let mut sink = |_r: NormalizedRecord| {
             calls += 1;

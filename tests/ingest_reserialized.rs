@@ -1,35 +1,15 @@
 //! Every real scanner output, re-serialized with its keys sorted, its arrays
 //! reversed and other whitespace, gives the same normalizedHash and count.
 
+mod common;
+
+use common::{parse_merged, reshuffle};
 use snapgov::domain::record::NormalizedRecord;
-use snapgov::ingest::{detect::detect, parse_file, Limits};
 use snapgov::store::records::normalized_hash_of;
-use std::collections::BTreeMap;
 use std::path::Path;
 
-fn reshuffle(v: &serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match v {
-        Value::Array(a) => Value::Array(a.iter().rev().map(reshuffle).collect()),
-        Value::Object(o) => {
-            Value::Object(o.iter().map(|(k, v)| (k.clone(), reshuffle(v))).collect())
-        }
-        other => other.clone(),
-    }
-}
-
 fn hash_of(path: &Path) -> (String, usize) {
-    let limits = Limits::default();
-    let format = detect(path, "x", &limits).unwrap();
-    let mut merged: BTreeMap<_, NormalizedRecord> = BTreeMap::new();
-    let mut sink = |r: NormalizedRecord| {
-        merged
-            .entry(r.ident_key())
-            .and_modify(|m| m.merge_from(&r))
-            .or_insert(r);
-        Ok(())
-    };
-    parse_file(format, path, "x", &limits, &mut sink).unwrap();
+    let merged = parse_merged(path);
     let records: Vec<NormalizedRecord> = merged.into_values().collect();
     (normalized_hash_of(&records), records.len())
 }

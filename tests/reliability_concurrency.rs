@@ -66,15 +66,7 @@ fn eight_processes_share_one_store_without_losing_anything() {
                             1 => {
                                 // Preview-then-act, as an operator does: the
                                 // active snapshot may change in between.
-                                let seen = sb.run(&[
-                                    "--json",
-                                    "ingest",
-                                    "snapshots",
-                                    "--tool",
-                                    tool,
-                                    "--state",
-                                    "active",
-                                ]);
+                                let seen = sb.run(&common::active_args(tool));
                                 let active = if seen.code == 0 {
                                     seen.json()["snapshots"][0]["id"]
                                         .as_str()
@@ -170,7 +162,7 @@ fn eight_processes_share_one_store_without_losing_anything() {
 
     // Nothing lost: every successful import is a stored snapshot, and the
     // trail has exactly one import record per snapshot.
-    let all = sb.ok(&["--json", "ingest", "snapshots"]).json();
+    let all = sb.json(&["ingest", "snapshots"]);
     let ids: Vec<String> = all["snapshots"]
         .as_array()
         .unwrap()
@@ -182,48 +174,16 @@ fn eight_processes_share_one_store_without_losing_anything() {
     for id in &imported {
         assert!(unique.contains(id), "{id} lost");
     }
-    let imports = sb
-        .ok(&[
-            "--json",
-            "ingest",
-            "audit",
-            "list",
-            "--event",
-            "snapshot_imported",
-            "--limit",
-            "1000",
-        ])
-        .json();
+    let imports = sb.json(&common::audit_list_args("snapshot_imported", "1000"));
     assert_eq!(
         imports["audit"].as_array().unwrap().len(),
         imported.len() + 4
     );
-    let rbs = sb
-        .ok(&[
-            "--json",
-            "ingest",
-            "audit",
-            "list",
-            "--event",
-            "snapshot_rolled_back",
-            "--limit",
-            "1000",
-        ])
-        .json();
+    let rbs = sb.json(&common::audit_list_args("snapshot_rolled_back", "1000"));
     assert_eq!(rbs["audit"].as_array().unwrap().len(), rolled_back);
     // Exactly one active, verified snapshot per tool; a linear, valid chain.
     for t in tools {
-        let a = sb
-            .ok(&[
-                "--json",
-                "ingest",
-                "snapshots",
-                "--tool",
-                t,
-                "--state",
-                "active",
-            ])
-            .json();
+        let a = sb.json(&["ingest", "snapshots", "--tool", t, "--state", "active"]);
         let a = a["snapshots"].as_array().unwrap();
         assert_eq!(a.len(), 1, "{t}: {a:?}");
         sb.ok(&["ingest", "verify", a[0]["id"].as_str().unwrap()]);

@@ -18,7 +18,7 @@ fn assert_consistent(sb: &Sandbox, what: &str) {
     assert_eq!(ic, "ok", "{what}: integrity_check");
     let v = sb.run(&["ingest", "audit", "verify"]);
     assert_eq!(v.code, 0, "{what}: audit verify: {}", v.stderr);
-    let all = sb.ok(&["--json", "ingest", "snapshots"]).json();
+    let all = sb.json(&["ingest", "snapshots"]);
     let mut active_per_tool = std::collections::BTreeMap::<String, usize>::new();
     for s in all["snapshots"].as_array().unwrap() {
         let id = s["id"].as_str().unwrap();
@@ -49,12 +49,7 @@ fn assert_consistent(sb: &Sandbox, what: &str) {
 #[cfg(feature = "fault-injection")]
 #[test]
 fn aborting_at_every_step_of_every_workflow_leaves_the_store_as_it_was() {
-    let mut sb = Sandbox::new();
-    std::fs::write(
-        sb.path("config.toml"),
-        "[retention]\nprevious_max_age = \"PT1H\"\narchived_max_age = \"PT1H\"\naudit_max_age = \"PT1H\"\n",
-    )
-    .unwrap();
+    let mut sb = Sandbox::with_config("[retention]\nprevious_max_age = \"PT1H\"\narchived_max_age = \"PT1H\"\naudit_max_age = \"PT1H\"\n");
     let feed = |sb: &Sandbox, n: u64| {
         sb.feed(
             &format!("f{n}.json"),
@@ -78,20 +73,14 @@ fn aborting_at_every_step_of_every_workflow_leaves_the_store_as_it_was() {
     for (i, t) in ["05:00", "05:10", "05:20", "05:30"].iter().enumerate() {
         sb.now = format!("2025-11-01T{t}:00Z");
         let f = feed(&sb, i as u64 + 11);
-        sb.ok(&[
-            "ingest",
-            "import",
-            "--tool",
+        sb.ok(&common::import_args(
             "b",
-            "--imported-at",
-            &sb.now,
+            &["--imported-at", &sb.now],
             f.to_str().unwrap(),
-        ]);
+        ));
     }
     sb.now = "2025-11-01T09:00:00Z".into();
-    let plan = sb
-        .ok(&["--json", "ingest", "retention", "run", "--dry-run"])
-        .json();
+    let plan = sb.json(&["ingest", "retention", "run", "--dry-run"]);
     assert!(
         !plan["retentionRun"]["archived"]
             .as_array()
@@ -103,17 +92,8 @@ fn aborting_at_every_step_of_every_workflow_leaves_the_store_as_it_was() {
                 .is_empty(),
         "{plan}"
     );
-    let active_b = sb
-        .ok(&[
-            "--json",
-            "ingest",
-            "snapshots",
-            "--tool",
-            "b",
-            "--state",
-            "active",
-        ])
-        .json()["snapshots"][0]["id"]
+    let active_b = sb.json(&["ingest", "snapshots", "--tool", "b", "--state", "active"])
+        ["snapshots"][0]["id"]
         .as_str()
         .unwrap()
         .to_string();

@@ -2,6 +2,7 @@
 //! to the same store at once, and both show the others' changes.
 
 mod api_common;
+mod common;
 #[path = "console_support/mod.rs"]
 mod console_support;
 

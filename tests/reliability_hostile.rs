@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{dump, Sandbox};
+use common::{dump, import_args, Sandbox};
 use snapgov::config::Config;
 use snapgov::ingest::Format;
 use snapgov::ops::import::{import, ImportRequest, Input};
@@ -295,13 +295,7 @@ fn a_sparse_2gb_file_and_endless_stdin_are_refused_fast() {
         .set_len(2 << 30)
         .unwrap();
     let t = std::time::Instant::now();
-    let r = sb.run(&[
-        "ingest",
-        "import",
-        "--tool",
-        "syft",
-        sparse.to_str().unwrap(),
-    ]);
+    let r = sb.run(&import_args("syft", &[], sparse.to_str().unwrap()));
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(
         r.stderr.contains("sparse.json") && r.stderr.contains("not a JSON object"),
@@ -349,7 +343,7 @@ fn a_sparse_2gb_file_and_endless_stdin_are_refused_fast() {
         r.stderr
     );
     // Nothing was stored but the failures.
-    let v = sb.ok(&["--json", "ingest", "snapshots"]).json();
+    let v = sb.json(&["ingest", "snapshots"]);
     assert!(v["snapshots"]
         .as_array()
         .unwrap()

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::Sandbox;
+use common::{import_args, tool_args, Sandbox};
 use snapgov::ingest::Format;
 use snapgov::synthetic_feed::FeedSpec;
 
@@ -40,27 +40,20 @@ fn build(sb: &mut Sandbox) -> (Vec<String>, u64) {
                 },
             );
             sb.now = format!("2025-11-{day}T00:00:00Z");
-            let r = sb
-                .ok(&[
-                    "--json",
-                    "ingest",
-                    "import",
-                    "--tool",
-                    tool,
-                    "--source-uri",
-                    "s3://feeds/x",
-                    "--reason",
-                    "nightly",
-                    f.to_str().unwrap(),
-                ])
-                .json();
+            let r = sb.json(&import_args(
+                tool,
+                &["--source-uri", "s3://feeds/x", "--reason", "nightly"],
+                f.to_str().unwrap(),
+            ));
             ids.push(r["import"]["snapshot"]["id"].as_str().unwrap().to_string());
         }
     }
     sb.now = "2025-11-04T00:00:00Z".into();
-    sb.ok(&[
-        "ingest", "rollback", "--tool", "syft", "--force", "--reason", "bad",
-    ]);
+    sb.ok(&tool_args(
+        "rollback",
+        "syft",
+        &["--force", "--reason", "bad"],
+    ));
     sb.ok(&[
         "ingest",
         "expire",
@@ -90,21 +83,28 @@ fn build(sb: &mut Sandbox) -> (Vec<String>, u64) {
     sb.ok(&["token", "create", "--role", "viewer", "--name", "ci"]);
     sb.ok(&["token", "create", "--role", "operator", "--name", "ops"]);
     sb.ok(&["token", "revoke", "ops"]);
-    let n = sb.ok(&["--json", "ingest", "audit", "verify"]).json()["verify"]["recordsChecked"]
+    let n = sb.json(&["ingest", "audit", "verify"])["verify"]["recordsChecked"]
         .as_u64()
         .unwrap();
     (ids, n)
+}
+
+/// Writes an audit checkpoint to `head.json` and folds the WAL into the
+/// store file before a test edits the store behind snapgov's back.
+fn checkpoint(sb: &Sandbox) -> std::path::PathBuf {
+    let cp = sb.path("head.json");
+    sb.ok(&["ingest", "audit", "checkpoint", cp.to_str().unwrap()]);
+    sb.conn()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
+    cp
 }
 
 #[test]
 fn every_kind_of_tampering_is_detected_and_named() {
     let mut sb = Sandbox::new();
     let (ids, n) = build(&mut sb);
-    let cp = sb.path("head.json");
-    sb.ok(&["ingest", "audit", "checkpoint", cp.to_str().unwrap()]);
-    sb.conn()
-        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-        .unwrap();
+    let cp = checkpoint(&sb);
 
     let mut cases = Vec::new();
     for s in 1..=n {
@@ -141,7 +141,7 @@ fn every_kind_of_tampering_is_detected_and_named() {
             "truncated",
         ));
     }
-    let snapshots = sb.ok(&["--json", "ingest", "snapshots"]).json();
+    let snapshots = sb.json(&["ingest", "snapshots"]);
     for s in snapshots["snapshots"].as_array().unwrap() {
         let id = s["id"].as_str().unwrap();
         let other_state = if s["state"] == "archived" {
@@ -460,11 +460,7 @@ type ForgedPurge<'a> = (
 fn a_forged_purge_does_not_pass_the_checkpoint() {
     let mut sb = Sandbox::new();
     let (ids, _) = build(&mut sb);
-    let cp = sb.path("head.json");
-    sb.ok(&["ingest", "audit", "checkpoint", cp.to_str().unwrap()]);
-    sb.conn()
-        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-        .unwrap();
+    let cp = checkpoint(&sb);
     // The first two imports (audit-1 to audit-4) are hidden in each case.
     let first_kept: String = sb
         .conn()
@@ -543,29 +539,21 @@ fn a_forged_purge_does_not_pass_the_checkpoint() {
 
 #[test]
 fn after_a_real_purge_only_the_snapshots_it_attests_may_lack_an_import_record() {
-    let mut sb = Sandbox::new();
-    std::fs::write(
-        sb.path("config.toml"),
-        "[retention]\naudit_max_age = \"P30D\"\n",
-    )
-    .unwrap();
+    let mut sb = Sandbox::with_config("[retention]\naudit_max_age = \"P30D\"\n");
     let (ids, _) = build(&mut sb);
     let cp = sb.path("head.json");
     sb.ok(&["ingest", "audit", "checkpoint", cp.to_str().unwrap()]);
     sb.now = "2026-01-01T00:00:00Z".into();
     // Hides the imports of ids[0] and ids[1] (2025-11-01).
-    let p = sb
-        .ok(&[
-            "--json",
-            "ingest",
-            "audit",
-            "purge",
-            "--before",
-            "2025-11-02T00:00:00Z",
-            "--reason",
-            "yearly",
-        ])
-        .json();
+    let p = sb.json(&[
+        "ingest",
+        "audit",
+        "purge",
+        "--before",
+        "2025-11-02T00:00:00Z",
+        "--reason",
+        "yearly",
+    ]);
     assert_eq!(p["purge"]["purgedThrough"], "audit-4", "{p}");
     let verify = |sb: &Sandbox, db: &str| {
         sb.run(&[

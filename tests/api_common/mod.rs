@@ -1,14 +1,19 @@
 //! Helpers for the API tests: a demo store, tokens, and the real
-//! `snapgov serve` on 127.0.0.1 with a port the OS picks.
+//! `snapgov serve` on 127.0.0.1 with a port the OS picks, and a client that
+//! speaks to it as one token. A test crate using it declares `mod common;` too.
 #![allow(dead_code)]
+
+use crate::common::snapgov_cmd;
+pub use crate::common::NOW;
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use reqwest::Method;
+use serde_json::Value;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-pub const NOW: &str = "2025-12-04T12:00:00Z";
 
 /// A scratch directory with a store and a config file.
 pub struct Scratch {
@@ -45,17 +50,7 @@ impl Scratch {
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_snapgov"));
-        c.args(args)
-            .env("SNAPGOV_DB", self.db())
-            .env("SNAPGOV_CONFIG", self.path("config.toml"))
-            .env("SNAPGOV_USER", "tester")
-            .env("SNAPGOV_NOW", NOW)
-            .env_remove("SNAPGOV_FAULT")
-            .env_remove("SNAPGOV_LOG")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null());
-        c
+        snapgov_cmd(self.dir.path(), NOW, args)
     }
 
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
@@ -81,6 +76,25 @@ impl Scratch {
         v["token"]["token"].as_str().unwrap().to_string()
     }
 
+    /// The id of the tool's active snapshot, as the CLI reports it.
+    pub fn active_id(&self, tool: &str) -> String {
+        self.cli_json(&["ingest", "sla", "--tool", tool])["sla"]["snapshotId"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// The ids of the tool's previous snapshots, in the CLI's order.
+    pub fn previous_ids(&self, tool: &str) -> Vec<String> {
+        let v = self.cli_json(&["ingest", "snapshots", "--tool", tool, "--state", "previous"]);
+        v["snapshots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     pub fn serve(&self) -> Server {
         Server::start(self, &[])
     }
@@ -97,8 +111,14 @@ impl Server {
     pub fn start(s: &Scratch, extra: &[&str]) -> Server {
         let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
         args.extend_from_slice(extra);
-        let mut child = s
-            .cmd(&args)
+        Server::spawn(s.cmd(&args))
+    }
+
+    /// Runs `cmd`, which must end up in `snapgov serve`, and waits for the
+    /// address it announces.
+    pub fn spawn(mut cmd: Command) -> Server {
+        let mut child = cmd
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -133,6 +153,19 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.base.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// A client speaking to this server with the token, or none.
+    pub fn api(&self, token: Option<&str>) -> Api {
+        Api {
+            client: client(),
+            base: self.base.clone(),
+            auth: token.map(|t| format!("Bearer {t}")),
+        }
     }
 
     /// What the server logged so far.
@@ -180,6 +213,66 @@ impl Drop for Server {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+}
+
+/// Requests to one server under one `Authorization` header (or none).
+#[derive(Clone)]
+pub struct Api {
+    client: Client,
+    base: String,
+    auth: Option<String>,
+}
+
+impl Api {
+    /// The same server under another bearer token.
+    pub fn as_token(&self, token: &str) -> Api {
+        self.with_auth(&format!("Bearer {token}"))
+    }
+
+    /// The same server with this `Authorization` header, taken as it is.
+    pub fn with_auth(&self, header: &str) -> Api {
+        Api {
+            auth: Some(header.to_string()),
+            ..self.clone()
+        }
+    }
+
+    /// The same server with no `Authorization` header.
+    pub fn anonymous(&self) -> Api {
+        Api {
+            auth: None,
+            ..self.clone()
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let b = self.client.request(method, format!("{}{path}", self.base));
+        match &self.auth {
+            Some(a) => b.header("Authorization", a),
+            None => b,
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path).send().unwrap()
+    }
+
+    pub fn delete(&self, path: &str) -> Response {
+        self.request(Method::DELETE, path).send().unwrap()
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path).json(body).send().unwrap()
+    }
+
+    pub fn put(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::PUT, path).json(body).send().unwrap()
+    }
+
+    /// A POST whose body goes as it is, with no content type.
+    pub fn post_raw(&self, path: &str, body: impl Into<reqwest::blocking::Body>) -> Response {
+        self.request(Method::POST, path).body(body).send().unwrap()
     }
 }
 
@@ -237,34 +330,12 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Every row of every table, for "nothing changed" checks.
+/// Every row of every table as `table: cells`, for "nothing changed" checks.
 pub fn dump(db: &Path) -> Vec<String> {
-    let c = rusqlite::Connection::open(db).unwrap();
-    let mut out = Vec::new();
-    let tables: Vec<String> = c
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(|r| r.unwrap())
+    let mut out: Vec<String> = crate::common::dump(db)
+        .into_iter()
+        .flat_map(|(t, rows)| rows.into_iter().map(move |r| format!("{t}: {r}")))
         .collect();
-    for t in tables {
-        let mut stmt = c.prepare(&format!("SELECT * FROM {t}")).unwrap();
-        let n = stmt.column_count();
-        let rows = stmt
-            .query_map([], |r| {
-                let mut cells = Vec::new();
-                for i in 0..n {
-                    let v: rusqlite::types::Value = r.get(i)?;
-                    cells.push(format!("{v:?}"));
-                }
-                Ok(cells.join("|"))
-            })
-            .unwrap();
-        for row in rows {
-            out.push(format!("{t}: {}", row.unwrap()));
-        }
-    }
     out.sort();
     out
 }

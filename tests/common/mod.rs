@@ -6,6 +6,31 @@ use std::process::{Command, Output, Stdio};
 
 pub const NOW: &str = "2025-12-04T12:00:00Z";
 
+/// The fields the spec gives a snapshot record.
+pub const SNAPSHOT_KEYS: [&str; 10] = [
+    "id",
+    "tool",
+    "toolVersion",
+    "importedAt",
+    "sourceHash",
+    "normalizedHash",
+    "recordCount",
+    "state",
+    "previousSnapshot",
+    "metadata",
+];
+
+/// The fields the spec gives a tool's SLA document.
+pub const SLA_KEYS: [&str; 7] = [
+    "tool",
+    "snapshotId",
+    "importedAt",
+    "age",
+    "state",
+    "nextCheck",
+    "thresholds",
+];
+
 #[derive(Debug)]
 pub struct Run {
     pub code: i32,
@@ -34,6 +59,22 @@ impl From<Output> for Run {
     }
 }
 
+/// `snapgov args` on the store and config in `dir`, at the clock `now`, as
+/// user `tester`, shielded from the caller's fault, log and colour settings.
+pub fn snapgov_cmd(dir: &Path, now: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_snapgov"));
+    c.args(args)
+        .env("SNAPGOV_DB", dir.join("store.db"))
+        .env("SNAPGOV_CONFIG", dir.join("config.toml"))
+        .env("SNAPGOV_USER", "tester")
+        .env("SNAPGOV_NOW", now)
+        .env_remove("SNAPGOV_FAULT")
+        .env_remove("SNAPGOV_LOG")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    c
+}
+
 /// A scratch store in a temp dir, and a way to run snapgov against it.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
@@ -50,6 +91,13 @@ impl Sandbox {
         }
     }
 
+    /// A sandbox whose config file says `config`.
+    pub fn with_config(config: &str) -> Sandbox {
+        let sb = Sandbox::new();
+        std::fs::write(sb.path("config.toml"), config).unwrap();
+        sb
+    }
+
     pub fn db(&self) -> PathBuf {
         self.dir.path().join("store.db")
     }
@@ -59,16 +107,7 @@ impl Sandbox {
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_snapgov"));
-        c.args(args)
-            .env("SNAPGOV_DB", self.db())
-            .env("SNAPGOV_CONFIG", self.dir.path().join("config.toml"))
-            .env("SNAPGOV_USER", "tester")
-            .env("SNAPGOV_NOW", &self.now)
-            .env_remove("SNAPGOV_FAULT")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null());
-        c
+        snapgov_cmd(self.dir.path(), &self.now, args)
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
@@ -113,6 +152,42 @@ impl Sandbox {
         p
     }
 
+    /// `snapgov --json args`, insisting on exit 0; the parsed output.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(args);
+        self.ok(&a).json()
+    }
+
+    /// `snapgov --json ingest import --tool TOOL EXTRA… FILE`, insisting on
+    /// exit 0; the import's snapshot.
+    pub fn import(&self, tool: &str, extra: &[&str], file: &Path) -> serde_json::Value {
+        let file = file.to_str().unwrap();
+        self.json(&import_args(tool, extra, file))["import"]["snapshot"].clone()
+    }
+
+    /// The id of the tool's one active snapshot.
+    pub fn active_id(&self, tool: &str) -> String {
+        let v = self.ok(&active_args(tool)).json();
+        v["snapshots"][0]["id"].as_str().unwrap().to_string()
+    }
+
+    /// `ingest show ID`: the snapshot.
+    pub fn snapshot(&self, id: &str) -> serde_json::Value {
+        self.json(&["ingest", "show", id])["snapshot"].clone()
+    }
+
+    /// The tool's SLA document (`ingest sla --tool TOOL`).
+    pub fn sla(&self, tool: &str) -> serde_json::Value {
+        self.json(&["ingest", "sla", "--tool", tool])
+    }
+
+    /// The audit records of one event, newest first.
+    pub fn audit_events(&self, event: &str) -> Vec<serde_json::Value> {
+        let v = self.json(&["ingest", "audit", "list", "--event", event]);
+        v["audit"].as_array().cloned().unwrap_or_default()
+    }
+
     pub fn conn(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(self.db()).unwrap()
     }
@@ -121,6 +196,40 @@ impl Sandbox {
     pub fn dump(&self) -> Vec<(String, Vec<String>)> {
         dump(&self.db())
     }
+}
+
+/// The arguments of `ingest CMD --tool TOOL EXTRA…` (no `--json`).
+pub fn tool_args<'a>(cmd: &'a str, tool: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec!["ingest", cmd, "--tool", tool];
+    a.extend_from_slice(extra);
+    a
+}
+
+/// The arguments of `ingest import --tool TOOL EXTRA… FILE` (no `--json`).
+pub fn import_args<'a>(tool: &'a str, extra: &[&'a str], file: &'a str) -> Vec<&'a str> {
+    let mut a = tool_args("import", tool, extra);
+    a.push(file);
+    a
+}
+
+/// The arguments that list the tool's active snapshot as JSON.
+pub fn active_args(tool: &str) -> [&str; 7] {
+    [
+        "--json",
+        "ingest",
+        "snapshots",
+        "--tool",
+        tool,
+        "--state",
+        "active",
+    ]
+}
+
+/// The arguments that list the newest LIMIT audit records of one event (no `--json`).
+pub fn audit_list_args<'a>(event: &'a str, limit: &'a str) -> [&'a str; 7] {
+    [
+        "ingest", "audit", "list", "--event", event, "--limit", limit,
+    ]
 }
 
 pub fn dump(db: &Path) -> Vec<(String, Vec<String>)> {
@@ -168,4 +277,40 @@ pub fn expected_counts(spec: &snapgov::synthetic_feed::FeedSpec) -> (u64, u64) {
         }
     }
     (spec.packages, v)
+}
+
+/// Re-serializes JSON with keys sorted, arrays reversed and other whitespace.
+pub fn reshuffle(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Array(a) => Value::Array(a.iter().rev().map(reshuffle).collect()),
+        Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, v)| (k.clone(), reshuffle(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// A feed's records by identity, detected and parsed with default limits and
+/// merged as the contract says (independent of the store).
+pub fn parse_merged(
+    path: &Path,
+) -> std::collections::BTreeMap<
+    snapgov::domain::record::IdentKey,
+    snapgov::domain::record::NormalizedRecord,
+> {
+    use snapgov::domain::record::NormalizedRecord;
+    use snapgov::ingest::{detect::detect, parse_file, Limits};
+    let limits = Limits::default();
+    let format = detect(path, "x", &limits).unwrap();
+    let mut merged = std::collections::BTreeMap::new();
+    let mut sink = |r: NormalizedRecord| {
+        merged
+            .entry(r.ident_key())
+            .and_modify(|m: &mut NormalizedRecord| m.merge_from(&r))
+            .or_insert(r);
+        Ok(())
+    };
+    parse_file(format, path, "x", &limits, &mut sink).unwrap();
+    merged
 }
