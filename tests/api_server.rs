@@ -249,11 +249,9 @@ fn the_api_verifies_a_snapshot_as_deeply_as_the_cli() {
     );
 
     let srv = s.serve();
-    let resp = client()
-        .get(srv.url(&format!("/api/v1/ingest/snapshots/{id}/verify")))
-        .header("Authorization", bearer(&t))
-        .send()
-        .unwrap();
+    let resp = srv
+        .api(Some(&t))
+        .get(&format!("/api/v1/ingest/snapshots/{id}/verify"));
     let api = problem(resp, 500);
     assert_eq!(api["verify"], cli["verify"]);
 }
