@@ -36,7 +36,11 @@ fn feed(dir: &Path, name: &str, format: Format, spec: &FeedSpec) -> PathBuf {
 fn import_file(store: &mut Store, env: &Env, tool: &str, path: &Path) -> String {
     let mut req = ImportRequest::new(tool, vec![Input::File(path.to_path_buf())]);
     req.allow_shrink = true;
-    import(store, env, &req, &NoProgress).unwrap().snapshot.id
+    import(store, env, &req, &NoProgress)
+        .unwrap()
+        .snapshot
+        .id
+        .to_string()
 }
 
 fn real(rel: &str) -> Option<PathBuf> {
@@ -284,7 +288,7 @@ fn snapshot_states(store: &Store) -> BTreeMap<String, SnapshotState> {
         .list_snapshots(&SnapshotFilter::default())
         .unwrap()
         .into_iter()
-        .map(|s| (s.id, s.state))
+        .map(|s| (s.id.to_string(), s.state))
         .collect()
 }
 
