@@ -335,7 +335,9 @@ fn a_conflict_is_shown_in_the_wizard_with_what_to_do() {
     to_preview(&mut d);
     let plan = d.app.wizard.plan.clone().unwrap();
     // Someone else rolls syft back meanwhile, to another snapshot.
-    let elsewhere = d.app.wizard.targets.as_ref().unwrap().list[3].id.to_string();
+    let elsewhere = d.app.wizard.targets.as_ref().unwrap().list[3]
+        .id
+        .to_string();
     let mut store = Store::open(&d.db, OpenMode::ReadWrite).unwrap();
     let mut other = env();
     other.user = "mallory".into();
@@ -787,7 +789,9 @@ fn confirm_notices_a_concurrent_change_and_a_refused_execute_is_audited() {
     let mut d = Driver::demo(120, 40);
     to_confirm(&mut d);
     let plan = d.app.wizard.plan.clone().unwrap();
-    let elsewhere = d.app.wizard.targets.as_ref().unwrap().list[3].id.to_string();
+    let elsewhere = d.app.wizard.targets.as_ref().unwrap().list[3]
+        .id
+        .to_string();
     let mut store = Store::open(&d.db, OpenMode::ReadWrite).unwrap();
     let mut other = env();
     other.user = "mallory".into();
@@ -1043,7 +1047,9 @@ fn hints_show_only_what_works_now() {
     // After a conflict, Enter reloads, and the hint says so.
     let mut d = Driver::demo(120, 40);
     to_confirm(&mut d);
-    let elsewhere = d.app.wizard.targets.as_ref().unwrap().list[3].id.to_string();
+    let elsewhere = d.app.wizard.targets.as_ref().unwrap().list[3]
+        .id
+        .to_string();
     let mut store = Store::open(&d.db, OpenMode::ReadWrite).unwrap();
     snapgov::ops::rollback::execute(
         &mut store,
@@ -1335,10 +1341,16 @@ fn the_timeline_cursor_moves_mark_to_mark_and_describes_it() {
     d.keys("jj").key(KeyCode::Tab);
     let marks = d.app.overview.as_ref().unwrap().tools[2].marks.clone();
     let s = d.screen();
-    assert!(s.contains(marks[0].id.as_str()) && s.contains("active"), "{s}");
+    assert!(
+        s.contains(marks[0].id.as_str()) && s.contains("active"),
+        "{s}"
+    );
     d.key(KeyCode::Left).key(KeyCode::Left);
     let s = d.screen();
-    let info = s.lines().find(|l| l.contains(marks[2].id.as_str())).unwrap();
+    let info = s
+        .lines()
+        .find(|l| l.contains(marks[2].id.as_str()))
+        .unwrap();
     assert!(
         info.contains(&marks[2].record_count.to_string()) && info.contains("records"),
         "{info}"
@@ -1849,7 +1861,11 @@ fn slash_narrows_lists_as_you_type_with_n_and_shift_n() {
         l.items[l.nav.sel].id
     );
     let total = l.items.len();
-    let matching = l.items.iter().filter(|s| s.id.as_str().contains("1120")).count();
+    let matching = l
+        .items
+        .iter()
+        .filter(|s| s.id.as_str().contains("1120"))
+        .count();
     assert!(matching < total);
     let screen = d.screen();
     assert!(

@@ -283,13 +283,7 @@ mod tests {
             created_by: "t".into(),
             created_at: day(0),
         };
-        let p = plan(
-            &snaps,
-            &[hold],
-            &[id("exp-current")],
-            &policy(),
-            day(100),
-        );
+        let p = plan(&snaps, &[hold], &[id("exp-current")], &policy(), day(100));
         assert!(p.actions.is_empty(), "{p:?}");
         assert_eq!(p.skipped.len(), 2);
         assert!(p.skipped[0].reason.contains("current snapshot"));

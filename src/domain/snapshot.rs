@@ -421,7 +421,16 @@ mod tests {
         let at = Utc.with_ymd_and_hms(2025, 12, 4, 12, 0, 0).unwrap();
         let id = SnapshotId::new("my-scanner", at, 2);
         assert_eq!(id.to_string(), "my-scanner-20251204T120000Z-002");
-        assert_eq!(SnapshotId::parse(&id.to_string()).unwrap(), id);
+        assert_eq!(SnapshotId::parse(id.as_str()).unwrap(), id);
+    }
+
+    #[test]
+    fn an_id_serializes_as_its_plain_string_and_a_bad_one_does_not_deserialize() {
+        let id = SnapshotId::parse("my-scanner-20251204T120000Z-002").unwrap();
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, "\"my-scanner-20251204T120000Z-002\"");
+        assert_eq!(serde_json::from_str::<SnapshotId>(&json).unwrap(), id);
+        assert!(serde_json::from_str::<SnapshotId>("\"my-scanner\"").is_err());
     }
 
     #[test]

@@ -50,8 +50,12 @@ impl App {
                 id: String::from(s.id),
                 tool: s.tool,
             },
-            Action::HoldAdd => Kind::HoldAdd { id: String::from(s.id) },
-            _ => Kind::HoldRemove { id: String::from(s.id) },
+            Action::HoldAdd => Kind::HoldAdd {
+                id: String::from(s.id),
+            },
+            _ => Kind::HoldRemove {
+                id: String::from(s.id),
+            },
         };
         self.open_dialog(kind)
     }

@@ -146,7 +146,10 @@ fn unimported(
     // purge's own list, hashed in the chain, must name it (purges
     // written before the list existed have only the time).
     let attested = purge.as_ref().is_some_and(|p| {
-        s.imported_at < p.before && p.surviving.as_ref().is_none_or(|l| l.iter().any(|x| *x == s.id))
+        s.imported_at < p.before
+            && p.surviving
+                .as_ref()
+                .is_none_or(|l| l.iter().any(|x| *x == s.id))
     });
     if !attested && attesting.is_some() && purge.is_none() {
         // Said once below, not once a snapshot.

@@ -266,7 +266,12 @@ fn activate(
     let tool_key = tx.ensure_tool(&ctx.req.tool)?;
     let affected = tx.restore_active(tool_key, pk)?;
     fault_point("import_activate")?;
-    tx.set_active_pointer(&ctx.req.tool, Some(snap.id.as_str()), ctx.now, &ctx.env.user)?;
+    tx.set_active_pointer(
+        &ctx.req.tool,
+        Some(snap.id.as_str()),
+        ctx.now,
+        &ctx.env.user,
+    )?;
     Ok(affected)
 }
 
@@ -304,7 +309,9 @@ fn audit_import(
             // Attests the relinked neighbour, so `audit verify` expects its
             // new previousSnapshot.
             backfill: at.backfill.then_some(true),
-            next_snapshot: at.backfill.then(|| at.newer.as_ref().map(|n| n.id.to_string())),
+            next_snapshot: at
+                .backfill
+                .then(|| at.newer.as_ref().map(|n| n.id.to_string())),
         }
         .to_value(),
     })?;

@@ -289,7 +289,10 @@ pub fn plan(store: &mut Store, tool: &str, target: &Target, sample: usize) -> Re
         let diff = diff(
             r,
             (super::diff::active_side(r, tool)?, from.id.as_str()),
-            (super::diff::snapshot_side(r, to.id.as_str())?, to.id.as_str()),
+            (
+                super::diff::snapshot_side(r, to.id.as_str())?,
+                to.id.as_str(),
+            ),
             sample,
         )?;
         Ok(Plan {

@@ -135,8 +135,8 @@ fn target_intro(t: &Targets, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         " ({} records) to (AFTER: the freshness after the rollback · ▣ archived · ↶ rolled back from before · default: the previous snapshot):",
         t.active.record_count
     );
-    let room =
-        (inner.width as usize).saturating_sub(2 + t.tool.len() + 16 + t.active.id.as_str().chars().count());
+    let room = (inner.width as usize)
+        .saturating_sub(2 + t.tool.len() + 16 + t.active.id.as_str().chars().count());
     let intro = Line::from(vec![
         Span::raw(format!("Roll {} back from ", t.tool)),
         Span::styled(t.active.id.to_string(), theme.state(SnapshotState::Active)),
