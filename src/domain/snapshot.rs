@@ -14,7 +14,8 @@ use std::fmt;
 /// ids were plain strings.
 #[derive(Clone, Debug)]
 pub struct SnapshotId {
-    tool: String,
+    /// The tool is `rendered[..tool_len]`.
+    tool_len: usize,
     at: DateTime<Utc>,
     seq: u32,
     rendered: String,
@@ -27,7 +28,7 @@ impl SnapshotId {
         let at = super::time::truncate(at);
         let rendered = format!("{tool}-{}-{seq:03}", at.format(ID_TS_FORMAT));
         SnapshotId {
-            tool: tool.to_string(),
+            tool_len: tool.len(),
             at,
             seq,
             rendered,
@@ -35,7 +36,7 @@ impl SnapshotId {
     }
 
     pub fn tool(&self) -> &str {
-        &self.tool
+        &self.rendered[..self.tool_len]
     }
 
     pub fn at(&self) -> DateTime<Utc> {
@@ -72,7 +73,7 @@ impl SnapshotId {
             .map_err(|_| bad())?
             .and_utc();
         Ok(SnapshotId {
-            tool: tool.to_string(),
+            tool_len: tool.len(),
             at,
             seq: seq.parse().map_err(|_| bad())?,
             rendered: s.to_string(),
@@ -421,6 +422,7 @@ mod tests {
         let at = Utc.with_ymd_and_hms(2025, 12, 4, 12, 0, 0).unwrap();
         let id = SnapshotId::new("my-scanner", at, 2);
         assert_eq!(id.to_string(), "my-scanner-20251204T120000Z-002");
+        assert_eq!((id.tool(), id.seq()), ("my-scanner", 2));
         assert_eq!(SnapshotId::parse(id.as_str()).unwrap(), id);
     }
 
