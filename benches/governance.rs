@@ -71,8 +71,8 @@ fn main() {
         .read(|r| -> snapgov::ops::Result<_> {
             let snaps = r.list_snapshots(&Default::default())?;
             Ok((
-                r.get_snapshot_pk(&snaps[1].id)?.unwrap(),
-                r.get_snapshot_pk(&snaps[0].id)?.unwrap(),
+                r.get_snapshot_pk(snaps[1].id.as_str())?.unwrap(),
+                r.get_snapshot_pk(snaps[0].id.as_str())?.unwrap(),
             ))
         })
         .expect("snapshots");
@@ -82,8 +82,8 @@ fn main() {
         .read(|r| {
             snapgov::ops::diff::diff(
                 r,
-                (DiffSide::Snapshot(from.1), &from.0.id),
-                (DiffSide::Snapshot(to.1), &to.0.id),
+                (DiffSide::Snapshot(from.1), from.0.id.as_str()),
+                (DiffSide::Snapshot(to.1), to.0.id.as_str()),
                 10,
             )
         })
@@ -95,7 +95,7 @@ fn main() {
     );
 
     let t = Instant::now();
-    let v = snapgov::ops::snapshots::verify(&store, &to.0.id).expect("verify");
+    let v = snapgov::ops::snapshots::verify(&store, to.0.id.as_str()).expect("verify");
     println!(
         "verify target (re-hash {} records): {:.3} s, {}",
         v.actual_count,

@@ -62,7 +62,7 @@ fn generate(path: &Path) {
                 for i in 0..per_tool {
                     let back = (per_tool - 1 - i) as i64;
                     let at = now() - last_age - Duration::hours(2 * back);
-                    let id = SnapshotId::new(tool, at, 1).to_string();
+                    let id = SnapshotId::new(tool, at, 1);
                     let state = if i == per_tool - 1 {
                         SnapshotState::Active
                     } else if i % 97 == 13 {
@@ -104,7 +104,7 @@ fn generate(path: &Path) {
                     };
                     tx.insert_snapshot(&s)?;
                     if !failed {
-                        prev = Some(id);
+                        prev = Some(id.to_string());
                     }
                 }
                 tx.set_active_pointer(tool, prev.as_deref(), now(), "ci-pipeline")?;

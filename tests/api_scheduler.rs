@@ -30,6 +30,7 @@ fn import_at(store: &mut Store, tool: &str, file: &str, at: DateTime<Utc>) -> St
         .unwrap()
         .snapshot
         .id
+        .to_string()
 }
 
 #[test]

@@ -18,7 +18,7 @@ use snapgov::store::{OpenMode, Store};
 
 fn active_of(d: &Driver, tool: &str) -> String {
     let store = Store::open(&d.db, OpenMode::ReadOnly).unwrap();
-    store.active_snapshot(tool).unwrap().unwrap().id
+    store.active_snapshot(tool).unwrap().unwrap().id.to_string()
 }
 
 fn audit_count(d: &Driver) -> u64 {
@@ -335,7 +335,9 @@ fn a_conflict_is_shown_in_the_wizard_with_what_to_do() {
     to_preview(&mut d);
     let plan = d.app.wizard.plan.clone().unwrap();
     // Someone else rolls syft back meanwhile, to another snapshot.
-    let elsewhere = d.app.wizard.targets.as_ref().unwrap().list[3].id.clone();
+    let elsewhere = d.app.wizard.targets.as_ref().unwrap().list[3]
+        .id
+        .to_string();
     let mut store = Store::open(&d.db, OpenMode::ReadWrite).unwrap();
     let mut other = env();
     other.user = "mallory".into();
@@ -361,7 +363,7 @@ fn a_conflict_is_shown_in_the_wizard_with_what_to_do() {
     let f = w.outcome().cloned().unwrap().unwrap_err();
     assert_eq!(f.kind, FailKind::Conflict);
     assert!(
-        f.message.contains("mallory") && f.message.contains(&plan.from.id),
+        f.message.contains("mallory") && f.message.contains(plan.from.id.as_str()),
         "{}",
         f.message
     );
@@ -787,7 +789,9 @@ fn confirm_notices_a_concurrent_change_and_a_refused_execute_is_audited() {
     let mut d = Driver::demo(120, 40);
     to_confirm(&mut d);
     let plan = d.app.wizard.plan.clone().unwrap();
-    let elsewhere = d.app.wizard.targets.as_ref().unwrap().list[3].id.clone();
+    let elsewhere = d.app.wizard.targets.as_ref().unwrap().list[3]
+        .id
+        .to_string();
     let mut store = Store::open(&d.db, OpenMode::ReadWrite).unwrap();
     let mut other = env();
     other.user = "mallory".into();
@@ -848,7 +852,7 @@ fn confirm_notices_a_concurrent_change_and_a_refused_execute_is_audited() {
     assert_ne!(rec.user, "mallory");
     assert_eq!(rec.details["expectedActive"], plan.from.id.as_str());
     let f = d2.app.wizard.outcome().cloned().unwrap().unwrap_err();
-    assert!(f.message.contains(&plan.from.id), "{}", f.message);
+    assert!(f.message.contains(plan.from.id.as_str()), "{}", f.message);
 }
 
 #[test]
@@ -889,7 +893,7 @@ fn the_wizard_shows_consequences_before_confirm() {
         .expect("an old target");
     let row = screen
         .lines()
-        .find(|l| l.contains(&t.list[old].id))
+        .find(|l| l.contains(t.list[old].id.as_str()))
         .map(String::from);
     if let Some(row) = row {
         assert!(row.contains("critical"), "{row}");
@@ -1043,7 +1047,9 @@ fn hints_show_only_what_works_now() {
     // After a conflict, Enter reloads, and the hint says so.
     let mut d = Driver::demo(120, 40);
     to_confirm(&mut d);
-    let elsewhere = d.app.wizard.targets.as_ref().unwrap().list[3].id.clone();
+    let elsewhere = d.app.wizard.targets.as_ref().unwrap().list[3]
+        .id
+        .to_string();
     let mut store = Store::open(&d.db, OpenMode::ReadWrite).unwrap();
     snapgov::ops::rollback::execute(
         &mut store,
@@ -1335,10 +1341,16 @@ fn the_timeline_cursor_moves_mark_to_mark_and_describes_it() {
     d.keys("jj").key(KeyCode::Tab);
     let marks = d.app.overview.as_ref().unwrap().tools[2].marks.clone();
     let s = d.screen();
-    assert!(s.contains(&marks[0].id) && s.contains("active"), "{s}");
+    assert!(
+        s.contains(marks[0].id.as_str()) && s.contains("active"),
+        "{s}"
+    );
     d.key(KeyCode::Left).key(KeyCode::Left);
     let s = d.screen();
-    let info = s.lines().find(|l| l.contains(&marks[2].id)).unwrap();
+    let info = s
+        .lines()
+        .find(|l| l.contains(marks[2].id.as_str()))
+        .unwrap();
     assert!(
         info.contains(&marks[2].record_count.to_string()) && info.contains("records"),
         "{info}"
@@ -1494,7 +1506,7 @@ fn state_of(d: &Driver, id: &str) -> String {
 fn expire_from_the_console_needs_a_reason_and_the_exact_name_and_is_audited() {
     let mut d = Driver::demo(120, 40);
     d.keys("jj").key(KeyCode::Enter).keys("j");
-    let id = d.app.snapshots.as_ref().unwrap().items[1].id.clone();
+    let id = d.app.snapshots.as_ref().unwrap().items[1].id.to_string();
     let before = audit_count(&d);
     d.keys("e");
     assert!(d.app.dialog.is_some());
@@ -1672,7 +1684,7 @@ fn read_only_hides_every_governance_action() {
 fn y_copies_the_selected_id() {
     let mut d = Driver::demo(120, 40);
     d.keys("jj").key(KeyCode::Enter).keys("jy");
-    let id = d.app.snapshots.as_ref().unwrap().items[1].id.clone();
+    let id = d.app.snapshots.as_ref().unwrap().items[1].id.to_string();
     assert_eq!(d.copied, vec![id.clone()]);
     assert!(d.app.flash.as_ref().unwrap().0.contains(&id));
     d.key(KeyCode::Esc).keys("4y");
@@ -1701,7 +1713,7 @@ fn changes_made_elsewhere_are_toasted() {
         &mut store,
         &env(),
         "trivy",
-        &snapgov::ops::rollback::Target::Id(old.id.clone()),
+        &snapgov::ops::rollback::Target::Id(old.id.to_string()),
         None,
         "elsewhere",
         &snapgov::ops::rollback::Quiet,
@@ -1844,19 +1856,23 @@ fn slash_narrows_lists_as_you_type_with_n_and_shift_n() {
     d.keys("gjj").key(KeyCode::Enter).keys("/1120");
     let l = d.app.snapshots.as_ref().unwrap();
     assert!(
-        l.items[l.nav.sel].id.contains("1120"),
+        l.items[l.nav.sel].id.as_str().contains("1120"),
         "{}",
         l.items[l.nav.sel].id
     );
     let total = l.items.len();
-    let matching = l.items.iter().filter(|s| s.id.contains("1120")).count();
+    let matching = l
+        .items
+        .iter()
+        .filter(|s| s.id.as_str().contains("1120"))
+        .count();
     assert!(matching < total);
     let screen = d.screen();
     assert!(
         screen.contains(&format!("1/{matching} of {total}")),
         "{screen}"
     );
-    let newest = l.items[0].id.trim_start_matches("syft-");
+    let newest = l.items[0].id.as_str().trim_start_matches("syft-");
     assert!(!screen.contains(newest), "the newest is hidden: {screen}");
     let first_row = screen.lines().nth(3).unwrap();
     assert!(first_row.contains("1120"), "{screen}");
@@ -1876,7 +1892,7 @@ fn slash_narrows_the_wizard_lists() {
     );
     assert!(d.app.find.is_none(), "a new list starts unfiltered");
     let targets = d.app.wizard.targets.as_ref().unwrap().list.clone();
-    let pick = targets.last().unwrap().id.clone();
+    let pick = targets.last().unwrap().id.to_string();
     // Its timestamp: unique to it.
     let needle = &pick[pick.len() - 20..pick.len() - 4];
     d.keys("/").keys(needle).key(KeyCode::Enter);

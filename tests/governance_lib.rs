@@ -13,7 +13,7 @@ use snapgov::ops::import::{import, ImportRequest, Input};
 use snapgov::ops::rollback::{execute, Quiet, Target};
 use snapgov::ops::{self, Clock, Env, NoProgress};
 use snapgov::store::prelude::*;
-use snapgov::store::{OpenMode, SnapshotFilter, Store};
+use snapgov::store::{OpenMode, SnapshotFilter, Store, StoreError};
 use snapgov::synthetic_feed::FeedSpec;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,7 +36,11 @@ fn feed(dir: &Path, name: &str, format: Format, spec: &FeedSpec) -> PathBuf {
 fn import_file(store: &mut Store, env: &Env, tool: &str, path: &Path) -> String {
     let mut req = ImportRequest::new(tool, vec![Input::File(path.to_path_buf())]);
     req.allow_shrink = true;
-    import(store, env, &req, &NoProgress).unwrap().snapshot.id
+    import(store, env, &req, &NoProgress)
+        .unwrap()
+        .snapshot
+        .id
+        .to_string()
 }
 
 fn real(rel: &str) -> Option<PathBuf> {
@@ -284,7 +288,7 @@ fn snapshot_states(store: &Store) -> BTreeMap<String, SnapshotState> {
         .list_snapshots(&SnapshotFilter::default())
         .unwrap()
         .into_iter()
-        .map(|s| (s.id, s.state))
+        .map(|s| (s.id.to_string(), s.state))
         .collect()
 }
 
@@ -461,4 +465,31 @@ fn the_last_import_gauge_sees_past_a_long_run_of_failed_imports() {
     assert_eq!(snapshots, 26);
     assert_eq!(gauges.len(), 1);
     assert_eq!(gauges[0].last_import, Some(day(0)));
+}
+
+#[test]
+fn a_stored_id_that_does_not_parse_reads_as_corrupt_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let mut store = Store::open(&db, OpenMode::ReadWrite).unwrap();
+    let f = feed(dir.path(), "f.json", Format::SyftJson, &FeedSpec::default());
+    let id = import_file(&mut store, &env_at(&Config::default(), day(0)), "syft", &f);
+    drop(store);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute(
+        "UPDATE snapshots SET id = 'syft-yesterday' WHERE id = ?1",
+        [&id],
+    )
+    .unwrap();
+    drop(c);
+    let store = Store::open(&db, OpenMode::ReadOnly).unwrap();
+    for got in [
+        store.get_snapshot("syft-yesterday").map(|_| ()),
+        store.list_snapshots(&SnapshotFilter::default()).map(|_| ()),
+    ] {
+        match got {
+            Err(StoreError::Corrupt(m)) => assert!(m.contains("syft-yesterday"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -105,7 +105,7 @@ pub fn snapshots_table(style: &Style, snaps: &[Snapshot], now: DateTime<Utc>) ->
         .iter()
         .map(|s| {
             vec![
-                esc(&s.id),
+                esc(s.id.as_str()),
                 style.state(s.state),
                 fmt_ts(s.imported_at),
                 age(s.imported_at, now),
@@ -123,7 +123,7 @@ pub fn snapshots_table(style: &Style, snaps: &[Snapshot], now: DateTime<Utc>) ->
 pub fn snapshot_detail(style: &Style, s: &Snapshot, now: DateTime<Utc>) -> String {
     let mut out = String::new();
     let mut kv = |k: &str, v: String| out.push_str(&format!("{:<16} {v}\n", format!("{k}:")));
-    kv("id", style.bold(&esc(&s.id)));
+    kv("id", style.bold(&esc(s.id.as_str())));
     kv(
         "tool",
         esc(format!("{} {}", s.tool, s.tool_version.as_deref().unwrap_or("")).trim_end()),

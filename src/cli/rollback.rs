@@ -44,8 +44,8 @@ pub fn rollback(ctx: &Context, a: RollbackArgs) -> Result<u8> {
         &mut store,
         &ctx.env,
         &plan.tool,
-        &Target::Id(plan.to.id.clone()),
-        Some(&plan.from.id),
+        &Target::Id(plan.to.id.to_string()),
+        Some(plan.from.id.as_str()),
         &reason,
         &printer,
     )?;
@@ -106,9 +106,9 @@ fn confirm(plan: &Plan, mut reason: Option<String>) -> Result<Option<String>> {
     eprintln!(
         "rolling {} back from {} ({} records) to {} ({} records){}",
         esc(&plan.tool),
-        esc(&plan.from.id),
+        esc(plan.from.id.as_str()),
         plan.from.record_count,
-        esc(&plan.to.id),
+        esc(plan.to.id.as_str()),
         plan.to.record_count,
         if plan.target_was_archived {
             " (archived)"

@@ -189,7 +189,7 @@ pub fn expire(ctx: &Context, id: String, reason: String) -> Result<u8> {
     } else {
         println!(
             "expired {} ({}): its data is no longer available",
-            esc(&s.id),
+            esc(s.id.as_str()),
             esc(&s.tool)
         );
     }

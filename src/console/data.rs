@@ -105,7 +105,7 @@ pub fn overview(store: &mut Store, env: &Env, window_days: i64) -> Result<Overvi
                     tool: Some(sla.tool.clone()),
                     newest_first: true,
                     limit: Some(PAGE),
-                    after: marks.last().map(|s| s.id.clone()),
+                    after: marks.last().map(|s| s.id.to_string()),
                     ..Default::default()
                 },
             )?;
@@ -208,14 +208,14 @@ pub fn targets(store: &mut Store, env: &Env, tool: &str) -> Result<Targets> {
             ))
         })?;
         let default = ops::rollback::default_target(r, &active)?;
-        Ok((active, default.map(|d| d.id)))
+        Ok((active, default.map(|d| String::from(d.id))))
     })?;
     let mut list = Vec::new();
     let mut after: Option<String> = None;
     loop {
         let page = snapshots(store, tool, after.clone(), PAGE)?;
         let n = page.len();
-        after = page.last().map(|s| s.id.clone());
+        after = page.last().map(|s| s.id.to_string());
         list.extend(page.into_iter().filter(|s| {
             matches!(s.state, SnapshotState::Previous | SnapshotState::Archived)
                 && s.id != active.id

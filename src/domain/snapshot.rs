@@ -6,22 +6,49 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// `{tool}-{YYYYMMDDTHHMMSSZ}-{NNN}`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// Keeps its rendered form: ids are shown, compared and written far more
+/// often than they are made (a console listing 50k snapshots renders every
+/// id each frame), and an id read back must stay byte-identical to the one
+/// stored. Equality, hashing and order are those of that string, as when
+/// ids were plain strings.
+#[derive(Clone, Debug)]
 pub struct SnapshotId {
-    pub tool: String,
-    pub at: DateTime<Utc>,
-    pub seq: u32,
+    /// The tool is `rendered[..tool_len]`.
+    tool_len: usize,
+    at: DateTime<Utc>,
+    seq: u32,
+    rendered: String,
 }
 
 pub const ID_TS_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 
 impl SnapshotId {
     pub fn new(tool: &str, at: DateTime<Utc>, seq: u32) -> Self {
+        let at = super::time::truncate(at);
+        let rendered = format!("{tool}-{}-{seq:03}", at.format(ID_TS_FORMAT));
         SnapshotId {
-            tool: tool.to_string(),
-            at: super::time::truncate(at),
+            tool_len: tool.len(),
+            at,
             seq,
+            rendered,
         }
+    }
+
+    pub fn tool(&self) -> &str {
+        &self.rendered[..self.tool_len]
+    }
+
+    pub fn at(&self) -> DateTime<Utc> {
+        self.at
+    }
+
+    pub fn seq(&self) -> u32 {
+        self.seq
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.rendered
     }
 
     /// The timestamp part of the id, e.g. `20251204T000000Z`.
@@ -46,16 +73,112 @@ impl SnapshotId {
             .map_err(|_| bad())?
             .and_utc();
         Ok(SnapshotId {
-            tool: tool.to_string(),
+            tool_len: tool.len(),
             at,
             seq: seq.parse().map_err(|_| bad())?,
+            rendered: s.to_string(),
         })
     }
 }
 
 impl fmt::Display for SnapshotId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}-{:03}", self.tool, self.ts_part(), self.seq)
+        f.write_str(&self.rendered)
+    }
+}
+
+impl PartialEq for SnapshotId {
+    fn eq(&self, other: &Self) -> bool {
+        self.rendered == other.rendered
+    }
+}
+
+impl Eq for SnapshotId {}
+
+impl std::hash::Hash for SnapshotId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.rendered.hash(state)
+    }
+}
+
+impl PartialOrd for SnapshotId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for SnapshotId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.rendered.cmp(&other.rendered)
+    }
+}
+
+impl PartialEq<str> for SnapshotId {
+    fn eq(&self, other: &str) -> bool {
+        self.rendered == other
+    }
+}
+
+impl PartialEq<&str> for SnapshotId {
+    fn eq(&self, other: &&str) -> bool {
+        self.rendered == *other
+    }
+}
+
+impl PartialEq<String> for SnapshotId {
+    fn eq(&self, other: &String) -> bool {
+        &self.rendered == other
+    }
+}
+
+impl PartialEq<SnapshotId> for String {
+    fn eq(&self, other: &SnapshotId) -> bool {
+        *self == other.rendered
+    }
+}
+
+impl PartialEq<SnapshotId> for &str {
+    fn eq(&self, other: &SnapshotId) -> bool {
+        *self == other.rendered
+    }
+}
+
+impl AsRef<str> for SnapshotId {
+    fn as_ref(&self) -> &str {
+        &self.rendered
+    }
+}
+
+impl std::borrow::Borrow<str> for SnapshotId {
+    fn borrow(&self) -> &str {
+        &self.rendered
+    }
+}
+
+impl std::str::FromStr for SnapshotId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        SnapshotId::parse(s)
+    }
+}
+
+impl From<SnapshotId> for String {
+    fn from(id: SnapshotId) -> String {
+        id.rendered
+    }
+}
+
+/// Serialized as the plain id string, exactly as when ids were strings.
+impl Serialize for SnapshotId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.rendered)
+    }
+}
+
+impl<'de> Deserialize<'de> for SnapshotId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        SnapshotId::parse(&s).map_err(serde::de::Error::custom)
     }
 }
 
@@ -223,7 +346,7 @@ pub struct RecordStats {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
-    pub id: String,
+    pub id: SnapshotId,
     pub tool: String,
     pub tool_version: Option<String>,
     #[serde(with = "ts")]
@@ -253,12 +376,6 @@ pub struct Snapshot {
     pub state_changed_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<RecordStats>,
-}
-
-impl Snapshot {
-    pub fn parsed_id(&self) -> Option<SnapshotId> {
-        SnapshotId::parse(&self.id).ok()
-    }
 }
 
 #[cfg(test)]
@@ -305,7 +422,17 @@ mod tests {
         let at = Utc.with_ymd_and_hms(2025, 12, 4, 12, 0, 0).unwrap();
         let id = SnapshotId::new("my-scanner", at, 2);
         assert_eq!(id.to_string(), "my-scanner-20251204T120000Z-002");
-        assert_eq!(SnapshotId::parse(&id.to_string()).unwrap(), id);
+        assert_eq!((id.tool(), id.seq()), ("my-scanner", 2));
+        assert_eq!(SnapshotId::parse(id.as_str()).unwrap(), id);
+    }
+
+    #[test]
+    fn an_id_serializes_as_its_plain_string_and_a_bad_one_does_not_deserialize() {
+        let id = SnapshotId::parse("my-scanner-20251204T120000Z-002").unwrap();
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, "\"my-scanner-20251204T120000Z-002\"");
+        assert_eq!(serde_json::from_str::<SnapshotId>(&json).unwrap(), id);
+        assert!(serde_json::from_str::<SnapshotId>("\"my-scanner\"").is_err());
     }
 
     #[test]

@@ -185,7 +185,7 @@ impl Demo<'_> {
                     super::retention::hold_add(
                         store,
                         &bob(11),
-                        &s.id,
+                        s.id.as_str(),
                         "Audit hold: Q4 compliance review",
                         self.now + Duration::days(45),
                     )?;
@@ -224,7 +224,7 @@ impl Demo<'_> {
             super::expire::expire(
                 store,
                 &e,
-                &active.id,
+                active.id.as_str(),
                 "license database found corrupt upstream",
             )?;
         }

@@ -38,9 +38,9 @@ pub fn expire(store: &mut Store, env: &Env, id: &str, reason: &str) -> Result<Sn
             timestamp: now,
             user: env.user.clone(),
             tool: Some(s.tool.clone()),
-            snapshot_id: Some(s.id.clone()),
+            snapshot_id: Some(s.id.to_string()),
             details: SnapshotExpired {
-                snapshot_id: s.id.clone(),
+                snapshot_id: s.id.to_string(),
                 tool: s.tool.clone(),
                 reason: reason.to_string(),
                 was_active,

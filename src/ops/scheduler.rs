@@ -222,7 +222,7 @@ impl Scheduler {
                     tool: s.tool.clone(),
                     from: prev,
                     to: level,
-                    snapshot_id: s.snapshot.as_ref().map(|x| x.id.clone()),
+                    snapshot_id: s.snapshot.as_ref().map(|x| x.id.to_string()),
                     at: fmt_ts(now),
                 });
             }

@@ -61,7 +61,7 @@ impl SlaStatus {
     pub fn doc(&self) -> SlaDoc {
         SlaDoc {
             tool: self.tool.clone(),
-            snapshot_id: self.snapshot.as_ref().map(|s| s.id.clone()),
+            snapshot_id: self.snapshot.as_ref().map(|s| s.id.to_string()),
             imported_at: self.snapshot.as_ref().map(|s| fmt_ts(s.imported_at)),
             age: self.assessment.map(|a| fmt_duration(a.age)),
             state: self
@@ -234,10 +234,10 @@ pub fn guard(
                         timestamp: now,
                         user: env.user.clone(),
                         tool: Some(tool.to_string()),
-                        snapshot_id: Some(snap.id.clone()),
+                        snapshot_id: Some(snap.id.to_string()),
                         details: FreshnessOverride {
                             tool: tool.to_string(),
-                            snapshot_id: snap.id.clone(),
+                            snapshot_id: snap.id.to_string(),
                             state: "critical".into(),
                             age: age.clone(),
                             reason: reason.to_string(),

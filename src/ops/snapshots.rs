@@ -117,7 +117,7 @@ pub fn verify_collect(
         && summary.count == snap.record_count;
     Ok((
         VerifyResult {
-            snapshot_id: snap.id,
+            snapshot_id: String::from(snap.id),
             status: match ok {
                 true => VerifyStatus::Verified,
                 false => VerifyStatus::Mismatch,
@@ -218,7 +218,7 @@ pub fn verify_all(store: &impl Queries) -> Result<VerifyAll> {
     let snaps = list_all(store)?;
     let mut results = Vec::new();
     for s in snaps.iter().filter(|s| s.state.is_restorable()) {
-        results.push(verify_deep(store, &s.id)?);
+        results.push(verify_deep(store, s.id.as_str())?);
     }
     let mut active_problems = Vec::new();
     for t in store.tools()? {
@@ -231,7 +231,7 @@ pub fn verify_all(store: &impl Queries) -> Result<VerifyAll> {
             .and_then(|id| snaps.iter().find(|s| s.id == id));
         match active {
             Some(a) if a.state.is_restorable() => {
-                let Some((_, pk)) = store.get_snapshot_pk(&a.id)? else {
+                let Some((_, pk)) = store.get_snapshot_pk(a.id.as_str())? else {
                     continue;
                 };
                 let (mut added, mut removed, mut changed) = (0u64, 0u64, 0u64);

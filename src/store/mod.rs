@@ -91,8 +91,20 @@ impl StoreError {
     }
 }
 
+/// A stored value a row reader cannot make sense of; it travels through
+/// rusqlite's row mapping as a conversion failure's source so that it
+/// surfaces as [`StoreError::Corrupt`] rather than as an engine error.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct CorruptRow(pub(crate) String);
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::FromSqlConversionFailure(_, _, source) = &e {
+            if let Some(c) = source.downcast_ref::<CorruptRow>() {
+                return StoreError::Corrupt(c.0.clone());
+            }
+        }
         if let rusqlite::Error::SqliteFailure(f, _) = &e {
             match f.code {
                 rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {

@@ -1,7 +1,7 @@
 //! Snapshot rows and each tool's active pointer.
 
-use super::{Queries, Result, StoreError, WriteTx};
-use crate::domain::snapshot::{Snapshot, SnapshotMetadata, SnapshotState};
+use super::{CorruptRow, Queries, Result, StoreError, WriteTx};
+use crate::domain::snapshot::{Snapshot, SnapshotId, SnapshotMetadata, SnapshotState};
 use crate::domain::time::{fmt_ts, parse_ts};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, params_from_iter, OptionalExtension, Row, ToSql};
@@ -56,10 +56,6 @@ fn written_columns(s: &Snapshot) -> [Box<dyn ToSql + '_>; 17] {
     ]
 }
 
-fn corrupt(what: &str, id: &str) -> StoreError {
-    StoreError::Corrupt(format!("snapshot {id}: unreadable {what}"))
-}
-
 fn from_row(r: &Row<'_>) -> rusqlite::Result<(Snapshot, i64)> {
     let id: String = r.get(0)?;
     let imported_at: String = r.get(3)?;
@@ -75,6 +71,13 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<(Snapshot, i64)> {
         )
     };
     let snap = Snapshot {
+        id: SnapshotId::parse(&id).map_err(|_| {
+            rusqlite::Error::FromSqlConversionFailure(
+                0,
+                rusqlite::types::Type::Text,
+                Box::new(CorruptRow(format!("snapshot {id}: unreadable id"))),
+            )
+        })?,
         tool: r.get(1)?,
         tool_version: r.get(2)?,
         imported_at: parse_ts(&imported_at).map_err(|_| bad(3, "importedAt"))?,
@@ -104,7 +107,6 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<(Snapshot, i64)> {
             .map(|s| serde_json::from_str(&s))
             .transpose()
             .map_err(|_| bad(18, "stats"))?,
-        id,
     };
     Ok((snap, r.get(19)?))
 }
@@ -140,7 +142,7 @@ pub trait SnapshotReads: Queries {
                 return Ok(Vec::new());
             };
             args.push(fmt_ts(s.imported_at));
-            args.push(s.id);
+            args.push(String::from(s.id));
             let n = args.len();
             sql.push_str(&format!(
                 " AND (imported_at {cmp} ?{} OR (imported_at = ?{} AND id {cmp} ?{n}))",
@@ -251,14 +253,14 @@ impl WriteTx<'_> {
 
     /// Inserts a new snapshot row; returns its internal key.
     pub fn insert_snapshot(&mut self, s: &Snapshot) -> Result<i64> {
-        let id = s.parsed_id().ok_or_else(|| corrupt("id", &s.id))?;
+        let id = &s.id;
         self.tx.execute(
             &format!("INSERT INTO snapshots ({COLUMNS}, id_ts, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, NULL, ?20, ?21)"),
             params_from_iter(
-                [Box::new(&s.id) as Box<dyn ToSql>, Box::new(&s.tool)]
+                [Box::new(s.id.as_str()) as Box<dyn ToSql>, Box::new(&s.tool)]
                     .into_iter()
                     .chain(written_columns(s))
-                    .chain([Box::new(id.ts_part()) as Box<dyn ToSql>, Box::new(id.seq)]),
+                    .chain([Box::new(id.ts_part()) as Box<dyn ToSql>, Box::new(id.seq())]),
             ),
         )?;
         Ok(self.tx.last_insert_rowid())
@@ -269,7 +271,7 @@ impl WriteTx<'_> {
         let n = self.tx.execute(
             "UPDATE snapshots SET tool_version = ?2, imported_at = ?3, source_hash = ?4, normalized_hash = ?5, record_count = ?6, state = ?7, previous_snapshot = ?8, source_uri = ?9, import_user = ?10, import_reason = ?11, format = ?12, generated_at = ?13, schema_version = ?14, warnings = ?15, failure_reason = ?16, state_changed_at = ?17, stats = ?18 WHERE id = ?1",
             params_from_iter(
-                std::iter::once(Box::new(&s.id) as Box<dyn ToSql>).chain(written_columns(s)),
+                std::iter::once(Box::new(s.id.as_str()) as Box<dyn ToSql>).chain(written_columns(s)),
             ),
         )?;
         if n == 0 {

@@ -145,7 +145,7 @@ pub async fn rollback(
             let now = ops::rollback::resolve_now(store, &tool, &Target::Id(id.clone()));
             let expected = match (b.expected_active, b.force) {
                 (Some(e), _) => e,
-                (None, true) => now?.0.id,
+                (None, true) => String::from(now?.0.id),
                 (None, false) => {
                     // A rollback that cannot run says why first (422).
                     now?;

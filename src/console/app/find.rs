@@ -109,7 +109,7 @@ impl App {
     pub fn find_labels(&self) -> Option<Vec<String>> {
         match self.screen {
             Screen::Overview => Some(match &self.snapshots {
-                Some(l) => l.items.iter().map(|s| s.id.clone()).collect(),
+                Some(l) => l.items.iter().map(|s| s.id.to_string()).collect(),
                 None => self.tool_names(),
             }),
             Screen::Sla => Some(self.tool_names()),
@@ -121,7 +121,7 @@ impl App {
                     self.wizard
                         .targets
                         .as_ref()
-                        .map(|t| t.list.iter().map(|s| s.id.clone()).collect())
+                        .map(|t| t.list.iter().map(|s| s.id.to_string()).collect())
                         .unwrap_or_default(),
                 ),
                 wizard::WizardStep::Preview => Some(

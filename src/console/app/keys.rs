@@ -276,13 +276,13 @@ impl App {
         };
         match self.screen {
             Screen::Overview => match &self.snapshots {
-                Some(_) => self.selected_snapshot().map(|s| s.id.clone()),
+                Some(_) => self.selected_snapshot().map(|s| s.id.to_string()),
                 None if self.overview_focus == Pane::Detail => tool()
                     .and_then(|t| t.marks.get(self.mark_sel))
-                    .map(|s| s.id.clone()),
-                None => tool().and_then(|t| t.active()).map(|s| s.id.clone()),
+                    .map(|s| s.id.to_string()),
+                None => tool().and_then(|t| t.active()).map(|s| s.id.to_string()),
             },
-            Screen::Sla => tool().and_then(|t| t.active()).map(|s| s.id.clone()),
+            Screen::Sla => tool().and_then(|t| t.active()).map(|s| s.id.to_string()),
             Screen::Rollback => match self.wizard.step {
                 wizard::WizardStep::Tool => None,
                 wizard::WizardStep::Target => self
@@ -290,7 +290,7 @@ impl App {
                     .targets
                     .as_ref()
                     .and_then(|t| t.list.get(self.wizard.target_nav.sel))
-                    .map(|s| s.id.clone()),
+                    .map(|s| s.id.to_string()),
                 wizard::WizardStep::Preview => self
                     .wizard
                     .preview

@@ -335,7 +335,7 @@ impl App {
                     .iter()
                     .map(|t| ToolChoice {
                         name: t.name().to_string(),
-                        active: t.active().map(|s| s.id.clone()),
+                        active: t.active().map(|s| s.id.to_string()),
                     })
                     .collect()
             })

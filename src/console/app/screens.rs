@@ -47,11 +47,15 @@ impl App {
         };
         let kind = match a {
             Action::Expire => Kind::Expire {
-                id: s.id,
+                id: String::from(s.id),
                 tool: s.tool,
             },
-            Action::HoldAdd => Kind::HoldAdd { id: s.id },
-            _ => Kind::HoldRemove { id: s.id },
+            Action::HoldAdd => Kind::HoldAdd {
+                id: String::from(s.id),
+            },
+            _ => Kind::HoldRemove {
+                id: String::from(s.id),
+            },
         };
         self.open_dialog(kind)
     }
@@ -78,7 +82,7 @@ impl App {
                     .filter(|s| {
                         matches!(s.state, SnapshotState::Previous | SnapshotState::Archived)
                     })
-                    .map(|s| s.id.clone());
+                    .map(|s| s.id.to_string());
                 return self.start_rollback(&tool, target);
             }
             other if list.focus == Pane::Detail => {
@@ -105,7 +109,7 @@ impl App {
         if list.exhausted || list.req.is_some() {
             return Vec::new();
         }
-        let after = list.items.last().map(|s| s.id.clone());
+        let after = list.items.last().map(|s| s.id.to_string());
         let tool = list.tool.clone();
         let (id, e) = self.run(Job::Snapshots { tool, after });
         if let Some(l) = self.snapshots.as_mut() {

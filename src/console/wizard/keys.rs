@@ -64,7 +64,7 @@ impl Wizard {
                     .targets
                     .as_ref()
                     .and_then(|t| t.list.get(self.target_nav.sel))
-                    .map(|s| s.id.clone());
+                    .map(|s| s.id.to_string());
                 match chosen {
                     Some(id) => (self.start_verify(id, ids), Exit::Stay),
                     None => stay(),

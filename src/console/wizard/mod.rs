@@ -425,8 +425,8 @@ impl Wizard {
             id,
             job: Job::Execute {
                 tool,
-                target: plan.to.id.clone(),
-                expected_active: plan.from.id.clone(),
+                target: plan.to.id.to_string(),
+                expected_active: plan.from.id.to_string(),
                 reason,
             },
         }]

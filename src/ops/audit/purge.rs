@@ -133,7 +133,7 @@ fn surviving_snapshots(tx: &impl Queries, last_seq: u64) -> Result<Vec<String>> 
     let mut surviving: Vec<String> = tx
         .list_snapshots(&SnapshotFilter::default())?
         .into_iter()
-        .map(|s| s.id)
+        .map(|s| String::from(s.id))
         .filter(|id| !kept_imports.contains(id))
         .collect();
     surviving.sort();

@@ -23,7 +23,7 @@ pub(super) fn check_snapshots(
     let mut unaccounted: Vec<String> = Vec::new();
     let mut checked = 0;
     for s in snapshots {
-        match w.imports.get(&s.id) {
+        match w.imports.get(s.id.as_str()) {
             Some(i) => {
                 // Only snapshots compared with their import record count
                 // (after a purge, older ones have none left to match).
@@ -146,11 +146,14 @@ fn unimported(
     // purge's own list, hashed in the chain, must name it (purges
     // written before the list existed have only the time).
     let attested = purge.as_ref().is_some_and(|p| {
-        s.imported_at < p.before && p.surviving.as_ref().is_none_or(|l| l.contains(&s.id))
+        s.imported_at < p.before
+            && p.surviving
+                .as_ref()
+                .is_none_or(|l| l.iter().any(|x| *x == s.id))
     });
     if !attested && attesting.is_some() && purge.is_none() {
         // Said once below, not once a snapshot.
-        unaccounted.push(s.id.clone());
+        unaccounted.push(s.id.to_string());
     } else if !attested {
         snapshot_problems.push(match &attesting {
             None => format!(
@@ -182,13 +185,13 @@ fn unimported(
 /// The fields of a snapshot row that differ from the replayed trail.
 fn replay_diffs(s: &Snapshot, rp: &Replay) -> Vec<String> {
     let mut diffs = Vec::new();
-    if let Some(want) = rp.states.get(&s.id) {
+    if let Some(want) = rp.states.get(s.id.as_str()) {
         if *want != s.state {
             diffs.push(format!("state ({}, but the trail says {want})", s.state));
         }
     }
     // Retention ages a snapshot from this time.
-    if let Some((t, _)) = rp.changed.get(&s.id) {
+    if let Some((t, _)) = rp.changed.get(s.id.as_str()) {
         if s.state_changed_at != Some(*t) {
             diffs.push(format!(
                 "stateChangedAt ({}, but the trail says {})",

@@ -32,14 +32,14 @@ pub(super) fn record_failure(
         let previous = tx.active_snapshot(&req.tool)?;
         let snap = Snapshot {
             state: SnapshotState::Failed,
-            previous_snapshot: previous.as_ref().map(|p| p.id.clone()),
+            previous_snapshot: previous.as_ref().map(|p| p.id.to_string()),
             failure_reason: Some(message.clone()),
-            ..started_snapshot(id.to_string(), ctx)
+            ..started_snapshot(id, ctx)
         };
         tx.ensure_tool(&req.tool)?;
         tx.insert_snapshot(&snap)?;
         audit_refusal(tx, ctx, &snap, &message, written)?;
-        Ok(snap.id)
+        Ok(String::from(snap.id))
     });
     match recorded {
         Ok(id) => Err(OpError::Rejected {
@@ -73,7 +73,7 @@ fn audit_refusal(
     let (env, req, now) = (ctx.env, ctx.req, ctx.now);
     let about = (req.tool.as_str(), snap.id.as_str());
     let failed = SnapshotImportFailed {
-        snapshot_id: snap.id.clone(),
+        snapshot_id: snap.id.to_string(),
         tool: snap.tool.clone(),
         source_hash: snap.source_hash.clone(),
         imported_at: fmt_ts(snap.imported_at),
@@ -93,7 +93,7 @@ fn audit_refusal(
         // previous snapshot back. Say so, as the spec's automatic trigger.
         let rolled_back = SnapshotRolledBack {
             tool: None,
-            from_snapshot: snap.id.clone(),
+            from_snapshot: snap.id.to_string(),
             to_snapshot: snap.previous_snapshot.clone(),
             reason: format!("automatic: import failed: {message}"),
             records_affected: 0,

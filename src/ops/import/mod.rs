@@ -115,7 +115,7 @@ impl std::fmt::Display for ImportOutcome {
             f,
             "imported {} as {}: {} records ({} received, {} merged), ",
             esc(&s.tool),
-            esc(&s.id),
+            esc(s.id.as_str()),
             s.record_count,
             self.records_received,
             self.records_merged

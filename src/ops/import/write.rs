@@ -75,8 +75,8 @@ pub(super) fn write_snapshot(
         } else {
             SnapshotState::Previous
         },
-        previous_snapshot: at.previous.as_ref().map(|p| p.id.clone()),
-        ..started_snapshot(id.to_string(), ctx)
+        previous_snapshot: at.previous.as_ref().map(|p| p.id.to_string()),
+        ..started_snapshot(id, ctx)
     };
     let pk = tx.insert_snapshot(&snap)?;
     let mut writer = tx.record_writer(pk)?;
@@ -112,7 +112,7 @@ pub(super) fn write_snapshot(
     tx.update_snapshot(&snap)?;
     if let Some(n) = &at.newer {
         let mut n = n.clone();
-        n.previous_snapshot = Some(snap.id.clone());
+        n.previous_snapshot = Some(snap.id.to_string());
         tx.update_snapshot(&n)?;
     }
     let affected = if at.activate {
@@ -129,7 +129,7 @@ pub(super) fn write_snapshot(
             None
         },
         activated: at.activate,
-        next_snapshot: at.newer.map(|n| n.id),
+        next_snapshot: at.newer.map(|n| String::from(n.id)),
         snapshot: snap,
         records_received: received,
         records_merged: merged,
@@ -261,12 +261,17 @@ fn activate(
         .as_ref()
         .filter(|p| p.state == SnapshotState::Active)
     {
-        tx.set_snapshot_state(&p.id, SnapshotState::Previous, ctx.now)?;
+        tx.set_snapshot_state(p.id.as_str(), SnapshotState::Previous, ctx.now)?;
     }
     let tool_key = tx.ensure_tool(&ctx.req.tool)?;
     let affected = tx.restore_active(tool_key, pk)?;
     fault_point("import_activate")?;
-    tx.set_active_pointer(&ctx.req.tool, Some(&snap.id), ctx.now, &ctx.env.user)?;
+    tx.set_active_pointer(
+        &ctx.req.tool,
+        Some(snap.id.as_str()),
+        ctx.now,
+        &ctx.env.user,
+    )?;
     Ok(affected)
 }
 
@@ -286,9 +291,9 @@ fn audit_import(
         timestamp: now,
         user: env.user.clone(),
         tool: Some(req.tool.clone()),
-        snapshot_id: Some(snap.id.clone()),
+        snapshot_id: Some(snap.id.to_string()),
         details: SnapshotImported {
-            snapshot_id: snap.id.clone(),
+            snapshot_id: snap.id.to_string(),
             tool: snap.tool.clone(),
             imported_at: fmt_ts(snap.imported_at),
             tool_version: snap.tool_version.clone(),
@@ -304,13 +309,15 @@ fn audit_import(
             // Attests the relinked neighbour, so `audit verify` expects its
             // new previousSnapshot.
             backfill: at.backfill.then_some(true),
-            next_snapshot: at.backfill.then(|| at.newer.as_ref().map(|n| n.id.clone())),
+            next_snapshot: at
+                .backfill
+                .then(|| at.newer.as_ref().map(|n| n.id.to_string())),
         }
         .to_value(),
     })?;
     if at.activate {
         let d = SnapshotActivated {
-            snapshot_id: snap.id.clone(),
+            snapshot_id: snap.id.to_string(),
             previous_snapshot: snap.previous_snapshot.clone(),
             cause: match at.backfill {
                 true => ActivationCause::Backfill,
@@ -324,7 +331,7 @@ fn audit_import(
             timestamp: now,
             user: env.user.clone(),
             tool: Some(req.tool.clone()),
-            snapshot_id: Some(snap.id.clone()),
+            snapshot_id: Some(snap.id.to_string()),
             details: d.to_value(),
         })?;
     }
@@ -411,7 +418,7 @@ pub(super) fn allocate_id(
 /// records or hash yet, active with no predecessor until the caller says
 /// otherwise. The successful and the failed import both start from it, so
 /// the two rows cannot drift apart.
-pub(super) fn started_snapshot(id: String, ctx: &ImportCtx<'_>) -> Snapshot {
+pub(super) fn started_snapshot(id: SnapshotId, ctx: &ImportCtx<'_>) -> Snapshot {
     let (req, env) = (ctx.req, ctx.env);
     Snapshot {
         id,

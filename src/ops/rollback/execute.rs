@@ -45,8 +45,8 @@ pub fn execute(
             if let Err(e) = check_expected(tx, tool, &from, exp) {
                 stopped = Some(Refusal {
                     step: "initiate",
-                    from: from.id.clone(),
-                    to: to.id.clone(),
+                    from: from.id.to_string(),
+                    to: to.id.to_string(),
                     expected: Some(exp.to_string()),
                 });
                 return Err(Exec::Op(e));
@@ -212,8 +212,8 @@ impl Run<'_> {
     fn refusal(&self, step: &'static str) -> Refusal {
         Refusal {
             step,
-            from: self.from.id.clone(),
-            to: self.to.id.clone(),
+            from: self.from.id.to_string(),
+            to: self.to.id.to_string(),
             expected: None,
         }
     }
@@ -271,7 +271,7 @@ fn run_step(
     let (env, tool, from, to, now) = (run.env, run.tool, run.from, run.to, run.now);
     match step {
         Step::VerifyTarget => {
-            let (v, hashes) = crate::ops::snapshots::verify_collect(tx, &to.id, false)?;
+            let (v, hashes) = crate::ops::snapshots::verify_collect(tx, to.id.as_str(), false)?;
             if !v.is_ok() {
                 return Err(v.into_error());
             }
@@ -279,7 +279,7 @@ fn run_step(
         }
         Step::Savepoint => tx.savepoint(SAVEPOINT)?,
         Step::Restore => {
-            let pk = tx_pk(tx, &to.id)?;
+            let pk = tx_pk(tx, to.id.as_str())?;
             let key = tx.ensure_tool(tool)?;
             return Ok(tx.restore_active(key, pk)?);
         }
@@ -287,10 +287,10 @@ fn run_step(
         Step::Commit => tx.release(SAVEPOINT)?,
         Step::UpdateActive => {
             if from.state == SnapshotState::Active {
-                tx.set_snapshot_state(&from.id, SnapshotState::Previous, now)?;
+                tx.set_snapshot_state(from.id.as_str(), SnapshotState::Previous, now)?;
             }
-            tx.set_snapshot_state(&to.id, SnapshotState::Active, now)?;
-            tx.set_active_pointer(tool, Some(&to.id), now, &env.user)?;
+            tx.set_snapshot_state(to.id.as_str(), SnapshotState::Active, now)?;
+            tx.set_active_pointer(tool, Some(to.id.as_str()), now, &env.user)?;
         }
         Step::Audit => audit_done(tx, run, affected)?,
     }
@@ -329,16 +329,16 @@ fn audit_done(tx: &mut WriteTx<'_>, run: &Run<'_>, affected: u64) -> Result<()> 
         (run.env, run.tool, run.from, run.to, run.now, run.reason);
     let rolled_back = SnapshotRolledBack {
         tool: Some(tool.to_string()),
-        from_snapshot: from.id.clone(),
-        to_snapshot: Some(to.id.clone()),
+        from_snapshot: from.id.to_string(),
+        to_snapshot: Some(to.id.to_string()),
         reason: reason.to_string(),
         records_affected: affected,
         target_was_archived: Some(to.state == SnapshotState::Archived),
         automatic: None,
     };
     let activated = SnapshotActivated {
-        snapshot_id: to.id.clone(),
-        previous_snapshot: Some(from.id.clone()),
+        snapshot_id: to.id.to_string(),
+        previous_snapshot: Some(from.id.to_string()),
         cause: ActivationCause::Rollback,
         records_affected: affected,
         reason: None,

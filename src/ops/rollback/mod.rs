@@ -176,7 +176,7 @@ impl std::fmt::Display for Response {
 
 fn snap_ref(s: &Snapshot) -> SnapRef {
     SnapRef {
-        snapshot_id: s.id.clone(),
+        snapshot_id: s.id.to_string(),
         record_count: s.record_count,
     }
 }
@@ -282,14 +282,17 @@ pub fn resolve_now(store: &mut Store, tool: &str, target: &Target) -> Result<(Sn
 pub fn plan(store: &mut Store, tool: &str, target: &Target, sample: usize) -> Result<Plan> {
     store.read(|r| -> Result<Plan> {
         let (from, to) = resolve(r, tool, target)?;
-        let verification = super::snapshots::verify(r, &to.id)?;
+        let verification = super::snapshots::verify(r, to.id.as_str())?;
         if !verification.is_ok() {
             return Err(verification.into_error());
         }
         let diff = diff(
             r,
-            (super::diff::active_side(r, tool)?, &from.id),
-            (super::diff::snapshot_side(r, &to.id)?, &to.id),
+            (super::diff::active_side(r, tool)?, from.id.as_str()),
+            (
+                super::diff::snapshot_side(r, to.id.as_str())?,
+                to.id.as_str(),
+            ),
             sample,
         )?;
         Ok(Plan {
@@ -340,7 +343,7 @@ pub fn expected_active(
 ) -> Result<String> {
     match given {
         Some(e) => Ok(e),
-        None => Ok(resolve_now(store, tool, target)?.0.id),
+        None => Ok(String::from(resolve_now(store, tool, target)?.0.id)),
     }
 }
 

@@ -179,7 +179,7 @@ impl ToolTable {
         let id_w = o
             .tools
             .iter()
-            .filter_map(|t| t.active().map(|a| a.id.chars().count()))
+            .filter_map(|t| t.active().map(|a| a.id.as_str().chars().count()))
             .max()
             .unwrap_or(15)
             .max(15) as u16;
@@ -226,11 +226,12 @@ impl ToolTable {
         };
         let id = match t.active() {
             Some(a) if self.short_ids => {
-                a.id.strip_prefix(&format!("{}-", t.name()))
-                    .unwrap_or(&a.id)
+                a.id.as_str()
+                    .strip_prefix(&format!("{}-", t.name()))
+                    .unwrap_or(a.id.as_str())
                     .to_string()
             }
-            Some(a) => a.id.clone(),
+            Some(a) => a.id.to_string(),
             None => "-".into(),
         };
         vec![
@@ -336,11 +337,11 @@ fn cursor_line(app: &App, t: &ToolLine, now: DateTime<Utc>, width: usize) -> Opt
     let Some(s) = t.marks.get(app.mark_sel) else {
         return Some(format!("{}: no snapshot in the window", t.name()));
     };
-    let hold = match app.overview.as_ref().and_then(|o| o.hold_of(&s.id)) {
+    let hold = match app.overview.as_ref().and_then(|o| o.hold_of(s.id.as_str())) {
         Some(h) => format!("hold until {}", fmt_ts(h.expires_at)),
         None => "no hold".into(),
     };
-    let rb = if t.rolled_back_from.contains(&s.id) {
+    let rb = if t.rolled_back_from.contains(s.id.as_str()) {
         " · rolled back from"
     } else {
         ""
@@ -443,7 +444,7 @@ fn recent_cells<'a>(
     };
     vec![
         vec![state_badge(s.state, theme)],
-        vec![Span::raw(s.id.clone())],
+        vec![Span::raw(s.id.to_string())],
         vec![Span::raw(fmt_ts(s.imported_at))],
         vec![Span::raw(age(s.imported_at, now))],
         vec![Span::raw(s.record_count.to_string())],

@@ -117,8 +117,9 @@ fn snapshot_cells<'a>(
         Span::styled(format!("⚠ {}", s.warnings.len()), theme.warn())
     };
     let id =
-        s.id.strip_prefix(&format!("{}-", s.tool))
-            .unwrap_or(&s.id)
+        s.id.as_str()
+            .strip_prefix(&format!("{}-", s.tool))
+            .unwrap_or(s.id.as_str())
             .to_string();
     vec![
         vec![state_badge(s.state, theme)],
@@ -164,7 +165,7 @@ fn snapshot_detail(app: &App, list: &SnapList, theme: &Theme, b: Rect, buf: &mut
 }
 
 fn hold_line<'a>(app: &App, s: &Snapshot, now: DateTime<Utc>, theme: &Theme) -> Line<'a> {
-    match app.overview.as_ref().and_then(|o| o.hold_of(&s.id)) {
+    match app.overview.as_ref().and_then(|o| o.hold_of(s.id.as_str())) {
         Some(h) => Line::styled(
             format!(
                 "retention hold until {} by {}: {}{}",

@@ -52,7 +52,7 @@ pub fn mark_style(state: SnapshotState, rolled_back_from: bool, theme: &Theme) -
 
 /// One snapshot on a timeline: its glyph and style.
 pub fn mark(s: &Snapshot, t: &ToolLine, theme: &Theme) -> (&'static str, Style) {
-    let rb = t.rolled_back_from.contains(&s.id);
+    let rb = t.rolled_back_from.contains(s.id.as_str());
     (mark_glyph(s.state, rb), mark_style(s.state, rb, theme))
 }
 
@@ -111,7 +111,7 @@ pub fn timeline(
         }
     }
     let mut best: Vec<Option<&Snapshot>> = vec![None; w as usize];
-    let prio = |s: &Snapshot| priority(s.state, t.rolled_back_from.contains(&s.id));
+    let prio = |s: &Snapshot| priority(s.state, t.rolled_back_from.contains(s.id.as_str()));
     for s in &t.marks {
         let Some(c) = column_of(s.imported_at, start, span, w) else {
             continue;

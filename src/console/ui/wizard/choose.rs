@@ -135,11 +135,11 @@ fn target_intro(t: &Targets, theme: &Theme, inner: Rect, buf: &mut Buffer) {
         " ({} records) to (AFTER: the freshness after the rollback · ▣ archived · ↶ rolled back from before · default: the previous snapshot):",
         t.active.record_count
     );
-    let room =
-        (inner.width as usize).saturating_sub(2 + t.tool.len() + 16 + t.active.id.chars().count());
+    let room = (inner.width as usize)
+        .saturating_sub(2 + t.tool.len() + 16 + t.active.id.as_str().chars().count());
     let intro = Line::from(vec![
         Span::raw(format!("Roll {} back from ", t.tool)),
-        Span::styled(t.active.id.clone(), theme.state(SnapshotState::Active)),
+        Span::styled(t.active.id.to_string(), theme.state(SnapshotState::Active)),
         Span::raw(fit(&legend, room)),
     ]);
     buf.set_line(inner.x + 1, inner.y, &intro, inner.width.saturating_sub(1));
@@ -154,7 +154,7 @@ fn target_cells<'a>(
 ) -> Vec<Vec<Span<'a>>> {
     let is_default = t.default.as_deref() == Some(s.id.as_str());
     let delta = s.record_count as i64 - t.active.record_count as i64;
-    let why = t.rollback_reason(&s.id);
+    let why = t.rollback_reason(s.id.as_str());
     vec![
         vec![Span::styled(
             match (is_default, why.is_some()) {
@@ -166,7 +166,7 @@ fn target_cells<'a>(
             theme.key(),
         )],
         vec![state_badge(s.state, theme)],
-        vec![Span::raw(s.id.clone())],
+        vec![Span::raw(s.id.to_string())],
         vec![Span::raw(fmt_ts(s.imported_at))],
         vec![Span::raw(age(s.imported_at, now))],
         vec![Span::raw(s.record_count.to_string())],

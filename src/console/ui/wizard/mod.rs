@@ -187,7 +187,7 @@ pub fn consequence_lines<'a>(w: &Wizard, theme: &Theme) -> Vec<Line<'a>> {
         )),
         _ => {}
     }
-    if let Some(why) = t.rollback_reason(&s.id) {
+    if let Some(why) = t.rollback_reason(s.id.as_str()) {
         out.push(Line::styled(
             format!(
                 "⚠ {tool} was rolled back from this snapshot before: \"{}\"",

@@ -144,9 +144,9 @@ pub fn confirm_step(app: &App, theme: &Theme, inner: Rect, buf: &mut Buffer) {
             Span::raw("Roll "),
             Span::styled(tool.clone(), theme.title()),
             Span::raw(" back from "),
-            Span::styled(p.from.id.clone(), theme.state(SnapshotState::Active)),
+            Span::styled(p.from.id.to_string(), theme.state(SnapshotState::Active)),
             Span::raw(format!(" ({} records) to ", p.from.record_count)),
-            Span::styled(p.to.id.clone(), theme.title()),
+            Span::styled(p.to.id.to_string(), theme.title()),
             Span::raw(format!(
                 " ({} records){}",
                 p.to.record_count,
