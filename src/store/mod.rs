@@ -376,3 +376,19 @@ impl Queries for ReadTx<'_> {
         self.tx
     }
 }
+
+#[cfg(test)]
+mod error_source_tests {
+    use super::*;
+
+    /// An engine error that has no kind of its own keeps the engine's error
+    /// as its source (it used to be flattened into a string).
+    #[test]
+    fn an_engine_error_keeps_its_source() {
+        let conn = Connection::open_in_memory().unwrap();
+        let e: StoreError = conn.execute_batch("NOT SQL").unwrap_err().into();
+        assert!(matches!(e, StoreError::Backend(_)), "{e:?}");
+        let source = std::error::Error::source(&e).expect("the engine's error is kept");
+        assert!(source.to_string().contains("syntax error"), "{source}");
+    }
+}

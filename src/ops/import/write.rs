@@ -169,21 +169,8 @@ fn parse_into(
         unknown: 0,
         examples: Vec::new(),
     };
-    let meta =
-        ingest::parse_file(format, &file.path, &file.display, limits, &mut sink).map_err(|e| {
-            match e {
-                // The store's own error, with its kind (busy, read-only,
-                // disk full), not a refusal of the feed.
-                IngestError::Sink(e) => match e.downcast::<crate::store::StoreError>() {
-                    Ok(e) => Failure::Other(OpError::Store(*e)),
-                    Err(e) => Failure::Other(OpError::invalid(e.to_string())),
-                },
-                other => Failure::Refused {
-                    problem: super::refusal(&other),
-                    written: false,
-                },
-            }
-        })?;
+    let meta = ingest::parse_file(format, &file.path, &file.display, limits, &mut sink)
+        .map_err(parse_failure)?;
     let mut warnings = meta.warnings;
     if sink.unknown > 0 {
         warnings.push(format!(
@@ -338,6 +325,22 @@ fn audit_import(
     Ok(())
 }
 
+/// Why a parse stopped, as the import sees it: the store's own error (with
+/// its kind: busy, read-only, disk full) when the record sink failed, else a
+/// refusal of the feed.
+fn parse_failure(e: IngestError) -> Failure {
+    match e {
+        IngestError::Sink(e) => match e.downcast::<crate::store::StoreError>() {
+            Ok(e) => Failure::Other(OpError::Store(*e)),
+            Err(e) => Failure::Other(OpError::invalid(e.to_string())),
+        },
+        other => Failure::Refused {
+            problem: super::refusal(&other),
+            written: false,
+        },
+    }
+}
+
 /// The import's record sink: passes records on, and counts severity words
 /// the parsers did not know (with the first few, for the warning).
 struct CountingSink<F> {
@@ -442,5 +445,28 @@ pub(super) fn started_snapshot(id: SnapshotId, ctx: &ImportCtx<'_>) -> Snapshot 
         failure_reason: None,
         state_changed_at: Some(ctx.now),
         stats: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+
+    /// A store failure while records are written keeps its kind through the
+    /// parser, so busy stays exit 5 (and HTTP 503), not a generic error.
+    #[test]
+    fn a_store_error_inside_the_parse_keeps_its_kind() {
+        let f = parse_failure(IngestError::Sink(Box::new(StoreError::Busy)));
+        let Failure::Other(e) = f else {
+            panic!("a store error is not a refusal of the feed");
+        };
+        assert!(matches!(e, OpError::Store(StoreError::Busy)), "{e:?}");
+        assert_eq!(e.exit_code(), 5);
+        let f = parse_failure(IngestError::Sink(Box::new(StoreError::ReadOnly)));
+        assert!(matches!(
+            f,
+            Failure::Other(OpError::Store(StoreError::ReadOnly))
+        ));
     }
 }
