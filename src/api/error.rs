@@ -100,20 +100,28 @@ impl ApiError {
 /// parameters and endpoints, never a CLI flag.
 pub struct ApiWords;
 
+/// The request's own name for an input (a query or body member).
+fn api_param(p: Param) -> &'static str {
+    match p {
+        Param::Reason => "reason",
+        Param::Until => "expiresAt",
+        Param::Before => "before",
+        Param::ImportedAt => "importedAt",
+        Param::Activate => "activate",
+        Param::SnapshotId => "snapshotId",
+        Param::ExpectActive => "expectedActive",
+        Param::Tool => "tool",
+        Param::Format => "format",
+    }
+}
+
 impl Words for ApiWords {
     fn param(&self, p: Param) -> String {
         match p {
-            Param::Reason => "reason",
-            Param::Until => "expiresAt",
-            Param::Before => "before",
-            Param::ImportedAt => "importedAt",
-            Param::Activate => "activate=true",
-            Param::SnapshotId => "snapshotId",
-            Param::ExpectActive => "expectedActive",
-            Param::Tool => "tool",
-            Param::Format => "format",
+            // A switch is named as it is set.
+            Param::Activate => "activate=true".into(),
+            other => api_param(other).into(),
         }
-        .to_string()
     }
 
     fn hint(&self, h: &Hint) -> String {
@@ -180,9 +188,7 @@ impl From<OpError> for ApiError {
             err = err.with("hint", json!(h.code()));
         }
         if let Some(p) = e.param() {
-            let name = ApiWords.param(p);
-            let name = name.split('=').next().unwrap_or_default();
-            err = err.with("param", json!(name));
+            err = err.with("param", json!(api_param(p)));
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             err = err.with_header(header::RETRY_AFTER, "1");

@@ -21,16 +21,13 @@ pub fn active_side(r: &impl Queries, tool: &str) -> Result<DiffSide> {
 /// A snapshot's records as one side of a diff. Only a snapshot that still
 /// has records (restorable, or expired) can be compared.
 pub fn snapshot_side(r: &impl Queries, id: &str) -> Result<DiffSide> {
-    let s = super::snapshots::get(r, id)?;
+    let (s, pk) = super::snapshots::get_with_key(r, id)?;
     if !s.state.is_restorable() && s.state != SnapshotState::Expired {
         return Err(OpError::invalid(format!(
             "{id} is {}: it has no records to compare",
             s.state
         )));
     }
-    let (_, pk) = r
-        .get_snapshot_pk(id)?
-        .ok_or_else(|| OpError::not_found(id.to_string()))?;
     Ok(DiffSide::Snapshot(pk))
 }
 

@@ -17,10 +17,15 @@ pub fn list_all(store: &impl Queries) -> Result<Vec<Snapshot>> {
 
 /// The snapshot with this id, or a NotFound naming it.
 pub fn get(store: &impl Queries, id: &str) -> Result<Snapshot> {
+    get_with_key(store, id).map(|(s, _)| s)
+}
+
+/// [`get`], with the snapshot's key in the store (what a diff side needs).
+pub fn get_with_key(store: &impl Queries, id: &str) -> Result<(Snapshot, i64)> {
     if let Err(m) = SnapshotId::parse(id) {
         return Err(OpError::not_found(m));
     }
-    store.get_snapshot(id)?.ok_or_else(|| {
+    store.get_snapshot_pk(id)?.ok_or_else(|| {
         OpError::not_found(format!(
             "no snapshot {id}; list them with `snapgov ingest snapshots`"
         ))

@@ -37,6 +37,12 @@ pub fn execute(
         ));
     }
     let now = env.clock.now();
+    let attempt = Attempt {
+        env,
+        tool,
+        reason,
+        now,
+    };
     // Where the attempt stopped, if it did: recorded in the trail below.
     let mut stopped: Option<Refusal> = None;
     let result = store.write(|tx| -> std::result::Result<Outcome, Exec> {
@@ -53,26 +59,13 @@ pub fn execute(
             }
         }
         let run = Run {
-            env,
-            tool,
+            a: &attempt,
             from: &from,
             to: &to,
-            reason,
-            now,
         };
         run_steps(tx, &run, obs, &mut stopped)
     });
-    conclude(
-        store,
-        &Run0 {
-            env,
-            tool,
-            reason,
-            now,
-        },
-        result,
-        stopped,
-    )
+    conclude(store, &attempt, result, stopped)
 }
 
 /// Refuses (a conflict naming who moved it) when the active snapshot is not
@@ -126,12 +119,12 @@ fn run_steps(
             let attempt = run.refusal(step.name());
             audit_failure(
                 tx,
-                run.env,
-                run.tool,
+                run.a.env,
+                run.a.tool,
                 &attempt,
-                run.reason,
+                run.a.reason,
                 &e.to_string(),
-                run.now,
+                run.a.now,
             )
             .map_err(Exec::Op)?;
             return Ok(Outcome::Undone(step, e));
@@ -141,7 +134,13 @@ fn run_steps(
     one(Step::UpdateActive, tx).map_err(Exec::Op)?;
     one(Step::Audit, tx).map_err(Exec::Op)?;
     let r = response(
-        run.tool, run.from, run.to, run.env, run.now, run.reason, affected,
+        run.a.tool,
+        run.from,
+        run.to,
+        run.a.env,
+        run.a.now,
+        run.a.reason,
+        affected,
     );
     Ok(Outcome::Done(Box::new(r)))
 }
@@ -151,7 +150,7 @@ fn run_steps(
 /// transaction, its audit record written on its own).
 fn conclude(
     store: &mut Store,
-    r: &Run0<'_>,
+    r: &Attempt<'_>,
     result: std::result::Result<Outcome, Exec>,
     stopped: Option<Refusal>,
 ) -> Result<Response> {
@@ -190,22 +189,20 @@ fn conclude(
     }
 }
 
-/// Who rolls back what, why and when: before the snapshots are resolved.
-struct Run0<'a> {
+/// Who rolls back which tool, why and when: known before the snapshots are
+/// resolved.
+struct Attempt<'a> {
     env: &'a Env,
     tool: &'a str,
     reason: &'a str,
     now: DateTime<Utc>,
 }
 
-/// What every step of one rollback shares.
+/// What every step of one rollback shares: the attempt and its snapshots.
 struct Run<'a> {
-    env: &'a Env,
-    tool: &'a str,
+    a: &'a Attempt<'a>,
     from: &'a Snapshot,
     to: &'a Snapshot,
-    reason: &'a str,
-    now: DateTime<Utc>,
 }
 
 impl Run<'_> {
@@ -268,7 +265,7 @@ fn run_step(
     affected: u64,
     content: &mut ContentHashes,
 ) -> Result<u64> {
-    let (env, tool, from, to, now) = (run.env, run.tool, run.from, run.to, run.now);
+    let (env, tool, from, to, now) = (run.a.env, run.a.tool, run.from, run.to, run.a.now);
     match step {
         Step::VerifyTarget => {
             let (v, hashes) = crate::ops::snapshots::verify_collect(tx, to.id.as_str(), false)?;
@@ -325,8 +322,14 @@ fn verify_restore(
 
 /// The completed rollback's two audit records.
 fn audit_done(tx: &mut WriteTx<'_>, run: &Run<'_>, affected: u64) -> Result<()> {
-    let (env, tool, from, to, now, reason) =
-        (run.env, run.tool, run.from, run.to, run.now, run.reason);
+    let (env, tool, from, to, now, reason) = (
+        run.a.env,
+        run.a.tool,
+        run.from,
+        run.to,
+        run.a.now,
+        run.a.reason,
+    );
     let rolled_back = SnapshotRolledBack {
         tool: Some(tool.to_string()),
         from_snapshot: from.id.to_string(),
