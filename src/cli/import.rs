@@ -1,51 +1,12 @@
 //! `snapgov ingest import`.
 
 use super::output::{esc, print_json};
+use super::progress::ImportProgress;
 use super::{Context, ImportArgs};
-use crate::ops::{self, OpError, Progress};
-use indicatif::{ProgressBar, ProgressStyle};
+use crate::ops::{self, OpError};
 use serde_json::json;
-use std::io::IsTerminal;
 
 type Result<T> = std::result::Result<T, OpError>;
-
-/// A record counter on a terminal's stderr; nothing when piped.
-struct Bar(Option<ProgressBar>);
-
-impl Bar {
-    fn new(json: bool) -> Bar {
-        if json || !std::io::stderr().is_terminal() {
-            return Bar(None);
-        }
-        let pb = ProgressBar::new_spinner();
-        pb.set_style(
-            ProgressStyle::with_template(
-                "{spinner} {msg}: {human_pos} records ({per_sec}, {elapsed})",
-            )
-            .expect("valid template"),
-        );
-        pb.enable_steady_tick(std::time::Duration::from_millis(120));
-        Bar(Some(pb))
-    }
-}
-
-impl Progress for Bar {
-    fn set_message(&self, msg: &str) {
-        if let Some(p) = &self.0 {
-            p.set_message(msg.to_string());
-        }
-    }
-    fn inc(&self, n: u64) {
-        if let Some(p) = &self.0 {
-            p.inc(n);
-        }
-    }
-    fn finish(&self) {
-        if let Some(p) = &self.0 {
-            p.finish_and_clear();
-        }
-    }
-}
 
 pub fn import(ctx: &Context, a: ImportArgs) -> Result<u8> {
     let mut store = ctx.open_rw()?;
@@ -63,8 +24,10 @@ pub fn import(ctx: &Context, a: ImportArgs) -> Result<u8> {
     req.allow_empty = a.allow_empty;
     req.allow_shrink = a.allow_shrink;
     req.activate = a.activate;
-    let bar = Bar::new(ctx.json);
-    let out = ops::import::import(&mut store, &ctx.env, &req, &bar)?;
+    let bar = ImportProgress::new(ctx.json, a.quiet, ctx.no_color);
+    let out = ops::import::import(&mut store, &ctx.env, &req, &bar);
+    bar.close(out.is_ok());
+    let out = out?;
     if ctx.json {
         print_json(&json!({ "import": out }));
         return Ok(0);

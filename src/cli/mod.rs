@@ -6,6 +6,7 @@ mod commands;
 pub mod glyphs;
 mod import;
 mod output;
+mod progress;
 mod retention;
 mod rollback;
 mod server;
@@ -310,6 +311,9 @@ pub struct ImportArgs {
     /// Without it a backfill only joins the history.
     #[arg(long)]
     pub activate: bool,
+    /// Show no progress on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
     /// Files to import; `-` reads standard input.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<String>,
@@ -449,6 +453,8 @@ pub struct Context {
     pub env: Env,
     pub style: Style,
     pub json: bool,
+    /// --no-color, or NO_COLOR set: colour nowhere, stderr included.
+    pub no_color: bool,
 }
 
 fn default_db() -> PathBuf {
@@ -553,6 +559,7 @@ impl Context {
             env: Env::new(config, user, clock_from_env()?),
             style: Style::detect(g.no_color),
             json: g.json,
+            no_color: g.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
         })
     }
 }

@@ -35,6 +35,7 @@ pub fn detect(path: &Path, display: &str, limits: &Limits) -> Result<Format, Ing
         path,
         display,
         limits,
+        progress: &super::NoReadProgress,
     };
     let mut input = open::open(feed, DepthMode::Document)?;
     let too_deep = input.too_deep.clone();

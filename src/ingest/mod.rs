@@ -175,6 +175,20 @@ impl<F: FnMut(NormalizedRecord) -> Result<(), IngestError>> RecordSink for F {
     }
 }
 
+/// Told how far a parse has read its file, for a progress display. A parse
+/// may read its file more than once (see the module doc): each reading is
+/// a pass, and the bytes count from zero again in each.
+pub trait ReadProgress {
+    /// A pass over the file begins.
+    fn pass(&self) {}
+    /// `n` more bytes of the file were read in this pass.
+    fn read(&self, _n: u64) {}
+}
+
+/// Reports nothing.
+pub struct NoReadProgress;
+impl ReadProgress for NoReadProgress {}
+
 /// Parses `path` as `format`, sending every record (canonicalized, possibly
 /// with duplicate identities: the caller merges them) to `sink`.
 /// `display` is the name errors use for the file (the path given, or `-`).
@@ -185,10 +199,24 @@ pub fn parse_file(
     limits: &Limits,
     sink: &mut dyn RecordSink,
 ) -> Result<DocMeta, IngestError> {
+    parse_file_with_progress(format, path, display, limits, sink, &NoReadProgress)
+}
+
+/// [`parse_file`], telling `progress` how far each pass has read the file
+/// (counted as the file is read: no extra pass).
+pub fn parse_file_with_progress(
+    format: Format,
+    path: &Path,
+    display: &str,
+    limits: &Limits,
+    sink: &mut dyn RecordSink,
+    progress: &dyn ReadProgress,
+) -> Result<DocMeta, IngestError> {
     let feed = read::open::Feed {
         path,
         display,
         limits,
+        progress,
     };
     match format {
         Format::SyftJson => syft::parse(feed, sink),

@@ -22,6 +22,7 @@ pub(crate) fn feed<'a>(f: &'a NamedTempFile, limits: &'a Limits) -> Feed<'a> {
         path: f.path(),
         display: "t.json",
         limits,
+        progress: &super::NoReadProgress,
     }
 }
 

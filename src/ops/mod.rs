@@ -176,9 +176,21 @@ impl OpError {
 pub type Result<T, E = OpError> = std::result::Result<T, E>;
 
 /// Receives progress of long work (a bar on a terminal, nothing elsewhere).
+///
+/// An import reads its input in passes (hashing it, then parsing it once or
+/// twice): each begins with [`Progress::begin_pass`], then reports the bytes
+/// read with [`Progress::advance`]. Work that reads no input is announced
+/// with [`Progress::set_message`].
 pub trait Progress {
+    /// What is being done now, when it is not a pass over the input.
     fn set_message(&self, _msg: &str) {}
+    /// `n` more records read.
     fn inc(&self, _n: u64) {}
+    /// A pass over an input begins: `what` it does, in words; `size` in
+    /// bytes when the input has one (a file), `None` for a stream (stdin).
+    fn begin_pass(&self, _what: &str, _size: Option<u64>) {}
+    /// `n` more bytes of the input read in the current pass.
+    fn advance(&self, _n: u64) {}
     fn finish(&self) {}
 }
 

@@ -3,7 +3,7 @@
 
 use super::depth::DepthReader;
 use super::errors::{json_error, START};
-use crate::ingest::{IngestError, Limits};
+use crate::ingest::{IngestError, Limits, ReadProgress};
 use serde::de::DeserializeOwned;
 use std::cell::Cell;
 use std::fs::File;
@@ -23,17 +23,45 @@ pub(crate) fn is_space(b: u8) -> bool {
 }
 
 /// The file a parse reads, with the name its errors give it (the path
-/// given, or `-`) and the limits that apply.
+/// given, or `-`), the limits that apply, and who is told how far each
+/// pass has read.
 #[derive(Clone, Copy)]
 pub(crate) struct Feed<'a> {
     pub path: &'a Path,
     pub display: &'a str,
     pub limits: &'a Limits,
+    pub progress: &'a dyn ReadProgress,
+}
+
+/// The file of one pass of a parse, counting the bytes read for the
+/// feed's progress as they are read.
+pub(crate) struct Metered<'a> {
+    file: File,
+    progress: &'a dyn ReadProgress,
+}
+
+impl io::Read for Metered<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = io::Read::read(&mut self.file, buf)?;
+        self.progress.read(n as u64);
+        Ok(n)
+    }
+}
+
+/// Opens the file (after the size check) for a pass that reads it through,
+/// and tells the feed's progress that the pass begins.
+pub(crate) fn open_pass(feed: Feed<'_>) -> Result<Metered<'_>, IngestError> {
+    let file = open_checked(feed)?;
+    feed.progress.pass();
+    Ok(Metered {
+        file,
+        progress: feed.progress,
+    })
 }
 
 /// A file opened for parsing: buffered, depth-guarded, past any UTF-8 BOM.
-pub(crate) struct Input {
-    pub reader: BufReader<DepthReader<File>>,
+pub(crate) struct Input<'a> {
+    pub reader: BufReader<DepthReader<Metered<'a>>>,
     /// Set when the depth guard tripped (the read error it caused is then
     /// reported as [`IngestError::TooDeep`]).
     pub too_deep: Rc<Cell<bool>>,
@@ -50,13 +78,14 @@ pub(crate) enum DepthMode {
 
 /// Opens `path` for a parse: refuses files over `max_input_bytes` (checked on
 /// the metadata, before reading) and files holding nothing but whitespace.
-pub(crate) fn open(feed: Feed, mode: DepthMode) -> Result<Input, IngestError> {
+pub(crate) fn open(feed: Feed<'_>, mode: DepthMode) -> Result<Input<'_>, IngestError> {
     let Feed {
         path,
         display,
         limits,
+        ..
     } = feed;
-    let file = open_checked(feed)?;
+    let file = open_pass(feed)?;
     let too_deep = Rc::new(Cell::new(false));
     let depth = DepthReader::new(
         file,
@@ -86,6 +115,7 @@ pub(crate) fn open_checked(feed: Feed) -> Result<File, IngestError> {
         path,
         display,
         limits,
+        ..
     } = feed;
     let io_err = |source| IngestError::Io {
         file: display.to_string(),
@@ -163,7 +193,7 @@ pub(crate) fn read_document<T: DeserializeOwned>(feed: Feed) -> Result<T, Ingest
 /// Deserializes one JSON document from `input`, tracking the JSON path for
 /// error messages, and checks that only whitespace follows it.
 fn run<T: DeserializeOwned>(
-    input: Input,
+    input: Input<'_>,
     display: &str,
     limits: &Limits,
 ) -> Result<T, IngestError> {

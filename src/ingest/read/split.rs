@@ -19,11 +19,10 @@
 //! reported at their position in the file.
 
 use super::errors::{decode_slice, invalid, join_path, json_error, Pos, TOP_LEVEL};
-use super::open::{is_space, open_checked, Feed, BOM, BUF_CAPACITY};
+use super::open::{is_space, open_pass, Feed, Metered, BOM, BUF_CAPACITY};
 use super::scan::{count_newlines, find_structural, scan_string};
 use crate::ingest::{IngestError, Limits};
 use serde::de::{DeserializeOwned, IgnoredAny};
-use std::fs::File;
 use std::io::{self, Read};
 
 /// What a value starts with, for callers that iterate arrays.
@@ -61,7 +60,7 @@ const ARRAY: Container = Container {
 };
 
 pub(crate) struct Splitter<'a> {
-    file: File,
+    file: Metered<'a>,
     /// Read buffer: `buf[pos..end]` is read but not consumed.
     buf: Vec<u8>,
     pos: usize,
@@ -85,7 +84,7 @@ impl<'a> Splitter<'a> {
         let Feed {
             display, limits, ..
         } = feed;
-        let file = open_checked(feed)?;
+        let file = open_pass(feed)?;
         let mut sp = Splitter {
             file,
             buf: vec![0; BUF_CAPACITY],

@@ -190,7 +190,7 @@ pub fn import(
     check_request(req, now)?;
     let imported_at = truncate(req.imported_at.unwrap_or(now));
     // Hash and detect before taking the write lock.
-    let (prepared, formats, early) = prepare_all(req, &env.config.limits);
+    let (prepared, formats, early) = prepare_all(req, &env.config.limits, progress);
     let src_hash = if prepared.len() == req.inputs.len() {
         source_hash(&prepared)
     } else {
@@ -258,12 +258,13 @@ fn check_request(req: &ImportRequest, now: DateTime<Utc>) -> Result<()> {
 fn prepare_all(
     req: &ImportRequest,
     limits: &Limits,
+    progress: &dyn Progress,
 ) -> (Vec<Prepared>, Vec<Format>, Option<IngestError>) {
     let mut prepared = Vec::new();
     let mut formats = Vec::new();
     let mut early: Option<IngestError> = None;
     for input in &req.inputs {
-        match prepare(input, limits) {
+        match prepare(input, limits, progress) {
             Ok(p) => prepared.push(p),
             Err(e) => {
                 early = Some(e);

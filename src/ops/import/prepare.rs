@@ -2,6 +2,7 @@
 
 use super::Input;
 use crate::ingest::{Format, IngestError, Limits};
+use crate::ops::Progress;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
@@ -10,6 +11,9 @@ pub(super) struct Prepared {
     pub path: PathBuf,
     pub display: String,
     pub hash: blake3::Hash,
+    /// The input's size, shown against the bytes read; `None` for standard
+    /// input (a stream has no size, even once spooled).
+    pub size: Option<u64>,
     // Keeps a spooled stdin alive until the import is done.
     _spool: Option<crate::ingest::spool::Spool>,
 }
@@ -25,6 +29,7 @@ fn read_err(display: &str, e: std::io::Error) -> IngestError {
 pub(super) fn prepare(
     input: &Input,
     limits: &Limits,
+    progress: &dyn Progress,
 ) -> std::result::Result<Prepared, IngestError> {
     let display = input.display();
     match input {
@@ -44,11 +49,13 @@ pub(super) fn prepare(
                 });
             }
             let f = std::fs::File::open(path).map_err(|e| read_err(&display, e))?;
-            let hash = hash_reader(f, limits.max_input_bytes, &display, None)?;
+            progress.begin_pass(&format!("hashing {display}"), Some(meta.len()));
+            let hash = hash_reader(f, limits.max_input_bytes, &display, None, progress)?;
             Ok(Prepared {
                 path: path.clone(),
                 display,
                 hash,
+                size: Some(meta.len()),
                 _spool: None,
             })
         }
@@ -56,11 +63,13 @@ pub(super) fn prepare(
             crate::ingest::spool::clean_leftovers();
             let mut spool =
                 crate::ingest::spool::Spool::new().map_err(|e| read_err(&display, e))?;
+            progress.begin_pass("reading standard input", None);
             let hash = hash_reader(
                 std::io::stdin().lock(),
                 limits.max_input_bytes,
                 &display,
                 Some(spool.file_mut()),
+                progress,
             )?;
             spool
                 .file_mut()
@@ -70,6 +79,7 @@ pub(super) fn prepare(
                 path: spool.path().to_path_buf(),
                 display,
                 hash,
+                size: None,
                 _spool: Some(spool),
             })
         }
@@ -81,6 +91,7 @@ fn hash_reader(
     limit: u64,
     display: &str,
     mut copy: Option<&mut std::fs::File>,
+    progress: &dyn Progress,
 ) -> std::result::Result<blake3::Hash, IngestError> {
     let mut h = blake3::Hasher::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -122,6 +133,7 @@ fn hash_reader(
         if let Some(f) = copy.as_mut() {
             f.write_all(&buf[..n]).map_err(|e| read_err(display, e))?;
         }
+        progress.advance(n as u64);
     }
     Ok(h.finalize())
 }

@@ -91,6 +91,8 @@ pub(super) fn write_snapshot(
             &mut snap,
             progress,
         )?;
+        // Until the next file's pass, or while the snapshot is written.
+        progress.set_message(&format!("writing {} as {}", req.tool, snap.id));
     }
     let (received, merged) = (writer.received, writer.merged);
     let capped = tx.finish_records(writer)?;
@@ -169,8 +171,20 @@ fn parse_into(
         unknown: 0,
         examples: Vec::new(),
     };
-    let meta = ingest::parse_file(format, &file.path, &file.display, limits, &mut sink)
-        .map_err(parse_failure)?;
+    let passes = Passes {
+        progress,
+        file,
+        count: std::cell::Cell::new(0),
+    };
+    let meta = ingest::parse_file_with_progress(
+        format,
+        &file.path,
+        &file.display,
+        limits,
+        &mut sink,
+        &passes,
+    )
+    .map_err(parse_failure)?;
     let mut warnings = meta.warnings;
     if sink.unknown > 0 {
         warnings.push(format!(
@@ -338,6 +352,32 @@ fn parse_failure(e: IngestError) -> Failure {
             problem: super::refusal(&other),
             written: false,
         },
+    }
+}
+
+/// Tells the import's progress about each pass a parse makes over a file.
+struct Passes<'a> {
+    progress: &'a dyn Progress,
+    file: &'a Prepared,
+    count: std::cell::Cell<u32>,
+}
+
+impl ingest::ReadProgress for Passes<'_> {
+    fn pass(&self) {
+        let n = self.count.get() + 1;
+        self.count.set(n);
+        let name = match self.file.size {
+            Some(_) => self.file.display.as_str(),
+            None => "standard input",
+        };
+        let what = match n {
+            1 => format!("reading {name}"),
+            n => format!("reading {name} (pass {n})"),
+        };
+        self.progress.begin_pass(&what, self.file.size);
+    }
+    fn read(&self, n: u64) {
+        self.progress.advance(n);
     }
 }
 
