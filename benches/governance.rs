@@ -5,6 +5,12 @@
 //! snapshot, 1,000,000 audit records). Smaller: `SNAPGOV_BENCH_RECORDS=100000
 //! SNAPGOV_BENCH_AUDIT=100000 cargo bench --bench governance`.
 //! Results go in BENCHMARKS.md.
+//!
+//! At the end it prints each figure of issue 14's table that this benchmark
+//! measures (audit verify, full rollback, dry run, store growth per daily
+//! 1 % churn snapshot) with its target and whether it is met. The targets
+//! are set at 1,000,000 records; at other sizes they are scaled linearly
+//! (and say so). `benches/import.sh` prints the import figures.
 
 use chrono::{Duration, TimeZone, Utc};
 use snapgov::config::Config;
@@ -44,7 +50,9 @@ fn main() {
     println!(
         "snapgov governance benchmark: {n} records per snapshot, 1% churn; {audit_n} audit records"
     );
-    let mut store = Store::open(&dir.path().join("bench.db"), OpenMode::ReadWrite).expect("store");
+    let mut store = Store::open(&db_path, OpenMode::ReadWrite).expect("store");
+    let db_path = dir.path().join("bench.db");
+    let mut growth = 0u64;
     for (day, seed, churn) in [(0, 1, 0), (1, 2, 10)] {
         let spec = FeedSpec {
             packages: n,
@@ -56,6 +64,7 @@ fn main() {
         let mut f = std::io::BufWriter::new(std::fs::File::create(&path).expect("feed"));
         snapgov::synthetic_feed::write_feed(Format::SyftJson, &spec, &mut f).expect("write feed");
         drop(f);
+        let before = store_bytes(&db_path);
         let t = Instant::now();
         let req = ImportRequest::new("syft", vec![Input::File(path.clone())]);
         let out = import(&mut store, &env_at(day), &req, &NoProgress).expect("import");
@@ -66,6 +75,13 @@ fn main() {
             secs(t)
         );
         std::fs::remove_file(path).ok();
+        if churn > 0 {
+            growth = store_bytes(&db_path).saturating_sub(before);
+            println!(
+                "store growth for the 1% churn snapshot: {:.1} MB",
+                growth as f64 / 1e6
+            );
+        }
     }
     let (from, to) = store
         .read(|r| -> snapgov::ops::Result<_> {
@@ -105,9 +121,9 @@ fn main() {
 
     let t = Instant::now();
     let p = plan(&mut store, "syft", &Target::Previous, 10).expect("plan");
+    let dry_run_s = secs(t);
     println!(
-        "dry run (verify + diff): {:.3} s, {} records differ",
-        secs(t),
+        "dry run (verify + diff): {dry_run_s:.3} s, {} records differ",
         p.diff.total()
     );
 
@@ -122,7 +138,8 @@ fn main() {
         &Quiet,
     )
     .expect("rollback");
-    println!("full rollback (verify, restore, verify restore, commit, activate, audit): {:.3} s, {} records affected", secs(t), r.records_affected);
+    let rollback_s = secs(t);
+    println!("full rollback (verify, restore, verify restore, commit, activate, audit): {rollback_s:.3} s, {} records affected", r.records_affected);
 
     // A long audit trail, appended through the store's public API.
     let mut audit = Store::open(&dir.path().join("audit.db"), OpenMode::ReadWrite).expect("store");
@@ -151,10 +168,98 @@ fn main() {
     println!("append {audit_n} audit records: {:.2} s", secs(t));
     let t = Instant::now();
     let rep = snapgov::ops::audit::verify(&audit, &env_at(0), None).expect("verify");
+    let verify_s = secs(t);
     println!(
-        "audit verify over {} records: {:.3} s ({})",
-        rep.records_checked,
-        secs(t),
-        rep.status
+        "audit verify over {} records: {verify_s:.3} s ({})",
+        rep.records_checked, rep.status
     );
+
+    println!("\nissue 14 targets (absolute times are for a quiet machine):");
+    let figures = [
+        Figure {
+            what: "`ingest audit verify`",
+            value: verify_s,
+            unit: "s",
+            target_1m: 1.5,
+            n: audit_n,
+            per: "events",
+        },
+        Figure {
+            what: "full rollback (verify, restore, verify, commit)",
+            value: rollback_s,
+            unit: "s",
+            target_1m: 1.5,
+            n,
+            per: "records",
+        },
+        Figure {
+            what: "dry run (verify + diff)",
+            value: dry_run_s,
+            unit: "s",
+            target_1m: 1.0,
+            n,
+            per: "records",
+        },
+        Figure {
+            what: "store growth per daily 1% churn snapshot",
+            value: growth as f64 / 1e6,
+            unit: "MB",
+            target_1m: 15.0,
+            n,
+            per: "records",
+        },
+    ];
+    for f in &figures {
+        println!("  {}", f.verdict());
+    }
+}
+
+/// Bytes of a SQLite store and its WAL (as `benches/import.sh` counts them).
+fn store_bytes(db: &std::path::Path) -> u64 {
+    let wal = db.with_extension("db-wal");
+    [db, wal.as_path()]
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// One figure of issue 14's table, with a target set at 1,000,000 (records
+/// or events) and scaled linearly to the size measured.
+struct Figure {
+    what: &'static str,
+    value: f64,
+    unit: &'static str,
+    target_1m: f64,
+    /// The size measured.
+    n: u64,
+    /// What `n` counts.
+    per: &'static str,
+}
+
+impl Figure {
+    fn verdict(&self) -> String {
+        let target = self.target_1m * self.n as f64 / 1e6;
+        let scaled = if self.n == 1_000_000 {
+            String::new()
+        } else {
+            format!(
+                " (≤ {} {} at 1M {}, scaled to {})",
+                self.target_1m, self.unit, self.per, self.n
+            )
+        };
+        format!(
+            "{:<48} {:>9.3} {}  target ≤ {:.3} {}{scaled}: {}",
+            format!("{}, {} {}", self.what, self.n, self.per),
+            self.value,
+            self.unit,
+            target,
+            self.unit,
+            if self.value <= target {
+                "met"
+            } else {
+                "missed"
+            }
+        )
+    }
 }

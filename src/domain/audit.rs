@@ -264,6 +264,19 @@ impl ChainWalker {
     }
 
     pub fn feed(&mut self, seq: u64, rec: &AuditRecord) -> Result<(), ChainBreak> {
+        self.feed_hashed(seq, rec, &rec.expected_hash())
+    }
+
+    /// [`ChainWalker::feed`] with the record's hash already recomputed
+    /// (`expected`: its [`AuditRecord::expected_hash`]), so that callers
+    /// can recompute many on other threads; the checks and their order are
+    /// the same.
+    pub fn feed_hashed(
+        &mut self,
+        seq: u64,
+        rec: &AuditRecord,
+        expected: &str,
+    ) -> Result<(), ChainBreak> {
         if let Some(p) = self.prev_seq {
             if seq != p + 1 {
                 return Err(ChainBreak::Missing {
@@ -272,7 +285,7 @@ impl ChainWalker {
                 });
             }
         }
-        if rec.id != audit_id(seq) || rec.expected_hash() != rec.hash {
+        if rec.id != audit_id(seq) || expected != rec.hash {
             return Err(ChainBreak::Edited { id: audit_id(seq) });
         }
         if rec.prev_hash != self.prev_hash {

@@ -8,6 +8,7 @@
 mod anchor;
 mod checkpoint;
 mod facts;
+mod hashing;
 mod purge;
 mod replay;
 mod snapshots;
