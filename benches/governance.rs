@@ -50,8 +50,8 @@ fn main() {
     println!(
         "snapgov governance benchmark: {n} records per snapshot, 1% churn; {audit_n} audit records"
     );
-    let mut store = Store::open(&db_path, OpenMode::ReadWrite).expect("store");
     let db_path = dir.path().join("bench.db");
+    let mut store = Store::open(&db_path, OpenMode::ReadWrite).expect("store");
     let mut growth = 0u64;
     for (day, seed, churn) in [(0, 1, 0), (1, 2, 10)] {
         let spec = FeedSpec {

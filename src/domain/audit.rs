@@ -167,22 +167,35 @@ pub struct HashInput<'a> {
 /// (keys sorted, compact; `details` with its keys sorted too, which
 /// serde_json's map guarantees; `tool` and `snapshotId` only when present).
 pub fn chain_hash(r: &HashInput<'_>, prev_hash: &str) -> String {
-    let mut canonical = serde_json::json!({
-        "details": r.details,
-        "event": r.event,
-        "id": r.id,
-        "prevHash": prev_hash,
-        "timestamp": super::time::fmt_ts(r.timestamp),
-        "user": r.user,
-    });
-    if let Some(t) = r.tool {
-        canonical["tool"] = Value::String(t.to_string());
+    // The members in sorted order, written straight into the hasher: the
+    // same bytes as a `serde_json::Map` of them, without copying `details`.
+    #[derive(Serialize)]
+    struct Canonical<'a> {
+        details: &'a Value,
+        event: &'a str,
+        id: &'a str,
+        #[serde(rename = "prevHash")]
+        prev_hash: &'a str,
+        #[serde(rename = "snapshotId", skip_serializing_if = "Option::is_none")]
+        snapshot_id: Option<&'a str>,
+        timestamp: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tool: Option<&'a str>,
+        user: &'a str,
     }
-    if let Some(s) = r.snapshot_id {
-        canonical["snapshotId"] = Value::String(s.to_string());
-    }
-    let bytes = serde_json::to_vec(&canonical).expect("json values serialize");
-    b3(&bytes)
+    let canonical = Canonical {
+        details: r.details,
+        event: r.event,
+        id: r.id,
+        prev_hash,
+        snapshot_id: r.snapshot_id,
+        timestamp: super::time::fmt_ts(r.timestamp),
+        tool: r.tool,
+        user: r.user,
+    };
+    let mut h = blake3::Hasher::new();
+    serde_json::to_writer(&mut h, &canonical).expect("json values serialize");
+    format!("b3:{}", h.finalize().to_hex())
 }
 
 /// `b3:` + hex BLAKE3 of `bytes`.
@@ -356,6 +369,52 @@ mod tests {
                 id: "audit-2".into()
             })
         );
+    }
+
+    /// The chain hash as it was first written: a `serde_json::Map` of the
+    /// members (sorted keys), serialized compact. Every stored chain was
+    /// hashed this way.
+    fn map_hash(r: &HashInput<'_>, prev_hash: &str) -> String {
+        let mut canonical = serde_json::json!({
+            "details": r.details,
+            "event": r.event,
+            "id": r.id,
+            "prevHash": prev_hash,
+            "timestamp": crate::domain::time::fmt_ts(r.timestamp),
+            "user": r.user,
+        });
+        if let Some(t) = r.tool {
+            canonical["tool"] = Value::String(t.to_string());
+        }
+        if let Some(s) = r.snapshot_id {
+            canonical["snapshotId"] = Value::String(s.to_string());
+        }
+        b3(&serde_json::to_vec(&canonical).unwrap())
+    }
+
+    #[test]
+    fn the_chain_hash_is_the_map_hash_byte_for_byte() {
+        let mut r = rec(7, GENESIS_HASH, "Zoë \"q\" \u{1F600}\n");
+        r.details = serde_json::json!({
+            "z": [1, {"b": null, "a": "é\u{0}"}],
+            "a": {"y": 1.5, "x": -3},
+            "snapshotId": "syft-20251204T000000Z-001",
+        });
+        for (tool, snap) in [
+            (None, None),
+            (Some("syft"), None),
+            (None, Some("s-1")),
+            (Some("t"), Some("s")),
+        ] {
+            r.tool = tool.map(String::from);
+            r.snapshot_id = snap.map(String::from);
+            let i = r.hash_input();
+            assert_eq!(
+                chain_hash(&i, "b3:prev"),
+                map_hash(&i, "b3:prev"),
+                "{tool:?} {snap:?}"
+            );
+        }
     }
 
     #[test]
