@@ -64,7 +64,11 @@ fn main() {
         let mut f = std::io::BufWriter::new(std::fs::File::create(&path).expect("feed"));
         snapgov::synthetic_feed::write_feed(Format::SyftJson, &spec, &mut f).expect("write feed");
         drop(f);
+        // Closing the store folds its WAL into the file, so the size is the
+        // store's own (as between two CLI imports).
+        drop(store);
         let before = store_bytes(&db_path);
+        store = Store::open(&db_path, OpenMode::ReadWrite).expect("store");
         let t = Instant::now();
         let req = ImportRequest::new("syft", vec![Input::File(path.clone())]);
         let out = import(&mut store, &env_at(day), &req, &NoProgress).expect("import");
@@ -76,7 +80,9 @@ fn main() {
         );
         std::fs::remove_file(path).ok();
         if churn > 0 {
+            drop(store);
             growth = store_bytes(&db_path).saturating_sub(before);
+            store = Store::open(&db_path, OpenMode::ReadWrite).expect("store");
             println!(
                 "store growth for the 1% churn snapshot: {:.1} MB",
                 growth as f64 / 1e6
@@ -249,8 +255,10 @@ impl Figure {
             )
         };
         format!(
-            "{:<48} {:>9.3} {}  target ≤ {:.3} {}{scaled}: {}",
-            format!("{}, {} {}", self.what, self.n, self.per),
+            "{}, {} {}: {:.3} {}; target ≤ {:.3} {}{scaled}: {}",
+            self.what,
+            self.n,
+            self.per,
             self.value,
             self.unit,
             target,

@@ -167,8 +167,8 @@ pub struct HashInput<'a> {
 /// (keys sorted, compact; `details` with its keys sorted too, which
 /// serde_json's map guarantees; `tool` and `snapshotId` only when present).
 pub fn chain_hash(r: &HashInput<'_>, prev_hash: &str) -> String {
-    // The members in sorted order, written straight into the hasher: the
-    // same bytes as a `serde_json::Map` of them, without copying `details`.
+    // The members in sorted order: the same bytes as a `serde_json::Map` of
+    // them, without copying `details`.
     #[derive(Serialize)]
     struct Canonical<'a> {
         details: &'a Value,
@@ -193,9 +193,10 @@ pub fn chain_hash(r: &HashInput<'_>, prev_hash: &str) -> String {
         tool: r.tool,
         user: r.user,
     };
-    let mut h = blake3::Hasher::new();
-    serde_json::to_writer(&mut h, &canonical).expect("json values serialize");
-    format!("b3:{}", h.finalize().to_hex())
+    // One buffer, hashed at once: many small writes into the hasher cost more.
+    let mut bytes = Vec::with_capacity(512);
+    serde_json::to_writer(&mut bytes, &canonical).expect("json values serialize");
+    b3(&bytes)
 }
 
 /// `b3:` + hex BLAKE3 of `bytes`.

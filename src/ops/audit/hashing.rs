@@ -4,18 +4,20 @@
 //! a chain walk's work, and each record's hash depends only on the record.
 //! So the walk is a pipeline: this thread reads the records in sequence
 //! order (the store's connection stays on it) and cuts them into chunks;
-//! hashing threads, one per core, recompute each chunk's hashes; one more
+//! hashing threads, one per core, recompute each chunk's hashes; this
 //! thread takes the chunks back in sequence order and does the serial
-//! checks, the links between records (inside a chunk and across its
-//! edges alike) included. The checks see exactly the records, in exactly
-//! the order, of a serial walk, so the outcome (the first failure, the
-//! records checked) is the same; at most a few chunks past the first
-//! failure are read and hashed for nothing.
+//! checks, the links between records (inside a chunk and across its edges
+//! alike) included. The checks see exactly the records, in exactly the
+//! order, of a serial walk, so the outcome (the first failure, the records
+//! checked) is the same; at most a few chunks past the first failure are
+//! read and hashed for nothing. The records are made and dropped on this
+//! thread only: freeing them on another would make the allocator's
+//! threads contend.
 
 use crate::domain::audit::AuditRecord;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{channel, Receiver};
 use std::sync::Mutex;
 
 /// Records per chunk.
@@ -32,10 +34,51 @@ pub(super) fn hashing_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// The chunks sent to be hashed and not yet checked, put back in order.
+struct InOrder<F> {
+    done: Receiver<(usize, Hashed)>,
+    waiting: BTreeMap<usize, Hashed>,
+    next: usize,
+    sent: usize,
+    check: F,
+    stopped: bool,
+}
+
+impl<F: FnMut(Hashed) -> bool> InOrder<F> {
+    /// Checks the chunks that are ready in order; waits for more while over
+    /// `max_in_flight` are out (all of them with 0). False once `check`
+    /// returned false.
+    fn drain(&mut self, max_in_flight: usize) -> bool {
+        while !self.stopped && self.next < self.sent {
+            let h = match self.waiting.remove(&self.next) {
+                Some(h) => h,
+                None if self.sent - self.next > max_in_flight => match self.done.recv() {
+                    Ok((i, h)) => {
+                        self.waiting.insert(i, h);
+                        continue;
+                    }
+                    // A hashing thread panicked; the scope re-raises it.
+                    Err(_) => return false,
+                },
+                None => match self.done.try_recv() {
+                    Ok((i, h)) => {
+                        self.waiting.insert(i, h);
+                        continue;
+                    }
+                    Err(_) => break,
+                },
+            };
+            self.next += 1;
+            self.stopped = !(self.check)(h);
+        }
+        !self.stopped
+    }
+}
+
 /// Reads every record through `read` (which calls the function it is given
 /// once per record, in sequence order, until that returns false), hashes
 /// them in chunks of `chunk` on `threads` threads, and hands the chunks in
-/// sequence order to `check`, until it returns false.
+/// sequence order to `check` (on this thread), until it returns false.
 ///
 /// An error from `read` is returned only when `check` never returned false
 /// for a record read before it: a serial walk would have stopped at that
@@ -44,62 +87,64 @@ pub(super) fn walk_hashed<E>(
     threads: usize,
     chunk: usize,
     read: impl FnOnce(&mut dyn FnMut(u64, AuditRecord) -> bool) -> Result<(), E>,
-    check: impl FnMut(Hashed) -> bool + Send,
+    check: impl FnMut(Hashed) -> bool,
 ) -> Result<(), E> {
     let threads = threads.max(1);
     let chunk = chunk.max(1);
-    let stopped = AtomicBool::new(false);
-    let (to_hash, hash_rx) = sync_channel::<(usize, Vec<(u64, AuditRecord)>)>(threads * 2);
-    let (to_check, check_rx) = sync_channel::<(usize, Hashed)>(threads * 2);
+    let max_in_flight = threads * 2;
+    let (to_hash, hash_rx) = channel::<(usize, Vec<(u64, AuditRecord)>)>();
+    let (to_check, done) = channel::<(usize, Hashed)>();
     let hash_rx = Mutex::new(hash_rx);
-    let read_result = std::thread::scope(|s| {
-        let stopped = &stopped;
+    let skip = AtomicBool::new(false);
+    std::thread::scope(|s| {
         for _ in 0..threads {
-            let (hash_rx, to_check) = (&hash_rx, to_check.clone());
+            let (hash_rx, to_check, skip) = (&hash_rx, to_check.clone(), &skip);
             s.spawn(move || {
-                // Runs until the reader is done, so that the reader never
-                // waits on a full channel nobody empties.
                 while let Some((i, records)) = next_chunk(hash_rx) {
-                    if stopped.load(Ordering::Relaxed) {
+                    if skip.load(Ordering::Relaxed) {
                         continue;
                     }
                     let hashes = records.iter().map(|(_, r)| r.expected_hash()).collect();
-                    // Fails only once the check has stopped.
+                    // Fails only when this thread's results are no longer
+                    // wanted.
                     let _ = to_check.send((i, Hashed { records, hashes }));
                 }
             });
         }
         drop(to_check);
-        s.spawn(move || in_order(check_rx, check, stopped));
-
-        let mut pending = Vec::with_capacity(chunk);
-        let mut index = 0usize;
-        // Owns the channel's sender: dropping it tells the hashing threads
-        // that the reading is done.
-        let mut send = move |records: Vec<(u64, AuditRecord)>| {
-            let sent = to_hash.send((index, records)).is_ok();
-            index += 1;
-            sent && !stopped.load(Ordering::Relaxed)
+        let mut order = InOrder {
+            done,
+            waiting: BTreeMap::new(),
+            next: 0,
+            sent: 0,
+            check,
+            stopped: false,
         };
+        let mut pending = Vec::with_capacity(chunk);
         let result = read(&mut |seq, rec| {
             pending.push((seq, rec));
             if pending.len() < chunk {
-                return !stopped.load(Ordering::Relaxed);
+                return true;
             }
-            send(std::mem::replace(&mut pending, Vec::with_capacity(chunk)))
+            let full = std::mem::replace(&mut pending, Vec::with_capacity(chunk));
+            let _ = to_hash.send((order.sent, full));
+            order.sent += 1;
+            order.drain(max_in_flight)
         });
         // What was read before the end (or a read error) is checked too.
-        if !pending.is_empty() && !stopped.load(Ordering::Relaxed) {
-            send(pending);
+        if !order.stopped && !pending.is_empty() {
+            let _ = to_hash.send((order.sent, std::mem::take(&mut pending)));
+            order.sent += 1;
         }
-        drop(send);
-        result
-        // The scope joins every thread: every chunk sent has been checked.
-    });
-    match read_result {
-        Err(_) if stopped.load(Ordering::Relaxed) => Ok(()),
-        other => other,
-    }
+        order.drain(0);
+        // Tells the hashing threads that nothing more comes.
+        skip.store(true, Ordering::Relaxed);
+        drop(to_hash);
+        match result {
+            Err(_) if order.stopped => Ok(()),
+            other => other,
+        }
+    })
 }
 
 /// The next chunk to hash, or `None` when the reader is done.
@@ -107,28 +152,6 @@ fn next_chunk<T>(rx: &Mutex<Receiver<T>>) -> Option<T> {
     // A poisoned lock means another hashing thread panicked; the scope
     // re-raises that panic, so this one just stops.
     rx.lock().ok()?.recv().ok()
-}
-
-/// Hands the hashed chunks to `check` in the order they were read, until it
-/// returns false (then sets `stopped`) or the chunks run out.
-fn in_order(
-    rx: Receiver<(usize, Hashed)>,
-    mut check: impl FnMut(Hashed) -> bool,
-    stopped: &AtomicBool,
-) {
-    let mut waiting: BTreeMap<usize, Hashed> = BTreeMap::new();
-    let mut next = 0usize;
-    for (i, h) in rx {
-        waiting.insert(i, h);
-        while let Some(h) = waiting.remove(&next) {
-            next += 1;
-            if !check(h) {
-                stopped.store(true, Ordering::Relaxed);
-                // Dropping the receiver ends the hashing threads' sends.
-                return;
-            }
-        }
-    }
 }
 
 #[cfg(test)]
