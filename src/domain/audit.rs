@@ -167,6 +167,13 @@ pub struct HashInput<'a> {
 /// (keys sorted, compact; `details` with its keys sorted too, which
 /// serde_json's map guarantees; `tool` and `snapshotId` only when present).
 pub fn chain_hash(r: &HashInput<'_>, prev_hash: &str) -> String {
+    let digest = chain_digest(r, prev_hash, &mut Vec::with_capacity(512));
+    format!("b3:{}", digest.to_hex())
+}
+
+/// The BLAKE3 digest [`chain_hash`] renders, serialized through `buf` (so a
+/// caller hashing many records reuses one buffer).
+pub fn chain_digest(r: &HashInput<'_>, prev_hash: &str, buf: &mut Vec<u8>) -> blake3::Hash {
     // The members in sorted order: the same bytes as a `serde_json::Map` of
     // them, without copying `details`.
     #[derive(Serialize)]
@@ -194,9 +201,9 @@ pub fn chain_hash(r: &HashInput<'_>, prev_hash: &str) -> String {
         user: r.user,
     };
     // One buffer, hashed at once: many small writes into the hasher cost more.
-    let mut bytes = Vec::with_capacity(512);
-    serde_json::to_writer(&mut bytes, &canonical).expect("json values serialize");
-    b3(&bytes)
+    buf.clear();
+    serde_json::to_writer(&mut *buf, &canonical).expect("json values serialize");
+    blake3::hash(buf)
 }
 
 /// `b3:` + hex BLAKE3 of `bytes`.
@@ -208,6 +215,11 @@ impl AuditRecord {
     /// Recomputes this record's hash from its content and the given link.
     pub fn expected_hash(&self) -> String {
         chain_hash(&self.hash_input(), &self.prev_hash)
+    }
+
+    /// [`AuditRecord::expected_hash`] as a digest, serialized through `buf`.
+    pub fn expected_digest(&self, buf: &mut Vec<u8>) -> blake3::Hash {
+        chain_digest(&self.hash_input(), &self.prev_hash, buf)
     }
 
     pub fn hash_input(&self) -> HashInput<'_> {
@@ -278,18 +290,18 @@ impl ChainWalker {
     }
 
     pub fn feed(&mut self, seq: u64, rec: &AuditRecord) -> Result<(), ChainBreak> {
-        self.feed_hashed(seq, rec, &rec.expected_hash())
+        self.feed_hashed(seq, rec, &rec.expected_digest(&mut Vec::new()))
     }
 
     /// [`ChainWalker::feed`] with the record's hash already recomputed
-    /// (`expected`: its [`AuditRecord::expected_hash`]), so that callers
+    /// (`expected`: its [`AuditRecord::expected_digest`]), so that callers
     /// can recompute many on other threads; the checks and their order are
     /// the same.
     pub fn feed_hashed(
         &mut self,
         seq: u64,
         rec: &AuditRecord,
-        expected: &str,
+        expected: &blake3::Hash,
     ) -> Result<(), ChainBreak> {
         if let Some(p) = self.prev_seq {
             if seq != p + 1 {
@@ -299,7 +311,11 @@ impl ChainWalker {
                 });
             }
         }
-        if rec.id != audit_id(seq) || expected != rec.hash {
+        let matches = rec
+            .hash
+            .strip_prefix("b3:")
+            .is_some_and(|h| h == expected.to_hex().as_str());
+        if rec.id != audit_id(seq) || !matches {
             return Err(ChainBreak::Edited { id: audit_id(seq) });
         }
         if rec.prev_hash != self.prev_hash {

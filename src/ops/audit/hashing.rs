@@ -26,7 +26,7 @@ pub(super) const CHUNK: usize = 1024;
 /// One chunk of records in sequence order, each with its recomputed hash.
 pub(super) struct Hashed {
     pub records: Vec<(u64, AuditRecord)>,
-    pub hashes: Vec<String>,
+    pub hashes: Vec<blake3::Hash>,
 }
 
 /// How many hashing threads: one per core.
@@ -100,11 +100,17 @@ pub(super) fn walk_hashed<E>(
         for _ in 0..threads {
             let (hash_rx, to_check, skip) = (&hash_rx, to_check.clone(), &skip);
             s.spawn(move || {
+                // Digests, not strings, and one buffer: nothing this thread
+                // allocates per record outlives it.
+                let mut buf = Vec::with_capacity(1024);
                 while let Some((i, records)) = next_chunk(hash_rx) {
                     if skip.load(Ordering::Relaxed) {
                         continue;
                     }
-                    let hashes = records.iter().map(|(_, r)| r.expected_hash()).collect();
+                    let hashes = records
+                        .iter()
+                        .map(|(_, r)| r.expected_digest(&mut buf))
+                        .collect();
                     // Fails only when this thread's results are no longer
                     // wanted.
                     let _ = to_check.send((i, Hashed { records, hashes }));
@@ -209,7 +215,7 @@ mod tests {
             },
             |h| {
                 for ((seq, r), hash) in h.records.iter().zip(&h.hashes) {
-                    assert_eq!(*hash, r.expected_hash());
+                    assert_eq!(format!("b3:{}", hash.to_hex()), r.expected_hash());
                     seen.push(*seq);
                     if Some(*seq) == stop_at {
                         return false;

@@ -93,7 +93,7 @@ pub(super) fn walk_chain_on(
         rp: Replay::default(),
     };
     // The serial checks, record by record, in sequence order.
-    let mut check_one = |seq: u64, rec: AuditRecord, hash: &str| -> bool {
+    let mut check_one = |seq: u64, rec: AuditRecord, hash: &blake3::Hash| -> bool {
         if seq != expected_seq && w.first_failure.is_none() {
             w.first_failure = Some(ChainBreak::Missing {
                 id: rec.id.clone(),
