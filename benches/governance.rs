@@ -44,7 +44,7 @@ fn main() {
     println!(
         "snapgov governance benchmark: {n} records per snapshot, 1% churn; {audit_n} audit records"
     );
-    let mut store = Store::open(&dir.path().join("bench.db"), OpenMode::ReadWrite).expect("store");
+    let mut store = Store::open(dir.path().join("bench.db"), OpenMode::ReadWrite).expect("store");
     for (day, seed, churn) in [(0, 1, 0), (1, 2, 10)] {
         let spec = FeedSpec {
             packages: n,
@@ -125,7 +125,7 @@ fn main() {
     println!("full rollback (verify, restore, verify restore, commit, activate, audit): {:.3} s, {} records affected", secs(t), r.records_affected);
 
     // A long audit trail, appended through the store's public API.
-    let mut audit = Store::open(&dir.path().join("audit.db"), OpenMode::ReadWrite).expect("store");
+    let mut audit = Store::open(dir.path().join("audit.db"), OpenMode::ReadWrite).expect("store");
     let t = Instant::now();
     let batch = 50_000;
     let mut done = 0;

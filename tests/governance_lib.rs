@@ -154,7 +154,7 @@ fn retention_over_120_days_archives_and_deletes_exactly_the_right_snapshots() {
     let mut cfg = Config::default();
     cfg.retention.previous_max_age = Duration::days(10);
     cfg.retention.archived_max_age = Duration::days(30);
-    let mut store = Store::open(&dir.path().join("s.db"), OpenMode::ReadWrite).unwrap();
+    let mut store = Store::open(dir.path().join("s.db"), OpenMode::ReadWrite).unwrap();
     let mut ids = Vec::new();
     for d in 0..120 {
         let spec = FeedSpec {
@@ -446,7 +446,7 @@ fn an_audit_purge_keeps_the_chain_verifiable_and_a_forged_anchor_is_caught() {
 fn the_last_import_gauge_sees_past_a_long_run_of_failed_imports() {
     let dir = tempfile::tempdir().unwrap();
     let config = Config::default();
-    let mut store = Store::open(&dir.path().join("s.db"), OpenMode::ReadWrite).unwrap();
+    let mut store = Store::open(dir.path().join("s.db"), OpenMode::ReadWrite).unwrap();
     let spec = FeedSpec {
         packages: 5,
         ..Default::default()

@@ -24,6 +24,8 @@ pub use output::{freshness_glyph, Style};
 
 const AFTER_HELP: &str = "\
 Paths: the store is --db, else $SNAPGOV_DB, else $XDG_DATA_HOME/snapgov/snapgov.db;
+a postgres://USER@HOST/DB URL there selects a PostgreSQL store (password from
+the URL, $PGPASSWORD or ~/.pgpass; never printed);
 the config is --config, else $SNAPGOV_CONFIG, else $XDG_CONFIG_HOME/snapgov/config.toml.
 $SNAPGOV_NOW=<RFC 3339> fixes the clock (demos, tests, \"as of\" checks).
 
@@ -49,9 +51,17 @@ pub struct Cli {
 
 #[derive(Args, Debug, Clone)]
 pub struct GlobalOpts {
-    /// The store (SQLite file) to use.
-    #[arg(long, global = true, env = "SNAPGOV_DB", value_name = "PATH")]
-    pub db: Option<PathBuf>,
+    /// The store: a SQLite file, or a postgres://USER@HOST/DB URL for a
+    /// PostgreSQL store shared by a team (sslmode=require|verify-full
+    /// for TLS).
+    #[arg(
+        long,
+        global = true,
+        env = "SNAPGOV_DB",
+        value_name = "PATH|URL",
+        hide_env_values = true
+    )]
+    pub db: Option<std::ffi::OsString>,
     /// The config file to read.
     #[arg(long, global = true, env = "SNAPGOV_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
@@ -443,7 +453,7 @@ fn parse_format(s: &str) -> Result<crate::ingest::Format, String> {
 
 /// Resolved paths and identity for one run.
 pub struct Context {
-    pub db: PathBuf,
+    pub db: crate::store::Location,
     /// Whether --db or SNAPGOV_DB named the store.
     pub db_given: bool,
     pub env: Env,
@@ -451,11 +461,12 @@ pub struct Context {
     pub json: bool,
 }
 
-fn default_db() -> PathBuf {
+fn default_db() -> crate::store::Location {
     dirs::data_dir()
         .unwrap_or_else(|| PathBuf::from("."))
         .join("snapgov")
         .join("snapgov.db")
+        .into()
 }
 
 fn default_config() -> PathBuf {
@@ -548,7 +559,11 @@ impl Context {
             .filter(|u| !u.trim().is_empty())
             .unwrap_or_else(os_user);
         Ok(Context {
-            db: g.db.clone().unwrap_or_else(default_db),
+            db: g
+                .db
+                .as_ref()
+                .map(crate::store::Location::parse)
+                .unwrap_or_else(default_db),
             db_given: g.db.is_some(),
             env: Env::new(config, user, clock_from_env()?),
             style: Style::detect(g.no_color),

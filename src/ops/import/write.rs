@@ -92,8 +92,8 @@ pub(super) fn write_snapshot(
             progress,
         )?;
     }
-    let (received, merged) = (writer.received, writer.merged);
-    let capped = tx.finish_records(writer)?;
+    let received = writer.received;
+    let crate::store::Written { merged, capped } = tx.finish_records(writer)?;
     if capped > 0 {
         snap.warnings.push(format!(
             "{capped} locations, licenses or aliases were dropped: a record keeps at most {} of each (the feed lists some package many times)",

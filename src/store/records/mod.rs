@@ -9,6 +9,7 @@
 //! sort the writer feeds them through; [`writer`] the writes; [`reads`] the
 //! reads, verification and diff.
 
+mod bulk;
 mod hash;
 mod reads;
 mod sorter;
@@ -16,4 +17,4 @@ mod writer;
 
 pub use hash::{normalized_hash_of, RecordsSummary};
 pub use reads::{BadRecord, ContentHashes, DiffEntry, DiffSide, RecordFilter, RecordReads};
-pub use writer::RecordWriter;
+pub use writer::{RecordWriter, Written};
