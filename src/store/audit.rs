@@ -122,22 +122,35 @@ pub trait AuditReads: Queries {
 
     /// Walks every record in sequence order.
     fn audit_walk(&self, mut f: impl FnMut(u64, AuditRecord) -> Result<bool>) -> Result<()> {
-        let mut go = true;
+        /// Why the walk ended early: the caller had seen enough, or an error.
+        enum Stop {
+            Enough,
+            Failed(StoreError),
+        }
+        impl From<StoreError> for Stop {
+            fn from(e: StoreError) -> Self {
+                Stop::Failed(e)
+            }
+        }
         let r = self.db().each(
             &format!("SELECT {COLUMNS} FROM audit ORDER BY seq ASC"),
             p![],
             |r| {
-                if !go {
-                    return Err(StoreError::Limit("stopped".into()));
+                // A row the chain cannot be read from is a broken chain.
+                let (seq, rec) = from_row(r).map_err(|e| match e {
+                    StoreError::Corrupt(_) => e,
+                    other => StoreError::Corrupt(other.to_string()),
+                })?;
+                if f(seq, rec)? {
+                    Ok(())
+                } else {
+                    Err(Stop::Enough)
                 }
-                let (seq, rec) = from_row(r)?;
-                go = f(seq, rec)?;
-                Ok(())
             },
         );
         match r {
-            Err(StoreError::Limit(_)) if !go => Ok(()),
-            other => other,
+            Ok(()) | Err(Stop::Enough) => Ok(()),
+            Err(Stop::Failed(e)) => Err(e),
         }
     }
 

@@ -142,14 +142,16 @@ pub enum R<'a> {
     Pg(&'a postgres::Row),
 }
 
+/// A column that cannot be read as the type asked for (the row is in hand:
+/// no I/O fails here).
 fn pg_err(e: postgres::Error) -> StoreError {
-    StoreError::from(e)
+    StoreError::Corrupt(format!("a stored value has the wrong type: {e}"))
 }
 
 impl R<'_> {
     pub fn opt_i64(&self, i: usize) -> Result<Option<i64>> {
         match self {
-            R::Lite(r) => Ok(r.get(i)?),
+            R::Lite(r) => Ok(r.get_ref(i)?.as_i64_or_null()?),
             R::Pg(r) => {
                 use postgres::types::Type;
                 let ty = r.columns()[i].type_().clone();
