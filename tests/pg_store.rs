@@ -73,6 +73,7 @@ struct Out {
 
 fn snapgov(db: &str, args: &[&str]) -> Out {
     let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("none.toml"), "").unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_snapgov"))
         .args(args)
         .env("SNAPGOV_DB", db)

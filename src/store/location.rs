@@ -284,7 +284,10 @@ fn connect_message(e: &postgres::Error) -> String {
             let mut m = e.to_string();
             let mut s = std::error::Error::source(e);
             while let Some(inner) = s {
-                m.push_str(&format!(": {inner}"));
+                let more = inner.to_string();
+                if !m.contains(&more) {
+                    m.push_str(&format!(": {more}"));
+                }
                 s = inner.source();
             }
             m
