@@ -21,6 +21,7 @@ pub fn dispatch(ctx: &mut Context, cmd: Command) -> Result<u8> {
         Command::Generate(a) => generate(a),
         Command::Serve(a) => super::server::serve(ctx, a),
         Command::Token(c) => super::server::token(ctx, c),
+        Command::Store(c) => super::store::run(ctx, c),
         // The config was loaded and validated before any command runs: a
         // bad one never gets here (exit 2).
         Command::Config(super::ConfigCmd::Check) => {

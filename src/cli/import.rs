@@ -10,17 +10,22 @@ use std::io::IsTerminal;
 type Result<T> = std::result::Result<T, OpError>;
 
 /// A record counter on a terminal's stderr; nothing when piped.
-struct Bar(Option<ProgressBar>);
+pub(super) struct Bar(Option<ProgressBar>);
 
 impl Bar {
     fn new(json: bool) -> Bar {
+        Bar::counting(json, "records")
+    }
+
+    /// A counter of `unit` (records, rows).
+    pub(super) fn counting(json: bool, unit: &str) -> Bar {
         if json || !std::io::stderr().is_terminal() {
             return Bar(None);
         }
         let pb = ProgressBar::new_spinner();
         pb.set_style(
             ProgressStyle::with_template(
-                "{spinner} {msg}: {human_pos} records ({per_sec}, {elapsed})",
+                &format!("{{spinner}} {{msg}}: {{human_pos}} {unit} ({{per_sec}}, {{elapsed}})"),
             )
             .expect("valid template"),
         );

@@ -4,12 +4,14 @@
 mod audit;
 mod commands;
 pub mod glyphs;
+mod identity;
 mod import;
 mod output;
 mod retention;
 mod rollback;
 mod server;
 mod snapshots;
+mod store;
 pub mod suggest;
 pub mod words;
 
@@ -20,6 +22,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub use crate::ops::diff::changed_fields;
+pub use identity::os_user;
 pub use output::{freshness_glyph, Style};
 
 const AFTER_HELP: &str = "\
@@ -99,6 +102,9 @@ pub enum Command {
     /// key, its value and the allowed range) and prints what applies.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// The store as a whole: `copy` moves it between SQLite and PostgreSQL.
+    #[command(subcommand)]
+    Store(store::StoreCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -476,49 +482,6 @@ fn default_config() -> PathBuf {
         .join("config.toml")
 }
 
-/// The operator, as the audit trail records them when --user/SNAPGOV_USER
-/// is not given: the login name from the environment, else the name of the
-/// process's uid (root in a container, cron and systemd have no USER), else
-/// `uid:N`. Every front end (CLI, console, API tokens' CLI) gets it from here.
-pub fn os_user() -> String {
-    for var in ["USER", "LOGNAME", "USERNAME"] {
-        if let Ok(u) = std::env::var(var) {
-            if !u.trim().is_empty() {
-                return u;
-            }
-        }
-    }
-    user_by_uid()
-}
-
-#[cfg(unix)]
-fn user_by_uid() -> String {
-    let uid = nix::unistd::Uid::current();
-    name_or_uid(
-        nix::unistd::User::from_uid(uid)
-            .ok()
-            .flatten()
-            .map(|u| u.name),
-        uid.as_raw(),
-    )
-}
-
-#[cfg(not(unix))]
-fn user_by_uid() -> String {
-    // Windows sets USERNAME for every logon session; without it there is
-    // no uid to name.
-    "uid:?".to_string()
-}
-
-/// A uid's name if it has one, else `uid:N`: never an empty or made-up name.
-#[cfg_attr(not(unix), allow(dead_code))]
-fn name_or_uid(name: Option<String>, uid: u32) -> String {
-    match name {
-        Some(n) if !n.trim().is_empty() => n,
-        _ => format!("uid:{uid}"),
-    }
-}
-
 /// The clock: `SNAPGOV_NOW` if set, else the system clock.
 pub fn clock_from_env() -> Result<Clock, OpError> {
     match std::env::var("SNAPGOV_NOW") {
@@ -584,17 +547,5 @@ pub fn run() -> ExitCode {
             output::print_error(&e, json);
             ExitCode::from(e.exit_code() as u8)
         }
-    }
-}
-
-#[cfg(test)]
-mod identity_tests {
-    use super::name_or_uid;
-
-    #[test]
-    fn a_uid_without_a_name_is_recorded_as_uid_n() {
-        assert_eq!(name_or_uid(None, 4242), "uid:4242");
-        assert_eq!(name_or_uid(Some(" ".into()), 7), "uid:7");
-        assert_eq!(name_or_uid(Some("root".into()), 0), "root");
     }
 }

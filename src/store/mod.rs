@@ -8,6 +8,7 @@
 //! and bulk paths.
 
 pub mod audit;
+pub mod copy;
 #[doc(hidden)]
 pub mod db;
 pub mod holds;
@@ -83,6 +84,9 @@ pub enum StoreError {
     /// as the source.
     #[error("store error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A copy's target already holds data (a copy never merges stores).
+    #[error("the target store {target} is not empty (it holds {holds}); a copy goes into a new store: name a new SQLite file, or an empty PostgreSQL database or schema")]
+    NotEmpty { target: String, holds: String },
     /// A limit of the store's own (not the engine's) was reached.
     #[error("store error: {0}")]
     Limit(String),
