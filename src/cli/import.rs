@@ -24,9 +24,9 @@ impl Bar {
         }
         let pb = ProgressBar::new_spinner();
         pb.set_style(
-            ProgressStyle::with_template(
-                &format!("{{spinner}} {{msg}}: {{human_pos}} {unit} ({{per_sec}}, {{elapsed}})"),
-            )
+            ProgressStyle::with_template(&format!(
+                "{{spinner}} {{msg}}: {{human_pos}} {unit} ({{per_sec}}, {{elapsed}})"
+            ))
             .expect("valid template"),
         );
         pb.enable_steady_tick(std::time::Duration::from_millis(120));

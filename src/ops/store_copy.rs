@@ -81,7 +81,10 @@ pub fn copy(
                 progress.inc(n);
             })?;
             if s.audit_head()? != w.audit_head()? {
-                return Err(not_verified(&to_name, vec!["its audit chain's head differs from the source's".into()]));
+                return Err(not_verified(
+                    &to_name,
+                    vec!["its audit chain's head differs from the source's".into()],
+                ));
             }
             progress.set_message("verifying the copy");
             let (audit_records_checked, audit_head) = verify_audit(w, env, &to_name)?;
@@ -137,7 +140,11 @@ fn verify_snapshots(w: &WriteTx<'_>, to: &str, progress: &dyn Progress) -> Resul
                 v.expected_count,
                 v.bad_record.map(|b| format!(", first bad: {b}")).unwrap_or_default()
             ));
-            problems.extend(v.problems.iter().map(|p| format!("snapshot {}: {p}", v.snapshot_id)));
+            problems.extend(
+                v.problems
+                    .iter()
+                    .map(|p| format!("snapshot {}: {p}", v.snapshot_id)),
+            );
         }
         progress.inc(1);
     }

@@ -223,10 +223,7 @@ pub fn ensure_empty(tx: &WriteTx<'_>, target: &str) -> Result<()> {
     if found.is_empty() {
         return Ok(());
     }
-    let what: Vec<String> = found
-        .iter()
-        .map(|(t, n)| format!("{n} {t} rows"))
-        .collect();
+    let what: Vec<String> = found.iter().map(|(t, n)| format!("{n} {t} rows")).collect();
     Err(StoreError::NotEmpty {
         target: target.to_string(),
         holds: what.join(", "),
@@ -346,7 +343,11 @@ mod tests {
     fn a_batch_stays_under_the_parameter_limit() {
         for t in TABLES {
             let rows = MAX_ROWS.min(MAX_PARAMS / t.columns.len());
-            assert!(rows * t.columns.len() <= MAX_PARAMS && rows >= 100, "{}", t.name);
+            assert!(
+                rows * t.columns.len() <= MAX_PARAMS && rows >= 100,
+                "{}",
+                t.name
+            );
         }
     }
 }
