@@ -217,6 +217,27 @@ fn a_copy_of_a_tampered_store_does_not_verify_and_leaves_the_target_empty() {
     assert_eq!(audit["audit"], serde_json::json!([]), "{audit}");
 }
 
+#[test]
+fn a_missing_source_is_named_and_no_target_is_created() {
+    let sb = Sandbox::new();
+    let (src, dst) = (sb.path("nope.db"), sb.path("copy.db"));
+    let r = sb.run(&[
+        "store",
+        "copy",
+        "--from",
+        src.to_str().unwrap(),
+        "--to",
+        dst.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains("no store at") && r.stderr.contains("nope.db to copy from"),
+        "{}",
+        r.stderr
+    );
+    assert!(!dst.exists(), "a failed copy creates no target");
+}
+
 /// A schema of its own in the test database, dropped at the end.
 struct PgSchema {
     base: String,

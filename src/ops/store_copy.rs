@@ -12,7 +12,7 @@
 use super::{Env, OpError, Progress, Result};
 use crate::store::copy::{copy_all, ensure_empty, CopyCounts};
 use crate::store::prelude::*;
-use crate::store::{Location, OpenMode, SnapshotFilter, Store, WriteTx};
+use crate::store::{Location, OpenMode, SnapshotFilter, Store, StoreError, WriteTx};
 use serde::Serialize;
 
 /// What a copy did.
@@ -66,7 +66,13 @@ pub fn copy(
             "the source and the target are the same store ({from}); copy into a new store"
         )));
     }
-    let mut src = Store::open(from, OpenMode::ReadOnly)?;
+    // The source first: a missing one must not leave a new target behind.
+    let mut src = Store::open(from, OpenMode::ReadOnly).map_err(|e| match e {
+        StoreError::Missing { .. } => OpError::not_found(format!(
+            "no store at {from} to copy from; name an existing store (a SQLite file or a PostgreSQL URL whose schema holds one)"
+        )),
+        e => e.into(),
+    })?;
     let mut dst = Store::open(to, OpenMode::ReadWrite)?;
     let (from_name, to_name) = (from.redacted(), to.redacted());
     let out = src.read(|s| {
