@@ -150,7 +150,7 @@ const TABLES: &[Table] = &[
 /// Rows per INSERT: at most this many, and at most [`MAX_PARAMS`]
 /// parameters (well under SQLite's and PostgreSQL's limits).
 const MAX_ROWS: usize = 500;
-const MAX_PARAMS: usize = 4000;
+const MAX_PARAMS: usize = 8000;
 
 /// How many rows of each table were copied.
 #[derive(Serialize, Clone, Debug, Default, PartialEq, Eq)]
@@ -344,7 +344,7 @@ mod tests {
         for t in TABLES {
             let rows = MAX_ROWS.min(MAX_PARAMS / t.columns.len());
             assert!(
-                rows * t.columns.len() <= MAX_PARAMS && rows >= 100,
+                rows * t.columns.len() <= MAX_PARAMS && rows >= 200,
                 "{}",
                 t.name
             );
