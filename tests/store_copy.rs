@@ -211,10 +211,11 @@ fn a_copy_of_a_tampered_store_does_not_verify_and_leaves_the_target_empty() {
         "names the snapshot: {}",
         r.stderr
     );
-    let snaps = sb.json(&["--db", dst, "ingest", "snapshots"]);
-    assert_eq!(snaps["snapshots"], serde_json::json!([]), "{snaps}");
-    let audit = sb.json(&["--db", dst, "ingest", "audit", "list"]);
-    assert_eq!(audit["audit"], serde_json::json!([]), "{audit}");
+    // The target file did not exist: the failed copy removes what it made.
+    assert!(
+        !std::path::Path::new(dst).exists(),
+        "a failed copy leaves no new store file behind"
+    );
 }
 
 #[test]

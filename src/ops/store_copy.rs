@@ -73,6 +73,9 @@ pub fn copy(
         )),
         e => e.into(),
     })?;
+    // A SQLite target the copy creates is removed again if the copy fails,
+    // so a failed copy leaves nothing behind, not even an empty store.
+    let created = to.path().filter(|p| !p.exists()).map(|p| p.to_path_buf());
     let mut dst = Store::open(to, OpenMode::ReadWrite)?;
     let (from_name, to_name) = (from.redacted(), to.redacted());
     let out = src.read(|s| {
@@ -106,6 +109,14 @@ pub fn copy(
         })
     });
     progress.finish();
+    if let (Err(_), Some(path)) = (&out, created) {
+        drop(dst);
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    }
     out
 }
 
