@@ -12,6 +12,7 @@
 mod bulk;
 mod hash;
 mod reads;
+mod rehash;
 mod sorter;
 mod writer;
 

@@ -1,9 +1,9 @@
 //! Reading records: a snapshot's summary, verification against the stored
 //! hashes, the diff between two sides, and the filtered active data.
 
-use super::hash::{class_columns, class_of, count_into, HashAcc, RecordsSummary};
-use crate::domain::record::{record_hash, IdentKey, NormalizedRecord, RecordHash, RecordKind};
-use crate::domain::snapshot::RecordStats;
+use super::hash::{HashAcc, RecordsSummary};
+use super::rehash::{scan_dense, scan_sparse, Rehash};
+use crate::domain::record::{IdentKey, RecordHash, RecordKind};
 use crate::store::db::{p, Db, Owned, R, V};
 use crate::store::{Queries, Result, StoreError};
 
@@ -31,6 +31,10 @@ pub struct DiffEntry {
 pub struct ContentHashes(Vec<(i64, RecordHash)>);
 
 impl ContentHashes {
+    /// From (record id, hash) pairs already in record id order.
+    pub(super) fn from_sorted(v: Vec<(i64, RecordHash)>) -> Self {
+        ContentHashes(v)
+    }
     pub fn get(&self, record_id: i64) -> Option<&RecordHash> {
         self.0
             .binary_search_by_key(&record_id, |e| e.0)
@@ -164,185 +168,6 @@ impl<'a> Pages<'a> {
     }
 }
 
-/// One stored record as a re-hash reads it, borrowed from the row.
-struct Stored<'a> {
-    id: i64,
-    hash: &'a [u8],
-    kind: &'a str,
-    severity: Option<&'a str>,
-    subject: &'a str,
-    body: &'a [u8],
-}
-
-/// What a re-hash accumulates, record by record.
-struct Rehash {
-    deep: bool,
-    /// (identity, content hash), sorted by identity at the end.
-    rows: Vec<(IdentKey, RecordHash)>,
-    /// (record id, content hash), in record id order.
-    content: Vec<(i64, RecordHash)>,
-    stats: RecordStats,
-    bad: Option<BadRecord>,
-}
-
-impl Rehash {
-    fn new(members: usize, deep: bool) -> Rehash {
-        Rehash {
-            deep,
-            rows: Vec::with_capacity(members),
-            content: Vec::with_capacity(members),
-            stats: RecordStats::default(),
-            bad: None,
-        }
-    }
-
-    /// Re-hashes one record filed under `ident`; keeps the first problem.
-    fn visit(&mut self, r: &Stored<'_>, ident: IdentKey) {
-        let h = record_hash(r.body);
-        if self.bad.is_none() {
-            if r.hash != &h[..] {
-                let identity = serde_json::from_slice::<NormalizedRecord>(r.body)
-                    .map(|rec| rec.identity())
-                    .unwrap_or_else(|_| "(unparseable record)".to_string());
-                self.bad = Some(BadRecord {
-                    record_id: r.id,
-                    identity,
-                });
-            } else if self.deep {
-                self.bad = deep_check(r, ident);
-            }
-        }
-        count_into(&mut self.stats, r.kind, r.severity);
-        self.rows.push((ident, h));
-        self.content.push((r.id, h));
-    }
-
-    /// The summary, once every member was visited (`members` of them).
-    fn finish(
-        mut self,
-        side: DiffSide,
-        members: usize,
-    ) -> Result<(RecordsSummary, Option<BadRecord>, ContentHashes)> {
-        if self.rows.len() != members {
-            let whose = match side {
-                DiffSide::Snapshot(_) => "the snapshot's",
-                DiffSide::Active(_) => "the active data's",
-            };
-            return Err(StoreError::Corrupt(format!(
-                "{} of {members} of {whose} records are missing from the record table",
-                members - self.rows.len(),
-            )));
-        }
-        self.rows.sort_unstable_by_key(|r| r.0);
-        let mut acc = HashAcc::new();
-        for (_, h) in &self.rows {
-            acc.h.update(h);
-        }
-        acc.count = self.rows.len() as u64;
-        acc.stats = self.stats;
-        Ok((acc.finish(), self.bad, ContentHashes(self.content)))
-    }
-}
-
-/// The deep check of a record whose body matches its hash: its identity is
-/// the key it is filed under, and the columns outside the hash agree with
-/// the body.
-fn deep_check(r: &Stored<'_>, ident: IdentKey) -> Option<BadRecord> {
-    let bad = |identity: String| {
-        Some(BadRecord {
-            record_id: r.id,
-            identity,
-        })
-    };
-    let Ok(rec) = serde_json::from_slice::<NormalizedRecord>(r.body) else {
-        return bad("(unparseable record)".to_string());
-    };
-    if rec.ident_key() != ident {
-        return bad(format!("{}, filed under another identity", rec.identity()));
-    }
-    // The kind, severity and subject columns answer `ingest records`
-    // filters and the stats but are outside the content hash: they must say
-    // what the hashed body says.
-    let (want_kind, want_sev) = class_columns(class_of(&rec));
-    let (col, is, want) = if want_kind != r.kind {
-        ("kind", r.kind.to_string(), want_kind.to_string())
-    } else if want_sev != r.severity {
-        (
-            "severity",
-            r.severity.unwrap_or("NULL").to_string(),
-            want_sev.unwrap_or("NULL").to_string(),
-        )
-    } else if rec.subject != r.subject {
-        ("subject", r.subject.to_string(), rec.subject.clone())
-    } else {
-        return None;
-    };
-    bad(format!(
-        "{}, whose {col} column says {is:?} but its hashed body says {want:?}",
-        rec.identity()
-    ))
-}
-
-/// Dense members: one sequential scan over the record id range `lo..=hi`.
-/// `members` is sorted by record id.
-fn scan_dense(
-    db: Db<'_>,
-    members: &[(i64, IdentKey)],
-    (lo, hi): (i64, i64),
-    re: &mut Rehash,
-) -> Result<()> {
-    let mut j = 0;
-    db.each(
-        "SELECT id, hash, kind, severity, body, subject FROM records WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
-        p![lo, hi],
-        |r| {
-            let rid = r.i64(0)?;
-            while j < members.len() && members[j].0 < rid {
-                j += 1;
-            }
-            // Legitimately one identity a record; a tampered store may file one
-            // record under several, and each is checked.
-            while j < members.len() && members[j].0 == rid {
-                // Borrowed, not copied: this loop runs once a record.
-                let stored = Stored {
-                    id: rid,
-                    hash: r.blob(1)?,
-                    kind: r.str(2)?,
-                    severity: r.opt_str(3)?,
-                    subject: r.str(5)?,
-                    body: r.bytes(4)?,
-                };
-                re.visit(&stored, members[j].1);
-                j += 1;
-            }
-            Ok::<_, StoreError>(())
-        },
-    )
-}
-
-/// Sparse members: each record looked up, in record id order.
-fn scan_sparse(db: Db<'_>, members: &[(i64, IdentKey)], re: &mut Rehash) -> Result<()> {
-    for (rid, ident) in members {
-        db.opt(
-            "SELECT hash, kind, severity, body, subject FROM records WHERE id = ?1",
-            p![*rid],
-            |r| {
-                let stored = Stored {
-                    id: *rid,
-                    hash: r.blob(0)?,
-                    kind: r.str(1)?,
-                    severity: r.opt_str(2)?,
-                    subject: r.str(4)?,
-                    body: r.bytes(3)?,
-                };
-                re.visit(&stored, *ident);
-                Ok(())
-            },
-        )?;
-    }
-    Ok(())
-}
-
 /// Record reads.
 pub trait RecordReads: Queries {
     /// Hash and counts from the stored record hashes (fast; used on import).
@@ -400,13 +225,16 @@ pub trait RecordReads: Queries {
         else {
             return Ok((HashAcc::new().finish(), None, ContentHashes(Vec::new())));
         };
-        let mut re = Rehash::new(members.len(), deep);
+        let re = Rehash::new(members.len(), deep);
         let range = (hi - lo + 1) as usize;
-        if members.len() * 4 >= range {
-            scan_dense(self.db(), &members, (lo, hi), &mut re)?;
+        let db = self.db();
+        let re = if members.len() * 4 >= range {
+            re.run(members.len(), |visit| {
+                scan_dense(db, &members, (lo, hi), visit)
+            })?
         } else {
-            scan_sparse(self.db(), &members, &mut re)?;
-        }
+            re.run(members.len(), |visit| scan_sparse(db, &members, visit))?
+        };
         re.finish(side, members.len())
     }
 
