@@ -5,7 +5,9 @@
 //! `SNAPGOV_TEST_POSTGRES=postgres://root@127.0.0.1:5432/test cargo test …`
 //! runs the suites on PostgreSQL. Schemas are named `snapgov_t_<pid>_<n>_<random>`;
 //! a killed run leaves its schemas behind, and `.ci/run` drops every
-//! `snapgov_t_%` schema before its PostgreSQL pass.
+//! `snapgov_t_%` schema before its PostgreSQL pass. The harness's own
+//! connections (create and drop the schema) use no TLS: point the variable
+//! at a server that accepts plain connections (e.g. the local one in CI).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
