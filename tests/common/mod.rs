@@ -1,6 +1,8 @@
 //! Helpers for tests that drive the real binary.
 #![allow(dead_code)]
 
+pub mod pg;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -59,12 +61,18 @@ impl From<Output> for Run {
     }
 }
 
-/// `snapgov args` on the store and config in `dir`, at the clock `now`, as
-/// user `tester`, shielded from the caller's fault, log and colour settings.
+/// `snapgov args` on the store file and config in `dir`, at the clock `now`,
+/// as user `tester`, shielded from the caller's fault, log and colour settings.
 pub fn snapgov_cmd(dir: &Path, now: &str, args: &[&str]) -> Command {
+    snapgov_cmd_at(&dir.join("store.db").to_string_lossy(), dir, now, args)
+}
+
+/// As [`snapgov_cmd`], on the store at `location` (a path or a PostgreSQL
+/// URL, e.g. a [`pg::TestDb`]'s).
+pub fn snapgov_cmd_at(location: &str, dir: &Path, now: &str, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_snapgov"));
     c.args(args)
-        .env("SNAPGOV_DB", dir.join("store.db"))
+        .env("SNAPGOV_DB", location)
         .env("SNAPGOV_CONFIG", dir.join("config.toml"))
         .env("SNAPGOV_USER", "tester")
         .env("SNAPGOV_NOW", now)
@@ -75,8 +83,10 @@ pub fn snapgov_cmd(dir: &Path, now: &str, args: &[&str]) -> Command {
     c
 }
 
-/// A scratch store in a temp dir, and a way to run snapgov against it.
+/// A scratch store (a file in a temp dir, or a schema of its own on
+/// PostgreSQL: see [`pg`]), and a way to run snapgov against it.
 pub struct Sandbox {
+    pub store: pg::TestDb,
     pub dir: tempfile::TempDir,
     pub now: String,
 }
@@ -86,6 +96,7 @@ impl Sandbox {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("config.toml"), "").unwrap();
         Sandbox {
+            store: pg::TestDb::new(dir.path()),
             dir,
             now: NOW.to_string(),
         }
@@ -98,8 +109,15 @@ impl Sandbox {
         sb
     }
 
+    /// The SQLite store file (only meaningful on SQLite; see [`Self::location`]).
     pub fn db(&self) -> PathBuf {
         self.dir.path().join("store.db")
+    }
+
+    /// The store location the commands get as `SNAPGOV_DB`: the file, or
+    /// the test's PostgreSQL URL.
+    pub fn location(&self) -> String {
+        self.store.location()
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -107,7 +125,7 @@ impl Sandbox {
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {
-        snapgov_cmd(self.dir.path(), &self.now, args)
+        snapgov_cmd_at(&self.location(), self.dir.path(), &self.now, args)
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
