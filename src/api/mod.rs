@@ -289,8 +289,12 @@ pub async fn serve_async(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), OpError> {
     let addr = resolve_listen(&opts.listen).await?;
-    // Open (create, migrate) the store once before taking requests.
-    let first = Store::open(opts.db.clone(), OpenMode::ReadWrite)?;
+    // Open (create, migrate) the store once before taking requests; off
+    // the async threads, as PostgreSQL's blocking client needs.
+    let db = opts.db.clone();
+    let first = tokio::task::spawn_blocking(move || Store::open(db, OpenMode::ReadWrite))
+        .await
+        .map_err(|e| OpError::invalid(format!("opening the store failed: {e}")))??;
     let state = Arc::new(AppState::new(
         opts.db.clone(),
         opts.config.clone(),
