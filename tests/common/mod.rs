@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod pg;
+pub mod sql;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -206,13 +207,42 @@ impl Sandbox {
         v["audit"].as_array().cloned().unwrap_or_default()
     }
 
+    /// A connection to the SQLite file: only for tests about the file
+    /// itself (they skip on PostgreSQL); others use [`Self::sql_exec`] and
+    /// friends, which run on either backend.
     pub fn conn(&self) -> rusqlite::Connection {
+        assert!(!self.is_postgres(), "conn() is the SQLite file's");
         rusqlite::Connection::open(self.db()).unwrap()
+    }
+
+    /// Whether the store is on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.store.is_postgres()
+    }
+
+    /// Runs one SQL statement on the store (either backend; see [`sql`]).
+    pub fn sql_exec(&self, sql: &str) -> u64 {
+        self.store.sql_exec(sql)
+    }
+
+    /// Runs several `;`-separated SQL statements on the store.
+    pub fn sql_batch(&self, sql: &str) {
+        self.store.sql_batch(sql)
+    }
+
+    /// A query's rows, each cell as text (see [`sql`]).
+    pub fn sql_rows(&self, sql: &str) -> Vec<Vec<String>> {
+        self.store.sql_rows(sql)
+    }
+
+    /// The one cell a query returns.
+    pub fn sql_one(&self, sql: &str) -> String {
+        self.store.sql_one(sql)
     }
 
     /// Every row of every table, as text, for before/after comparisons.
     pub fn dump(&self) -> Vec<(String, Vec<String>)> {
-        dump(&self.db())
+        self.store.dump()
     }
 }
 
