@@ -101,6 +101,18 @@ impl Pool {
     }
 }
 
+impl Drop for Pool {
+    /// PostgreSQL's blocking client closes its connection on a runtime of
+    /// its own, which cannot run on an async thread (the server's shutdown
+    /// drops the pool there): idle connections close on a thread of their own.
+    fn drop(&mut self) {
+        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|e| e.into_inner()));
+        if !idle.is_empty() && tokio::runtime::Handle::try_current().is_ok() {
+            let _ = std::thread::spawn(move || drop(idle)).join();
+        }
+    }
+}
+
 /// What every handler shares.
 pub struct AppState {
     pub config: Config,
