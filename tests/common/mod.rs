@@ -246,6 +246,21 @@ impl Sandbox {
     }
 }
 
+impl Drop for Sandbox {
+    /// On PostgreSQL, a SQLite file in the sandbox means some command missed
+    /// the test's location and ran on SQLite: the test did not test
+    /// PostgreSQL.
+    fn drop(&mut self) {
+        if self.is_postgres() && !std::thread::panicking() {
+            assert!(
+                !self.db().exists(),
+                "a command of this test wrote the SQLite store {} instead of using the test's PostgreSQL schema",
+                self.db().display()
+            );
+        }
+    }
+}
+
 /// The arguments of `ingest CMD --tool TOOL EXTRA…` (no `--json`).
 pub fn tool_args<'a>(cmd: &'a str, tool: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut a = vec!["ingest", cmd, "--tool", tool];
