@@ -101,6 +101,18 @@ impl Pool {
     }
 }
 
+impl Drop for Pool {
+    /// PostgreSQL's blocking client closes its connection on a runtime of
+    /// its own, which cannot run on an async thread (the server's shutdown
+    /// drops the pool there): idle connections close on a thread of their own.
+    fn drop(&mut self) {
+        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|e| e.into_inner()));
+        if !idle.is_empty() && tokio::runtime::Handle::try_current().is_ok() {
+            let _ = std::thread::spawn(move || drop(idle)).join();
+        }
+    }
+}
+
 /// What every handler shares.
 pub struct AppState {
     pub config: Config,
@@ -289,8 +301,12 @@ pub async fn serve_async(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), OpError> {
     let addr = resolve_listen(&opts.listen).await?;
-    // Open (create, migrate) the store once before taking requests.
-    let first = Store::open(opts.db.clone(), OpenMode::ReadWrite)?;
+    // Open (create, migrate) the store once before taking requests; off
+    // the async threads, as PostgreSQL's blocking client needs.
+    let db = opts.db.clone();
+    let first = tokio::task::spawn_blocking(move || Store::open(db, OpenMode::ReadWrite))
+        .await
+        .map_err(|e| OpError::invalid(format!("opening the store failed: {e}")))??;
     let state = Arc::new(AppState::new(
         opts.db.clone(),
         opts.config.clone(),

@@ -46,3 +46,53 @@ impl WriteTx<'_> {
             > 0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::scratch;
+    use chrono::{TimeZone, Utc};
+
+    fn hold(id: &str, reason: &str) -> Hold {
+        let t = Utc.with_ymd_and_hms(2025, 12, 4, 12, 0, 0).unwrap();
+        Hold {
+            snapshot_id: id.into(),
+            reason: reason.into(),
+            expires_at: t + chrono::Duration::days(30),
+            created_by: "tester".into(),
+            created_at: t,
+        }
+    }
+
+    /// On either backend: a hold is put, replaced and removed; a savepoint
+    /// undoes only what followed it; a write that fails changes nothing.
+    #[test]
+    fn holds_round_trip_and_writes_are_all_or_nothing() {
+        let mut s = scratch();
+        s.write(|w| {
+            w.put_hold(&hold("a", "first"))?;
+            w.savepoint("sp")?;
+            w.put_hold(&hold("b", "undone"))?;
+            w.rollback_to("sp")?;
+            w.release("sp")?;
+            w.put_hold(&hold("a", "replaced"))
+        })
+        .unwrap();
+        let got = s.holds().unwrap();
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(
+            (got[0].snapshot_id.as_str(), got[0].reason.as_str()),
+            ("a", "replaced")
+        );
+        assert_eq!(got[0].expires_at, hold("a", "").expires_at);
+        let failed: Result<()> = s.write(|w| {
+            w.remove_hold("a")?;
+            Err(StoreError::Limit("stop here".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(s.holds().unwrap().len(), 1);
+        assert!(s.write(|w| w.remove_hold("a")).unwrap());
+        assert!(!s.write(|w| w.remove_hold("a")).unwrap());
+        assert!(s.holds().unwrap().is_empty());
+    }
+}

@@ -18,6 +18,8 @@ pub mod pg;
 pub mod records;
 mod schema;
 pub mod snapshots;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod tokens;
 
 /// The read traits, for `use crate::store::prelude::*`.
