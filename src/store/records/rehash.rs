@@ -318,7 +318,7 @@ mod tests {
 
     /// Synthetic stored rows: bodies hash to their stored hash except at
     /// the `tampered` positions.
-    fn rows(n: usize, tampered: &[usize]) -> Vec<(i64, IdentKey, Vec<u8>, Vec<u8>)> {
+    fn rows(n: usize, tampered: &[usize]) -> Vec<Row> {
         (0..n)
             .map(|i| {
                 let body = format!("{{\"name\":\"pkg-{i}\"}}").into_bytes();
@@ -333,9 +333,10 @@ mod tests {
             .collect()
     }
 
-    fn feed(
-        rows: &[(i64, IdentKey, Vec<u8>, Vec<u8>)],
-    ) -> impl FnOnce(&mut dyn FnMut(&Stored<'_>, IdentKey)) -> Result<()> + '_ {
+    type Row = (i64, IdentKey, Vec<u8>, Vec<u8>);
+    type Visit<'v> = &'v mut dyn FnMut(&Stored<'_>, IdentKey);
+
+    fn feed(rows: &[Row]) -> impl FnOnce(Visit<'_>) -> Result<()> + '_ {
         move |visit| {
             for (id, ident, hash, body) in rows {
                 let s = Stored {
