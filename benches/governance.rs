@@ -51,7 +51,7 @@ fn main() {
         "snapgov governance benchmark: {n} records per snapshot, 1% churn; {audit_n} audit records"
     );
     let db_path = dir.path().join("bench.db");
-    let mut store = Store::open(&db_path, OpenMode::ReadWrite).expect("store");
+    let mut store = Store::open(db_path.clone(), OpenMode::ReadWrite).expect("store");
     let mut growth = 0u64;
     for (day, seed, churn) in [(0, 1, 0), (1, 2, 10)] {
         let spec = FeedSpec {
@@ -148,7 +148,7 @@ fn main() {
     println!("full rollback (verify, restore, verify restore, commit, activate, audit): {rollback_s:.3} s, {} records affected", r.records_affected);
 
     // A long audit trail, appended through the store's public API.
-    let mut audit = Store::open(&dir.path().join("audit.db"), OpenMode::ReadWrite).expect("store");
+    let mut audit = Store::open(dir.path().join("audit.db"), OpenMode::ReadWrite).expect("store");
     let t = Instant::now();
     let batch = 50_000;
     let mut done = 0;

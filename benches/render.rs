@@ -164,7 +164,14 @@ impl Bench {
                     .unwrap_or("")
                     .to_string();
                 let t = Instant::now();
-                let msg = jobs::perform(&self.db, &self.env, false, id, &job, &self.tx);
+                let msg = jobs::perform(
+                    &self.db.as_path().into(),
+                    &self.env,
+                    false,
+                    id,
+                    &job,
+                    &self.tx,
+                );
                 self.slow.push((name, t.elapsed().as_secs_f64() * 1e3));
                 let mut more = Vec::new();
                 while let Ok(m) = self.rx.try_recv() {

@@ -337,32 +337,21 @@ fn editing_the_audit_trail_or_a_snapshot_hash_is_detected_and_named() {
     let cp = sb.path("head.json");
     sb.ok(&["ingest", "audit", "checkpoint", cp.to_str().unwrap()]);
 
-    sb.conn()
-        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-        .unwrap();
-    // Each case edits its own copy of the store file.
+    // Each case edits the store, and it is put back after.
     let tamper = |sql: &str| {
-        let copy = sb.path("tampered.db");
-        std::fs::copy(sb.db(), &copy).unwrap();
-        rusqlite::Connection::open(&copy)
-            .unwrap()
-            .execute_batch(sql)
-            .unwrap();
-        let r = sb.run(&[
-            "--db",
-            copy.to_str().unwrap(),
-            "ingest",
-            "audit",
-            "verify",
-            "--checkpoint",
-            cp.to_str().unwrap(),
-        ]);
-        std::fs::remove_file(&copy).unwrap();
-        r
+        sb.store.with_tampered(sql, || {
+            sb.run(&[
+                "ingest",
+                "audit",
+                "verify",
+                "--checkpoint",
+                cp.to_str().unwrap(),
+            ])
+        })
     };
     let cases = [
         (
-            "UPDATE audit SET user = 'mallory' WHERE seq = 3",
+            "UPDATE audit SET \"user\" = 'mallory' WHERE seq = 3",
             "audit-3 was edited",
         ),
         (
@@ -411,9 +400,7 @@ fn an_edited_stored_record_fails_snapshot_verification() {
     let id = "syft-20251204T120000Z-001";
     let v = sb.json(&["ingest", "verify", id]);
     assert_eq!(v["verify"]["status"], "verified");
-    sb.conn()
-        .execute("UPDATE records SET body = replace(body, '\"version\":\"', '\"version\":\"9') WHERE id = (SELECT min(id) FROM records)", [])
-        .unwrap();
+    sb.sql_exec("UPDATE records SET body = replace(body, '\"version\":\"', '\"version\":\"9') WHERE id = (SELECT min(id) FROM records)");
     let r = sb.run(&["ingest", "verify", id]);
     assert_eq!(r.code, 6, "{}", r.stderr);
     assert!(r.stderr.contains("was altered"), "{}", r.stderr);
@@ -424,7 +411,11 @@ fn a_store_from_a_newer_snapgov_is_refused_clearly() {
     let sb = Sandbox::new();
     let f = sb.feed("f.json", Format::SyftJson, &spec(10, 1));
     sb.ok(&["ingest", "import", "--tool", "syft", f.to_str().unwrap()]);
-    sb.conn().execute_batch("PRAGMA user_version = 99").unwrap();
+    if sb.is_postgres() {
+        sb.sql_exec("UPDATE snapgov_version SET version = 99");
+    } else {
+        sb.sql_batch("PRAGMA user_version = 99");
+    }
     let r = sb.run(&["ingest", "snapshots"]);
     assert_eq!(r.code, 1);
     assert!(

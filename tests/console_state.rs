@@ -452,7 +452,7 @@ fn read_only_never_writes() {
     // Even asked directly, the job refuses to write.
     let (tx, _rx) = std::sync::mpsc::channel();
     let m = jobs::perform(
-        &db,
+        &db.as_path().into(),
         &env(),
         true,
         1,
@@ -1188,7 +1188,7 @@ fn a_snapshot_detail_names_its_retention_hold() {
 fn a_directory_as_db_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let err = snapgov::console::run(snapgov::console::Options {
-        db: dir.path().to_path_buf(),
+        db: dir.path().into(),
         env: env(),
         read_only: false,
         color: false,

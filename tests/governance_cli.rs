@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::sql::lit;
 use common::{tool_args, Sandbox};
 use snapgov::ingest::Format;
 use snapgov::synthetic_feed::FeedSpec;
@@ -291,15 +292,23 @@ fn rollback_to_previous_to_an_id_and_to_a_time() {
 fn a_dry_run_changes_nothing_in_the_store_file() {
     let mut sb = Sandbox::new();
     history(&mut sb, "trivy", &["2025-11-01", "2025-11-02"]);
-    sb.conn()
-        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-        .unwrap();
-    let before = std::fs::read(sb.db()).unwrap();
+    let rows = sb.dump();
+    if !sb.is_postgres() {
+        sb.conn()
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .unwrap();
+    }
+    let before = std::fs::read(sb.db()).unwrap_or_default();
     let r = sb.json(&["ingest", "rollback", "--tool", "trivy", "--dry-run"]);
     assert_eq!(r["rollback"]["status"], "dry_run");
     let d = &r["rollback"]["diff"];
     assert!(d["changed"]["total"].as_u64().unwrap() > 0, "{d}");
     assert!(d["added"]["total"].as_u64().unwrap() > 0, "{d}");
+    assert_eq!(sb.dump(), rows, "the dry run changed the store");
+    if sb.is_postgres() {
+        return;
+    }
+    // On SQLite, not even a byte of the file or its WAL.
     let wal = sb.db().with_extension("db-wal");
     let wal_len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
     assert_eq!(wal_len, 0, "the dry run wrote to the WAL");
@@ -315,15 +324,11 @@ fn a_corrupted_target_is_refused_with_exit_6() {
     let mut sb = Sandbox::new();
     let ids = history(&mut sb, "trivy", &["2025-11-01", "2025-11-02"]);
     // Edit one stored record only the older snapshot uses.
-    let c = sb.conn();
-    let n = c
-        .execute(
-            "UPDATE records SET body = replace(body, '\"version\":\"', '\"version\":\"6') WHERE id = (SELECT sr.record FROM snapshot_records sr JOIN snapshots s ON s.pk = sr.snapshot WHERE s.id = ?1 AND sr.record NOT IN (SELECT record FROM active_records) LIMIT 1)",
-            [&ids[0]],
-        )
-        .unwrap();
+    let n = sb.sql_exec(&format!(
+        "UPDATE records SET body = replace(body, '\"version\":\"', '\"version\":\"6') WHERE id = (SELECT sr.record FROM snapshot_records sr JOIN snapshots s ON s.pk = sr.snapshot WHERE s.id = {} AND sr.record NOT IN (SELECT record FROM active_records) LIMIT 1)",
+        lit(&ids[0])
+    ));
     assert_eq!(n, 1);
-    drop(c);
     let before = sb.dump();
     for args in [
         vec!["ingest", "rollback", "--tool", "trivy", "--dry-run"],
@@ -456,11 +461,7 @@ fn every_rollback_step_fault_leaves_the_store_as_before() {
                 }
             }
             // Consistent: integrity ok, chain ok, one verified active snapshot.
-            let ic: String = sb
-                .conn()
-                .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-                .unwrap();
-            assert_eq!(ic, "ok");
+            assert_eq!(sb.store.integrity_check(), "ok");
             sb.ok(&["ingest", "audit", "verify"]);
             assert_eq!(active(&sb, "trivy")["id"], ids[1]);
             sb.ok(&["ingest", "verify", &ids[1]]);
@@ -506,11 +507,7 @@ fn every_import_step_fault_keeps_the_previous_snapshot_active() {
             assert_eq!(active(&sb, "trivy")["id"], ids[0], "{step}:{mode}");
             sb.ok(&["ingest", "audit", "verify"]);
             sb.ok(&["ingest", "verify", &ids[0]]);
-            let ic: String = sb
-                .conn()
-                .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-                .unwrap();
-            assert_eq!(ic, "ok");
+            assert_eq!(sb.store.integrity_check(), "ok");
         }
     }
     let failed = sb.json(&["ingest", "snapshots", "--state", "failed"]);
@@ -527,7 +524,7 @@ fn on_tty(sb: &Sandbox, args: &str, input: &str) -> common::Run {
     let bin = env!("CARGO_BIN_EXE_snapgov");
     let mut child = std::process::Command::new("script")
         .args(["-qec", &format!("{bin} {args}"), "/dev/null"])
-        .env("SNAPGOV_DB", sb.db())
+        .env("SNAPGOV_DB", sb.location())
         .env("SNAPGOV_CONFIG", sb.path("config.toml"))
         .env("SNAPGOV_USER", "tester")
         .env("SNAPGOV_NOW", &sb.now)

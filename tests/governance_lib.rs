@@ -5,6 +5,8 @@
 mod common;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::pg::TestDb;
+use common::sql::lit;
 use snapgov::config::Config;
 use snapgov::domain::record::{record_hash, IdentKey};
 use snapgov::domain::snapshot::SnapshotState;
@@ -84,7 +86,9 @@ fn the_diff_of_two_real_trivy_scans_matches_an_independent_computation() {
     ) else {
         return;
     };
-    let mut store = Store::open_in_memory().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new(dir.path());
+    let mut store = db.open(OpenMode::ReadWrite);
     let cfg = Config::default();
     let ida = import_file(&mut store, &env_at(&cfg, day(0)), "trivy", &a);
     let idb = import_file(&mut store, &env_at(&cfg, day(1)), "trivy", &b);
@@ -154,7 +158,8 @@ fn retention_over_120_days_archives_and_deletes_exactly_the_right_snapshots() {
     let mut cfg = Config::default();
     cfg.retention.previous_max_age = Duration::days(10);
     cfg.retention.archived_max_age = Duration::days(30);
-    let mut store = Store::open(&dir.path().join("s.db"), OpenMode::ReadWrite).unwrap();
+    let db = TestDb::new(dir.path());
+    let mut store = db.open(OpenMode::ReadWrite);
     let mut ids = Vec::new();
     for d in 0..120 {
         let spec = FeedSpec {
@@ -305,7 +310,8 @@ fn read_all(store: &mut Store, env: &Env, tool: &str) -> ops::Result<(ops::sla::
 fn a_rollback_from_an_expired_snapshot_restores_service_and_keeps_it_expired() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = Config::default();
-    let mut store = Store::open_in_memory().unwrap();
+    let db = TestDb::new(dir.path());
+    let mut store = db.open(OpenMode::ReadWrite);
     let mut ids = Vec::new();
     for d in 0..3 {
         let f = feed(
@@ -366,9 +372,9 @@ fn a_rollback_from_an_expired_snapshot_restores_service_and_keeps_it_expired() {
 #[test]
 fn an_audit_purge_keeps_the_chain_verifiable_and_a_forged_anchor_is_caught() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.db");
+    let db = TestDb::new(dir.path());
     let cfg = Config::default();
-    let mut store = Store::open(&db, OpenMode::ReadWrite).unwrap();
+    let mut store = db.open(OpenMode::ReadWrite);
     for d in [0, 100, 200, 500, 600] {
         let f = feed(
             dir.path(),
@@ -418,23 +424,14 @@ fn an_audit_purge_keeps_the_chain_verifiable_and_a_forged_anchor_is_caught() {
         .is_ok());
     drop(store);
     // Someone deletes more records and moves the anchor to hide it.
-    let c = rusqlite::Connection::open(&db).unwrap();
-    let (seq, hash): (i64, String) = c
-        .query_row(
-            "SELECT seq, hash FROM audit ORDER BY seq LIMIT 1 OFFSET 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    c.execute("DELETE FROM audit WHERE seq <= ?1", [seq])
-        .unwrap();
-    c.execute(
-        "UPDATE meta SET value = ?1 WHERE key = 'audit_anchor'",
-        [format!("{seq} {hash}")],
-    )
-    .unwrap();
-    drop(c);
-    let store = Store::open(&db, OpenMode::ReadOnly).unwrap();
+    let row = db.sql_rows("SELECT seq, hash FROM audit ORDER BY seq LIMIT 1 OFFSET 1");
+    let (seq, hash) = (&row[0][0], &row[0][1]);
+    db.sql_exec(&format!("DELETE FROM audit WHERE seq <= {seq}"));
+    db.sql_exec(&format!(
+        "UPDATE meta SET value = {} WHERE key = 'audit_anchor'",
+        lit(&format!("{seq} {hash}"))
+    ));
+    let store = db.open(OpenMode::ReadOnly);
     let v = ops::audit::verify(&store, &env_at(&cfg, day(602)), None).unwrap();
     assert!(!v.is_ok());
 }
@@ -446,7 +443,8 @@ fn an_audit_purge_keeps_the_chain_verifiable_and_a_forged_anchor_is_caught() {
 fn the_last_import_gauge_sees_past_a_long_run_of_failed_imports() {
     let dir = tempfile::tempdir().unwrap();
     let config = Config::default();
-    let mut store = Store::open(&dir.path().join("s.db"), OpenMode::ReadWrite).unwrap();
+    let db = TestDb::new(dir.path());
+    let mut store = db.open(OpenMode::ReadWrite);
     let spec = FeedSpec {
         packages: 5,
         ..Default::default()
@@ -470,19 +468,16 @@ fn the_last_import_gauge_sees_past_a_long_run_of_failed_imports() {
 #[test]
 fn a_stored_id_that_does_not_parse_reads_as_corrupt_naming_it() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.db");
-    let mut store = Store::open(&db, OpenMode::ReadWrite).unwrap();
+    let db = TestDb::new(dir.path());
+    let mut store = db.open(OpenMode::ReadWrite);
     let f = feed(dir.path(), "f.json", Format::SyftJson, &FeedSpec::default());
     let id = import_file(&mut store, &env_at(&Config::default(), day(0)), "syft", &f);
     drop(store);
-    let c = rusqlite::Connection::open(&db).unwrap();
-    c.execute(
-        "UPDATE snapshots SET id = 'syft-yesterday' WHERE id = ?1",
-        [&id],
-    )
-    .unwrap();
-    drop(c);
-    let store = Store::open(&db, OpenMode::ReadOnly).unwrap();
+    db.sql_exec(&format!(
+        "UPDATE snapshots SET id = 'syft-yesterday' WHERE id = {}",
+        lit(&id)
+    ));
+    let store = db.open(OpenMode::ReadOnly);
     for got in [
         store.get_snapshot("syft-yesterday").map(|_| ()),
         store.list_snapshots(&SnapshotFilter::default()).map(|_| ()),

@@ -6,6 +6,7 @@
 mod api_common;
 mod common;
 
+use common::sql::lit;
 use common::{import_args, tool_args, Sandbox};
 use snapgov::ingest::Format;
 use snapgov::synthetic_feed::FeedSpec;
@@ -463,7 +464,7 @@ fn the_api_takes_expires_at_refuses_wild_imported_at_and_names_its_own_parameter
     assert!(detail.contains("\"reason\""), "{detail}");
 
     // importedAt beyond the clock skew, or before the epoch: refused, nothing stored.
-    let before = api_common::dump(&s.db());
+    let before = s.store.dump();
     let feed = std::fs::read(fixture("syft-min.json")).unwrap();
     for ts in ["9999-01-01T00:00:00Z", "0001-01-01T00:00:00Z"] {
         let r = c
@@ -481,7 +482,7 @@ fn the_api_takes_expires_at_refuses_wild_imported_at_and_names_its_own_parameter
             "{detail}"
         );
         assert!(!detail.contains("--"), "{detail}");
-        assert_eq!(api_common::dump(&s.db()), before, "{ts} changed the store");
+        assert_eq!(s.store.dump(), before, "{ts} changed the store");
     }
 
     // A backfill through the API joins the history; the active snapshot stays.
@@ -585,19 +586,16 @@ fn a_refused_rollback_is_audited_and_changes_nothing_else() {
     assert_eq!(sb.active_id("trivy"), c);
 
     // A target whose stored records no longer verify: exit 6, audited.
-    let conn = rusqlite::Connection::open(sb.db()).unwrap();
-    let n = conn
-        .execute(
-            "UPDATE records SET body = body || ' ' WHERE id IN \
-             (SELECT record FROM snapshot_records WHERE snapshot = \
-                (SELECT pk FROM snapshots WHERE id = ?1) \
-              EXCEPT SELECT record FROM snapshot_records WHERE snapshot = \
-                (SELECT pk FROM snapshots WHERE id = ?2) LIMIT 1)",
-            [&a, &c],
-        )
-        .unwrap();
+    let n = sb.sql_exec(&format!(
+        "UPDATE records SET body = body || ' ' WHERE id IN \
+         (SELECT record FROM snapshot_records WHERE snapshot = \
+            (SELECT pk FROM snapshots WHERE id = {}) \
+          EXCEPT SELECT record FROM snapshot_records WHERE snapshot = \
+            (SELECT pk FROM snapshots WHERE id = {}) LIMIT 1)",
+        lit(&a),
+        lit(&c)
+    ));
     assert_eq!(n, 1);
-    drop(conn);
     let r = sb.run(&tool_args(
         "rollback",
         "trivy",

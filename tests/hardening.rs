@@ -6,7 +6,19 @@ mod common;
 
 use common::{import_args, Sandbox};
 
+/// What the store takes: its files, or its schema's tables, indexes and
+/// TOAST on PostgreSQL.
 fn store_bytes(sb: &Sandbox) -> u64 {
+    if sb.is_postgres() {
+        return sb
+            .sql_one(
+                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = current_schema() AND c.relkind = 'r'",
+            )
+            .parse()
+            .unwrap();
+    }
     ["store.db", "store.db-wal", "store.db-shm"]
         .iter()
         .filter_map(|f| std::fs::metadata(sb.path(f)).ok())
@@ -464,6 +476,10 @@ fn a_lone_surrogate_is_named_in_the_error() {
 #[test]
 fn a_full_disk_is_reported_as_a_disk_problem() {
     let sb = Sandbox::new();
+    if sb.is_postgres() {
+        eprintln!("skipped on PostgreSQL: a file-size limit on snapgov only fills a SQLite file (the server writes its own files)");
+        return;
+    }
     sb.ok(&import_args("syft", &[], "tests/fixtures/syft-min.json"));
     let before = sb.dump();
     for blocks in [1, 50, 100] {

@@ -1,7 +1,7 @@
 //! The layers, enforced from the source so they cannot silently erode:
 //! `domain` uses nothing of the crate but itself; `ingest` and `store` use
 //! only `domain` (and themselves); `ops` uses no front end (`cli`,
-//! `console`, `api`); `rusqlite` is spelled only under `src/store/`.
+//! `console`, `api`); `rusqlite` and `postgres` are spelled only under `src/store/`.
 //!
 //! The reader works on text: it drops comments, then resolves each
 //! `crate::`, `snapgov::` and leading `super::` path to the top-level module
@@ -252,24 +252,33 @@ fn breaches(
     }
     if layer != "store" {
         for (n, line) in strip_comments(source).lines().enumerate() {
-            let hit = line.match_indices("rusqlite").any(|(at, _)| {
-                !line[..at].chars().next_back().is_some_and(is_ident_char)
-                    && !line[at + "rusqlite".len()..]
-                        .chars()
-                        .next()
-                        .is_some_and(is_ident_char)
-            });
-            if hit {
-                out.push(format!(
-                    "{shown}:{}: `rusqlite` outside src/store/; SQL lives only in the store, \
-                     so add a store function and call it",
-                    n + 1
-                ));
+            for engine in DB_CRATES {
+                // A path (`postgres::Client`) or the bare name, not a URL
+                // scheme (`postgres://`) in a message.
+                let hit = line.match_indices(engine).any(|(at, _)| {
+                    let rest = &line[at + engine.len()..];
+                    !line[..at].chars().next_back().is_some_and(is_ident_char)
+                        && (rest.starts_with("::")
+                            || !rest
+                                .chars()
+                                .next()
+                                .is_some_and(|c| is_ident_char(c) || c == ':'))
+                });
+                if hit {
+                    out.push(format!(
+                        "{shown}:{}: `{engine}` outside src/store/; SQL lives only in the store, \
+                         so add a store function and call it",
+                        n + 1
+                    ));
+                }
             }
         }
     }
     out
 }
+
+/// The database client crates: only the store speaks to an engine.
+const DB_CRATES: [&str; 3] = ["rusqlite", "postgres", "postgres_native_tls"];
 
 fn path_of(s: &str) -> Vec<String> {
     s.split('/').map(String::from).collect()
@@ -349,6 +358,15 @@ fn rusqlite_is_spelled_only_in_the_store() {
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(got[0].starts_with("src/ops/x.rs:1: `rusqlite` outside src/store/"));
     assert!(breaches("src/store/x.rs", src, &path_of("store/x"), &tops()).is_empty());
+}
+
+#[test]
+fn the_postgresql_client_is_spelled_only_in_the_store() {
+    let src = "let c = postgres::Client::connect(u, t);\nlet is_postgres = true;\nlet help = \"a postgres://host/db URL\";\n";
+    let got = breaches("src/api/x.rs", src, &path_of("api/x"), &tops());
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].starts_with("src/api/x.rs:1: `postgres` outside src/store/"));
+    assert!(breaches("src/store/pg.rs", src, &path_of("store/pg"), &tops()).is_empty());
 }
 
 /// Each (line, `--flag`) spelled in code (not comments) of one file.

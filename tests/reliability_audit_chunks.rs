@@ -1,8 +1,8 @@
-//! `audit verify` recomputes the chain's hashes in chunks on every core. A
-//! record edited, removed or relinked inside a later chunk or right at a
-//! chunk's edge is reported exactly as the serial walk (one record after
-//! another, `ChainWalker::feed`) reports it: the same first failure, the
-//! same number of records checked, the same head.
+//! A record edited, removed or relinked deep in a long chain (inside or at
+//! the edge of any 1,024-record run, as a chunked walk would cut it) is
+//! reported by `audit verify` exactly as a record-by-record walk
+//! (`ChainWalker::feed`) reports it: the same first failure, the same number
+//! of records checked, the same head.
 
 use chrono::{Duration, TimeZone, Utc};
 use snapgov::config::Config;

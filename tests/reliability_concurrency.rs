@@ -189,9 +189,6 @@ fn eight_processes_share_one_store_without_losing_anything() {
         sb.ok(&["ingest", "verify", a[0]["id"].as_str().unwrap()]);
     }
     sb.ok(&["ingest", "audit", "verify"]);
-    let ic: String = sb
-        .conn()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
+    let ic = sb.store.integrity_check();
     assert_eq!(ic, "ok");
 }

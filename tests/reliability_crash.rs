@@ -11,10 +11,7 @@ use snapgov::synthetic_feed::FeedSpec;
 
 /// The invariants that must hold after any crash.
 fn assert_consistent(sb: &Sandbox, what: &str) {
-    let ic: String = sb
-        .conn()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
+    let ic = sb.store.integrity_check();
     assert_eq!(ic, "ok", "{what}: integrity_check");
     let v = sb.run(&["ingest", "audit", "verify"]);
     assert_eq!(v.code, 0, "{what}: audit verify: {}", v.stderr);

@@ -35,7 +35,7 @@ fn console_and_server_keep_working_during_concurrent_writes() {
             p
         })
         .collect();
-    let mut console = Driver::open(&s.db(), env(), true, 120, 40);
+    let mut console = Driver::open(std::path::Path::new(&s.location()), env(), true, 120, 40);
     let theme = Theme::new("auto", false);
     let c = client();
     let (polls, renders) = std::thread::scope(|scope| {

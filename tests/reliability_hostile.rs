@@ -6,12 +6,13 @@
 
 mod common;
 
-use common::{dump, import_args, Sandbox};
+use common::pg::TestDb;
+use common::{import_args, Sandbox};
 use snapgov::config::Config;
 use snapgov::ingest::Format;
 use snapgov::ops::import::{import, ImportRequest, Input};
 use snapgov::ops::{Clock, Env, NoProgress, OpError};
-use snapgov::store::{OpenMode, Store};
+use snapgov::store::OpenMode;
 use snapgov::synthetic_feed::FeedSpec;
 use std::path::Path;
 
@@ -205,8 +206,8 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
 #[test]
 fn a_corpus_of_hostile_feeds_is_refused_cleanly_and_changes_no_data() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("s.db");
-    let mut store = Store::open(&db, OpenMode::ReadWrite).unwrap();
+    let db = TestDb::new(dir.path());
+    let mut store = db.open(OpenMode::ReadWrite);
     let env = Env::new(
         Config::default(),
         "tester",
@@ -225,7 +226,8 @@ fn a_corpus_of_hostile_feeds_is_refused_cleanly_and_changes_no_data() {
         &NoProgress,
     )
     .unwrap();
-    let before: Vec<_> = dump(&db)
+    let before: Vec<_> = db
+        .dump()
         .into_iter()
         .filter(|(t, _)| DATA_TABLES.contains(&t.as_str()))
         .collect();
@@ -272,7 +274,8 @@ fn a_corpus_of_hostile_feeds_is_refused_cleanly_and_changes_no_data() {
         "hostile feeds: {} refused; by message: {kinds:?}",
         cases.len()
     );
-    let after: Vec<_> = dump(&db)
+    let after: Vec<_> = db
+        .dump()
         .into_iter()
         .filter(|(t, _)| DATA_TABLES.contains(&t.as_str()))
         .collect();
@@ -309,7 +312,7 @@ fn a_sparse_2gb_file_and_endless_stdin_are_refused_fast() {
     let run = |cmd: String, extra_env: &[(&str, &str)]| -> common::Run {
         let mut c = std::process::Command::new("sh");
         c.args(["-c", &cmd])
-            .env("SNAPGOV_DB", sb.db())
+            .env("SNAPGOV_DB", sb.location())
             .env("SNAPGOV_CONFIG", sb.path("config.toml"))
             .env("SNAPGOV_NOW", common::NOW);
         for (k, v) in extra_env {

@@ -1,10 +1,11 @@
 //! Tampering: edit, delete, reorder and truncate audit records, snapshot
-//! rows and stored records directly in the SQLite file. `audit verify` (with
+//! rows and stored records directly in the store's database (SQLite or PostgreSQL). `audit verify` (with
 //! a checkpoint for truncation) and snapshot verification must detect every
 //! case, naming the record.
 
 mod common;
 
+use common::sql::lit;
 use common::{import_args, tool_args, Sandbox};
 use snapgov::ingest::Format;
 use snapgov::synthetic_feed::FeedSpec;
@@ -89,15 +90,21 @@ fn build(sb: &mut Sandbox) -> (Vec<String>, u64) {
     (ids, n)
 }
 
-/// Writes an audit checkpoint to `head.json` and folds the WAL into the
-/// store file before a test edits the store behind snapgov's back.
+/// Writes an audit checkpoint to `head.json`.
 fn checkpoint(sb: &Sandbox) -> std::path::PathBuf {
     let cp = sb.path("head.json");
     sb.ok(&["ingest", "audit", "checkpoint", cp.to_str().unwrap()]);
-    sb.conn()
-        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-        .unwrap();
     cp
+}
+
+/// The SQL for SQLite, or for PostgreSQL when the tests run there (the few
+/// edits whose functions differ: JSON, random bytes, blob literals).
+fn either(sb: &Sandbox, lite: String, pg: String) -> String {
+    if sb.is_postgres() {
+        pg
+    } else {
+        lite
+    }
 }
 
 #[test]
@@ -110,7 +117,7 @@ fn every_kind_of_tampering_is_detected_and_named() {
     for s in 1..=n {
         let a = format!("audit-{s}");
         for (col, val) in [
-            ("user", "'mallory'"),
+            ("\"user\"", "'mallory'"),
             ("event", "CASE event WHEN 'snapshot_expired' THEN 'snapshot_archived' ELSE 'snapshot_expired' END"),
             ("timestamp", "'2030-01-01T00:00:00Z'"),
             ("details", "'{}'"),
@@ -227,12 +234,16 @@ fn every_kind_of_tampering_is_detected_and_named() {
     ));
     cases.push(case(
         "add a record to syft's active data",
-        format!("INSERT INTO active_records (tool, ident, record) VALUES ({}, zeroblob(16), (SELECT min(id) FROM records))", tool_key("syft")),
+        either(
+            &sb,
+            format!("INSERT INTO active_records (tool, ident, record) VALUES ({}, zeroblob(16), (SELECT min(id) FROM records))", tool_key("syft")),
+            format!("INSERT INTO active_records (tool, ident, record) VALUES ({}, decode(repeat('00', 16), 'hex'), (SELECT min(id) FROM records))", tool_key("syft")),
+        ),
         "tool syft",
     ));
     cases.push(case(
         "re-point one of syft's active rows at another record",
-        format!("UPDATE active_records SET record = (SELECT max(id) FROM records WHERE id <> active_records.record) WHERE tool = {t} AND ident = (SELECT min(ident) FROM active_records WHERE tool = {t})", t = tool_key("syft")),
+        format!("UPDATE active_records SET record = (SELECT max(id) FROM records WHERE id <> active_records.record) WHERE tool = {t} AND ident = (SELECT ident FROM active_records WHERE tool = {t} ORDER BY ident LIMIT 1)", t = tool_key("syft")),
         "tool syft",
     ));
     cases.push(case(
@@ -241,7 +252,6 @@ fn every_kind_of_tampering_is_detected_and_named() {
         "tool trivy",
     ));
     // Columns outside every hash that commands show or filter on (item 2).
-    let conn = sb.conn();
     let restorable: Vec<String> = snapshots["snapshots"]
         .as_array()
         .unwrap()
@@ -251,12 +261,9 @@ fn every_kind_of_tampering_is_detected_and_named() {
         .collect();
     for id in &restorable {
         let first = |kind: &str| -> i64 {
-            conn.query_row(
-                &format!("SELECT r.id FROM snapshot_records sr JOIN snapshots s ON s.pk = sr.snapshot JOIN records r ON r.id = sr.record WHERE s.id = '{id}' AND r.kind = '{kind}' ORDER BY sr.ident LIMIT 1"),
-                [],
-                |r| r.get(0),
-            )
-            .unwrap()
+            sb.sql_one(&format!("SELECT r.id FROM snapshot_records sr JOIN snapshots s ON s.pk = sr.snapshot JOIN records r ON r.id = sr.record WHERE s.id = '{id}' AND r.kind = '{kind}' ORDER BY sr.ident LIMIT 1"))
+                .parse()
+                .unwrap()
         };
         let (vuln, pkg) = (first("vulnerability"), first("package"));
         for (what, sql, rid) in [
@@ -270,22 +277,27 @@ fn every_kind_of_tampering_is_detected_and_named() {
         }
         cases.push(case(
             format!("redistribute the severities in the stats of {id}"),
-            format!("UPDATE snapshots SET stats = json_set(stats, '$.bySeverity', json_object('negligible', json_extract(stats, '$.vulnerabilities'))) WHERE id = '{id}'"),
+either(
+                &sb,
+                format!("UPDATE snapshots SET stats = json_set(stats, '$.bySeverity', json_object('negligible', json_extract(stats, '$.vulnerabilities'))) WHERE id = '{id}'"),
+                format!("UPDATE snapshots SET stats = jsonb_set(stats::jsonb, '{{bySeverity}}', jsonb_build_object('negligible', stats::jsonb -> 'vulnerabilities'))::text WHERE id = '{id}'"),
+            ),
             id.clone(),
         ));
     }
-    drop(conn);
     for s in snapshots["snapshots"].as_array().unwrap() {
         let id = s["id"].as_str().unwrap();
+        let bump_packages = if sb.is_postgres() {
+            "jsonb_set(stats::jsonb, '{packages}', to_jsonb((stats::jsonb ->> 'packages')::bigint + 1))::text"
+        } else {
+            "json_set(stats, '$.packages', json_extract(stats, '$.packages') + 1)"
+        };
         let mut edits = vec![("state_changed_at", "'2020-01-01T00:00:00Z'")];
         if s["state"] == "failed" {
             edits.push(("failure_reason", "'nothing happened'"));
         } else {
             edits.extend([
-                (
-                    "stats",
-                    "json_set(stats, '$.packages', json_extract(stats, '$.packages') + 1)",
-                ),
+                ("stats", bump_packages),
                 ("format", "'cyclonedx'"),
                 ("warnings", "'[\"forged warning\"]'"),
             ]);
@@ -305,11 +317,16 @@ fn every_kind_of_tampering_is_detected_and_named() {
         ));
     }
     // Tokens and holds: rows the audited workflows write (item 5).
+    let random_hash = if sb.is_postgres() {
+        "'b3:' || md5(random()::text) || md5(random()::text)"
+    } else {
+        "'b3:' || hex(randomblob(32))"
+    };
     for (what, sql, names) in [
-        ("insert an admin token", "INSERT INTO tokens (name, role, hash, created_at, created_by) VALUES ('backdoor', 'admin', 'b3:' || hex(randomblob(32)), '2025-11-02T00:00:00Z', 'tester')".to_string(), "backdoor"),
+        ("insert an admin token", format!("INSERT INTO tokens (name, role, hash, created_at, created_by) VALUES ('backdoor', 'admin', {random_hash}, '2025-11-02T00:00:00Z', 'tester')"), "backdoor"),
         ("un-revoke a token", "UPDATE tokens SET revoked_at = NULL, revoked_by = NULL WHERE name = 'ops'".into(), "ops"),
         ("raise a token's role", "UPDATE tokens SET role = 'admin' WHERE name = 'ci'".into(), "ci"),
-        ("swap a token's hash", "UPDATE tokens SET hash = 'b3:' || hex(randomblob(32)) WHERE name = 'ci'".into(), "ci"),
+        ("swap a token's hash", format!("UPDATE tokens SET hash = {random_hash} WHERE name = 'ci'"), "ci"),
         ("back-date a token", "UPDATE tokens SET created_at = '2020-01-01T00:00:00Z' WHERE name = 'ci'".into(), "ci"),
         ("delete a token", "DELETE FROM tokens WHERE name = 'ci'".into(), "ci"),
         ("revoke a token behind the trail's back", "UPDATE tokens SET revoked_at = '2025-11-04T00:00:00Z', revoked_by = 'mallory' WHERE name = 'ci'".into(), "ci"),
@@ -322,24 +339,18 @@ fn every_kind_of_tampering_is_detected_and_named() {
     cases.push(case("truncate a snapshot's records", format!("DELETE FROM snapshot_records WHERE snapshot = (SELECT pk FROM snapshots WHERE id = '{target}') AND ident > (SELECT ident FROM snapshot_records WHERE snapshot = (SELECT pk FROM snapshots WHERE id = '{target}') ORDER BY ident LIMIT 1 OFFSET 5)"), target.clone()));
 
     let mut missed = Vec::new();
+    let tampering = sb.store.tampering();
     for c in &cases {
-        let copy = sb.path("tampered.db");
-        std::fs::copy(sb.db(), &copy).unwrap();
-        rusqlite::Connection::open(&copy)
-            .unwrap()
-            .execute_batch(&c.sql)
-            .unwrap_or_else(|e| panic!("{}: {e}", c.what));
-        let db = copy.to_str().unwrap();
-        let audit = sb.run(&[
-            "--db",
-            db,
-            "ingest",
-            "audit",
-            "verify",
-            "--checkpoint",
-            cp.to_str().unwrap(),
-        ]);
-        let snaps = sb.run(&["--db", db, "ingest", "verify", "--all"]);
+        let (audit, snaps) = tampering.case(&c.sql, || {
+            let audit = sb.run(&[
+                "ingest",
+                "audit",
+                "verify",
+                "--checkpoint",
+                cp.to_str().unwrap(),
+            ]);
+            (audit, sb.run(&["ingest", "verify", "--all"]))
+        });
         let detected = [&audit, &snaps]
             .iter()
             .any(|r| r.code == 6 && r.stderr.contains(&c.names));
@@ -353,8 +364,8 @@ fn every_kind_of_tampering_is_detected_and_named() {
                 snaps.stderr.trim()
             ));
         }
-        std::fs::remove_file(&copy).unwrap();
     }
+    drop(tampering);
     eprintln!(
         "tampering cases tried: {}, detected and named: {}",
         cases.len(),
@@ -378,38 +389,21 @@ fn every_kind_of_tampering_is_detected_and_named() {
     sb.ok(&["ingest", "verify", "--all"]);
 }
 
-/// What an attacker with the file and the (public) hash definition does to
-/// hide the oldest audit records: delete them, move the anchor, and append
-/// a well-chained `audit_purged` record claiming a purge. Returns the forged
-/// record's id.
+/// What an attacker with the database and the (public) hash definition does
+/// to hide the oldest audit records: delete them, move the anchor, and append
+/// a well-chained `audit_purged` record claiming a purge. Returns the SQL
+/// that does it to the store as it is, and the forged record's id.
 fn forge_purge(
-    db: &std::path::Path,
+    sb: &Sandbox,
     through: i64,
     timestamp: &str,
     before: &str,
     surviving: Option<Vec<String>>,
-) -> String {
+) -> (String, String) {
     use snapgov::domain::audit::{chain_hash, HashInput};
-    let c = rusqlite::Connection::open(db).unwrap();
-    let anchor: String = c
-        .query_row("SELECT hash FROM audit WHERE seq = ?1", [through], |r| {
-            r.get(0)
-        })
-        .unwrap();
-    let (head, prev): (i64, String) = c
-        .query_row(
-            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    c.execute("DELETE FROM audit WHERE seq <= ?1", [through])
-        .unwrap();
-    c.execute(
-        "INSERT INTO meta (key, value) VALUES ('audit_anchor', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [format!("{through} {anchor}")],
-    )
-    .unwrap();
+    let anchor = sb.sql_one(&format!("SELECT hash FROM audit WHERE seq = {through}"));
+    let last = sb.sql_rows("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
+    let (head, prev): (i64, String) = (last[0][0].parse().unwrap(), last[0][1].clone());
     let seq = head + 1;
     let id = format!("audit-{seq}");
     let mut details = serde_json::json!({
@@ -437,12 +431,18 @@ fn forge_purge(
         },
         &prev,
     );
-    c.execute(
-        "INSERT INTO audit (seq, id, event, timestamp, user, details, prev_hash, hash) VALUES (?1, ?2, 'audit_purged', ?3, 'tester', ?4, ?5, ?6)",
-        rusqlite::params![seq, id, timestamp, details.to_string(), prev, hash],
-    )
-    .unwrap();
-    id
+    let sql = format!(
+        "DELETE FROM audit WHERE seq <= {through}; \
+         INSERT INTO meta (key, value) VALUES ('audit_anchor', {anchor}) ON CONFLICT (key) DO UPDATE SET value = excluded.value; \
+         INSERT INTO audit (seq, id, event, timestamp, \"user\", details, prev_hash, hash) VALUES ({seq}, {id}, 'audit_purged', {ts}, 'tester', {details}, {prev}, {hash})",
+        anchor = lit(&format!("{through} {anchor}")),
+        id = lit(&id),
+        ts = lit(timestamp),
+        details = lit(&details.to_string()),
+        prev = lit(&prev),
+        hash = lit(&hash),
+    );
+    (sql, id)
 }
 
 /// (what, purged through, dated, cut-off, snapshots it claims to keep, what
@@ -462,16 +462,8 @@ fn a_forged_purge_does_not_pass_the_checkpoint() {
     let (ids, _) = build(&mut sb);
     let cp = checkpoint(&sb);
     // The first two imports (audit-1 to audit-4) are hidden in each case.
-    let first_kept: String = sb
-        .conn()
-        .query_row("SELECT timestamp FROM audit WHERE seq = 5", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
-    let head: i64 = sb
-        .conn()
-        .query_row("SELECT max(seq) FROM audit", [], |r| r.get(0))
-        .unwrap();
+    let first_kept = sb.sql_one("SELECT timestamp FROM audit WHERE seq = 5");
+    let head: i64 = sb.sql_one("SELECT max(seq) FROM audit").parse().unwrap();
     let cases: [ForgedPurge; 5] = [
         // Records one to three days old, though the configured audit age is a year.
         ("within the audit age", 4, &sb.now, &first_kept, None, None),
@@ -515,24 +507,21 @@ fn a_forged_purge_does_not_pass_the_checkpoint() {
     ];
     let mut missed = Vec::new();
     for (what, through, ts, before, surviving, names) in cases {
-        let copy = sb.path("tampered.db");
-        std::fs::copy(sb.db(), &copy).unwrap();
-        let forged = forge_purge(&copy, through, ts, before, surviving);
+        let (sql, forged) = forge_purge(&sb, through, ts, before, surviving);
         let names = names.unwrap_or(forged);
-        let r = sb.run(&[
-            "--db",
-            copy.to_str().unwrap(),
-            "ingest",
-            "audit",
-            "verify",
-            "--checkpoint",
-            cp.to_str().unwrap(),
-        ]);
+        let r = sb.store.with_tampered(&sql, || {
+            sb.run(&[
+                "ingest",
+                "audit",
+                "verify",
+                "--checkpoint",
+                cp.to_str().unwrap(),
+            ])
+        });
         eprintln!("{what}: exit {} «{}»", r.code, r.stderr.trim());
         if r.code != 6 || !r.stderr.contains(&names) {
             missed.push(format!("{what}: exit {} «{}»", r.code, r.stderr.trim()));
         }
-        std::fs::remove_file(&copy).unwrap();
     }
     assert!(missed.is_empty(), "undetected:\n{}", missed.join("\n"));
 }
@@ -555,10 +544,8 @@ fn after_a_real_purge_only_the_snapshots_it_attests_may_lack_an_import_record() 
         "yearly",
     ]);
     assert_eq!(p["purge"]["purgedThrough"], "audit-4", "{p}");
-    let verify = |sb: &Sandbox, db: &str| {
+    let verify = |sb: &Sandbox| {
         sb.run(&[
-            "--db",
-            db,
             "ingest",
             "audit",
             "verify",
@@ -566,12 +553,8 @@ fn after_a_real_purge_only_the_snapshots_it_attests_may_lack_an_import_record() 
             cp.to_str().unwrap(),
         ])
     };
-    let db = sb.db();
-    let r = verify(&sb, db.to_str().unwrap());
+    let r = verify(&sb);
     assert_eq!(r.code, 0, "a real purge verifies: {}", r.stderr);
-    sb.conn()
-        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-        .unwrap();
     let forged = ids[0].replace("-001", "-009");
     for (what, sql, names) in [
         (
@@ -590,19 +573,12 @@ fn after_a_real_purge_only_the_snapshots_it_attests_may_lack_an_import_record() 
             ids[0].clone(),
         ),
     ] {
-        let copy = sb.path("tampered.db");
-        std::fs::copy(sb.db(), &copy).unwrap();
-        rusqlite::Connection::open(&copy)
-            .unwrap()
-            .execute_batch(&sql)
-            .unwrap();
-        let r = verify(&sb, copy.to_str().unwrap());
+        let r = sb.store.with_tampered(&sql, || verify(&sb));
         assert!(
             r.code == 6 && r.stderr.contains(&names),
             "{what}: exit {} «{}»",
             r.code,
             r.stderr.trim()
         );
-        std::fs::remove_file(&copy).unwrap();
     }
 }

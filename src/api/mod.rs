@@ -25,7 +25,6 @@ use error::{ApiError, ApiResult};
 use routes::{Method, Op, ROUTES};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 /// Connections kept open between requests, and the most store work that
@@ -68,12 +67,12 @@ pub fn install_panic_hook() {
 
 /// A few open store connections, reused across requests.
 pub struct Pool {
-    path: PathBuf,
+    path: crate::store::Location,
     idle: Mutex<Vec<Store>>,
 }
 
 impl Pool {
-    pub fn new(path: PathBuf) -> Pool {
+    pub fn new(path: crate::store::Location) -> Pool {
         Pool {
             path,
             idle: Mutex::new(Vec::new()),
@@ -85,14 +84,31 @@ impl Pool {
         if let Some(s) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
             return Ok(s);
         }
-        Ok(Store::open(&self.path, OpenMode::ReadWrite)?)
+        Ok(Store::open(self.path.clone(), OpenMode::ReadWrite)?)
     }
 
     /// Returns a connection for reuse.
     pub fn put(&self, store: Store) {
+        // A connection the database dropped (a restart) is not reused:
+        // the next request connects afresh.
+        if !store.is_healthy() {
+            return;
+        }
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < POOL_IDLE {
             idle.push(store);
+        }
+    }
+}
+
+impl Drop for Pool {
+    /// PostgreSQL's blocking client closes its connection on a runtime of
+    /// its own, which cannot run on an async thread (the server's shutdown
+    /// drops the pool there): idle connections close on a thread of their own.
+    fn drop(&mut self) {
+        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|e| e.into_inner()));
+        if !idle.is_empty() && tokio::runtime::Handle::try_current().is_ok() {
+            let _ = std::thread::spawn(move || drop(idle)).join();
         }
     }
 }
@@ -110,7 +126,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(db: PathBuf, config: Config, clock: Clock) -> AppState {
+    pub fn new(db: crate::store::Location, config: Config, clock: Clock) -> AppState {
         AppState {
             config,
             clock,
@@ -240,7 +256,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// How `snapgov serve` runs.
 #[derive(Clone, Debug)]
 pub struct ServeOptions {
-    pub db: PathBuf,
+    pub db: crate::store::Location,
     pub config: Config,
     pub clock: Clock,
     pub listen: String,
@@ -285,8 +301,12 @@ pub async fn serve_async(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), OpError> {
     let addr = resolve_listen(&opts.listen).await?;
-    // Open (create, migrate) the store once before taking requests.
-    let first = Store::open(&opts.db, OpenMode::ReadWrite)?;
+    // Open (create, migrate) the store once before taking requests; off
+    // the async threads, as PostgreSQL's blocking client needs.
+    let db = opts.db.clone();
+    let first = tokio::task::spawn_blocking(move || Store::open(db, OpenMode::ReadWrite))
+        .await
+        .map_err(|e| OpError::invalid(format!("opening the store failed: {e}")))??;
     let state = Arc::new(AppState::new(
         opts.db.clone(),
         opts.config.clone(),
@@ -305,7 +325,7 @@ pub async fn serve_async(
     }
     // Tests and scripts read this line to learn the port (with --listen ADDR:0).
     eprintln!("listening on {local}");
-    tracing::info!(address = %local, db = %opts.db.display(), "snapgov API listening");
+    tracing::info!(address = %local, db = %opts.db, "snapgov API listening");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let sched = if opts.scheduler {

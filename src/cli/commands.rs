@@ -6,6 +6,7 @@ use super::output::{esc, print_json, snapshots_table};
 use super::{Command, Context, IngestCmd};
 use crate::domain::time::fmt_ts;
 use crate::ops::{self, OpError};
+use crate::store::prelude::SnapshotReads;
 use crate::store::{OpenMode, SnapshotFilter, Store};
 use serde_json::json;
 use std::io::IsTerminal;
@@ -20,6 +21,7 @@ pub fn dispatch(ctx: &mut Context, cmd: Command) -> Result<u8> {
         Command::Generate(a) => generate(a),
         Command::Serve(a) => super::server::serve(ctx, a),
         Command::Token(c) => super::server::token(ctx, c),
+        Command::Store(c) => super::store::run(ctx, c),
         // The config was loaded and validated before any command runs: a
         // bad one never gets here (exit 2).
         Command::Config(super::ConfigCmd::Check) => {
@@ -84,26 +86,27 @@ fn demo(ctx: &mut Context, a: super::DemoArgs) -> Result<u8> {
                 .tempdir()
                 .map_err(|e| OpError::invalid(format!("cannot create a temporary folder: {e}")))?;
             let p = dir.path().join("demo.db");
-            (p, Some(dir.keep()))
+            (p.into(), Some(dir.keep()))
         }
     };
-    if path.exists() {
+    if path.path().is_some_and(|p| p.exists()) {
         return Err(OpError::usage(format!(
-            "{} already exists; the demo builds a fresh store, so name a new file with --db",
-            path.display()
+            "{path} already exists; the demo builds a fresh store, so name a new file with --db"
         )));
     }
-    let mut store = Store::open(&path, OpenMode::ReadWrite)?;
+    let mut store = Store::open(path.clone(), OpenMode::ReadWrite)?;
+    if store.count_snapshots()? > 0 {
+        return Err(OpError::usage(format!(
+            "{path} already holds snapshots; the demo builds a fresh store, so name an empty database or schema with --db"
+        )));
+    }
     let summary = ops::demo::build(&mut store, &ctx.env)?;
     if keep.is_some() {
-        eprintln!(
-            "demo store: {} (a fresh temporary store; pass --db to choose)",
-            path.display()
-        );
+        eprintln!("demo store: {path} (a fresh temporary store; pass --db to choose)");
     }
     if ctx.json {
         print_json(
-            &json!({ "demo": { "db": path, "imports": summary.imports, "now": fmt_ts(summary.now) } }),
+            &json!({ "demo": { "db": path.to_string(), "imports": summary.imports, "now": fmt_ts(summary.now) } }),
         );
         return Ok(0);
     }
@@ -114,10 +117,8 @@ fn demo(ctx: &mut Context, a: super::DemoArgs) -> Result<u8> {
         opts.db = path.clone();
         let code = crate::console::run(opts)?;
         println!(
-            "demo store: {}; open it again with: SNAPGOV_NOW={} snapgov --db {} console",
-            path.display(),
+            "demo store: {path}; open it again with: SNAPGOV_NOW={} snapgov --db {path} console",
             fmt_ts(summary.now),
-            path.display()
         );
         return Ok(code);
     }
@@ -130,17 +131,15 @@ fn demo(ctx: &mut Context, a: super::DemoArgs) -> Result<u8> {
         },
     )?;
     println!(
-        "built a demo store with {} imports over {} days ({} as of {})",
+        "built a demo store with {} imports over {} days ({path} as of {})",
         summary.imports,
         summary.days,
-        path.display(),
         fmt_ts(summary.now)
     );
     print!("{}", snapshots_table(&ctx.style, &snaps, summary.now));
     println!(
-        "\nexplore it: SNAPGOV_NOW={} snapgov --db {} ingest snapshots",
+        "\nexplore it: SNAPGOV_NOW={} snapgov --db {path} ingest snapshots",
         fmt_ts(summary.now),
-        path.display()
     );
     Ok(0)
 }

@@ -4,6 +4,7 @@
 mod audit;
 mod commands;
 pub mod glyphs;
+mod identity;
 mod import;
 mod output;
 mod progress;
@@ -11,6 +12,7 @@ mod retention;
 mod rollback;
 mod server;
 mod snapshots;
+mod store;
 pub mod suggest;
 pub mod words;
 
@@ -21,10 +23,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub use crate::ops::diff::changed_fields;
+pub use identity::os_user;
 pub use output::{freshness_glyph, Style};
 
 const AFTER_HELP: &str = "\
 Paths: the store is --db, else $SNAPGOV_DB, else $XDG_DATA_HOME/snapgov/snapgov.db;
+a postgres://USER@HOST/DB URL there selects a PostgreSQL store (password from
+the URL, $PGPASSWORD or ~/.pgpass; never printed);
 the config is --config, else $SNAPGOV_CONFIG, else $XDG_CONFIG_HOME/snapgov/config.toml.
 $SNAPGOV_NOW=<RFC 3339> fixes the clock (demos, tests, \"as of\" checks).
 
@@ -50,9 +55,17 @@ pub struct Cli {
 
 #[derive(Args, Debug, Clone)]
 pub struct GlobalOpts {
-    /// The store (SQLite file) to use.
-    #[arg(long, global = true, env = "SNAPGOV_DB", value_name = "PATH")]
-    pub db: Option<PathBuf>,
+    /// The store: a SQLite file, or a postgres://USER@HOST/DB URL for a
+    /// PostgreSQL store shared by a team (sslmode=require|verify-full
+    /// for TLS).
+    #[arg(
+        long,
+        global = true,
+        env = "SNAPGOV_DB",
+        value_name = "PATH|URL",
+        hide_env_values = true
+    )]
+    pub db: Option<std::ffi::OsString>,
     /// The config file to read.
     #[arg(long, global = true, env = "SNAPGOV_CONFIG", value_name = "PATH")]
     pub config: Option<PathBuf>,
@@ -90,6 +103,9 @@ pub enum Command {
     /// key, its value and the allowed range) and prints what applies.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// The store as a whole: `copy` moves it between SQLite and PostgreSQL.
+    #[command(subcommand)]
+    Store(store::StoreCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -447,7 +463,7 @@ fn parse_format(s: &str) -> Result<crate::ingest::Format, String> {
 
 /// Resolved paths and identity for one run.
 pub struct Context {
-    pub db: PathBuf,
+    pub db: crate::store::Location,
     /// Whether --db or SNAPGOV_DB named the store.
     pub db_given: bool,
     pub env: Env,
@@ -457,11 +473,12 @@ pub struct Context {
     pub no_color: bool,
 }
 
-fn default_db() -> PathBuf {
+fn default_db() -> crate::store::Location {
     dirs::data_dir()
         .unwrap_or_else(|| PathBuf::from("."))
         .join("snapgov")
         .join("snapgov.db")
+        .into()
 }
 
 fn default_config() -> PathBuf {
@@ -469,49 +486,6 @@ fn default_config() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
         .join("snapgov")
         .join("config.toml")
-}
-
-/// The operator, as the audit trail records them when --user/SNAPGOV_USER
-/// is not given: the login name from the environment, else the name of the
-/// process's uid (root in a container, cron and systemd have no USER), else
-/// `uid:N`. Every front end (CLI, console, API tokens' CLI) gets it from here.
-pub fn os_user() -> String {
-    for var in ["USER", "LOGNAME", "USERNAME"] {
-        if let Ok(u) = std::env::var(var) {
-            if !u.trim().is_empty() {
-                return u;
-            }
-        }
-    }
-    user_by_uid()
-}
-
-#[cfg(unix)]
-fn user_by_uid() -> String {
-    let uid = nix::unistd::Uid::current();
-    name_or_uid(
-        nix::unistd::User::from_uid(uid)
-            .ok()
-            .flatten()
-            .map(|u| u.name),
-        uid.as_raw(),
-    )
-}
-
-#[cfg(not(unix))]
-fn user_by_uid() -> String {
-    // Windows sets USERNAME for every logon session; without it there is
-    // no uid to name.
-    "uid:?".to_string()
-}
-
-/// A uid's name if it has one, else `uid:N`: never an empty or made-up name.
-#[cfg_attr(not(unix), allow(dead_code))]
-fn name_or_uid(name: Option<String>, uid: u32) -> String {
-    match name {
-        Some(n) if !n.trim().is_empty() => n,
-        _ => format!("uid:{uid}"),
-    }
 }
 
 /// The clock: `SNAPGOV_NOW` if set, else the system clock.
@@ -554,7 +528,11 @@ impl Context {
             .filter(|u| !u.trim().is_empty())
             .unwrap_or_else(os_user);
         Ok(Context {
-            db: g.db.clone().unwrap_or_else(default_db),
+            db: g
+                .db
+                .as_ref()
+                .map(crate::store::Location::parse)
+                .unwrap_or_else(default_db),
             db_given: g.db.is_some(),
             env: Env::new(config, user, clock_from_env()?),
             style: Style::detect(g.no_color),
@@ -576,17 +554,5 @@ pub fn run() -> ExitCode {
             output::print_error(&e, json);
             ExitCode::from(e.exit_code() as u8)
         }
-    }
-}
-
-#[cfg(test)]
-mod identity_tests {
-    use super::name_or_uid;
-
-    #[test]
-    fn a_uid_without_a_name_is_recorded_as_uid_n() {
-        assert_eq!(name_or_uid(None, 4242), "uid:4242");
-        assert_eq!(name_or_uid(Some(" ".into()), 7), "uid:7");
-        assert_eq!(name_or_uid(Some("root".into()), 0), "root");
     }
 }

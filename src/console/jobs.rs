@@ -150,7 +150,14 @@ pub fn next_id(ids: &mut u64) -> u64 {
 /// Runs one job on a connection of its own: read-only unless the job is a
 /// rollback (and the console is not read-only). Step events go to `tx` as
 /// they happen; the final result is returned.
-pub fn perform(db: &Path, env: &Env, read_only: bool, id: u64, job: &Job, tx: &Sender<Msg>) -> Msg {
+pub fn perform(
+    db: &crate::store::Location,
+    env: &Env,
+    read_only: bool,
+    id: u64,
+    job: &Job,
+    tx: &Sender<Msg>,
+) -> Msg {
     let result = (|| -> Result<Payload, OpError> {
         let mode = if job.writes() {
             if read_only {
@@ -162,7 +169,7 @@ pub fn perform(db: &Path, env: &Env, read_only: bool, id: u64, job: &Job, tx: &S
         } else {
             OpenMode::ReadOnly
         };
-        let mut store = Store::open(db, mode)?;
+        let mut store = Store::open(db.clone(), mode)?;
         run(&mut store, env, id, job, tx)
     })();
     Msg { id, result }

@@ -25,12 +25,11 @@ pub mod words;
 use crate::ops::{Env, OpError};
 use crate::store::{OpenMode, Store, StoreError};
 use std::io::IsTerminal;
-use std::path::PathBuf;
 
 /// How to run the console.
 #[derive(Clone, Debug)]
 pub struct Options {
-    pub db: PathBuf,
+    pub db: crate::store::Location,
     pub env: Env,
     /// Open the store read-only at the SQLite level; rollback is not offered.
     pub read_only: bool,
@@ -50,12 +49,12 @@ pub fn no_terminal() -> String {
 pub fn run(opts: Options) -> Result<u8, OpError> {
     // The store's path first: a directory would otherwise surface as
     // SQLite's bare "unable to open database file".
-    if opts.db.is_dir() {
+    if let Some(dir) = opts.db.path().filter(|p| p.is_dir()) {
         return Err(OpError::usage(format!(
             "{} {} is a directory; give the path of the store file inside it (e.g. {})",
             crate::cli::suggest::db_flag(),
-            opts.db.display(),
-            opts.db.join("snapgov.db").display()
+            dir.display(),
+            dir.join("snapgov.db").display()
         )));
     }
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
@@ -63,16 +62,16 @@ pub fn run(opts: Options) -> Result<u8, OpError> {
     }
     // Open the store once before touching the terminal, so a missing or
     // unreadable store is reported as the CLI reports it.
-    if !opts.db.exists() {
+    if let Some(path) = opts.db.path().filter(|p| !p.exists()) {
         return Err(StoreError::Missing {
-            path: opts.db.clone(),
+            path: path.to_path_buf(),
         }
         .into());
     }
     if !opts.read_only {
         // Migrates an older store; the workers then open it read-only.
-        Store::open(&opts.db, OpenMode::ReadWrite)?;
+        Store::open(opts.db.clone(), OpenMode::ReadWrite)?;
     }
-    Store::open(&opts.db, OpenMode::ReadOnly)?;
+    Store::open(opts.db.clone(), OpenMode::ReadOnly)?;
     term::run(opts)
 }

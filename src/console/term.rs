@@ -138,7 +138,7 @@ fn event_loop(terminal: &mut Term, opts: &Options) -> Result<u8, OpError> {
     let (tx, rx) = mpsc::channel::<Msg>();
     let theme = Theme::new(&opts.env.config.console.theme, opts.color);
     let mut app = App::new(
-        &opts.db.display().to_string(),
+        &opts.db.to_string(),
         &opts.env.user,
         opts.read_only,
         opts.env.clock == Clock::System,

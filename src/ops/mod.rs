@@ -13,6 +13,7 @@ pub mod rollback;
 pub mod scheduler;
 pub mod sla;
 pub mod snapshots;
+pub mod store_copy;
 pub mod tokens;
 
 use crate::config::Config;

@@ -282,7 +282,7 @@ mod tests {
 
     #[test]
     fn a_token_works_until_revoked_and_only_its_hash_is_stored() {
-        let mut store = Store::open_in_memory().unwrap();
+        let mut store = crate::store::testing::scratch();
         let env = env();
         let c = create(&mut store, &env, "ci", Role::Operator).unwrap();
         assert!(c.token.starts_with(TOKEN_PREFIX) && c.token.len() == 4 + 64);
@@ -290,22 +290,22 @@ mod tests {
         assert_eq!(rows.len(), 1);
         assert_ne!(rows[0].hash, c.token);
         assert!(!rows[0].hash.contains(&c.token[4..]));
-        let id = authenticate(&store, &c.token).unwrap().unwrap();
+        let id = authenticate(&*store, &c.token).unwrap().unwrap();
         assert_eq!((id.name.as_str(), id.role), ("ci", Role::Operator));
-        assert!(authenticate(&store, "sgv_nope").unwrap().is_none());
+        assert!(authenticate(&*store, "sgv_nope").unwrap().is_none());
         assert!(matches!(
             create(&mut store, &env, "ci", Role::Admin),
             Err(OpError::Conflict(_))
         ));
         revoke(&mut store, &env, "ci").unwrap();
-        assert!(authenticate(&store, &c.token).unwrap().is_none());
+        assert!(authenticate(&*store, &c.token).unwrap().is_none());
         assert!(matches!(
             revoke(&mut store, &env, "ci"),
             Err(OpError::NotFound(_))
         ));
         // The name is free again; the revoked one stays listed.
         create(&mut store, &env, "ci", Role::Viewer).unwrap();
-        assert_eq!(list(&store).unwrap().len(), 2);
+        assert_eq!(list(&*store).unwrap().len(), 2);
         let events: Vec<String> = store
             .audit_list(&Default::default())
             .unwrap()

@@ -1,10 +1,10 @@
 //! The audit chain's rows.
 
+use super::db::{p, Owned, R, V};
 use super::{Queries, Result, StoreError, WriteTx};
 use crate::domain::audit::{audit_id, chain_hash, AuditRecord, NewAudit, GENESIS_HASH};
 use crate::domain::time::{fmt_ts, parse_ts};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension, Row};
 
 /// Filters for listing audit records; all optional, combined with AND.
 #[derive(Clone, Debug, Default)]
@@ -26,54 +26,44 @@ pub struct AuditFilter {
 }
 
 const COLUMNS: &str =
-    "seq, id, event, timestamp, user, details, hash, prev_hash, tool, snapshot_id";
+    "seq, id, event, timestamp, \"user\", details, hash, prev_hash, tool, snapshot_id";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<(u64, AuditRecord)> {
-    let seq: i64 = r.get(0)?;
-    let ts: String = r.get(3)?;
-    let details: String = r.get(5)?;
-    let bad = |col: usize, what: &str| {
-        rusqlite::Error::FromSqlConversionFailure(
-            col,
-            rusqlite::types::Type::Text,
-            format!("audit-{seq}: unreadable {what}").into(),
-        )
-    };
+fn from_row(r: &R<'_>) -> Result<(u64, AuditRecord)> {
+    let seq = r.i64(0)?;
+    let bad = |what: &str| StoreError::Corrupt(format!("audit-{seq}: unreadable {what}"));
     Ok((
         seq as u64,
         AuditRecord {
-            id: r.get(1)?,
-            event: r.get(2)?,
-            timestamp: parse_ts(&ts).map_err(|_| bad(3, "timestamp"))?,
-            user: r.get(4)?,
-            details: serde_json::from_str(&details).map_err(|_| bad(5, "details"))?,
-            hash: r.get(6)?,
-            prev_hash: r.get(7)?,
-            tool: r.get(8)?,
-            snapshot_id: r.get(9)?,
+            id: r.string(1)?,
+            event: r.string(2)?,
+            timestamp: parse_ts(r.str(3)?).map_err(|_| bad("timestamp"))?,
+            user: r.string(4)?,
+            details: serde_json::from_str(r.str(5)?).map_err(|_| bad("details"))?,
+            hash: r.string(6)?,
+            prev_hash: r.string(7)?,
+            tool: r.opt_string(8)?,
+            snapshot_id: r.opt_string(9)?,
         },
     ))
 }
 
-/// Audit reads.
 pub trait AuditReads: Queries {
     fn audit_get(&self, seq: u64) -> Result<Option<AuditRecord>> {
         Ok(self
-            .conn()
-            .query_row(
+            .db()
+            .opt(
                 &format!("SELECT {COLUMNS} FROM audit WHERE seq = ?1"),
-                [seq as i64],
+                p![seq as i64],
                 from_row,
-            )
-            .optional()?
+            )?
             .map(|(_, r)| r))
     }
 
     /// Matching records with their sequence numbers.
     fn audit_list(&self, f: &AuditFilter) -> Result<Vec<(u64, AuditRecord)>> {
         let mut sql = format!("SELECT {COLUMNS} FROM audit WHERE 1=1");
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
-        let mut push = |sql: &mut String, cond: &str, v: rusqlite::types::Value| {
+        let mut args: Vec<Owned> = Vec::new();
+        let mut push = |sql: &mut String, cond: &str, v: Owned| {
             args.push(v);
             sql.push_str(&cond.replace('?', &format!("?{}", args.len())));
         };
@@ -84,7 +74,7 @@ pub trait AuditReads: Queries {
             push(&mut sql, " AND tool = ?", t.clone().into());
         }
         if let Some(u) = &f.user {
-            push(&mut sql, " AND user = ?", u.clone().into());
+            push(&mut sql, " AND \"user\" = ?", u.clone().into());
         }
         if let Some(s) = &f.snapshot_id {
             push(&mut sql, " AND snapshot_id = ?", s.clone().into());
@@ -104,8 +94,10 @@ pub trait AuditReads: Queries {
             );
             args.push(like.into());
             let n = args.len();
+            // SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE does too.
+            let like = if self.db().is_pg() { "ILIKE" } else { "LIKE" };
             sql.push_str(&format!(
-                " AND (id LIKE ?{n} ESCAPE '\\' OR event LIKE ?{n} ESCAPE '\\' OR user LIKE ?{n} ESCAPE '\\' OR details LIKE ?{n} ESCAPE '\\')"
+                " AND (id {like} ?{n} ESCAPE '\\' OR event {like} ?{n} ESCAPE '\\' OR \"user\" {like} ?{n} ESCAPE '\\' OR details {like} ?{n} ESCAPE '\\')"
             ));
         }
         if let Some(b) = f.before_seq {
@@ -124,58 +116,67 @@ pub trait AuditReads: Queries {
         if let Some(l) = f.limit {
             sql.push_str(&format!(" LIMIT {l}"));
         }
-        let mut stmt = self.conn().prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args), from_row)?;
-        rows.map(|r| r.map_err(StoreError::from)).collect()
+        let args: Vec<V<'_>> = args.iter().map(Owned::v).collect();
+        self.db().all(&sql, &args, from_row)
     }
 
     /// Walks every record in sequence order.
     fn audit_walk(&self, mut f: impl FnMut(u64, AuditRecord) -> Result<bool>) -> Result<()> {
-        let mut stmt = self
-            .conn()
-            .prepare(&format!("SELECT {COLUMNS} FROM audit ORDER BY seq ASC"))?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let (seq, rec) = match from_row(r) {
-                Ok(v) => v,
-                Err(e) => return Err(StoreError::Corrupt(e.to_string())),
-            };
-            if !f(seq, rec)? {
-                break;
+        /// Why the walk ended early: the caller had seen enough, or an error.
+        enum Stop {
+            Enough,
+            Failed(StoreError),
+        }
+        impl From<StoreError> for Stop {
+            fn from(e: StoreError) -> Self {
+                Stop::Failed(e)
             }
         }
-        Ok(())
+        let r = self.db().each(
+            &format!("SELECT {COLUMNS} FROM audit ORDER BY seq ASC"),
+            p![],
+            |r| {
+                // A row the chain cannot be read from is a broken chain.
+                let (seq, rec) = from_row(r).map_err(|e| match e {
+                    StoreError::Corrupt(_) => e,
+                    other => StoreError::Corrupt(other.to_string()),
+                })?;
+                if f(seq, rec)? {
+                    Ok(())
+                } else {
+                    Err(Stop::Enough)
+                }
+            },
+        );
+        match r {
+            Ok(()) | Err(Stop::Enough) => Ok(()),
+            Err(Stop::Failed(e)) => Err(e),
+        }
     }
 
     /// The last record's sequence number and hash.
     fn audit_head(&self) -> Result<Option<(u64, String)>> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
-            )
-            .optional()?)
+        self.db().opt(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+            p![],
+            |r| Ok((r.i64(0)? as u64, r.string(1)?)),
+        )
     }
 
     fn audit_count(&self) -> Result<u64> {
         Ok(self
-            .conn()
-            .query_row("SELECT count(*) FROM audit", [], |r| r.get::<_, i64>(0))? as u64)
+            .db()
+            .one("SELECT count(*) FROM audit", p![], |r| r.i64(0))? as u64)
     }
 
     /// The record a purge left as the chain's new anchor, if any: the hash
     /// the first remaining record links to. Kept in `meta`.
     fn audit_anchor(&self) -> Result<Option<(u64, String)>> {
-        let v: Option<String> = self
-            .conn()
-            .query_row(
-                "SELECT value FROM meta WHERE key = 'audit_anchor'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let v: Option<String> = self.db().opt(
+            "SELECT value FROM meta WHERE key = 'audit_anchor'",
+            p![],
+            |r| r.string(0),
+        )?;
         Ok(v.and_then(|v| {
             let (seq, hash) = v.split_once(' ')?;
             Some((seq.parse().ok()?, hash.to_string()))
@@ -210,19 +211,19 @@ impl WriteTx<'_> {
             },
             &prev,
         );
-        self.tx.execute(
-            "INSERT INTO audit (seq, id, event, timestamp, user, tool, snapshot_id, details, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
+        self.db.exec(
+            "INSERT INTO audit (seq, id, event, timestamp, \"user\", tool, snapshot_id, details, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            p![
                 seq as i64,
-                id,
+                &id,
                 event,
-                fmt_ts(a.timestamp),
-                a.user,
-                a.tool,
-                a.snapshot_id,
-                serde_json::to_string(&a.details).expect("json serializes"),
-                prev,
-                hash,
+                &fmt_ts(a.timestamp),
+                &a.user,
+                &a.tool,
+                &a.snapshot_id,
+                &serde_json::to_string(&a.details).expect("json serializes"),
+                &prev,
+                &hash,
             ],
         )?;
         Ok(AuditRecord {
@@ -243,12 +244,12 @@ impl WriteTx<'_> {
     /// Returns how many were removed.
     pub fn audit_delete_through(&mut self, last_seq: u64, last_hash: &str) -> Result<u64> {
         let n = self
-            .tx
-            .execute("DELETE FROM audit WHERE seq <= ?1", [last_seq as i64])?;
-        self.tx.execute(
+            .db
+            .exec("DELETE FROM audit WHERE seq <= ?1", p![last_seq as i64])?;
+        self.db.exec(
             "INSERT INTO meta (key, value) VALUES ('audit_anchor', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [format!("{last_seq} {last_hash}")],
+            p![&format!("{last_seq} {last_hash}")],
         )?;
-        Ok(n as u64)
+        Ok(n)
     }
 }

@@ -1,14 +1,25 @@
-//! The SQLite store. All SQL lives in this module; callers see domain types.
+//! The store, on SQLite (a file) or PostgreSQL (a URL). All SQL lives in
+//! this module; callers see domain types.
 //!
-//! The interface is two types: [`Store`] (a connection; reads) and
-//! [`WriteTx`] (one immediate write transaction; reads and writes). Both
-//! implement [`Queries`]. A second backend would provide the same three.
+//! The interface is [`Store`] (a connection; reads), [`WriteTx`] (one write
+//! transaction; reads and writes) and [`ReadTx`] (one consistent read), all
+//! implementing [`Queries`], whichever engine is underneath. Queries are
+//! written once against [`db::Db`]; the engines differ only in schema DDL
+//! and bulk paths.
 
 pub mod audit;
+pub mod copy;
+#[doc(hidden)]
+pub mod db;
 pub mod holds;
+mod location;
+#[doc(hidden)]
+pub mod pg;
 pub mod records;
 mod schema;
 pub mod snapshots;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod tokens;
 
 /// The read traits, for `use crate::store::prelude::*`.
@@ -24,10 +35,14 @@ pub mod prelude {
 pub use audit::AuditFilter;
 pub use records::{
     BadRecord, ContentHashes, DiffEntry, DiffSide, RecordFilter, RecordWriter, RecordsSummary,
+    Written,
 };
 pub use snapshots::{SnapshotFilter, ToolRow};
 
+pub use location::{Location, PgUrl};
+
 use crate::domain::problem::Hint;
+use db::{p, Db};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -63,10 +78,17 @@ pub enum StoreError {
     ReadOnly,
     #[error("the store's data is inconsistent: {0}")]
     Corrupt(String),
+    /// The database server went away (restart, network): the operation in
+    /// flight was rolled back by the server.
+    #[error("lost the connection to the database: {0}; the operation did not complete and changed nothing: check that the database server is up, then run it again")]
+    Unavailable(String),
     /// Any other failure of the database engine, with its own error kept
     /// as the source.
     #[error("store error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A copy's target already holds data (a copy never merges stores).
+    #[error("the target store {target} is not empty (it holds {holds}); a copy goes into a new store: name a new SQLite file, or an empty PostgreSQL database or schema")]
+    NotEmpty { target: String, holds: String },
     /// A limit of the store's own (not the engine's) was reached.
     #[error("store error: {0}")]
     Limit(String),
@@ -142,9 +164,15 @@ pub enum OpenMode {
 
 /// A connection to a store.
 pub struct Store {
-    conn: Connection,
-    path: PathBuf,
+    engine: Engine,
+    location: Location,
     mode: OpenMode,
+    pending: db::Pending,
+}
+
+enum Engine {
+    Lite(Connection),
+    Pg(Box<pg::PgConn>),
 }
 
 /// The schema version this binary writes.
@@ -153,48 +181,22 @@ pub fn schema_version() -> i64 {
 }
 
 impl Store {
-    pub fn open(path: &Path, mode: OpenMode) -> Result<Store> {
-        let open_err = |message: String| StoreError::Open {
-            path: path.to_path_buf(),
-            message,
+    /// Opens the store at `location`: a SQLite file or a PostgreSQL URL.
+    pub fn open(location: impl Into<Location>, mode: OpenMode) -> Result<Store> {
+        let location = location.into();
+        let engine = match &location {
+            Location::Sqlite(path) => Engine::Lite(open_sqlite(path, mode)?),
+            Location::Postgres(url) => Engine::Pg(Box::new(pg::PgConn::connect(
+                url,
+                mode == OpenMode::ReadOnly,
+            )?)),
         };
-        let conn = match mode {
-            OpenMode::ReadWrite => {
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
-                }
-                Connection::open(path).map_err(|e| open_err(e.to_string()))?
-            }
-            OpenMode::ReadOnly => {
-                if !path.exists() {
-                    return Err(StoreError::Missing {
-                        path: path.to_path_buf(),
-                    });
-                }
-                Connection::open_with_flags(
-                    path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )
-                .map_err(|e| open_err(e.to_string()))?
-            }
-        };
-        conn.busy_timeout(BUSY_TIMEOUT)
-            .map_err(|e| open_err(e.to_string()))?;
         let mut store = Store {
-            conn,
-            path: path.to_path_buf(),
+            engine,
+            location,
             mode,
+            pending: Default::default(),
         };
-        store.configure().map_err(|e| match e {
-            // Only a file that is not a database earns this hint; a full
-            // disk keeps its own message.
-            StoreError::Corrupt(message) => StoreError::NotAStore {
-                path: path.to_path_buf(),
-                message,
-            },
-            StoreError::Backend(e) => open_err(e.to_string()),
-            other => other,
-        })?;
         store.migrate()?;
         Ok(store)
     }
@@ -202,45 +204,40 @@ impl Store {
     /// Opens an in-memory store (tests, benchmarks).
     pub fn open_in_memory() -> Result<Store> {
         let conn = Connection::open_in_memory()?;
+        configure(&conn, OpenMode::ReadWrite)?;
         let mut store = Store {
-            conn,
-            path: PathBuf::from(":memory:"),
+            engine: Engine::Lite(conn),
+            location: Location::Sqlite(PathBuf::from(":memory:")),
             mode: OpenMode::ReadWrite,
+            pending: Default::default(),
         };
-        store.configure()?;
         store.migrate()?;
         Ok(store)
     }
 
-    fn configure(&mut self) -> Result<()> {
-        // Reading the header first turns "not a database" into a clear error.
-        let _: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if self.mode == OpenMode::ReadWrite {
-            // WAL lets readers (the console, the server) run beside a writer;
-            // NORMAL sync is durable across process crashes in WAL mode.
-            let _: String = self
-                .conn
-                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-            self.conn.execute_batch(
-                "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;",
+    fn version(&self) -> Result<i64> {
+        let db = self.db();
+        if db.is_pg() {
+            let exists = db.one(
+                "SELECT to_regclass('snapgov_version') IS NOT NULL",
+                p![],
+                |r| r.i64(0),
             )?;
-        } else {
-            self.conn
-                .execute_batch("PRAGMA query_only = ON; PRAGMA cache_size = -65536;")?;
+            if exists == 0 {
+                return Ok(0);
+            }
+            return db.one("SELECT version FROM snapgov_version", p![], |r| r.i64(0));
         }
-        Ok(())
+        db.one("PRAGMA user_version", p![], |r| r.i64(0))
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let current: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let current = self.version()?;
         let supported = schema_version();
+        let path = PathBuf::from(self.location.redacted());
         if current > supported {
             return Err(StoreError::NewerSchema {
-                path: self.path.clone(),
+                path,
                 found: current,
                 supported,
             });
@@ -250,39 +247,96 @@ impl Store {
         }
         if self.mode == OpenMode::ReadOnly {
             if current == 0 {
-                return Err(StoreError::Missing {
-                    path: self.path.clone(),
-                });
+                return Err(StoreError::Missing { path });
             }
             return Err(StoreError::NeedsMigration {
-                path: self.path.clone(),
+                path,
                 found: current,
                 supported,
             });
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Exclusive)?;
-        // Re-read inside the lock: another process may have migrated meanwhile.
-        let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(current as usize) {
-            tx.execute_batch(sql)?;
-            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+        match &mut self.engine {
+            Engine::Lite(conn) => {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+                // Re-read inside the lock: another process may have migrated meanwhile.
+                let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+                for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(current as usize) {
+                    tx.execute_batch(sql)?;
+                    tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+                }
+                tx.commit()?;
+            }
+            Engine::Pg(c) => {
+                c.begin_write()?;
+                let run = || -> Result<()> {
+                    c.batch(
+                        "CREATE TABLE IF NOT EXISTS snapgov_version (version BIGINT NOT NULL)",
+                    )?;
+                    let current = c
+                        .query_opt("SELECT version FROM snapgov_version", p![])?
+                        .map(|r| r.get::<_, i64>(0));
+                    if current.is_none() {
+                        c.exec("INSERT INTO snapgov_version (version) VALUES (0)", p![])?;
+                    }
+                    let current = current.unwrap_or(0);
+                    if current > supported {
+                        return Err(StoreError::NewerSchema {
+                            path: PathBuf::from(self.location.redacted()),
+                            found: current,
+                            supported,
+                        });
+                    }
+                    for (i, sql) in schema::PG_MIGRATIONS
+                        .iter()
+                        .enumerate()
+                        .skip(current as usize)
+                    {
+                        c.batch(sql)?;
+                        c.exec("UPDATE snapgov_version SET version = ?1", p![i as i64 + 1])?;
+                    }
+                    Ok(())
+                };
+                let out = run();
+                c.end(out.is_ok())?;
+                out?;
+            }
         }
-        tx.commit()?;
         Ok(())
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the store is.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// The SQLite file (or `:memory:`), or the redacted URL.
+    pub fn path(&self) -> PathBuf {
+        match &self.location {
+            Location::Sqlite(p) => p.clone(),
+            l => PathBuf::from(l.redacted()),
+        }
     }
 
     pub fn mode(&self) -> OpenMode {
         self.mode
     }
 
-    /// Runs `f` in one immediate (write-locked) transaction, committed when
-    /// `f` returns `Ok`, rolled back otherwise.
+    /// Whether the connection still works (PostgreSQL's may have been
+    /// closed by the server); a pool drops the ones that do not.
+    pub fn is_healthy(&self) -> bool {
+        match &self.engine {
+            Engine::Lite(_) => true,
+            Engine::Pg(c) => !c.is_closed(),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.engine, Engine::Pg(_))
+    }
+
+    /// Runs `f` in one write transaction, committed when `f` returns `Ok`,
+    /// rolled back otherwise. Writers take turns (SQLite's write lock, or
+    /// PostgreSQL's advisory lock), waiting up to [`BUSY_TIMEOUT`].
     pub fn write<T, E: From<StoreError>>(
         &mut self,
         f: impl FnOnce(&mut WriteTx<'_>) -> std::result::Result<T, E>,
@@ -290,13 +344,45 @@ impl Store {
         if self.mode == OpenMode::ReadOnly {
             return Err(StoreError::ReadOnly.into());
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(StoreError::from)?;
-        let mut w = WriteTx { tx: &tx };
-        let out = f(&mut w)?;
-        tx.commit().map_err(StoreError::from)?;
+        *self.pending.borrow_mut() = None;
+        let pending = &self.pending;
+        let out = match &mut self.engine {
+            Engine::Lite(conn) => {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(StoreError::from)?;
+                let mut w = WriteTx {
+                    db: Db {
+                        e: db::Engine::Lite(&tx),
+                        pending,
+                    },
+                };
+                let out = f(&mut w)?;
+                tx.commit().map_err(StoreError::from)?;
+                out
+            }
+            Engine::Pg(c) => {
+                c.begin_write()?;
+                let mut w = WriteTx {
+                    db: Db {
+                        e: db::Engine::Pg(c),
+                        pending,
+                    },
+                };
+                match f(&mut w) {
+                    Ok(out) => {
+                        c.end(true)?;
+                        out
+                    }
+                    Err(e) => {
+                        // A lost connection ends the transaction too.
+                        let _ = c.end(false);
+                        return Err(e);
+                    }
+                }
+            }
+        };
+        *self.pending.borrow_mut() = None;
         Ok(out)
     }
 
@@ -305,75 +391,159 @@ impl Store {
         &mut self,
         f: impl FnOnce(&ReadTx<'_>) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)
-            .map_err(StoreError::from)?;
-        let r = ReadTx { tx: &tx };
-        let out = f(&r)?;
-        drop(tx);
-        Ok(out)
+        let pending = &self.pending;
+        match &mut self.engine {
+            Engine::Lite(conn) => {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Deferred)
+                    .map_err(StoreError::from)?;
+                let r = ReadTx {
+                    db: Db {
+                        e: db::Engine::Lite(&tx),
+                        pending,
+                    },
+                };
+                let out = f(&r)?;
+                drop(tx);
+                Ok(out)
+            }
+            Engine::Pg(c) => {
+                c.begin_read()?;
+                let r = ReadTx {
+                    db: Db {
+                        e: db::Engine::Pg(c),
+                        pending,
+                    },
+                };
+                let out = f(&r);
+                let ended = c.end(false);
+                let out = out?;
+                ended?;
+                Ok(out)
+            }
+        }
     }
 
-    /// `PRAGMA integrity_check`: "ok" or SQLite's list of problems.
+    /// SQLite's `PRAGMA integrity_check` ("ok" or its list of problems);
+    /// PostgreSQL checks its own pages, so "ok" once it answers.
     pub fn integrity_check(&self) -> Result<String> {
-        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
-        let rows: Vec<String> = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
+        let db = self.db();
+        if db.is_pg() {
+            db.one("SELECT 1", p![], |r| r.i64(0))?;
+            return Ok("ok".into());
+        }
+        let rows = db.all("PRAGMA integrity_check", p![], |r| r.string(0))?;
         Ok(rows.join("; "))
     }
 }
 
+fn open_sqlite(path: &Path, mode: OpenMode) -> Result<Connection> {
+    let open_err = |message: String| StoreError::Open {
+        path: path.to_path_buf(),
+        message,
+    };
+    let conn = match mode {
+        OpenMode::ReadWrite => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
+            }
+            Connection::open(path).map_err(|e| open_err(e.to_string()))?
+        }
+        OpenMode::ReadOnly => {
+            if !path.exists() {
+                return Err(StoreError::Missing {
+                    path: path.to_path_buf(),
+                });
+            }
+            Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(|e| open_err(e.to_string()))?
+        }
+    };
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| open_err(e.to_string()))?;
+    configure(&conn, mode).map_err(|e| match e {
+        // Only a file that is not a database earns this hint; a full
+        // disk keeps its own message.
+        StoreError::Corrupt(message) => StoreError::NotAStore {
+            path: path.to_path_buf(),
+            message,
+        },
+        StoreError::Backend(e) => open_err(e.to_string()),
+        other => other,
+    })?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection, mode: OpenMode) -> Result<()> {
+    // Reading the header first turns "not a database" into a clear error.
+    let _: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    if mode == OpenMode::ReadWrite {
+        // WAL lets readers (the console, the server) run beside a writer;
+        // NORMAL sync is durable across process crashes in WAL mode.
+        let _: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        conn.execute_batch(
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;",
+        )?;
+    } else {
+        conn.execute_batch("PRAGMA query_only = ON; PRAGMA cache_size = -65536;")?;
+    }
+    Ok(())
+}
+
 /// One write transaction.
 pub struct WriteTx<'a> {
-    tx: &'a rusqlite::Transaction<'a>,
+    db: Db<'a>,
 }
 
 /// One read transaction (a consistent view while other processes write).
 pub struct ReadTx<'a> {
-    tx: &'a rusqlite::Transaction<'a>,
+    db: Db<'a>,
 }
 
 impl WriteTx<'_> {
     /// Marks a point the transaction can return to.
     pub fn savepoint(&mut self, name: &str) -> Result<()> {
-        self.tx.execute_batch(&format!("SAVEPOINT {name}"))?;
-        Ok(())
+        self.db.batch(&format!("SAVEPOINT {name}"))
     }
     /// Undoes everything since the savepoint (which stays open).
     pub fn rollback_to(&mut self, name: &str) -> Result<()> {
-        self.tx
-            .execute_batch(&format!("ROLLBACK TO SAVEPOINT {name}"))?;
-        Ok(())
+        self.db.batch(&format!("ROLLBACK TO SAVEPOINT {name}"))
     }
     /// Keeps everything since the savepoint and closes it.
     pub fn release(&mut self, name: &str) -> Result<()> {
-        self.tx
-            .execute_batch(&format!("RELEASE SAVEPOINT {name}"))?;
-        Ok(())
+        self.db.batch(&format!("RELEASE SAVEPOINT {name}"))
     }
 }
 
 /// Read queries, available on a connection and inside transactions.
 pub trait Queries {
     #[doc(hidden)]
-    fn conn(&self) -> &Connection;
+    fn db(&self) -> Db<'_>;
 }
 
 impl Queries for Store {
-    fn conn(&self) -> &Connection {
-        &self.conn
+    fn db(&self) -> Db<'_> {
+        Db {
+            e: match &self.engine {
+                Engine::Lite(c) => db::Engine::Lite(c),
+                Engine::Pg(c) => db::Engine::Pg(c),
+            },
+            pending: &self.pending,
+        }
     }
 }
 impl Queries for WriteTx<'_> {
-    fn conn(&self) -> &Connection {
-        self.tx
+    fn db(&self) -> Db<'_> {
+        self.db
     }
 }
 impl Queries for ReadTx<'_> {
-    fn conn(&self) -> &Connection {
-        self.tx
+    fn db(&self) -> Db<'_> {
+        self.db
     }
 }
 

@@ -1,10 +1,10 @@
 //! Snapshot rows and each tool's active pointer.
 
-use super::{CorruptRow, Queries, Result, StoreError, WriteTx};
+use super::db::{p, Owned, R, V};
+use super::{Queries, Result, StoreError, WriteTx};
 use crate::domain::snapshot::{Snapshot, SnapshotId, SnapshotMetadata, SnapshotState};
 use crate::domain::time::{fmt_ts, parse_ts};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, params_from_iter, OptionalExtension, Row, ToSql};
 
 #[derive(Clone, Debug, Default)]
 pub struct SnapshotFilter {
@@ -30,85 +30,69 @@ const COLUMNS: &str = "id, tool, tool_version, imported_at, source_hash, normali
 
 /// The values of the columns after `id` and `tool`, in [`COLUMNS`] order:
 /// what an insert writes and an update rewrites (`?3`.. and `?2`..).
-fn written_columns(s: &Snapshot) -> [Box<dyn ToSql + '_>; 17] {
+fn written_columns(s: &Snapshot) -> [Owned; 17] {
     [
-        Box::new(&s.tool_version),
-        Box::new(fmt_ts(s.imported_at)),
-        Box::new(&s.source_hash),
-        Box::new(&s.normalized_hash),
-        Box::new(s.record_count as i64),
-        Box::new(s.state.as_str()),
-        Box::new(&s.previous_snapshot),
-        Box::new(&s.metadata.source_uri),
-        Box::new(&s.metadata.import_user),
-        Box::new(&s.metadata.import_reason),
-        Box::new(&s.format),
-        Box::new(&s.generated_at),
-        Box::new(&s.schema_version),
-        Box::new(warnings_json(&s.warnings)),
-        Box::new(&s.failure_reason),
-        Box::new(s.state_changed_at.map(fmt_ts)),
-        Box::new(
-            s.stats
-                .as_ref()
-                .map(|st| serde_json::to_string(st).expect("stats serialize")),
-        ),
+        s.tool_version.clone().into(),
+        fmt_ts(s.imported_at).into(),
+        s.source_hash.clone().into(),
+        s.normalized_hash.clone().into(),
+        (s.record_count as i64).into(),
+        s.state.as_str().to_string().into(),
+        s.previous_snapshot.clone().into(),
+        s.metadata.source_uri.clone().into(),
+        s.metadata.import_user.clone().into(),
+        s.metadata.import_reason.clone().into(),
+        s.format.clone().into(),
+        s.generated_at.clone().into(),
+        s.schema_version.clone().into(),
+        warnings_json(&s.warnings).into(),
+        s.failure_reason.clone().into(),
+        s.state_changed_at.map(fmt_ts).into(),
+        s.stats
+            .as_ref()
+            .map(|st| serde_json::to_string(st).expect("stats serialize"))
+            .into(),
     ]
 }
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<(Snapshot, i64)> {
-    let id: String = r.get(0)?;
-    let imported_at: String = r.get(3)?;
-    let state: String = r.get(7)?;
-    let warnings: Option<String> = r.get(15)?;
-    let state_changed_at: Option<String> = r.get(17)?;
-    let stats: Option<String> = r.get(18)?;
-    let bad = |col: usize, what: &str| {
-        rusqlite::Error::FromSqlConversionFailure(
-            col,
-            rusqlite::types::Type::Text,
-            format!("snapshot {id}: unreadable {what}").into(),
-        )
-    };
+fn from_row(r: &R<'_>) -> Result<(Snapshot, i64)> {
+    let id = r.string(0)?;
+    let bad = |what: &str| StoreError::Corrupt(format!("snapshot {id}: unreadable {what}"));
     let snap = Snapshot {
-        id: SnapshotId::parse(&id).map_err(|_| {
-            rusqlite::Error::FromSqlConversionFailure(
-                0,
-                rusqlite::types::Type::Text,
-                Box::new(CorruptRow(format!("snapshot {id}: unreadable id"))),
-            )
-        })?,
-        tool: r.get(1)?,
-        tool_version: r.get(2)?,
-        imported_at: parse_ts(&imported_at).map_err(|_| bad(3, "importedAt"))?,
-        source_hash: r.get(4)?,
-        normalized_hash: r.get(5)?,
-        record_count: r.get::<_, i64>(6)? as u64,
-        state: SnapshotState::parse(&state).ok_or_else(|| bad(7, "state"))?,
-        previous_snapshot: r.get(8)?,
+        id: SnapshotId::parse(&id).map_err(|_| bad("id"))?,
+        tool: r.string(1)?,
+        tool_version: r.opt_string(2)?,
+        imported_at: parse_ts(r.str(3)?).map_err(|_| bad("importedAt"))?,
+        source_hash: r.string(4)?,
+        normalized_hash: r.opt_string(5)?,
+        record_count: r.i64(6)? as u64,
+        state: SnapshotState::parse(r.str(7)?).ok_or_else(|| bad("state"))?,
+        previous_snapshot: r.opt_string(8)?,
         metadata: SnapshotMetadata {
-            source_uri: r.get(9)?,
-            import_user: r.get(10)?,
-            import_reason: r.get(11)?,
+            source_uri: r.opt_string(9)?,
+            import_user: r.string(10)?,
+            import_reason: r.opt_string(11)?,
         },
-        format: r.get(12)?,
-        generated_at: r.get(13)?,
-        schema_version: r.get(14)?,
-        warnings: match warnings {
-            Some(w) => serde_json::from_str(&w).map_err(|_| bad(15, "warnings"))?,
+        format: r.opt_string(12)?,
+        generated_at: r.opt_string(13)?,
+        schema_version: r.opt_string(14)?,
+        warnings: match r.opt_str(15)? {
+            Some(w) => serde_json::from_str(w).map_err(|_| bad("warnings"))?,
             None => Vec::new(),
         },
-        failure_reason: r.get(16)?,
-        state_changed_at: state_changed_at
-            .map(|s| parse_ts(&s))
+        failure_reason: r.opt_string(16)?,
+        state_changed_at: r
+            .opt_str(17)?
+            .map(parse_ts)
             .transpose()
-            .map_err(|_| bad(17, "stateChangedAt"))?,
-        stats: stats
-            .map(|s| serde_json::from_str(&s))
+            .map_err(|_| bad("stateChangedAt"))?,
+        stats: r
+            .opt_str(18)?
+            .map(serde_json::from_str)
             .transpose()
-            .map_err(|_| bad(18, "stats"))?,
+            .map_err(|_| bad("stats"))?,
     };
-    Ok((snap, r.get(19)?))
+    Ok((snap, r.i64(19)?))
 }
 
 /// Snapshot reads.
@@ -120,7 +104,7 @@ pub trait SnapshotReads: Queries {
     /// The snapshot and its internal key.
     fn get_snapshot_pk(&self, id: &str) -> Result<Option<(Snapshot, i64)>> {
         let sql = format!("SELECT {COLUMNS} FROM snapshots WHERE id = ?1");
-        Ok(self.conn().query_row(&sql, [id], from_row).optional()?)
+        self.db().opt(&sql, p![id], from_row)
     }
 
     fn list_snapshots(&self, f: &SnapshotFilter) -> Result<Vec<Snapshot>> {
@@ -154,22 +138,17 @@ pub trait SnapshotReads: Queries {
         if let Some(l) = f.limit {
             sql.push_str(&format!(" LIMIT {l}"));
         }
-        let mut stmt = self.conn().prepare(&sql)?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), from_row)?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(r?.0);
-        }
-        Ok(out)
+        let args: Vec<V<'_>> = args.iter().map(V::from).collect();
+        self.db().all(&sql, &args, |r| Ok(from_row(r)?.0))
     }
 
     /// When the tool's newest import that did not fail is dated, over its
     /// whole history (the index on (tool, imported_at) answers it).
     fn last_import_at(&self, tool: &str) -> Result<Option<DateTime<Utc>>> {
-        let ts: Option<String> = self.conn().query_row(
+        let ts: Option<String> = self.db().one(
             "SELECT max(imported_at) FROM snapshots WHERE tool = ?1 AND state != 'failed'",
-            [tool],
-            |r| r.get(0),
+            p![tool],
+            |r| r.opt_string(0),
         )?;
         ts.map(|t| {
             crate::domain::time::parse_ts(&t)
@@ -180,28 +159,24 @@ pub trait SnapshotReads: Queries {
 
     fn count_snapshots(&self) -> Result<u64> {
         Ok(self
-            .conn()
-            .query_row("SELECT count(*) FROM snapshots", [], |r| r.get::<_, i64>(0))?
-            as u64)
+            .db()
+            .one("SELECT count(*) FROM snapshots", p![], |r| r.i64(0))? as u64)
     }
 
     fn tools(&self) -> Result<Vec<ToolRow>> {
-        let mut stmt = self.conn().prepare(
+        self.db().all(
             "SELECT name, active_snapshot, changed_at, changed_by FROM tools ORDER BY name",
-        )?;
-        let rows = stmt.query_map([], tool_row)?;
-        rows.map(|r| r.map_err(StoreError::from)).collect()
+            p![],
+            tool_row,
+        )
     }
 
     fn tool(&self, name: &str) -> Result<Option<ToolRow>> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT name, active_snapshot, changed_at, changed_by FROM tools WHERE name = ?1",
-                [name],
-                tool_row,
-            )
-            .optional()?)
+        self.db().opt(
+            "SELECT name, active_snapshot, changed_at, changed_by FROM tools WHERE name = ?1",
+            p![name],
+            tool_row,
+        )
     }
 
     fn active_snapshot(&self, tool: &str) -> Result<Option<Snapshot>> {
@@ -216,13 +191,12 @@ pub trait SnapshotReads: Queries {
     }
 }
 
-fn tool_row(r: &Row<'_>) -> rusqlite::Result<ToolRow> {
-    let changed_at: Option<String> = r.get(2)?;
+fn tool_row(r: &R<'_>) -> Result<ToolRow> {
     Ok(ToolRow {
-        name: r.get(0)?,
-        active_snapshot: r.get(1)?,
-        changed_at: changed_at.and_then(|s| parse_ts(&s).ok()),
-        changed_by: r.get(3)?,
+        name: r.string(0)?,
+        active_snapshot: r.opt_string(1)?,
+        changed_at: r.opt_str(2)?.and_then(|s| parse_ts(s).ok()),
+        changed_by: r.opt_string(3)?,
     })
 }
 
@@ -232,47 +206,53 @@ impl WriteTx<'_> {
     /// The next free sequence number for `tool` at `id_ts` (counting every
     /// id ever issued, deleted ones included: ids are never reused).
     pub fn next_seq(&mut self, tool: &str, id_ts: &str) -> Result<u32> {
-        let max: Option<i64> = self.tx.query_row(
+        let max: Option<i64> = self.db.one(
             "SELECT max(seq) FROM snapshots WHERE tool = ?1 AND id_ts = ?2",
-            params![tool, id_ts],
-            |r| r.get(0),
+            p![tool, id_ts],
+            |r| r.opt_i64(0),
         )?;
         Ok(max.map(|m| m as u32 + 1).unwrap_or(1))
     }
 
     /// The tool's internal key, registering the tool on first use.
     pub fn ensure_tool(&mut self, tool: &str) -> Result<i64> {
-        self.tx.execute(
+        self.db.exec(
             "INSERT INTO tools (name) VALUES (?1) ON CONFLICT (name) DO NOTHING",
-            [tool],
+            p![tool],
         )?;
-        Ok(self
-            .tx
-            .query_row("SELECT id FROM tools WHERE name = ?1", [tool], |r| r.get(0))?)
+        self.db
+            .one("SELECT id FROM tools WHERE name = ?1", p![tool], |r| {
+                r.i64(0)
+            })
     }
 
     /// Inserts a new snapshot row; returns its internal key.
     pub fn insert_snapshot(&mut self, s: &Snapshot) -> Result<i64> {
         let id = &s.id;
-        self.tx.execute(
-            &format!("INSERT INTO snapshots ({COLUMNS}, id_ts, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, NULL, ?20, ?21)"),
-            params_from_iter(
-                [Box::new(s.id.as_str()) as Box<dyn ToSql>, Box::new(&s.tool)]
-                    .into_iter()
-                    .chain(written_columns(s))
-                    .chain([Box::new(id.ts_part()) as Box<dyn ToSql>, Box::new(id.seq())]),
-            ),
-        )?;
-        Ok(self.tx.last_insert_rowid())
+        let head: [Owned; 2] = [s.id.as_str().to_string().into(), s.tool.clone().into()];
+        let tail: [Owned; 2] = [id.ts_part().to_string().into(), i64::from(id.seq()).into()];
+        let args: Vec<Owned> = head
+            .into_iter()
+            .chain(written_columns(s))
+            .chain(tail)
+            .collect();
+        let args: Vec<V<'_>> = args.iter().map(Owned::v).collect();
+        self.db.one(
+            &format!("INSERT INTO snapshots ({}, id_ts, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) RETURNING pk", COLUMNS.strip_suffix(", pk").expect("pk is last")),
+            &args,
+            |r| r.i64(0),
+        )
     }
 
     /// Rewrites a snapshot row's mutable fields (everything but its id).
     pub fn update_snapshot(&mut self, s: &Snapshot) -> Result<()> {
-        let n = self.tx.execute(
+        let args: Vec<Owned> = std::iter::once(Owned::from(s.id.as_str().to_string()))
+            .chain(written_columns(s))
+            .collect();
+        let args: Vec<V<'_>> = args.iter().map(Owned::v).collect();
+        let n = self.db.exec(
             "UPDATE snapshots SET tool_version = ?2, imported_at = ?3, source_hash = ?4, normalized_hash = ?5, record_count = ?6, state = ?7, previous_snapshot = ?8, source_uri = ?9, import_user = ?10, import_reason = ?11, format = ?12, generated_at = ?13, schema_version = ?14, warnings = ?15, failure_reason = ?16, state_changed_at = ?17, stats = ?18 WHERE id = ?1",
-            params_from_iter(
-                std::iter::once(Box::new(s.id.as_str()) as Box<dyn ToSql>).chain(written_columns(s)),
-            ),
+            &args,
         )?;
         if n == 0 {
             return Err(StoreError::Corrupt(format!("snapshot {} vanished", s.id)));
@@ -286,9 +266,9 @@ impl WriteTx<'_> {
         state: SnapshotState,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        self.tx.execute(
+        self.db.exec(
             "UPDATE snapshots SET state = ?2, state_changed_at = ?3 WHERE id = ?1",
-            params![id, state.as_str(), fmt_ts(at)],
+            p![id, state.as_str(), &fmt_ts(at)],
         )?;
         Ok(())
     }
@@ -302,9 +282,9 @@ impl WriteTx<'_> {
         user: &str,
     ) -> Result<()> {
         self.ensure_tool(tool)?;
-        self.tx.execute(
+        self.db.exec(
             "UPDATE tools SET active_snapshot = ?2, changed_at = ?3, changed_by = ?4 WHERE name = ?1",
-            params![tool, snapshot, fmt_ts(at), user],
+            p![tool, snapshot, &fmt_ts(at), user],
         )?;
         Ok(())
     }

@@ -3,7 +3,8 @@
 //! speaks to it as one token. A test crate using it declares `mod common;` too.
 #![allow(dead_code)]
 
-use crate::common::snapgov_cmd;
+use crate::common::pg::TestDb;
+use crate::common::snapgov_cmd_at;
 pub use crate::common::NOW;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::Method;
@@ -15,8 +16,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A scratch directory with a store and a config file.
+/// A scratch directory with a config file, and a store (a file there, or a
+/// schema of its own on PostgreSQL: see `common::pg`).
 pub struct Scratch {
+    pub store: TestDb,
     pub dir: tempfile::TempDir,
 }
 
@@ -25,7 +28,10 @@ impl Scratch {
     pub fn new(config: &str) -> Scratch {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
-        Scratch { dir }
+        Scratch {
+            store: TestDb::new(dir.path()),
+            dir,
+        }
     }
 
     /// The demo store (syft fresh, trivy stale, clair critical,
@@ -41,8 +47,15 @@ impl Scratch {
         s
     }
 
+    /// The SQLite store file (only meaningful on SQLite; see [`Self::location`]).
     pub fn db(&self) -> PathBuf {
         self.dir.path().join("store.db")
+    }
+
+    /// The store location the commands get as `SNAPGOV_DB`: the file, or
+    /// the test's PostgreSQL URL.
+    pub fn location(&self) -> String {
+        self.store.location()
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -50,7 +63,7 @@ impl Scratch {
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {
-        snapgov_cmd(self.dir.path(), NOW, args)
+        snapgov_cmd_at(&self.location(), self.dir.path(), NOW, args)
     }
 
     pub fn cli(&self, args: &[&str]) -> std::process::Output {

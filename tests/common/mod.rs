@@ -1,6 +1,9 @@
 //! Helpers for tests that drive the real binary.
 #![allow(dead_code)]
 
+pub mod pg;
+pub mod sql;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -59,12 +62,18 @@ impl From<Output> for Run {
     }
 }
 
-/// `snapgov args` on the store and config in `dir`, at the clock `now`, as
-/// user `tester`, shielded from the caller's fault, log and colour settings.
+/// `snapgov args` on the store file and config in `dir`, at the clock `now`,
+/// as user `tester`, shielded from the caller's fault, log and colour settings.
 pub fn snapgov_cmd(dir: &Path, now: &str, args: &[&str]) -> Command {
+    snapgov_cmd_at(&dir.join("store.db").to_string_lossy(), dir, now, args)
+}
+
+/// As [`snapgov_cmd`], on the store at `location` (a path or a PostgreSQL
+/// URL, e.g. a [`pg::TestDb`]'s).
+pub fn snapgov_cmd_at(location: &str, dir: &Path, now: &str, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_snapgov"));
     c.args(args)
-        .env("SNAPGOV_DB", dir.join("store.db"))
+        .env("SNAPGOV_DB", location)
         .env("SNAPGOV_CONFIG", dir.join("config.toml"))
         .env("SNAPGOV_USER", "tester")
         .env("SNAPGOV_NOW", now)
@@ -75,8 +84,10 @@ pub fn snapgov_cmd(dir: &Path, now: &str, args: &[&str]) -> Command {
     c
 }
 
-/// A scratch store in a temp dir, and a way to run snapgov against it.
+/// A scratch store (a file in a temp dir, or a schema of its own on
+/// PostgreSQL: see [`pg`]), and a way to run snapgov against it.
 pub struct Sandbox {
+    pub store: pg::TestDb,
     pub dir: tempfile::TempDir,
     pub now: String,
 }
@@ -86,6 +97,7 @@ impl Sandbox {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("config.toml"), "").unwrap();
         Sandbox {
+            store: pg::TestDb::new(dir.path()),
             dir,
             now: NOW.to_string(),
         }
@@ -98,8 +110,15 @@ impl Sandbox {
         sb
     }
 
+    /// The SQLite store file (only meaningful on SQLite; see [`Self::location`]).
     pub fn db(&self) -> PathBuf {
         self.dir.path().join("store.db")
+    }
+
+    /// The store location the commands get as `SNAPGOV_DB`: the file, or
+    /// the test's PostgreSQL URL.
+    pub fn location(&self) -> String {
+        self.store.location()
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -107,7 +126,7 @@ impl Sandbox {
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {
-        snapgov_cmd(self.dir.path(), &self.now, args)
+        snapgov_cmd_at(&self.location(), self.dir.path(), &self.now, args)
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
@@ -188,13 +207,57 @@ impl Sandbox {
         v["audit"].as_array().cloned().unwrap_or_default()
     }
 
+    /// A connection to the SQLite file: only for tests about the file
+    /// itself (they skip on PostgreSQL); others use [`Self::sql_exec`] and
+    /// friends, which run on either backend.
     pub fn conn(&self) -> rusqlite::Connection {
+        assert!(!self.is_postgres(), "conn() is the SQLite file's");
         rusqlite::Connection::open(self.db()).unwrap()
+    }
+
+    /// Whether the store is on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.store.is_postgres()
+    }
+
+    /// Runs one SQL statement on the store (either backend; see [`sql`]).
+    pub fn sql_exec(&self, sql: &str) -> u64 {
+        self.store.sql_exec(sql)
+    }
+
+    /// Runs several `;`-separated SQL statements on the store.
+    pub fn sql_batch(&self, sql: &str) {
+        self.store.sql_batch(sql)
+    }
+
+    /// A query's rows, each cell as text (see [`sql`]).
+    pub fn sql_rows(&self, sql: &str) -> Vec<Vec<String>> {
+        self.store.sql_rows(sql)
+    }
+
+    /// The one cell a query returns.
+    pub fn sql_one(&self, sql: &str) -> String {
+        self.store.sql_one(sql)
     }
 
     /// Every row of every table, as text, for before/after comparisons.
     pub fn dump(&self) -> Vec<(String, Vec<String>)> {
-        dump(&self.db())
+        self.store.dump()
+    }
+}
+
+impl Drop for Sandbox {
+    /// On PostgreSQL, a SQLite file in the sandbox means some command missed
+    /// the test's location and ran on SQLite: the test did not test
+    /// PostgreSQL.
+    fn drop(&mut self) {
+        if self.is_postgres() && !std::thread::panicking() {
+            assert!(
+                !self.db().exists(),
+                "a command of this test wrote the SQLite store {} instead of using the test's PostgreSQL schema",
+                self.db().display()
+            );
+        }
     }
 }
 

@@ -109,8 +109,14 @@ impl Driver {
                 Effect::Suspend => {}
                 Effect::Copy(t) => self.copied.push(t),
                 Effect::Run { id, job } => {
-                    let msg =
-                        jobs::perform(&self.db, &self.env, self.read_only, id, &job, &self.tx);
+                    let msg = jobs::perform(
+                        &self.db.as_path().into(),
+                        &self.env,
+                        self.read_only,
+                        id,
+                        &job,
+                        &self.tx,
+                    );
                     let mut more = Vec::new();
                     while let Ok(m) = self.rx.try_recv() {
                         more.extend(self.app.apply(m));

@@ -8,7 +8,6 @@
 mod anchor;
 mod checkpoint;
 mod facts;
-mod hashing;
 mod purge;
 mod replay;
 mod snapshots;

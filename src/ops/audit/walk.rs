@@ -2,7 +2,6 @@
 //! what the later checks compare gathered on the way.
 
 use super::checkpoint::Checkpoint;
-use super::hashing::{hashing_threads, walk_hashed, Hashed, CHUNK};
 use super::replay::{record_import, Imported, Replay};
 use crate::domain::audit::details::{AuditPurged, Details};
 use crate::domain::audit::{
@@ -56,23 +55,10 @@ impl Walk {
 }
 
 /// Walks the chain from its anchor until the first broken link. Returns
-/// what it found and how many records it checked. The hashes are
-/// recomputed on every core (see [`super::hashing`]); the outcome is the
-/// serial walk's.
+/// what it found and how many records it checked.
 pub(super) fn walk_chain(
     store: &impl Queries,
     checkpoint: Option<&Checkpoint>,
-) -> Result<(Walk, u64)> {
-    walk_chain_on(store, checkpoint, hashing_threads(), CHUNK)
-}
-
-/// [`walk_chain`] with `threads` hashing threads and chunks of `chunk`
-/// records.
-pub(super) fn walk_chain_on(
-    store: &impl Queries,
-    checkpoint: Option<&Checkpoint>,
-    threads: usize,
-    chunk: usize,
 ) -> Result<(Walk, u64)> {
     let anchor = store.audit_anchor()?;
     let mut walker = ChainWalker::new(
@@ -92,33 +78,21 @@ pub(super) fn walk_chain_on(
         first_kept: None,
         rp: Replay::default(),
     };
-    // The serial checks, record by record, in sequence order.
-    let mut check_one = |seq: u64, rec: AuditRecord, hash: &blake3::Hash| -> bool {
+    store.audit_walk(|seq, rec| {
         if seq != expected_seq && w.first_failure.is_none() {
             w.first_failure = Some(ChainBreak::Missing {
                 id: rec.id.clone(),
                 missing_from: expected_seq,
             });
-            return false;
+            return Ok(false);
         }
         expected_seq = seq + 1;
-        if let Err(b) = walker.feed_hashed(seq, &rec, hash) {
+        if let Err(b) = walker.feed(seq, &rec) {
             w.first_failure = Some(b);
-            return false;
+            return Ok(false);
         }
         w.observe(seq, rec, checkpoint);
-        true
-    };
-    walk_hashed(
-        threads,
-        chunk,
-        |each| store.audit_walk(|seq, rec| Ok(each(seq, rec))),
-        |h: Hashed| {
-            h.records
-                .into_iter()
-                .zip(h.hashes)
-                .all(|((seq, rec), hash)| check_one(seq, rec, &hash))
-        },
-    )?;
+        Ok(true)
+    })?;
     Ok((w, walker.checked))
 }

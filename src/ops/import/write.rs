@@ -94,8 +94,8 @@ pub(super) fn write_snapshot(
         // Until the next file's pass, or while the snapshot is written.
         progress.set_message(&format!("writing {} as {}", req.tool, snap.id));
     }
-    let (received, merged) = (writer.received, writer.merged);
-    let capped = tx.finish_records(writer)?;
+    let received = writer.received;
+    let crate::store::Written { merged, capped } = tx.finish_records(writer)?;
     if capped > 0 {
         snap.warnings.push(format!(
             "{capped} locations, licenses or aliases were dropped: a record keeps at most {} of each (the feed lists some package many times)",

@@ -9,11 +9,13 @@
 //! sort the writer feeds them through; [`writer`] the writes; [`reads`] the
 //! reads, verification and diff.
 
+mod bulk;
 mod hash;
 mod reads;
+mod rehash;
 mod sorter;
 mod writer;
 
 pub use hash::{normalized_hash_of, RecordsSummary};
 pub use reads::{BadRecord, ContentHashes, DiffEntry, DiffSide, RecordFilter, RecordReads};
-pub use writer::RecordWriter;
+pub use writer::{RecordWriter, Written};

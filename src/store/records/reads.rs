@@ -1,11 +1,11 @@
 //! Reading records: a snapshot's summary, verification against the stored
 //! hashes, the diff between two sides, and the filtered active data.
 
-use super::hash::{class_columns, class_of, count_into, HashAcc, RecordsSummary};
-use crate::domain::record::{record_hash, IdentKey, NormalizedRecord, RecordHash, RecordKind};
-use crate::domain::snapshot::RecordStats;
+use super::hash::{HashAcc, RecordsSummary};
+use super::rehash::{scan_dense, scan_sparse, Rehash};
+use crate::domain::record::{IdentKey, RecordHash, RecordKind};
+use crate::store::db::{p, Db, Owned, R, V};
 use crate::store::{Queries, Result, StoreError};
-use rusqlite::{params, OptionalExtension};
 
 /// Which set of records one side of a diff is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +31,10 @@ pub struct DiffEntry {
 pub struct ContentHashes(Vec<(i64, RecordHash)>);
 
 impl ContentHashes {
+    /// From (record id, hash) pairs already in record id order.
+    pub(super) fn from_sorted(v: Vec<(i64, RecordHash)>) -> Self {
+        ContentHashes(v)
+    }
     pub fn get(&self, record_id: i64) -> Option<&RecordHash> {
         self.0
             .binary_search_by_key(&record_id, |e| e.0)
@@ -61,44 +65,23 @@ pub struct BadRecord {
     pub identity: String,
 }
 
-/// The summary [`WriteTx::finish_records`](crate::store::WriteTx::finish_records) left for `snapshot_pk` on this
-/// connection, removed as it is read; `None` if there is none, or if the
+/// The summary [`WriteTx::finish_records`](crate::store::WriteTx::finish_records) left for `snapshot_pk` in this
+/// transaction, removed as it is read; `None` if there is none, or if the
 /// snapshot's member count no longer matches it.
-fn take_pending_summary(
-    conn: &rusqlite::Connection,
-    snapshot_pk: i64,
-) -> Result<Option<RecordsSummary>> {
-    let exists: i64 = conn.query_row(
-        "SELECT count(*) FROM temp.sqlite_master WHERE type = 'table' AND name = 'snapgov_pending_summary'",
-        [],
-        |r| r.get(0),
-    )?;
-    if exists == 0 {
+fn take_pending_summary(db: Db<'_>, snapshot_pk: i64) -> Result<Option<RecordsSummary>> {
+    let taken = db.pending.borrow_mut().take();
+    let Some((pk, summary)) = taken else {
+        return Ok(None);
+    };
+    if pk != snapshot_pk {
         return Ok(None);
     }
-    let Some((normalized_hash, count, stats)) = conn
-        .query_row(
-            "DELETE FROM temp.snapgov_pending_summary WHERE snapshot = ?1 RETURNING normalized_hash, count, stats",
-            [snapshot_pk],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?)),
-        )
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    let members: i64 = conn.query_row(
+    let members = db.one(
         "SELECT count(*) FROM snapshot_records WHERE snapshot = ?1",
-        [snapshot_pk],
-        |r| r.get(0),
+        p![snapshot_pk],
+        |r| r.i64(0),
     )?;
-    let Ok(stats) = serde_json::from_str::<RecordStats>(&stats) else {
-        return Ok(None);
-    };
-    Ok((members == count).then_some(RecordsSummary {
-        normalized_hash,
-        count: count as u64,
-        stats,
-    }))
+    Ok((members as u64 == summary.count).then_some(summary))
 }
 
 /// The query of a side's (identity key, record id) pairs in identity order.
@@ -115,200 +98,74 @@ fn members_query(side: DiffSide) -> (&'static str, i64) {
     }
 }
 
-/// The next (identity key, record id) pair of a [`members_query`].
-fn next_member(rows: &mut rusqlite::Rows<'_>) -> Result<Option<(IdentKey, i64)>> {
-    let Some(r) = rows.next()? else {
-        return Ok(None);
-    };
+/// The same, a page at a time: the pairs after `after`, at most `limit`.
+fn members_page_query(side: DiffSide) -> (&'static str, &'static str, i64) {
+    match side {
+        DiffSide::Snapshot(pk) => (
+            "SELECT ident, record FROM snapshot_records WHERE snapshot = ?1 ORDER BY ident LIMIT ?2",
+            "SELECT ident, record FROM snapshot_records WHERE snapshot = ?1 AND ident > ?3 ORDER BY ident LIMIT ?2",
+            pk,
+        ),
+        DiffSide::Active(t) => (
+            "SELECT ident, record FROM active_records WHERE tool = ?1 ORDER BY ident LIMIT ?2",
+            "SELECT ident, record FROM active_records WHERE tool = ?1 AND ident > ?3 ORDER BY ident LIMIT ?2",
+            t,
+        ),
+    }
+}
+
+fn member(r: &R<'_>) -> Result<(IdentKey, i64)> {
     let ident: IdentKey = r
-        .get_ref(0)?
-        .as_blob()?
+        .blob(0)?
         .try_into()
         .map_err(|_| StoreError::Corrupt("an identity key is not 16 bytes".into()))?;
-    Ok(Some((ident, r.get(1)?)))
+    Ok((ident, r.i64(1)?))
 }
 
-/// One stored record as a re-hash reads it, borrowed from the row.
-struct Stored<'a> {
-    id: i64,
-    hash: &'a [u8],
-    kind: &'a str,
-    severity: Option<&'a str>,
-    subject: &'a str,
-    body: &'a [u8],
+/// The next (identity key, record id) pair of a [`members_query`].
+fn next_member(rows: &mut rusqlite::Rows<'_>) -> Result<Option<(IdentKey, i64)>> {
+    match rows.next()? {
+        Some(r) => member(&R::Lite(r)).map(Some),
+        None => Ok(None),
+    }
 }
 
-/// What a re-hash accumulates, record by record.
-struct Rehash {
-    deep: bool,
-    /// (identity, content hash), sorted by identity at the end.
-    rows: Vec<(IdentKey, RecordHash)>,
-    /// (record id, content hash), in record id order.
-    content: Vec<(i64, RecordHash)>,
-    stats: RecordStats,
-    bad: Option<BadRecord>,
+/// A side's members read a page at a time (PostgreSQL, where one
+/// connection streams one result at a time).
+struct Pages<'a> {
+    db: Db<'a>,
+    side: DiffSide,
+    page: std::collections::VecDeque<(IdentKey, i64)>,
+    last: Option<IdentKey>,
+    done: bool,
 }
 
-impl Rehash {
-    fn new(members: usize, deep: bool) -> Rehash {
-        Rehash {
-            deep,
-            rows: Vec::with_capacity(members),
-            content: Vec::with_capacity(members),
-            stats: RecordStats::default(),
-            bad: None,
+impl<'a> Pages<'a> {
+    const SIZE: i64 = 8192;
+
+    fn new(db: Db<'a>, side: DiffSide) -> Self {
+        Pages {
+            db,
+            side,
+            page: Default::default(),
+            last: None,
+            done: false,
         }
     }
 
-    /// Re-hashes one record filed under `ident`; keeps the first problem.
-    fn visit(&mut self, r: &Stored<'_>, ident: IdentKey) {
-        let h = record_hash(r.body);
-        if self.bad.is_none() {
-            if r.hash != &h[..] {
-                let identity = serde_json::from_slice::<NormalizedRecord>(r.body)
-                    .map(|rec| rec.identity())
-                    .unwrap_or_else(|_| "(unparseable record)".to_string());
-                self.bad = Some(BadRecord {
-                    record_id: r.id,
-                    identity,
-                });
-            } else if self.deep {
-                self.bad = deep_check(r, ident);
-            }
-        }
-        count_into(&mut self.stats, r.kind, r.severity);
-        self.rows.push((ident, h));
-        self.content.push((r.id, h));
-    }
-
-    /// The summary, once every member was visited (`members` of them).
-    fn finish(
-        mut self,
-        side: DiffSide,
-        members: usize,
-    ) -> Result<(RecordsSummary, Option<BadRecord>, ContentHashes)> {
-        if self.rows.len() != members {
-            let whose = match side {
-                DiffSide::Snapshot(_) => "the snapshot's",
-                DiffSide::Active(_) => "the active data's",
+    fn next(&mut self) -> Result<Option<(IdentKey, i64)>> {
+        if self.page.is_empty() && !self.done {
+            let (first, after, key) = members_page_query(self.side);
+            let rows = match &self.last {
+                None => self.db.all(first, p![key, Self::SIZE], member)?,
+                Some(l) => self.db.all(after, p![key, Self::SIZE, &l[..]], member)?,
             };
-            return Err(StoreError::Corrupt(format!(
-                "{} of {members} of {whose} records are missing from the record table",
-                members - self.rows.len(),
-            )));
+            self.done = (rows.len() as i64) < Self::SIZE;
+            self.last = rows.last().map(|r| r.0);
+            self.page.extend(rows);
         }
-        self.rows.sort_unstable_by_key(|r| r.0);
-        let mut acc = HashAcc::new();
-        for (_, h) in &self.rows {
-            acc.h.update(h);
-        }
-        acc.count = self.rows.len() as u64;
-        acc.stats = self.stats;
-        Ok((acc.finish(), self.bad, ContentHashes(self.content)))
+        Ok(self.page.pop_front())
     }
-}
-
-/// The deep check of a record whose body matches its hash: its identity is
-/// the key it is filed under, and the columns outside the hash agree with
-/// the body.
-fn deep_check(r: &Stored<'_>, ident: IdentKey) -> Option<BadRecord> {
-    let bad = |identity: String| {
-        Some(BadRecord {
-            record_id: r.id,
-            identity,
-        })
-    };
-    let Ok(rec) = serde_json::from_slice::<NormalizedRecord>(r.body) else {
-        return bad("(unparseable record)".to_string());
-    };
-    if rec.ident_key() != ident {
-        return bad(format!("{}, filed under another identity", rec.identity()));
-    }
-    // The kind, severity and subject columns answer `ingest records`
-    // filters and the stats but are outside the content hash: they must say
-    // what the hashed body says.
-    let (want_kind, want_sev) = class_columns(class_of(&rec));
-    let (col, is, want) = if want_kind != r.kind {
-        ("kind", r.kind.to_string(), want_kind.to_string())
-    } else if want_sev != r.severity {
-        (
-            "severity",
-            r.severity.unwrap_or("NULL").to_string(),
-            want_sev.unwrap_or("NULL").to_string(),
-        )
-    } else if rec.subject != r.subject {
-        ("subject", r.subject.to_string(), rec.subject.clone())
-    } else {
-        return None;
-    };
-    bad(format!(
-        "{}, whose {col} column says {is:?} but its hashed body says {want:?}",
-        rec.identity()
-    ))
-}
-
-/// Dense members: one sequential scan over the record id range `lo..=hi`.
-/// `members` is sorted by record id.
-fn scan_dense(
-    conn: &rusqlite::Connection,
-    members: &[(i64, IdentKey)],
-    (lo, hi): (i64, i64),
-    re: &mut Rehash,
-) -> Result<()> {
-    let mut stmt = conn.prepare(
-        "SELECT id, hash, kind, severity, body, subject FROM records WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
-    )?;
-    let mut q = stmt.query(params![lo, hi])?;
-    let mut j = 0;
-    while let Some(r) = q.next()? {
-        let rid: i64 = r.get(0)?;
-        while j < members.len() && members[j].0 < rid {
-            j += 1;
-        }
-        // Legitimately one identity a record; a tampered store may file one
-        // record under several, and each is checked.
-        while j < members.len() && members[j].0 == rid {
-            // Borrowed, not copied: this loop runs once a record.
-            let stored = Stored {
-                id: rid,
-                hash: r.get_ref(1)?.as_blob()?,
-                kind: r.get_ref(2)?.as_str()?,
-                severity: r.get_ref(3)?.as_str_or_null()?,
-                subject: r.get_ref(5)?.as_str()?,
-                body: r.get_ref(4)?.as_bytes()?,
-            };
-            re.visit(&stored, members[j].1);
-            j += 1;
-        }
-    }
-    Ok(())
-}
-
-/// Sparse members: each record looked up, in record id order.
-fn scan_sparse(
-    conn: &rusqlite::Connection,
-    members: &[(i64, IdentKey)],
-    re: &mut Rehash,
-) -> Result<()> {
-    let mut stmt =
-        conn.prepare("SELECT hash, kind, severity, body, subject FROM records WHERE id = ?1")?;
-    for (rid, ident) in members {
-        let mut q = stmt.query([rid])?;
-        if let Some(r) = q.next()? {
-            let kind: String = r.get(1)?;
-            let sev: Option<String> = r.get(2)?;
-            let stored = Stored {
-                id: *rid,
-                hash: r.get_ref(0)?.as_blob()?,
-                kind: &kind,
-                severity: sev.as_deref(),
-                subject: r.get_ref(4)?.as_str()?,
-                body: r.get_ref(3)?.as_bytes()?,
-            };
-            re.visit(&stored, *ident);
-        }
-    }
-    Ok(())
 }
 
 /// Record reads.
@@ -319,20 +176,18 @@ pub trait RecordReads: Queries {
     /// [`WriteTx::finish_records`](crate::store::WriteTx::finish_records), this returns (once) the summary the
     /// writer computed, provided the snapshot still has as many members.
     fn snapshot_summary(&self, snapshot_pk: i64) -> Result<RecordsSummary> {
-        if let Some(s) = take_pending_summary(self.conn(), snapshot_pk)? {
+        if let Some(s) = take_pending_summary(self.db(), snapshot_pk)? {
             return Ok(s);
         }
-        let mut stmt = self.conn().prepare(
-            "SELECT r.hash, r.kind, r.severity FROM snapshot_records s JOIN records r ON r.id = s.record WHERE s.snapshot = ?1 ORDER BY s.ident",
-        )?;
-        let mut rows = stmt.query([snapshot_pk])?;
         let mut acc = HashAcc::new();
-        while let Some(r) = rows.next()? {
-            let h: Vec<u8> = r.get(0)?;
-            let kind: String = r.get(1)?;
-            let sev: Option<String> = r.get(2)?;
-            acc.add(&h, &kind, sev.as_deref());
-        }
+        self.db().each(
+            "SELECT r.hash, r.kind, r.severity FROM snapshot_records s JOIN records r ON r.id = s.record WHERE s.snapshot = ?1 ORDER BY s.ident",
+            p![snapshot_pk],
+            |r| {
+                acc.add(r.blob(0)?, r.str(1)?, r.opt_str(2)?);
+                Ok::<_, StoreError>(())
+            },
+        )?;
         Ok(acc.finish())
     }
 
@@ -370,13 +225,16 @@ pub trait RecordReads: Queries {
         else {
             return Ok((HashAcc::new().finish(), None, ContentHashes(Vec::new())));
         };
-        let mut re = Rehash::new(members.len(), deep);
+        let re = Rehash::new(members.len(), deep);
         let range = (hi - lo + 1) as usize;
-        if members.len() * 4 >= range {
-            scan_dense(self.conn(), &members, (lo, hi), &mut re)?;
+        let db = self.db();
+        let re = if members.len() * 4 >= range {
+            re.run(members.len(), |visit| {
+                scan_dense(db, &members, (lo, hi), visit)
+            })?
         } else {
-            scan_sparse(self.conn(), &members, &mut re)?;
-        }
+            re.run(members.len(), |visit| scan_sparse(db, &members, visit))?
+        };
         re.finish(side, members.len())
     }
 
@@ -410,12 +268,10 @@ pub trait RecordReads: Queries {
         mut f: impl FnMut(IdentKey, i64) -> Result<()>,
     ) -> Result<()> {
         let (sql, key) = members_query(side);
-        let mut stmt = self.conn().prepare(sql)?;
-        let mut rows = stmt.query([key])?;
-        while let Some((ident, rid)) = next_member(&mut rows)? {
-            f(ident, rid)?;
-        }
-        Ok(())
+        self.db().each(sql, p![key], |r| {
+            let (ident, rid) = member(r)?;
+            f(ident, rid)
+        })
     }
 
     /// Streams, in identity order, every identity whose record differs
@@ -425,51 +281,39 @@ pub trait RecordReads: Queries {
         &self,
         from: DiffSide,
         to: DiffSide,
-        mut f: impl FnMut(DiffEntry) -> Result<()>,
+        f: impl FnMut(DiffEntry) -> Result<()>,
     ) -> Result<()> {
+        let db = self.db();
+        let Some(conn) = db.lite() else {
+            let mut a = Pages::new(db, from);
+            let mut b = Pages::new(db, to);
+            return merge_sides(|| a.next(), || b.next(), f);
+        };
         let (qa, ka) = members_query(from);
         let (qb, kb) = members_query(to);
-        let mut sa = self.conn().prepare(qa)?;
-        let mut sb = self.conn().prepare(qb)?;
+        let mut sa = conn.prepare(qa)?;
+        let mut sb = conn.prepare(qb)?;
         let mut ra = sa.query([ka])?;
         let mut rb = sb.query([kb])?;
-        let mut a = next_member(&mut ra)?;
-        let mut b = next_member(&mut rb)?;
-        loop {
-            // The smaller identity goes first; on a tie both sides move on.
-            let (ident, old, new) = match (a, b) {
-                (None, None) => return Ok(()),
-                (Some((ia, x)), Some((ib, y))) if ia == ib => (ia, Some(x), Some(y)),
-                (Some((ia, x)), Some((ib, _))) if ia < ib => (ia, Some(x), None),
-                (Some((ia, x)), None) => (ia, Some(x), None),
-                (_, Some((ib, y))) => (ib, None, Some(y)),
-            };
-            if old.is_some() {
-                a = next_member(&mut ra)?;
-            }
-            if new.is_some() {
-                b = next_member(&mut rb)?;
-            }
-            if old != new {
-                f(DiffEntry { ident, old, new })?;
-            }
-        }
+        merge_sides(|| next_member(&mut ra), || next_member(&mut rb), f)
     }
 
     /// Kind and severity of a stored record.
     fn record_meta(&self, record_id: i64) -> Result<(String, Option<String>)> {
-        Ok(self
-            .conn()
-            .prepare_cached("SELECT kind, severity FROM records WHERE id = ?1")?
-            .query_row([record_id], |r| Ok((r.get(0)?, r.get(1)?)))?)
+        self.db().one(
+            "SELECT kind, severity FROM records WHERE id = ?1",
+            p![record_id],
+            |r| Ok((r.string(0)?, r.opt_string(1)?)),
+        )
     }
 
     /// A stored record's canonical JSON.
     fn record_body(&self, record_id: i64) -> Result<String> {
-        Ok(self
-            .conn()
-            .prepare_cached("SELECT body FROM records WHERE id = ?1")?
-            .query_row([record_id], |r| r.get(0))?)
+        self.db().one(
+            "SELECT body FROM records WHERE id = ?1",
+            p![record_id],
+            |r| r.string(0),
+        )
     }
 
     /// Streams a tool's active records (canonical JSON) matching `filter`.
@@ -484,7 +328,7 @@ pub trait RecordReads: Queries {
         let mut sql = String::from(
             "SELECT r.body FROM active_records a JOIN records r ON r.id = a.record WHERE a.tool = ?1",
         );
-        let mut args: Vec<rusqlite::types::Value> = vec![tool_key.into()];
+        let mut args: Vec<Owned> = vec![tool_key.into()];
         if let Some(s) = &filter.subject {
             args.push(s.clone().into());
             sql.push_str(&format!(" AND r.subject = ?{}", args.len()));
@@ -502,43 +346,69 @@ pub trait RecordReads: Queries {
             sql.push_str(&format!(" AND r.severity IN ({})", marks.join(", ")));
         }
         sql.push_str(" ORDER BY a.ident");
-        let mut stmt = self.conn().prepare(&sql).map_err(StoreError::from)?;
-        let mut rows = stmt
-            .query(rusqlite::params_from_iter(args))
-            .map_err(StoreError::from)?;
+        let args: Vec<V<'_>> = args.iter().map(Owned::v).collect();
         let mut n = 0;
-        while let Some(r) = rows.next().map_err(StoreError::from)? {
-            let body: String = r.get(0).map_err(StoreError::from)?;
-            f(&body)?;
+        self.db().each(&sql, &args, |r| {
+            f(r.str(0).map_err(E::from)?)?;
             n += 1;
-        }
+            Ok::<_, E>(())
+        })?;
         Ok(n)
     }
 
     /// How many records a tool's active data holds.
     fn active_count(&self, tool_key: i64) -> Result<u64> {
-        Ok(self.conn().query_row(
+        Ok(self.db().one(
             "SELECT count(*) FROM active_records WHERE tool = ?1",
-            [tool_key],
-            |r| r.get::<_, i64>(0),
+            p![tool_key],
+            |r| r.i64(0),
         )? as u64)
     }
 
     /// Internal key of a tool, if it is known.
     fn tool_key_of(&self, tool: &str) -> Result<Option<i64>> {
-        Ok(self
-            .conn()
-            .query_row("SELECT id FROM tools WHERE name = ?1", [tool], |r| r.get(0))
-            .optional()?)
+        self.db()
+            .opt("SELECT id FROM tools WHERE name = ?1", p![tool], |r| {
+                r.i64(0)
+            })
     }
 
     /// Distinct stored records (for storage statistics).
     fn stored_record_count(&self) -> Result<u64> {
         Ok(self
-            .conn()
-            .query_row("SELECT count(*) FROM records", [], |r| r.get::<_, i64>(0))?
-            as u64)
+            .db()
+            .one("SELECT count(*) FROM records", p![], |r| r.i64(0))? as u64)
     }
 }
 
 impl<T: Queries + ?Sized> RecordReads for T {}
+
+/// Merges two sides' (identity, record) streams, both in identity order,
+/// handing `f` every identity whose record differs.
+fn merge_sides(
+    mut next_a: impl FnMut() -> Result<Option<(IdentKey, i64)>>,
+    mut next_b: impl FnMut() -> Result<Option<(IdentKey, i64)>>,
+    mut f: impl FnMut(DiffEntry) -> Result<()>,
+) -> Result<()> {
+    let mut a = next_a()?;
+    let mut b = next_b()?;
+    loop {
+        // The smaller identity goes first; on a tie both sides move on.
+        let (ident, old, new) = match (a, b) {
+            (None, None) => return Ok(()),
+            (Some((ia, x)), Some((ib, y))) if ia == ib => (ia, Some(x), Some(y)),
+            (Some((ia, x)), Some((ib, _))) if ia < ib => (ia, Some(x), None),
+            (Some((ia, x)), None) => (ia, Some(x), None),
+            (_, Some((ib, y))) => (ib, None, Some(y)),
+        };
+        if old.is_some() {
+            a = next_a()?;
+        }
+        if new.is_some() {
+            b = next_b()?;
+        }
+        if old != new {
+            f(DiffEntry { ident, old, new })?;
+        }
+    }
+}

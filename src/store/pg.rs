@@ -1,0 +1,217 @@
+//! The PostgreSQL engine: connecting (password sources, TLS), statements
+//! kept prepared, cursors read in batches, transactions serialized like
+//! SQLite's by one advisory lock, and its errors as [`StoreError`]s.
+
+use super::db::{dollar_params, V};
+use super::location::PgUrl;
+use super::{Result, StoreError, BUSY_TIMEOUT};
+use postgres::types::ToSql;
+use postgres::{Client, Row, Statement};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+/// Rows a cursor hands over per round trip.
+const FETCH: usize = 4096;
+
+pub struct PgConn {
+    client: RefCell<Client>,
+    stmts: RefCell<HashMap<String, Statement>>,
+    in_tx: Cell<bool>,
+    cursors: Cell<u32>,
+    /// The schema the store lives in (`current_schema()`).
+    pub(crate) schema: String,
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        use postgres::error::SqlState;
+        if let Some(db) = e.as_db_error() {
+            let c = db.code();
+            if *c == SqlState::LOCK_NOT_AVAILABLE
+                || *c == SqlState::T_R_SERIALIZATION_FAILURE
+                || *c == SqlState::T_R_DEADLOCK_DETECTED
+            {
+                return StoreError::Busy;
+            }
+            if *c == SqlState::READ_ONLY_SQL_TRANSACTION {
+                return StoreError::ReadOnly;
+            }
+            if *c == SqlState::DISK_FULL || *c == SqlState::OUT_OF_MEMORY {
+                return StoreError::Disk(db.message().to_string());
+            }
+            if *c == SqlState::ADMIN_SHUTDOWN
+                || *c == SqlState::CRASH_SHUTDOWN
+                || *c == SqlState::CANNOT_CONNECT_NOW
+            {
+                return StoreError::Unavailable(db.message().to_string());
+            }
+            return StoreError::Backend(Box::new(e));
+        }
+        if e.is_closed() || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>())
+        {
+            return StoreError::Unavailable(e.to_string());
+        }
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+fn params<'a>(p: &'a [V<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    p.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
+}
+
+/// A 64-bit advisory lock key for `what` in this store's schema, so stores
+/// in different schemas of one database never wait on each other.
+pub(crate) fn lock_key(schema: &str, what: &str) -> i64 {
+    let h = blake3::hash(format!("snapgov\0{schema}\0{what}").as_bytes());
+    i64::from_le_bytes(h.as_bytes()[..8].try_into().expect("8 bytes"))
+}
+
+impl PgConn {
+    pub(crate) fn connect(url: &PgUrl, read_only: bool) -> Result<PgConn> {
+        let mut client = url.connect()?;
+        let schema: Option<String> = client.query_one("SELECT current_schema()", &[])?.get(0);
+        let Some(schema) = schema else {
+            return Err(StoreError::Open {
+                path: url.redacted().into(),
+                message: "no schema of its search_path exists; create the schema first (CREATE SCHEMA ...) or name an existing one".into(),
+            });
+        };
+        if read_only {
+            client.batch_execute("SET default_transaction_read_only = on")?;
+        }
+        Ok(PgConn {
+            client: RefCell::new(client),
+            stmts: RefCell::new(HashMap::new()),
+            in_tx: Cell::new(false),
+            cursors: Cell::new(0),
+            schema,
+        })
+    }
+
+    fn client(&self) -> Result<std::cell::RefMut<'_, Client>> {
+        self.client.try_borrow_mut().map_err(|_| {
+            StoreError::Backend("a query was made while the connection was busy".into())
+        })
+    }
+
+    /// The statement for `sql` (written with `?N`), prepared once.
+    fn stmt(&self, sql: &str) -> Result<Statement> {
+        if let Some(s) = self.stmts.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client()?.prepare(&dollar_params(sql))?;
+        self.stmts.borrow_mut().insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+
+    pub(crate) fn exec(&self, sql: &str, p: &[V<'_>]) -> Result<u64> {
+        let s = self.stmt(sql)?;
+        Ok(self.client()?.execute(&s, &params(p))?)
+    }
+
+    pub(crate) fn batch(&self, sql: &str) -> Result<()> {
+        Ok(self.client()?.batch_execute(sql)?)
+    }
+
+    pub(crate) fn query_opt(&self, sql: &str, p: &[V<'_>]) -> Result<Option<Row>> {
+        let s = self.stmt(sql)?;
+        let mut rows = self.client()?.query(&s, &params(p))?;
+        Ok(if rows.is_empty() {
+            None
+        } else {
+            Some(rows.swap_remove(0))
+        })
+    }
+
+    pub(crate) fn query(&self, sql: &str, p: &[V<'_>]) -> Result<Vec<Row>> {
+        let s = self.stmt(sql)?;
+        Ok(self.client()?.query(&s, &params(p))?)
+    }
+
+    /// Streams a query's rows through a cursor, a batch per round trip; no
+    /// borrow is held while `f` runs, so it may query too.
+    pub(crate) fn each<E: From<StoreError>>(
+        &self,
+        sql: &str,
+        p: &[V<'_>],
+        mut f: impl FnMut(&Row) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let own_tx = !self.in_tx.get();
+        if own_tx {
+            self.batch("BEGIN ISOLATION LEVEL REPEATABLE READ")?;
+            self.in_tx.set(true);
+        }
+        let depth = self.cursors.get();
+        self.cursors.set(depth + 1);
+        // Named after the query too: a prepared FETCH keeps the row shape
+        // of the cursor it was prepared for.
+        let tag = &blake3::hash(sql.as_bytes()).to_hex()[..12];
+        let name = format!("snapgov_c{depth}_{tag}");
+        let out = (|| -> std::result::Result<(), E> {
+            self.exec(&format!("DECLARE {name} NO SCROLL CURSOR FOR {sql}"), p)?;
+            let fetch = format!("FETCH {FETCH} FROM {name}");
+            loop {
+                let rows = self.query(&fetch, &[])?;
+                for r in &rows {
+                    f(r)?;
+                }
+                if rows.len() < FETCH {
+                    break;
+                }
+            }
+            self.batch(&format!("CLOSE {name}"))?;
+            Ok(())
+        })();
+        self.cursors.set(depth);
+        if own_tx {
+            self.in_tx.set(false);
+            let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
+            let ended = self.batch(end);
+            out?;
+            ended?;
+            return Ok(());
+        }
+        if out.is_err() {
+            // A failed statement aborts the transaction; the caller rolls
+            // back. A stop of the caller's own leaves the cursor to close.
+            let _ = self.batch(&format!("CLOSE {name}"));
+        }
+        out
+    }
+
+    /// Opens a write transaction, waiting (up to the busy timeout) for the
+    /// store's write lock: writers take turns, as on SQLite.
+    pub(crate) fn begin_write(&self) -> Result<()> {
+        let key = lock_key(&self.schema, "write");
+        self.batch(&format!(
+            "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '{}s'; SELECT pg_advisory_xact_lock({key})",
+            BUSY_TIMEOUT.as_secs()
+        ))?;
+        self.in_tx.set(true);
+        Ok(())
+    }
+
+    /// Opens a read transaction over one consistent view.
+    pub(crate) fn begin_read(&self) -> Result<()> {
+        self.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        self.in_tx.set(true);
+        Ok(())
+    }
+
+    pub(crate) fn end(&self, commit: bool) -> Result<()> {
+        self.in_tx.set(false);
+        self.batch(if commit { "COMMIT" } else { "ROLLBACK" })
+    }
+
+    /// Runs `f` with the client itself (COPY, notifications).
+    pub(crate) fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
+        f(&mut *self.client()?)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.client
+            .try_borrow()
+            .map(|c| c.is_closed())
+            .unwrap_or(false)
+    }
+}
