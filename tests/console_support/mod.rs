@@ -14,10 +14,13 @@ use snapgov::console::jobs::{self, Effect, Msg};
 use snapgov::console::theme::Theme;
 use snapgov::console::ui;
 use snapgov::ops::{Clock, Env};
-use snapgov::store::{OpenMode, Store};
-use std::path::{Path, PathBuf};
+use snapgov::store::{Location, OpenMode, Store};
+use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::OnceLock;
+
+#[path = "../common/pg.rs"]
+pub mod pg;
 
 pub const NOW: &str = "2025-12-04T12:00:00Z";
 
@@ -33,27 +36,76 @@ pub fn env() -> Env {
     env_at(now())
 }
 
-/// A private copy of the demo store (built once per test binary).
-pub fn demo_db() -> (tempfile::TempDir, PathBuf) {
-    static BUILT: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, src) = BUILT.get_or_init(|| {
+/// A test's own store: a file in its temp dir, or (with
+/// `SNAPGOV_TEST_POSTGRES`) a schema of its own, dropped with it.
+pub struct TestStore {
+    pub db: pg::TestDb,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestStore {
+    /// An empty store (nothing written yet).
+    pub fn empty() -> TestStore {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("demo.db");
-        let mut store = Store::open(&path, OpenMode::ReadWrite).unwrap();
+        TestStore {
+            db: pg::TestDb::new(dir.path()),
+            dir,
+        }
+    }
+
+    pub fn location(&self) -> Location {
+        Location::parse(self.db.location())
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.db.is_postgres()
+    }
+}
+
+/// A private copy of the demo store: on SQLite a copy of a file built once
+/// per test binary; on PostgreSQL built afresh in the test's schema.
+pub fn demo_db() -> (TestStore, Location) {
+    static BUILT: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let t = TestStore::empty();
+    if t.is_postgres() {
+        let mut store = Store::open(t.location(), OpenMode::ReadWrite).unwrap();
         snapgov::ops::demo::build(&mut store, &env()).unwrap();
-        drop(store);
-        (dir, path)
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("demo.db");
-    std::fs::copy(src, &path).unwrap();
-    (dir, path)
+    } else {
+        let (_, src) = BUILT.get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("demo.db");
+            let mut store = Store::open(&path, OpenMode::ReadWrite).unwrap();
+            snapgov::ops::demo::build(&mut store, &env()).unwrap();
+            drop(store);
+            (dir, path)
+        });
+        std::fs::copy(src, t.db.file()).unwrap();
+    }
+    let loc = t.location();
+    (t, loc)
+}
+
+/// Runs one SQL statement on the store behind snapgov's back (as an
+/// attacker with database access would); how many rows it changed. Written
+/// in SQL both engines take (`"user"` quoted).
+pub fn sql(db: &Location, sql: &str) -> u64 {
+    match db.path() {
+        Some(p) => rusqlite::Connection::open(p)
+            .unwrap()
+            .execute(sql, [])
+            .unwrap() as u64,
+        None => {
+            let url = db.as_arg().into_string().unwrap();
+            pg::connect(&url).execute(sql, &[]).unwrap()
+        }
+    }
 }
 
 /// The app and a store, with effects run synchronously.
 pub struct Driver {
     pub app: App,
-    pub db: PathBuf,
+    /// The store: a file, or a PostgreSQL schema.
+    pub db: Location,
     pub env: Env,
     pub read_only: bool,
     /// Keep effects instead of running them (to test cancelling).
@@ -64,7 +116,7 @@ pub struct Driver {
     pub copied: Vec<String>,
     tx: Sender<Msg>,
     rx: Receiver<Msg>,
-    _dir: Option<tempfile::TempDir>,
+    _dir: Option<TestStore>,
 }
 
 impl Driver {
@@ -75,13 +127,13 @@ impl Driver {
         d
     }
 
-    pub fn open(db: &Path, env: Env, read_only: bool, w: u16, h: u16) -> Driver {
+    pub fn open(db: &Location, env: Env, read_only: bool, w: u16, h: u16) -> Driver {
         let (tx, rx) = channel();
         let mut app = App::new("demo.db", &env.user, read_only, false);
         app.size = (w, h);
         let mut d = Driver {
             app,
-            db: db.to_path_buf(),
+            db: db.clone(),
             env,
             read_only,
             hold: false,
@@ -109,14 +161,8 @@ impl Driver {
                 Effect::Suspend => {}
                 Effect::Copy(t) => self.copied.push(t),
                 Effect::Run { id, job } => {
-                    let msg = jobs::perform(
-                        &self.db.as_path().into(),
-                        &self.env,
-                        self.read_only,
-                        id,
-                        &job,
-                        &self.tx,
-                    );
+                    let msg =
+                        jobs::perform(&self.db, &self.env, self.read_only, id, &job, &self.tx);
                     let mut more = Vec::new();
                     while let Ok(m) = self.rx.try_recv() {
                         more.extend(self.app.apply(m));
