@@ -41,6 +41,8 @@ pub fn env() -> Env {
 pub struct TestStore {
     pub db: pg::TestDb,
     pub dir: tempfile::TempDir,
+    /// Holds a copy of the PostgreSQL demo template.
+    copied: bool,
 }
 
 impl TestStore {
@@ -50,6 +52,7 @@ impl TestStore {
         TestStore {
             db: pg::TestDb::new(dir.path()),
             dir,
+            copied: false,
         }
     }
 
@@ -62,14 +65,14 @@ impl TestStore {
     }
 }
 
-/// A private copy of the demo store: on SQLite a copy of a file built once
-/// per test binary; on PostgreSQL built afresh in the test's schema.
+/// A private copy of the demo store, built once (per test binary on
+/// SQLite; on PostgreSQL in a template schema kept while tests use it).
 pub fn demo_db() -> (TestStore, Location) {
     static BUILT: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let t = TestStore::empty();
+    let mut t = TestStore::empty();
     if t.is_postgres() {
-        let mut store = Store::open(t.location(), OpenMode::ReadWrite).unwrap();
-        snapgov::ops::demo::build(&mut store, &env()).unwrap();
+        template::copy_to(&t);
+        t.copied = true;
     } else {
         let (_, src) = BUILT.get_or_init(|| {
             let dir = tempfile::tempdir().unwrap();
@@ -83,6 +86,93 @@ pub fn demo_db() -> (TestStore, Location) {
     }
     let loc = t.location();
     (t, loc)
+}
+
+/// The demo on PostgreSQL: built once in a schema of its own and copied
+/// table by table into each test's schema (building it takes seconds; a
+/// copy, a fraction). The template is dropped when the last test using a
+/// copy ends (and built again if another test asks later), so a run
+/// leaves no schema behind.
+mod template {
+    use super::*;
+    use std::sync::Mutex;
+
+    struct Template {
+        db: pg::TestDb,
+        _dir: tempfile::TempDir,
+        users: usize,
+    }
+
+    static TEMPLATE: Mutex<Option<Template>> = Mutex::new(None);
+
+    /// Fills `t` (a fresh schema) with the demo.
+    pub fn copy_to(t: &TestStore) {
+        let mut guard = TEMPLATE.lock().unwrap_or_else(|e| e.into_inner());
+        let tmpl = guard.get_or_insert_with(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let db = pg::TestDb::new(dir.path());
+            let mut store =
+                Store::open(Location::parse(db.location()), OpenMode::ReadWrite).unwrap();
+            snapgov::ops::demo::build(&mut store, &env()).unwrap();
+            Template {
+                db,
+                _dir: dir,
+                users: 0,
+            }
+        });
+        tmpl.users += 1;
+        // The schema's tables, as this snapgov creates them.
+        drop(Store::open(t.location(), OpenMode::ReadWrite).unwrap());
+        let from = tmpl.db.schema().unwrap().to_string();
+        let to = t.db.schema().unwrap().to_string();
+        let mut c = t.db.admin().unwrap();
+        let tables: Vec<String> = c
+            .query(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1 AND table_name <> 'snapgov_version'",
+                &[&from],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut sql = String::from("BEGIN;");
+        for tb in &tables {
+            sql += &format!("INSERT INTO \"{to}\".\"{tb}\" SELECT * FROM \"{from}\".\"{tb}\";");
+        }
+        let idents = c
+            .query(
+                "SELECT table_name::text, column_name::text FROM information_schema.columns WHERE table_schema = $1 AND is_identity = 'YES'",
+                &[&to],
+            )
+            .unwrap();
+        for r in idents {
+            let (tb, col): (String, String) = (r.get(0), r.get(1));
+            sql += &format!(
+                "SELECT setval(pg_get_serial_sequence('\"{to}\".\"{tb}\"', '{col}'), (SELECT COALESCE(max(\"{col}\"), 0) + 1 FROM \"{to}\".\"{tb}\"), false);"
+            );
+        }
+        sql += "COMMIT;";
+        c.batch_execute(&sql).unwrap();
+    }
+
+    /// A test's copy is gone; the last one takes the template with it.
+    pub fn release() {
+        let mut guard = TEMPLATE.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = guard.as_mut() {
+            t.users -= 1;
+            if t.users == 0 {
+                *guard = None;
+            }
+        }
+    }
+}
+
+impl Drop for TestStore {
+    fn drop(&mut self) {
+        if self.copied {
+            template::release();
+        }
+    }
 }
 
 /// Runs one SQL statement on the store behind snapgov's back (as an
