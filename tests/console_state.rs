@@ -2,6 +2,7 @@
 //! the rollback wizard (with its failures), the audit browser's paging and
 //! filters, refresh after another process writes, read-only, the mouse.
 
+mod common;
 mod console_support;
 
 use console_support::{env, now, Driver};

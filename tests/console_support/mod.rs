@@ -19,8 +19,8 @@ use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::OnceLock;
 
-#[path = "../common/pg.rs"]
-pub mod pg;
+// A test crate using these helpers declares `mod common;` too.
+use crate::common::pg;
 
 pub const NOW: &str = "2025-12-04T12:00:00Z";
 
@@ -191,6 +191,29 @@ pub fn sql(db: &Location, sql: &str) -> u64 {
     }
 }
 
+/// Where a store is: a [`Location`], or a SQLite file's path.
+pub trait StoreAt {
+    fn location(&self) -> Location;
+}
+
+impl StoreAt for Location {
+    fn location(&self) -> Location {
+        self.clone()
+    }
+}
+
+impl StoreAt for std::path::Path {
+    fn location(&self) -> Location {
+        Location::from(self)
+    }
+}
+
+impl StoreAt for PathBuf {
+    fn location(&self) -> Location {
+        Location::from(self)
+    }
+}
+
 /// The app and a store, with effects run synchronously.
 pub struct Driver {
     pub app: App,
@@ -217,13 +240,14 @@ impl Driver {
         d
     }
 
-    pub fn open(db: &Location, env: Env, read_only: bool, w: u16, h: u16) -> Driver {
+    /// Opens the console on `db`: a [`Location`], or a SQLite file's path.
+    pub fn open<D: StoreAt + ?Sized>(db: &D, env: Env, read_only: bool, w: u16, h: u16) -> Driver {
         let (tx, rx) = channel();
         let mut app = App::new("demo.db", &env.user, read_only, false);
         app.size = (w, h);
         let mut d = Driver {
             app,
-            db: db.clone(),
+            db: db.location(),
             env,
             read_only,
             hold: false,
