@@ -191,7 +191,8 @@ pub fn sql(db: &Location, sql: &str) -> u64 {
     }
 }
 
-/// Where a store is: a [`Location`], or a SQLite file's path.
+/// Where a store is: a [`Location`], a SQLite file's path, or a location
+/// as `--db` takes it (e.g. `Scratch::location()`).
 pub trait StoreAt {
     fn location(&self) -> Location;
 }
@@ -205,6 +206,19 @@ impl StoreAt for Location {
 impl StoreAt for std::path::Path {
     fn location(&self) -> Location {
         Location::from(self)
+    }
+}
+
+/// A location as `--db` takes it (a path, or a PostgreSQL URL).
+impl StoreAt for str {
+    fn location(&self) -> Location {
+        Location::parse(self)
+    }
+}
+
+impl StoreAt for String {
+    fn location(&self) -> Location {
+        Location::parse(self)
     }
 }
 
