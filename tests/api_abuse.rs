@@ -5,7 +5,7 @@
 mod api_common;
 mod common;
 
-use api_common::{client, dump, Scratch};
+use api_common::{client, Scratch};
 use std::io::{Read, Write};
 
 const HOSTILE: [&str; 8] = [
@@ -25,7 +25,7 @@ fn hostile_ids_and_parameters_are_refused_and_change_nothing() {
     let viewer = s.token("viewer", "v");
     let operator = s.token("operator", "op");
     let server = s.serve();
-    let before = dump(&s.db());
+    let before = s.dump();
     let c = client();
     let mut tried = 0;
     for h in HOSTILE {
@@ -101,7 +101,7 @@ fn hostile_ids_and_parameters_are_refused_and_change_nothing() {
         tried += 2;
     }
     eprintln!("hostile API requests: {tried}");
-    assert_eq!(dump(&s.db()), before, "a refused request changed the store");
+    assert_eq!(s.dump(), before, "a refused request changed the store");
 }
 
 #[test]

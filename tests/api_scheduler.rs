@@ -13,7 +13,7 @@ use snapgov::ops::import::{import, ImportRequest, Input};
 use snapgov::ops::scheduler::{Level, Scheduler, Transition, RETRY_AFTER};
 use snapgov::ops::{Clock, Env, NoProgress};
 use snapgov::store::prelude::*;
-use snapgov::store::{AuditFilter, OpenMode, Store};
+use snapgov::store::{AuditFilter, Location, OpenMode, Store};
 
 fn env(at: DateTime<Utc>, user: &str) -> Env {
     Env::new(Config::default(), user, Clock::Fixed(at))
@@ -36,7 +36,8 @@ fn import_at(store: &mut Store, tool: &str, file: &str, at: DateTime<Utc>) -> St
 #[test]
 fn retention_fires_on_schedule_and_each_sla_transition_is_reported_once() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("store.db");
+    let tdb = common::pg::TestDb::new(dir.path());
+    let db = Location::parse(tdb.location());
     let mut store = Store::open(&db, OpenMode::ReadWrite).unwrap();
     let t0 = ts("2025-12-01T12:00:00Z");
     let a = import_at(&mut store, "syft", "syft-min.json", t0 - Duration::days(2));
@@ -186,7 +187,8 @@ fn retention_fires_on_schedule_and_each_sla_transition_is_reported_once() {
 #[test]
 fn the_first_look_reports_only_what_needs_attention() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("store.db");
+    let tdb = common::pg::TestDb::new(dir.path());
+    let db = Location::parse(tdb.location());
     let mut store = Store::open(&db, OpenMode::ReadWrite).unwrap();
     let now = ts("2025-12-04T12:00:00Z");
     import_at(&mut store, "syft", "syft-min.json", now - Duration::days(1));
@@ -216,7 +218,8 @@ fn the_first_look_reports_only_what_needs_attention() {
 #[test]
 fn a_failed_run_is_retried_at_the_next_tick() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("store.db");
+    let tdb = common::pg::TestDb::new(dir.path());
+    let db = Location::parse(tdb.location());
     let mut rw = Store::open(&db, OpenMode::ReadWrite).unwrap();
     let t0 = ts("2025-12-01T23:59:00Z");
     import_at(&mut rw, "syft", "syft-min.json", t0);
@@ -249,4 +252,82 @@ fn a_custom_schedule_is_followed() {
     assert_eq!(sched.next_retention(), ts("2025-12-04T12:30:00Z"));
     sched.retention_finished(ts("2025-12-04T12:30:00Z"), true);
     assert_eq!(sched.next_retention(), ts("2025-12-04T18:30:00Z"));
+}
+
+/// Two schedulers on one store (two `serve`s, on one host or two): each
+/// scheduled retention run and SLA check is done by one of them; the other
+/// finds it done and moves on to the next slot with it.
+#[test]
+fn two_schedulers_on_one_store_do_each_scheduled_run_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let tdb = common::pg::TestDb::new(dir.path());
+    let db = Location::parse(tdb.location());
+    let mut s1 = Store::open(&db, OpenMode::ReadWrite).unwrap();
+    let mut s2 = Store::open(&db, OpenMode::ReadWrite).unwrap();
+    let t0 = ts("2025-12-01T23:30:00Z");
+    import_at(&mut s1, "syft", "syft-min.json", t0 - Duration::days(40));
+    import_at(&mut s1, "syft", "syft-min.json", t0 - Duration::days(35));
+    import_at(&mut s1, "syft", "syft-min.json", t0);
+    let mut a = Scheduler::new(&env(t0, "system"), t0).unwrap();
+    let mut b = Scheduler::new(&env(t0, "system"), t0).unwrap();
+    // Their first looks are their own (each has levels to learn).
+    a.tick(&mut s1, &env(t0, "system"));
+    b.tick(&mut s2, &env(t0, "system"));
+    let mut retention_runs = 0;
+    for day in 0..3 {
+        let midnight = ts("2025-12-02T00:00:00Z") + Duration::days(day);
+        assert_eq!(a.next_retention(), midnight);
+        assert_eq!(b.next_retention(), midnight);
+        let ta = a.tick(&mut s1, &env(midnight, "system"));
+        let tb = b.tick(&mut s2, &env(midnight, "system"));
+        for t in [&ta, &tb] {
+            if let Some(r) = &t.retention {
+                assert!(r.is_ok(), "{r:?}");
+                retention_runs += 1;
+            }
+        }
+        assert_eq!(
+            [&ta, &tb]
+                .iter()
+                .filter(|t| t.done_elsewhere.contains(&"retention"))
+                .count(),
+            1,
+            "day {day}: {:?} / {:?}",
+            ta.done_elsewhere,
+            tb.done_elsewhere
+        );
+        // The hourly SLA check an hour later: one of them does it.
+        let later = midnight + Duration::hours(1);
+        let ta = a.tick(&mut s1, &env(later, "system"));
+        let tb = b.tick(&mut s2, &env(later, "system"));
+        let done: Vec<bool> = [&ta, &tb].iter().map(|t| t.sla.is_some()).collect();
+        let skipped: Vec<bool> = [&ta, &tb]
+            .iter()
+            .map(|t| t.done_elsewhere.contains(&"sla_check"))
+            .collect();
+        assert_eq!(
+            done.iter().filter(|d| **d).count(),
+            1,
+            "day {day}: {done:?}"
+        );
+        assert_eq!(skipped.iter().filter(|d| **d).count(), 1, "day {day}");
+        // Both keep the same levels, so either can take over.
+        assert_eq!(a.levels(), b.levels());
+    }
+    assert_eq!(retention_runs, 3, "one run a night between the two");
+    // Whatever the runs archived or deleted is audited once.
+    let recs = snapgov::ops::audit::list(
+        &s1,
+        &AuditFilter {
+            user: Some("system".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let ids: Vec<_> = recs
+        .iter()
+        .map(|(_, r)| (r.event.clone(), r.snapshot_id.clone()))
+        .collect();
+    let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "an action audited twice: {ids:?}");
 }

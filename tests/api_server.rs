@@ -62,7 +62,7 @@ fn tokens_and_roles_decide_who_may_do_what() {
     // A viewer's rollback is 403; without a token 401; nothing changes.
     let active = s.active_id("syft");
     let target = s.previous_ids("syft").pop().unwrap();
-    let before = dump(&s.db());
+    let before = s.dump();
     let rb = &format!("/api/v1/ingest/snapshots/{target}/rollback");
     let body = json!({"reason": "test", "dryRun": false, "force": true});
     let p = problem(as_viewer.post(rb, &body), 403);
@@ -79,7 +79,7 @@ fn tokens_and_roles_decide_who_may_do_what() {
         ),
         403,
     );
-    assert_eq!(before, dump(&s.db()), "refused requests changed the store");
+    assert_eq!(before, s.dump(), "refused requests changed the store");
 
     // An operator's rollback is recorded under the token's name.
     let v = expect(as_operator.post(rb, &body), 200);
@@ -228,14 +228,11 @@ fn the_api_verifies_a_snapshot_as_deeply_as_the_cli() {
     let member = |extra: &str| {
         format!("(SELECT sr.record FROM snapshot_records sr JOIN snapshots s ON s.pk = sr.snapshot WHERE s.id = '{id}' ORDER BY sr.ident LIMIT 1 {extra})")
     };
-    rusqlite::Connection::open(s.db())
-        .unwrap()
-        .execute_batch(&format!(
+    s.sql(&format!(
             "CREATE TEMP TABLE pair AS SELECT {a} AS a, {b} AS b; UPDATE snapshot_records SET record = CASE record WHEN (SELECT a FROM pair) THEN (SELECT b FROM pair) ELSE (SELECT a FROM pair) END WHERE snapshot = (SELECT pk FROM snapshots WHERE id = '{id}') AND record IN ((SELECT a FROM pair), (SELECT b FROM pair))",
             a = member(""),
             b = member("OFFSET 1")
-        ))
-        .unwrap();
+        ));
 
     let out = s.cli(&["--json", "ingest", "verify", &id]);
     assert!(!out.status.success());
@@ -272,7 +269,7 @@ fn rollback_dry_run_conflict_and_execute() {
     let active = s.active_id("trivy");
     let prev = s.previous_ids("trivy").pop().unwrap();
     let path = format!("/api/v1/ingest/snapshots/{prev}/rollback");
-    let before = dump(&s.db());
+    let before = s.dump();
 
     // The dry run: the spec's response with status dry_run and the diff,
     // the same as the CLI's; nothing changes.
@@ -295,7 +292,7 @@ fn rollback_dry_run_conflict_and_execute() {
     assert_eq!(v["rollback"]["from"]["snapshotId"], active.as_str());
     assert_eq!(v["rollback"]["to"]["snapshotId"], prev.as_str());
     assert!(v["rollback"]["diff"]["added"]["total"].is_u64());
-    assert_eq!(before, dump(&s.db()));
+    assert_eq!(before, s.dump());
 
     // Bad input: 400; nothing changes.
     problem(post(&path, r#"{"reason": "x", "dryRun": tru"#), 400);
@@ -348,10 +345,11 @@ fn rollback_dry_run_conflict_and_execute() {
     };
     assert_eq!(
         data(before.clone()),
-        data(dump(&s.db())),
+        data(s.dump()),
         "a refused rollback changed the store"
     );
-    let refused: Vec<String> = dump(&s.db())
+    let refused: Vec<String> = s
+        .dump()
         .into_iter()
         .filter(|r| r.starts_with("audit:") && !before.contains(r))
         .collect();
@@ -610,7 +608,7 @@ fn imports_raw_multipart_refused_and_oversize() {
 
     // Oversize: 413 before anything is stored, with a declared length and
     // streamed without one.
-    let before = dump(&s.db());
+    let before = s.dump();
     let big = vec![b' '; 65537];
     let p = problem(
         api.post_raw("/api/v1/ingest/imports?tool=syft", big.clone()),
@@ -633,11 +631,7 @@ fn imports_raw_multipart_refused_and_oversize() {
         ),
         413,
     );
-    assert_eq!(
-        before,
-        dump(&s.db()),
-        "an oversize request changed the store"
-    );
+    assert_eq!(before, s.dump(), "an oversize request changed the store");
 
     // Counted in the metrics.
     let m = api.get("/metrics").text().unwrap();

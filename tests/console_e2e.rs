@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+#[path = "common/pg.rs"]
+#[allow(dead_code)]
+mod pg;
+
 const NOW: &str = "2025-12-04T12:00:00Z";
 const BIN: &str = env!("CARGO_BIN_EXE_snapgov");
 
@@ -117,12 +121,29 @@ fn cli(db: &Path, config: &Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn sandbox() -> (tempfile::TempDir, PathBuf, PathBuf) {
+/// A test's store (a file in its temp dir, or a PostgreSQL schema of its
+/// own when `SNAPGOV_TEST_POSTGRES` is set) and its temp dir.
+struct Sandbox {
+    _db: pg::TestDb,
+    _dir: tempfile::TempDir,
+}
+
+/// The sandbox, the store's location (a path, or a URL: `--db` takes
+/// either) and the config file.
+fn sandbox() -> (Sandbox, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
     std::fs::write(&config, "").unwrap();
-    let db = dir.path().join("demo.db");
-    (dir, db, config)
+    let store = pg::TestDb::new(dir.path());
+    let db = PathBuf::from(store.location());
+    (
+        Sandbox {
+            _db: store,
+            _dir: dir,
+        },
+        db,
+        config,
+    )
 }
 
 fn console_cmd(db: &Path, config: &Path, args: &str) -> String {
@@ -433,5 +454,62 @@ fn every_screen_is_whole_at_80x24() {
         }
     }
     t.keys(&["Escape", "q"]);
+    t.wait_for("EXITED 0");
+}
+
+/// On PostgreSQL the console hears of another host's write (LISTEN/NOTIFY)
+/// and shows it within 2 s, with its own timer set to an hour: only the
+/// notification can bring it in. (SQLite has no notifications; its console
+/// looks every `console.refresh_secs`.)
+#[test]
+fn on_postgres_the_console_shows_another_hosts_import_within_two_seconds() {
+    if pg::test_url().is_none() {
+        eprintln!("skipped: PostgreSQL only (set SNAPGOV_TEST_POSTGRES)");
+        return;
+    }
+    let (_dir, db, config) = sandbox();
+    std::fs::write(&config, "[console]\nrefresh_secs = 3600\n").unwrap();
+    let build = Command::new(BIN)
+        .env("SNAPGOV_NOW", NOW)
+        .env("SNAPGOV_CONFIG", &config)
+        .arg("--db")
+        .arg(&db)
+        .args(["demo", "--no-console"])
+        .output()
+        .unwrap();
+    assert!(build.status.success());
+    let t = Tmux::start(120, 40, &console_cmd(&db, &config, "console"));
+    t.wait_for("Tools · timelines");
+    assert!(!t.capture().contains("newscanner"));
+    // Give the listener a moment to connect, then import from elsewhere.
+    std::thread::sleep(Duration::from_secs(1));
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/syft-min.json");
+    let out = Command::new(BIN)
+        .env("SNAPGOV_NOW", NOW)
+        .env("SNAPGOV_CONFIG", &config)
+        .env("SNAPGOV_USER", "another-host")
+        .arg("--db")
+        .arg(&db)
+        .args(["ingest", "import", "--tool", "newscanner"])
+        .arg(&fixture)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let done = Instant::now();
+    let mut screen = t.capture();
+    while !screen.contains("newscanner") {
+        assert!(
+            done.elapsed() < Duration::from_secs(2),
+            "the import did not show within 2 s; the screen:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        screen = t.capture();
+    }
+    eprintln!("shown {:?} after the import ended", done.elapsed());
+    t.keys(&["q"]);
     t.wait_for("EXITED 0");
 }

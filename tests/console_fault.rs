@@ -3,6 +3,7 @@
 //! sets SNAPGOV_FAULT for the process).
 #![cfg(feature = "fault-injection")]
 
+mod common;
 mod console_support;
 
 use console_support::Driver;

@@ -3,6 +3,7 @@
 //! snapshots; and the freshness styles (glyph, word and colour) per state,
 //! with and without colour.
 
+mod common;
 mod console_support;
 
 use console_support::{find, text, text_masked, Driver};

@@ -2,6 +2,7 @@
 //! the rollback wizard (with its failures), the audit browser's paging and
 //! filters, refresh after another process writes, read-only, the mouse.
 
+mod common;
 mod console_support;
 
 use console_support::{env, now, Driver};
@@ -391,15 +392,11 @@ fn a_target_that_does_not_verify_is_refused_in_the_wizard() {
         .clone()
         .unwrap();
     // Edit one stored record only the target uses (as an attacker would).
-    let c = rusqlite::Connection::open(&d.db).unwrap();
-    let n = c
-        .execute(
-            "UPDATE records SET body = replace(body, '\"version\":\"', '\"version\":\"6') WHERE id = (SELECT sr.record FROM snapshot_records sr JOIN snapshots s ON s.pk = sr.snapshot WHERE s.id = ?1 AND sr.record NOT IN (SELECT record FROM active_records) LIMIT 1)",
-            [&target],
-        )
-        .unwrap();
+    let n = console_support::sql(
+        &d.db,
+        &format!("UPDATE records SET body = replace(body, '\"version\":\"', '\"version\":\"6') WHERE id = (SELECT sr.record FROM snapshot_records sr JOIN snapshots s ON s.pk = sr.snapshot WHERE s.id = '{target}' AND sr.record NOT IN (SELECT record FROM active_records) LIMIT 1)"),
+    );
     assert_eq!(n, 1);
-    drop(c);
     let before = (active_of(&d, "syft"), audit_count(&d));
     d.key(KeyCode::Enter);
     let w = &d.app.wizard;
@@ -452,7 +449,7 @@ fn read_only_never_writes() {
     // Even asked directly, the job refuses to write.
     let (tx, _rx) = std::sync::mpsc::channel();
     let m = jobs::perform(
-        &db.as_path().into(),
+        &db,
         &env(),
         true,
         1,
@@ -513,6 +510,70 @@ fn changes_by_another_process_appear_on_the_next_refresh() {
         d.app.audit.rows[0].0 > head,
         "the audit browser at the top shows new records"
     );
+}
+
+/// On PostgreSQL the console is told of other hosts' writes (LISTEN/NOTIFY)
+/// and refreshes at once: a rollback made by another process shows within
+/// 2 s, with no timer. SQLite has no notifications (the timer finds changes).
+#[test]
+fn on_postgres_a_write_by_another_process_is_shown_within_two_seconds() {
+    use snapgov::console::changes::Changes;
+    let mut d = Driver::demo(120, 40);
+    let Some(changes) = Changes::watch(&d.db) else {
+        eprintln!("skipped: notifications are PostgreSQL's (set SNAPGOV_TEST_POSTGRES)");
+        return;
+    };
+    // The listener is up once a write it hears arrives; the demo's own
+    // writes were before it.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!changes.arrived(), "nothing was written yet");
+    let before = active_of(&d, "trivy");
+    let cfg = tempfile::tempdir().unwrap();
+    std::fs::write(cfg.path().join("config.toml"), "").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_snapgov"))
+        .args([
+            "ingest",
+            "rollback",
+            "--tool",
+            "trivy",
+            "--force",
+            "--reason",
+            "elsewhere",
+        ])
+        .env("SNAPGOV_DB", d.db.as_arg())
+        .env("SNAPGOV_CONFIG", cfg.path().join("config.toml"))
+        .env("SNAPGOV_NOW", console_support::NOW)
+        .env("SNAPGOV_USER", "other")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = active_of(&d, "trivy");
+    assert_ne!(before, after);
+    let start = std::time::Instant::now();
+    while !changes.arrived() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(2),
+            "not told of the rollback within 2 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Told: the event loop refreshes now (as `term` does on a notification).
+    let fx = d.app.on_tick(true, d.app.now());
+    d.run(fx);
+    let trivy = d
+        .app
+        .overview
+        .as_ref()
+        .unwrap()
+        .tools
+        .iter()
+        .find(|t| t.name() == "trivy")
+        .unwrap();
+    assert_eq!(trivy.active().unwrap().id.to_string(), after);
 }
 
 #[test]
@@ -631,10 +692,7 @@ fn audit_filters_by_event_tool_user_time_and_text() {
 #[test]
 fn a_broken_chain_is_named_on_the_badge() {
     let (_dir, db) = console_support::demo_db();
-    let c = rusqlite::Connection::open(&db).unwrap();
-    c.execute("UPDATE audit SET user = 'mallory' WHERE seq = 120", [])
-        .unwrap();
-    drop(c);
+    console_support::sql(&db, "UPDATE audit SET \"user\" = 'mallory' WHERE seq = 120");
     let mut d = Driver::open(&db, env(), false, 120, 40);
     d.keys("4");
     match &d.app.audit.chain {
@@ -1112,8 +1170,8 @@ fn verify_and_reload_say_what_they_do() {
 
 #[test]
 fn an_empty_store_says_so_on_every_screen() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("empty.db");
+    let t = console_support::TestStore::empty();
+    let db = t.location();
     Store::open(&db, OpenMode::ReadWrite).unwrap();
     let mut d = Driver::open(&db, env(), false, 120, 40);
     assert!(d.screen().contains("no tools yet"));

@@ -171,6 +171,10 @@ impl From<OpError> for ApiError {
             }
             // The CLI's exit 5: another writer kept the store locked.
             OpError::Store(StoreError::Busy) => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            // The database restarted under the request; nothing changed.
+            OpError::Store(StoreError::Unavailable(_)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            }
             OpError::Store(_) | OpError::Fault(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }

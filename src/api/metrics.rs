@@ -28,7 +28,7 @@ const COUNTERS: &[(&str, &str)] = &[
     ),
     (
         "snapgov_scheduler_runs_total",
-        "Scheduled work, by task (retention, sla_check, audit_verify) and result (ok, error).",
+        "Scheduled work, by task (retention, sla_check, audit_verify) and result (ok, error, done_elsewhere: another serve on the store did it).",
     ),
 ];
 

@@ -68,8 +68,13 @@ pub fn install_panic_hook() {
 /// A few open store connections, reused across requests.
 pub struct Pool {
     path: crate::store::Location,
-    idle: Mutex<Vec<Store>>,
+    /// Each with when it was put back.
+    idle: Mutex<Vec<(Store, std::time::Instant)>>,
 }
+
+/// A connection idle longer than this is checked before reuse: the database
+/// may have restarted (or dropped it) meanwhile.
+const POOL_CHECK_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl Pool {
     pub fn new(path: crate::store::Location) -> Pool {
@@ -79,12 +84,21 @@ impl Pool {
         }
     }
 
-    /// An idle connection, or a new one.
+    /// An idle connection that still works, or a new one.
     pub fn take(&self) -> Result<Store, OpError> {
-        if let Some(s) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() {
-            return Ok(s);
+        loop {
+            let next = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let Some((s, since)) = next else { break };
+            if since.elapsed() < POOL_CHECK_AFTER || s.ping() {
+                return Ok(s);
+            }
         }
         Ok(Store::open(self.path.clone(), OpenMode::ReadWrite)?)
+    }
+
+    /// Closes every idle connection.
+    pub fn clear(&self) {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     /// Returns a connection for reuse.
@@ -96,7 +110,7 @@ impl Pool {
         }
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < POOL_IDLE {
-            idle.push(store);
+            idle.push((store, std::time::Instant::now()));
         }
     }
 }
@@ -301,12 +315,13 @@ pub async fn serve_async(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), OpError> {
     let addr = resolve_listen(&opts.listen).await?;
-    // Open (create, migrate) the store once before taking requests; off
-    // the async threads, as PostgreSQL's blocking client needs.
+    // Open (create, migrate) the store once before taking requests; off the
+    // async threads, as every use of a connection (PostgreSQL's client
+    // blocks on a runtime of its own).
     let db = opts.db.clone();
     let first = tokio::task::spawn_blocking(move || Store::open(db, OpenMode::ReadWrite))
         .await
-        .map_err(|e| OpError::invalid(format!("opening the store failed: {e}")))??;
+        .map_err(|e| OpError::invalid(format!("cannot open the store: {e}")))??;
     let state = Arc::new(AppState::new(
         opts.db.clone(),
         opts.config.clone(),
@@ -340,6 +355,9 @@ pub async fn serve_async(
     if let Some(h) = sched {
         let _ = h.await;
     }
+    // Connections are closed off the async threads too.
+    let st = Arc::clone(&state);
+    let _ = tokio::task::spawn_blocking(move || st.pool.clear()).await;
     eprintln!("stopped");
     Ok(())
 }

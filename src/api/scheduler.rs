@@ -88,6 +88,16 @@ fn report(state: &AppState, tick: &Tick) {
             &[("tool", &t.tool), ("to", t.to.as_str())],
         );
     }
+    for task in &tick.done_elsewhere {
+        m.inc(
+            "snapgov_scheduler_runs_total",
+            &[("task", task), ("result", "done_elsewhere")],
+        );
+        tracing::info!(
+            task,
+            "scheduled run already done by another snapgov serve on this store; skipped"
+        );
+    }
     if let Some(r) = &tick.audit {
         match r {
             Ok(v) => {

@@ -12,6 +12,7 @@
 pub mod actions;
 pub mod app;
 pub mod audit;
+pub mod changes;
 pub mod data;
 pub mod jobs;
 pub mod keymap;

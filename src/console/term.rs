@@ -3,6 +3,7 @@
 //! and around Ctrl-Z.
 
 use super::app::App;
+use super::changes::Changes;
 use super::jobs::{self, Effect, Msg};
 use super::theme::Theme;
 use super::{ui, Options};
@@ -134,6 +135,26 @@ fn suspend(terminal: &mut Term) -> std::io::Result<()> {
     terminal.clear()
 }
 
+/// The overview is quick to load: it is loaded before the first frame so
+/// that the first frame has data in it.
+fn first_load(app: &mut App, opts: &Options, tx: &Sender<Msg>) {
+    for e in app.start() {
+        if let Effect::Run { id, job } = e {
+            let msg = jobs::perform(&opts.db, &opts.env, opts.read_only, id, &job, tx);
+            let fx = app.apply(msg);
+            for e in fx {
+                if let Effect::Run { id, job } = e {
+                    spawn(opts, id, job, tx);
+                }
+            }
+        }
+    }
+}
+
+/// How often the console looks for changes itself when the store notifies
+/// them (PostgreSQL): a listener that lost its connection is caught up.
+const NOTIFIED_REFRESH: Duration = Duration::from_secs(30);
+
 fn event_loop(terminal: &mut Term, opts: &Options) -> Result<u8, OpError> {
     let (tx, rx) = mpsc::channel::<Msg>();
     let theme = Theme::new(&opts.env.config.console.theme, opts.color);
@@ -145,23 +166,18 @@ fn event_loop(terminal: &mut Term, opts: &Options) -> Result<u8, OpError> {
     );
     let size = terminal.size().map_err(io_err)?;
     app.size = (size.width, size.height);
-    // The overview is quick to load: do it before the first frame so the
-    // first frame has data in it.
-    for e in app.start() {
-        if let Effect::Run { id, job } = e {
-            let msg = jobs::perform(&opts.db, &opts.env, opts.read_only, id, &job, &tx);
-            let fx = app.apply(msg);
-            for e in fx {
-                if let Effect::Run { id, job } = e {
-                    spawn(opts, id, job, &tx);
-                }
-            }
-        }
-    }
+    first_load(&mut app, opts, &tx);
     let tick = Duration::from_millis(100);
-    let refresh = Duration::from_secs(opts.env.config.console.refresh_secs.max(1));
+    // On PostgreSQL, other processes' writes are notified; looking for
+    // changes on a timer is then only the fallback.
+    let changes = Changes::watch(&opts.db);
+    let mut refresh = Duration::from_secs(opts.env.config.console.refresh_secs.max(1));
+    if changes.is_some() {
+        refresh = refresh.max(NOTIFIED_REFRESH);
+    }
     let mut last_tick = Instant::now();
     let mut last_refresh = Instant::now();
+    let mut owed = false;
     let mouse = opts.env.config.console.mouse;
     loop {
         let mut drawn = Default::default();
@@ -184,8 +200,13 @@ fn event_loop(terminal: &mut Term, opts: &Options) -> Result<u8, OpError> {
         }
         if last_tick.elapsed() >= tick {
             last_tick = Instant::now();
-            let due = last_refresh.elapsed() >= refresh;
+            // A change that arrives while a look is under way may be newer
+            // than what that look reads: it is owed another look after.
+            owed |= changes.as_ref().is_some_and(Changes::arrived);
+            let idle = app.poll_req.is_none() && app.overview_req.is_none();
+            let due = (owed && idle) || last_refresh.elapsed() >= refresh;
             if due {
+                owed = false;
                 last_refresh = Instant::now();
             }
             fx.extend(app.on_tick(due, opts.env.clock.now()));

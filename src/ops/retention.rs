@@ -146,7 +146,33 @@ pub fn run(store: &mut Store, env: &Env, dry_run: bool) -> Result<RunReport> {
             records_freed: 0,
         });
     }
-    store.write(|tx| -> Result<RunReport> {
+    Ok(run_in_slot(store, env, None)?.expect("an unclaimed run always runs"))
+}
+
+/// The scheduler's retention run for the scheduled time `slot`: `None` when
+/// another process (another `serve` on the same store) already ran that slot.
+/// The claim and the run are one transaction, so a process that dies
+/// mid-run leaves the slot to the next one that tries it.
+pub fn run_scheduled(
+    store: &mut Store,
+    env: &Env,
+    slot: DateTime<Utc>,
+) -> Result<Option<RunReport>> {
+    run_in_slot(store, env, Some(slot))
+}
+
+fn run_in_slot(
+    store: &mut Store,
+    env: &Env,
+    slot: Option<DateTime<Utc>>,
+) -> Result<Option<RunReport>> {
+    let now = env.clock.now();
+    store.write(|tx| -> Result<Option<RunReport>> {
+        if let Some(slot) = slot {
+            if !tx.claim_scheduled_run("retention", slot)? {
+                return Ok(None);
+            }
+        }
         // Planned inside the write lock, so it acts on what it saw.
         let plan = compute_plan(tx, env, now)?;
         let mut rep = RunReport {
@@ -169,7 +195,7 @@ pub fn run(store: &mut Store, env: &Env, dry_run: bool) -> Result<RunReport> {
             }
         }
         fault::point("retention_commit")?;
-        Ok(rep)
+        Ok(Some(rep))
     })
 }
 

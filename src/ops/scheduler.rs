@@ -112,6 +112,9 @@ pub struct Tick {
     pub transitions: Vec<Transition>,
     /// The audit chain verification, if one was due.
     pub audit: Option<Result<VerifyReport, String>>,
+    /// Scheduled runs that were due but that another process on the same
+    /// store (another `serve`) had already done: "retention", "sla_check".
+    pub done_elsewhere: Vec<&'static str>,
 }
 
 /// The scheduler's state: what is due when, and the last level seen per tool.
@@ -119,9 +122,15 @@ pub struct Tick {
 pub struct Scheduler {
     schedule: String,
     check_interval: Duration,
+    /// The scheduled time the next retention run is for; a retried run
+    /// keeps it, so that it is still one run among several processes.
+    retention_slot: DateTime<Utc>,
     next_retention: DateTime<Utc>,
-    /// `None`: check at the next tick.
+    /// The next scheduled SLA check; `None`: at the next tick.
     next_sla: Option<DateTime<Utc>>,
+    /// A check was asked for (after a write): at the next tick, besides
+    /// the schedule.
+    sla_poked: bool,
     next_audit: Option<DateTime<Utc>>,
     levels: BTreeMap<String, Level>,
 }
@@ -135,8 +144,10 @@ impl Scheduler {
         Ok(Scheduler {
             schedule,
             check_interval: env.config.sla_check_interval,
+            retention_slot: next_retention,
             next_retention,
             next_sla: None,
+            sla_poked: false,
             next_audit: None,
             levels: BTreeMap::new(),
         })
@@ -154,7 +165,11 @@ impl Scheduler {
     pub fn next_wake(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         [
             Some(self.next_retention),
-            Some(self.next_sla.unwrap_or(now)),
+            Some(if self.sla_poked {
+                now
+            } else {
+                self.next_sla.unwrap_or(now)
+            }),
             Some(self.next_audit.unwrap_or(now)),
         ]
         .into_iter()
@@ -168,7 +183,7 @@ impl Scheduler {
     }
 
     pub fn sla_due(&self, now: DateTime<Utc>) -> bool {
-        self.next_sla.is_none_or(|t| now >= t)
+        self.sla_poked || self.next_sla.is_none_or(|t| now >= t)
     }
 
     pub fn audit_due(&self, now: DateTime<Utc>) -> bool {
@@ -177,17 +192,18 @@ impl Scheduler {
 
     /// Asks for an SLA check at the next tick (after an import or rollback).
     pub fn poke_sla(&mut self) {
-        self.next_sla = None;
+        self.sla_poked = true;
     }
 
     /// Records a retention run's outcome: on success the next run is the
     /// schedule's next time; on failure it is retried at the next tick.
     pub fn retention_finished(&mut self, now: DateTime<Utc>, ok: bool) {
-        self.next_retention = if ok {
-            next_run(&self.schedule, now).unwrap_or(now + Duration::days(1))
+        if ok {
+            self.retention_slot = next_run(&self.schedule, now).unwrap_or(now + Duration::days(1));
+            self.next_retention = self.retention_slot;
         } else {
-            now + RETRY_AFTER
-        };
+            self.next_retention = now + RETRY_AFTER;
+        }
     }
 
     /// After a tick that could not finish (a panic): everything that was
@@ -199,6 +215,7 @@ impl Scheduler {
         }
         if self.sla_due(now) {
             self.next_sla = Some(retry);
+            self.sla_poked = false;
         }
         if self.audit_due(now) {
             self.next_audit = Some(retry);
@@ -227,6 +244,7 @@ impl Scheduler {
                 });
             }
         }
+        self.sla_poked = false;
         let periodic = super::sla::next_scheduled_check(now, self.check_interval);
         self.next_sla = Some(
             statuses
@@ -248,7 +266,9 @@ impl Scheduler {
     /// Runs what is due at `env.clock.now()`: retention (as [`SYSTEM_USER`],
     /// audited like a manual run), then the SLA check, then the audit
     /// verification. A failure is returned in the [`Tick`], never raised,
-    /// and the failed part is retried at the next tick.
+    /// and the failed part is retried at the next tick. Scheduled retention
+    /// runs and SLA checks are claimed in the store first, so that several
+    /// `serve`s on one store do each once between them.
     pub fn tick(&mut self, store: &mut Store, env: &Env) -> Tick {
         let now = env.clock.now();
         let system = Env::new(env.config.clone(), SYSTEM_USER, env.clock);
@@ -257,26 +277,21 @@ impl Scheduler {
             ..Default::default()
         };
         if self.retention_due(now) {
-            let r = super::retention::run(store, &system, false);
+            let r = super::retention::run_scheduled(store, &system, self.retention_slot);
             self.retention_finished(now, r.is_ok());
-            if r.is_ok() {
-                // Archiving can change a tool's default rollback target;
-                // look at the SLAs again too.
-                self.poke_sla();
+            match r {
+                Ok(Some(rep)) => {
+                    // Archiving can change a tool's default rollback target;
+                    // look at the SLAs again too.
+                    self.poke_sla();
+                    tick.retention = Some(Ok(rep));
+                }
+                Ok(None) => tick.done_elsewhere.push("retention"),
+                Err(e) => tick.retention = Some(Err(e.to_string())),
             }
-            tick.retention = Some(r.map_err(|e| e.to_string()));
         }
         if self.sla_due(now) {
-            match super::sla::report(&*store, &system, None) {
-                Ok(statuses) => {
-                    tick.transitions = self.observe(&statuses, now);
-                    tick.sla = Some(Ok(statuses));
-                }
-                Err(e) => {
-                    self.next_sla = Some(now + RETRY_AFTER);
-                    tick.sla = Some(Err(e.to_string()));
-                }
-            }
+            self.check_sla(store, &system, now, &mut tick);
         }
         if self.audit_due(now) {
             let r = super::audit::verify(&*store, &system, None);
@@ -287,5 +302,38 @@ impl Scheduler {
             tick.audit = Some(r.map_err(|e| e.to_string()));
         }
         tick
+    }
+
+    /// The SLA check. A scheduled one is claimed first; when another process
+    /// already did it, the levels are still brought up to date (so that this
+    /// process reports no change twice if it has to take over) but nothing
+    /// is reported. A check asked for (the first, one after a write) always
+    /// runs, and claims the scheduled one if that is due too.
+    fn check_sla(&mut self, store: &mut Store, env: &Env, now: DateTime<Utc>, tick: &mut Tick) {
+        let claimed = match self.next_sla.filter(|t| now >= *t) {
+            // A store that cannot record the claim (read-only) still gets
+            // its checks.
+            Some(slot) => store
+                .write(|tx| tx.claim_scheduled_run("sla_check", slot))
+                .unwrap_or(true),
+            None => false,
+        };
+        let mine = claimed || self.sla_poked || self.next_sla.is_none();
+        match super::sla::report(&*store, env, None) {
+            Ok(statuses) => {
+                let transitions = self.observe(&statuses, now);
+                if mine {
+                    tick.transitions = transitions;
+                    tick.sla = Some(Ok(statuses));
+                } else {
+                    tick.done_elsewhere.push("sla_check");
+                }
+            }
+            Err(e) => {
+                self.next_sla = Some(now + RETRY_AFTER);
+                self.sla_poked = false;
+                tick.sla = Some(Err(e.to_string()));
+            }
+        }
     }
 }

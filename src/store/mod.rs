@@ -16,6 +16,7 @@ mod location;
 #[doc(hidden)]
 pub mod pg;
 pub mod records;
+mod runs;
 mod schema;
 pub mod snapshots;
 #[cfg(test)]
@@ -327,6 +328,25 @@ impl Store {
         match &self.engine {
             Engine::Lite(_) => true,
             Engine::Pg(c) => !c.is_closed(),
+        }
+    }
+
+    /// A listener for other processes' committed writes, on PostgreSQL
+    /// (LISTEN/NOTIFY on a connection of its own); `None` on SQLite, where
+    /// readers look for changes themselves.
+    pub fn listen_for_changes(location: &Location) -> Result<Option<pg::ChangeListener>> {
+        match location {
+            Location::Postgres(url) => Ok(Some(pg::ChangeListener::open(url)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Whether the connection answers now (a round trip on PostgreSQL);
+    /// for a connection that sat idle while the server may have restarted.
+    pub fn ping(&self) -> bool {
+        match &self.engine {
+            Engine::Lite(_) => true,
+            Engine::Pg(c) => c.ping(),
         }
     }
 

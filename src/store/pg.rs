@@ -17,6 +17,9 @@ pub struct PgConn {
     client: RefCell<Client>,
     stmts: RefCell<HashMap<String, Statement>>,
     in_tx: Cell<bool>,
+    /// The open transaction is a write transaction: its commit notifies
+    /// the store's listeners.
+    writing: Cell<bool>,
     cursors: Cell<u32>,
     /// The schema the store lives in (`current_schema()`).
     pub(crate) schema: String,
@@ -83,6 +86,7 @@ impl PgConn {
             client: RefCell::new(client),
             stmts: RefCell::new(HashMap::new()),
             in_tx: Cell::new(false),
+            writing: Cell::new(false),
             cursors: Cell::new(0),
             schema,
         })
@@ -188,6 +192,7 @@ impl PgConn {
             BUSY_TIMEOUT.as_secs()
         ))?;
         self.in_tx.set(true);
+        self.writing.set(true);
         Ok(())
     }
 
@@ -198,9 +203,20 @@ impl PgConn {
         Ok(())
     }
 
+    /// Commits or rolls back. A committed write transaction notifies the
+    /// store's channel (delivered to listeners at the commit, and only if
+    /// it commits), so that consoles on other hosts refresh.
     pub(crate) fn end(&self, commit: bool) -> Result<()> {
         self.in_tx.set(false);
-        self.batch(if commit { "COMMIT" } else { "ROLLBACK" })
+        let writing = self.writing.replace(false);
+        if !commit {
+            return self.batch("ROLLBACK");
+        }
+        if writing {
+            let notify = format!("NOTIFY {}; COMMIT", channel(&self.schema));
+            return self.batch(&notify);
+        }
+        self.batch("COMMIT")
     }
 
     /// Runs `f` with the client itself (COPY, notifications).
@@ -208,10 +224,66 @@ impl PgConn {
         f(&mut *self.client()?)
     }
 
+    /// A round trip to the server: false if the connection is gone.
+    pub(crate) fn ping(&self) -> bool {
+        match self.client.try_borrow_mut() {
+            Ok(mut c) => c.is_valid(std::time::Duration::from_secs(2)).is_ok(),
+            Err(_) => false,
+        }
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
         self.client
             .try_borrow()
             .map(|c| c.is_closed())
             .unwrap_or(false)
+    }
+}
+
+/// The notification channel of the store in `schema`: an identifier of its
+/// own per schema (a schema's name may be too long, or need quoting).
+fn channel(schema: &str) -> String {
+    format!(
+        "snapgov_changes_{:016x}",
+        lock_key(schema, "changes") as u64
+    )
+}
+
+/// A connection of its own that waits for other processes' (and hosts')
+/// committed writes to a PostgreSQL store.
+pub struct ChangeListener {
+    client: Client,
+}
+
+impl ChangeListener {
+    pub(crate) fn open(url: &PgUrl) -> Result<ChangeListener> {
+        let mut client = url.connect()?;
+        let schema: Option<String> = client.query_one("SELECT current_schema()", &[])?.get(0);
+        let schema = schema.ok_or_else(|| StoreError::Open {
+            path: url.redacted().into(),
+            message: "no schema of its search_path exists".into(),
+        })?;
+        client.batch_execute(&format!("LISTEN {}", channel(&schema)))?;
+        Ok(ChangeListener { client })
+    }
+
+    /// Waits up to `timeout` for a committed write; `true` if there was one
+    /// (however many came, they count once). An error means the connection
+    /// is gone: open a new listener.
+    pub fn wait(&mut self, timeout: std::time::Duration) -> Result<bool> {
+        use postgres::fallible_iterator::FallibleIterator as _;
+        let mut n = self.client.notifications();
+        let got = n.timeout_iter(timeout).next()?.is_some();
+        if got {
+            // Drain what else is already here: one refresh covers it all.
+            while n.iter().next()?.is_some() {}
+        }
+        drop(n);
+        if self.client.is_closed() {
+            return Err(StoreError::Unavailable(
+                "the connection listening for changes closed".into(),
+            ));
+        }
+        Ok(got)
     }
 }

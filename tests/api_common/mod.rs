@@ -198,6 +198,14 @@ impl Server {
         false
     }
 
+    /// Kills the server with SIGKILL (a crash: nothing runs on its way out)
+    /// and waits for it to be gone.
+    pub fn kill9(&mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().unwrap();
@@ -343,7 +351,51 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Every row of every table as `table: cells`, for "nothing changed" checks.
+impl Scratch {
+    /// Every row of every table as `table: cells`, sorted, for "nothing
+    /// changed" checks, on either engine.
+    pub fn dump(&self) -> Vec<String> {
+        let (Some(mut c), Some(schema)) = (self.store.admin(), self.store.schema()) else {
+            return dump(&self.db());
+        };
+        let tables: Vec<String> = c
+            .query(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1",
+                &[&schema],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut out = Vec::new();
+        for t in tables {
+            let q = format!("SELECT t::text FROM \"{schema}\".\"{t}\" t");
+            for r in c.query(q.as_str(), &[]).unwrap() {
+                out.push(format!("{t}: {}", r.get::<_, String>(0)));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Runs SQL on the store behind snapgov's back (an attacker with
+    /// database access), in SQL both engines take.
+    pub fn sql(&self, sql: &str) {
+        match self.store.admin() {
+            Some(mut c) => {
+                let schema = self.store.schema().unwrap();
+                c.batch_execute(&format!("SET search_path = \"{schema}\"; {sql}"))
+                    .unwrap()
+            }
+            None => rusqlite::Connection::open(self.db())
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap(),
+        }
+    }
+}
+
+/// Every row of every table of a SQLite store as `table: cells`.
 pub fn dump(db: &Path) -> Vec<String> {
     let mut out: Vec<String> = crate::common::dump(db)
         .into_iter()

@@ -14,10 +14,13 @@ use snapgov::console::jobs::{self, Effect, Msg};
 use snapgov::console::theme::Theme;
 use snapgov::console::ui;
 use snapgov::ops::{Clock, Env};
-use snapgov::store::{OpenMode, Store};
-use std::path::{Path, PathBuf};
+use snapgov::store::{Location, OpenMode, Store};
+use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::OnceLock;
+
+// A test crate using these helpers declares `mod common;` too.
+use crate::common::pg;
 
 pub const NOW: &str = "2025-12-04T12:00:00Z";
 
@@ -33,27 +36,203 @@ pub fn env() -> Env {
     env_at(now())
 }
 
-/// A private copy of the demo store (built once per test binary).
-pub fn demo_db() -> (tempfile::TempDir, PathBuf) {
-    static BUILT: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, src) = BUILT.get_or_init(|| {
+/// A test's own store: a file in its temp dir, or (with
+/// `SNAPGOV_TEST_POSTGRES`) a schema of its own, dropped with it.
+pub struct TestStore {
+    pub db: pg::TestDb,
+    pub dir: tempfile::TempDir,
+    /// Holds a copy of the PostgreSQL demo template.
+    copied: bool,
+}
+
+impl TestStore {
+    /// An empty store (nothing written yet).
+    pub fn empty() -> TestStore {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("demo.db");
-        let mut store = Store::open(&path, OpenMode::ReadWrite).unwrap();
-        snapgov::ops::demo::build(&mut store, &env()).unwrap();
-        drop(store);
-        (dir, path)
-    });
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("demo.db");
-    std::fs::copy(src, &path).unwrap();
-    (dir, path)
+        TestStore {
+            db: pg::TestDb::new(dir.path()),
+            dir,
+            copied: false,
+        }
+    }
+
+    pub fn location(&self) -> Location {
+        Location::parse(self.db.location())
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.db.is_postgres()
+    }
+}
+
+/// A private copy of the demo store, built once (per test binary on
+/// SQLite; on PostgreSQL in a template schema kept while tests use it).
+pub fn demo_db() -> (TestStore, Location) {
+    static BUILT: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let mut t = TestStore::empty();
+    if t.is_postgres() {
+        template::copy_to(&t);
+        t.copied = true;
+    } else {
+        let (_, src) = BUILT.get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("demo.db");
+            let mut store = Store::open(&path, OpenMode::ReadWrite).unwrap();
+            snapgov::ops::demo::build(&mut store, &env()).unwrap();
+            drop(store);
+            (dir, path)
+        });
+        std::fs::copy(src, t.db.file()).unwrap();
+    }
+    let loc = t.location();
+    (t, loc)
+}
+
+/// The demo on PostgreSQL: built once in a schema of its own and copied
+/// table by table into each test's schema (building it takes seconds; a
+/// copy, a fraction). The template is dropped when the last test using a
+/// copy ends (and built again if another test asks later), so a run
+/// leaves no schema behind.
+mod template {
+    use super::*;
+    use std::sync::Mutex;
+
+    struct Template {
+        db: pg::TestDb,
+        _dir: tempfile::TempDir,
+        users: usize,
+    }
+
+    static TEMPLATE: Mutex<Option<Template>> = Mutex::new(None);
+
+    /// Fills `t` (a fresh schema) with the demo.
+    pub fn copy_to(t: &TestStore) {
+        let mut guard = TEMPLATE.lock().unwrap_or_else(|e| e.into_inner());
+        let tmpl = guard.get_or_insert_with(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let db = pg::TestDb::new(dir.path());
+            let mut store =
+                Store::open(Location::parse(db.location()), OpenMode::ReadWrite).unwrap();
+            snapgov::ops::demo::build(&mut store, &env()).unwrap();
+            Template {
+                db,
+                _dir: dir,
+                users: 0,
+            }
+        });
+        tmpl.users += 1;
+        // The schema's tables, as this snapgov creates them.
+        drop(Store::open(t.location(), OpenMode::ReadWrite).unwrap());
+        let from = tmpl.db.schema().unwrap().to_string();
+        let to = t.db.schema().unwrap().to_string();
+        let mut c = t.db.admin().unwrap();
+        let tables: Vec<String> = c
+            .query(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = $1 AND table_name <> 'snapgov_version'",
+                &[&from],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let mut sql = String::from("BEGIN;");
+        for tb in &tables {
+            sql += &format!("INSERT INTO \"{to}\".\"{tb}\" SELECT * FROM \"{from}\".\"{tb}\";");
+        }
+        let idents = c
+            .query(
+                "SELECT table_name::text, column_name::text FROM information_schema.columns WHERE table_schema = $1 AND is_identity = 'YES'",
+                &[&to],
+            )
+            .unwrap();
+        for r in idents {
+            let (tb, col): (String, String) = (r.get(0), r.get(1));
+            sql += &format!(
+                "SELECT setval(pg_get_serial_sequence('\"{to}\".\"{tb}\"', '{col}'), (SELECT COALESCE(max(\"{col}\"), 0) + 1 FROM \"{to}\".\"{tb}\"), false);"
+            );
+        }
+        sql += "COMMIT;";
+        c.batch_execute(&sql).unwrap();
+    }
+
+    /// A test's copy is gone; the last one takes the template with it.
+    pub fn release() {
+        let mut guard = TEMPLATE.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = guard.as_mut() {
+            t.users -= 1;
+            if t.users == 0 {
+                *guard = None;
+            }
+        }
+    }
+}
+
+impl Drop for TestStore {
+    fn drop(&mut self) {
+        if self.copied {
+            template::release();
+        }
+    }
+}
+
+/// Runs one SQL statement on the store behind snapgov's back (as an
+/// attacker with database access would); how many rows it changed. Written
+/// in SQL both engines take (`"user"` quoted).
+pub fn sql(db: &Location, sql: &str) -> u64 {
+    match db.path() {
+        Some(p) => rusqlite::Connection::open(p)
+            .unwrap()
+            .execute(sql, [])
+            .unwrap() as u64,
+        None => {
+            let url = db.as_arg().into_string().unwrap();
+            pg::connect(&url).execute(sql, &[]).unwrap()
+        }
+    }
+}
+
+/// Where a store is: a [`Location`], a SQLite file's path, or a location
+/// as `--db` takes it (e.g. `Scratch::location()`).
+pub trait StoreAt {
+    fn location(&self) -> Location;
+}
+
+impl StoreAt for Location {
+    fn location(&self) -> Location {
+        self.clone()
+    }
+}
+
+impl StoreAt for std::path::Path {
+    fn location(&self) -> Location {
+        Location::from(self)
+    }
+}
+
+/// A location as `--db` takes it (a path, or a PostgreSQL URL).
+impl StoreAt for str {
+    fn location(&self) -> Location {
+        Location::parse(self)
+    }
+}
+
+impl StoreAt for String {
+    fn location(&self) -> Location {
+        Location::parse(self)
+    }
+}
+
+impl StoreAt for PathBuf {
+    fn location(&self) -> Location {
+        Location::from(self)
+    }
 }
 
 /// The app and a store, with effects run synchronously.
 pub struct Driver {
     pub app: App,
-    pub db: PathBuf,
+    /// The store: a file, or a PostgreSQL schema.
+    pub db: Location,
     pub env: Env,
     pub read_only: bool,
     /// Keep effects instead of running them (to test cancelling).
@@ -64,7 +243,7 @@ pub struct Driver {
     pub copied: Vec<String>,
     tx: Sender<Msg>,
     rx: Receiver<Msg>,
-    _dir: Option<tempfile::TempDir>,
+    _dir: Option<TestStore>,
 }
 
 impl Driver {
@@ -75,13 +254,14 @@ impl Driver {
         d
     }
 
-    pub fn open(db: &Path, env: Env, read_only: bool, w: u16, h: u16) -> Driver {
+    /// Opens the console on `db`: a [`Location`], or a SQLite file's path.
+    pub fn open<D: StoreAt + ?Sized>(db: &D, env: Env, read_only: bool, w: u16, h: u16) -> Driver {
         let (tx, rx) = channel();
         let mut app = App::new("demo.db", &env.user, read_only, false);
         app.size = (w, h);
         let mut d = Driver {
             app,
-            db: db.to_path_buf(),
+            db: db.location(),
             env,
             read_only,
             hold: false,
@@ -109,14 +289,8 @@ impl Driver {
                 Effect::Suspend => {}
                 Effect::Copy(t) => self.copied.push(t),
                 Effect::Run { id, job } => {
-                    let msg = jobs::perform(
-                        &self.db.as_path().into(),
-                        &self.env,
-                        self.read_only,
-                        id,
-                        &job,
-                        &self.tx,
-                    );
+                    let msg =
+                        jobs::perform(&self.db, &self.env, self.read_only, id, &job, &self.tx);
                     let mut more = Vec::new();
                     while let Ok(m) = self.rx.try_recv() {
                         more.extend(self.app.apply(m));
