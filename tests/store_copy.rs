@@ -142,7 +142,7 @@ fn assert_verifies(sb: &Sandbox, db: &str) {
 
 #[test]
 fn a_sqlite_store_copied_to_another_file_reads_the_same() {
-    let mut sb = Sandbox::with_config(CONFIG);
+    let mut sb = Sandbox::sqlite_with_config(CONFIG);
     build(&mut sb);
     let (src, dst) = (sb.db(), sb.path("copy.db"));
     let (src, dst) = (src.to_str().unwrap(), dst.to_str().unwrap());
@@ -175,7 +175,7 @@ fn a_sqlite_store_copied_to_another_file_reads_the_same() {
 
 #[test]
 fn a_copy_into_a_store_that_holds_data_is_refused_and_changes_nothing() {
-    let mut sb = Sandbox::with_config(CONFIG);
+    let mut sb = Sandbox::sqlite_with_config(CONFIG);
     build(&mut sb);
     let (src, dst) = (sb.db(), sb.path("copy.db"));
     let (src_s, dst_s) = (src.to_str().unwrap(), dst.to_str().unwrap());
@@ -193,7 +193,7 @@ fn a_copy_into_a_store_that_holds_data_is_refused_and_changes_nothing() {
 
 #[test]
 fn a_copy_of_a_tampered_store_does_not_verify_and_leaves_the_target_empty() {
-    let mut sb = Sandbox::with_config(CONFIG);
+    let mut sb = Sandbox::sqlite_with_config(CONFIG);
     build(&mut sb);
     let active = sb.active_id("trivy");
     sb.conn()
@@ -220,7 +220,7 @@ fn a_copy_of_a_tampered_store_does_not_verify_and_leaves_the_target_empty() {
 
 #[test]
 fn a_missing_source_is_named_and_no_target_is_created() {
-    let sb = Sandbox::new();
+    let sb = Sandbox::sqlite_with_config("");
     let (src, dst) = (sb.path("nope.db"), sb.path("copy.db"));
     let r = sb.run(&[
         "store",
@@ -287,7 +287,7 @@ fn pg_base() -> Option<String> {
 #[test]
 fn a_store_copied_to_postgres_and_back_reads_the_same() {
     let Some(base) = pg_base() else { return };
-    let mut sb = Sandbox::with_config(CONFIG);
+    let mut sb = Sandbox::sqlite_with_config(CONFIG);
     build(&mut sb);
     let pg = PgSchema::new(&base, "trip");
     let (src, back) = (sb.db(), sb.path("back.db"));
@@ -325,7 +325,7 @@ fn a_store_copied_to_postgres_and_back_reads_the_same() {
 #[test]
 fn a_failed_copy_into_postgres_leaves_its_schema_empty() {
     let Some(base) = pg_base() else { return };
-    let mut sb = Sandbox::with_config(CONFIG);
+    let mut sb = Sandbox::sqlite_with_config(CONFIG);
     build(&mut sb);
     sb.conn()
         .execute_batch("UPDATE records SET body = body || ' ' WHERE id = (SELECT max(record) FROM active_records)")

@@ -103,6 +103,18 @@ impl Sandbox {
         }
     }
 
+    /// A sandbox on a SQLite store even when the suites run on PostgreSQL
+    /// (a test whose subject is a SQLite file), with `config`.
+    pub fn sqlite_with_config(config: &str) -> Sandbox {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        Sandbox {
+            store: pg::TestDb::sqlite(dir.path()),
+            dir,
+            now: NOW.to_string(),
+        }
+    }
+
     /// A sandbox whose config file says `config`.
     pub fn with_config(config: &str) -> Sandbox {
         let sb = Sandbox::new();

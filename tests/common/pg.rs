@@ -46,6 +46,17 @@ struct Schema {
 }
 
 impl TestDb {
+    /// A SQLite store, `dir/store.db`, whatever the environment says (for
+    /// tests about a SQLite store, such as copying one to PostgreSQL).
+    pub fn sqlite(dir: &Path) -> TestDb {
+        let file = dir.join("store.db");
+        TestDb {
+            location: file.to_str().expect("temp dir path is UTF-8").to_string(),
+            file,
+            pg: None,
+        }
+    }
+
     /// A fresh store: `dir/store.db`, or a new schema in the database that
     /// `SNAPGOV_TEST_POSTGRES` names.
     pub fn new(dir: &Path) -> TestDb {
