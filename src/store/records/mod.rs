@@ -10,7 +10,9 @@
 //! reads, verification and diff.
 
 mod bulk;
+mod fresh;
 mod hash;
+mod pg_reads;
 mod reads;
 mod sorter;
 mod writer;

@@ -94,22 +94,6 @@ fn members_query(side: DiffSide) -> (&'static str, i64) {
     }
 }
 
-/// The same, a page at a time: the pairs after `after`, at most `limit`.
-fn members_page_query(side: DiffSide) -> (&'static str, &'static str, i64) {
-    match side {
-        DiffSide::Snapshot(pk) => (
-            "SELECT ident, record FROM snapshot_records WHERE snapshot = ?1 ORDER BY ident LIMIT ?2",
-            "SELECT ident, record FROM snapshot_records WHERE snapshot = ?1 AND ident > ?3 ORDER BY ident LIMIT ?2",
-            pk,
-        ),
-        DiffSide::Active(t) => (
-            "SELECT ident, record FROM active_records WHERE tool = ?1 ORDER BY ident LIMIT ?2",
-            "SELECT ident, record FROM active_records WHERE tool = ?1 AND ident > ?3 ORDER BY ident LIMIT ?2",
-            t,
-        ),
-    }
-}
-
 fn member(r: &R<'_>) -> Result<(IdentKey, i64)> {
     let ident: IdentKey = r
         .blob(0)?
@@ -123,44 +107,6 @@ fn next_member(rows: &mut rusqlite::Rows<'_>) -> Result<Option<(IdentKey, i64)>>
     match rows.next()? {
         Some(r) => member(&R::Lite(r)).map(Some),
         None => Ok(None),
-    }
-}
-
-/// A side's members read a page at a time (PostgreSQL, where one
-/// connection streams one result at a time).
-struct Pages<'a> {
-    db: Db<'a>,
-    side: DiffSide,
-    page: std::collections::VecDeque<(IdentKey, i64)>,
-    last: Option<IdentKey>,
-    done: bool,
-}
-
-impl<'a> Pages<'a> {
-    const SIZE: i64 = 8192;
-
-    fn new(db: Db<'a>, side: DiffSide) -> Self {
-        Pages {
-            db,
-            side,
-            page: Default::default(),
-            last: None,
-            done: false,
-        }
-    }
-
-    fn next(&mut self) -> Result<Option<(IdentKey, i64)>> {
-        if self.page.is_empty() && !self.done {
-            let (first, after, key) = members_page_query(self.side);
-            let rows = match &self.last {
-                None => self.db.all(first, p![key, Self::SIZE], member)?,
-                Some(l) => self.db.all(after, p![key, Self::SIZE, &l[..]], member)?,
-            };
-            self.done = (rows.len() as i64) < Self::SIZE;
-            self.last = rows.last().map(|r| r.0);
-            self.page.extend(rows);
-        }
-        Ok(self.page.pop_front())
     }
 }
 
@@ -292,6 +238,26 @@ fn scan_dense(
     re: &mut Rehash,
 ) -> Result<()> {
     let mut j = 0;
+    if let Some(pg) = db.pg() {
+        return super::pg_reads::records(pg, (lo, hi), |r| {
+            while j < members.len() && members[j].0 < r.id {
+                j += 1;
+            }
+            while j < members.len() && members[j].0 == r.id {
+                let stored = Stored {
+                    id: r.id,
+                    hash: r.hash,
+                    kind: r.kind,
+                    severity: r.severity,
+                    subject: r.subject,
+                    body: r.body.as_bytes(),
+                };
+                re.visit(&stored, members[j].1);
+                j += 1;
+            }
+            Ok(())
+        });
+    }
     db.each(
         "SELECT id, hash, kind, severity, body, subject FROM records WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
         p![lo, hi],
@@ -434,11 +400,15 @@ pub trait RecordReads: Queries {
     }
 
     /// Streams a side's (identity key, record id) pairs in identity order.
+    /// On PostgreSQL `f` must not query (the pairs come through `COPY`).
     fn members(
         &self,
         side: DiffSide,
         mut f: impl FnMut(IdentKey, i64) -> Result<()>,
     ) -> Result<()> {
+        if let Some(pg) = self.db().pg() {
+            return super::pg_reads::members(pg, side, f);
+        }
         let (sql, key) = members_query(side);
         self.db().each(sql, p![key], |r| {
             let (ident, rid) = member(r)?;
@@ -457,9 +427,8 @@ pub trait RecordReads: Queries {
     ) -> Result<()> {
         let db = self.db();
         let Some(conn) = db.lite() else {
-            let mut a = Pages::new(db, from);
-            let mut b = Pages::new(db, to);
-            return merge_sides(|| a.next(), || b.next(), f);
+            let pg = db.pg().expect("one of two engines");
+            return super::pg_reads::diff(pg, from, to, f);
         };
         let (qa, ka) = members_query(from);
         let (qb, kb) = members_query(to);
