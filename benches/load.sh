@@ -137,7 +137,7 @@ bench_store() {
 bench_store SQLite "$work/load.db" > >(tee "$work/sqlite.txt")
 if [ -n "${BENCH_PG:-}" ]; then
   command -v psql >/dev/null || { echo "psql is missing" >&2; exit 1; }
-  psql "$BENCH_PG" -v ON_ERROR_STOP=1 -qc "DROP SCHEMA IF EXISTS $pg_schema CASCADE; CREATE SCHEMA $pg_schema"
+  psql "$BENCH_PG" -v ON_ERROR_STOP=1 -qc "SET client_min_messages = warning; DROP SCHEMA IF EXISTS $pg_schema CASCADE; CREATE SCHEMA $pg_schema"
   case "$BENCH_PG" in *\?*) sep='&' ;; *) sep='?' ;; esac
   bench_store PostgreSQL "$BENCH_PG${sep}options=-csearch_path%3D$pg_schema" > >(tee "$work/pg.txt")
   sleep 1

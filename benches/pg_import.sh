@@ -68,7 +68,7 @@ SCHEMA="snapgov_bench_$$"
 FLOOR_SCHEMA="snapgov_floor_$$"
 STORE_PG="$(with_schema "$SCHEMA")"
 FLOOR_PG="$(with_schema "$FLOOR_SCHEMA")"
-sql() { psql "$PG" -v ON_ERROR_STOP=1 -qAtc "$1"; }
+sql() { psql "$PG" -v ON_ERROR_STOP=1 -qAtc "SET client_min_messages = warning; $1"; }
 sql "SELECT 1" >/dev/null || die "cannot reach the database at BENCH_PG"
 
 echo "== building snapgov (release)"
