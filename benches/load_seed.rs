@@ -3,6 +3,7 @@
 //! import), so 10,000 snapshots take well under a minute.
 //!
 //! Run: `cargo bench --bench load_seed -- DB [SNAPSHOTS] [TOOLS] [PACKAGES]`
+//! (DB: a file, or a postgres:// store location)
 //! (defaults 10000 snapshots over 20 tools, 50 packages per feed). Times are
 //! spread back from 2025-12-04T12:00:00Z so the tools end in every freshness
 //! state; serve the store with that SNAPGOV_NOW for the same picture.
@@ -12,7 +13,7 @@ use snapgov::config::Config;
 use snapgov::ingest::Format;
 use snapgov::ops::import::{import, ImportRequest, Input};
 use snapgov::ops::{Clock, Env, NoProgress};
-use snapgov::store::{OpenMode, Store};
+use snapgov::store::{Location, OpenMode, Store};
 use snapgov::synthetic_feed::FeedSpec;
 use std::time::Instant;
 
@@ -52,7 +53,8 @@ fn main() {
         })
         .collect();
 
-    let mut store = Store::open(std::path::Path::new(db), OpenMode::ReadWrite).expect("store");
+    let location = Location::parse(db);
+    let mut store = Store::open(&location, OpenMode::ReadWrite).expect("store");
     let cfg = Config::default();
     let t = Instant::now();
     let mut done = 0u64;
@@ -79,7 +81,7 @@ fn main() {
     }
     let secs = t.elapsed().as_secs_f64();
     println!(
-        "seeded {db}: {done} snapshots over {tools} tools ({packages} packages each) in {secs:.1} s ({:.0} imports/s)",
+        "seeded {location}: {done} snapshots over {tools} tools ({packages} packages each) in {secs:.1} s ({:.0} imports/s)",
         done as f64 / secs
     );
 }

@@ -14,7 +14,8 @@ use std::collections::HashMap;
 const FETCH: usize = 4096;
 
 pub struct PgConn {
-    client: RefCell<Client>,
+    /// `None` while lent to a worker thread ([`PgConn::lend`]).
+    client: RefCell<Option<Client>>,
     stmts: RefCell<HashMap<String, Statement>>,
     in_tx: Cell<bool>,
     /// The open transaction is a write transaction: its commit notifies
@@ -83,7 +84,7 @@ impl PgConn {
             client.batch_execute("SET default_transaction_read_only = on")?;
         }
         Ok(PgConn {
-            client: RefCell::new(client),
+            client: RefCell::new(Some(client)),
             stmts: RefCell::new(HashMap::new()),
             in_tx: Cell::new(false),
             writing: Cell::new(false),
@@ -93,8 +94,35 @@ impl PgConn {
     }
 
     fn client(&self) -> Result<std::cell::RefMut<'_, Client>> {
-        self.client.try_borrow_mut().map_err(|_| {
-            StoreError::Backend("a query was made while the connection was busy".into())
+        let busy = || StoreError::Backend("a query was made while the connection was busy".into());
+        let c = self.client.try_borrow_mut().map_err(|_| busy())?;
+        std::cell::RefMut::filter_map(c, Option::as_mut).map_err(|_| busy())
+    }
+
+    /// Lends the client to `f` on a worker thread (a `COPY` streaming
+    /// while this thread parses): queries made before [`Lent::join`]
+    /// fail as on a busy connection.
+    pub(crate) fn lend<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Client) -> Result<T> + Send + 'static,
+    ) -> Result<Lent<'_, T>> {
+        let busy = || StoreError::Backend("a query was made while the connection was busy".into());
+        let mut client = self
+            .client
+            .try_borrow_mut()
+            .map_err(|_| busy())?
+            .take()
+            .ok_or_else(busy)?;
+        let handle = std::thread::Builder::new()
+            .name("snapgov-copy".into())
+            .spawn(move || {
+                let r = f(&mut client);
+                (client, r)
+            })
+            .map_err(|e| StoreError::Backend(Box::new(e)))?;
+        Ok(Lent {
+            conn: self,
+            handle: Some(handle),
         })
     }
 
@@ -219,6 +247,25 @@ impl PgConn {
         self.batch("COMMIT")
     }
 
+    /// Streams the rows of `COPY (query) TO STDOUT (FORMAT binary)`: no
+    /// round trip per batch, the server sending while `f` works. `f` must
+    /// not query (the connection is busy until the copy ends).
+    pub(crate) fn copy_out(
+        &self,
+        query: &str,
+        types: &[postgres::types::Type],
+        mut f: impl FnMut(&postgres::binary_copy::BinaryCopyOutRow) -> Result<()>,
+    ) -> Result<()> {
+        let mut c = self.client()?;
+        let reader = c.copy_out(&format!("COPY ({query}) TO STDOUT (FORMAT binary)"))?;
+        use postgres::fallible_iterator::FallibleIterator;
+        let mut rows = postgres::binary_copy::BinaryCopyOutIter::new(reader, types);
+        while let Some(row) = rows.next()? {
+            f(&row)?;
+        }
+        Ok(())
+    }
+
     /// Runs `f` with the client itself (COPY, notifications).
     pub(crate) fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
         f(&mut *self.client()?)
@@ -227,7 +274,9 @@ impl PgConn {
     /// A round trip to the server: false if the connection is gone.
     pub(crate) fn ping(&self) -> bool {
         match self.client.try_borrow_mut() {
-            Ok(mut c) => c.is_valid(std::time::Duration::from_secs(2)).is_ok(),
+            Ok(mut c) => c
+                .as_mut()
+                .is_some_and(|c| c.is_valid(std::time::Duration::from_secs(2)).is_ok()),
             Err(_) => false,
         }
     }
@@ -235,7 +284,7 @@ impl PgConn {
     pub(crate) fn is_closed(&self) -> bool {
         self.client
             .try_borrow()
-            .map(|c| c.is_closed())
+            .map(|c| c.as_ref().is_some_and(|c| c.is_closed()))
             .unwrap_or(false)
     }
 }
@@ -285,5 +334,44 @@ impl ChangeListener {
             ));
         }
         Ok(got)
+    }
+}
+
+/// A client lent to a worker thread; [`Lent::join`] takes it back (so does
+/// dropping it, discarding the outcome).
+pub(crate) struct Lent<'a, T> {
+    conn: &'a PgConn,
+    handle: Option<std::thread::JoinHandle<(Client, Result<T>)>>,
+}
+
+impl<T> Lent<'_, T> {
+    /// Waits for the worker and gives the client back to the connection.
+    pub(crate) fn join(mut self) -> Result<T> {
+        self.take_back()
+    }
+
+    fn take_back(&mut self) -> Result<T> {
+        let Some(h) = self.handle.take() else {
+            return Err(StoreError::Backend("the worker was already joined".into()));
+        };
+        match h.join() {
+            Ok((client, r)) => {
+                *self.conn.client.borrow_mut() = Some(client);
+                r
+            }
+            // The client went down with the thread: the connection is
+            // gone, and the server rolls the transaction back.
+            Err(_) => Err(StoreError::Unavailable(
+                "the thread writing to the database failed".into(),
+            )),
+        }
+    }
+}
+
+impl<T> Drop for Lent<'_, T> {
+    fn drop(&mut self) {
+        if self.handle.is_some() {
+            let _ = self.take_back();
+        }
     }
 }

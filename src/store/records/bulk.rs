@@ -2,28 +2,100 @@
 //! binary `COPY` in batches, and reach `records` and `snapshot_records` in
 //! two set-based statements at the end, instead of a round trip a record.
 
+use super::fresh::{write_record, Fresh, COPY_RECORDS, RECORD_TYPES};
 use super::hash::{class_columns, class_of};
 use super::sorter::{SumEntry, SummarySorter};
+use crate::domain::record::IdentKey;
 use crate::domain::record::{record_hash, MergedRecord, NormalizedRecord};
 use crate::store::db::{p, V};
+use crate::store::pg::Lent;
 use crate::store::pg::PgConn;
 use crate::store::{Result, StoreError};
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-/// Rows buffered before a `COPY`.
-const BATCH: usize = 8192;
+/// Rows handed to the `COPY` thread at a time.
+const BATCH: usize = 1024;
+/// Batches in flight between the parser and the `COPY` thread.
+const IN_FLIGHT: usize = 8;
+/// Bits of the filter that spots identities seen before (8 MB): an
+/// identity whose bit is already set may be a duplicate, and only those
+/// are checked in the database.
+const SEEN_BITS: usize = 1 << 26;
 
-struct Row {
-    ord: i64,
-    e: SumEntry,
-    subject: String,
-    body: Vec<u8>,
+pub(super) struct Row {
+    pub(super) ord: i64,
+    pub(super) e: SumEntry,
+    pub(super) subject: String,
+    pub(super) body: Vec<u8>,
 }
 
+/// Writes rows through one binary `COPY`, on the thread the client was
+/// lent to, until the sender hangs up: into `records` with ids `base + ord`
+/// (a first import, see [`super::fresh`]), or else into the staging table.
+fn copy_rows(c: &mut postgres::Client, rows: Receiver<Vec<Row>>, base: Option<i64>) -> Result<()> {
+    if let Some(base) = base {
+        let sink = c.copy_in(COPY_RECORDS)?;
+        let mut w = BinaryCopyInWriter::new(sink, &RECORD_TYPES);
+        for batch in rows {
+            for r in &batch {
+                write_record(&mut w, base + r.ord, r)?;
+            }
+        }
+        w.finish()?;
+        return Ok(());
+    }
+    let sink = c.copy_in(
+        "COPY snapgov_incoming (ord, ident, hash, kind, severity, subject, body) FROM STDIN (FORMAT binary)",
+    )?;
+    let types = [
+        Type::INT8,
+        Type::BYTEA,
+        Type::BYTEA,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+    ];
+    let mut w = BinaryCopyInWriter::new(sink, &types);
+    for batch in rows {
+        for r in &batch {
+            let (kind, severity) = class_columns(r.e.class);
+            let body = std::str::from_utf8(&r.body).expect("serde_json writes UTF-8");
+            w.write(&[
+                &r.ord,
+                &&r.e.ident[..],
+                &&r.e.hash[..],
+                &kind,
+                &severity,
+                &r.subject,
+                &body,
+            ])?;
+        }
+    }
+    w.finish()?;
+    Ok(())
+}
+
+/// PostgreSQL's record writer. While the feed is parsed, its rows stream
+/// into a temporary table through one binary `COPY` on a second thread, so
+/// the server stores them while this thread parses; the set-based
+/// statements of [`PgBulk::finish`] then move them into place.
 pub(super) struct PgBulk<'a> {
     pg: &'a PgConn,
     rows: Vec<Row>,
+    // Dropped before `copy`: the thread ends its `COPY` when the sender
+    // hangs up, and only then can `copy` take the client back.
+    send: Option<SyncSender<Vec<Row>>>,
+    copy: Option<Lent<'a, ()>>,
+    seen: Vec<u64>,
+    /// Identities whose filter bit was already set: the only possible
+    /// duplicates.
+    maybe_dup: Vec<IdentKey>,
+    /// Set when `records` was empty as the writer started: then rows go
+    /// straight to `records` ([`super::fresh`]).
+    fresh: Option<Fresh>,
 }
 
 impl<'a> PgBulk<'a> {
@@ -31,9 +103,22 @@ impl<'a> PgBulk<'a> {
         pg.batch(
             "CREATE TEMP TABLE IF NOT EXISTS snapgov_incoming (ord BIGINT NOT NULL, ident BYTEA NOT NULL, hash BYTEA NOT NULL, kind TEXT NOT NULL, severity TEXT, subject TEXT NOT NULL, body TEXT NOT NULL); TRUNCATE snapgov_incoming",
         )?;
+        let empty = pg
+            .query("SELECT NOT EXISTS (SELECT 1 FROM records)", p![])?
+            .first()
+            .is_some_and(|r| r.get::<_, bool>(0));
+        let fresh = if empty { Some(Fresh::start(pg)?) } else { None };
+        let base = fresh.as_ref().map(|f| f.base);
+        let (send, rows) = sync_channel(IN_FLIGHT);
+        let copy = pg.lend(move |c| copy_rows(c, rows, base))?;
         Ok(PgBulk {
             pg,
             rows: Vec::with_capacity(BATCH),
+            send: Some(send),
+            copy: Some(copy),
+            seen: Vec::new(),
+            maybe_dup: Vec::new(),
+            fresh,
         })
     }
 
@@ -45,56 +130,59 @@ impl<'a> PgBulk<'a> {
         e: SumEntry,
         body: Vec<u8>,
     ) -> Result<()> {
-        self.rows.push(Row {
+        if self.seen.is_empty() {
+            self.seen = vec![0; SEEN_BITS / 64];
+        }
+        let bit =
+            u64::from_le_bytes(e.ident[..8].try_into().expect("8 bytes")) as usize % SEEN_BITS;
+        let (word, mask) = (bit / 64, 1u64 << (bit % 64));
+        let again = self.seen[word] & mask != 0;
+        self.seen[word] |= mask;
+        if again {
+            self.maybe_dup.push(e.ident);
+        }
+        let row = Row {
             ord,
             e,
             subject: rec.subject.clone(),
             body,
-        });
+        };
+        if let Some(f) = &mut self.fresh {
+            if again {
+                return f.hold(&row);
+            }
+            f.member(&row)?;
+        }
+        self.rows.push(row);
         if self.rows.len() >= BATCH {
-            self.flush()?;
+            self.send()?;
         }
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<()> {
-        if self.rows.is_empty() {
+    fn send(&mut self) -> Result<()> {
+        let rows = std::mem::replace(&mut self.rows, Vec::with_capacity(BATCH));
+        let sent = match &self.send {
+            Some(s) => s.send(rows).is_ok(),
+            None => false,
+        };
+        if sent {
             return Ok(());
         }
-        let rows = std::mem::take(&mut self.rows);
-        self.pg.with_client(|c| {
-            let sink = c.copy_in(
-                "COPY snapgov_incoming (ord, ident, hash, kind, severity, subject, body) FROM STDIN (FORMAT binary)",
-            )?;
-            let types = [
-                Type::INT8,
-                Type::BYTEA,
-                Type::BYTEA,
-                Type::TEXT,
-                Type::TEXT,
-                Type::TEXT,
-                Type::TEXT,
-            ];
-            let mut w = BinaryCopyInWriter::new(sink, &types);
-            for r in &rows {
-                let (kind, severity) = class_columns(r.e.class);
-                let body = std::str::from_utf8(&r.body).expect("serde_json writes UTF-8");
-                w.write(&[
-                    &r.ord,
-                    &&r.e.ident[..],
-                    &&r.e.hash[..],
-                    &kind,
-                    &severity,
-                    &r.subject,
-                    &body,
-                ])?;
-            }
-            w.finish()?;
-            Ok(())
-        })?;
-        self.rows = rows;
-        self.rows.clear();
-        Ok(())
+        // The thread stopped early: its error says why.
+        self.end_copy()?;
+        Err(StoreError::Backend(
+            "the COPY into the staging table ended early".into(),
+        ))
+    }
+
+    /// Ends the `COPY` and takes the client back.
+    fn end_copy(&mut self) -> Result<()> {
+        self.send = None;
+        match self.copy.take() {
+            Some(c) => c.join(),
+            None => Ok(()),
+        }
     }
 
     /// Merges records that share an identity (as the SQLite writer does:
@@ -106,16 +194,17 @@ impl<'a> PgBulk<'a> {
         snapshot: i64,
         summary: &mut SummarySorter,
     ) -> Result<(u64, u64)> {
-        self.flush()?;
+        if !self.rows.is_empty() {
+            self.send()?;
+        }
+        self.end_copy()?;
         let pg = self.pg;
-        let dups: Vec<Vec<u8>> = pg
-            .query(
-                "SELECT ident FROM snapgov_incoming GROUP BY ident HAVING count(*) > 1 ORDER BY ident",
-                p![],
-            )?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        if let Some(f) = self.fresh.take() {
+            self.maybe_dup.sort_unstable();
+            self.maybe_dup.dedup();
+            return f.finish(pg, snapshot, &self.maybe_dup, summary);
+        }
+        let dups = self.duplicates()?;
         let (mut merged, mut dropped) = (0, 0);
         for ident in dups {
             let rows = pg.query(
@@ -174,4 +263,42 @@ impl<'a> PgBulk<'a> {
         pg.batch("TRUNCATE snapgov_incoming")?;
         Ok((merged, dropped))
     }
+
+    /// The identities staged more than once, in identity order. Only those
+    /// the filter flagged are looked at, so this scans the staging table
+    /// once (or not at all) instead of grouping all of it.
+    fn duplicates(&mut self) -> Result<Vec<Vec<u8>>> {
+        if self.maybe_dup.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.maybe_dup.sort_unstable();
+        self.maybe_dup.dedup();
+        let keys: Vec<&[u8]> = self.maybe_dup.iter().map(|k| &k[..]).collect();
+        self.pg.with_client(|c| {
+            Ok(c.query(
+                "SELECT ident FROM snapgov_incoming WHERE ident = ANY($1) GROUP BY ident HAVING count(*) > 1 ORDER BY ident",
+                &[&keys],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+        })
+    }
+}
+
+/// Makes a tool's active data equal to a snapshot's members on PostgreSQL:
+/// the server merge-joins the two sides (both in identity order) and
+/// writes only what differs, in two statements, instead of a round trip
+/// per differing record. Returns how many records were added, removed or
+/// replaced.
+pub(super) fn restore_active(pg: &PgConn, tool_key: i64, snapshot_pk: i64) -> Result<u64> {
+    let removed = pg.exec(
+        "DELETE FROM active_records a WHERE a.tool = ?1 AND NOT EXISTS (SELECT 1 FROM snapshot_records s WHERE s.snapshot = ?2 AND s.ident = a.ident)",
+        p![tool_key, snapshot_pk],
+    )?;
+    let written = pg.exec(
+        "INSERT INTO active_records (tool, ident, record) SELECT ?1, s.ident, s.record FROM snapshot_records s LEFT JOIN active_records a ON a.tool = ?1 AND a.ident = s.ident WHERE s.snapshot = ?2 AND a.record IS DISTINCT FROM s.record ON CONFLICT (tool, ident) DO UPDATE SET record = excluded.record",
+        p![tool_key, snapshot_pk],
+    )?;
+    Ok(removed + written)
 }

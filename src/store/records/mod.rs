@@ -10,9 +10,10 @@
 //! reads, verification and diff.
 
 mod bulk;
+mod fresh;
 mod hash;
+mod pg_reads;
 mod reads;
-mod rehash;
 mod sorter;
 mod writer;
 

@@ -1,9 +1,9 @@
 //! Reading records: a snapshot's summary, verification against the stored
 //! hashes, the diff between two sides, and the filtered active data.
 
-use super::hash::{HashAcc, RecordsSummary};
-use super::rehash::{scan_dense, scan_sparse, Rehash};
-use crate::domain::record::{IdentKey, RecordHash, RecordKind};
+use super::hash::{class_columns, class_of, count_into, HashAcc, RecordsSummary};
+use crate::domain::record::{record_hash, IdentKey, NormalizedRecord, RecordHash, RecordKind};
+use crate::domain::snapshot::RecordStats;
 use crate::store::db::{p, Db, Owned, R, V};
 use crate::store::{Queries, Result, StoreError};
 
@@ -31,10 +31,6 @@ pub struct DiffEntry {
 pub struct ContentHashes(Vec<(i64, RecordHash)>);
 
 impl ContentHashes {
-    /// From (record id, hash) pairs already in record id order.
-    pub(super) fn from_sorted(v: Vec<(i64, RecordHash)>) -> Self {
-        ContentHashes(v)
-    }
     pub fn get(&self, record_id: i64) -> Option<&RecordHash> {
         self.0
             .binary_search_by_key(&record_id, |e| e.0)
@@ -98,22 +94,6 @@ fn members_query(side: DiffSide) -> (&'static str, i64) {
     }
 }
 
-/// The same, a page at a time: the pairs after `after`, at most `limit`.
-fn members_page_query(side: DiffSide) -> (&'static str, &'static str, i64) {
-    match side {
-        DiffSide::Snapshot(pk) => (
-            "SELECT ident, record FROM snapshot_records WHERE snapshot = ?1 ORDER BY ident LIMIT ?2",
-            "SELECT ident, record FROM snapshot_records WHERE snapshot = ?1 AND ident > ?3 ORDER BY ident LIMIT ?2",
-            pk,
-        ),
-        DiffSide::Active(t) => (
-            "SELECT ident, record FROM active_records WHERE tool = ?1 ORDER BY ident LIMIT ?2",
-            "SELECT ident, record FROM active_records WHERE tool = ?1 AND ident > ?3 ORDER BY ident LIMIT ?2",
-            t,
-        ),
-    }
-}
-
 fn member(r: &R<'_>) -> Result<(IdentKey, i64)> {
     let ident: IdentKey = r
         .blob(0)?
@@ -130,42 +110,203 @@ fn next_member(rows: &mut rusqlite::Rows<'_>) -> Result<Option<(IdentKey, i64)>>
     }
 }
 
-/// A side's members read a page at a time (PostgreSQL, where one
-/// connection streams one result at a time).
-struct Pages<'a> {
-    db: Db<'a>,
-    side: DiffSide,
-    page: std::collections::VecDeque<(IdentKey, i64)>,
-    last: Option<IdentKey>,
-    done: bool,
+/// One stored record as a re-hash reads it, borrowed from the row.
+struct Stored<'a> {
+    id: i64,
+    hash: &'a [u8],
+    kind: &'a str,
+    severity: Option<&'a str>,
+    subject: &'a str,
+    body: &'a [u8],
 }
 
-impl<'a> Pages<'a> {
-    const SIZE: i64 = 8192;
+/// What a re-hash accumulates, record by record.
+struct Rehash {
+    deep: bool,
+    /// (identity, content hash), sorted by identity at the end.
+    rows: Vec<(IdentKey, RecordHash)>,
+    /// (record id, content hash), in record id order.
+    content: Vec<(i64, RecordHash)>,
+    stats: RecordStats,
+    bad: Option<BadRecord>,
+}
 
-    fn new(db: Db<'a>, side: DiffSide) -> Self {
-        Pages {
-            db,
-            side,
-            page: Default::default(),
-            last: None,
-            done: false,
+impl Rehash {
+    fn new(members: usize, deep: bool) -> Rehash {
+        Rehash {
+            deep,
+            rows: Vec::with_capacity(members),
+            content: Vec::with_capacity(members),
+            stats: RecordStats::default(),
+            bad: None,
         }
     }
 
-    fn next(&mut self) -> Result<Option<(IdentKey, i64)>> {
-        if self.page.is_empty() && !self.done {
-            let (first, after, key) = members_page_query(self.side);
-            let rows = match &self.last {
-                None => self.db.all(first, p![key, Self::SIZE], member)?,
-                Some(l) => self.db.all(after, p![key, Self::SIZE, &l[..]], member)?,
+    /// Re-hashes one record filed under `ident`; keeps the first problem.
+    fn visit(&mut self, r: &Stored<'_>, ident: IdentKey) {
+        let h = record_hash(r.body);
+        if self.bad.is_none() {
+            if r.hash != &h[..] {
+                let identity = serde_json::from_slice::<NormalizedRecord>(r.body)
+                    .map(|rec| rec.identity())
+                    .unwrap_or_else(|_| "(unparseable record)".to_string());
+                self.bad = Some(BadRecord {
+                    record_id: r.id,
+                    identity,
+                });
+            } else if self.deep {
+                self.bad = deep_check(r, ident);
+            }
+        }
+        count_into(&mut self.stats, r.kind, r.severity);
+        self.rows.push((ident, h));
+        self.content.push((r.id, h));
+    }
+
+    /// The summary, once every member was visited (`members` of them).
+    fn finish(
+        mut self,
+        side: DiffSide,
+        members: usize,
+    ) -> Result<(RecordsSummary, Option<BadRecord>, ContentHashes)> {
+        if self.rows.len() != members {
+            let whose = match side {
+                DiffSide::Snapshot(_) => "the snapshot's",
+                DiffSide::Active(_) => "the active data's",
             };
-            self.done = (rows.len() as i64) < Self::SIZE;
-            self.last = rows.last().map(|r| r.0);
-            self.page.extend(rows);
+            return Err(StoreError::Corrupt(format!(
+                "{} of {members} of {whose} records are missing from the record table",
+                members - self.rows.len(),
+            )));
         }
-        Ok(self.page.pop_front())
+        self.rows.sort_unstable_by_key(|r| r.0);
+        let mut acc = HashAcc::new();
+        for (_, h) in &self.rows {
+            acc.h.update(h);
+        }
+        acc.count = self.rows.len() as u64;
+        acc.stats = self.stats;
+        Ok((acc.finish(), self.bad, ContentHashes(self.content)))
     }
+}
+
+/// The deep check of a record whose body matches its hash: its identity is
+/// the key it is filed under, and the columns outside the hash agree with
+/// the body.
+fn deep_check(r: &Stored<'_>, ident: IdentKey) -> Option<BadRecord> {
+    let bad = |identity: String| {
+        Some(BadRecord {
+            record_id: r.id,
+            identity,
+        })
+    };
+    let Ok(rec) = serde_json::from_slice::<NormalizedRecord>(r.body) else {
+        return bad("(unparseable record)".to_string());
+    };
+    if rec.ident_key() != ident {
+        return bad(format!("{}, filed under another identity", rec.identity()));
+    }
+    // The kind, severity and subject columns answer `ingest records`
+    // filters and the stats but are outside the content hash: they must say
+    // what the hashed body says.
+    let (want_kind, want_sev) = class_columns(class_of(&rec));
+    let (col, is, want) = if want_kind != r.kind {
+        ("kind", r.kind.to_string(), want_kind.to_string())
+    } else if want_sev != r.severity {
+        (
+            "severity",
+            r.severity.unwrap_or("NULL").to_string(),
+            want_sev.unwrap_or("NULL").to_string(),
+        )
+    } else if rec.subject != r.subject {
+        ("subject", r.subject.to_string(), rec.subject.clone())
+    } else {
+        return None;
+    };
+    bad(format!(
+        "{}, whose {col} column says {is:?} but its hashed body says {want:?}",
+        rec.identity()
+    ))
+}
+
+/// Dense members: one sequential scan over the record id range `lo..=hi`.
+/// `members` is sorted by record id.
+fn scan_dense(
+    db: Db<'_>,
+    members: &[(i64, IdentKey)],
+    (lo, hi): (i64, i64),
+    re: &mut Rehash,
+) -> Result<()> {
+    let mut j = 0;
+    if let Some(pg) = db.pg() {
+        return super::pg_reads::records(pg, (lo, hi), |r| {
+            while j < members.len() && members[j].0 < r.id {
+                j += 1;
+            }
+            while j < members.len() && members[j].0 == r.id {
+                let stored = Stored {
+                    id: r.id,
+                    hash: r.hash,
+                    kind: r.kind,
+                    severity: r.severity,
+                    subject: r.subject,
+                    body: r.body.as_bytes(),
+                };
+                re.visit(&stored, members[j].1);
+                j += 1;
+            }
+            Ok(())
+        });
+    }
+    db.each(
+        "SELECT id, hash, kind, severity, body, subject FROM records WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
+        p![lo, hi],
+        |r| {
+            let rid = r.i64(0)?;
+            while j < members.len() && members[j].0 < rid {
+                j += 1;
+            }
+            // Legitimately one identity a record; a tampered store may file one
+            // record under several, and each is checked.
+            while j < members.len() && members[j].0 == rid {
+                // Borrowed, not copied: this loop runs once a record.
+                let stored = Stored {
+                    id: rid,
+                    hash: r.blob(1)?,
+                    kind: r.str(2)?,
+                    severity: r.opt_str(3)?,
+                    subject: r.str(5)?,
+                    body: r.bytes(4)?,
+                };
+                re.visit(&stored, members[j].1);
+                j += 1;
+            }
+            Ok::<_, StoreError>(())
+        },
+    )
+}
+
+/// Sparse members: each record looked up, in record id order.
+fn scan_sparse(db: Db<'_>, members: &[(i64, IdentKey)], re: &mut Rehash) -> Result<()> {
+    for (rid, ident) in members {
+        db.opt(
+            "SELECT hash, kind, severity, body, subject FROM records WHERE id = ?1",
+            p![*rid],
+            |r| {
+                let stored = Stored {
+                    id: *rid,
+                    hash: r.blob(0)?,
+                    kind: r.str(1)?,
+                    severity: r.opt_str(2)?,
+                    subject: r.str(4)?,
+                    body: r.bytes(3)?,
+                };
+                re.visit(&stored, *ident);
+                Ok(())
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// Record reads.
@@ -225,16 +366,13 @@ pub trait RecordReads: Queries {
         else {
             return Ok((HashAcc::new().finish(), None, ContentHashes(Vec::new())));
         };
-        let re = Rehash::new(members.len(), deep);
+        let mut re = Rehash::new(members.len(), deep);
         let range = (hi - lo + 1) as usize;
-        let db = self.db();
-        let re = if members.len() * 4 >= range {
-            re.run(members.len(), |visit| {
-                scan_dense(db, &members, (lo, hi), visit)
-            })?
+        if members.len() * 4 >= range {
+            scan_dense(self.db(), &members, (lo, hi), &mut re)?;
         } else {
-            re.run(members.len(), |visit| scan_sparse(db, &members, visit))?
-        };
+            scan_sparse(self.db(), &members, &mut re)?;
+        }
         re.finish(side, members.len())
     }
 
@@ -262,11 +400,15 @@ pub trait RecordReads: Queries {
     }
 
     /// Streams a side's (identity key, record id) pairs in identity order.
+    /// On PostgreSQL `f` must not query (the pairs come through `COPY`).
     fn members(
         &self,
         side: DiffSide,
         mut f: impl FnMut(IdentKey, i64) -> Result<()>,
     ) -> Result<()> {
+        if let Some(pg) = self.db().pg() {
+            return super::pg_reads::members(pg, side, f);
+        }
         let (sql, key) = members_query(side);
         self.db().each(sql, p![key], |r| {
             let (ident, rid) = member(r)?;
@@ -285,9 +427,8 @@ pub trait RecordReads: Queries {
     ) -> Result<()> {
         let db = self.db();
         let Some(conn) = db.lite() else {
-            let mut a = Pages::new(db, from);
-            let mut b = Pages::new(db, to);
-            return merge_sides(|| a.next(), || b.next(), f);
+            let pg = db.pg().expect("one of two engines");
+            return super::pg_reads::diff(pg, from, to, f);
         };
         let (qa, ka) = members_query(from);
         let (qb, kb) = members_query(to);

@@ -285,6 +285,9 @@ impl<'a> WriteTx<'a> {
     /// only what differs. Returns how many records were added, removed or
     /// replaced.
     pub fn restore_active(&mut self, tool_key: i64, snapshot_pk: i64) -> Result<u64> {
+        if let Some(pg) = self.db.pg() {
+            return super::bulk::restore_active(pg, tool_key, snapshot_pk);
+        }
         // Small differences (the daily import, a rollback) are found by the
         // merge-join and written one by one. Past this many, memory would
         // grow with the feed, so the work is left to set-based SQL instead.
