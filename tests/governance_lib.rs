@@ -45,22 +45,6 @@ fn import_file(store: &mut Store, env: &Env, tool: &str, path: &Path) -> String 
         .to_string()
 }
 
-fn real(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures/real")
-        .join(rel);
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{} is missing in CI",
-        p.display()
-    );
-    eprintln!("skipping: {} not found", p.display());
-    None
-}
-
 /// Identity → (record hash, kind, severity), merged as the contract says.
 fn independent(path: &Path) -> BTreeMap<IdentKey, ([u8; 32], String, Option<String>)> {
     common::parse_merged(path)
@@ -81,8 +65,8 @@ fn independent(path: &Path) -> BTreeMap<IdentKey, ([u8; 32], String, Option<Stri
 #[test]
 fn the_diff_of_two_real_trivy_scans_matches_an_independent_computation() {
     let (Some(a), Some(b)) = (
-        real("trivy/trivy-image-juice-shop-v10.2.0-alpine-node-many-vulns.json"),
-        real("trivy/trivy-image-juice-shop-debian12-node-packages-and-vulns.json"),
+        common::real_fixture("trivy/trivy-image-juice-shop-v10.2.0-alpine-node-many-vulns.json"),
+        common::real_fixture("trivy/trivy-image-juice-shop-debian12-node-packages-and-vulns.json"),
     ) else {
         return;
     };

@@ -16,25 +16,9 @@ use std::path::{Path, PathBuf};
 /// Audit records are kept 30 days, so the purge below is allowed.
 const CONFIG: &str = "[retention]\naudit_max_age = \"P30D\"\n";
 
-fn real(rel: &str) -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/fixtures/real")
-        .join(rel);
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{} is missing in CI",
-        p.display()
-    );
-    eprintln!("using a generated feed: {} not found", p.display());
-    None
-}
-
 /// A feed for `tool`: the real fixture if present, else a generated one.
 fn feed(sb: &Sandbox, rel: &str, seed: u64) -> PathBuf {
-    real(rel).unwrap_or_else(|| {
+    common::real_fixture(rel).unwrap_or_else(|| {
         let spec = FeedSpec {
             packages: 300,
             seed,
@@ -239,59 +223,28 @@ fn a_missing_source_is_named_and_no_target_is_created() {
     assert!(!dst.exists(), "a failed copy creates no target");
 }
 
-/// A schema of its own in the test database, dropped at the end.
-struct PgSchema {
-    base: String,
-    name: String,
-}
-
-impl PgSchema {
-    fn new(base: &str, tag: &str) -> PgSchema {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let name = format!("copy_{tag}_{}_{nanos}", std::process::id());
-        let mut c = postgres::Client::connect(base, postgres::NoTls).unwrap();
-        c.batch_execute(&format!("CREATE SCHEMA {name}")).unwrap();
-        PgSchema {
-            base: base.to_string(),
-            name,
-        }
-    }
-
-    fn url(&self) -> String {
-        let sep = if self.base.contains('?') { '&' } else { '?' };
-        format!("{}{sep}options=-csearch_path%3D{}", self.base, self.name)
-    }
-}
-
-impl Drop for PgSchema {
-    fn drop(&mut self) {
-        if let Ok(mut c) = postgres::Client::connect(&self.base, postgres::NoTls) {
-            let _ = c.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.name));
-        }
-    }
-}
-
-fn pg_base() -> Option<String> {
-    let base = std::env::var("SNAPGOV_TEST_POSTGRES")
-        .ok()
-        .filter(|s| !s.is_empty());
-    if base.is_none() {
+/// A PostgreSQL store of its own (a schema, dropped at the end), or `None`
+/// (said) when SNAPGOV_TEST_POSTGRES is not set.
+fn pg_store(sb: &Sandbox, name: &str) -> Option<common::pg::TestDb> {
+    let dir = sb.path(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = common::pg::TestDb::new(&dir);
+    if !db.is_postgres() {
         eprintln!("skipping: SNAPGOV_TEST_POSTGRES is not set");
+        return None;
     }
-    base
+    Some(db)
 }
 
 #[test]
 fn a_store_copied_to_postgres_and_back_reads_the_same() {
-    let Some(base) = pg_base() else { return };
     let mut sb = Sandbox::sqlite_with_config(CONFIG);
+    let Some(pg) = pg_store(&sb, "pg") else {
+        return;
+    };
     build(&mut sb);
-    let pg = PgSchema::new(&base, "trip");
     let (src, back) = (sb.db(), sb.path("back.db"));
-    let (src, back, url) = (src.to_str().unwrap(), back.to_str().unwrap(), pg.url());
+    let (src, back, url) = (src.to_str().unwrap(), back.to_str().unwrap(), pg.location());
     let there = copy(&sb, src, &url);
     let again = copy(&sb, &url, back);
     assert_eq!(there["copied"], again["copied"]);
@@ -324,14 +277,15 @@ fn a_store_copied_to_postgres_and_back_reads_the_same() {
 
 #[test]
 fn a_failed_copy_into_postgres_leaves_its_schema_empty() {
-    let Some(base) = pg_base() else { return };
     let mut sb = Sandbox::sqlite_with_config(CONFIG);
+    let Some(pg) = pg_store(&sb, "pg") else {
+        return;
+    };
     build(&mut sb);
     sb.conn()
         .execute_batch("UPDATE records SET body = body || ' ' WHERE id = (SELECT max(record) FROM active_records)")
         .unwrap();
-    let pg = PgSchema::new(&base, "fail");
-    let (src, url) = (sb.db(), pg.url());
+    let (src, url) = (sb.db(), pg.location());
     let r = sb.run(&[
         "store",
         "copy",

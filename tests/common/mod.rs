@@ -84,6 +84,25 @@ pub fn snapgov_cmd_at(location: &str, dir: &Path, now: &str, args: &[&str]) -> C
     c
 }
 
+/// A real scanner output from `../shared/fixtures/real` (third-party files
+/// kept beside the clone, never committed). Missing: `None`, said on
+/// stderr, except in CI, where it fails the test.
+pub fn real_fixture(rel: &str) -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures/real")
+        .join(rel);
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing in CI",
+        p.display()
+    );
+    eprintln!("{} not found", p.display());
+    None
+}
+
 /// A scratch store (a file in a temp dir, or a schema of its own on
 /// PostgreSQL: see [`pg`]), and a way to run snapgov against it.
 pub struct Sandbox {
