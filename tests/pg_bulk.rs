@@ -8,6 +8,8 @@
 //! (`postgres://root@127.0.0.1:5432/test?sslmode=disable`); it creates and
 //! drops its own schema there. Without it, it says so and passes.
 
+mod common;
+
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::{json, Value};
 use snapgov::config::Config;
@@ -113,27 +115,14 @@ fn run(location: Location, dir: &std::path::Path) -> Vec<Value> {
 
 #[test]
 fn pg_bulk_paths_match_sqlite() {
-    let Ok(base) = std::env::var("SNAPGOV_TEST_POSTGRES") else {
+    let dir = tempfile::tempdir().unwrap();
+    let pg_db = common::pg::TestDb::new(dir.path());
+    if !pg_db.is_postgres() {
         eprintln!("SNAPGOV_TEST_POSTGRES is not set: skipped");
         return;
-    };
-    let schema = format!("snapgov_test_bulk_{}", std::process::id());
-    let mut admin = postgres::Client::connect(&base, postgres::NoTls).expect("connect");
-    admin
-        .batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-        ))
-        .unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let dir = tempfile::tempdir().unwrap();
+    }
     let lite = run(Location::parse(dir.path().join("s.db")), dir.path());
-    let pg = run(
-        Location::parse(format!("{base}{sep}options=-csearch_path%3D{schema}")),
-        dir.path(),
-    );
-    admin
-        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-        .unwrap();
+    let pg = run(Location::parse(pg_db.location()), dir.path());
     // The feeds do merge and cap, so both paths are exercised.
     assert!(
         lite[0]["recordsMerged"].as_u64().unwrap() > 0,
