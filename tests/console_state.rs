@@ -394,7 +394,10 @@ fn a_target_that_does_not_verify_is_refused_in_the_wizard() {
     // Edit one stored record only the target uses (as an attacker would).
     let n = console_support::sql(
         &d.db,
-        &format!("UPDATE records SET body = replace(body, '\"version\":\"', '\"version\":\"6') WHERE id = (SELECT sr.record FROM snapshot_records sr JOIN snapshots s ON s.pk = sr.snapshot WHERE s.id = '{target}' AND sr.record NOT IN (SELECT record FROM active_records) LIMIT 1)"),
+        &format!(
+            "UPDATE records SET body = replace(body, '\"version\":\"', '\"version\":\"6') WHERE id = {}",
+            console_support::record_only_in(&d.db, &target)
+        ),
     );
     assert_eq!(n, 1);
     let before = (active_of(&d, "syft"), audit_count(&d));

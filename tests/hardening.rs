@@ -537,3 +537,32 @@ fn unknown_severity_words_are_counted_per_import() {
         4
     );
 }
+
+/// `snapgov … | head`: the reader going away ends the command quietly,
+/// as for any Unix filter, not with a crash report.
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    let sb = Sandbox::new();
+    let spec = snapgov::synthetic_feed::FeedSpec {
+        packages: 3000,
+        ..Default::default()
+    };
+    let f = sb.feed("big.json", snapgov::ingest::Format::SyftJson, &spec);
+    sb.import("syft", &[], &f);
+    let mut child = sb
+        .cmd(&["--json", "ingest", "records", "--tool", "syft"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read a little, then hang up while snapgov still has far more than a
+    // pipe's buffer to write.
+    let mut out = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(&mut out, &mut first).unwrap();
+    drop(out);
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+}

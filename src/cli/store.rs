@@ -40,6 +40,10 @@ pub enum StoreCmd {
     /// or between two of the same kind; verified before it is kept.
     #[command(after_help = COPY_HELP)]
     Copy(CopyArgs),
+    /// Bring the store's schema up to this snapgov's version (read
+    /// commands open a store read-only and refuse one that needs it).
+    /// Safe to run again: a current store is left as it is.
+    Migrate,
 }
 
 #[derive(Args, Debug)]
@@ -56,7 +60,18 @@ pub struct CopyArgs {
 pub fn run(ctx: &Context, cmd: StoreCmd) -> Result<u8> {
     match cmd {
         StoreCmd::Copy(a) => copy(ctx, a),
+        StoreCmd::Migrate => migrate(ctx),
     }
+}
+
+fn migrate(ctx: &Context) -> Result<u8> {
+    let out = ops::store_migrate::migrate(&ctx.db)?;
+    if ctx.json {
+        print_json(&json!({ "migrate": out }));
+    } else {
+        println!("{}", esc(&out.to_string()));
+    }
+    Ok(0)
 }
 
 fn copy(ctx: &Context, a: CopyArgs) -> Result<u8> {

@@ -47,7 +47,7 @@ impl Words for CliWords {
                 "import a feed first (snapgov ingest import), or run `snapgov demo`".into()
             }
             Hint::MigrateWithWriteAccess => {
-                "run any write command (e.g. `snapgov ingest audit verify` without --read-only) once to migrate it".into()
+                "run `snapgov store migrate` once (it needs write access to the store)".into()
             }
             Hint::TryAgain => "try again".into(),
         }

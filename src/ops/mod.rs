@@ -14,6 +14,7 @@ pub mod scheduler;
 pub mod sla;
 pub mod snapshots;
 pub mod store_copy;
+pub mod store_migrate;
 pub mod tokens;
 
 use crate::config::Config;

@@ -66,6 +66,7 @@ const TABLES: &[Table] = &[
             ("failure_reason", Text),
             ("state_changed_at", Text),
             ("stats", Text),
+            ("base", Int),
         ],
         order: "pk",
         identity: Some("pk"),

@@ -184,6 +184,12 @@ pub fn schema_version() -> i64 {
 impl Store {
     /// Opens the store at `location`: a SQLite file or a PostgreSQL URL.
     pub fn open(location: impl Into<Location>, mode: OpenMode) -> Result<Store> {
+        Ok(Store::open_migrating(location, mode)?.0)
+    }
+
+    /// As [`open`](Self::open), also returning the schema version the store
+    /// had before this open migrated it (0: it was just created).
+    pub fn open_migrating(location: impl Into<Location>, mode: OpenMode) -> Result<(Store, i64)> {
         let location = location.into();
         let engine = match &location {
             Location::Sqlite(path) => Engine::Lite(open_sqlite(path, mode)?),
@@ -198,8 +204,8 @@ impl Store {
             mode,
             pending: Default::default(),
         };
-        store.migrate()?;
-        Ok(store)
+        let found = store.migrate()?;
+        Ok((store, found))
     }
 
     /// Opens an in-memory store (tests, benchmarks).
@@ -232,7 +238,8 @@ impl Store {
         db.one("PRAGMA user_version", p![], |r| r.i64(0))
     }
 
-    fn migrate(&mut self) -> Result<()> {
+    /// Runs the migrations the store lacks; returns the version it had.
+    fn migrate(&mut self) -> Result<i64> {
         let current = self.version()?;
         let supported = schema_version();
         let path = PathBuf::from(self.location.redacted());
@@ -244,7 +251,7 @@ impl Store {
             });
         }
         if current == supported {
-            return Ok(());
+            return Ok(current);
         }
         if self.mode == OpenMode::ReadOnly {
             if current == 0 {
@@ -302,7 +309,7 @@ impl Store {
                 out?;
             }
         }
-        Ok(())
+        Ok(current)
     }
 
     /// Where the store is.

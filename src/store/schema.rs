@@ -105,6 +105,15 @@ CREATE TABLE tokens (
 CREATE UNIQUE INDEX tokens_live_name ON tokens (name) WHERE revoked_at IS NULL;
 CREATE INDEX snapshots_by_time ON snapshots (imported_at, id);
 "#,
+    // 3: delta membership. A snapshot whose `base` is set lists in
+    // `snapshot_records` only the identities whose record differs from its
+    // base snapshot's (record 0, which no record has, marks a removal); one
+    // whose `base` is NULL (every snapshot before this version) lists all
+    // its members, a checkpoint. See `store::records::chain`.
+    r#"
+ALTER TABLE snapshots ADD COLUMN base INTEGER;
+CREATE INDEX snapshots_by_base ON snapshots (base) WHERE base IS NOT NULL;
+"#,
 ];
 
 /// The same versions for PostgreSQL, one entry per entry of [`MIGRATIONS`]
@@ -207,5 +216,9 @@ CREATE TABLE tokens (
 );
 CREATE UNIQUE INDEX tokens_live_name ON tokens (name) WHERE revoked_at IS NULL;
 CREATE INDEX snapshots_by_time ON snapshots (imported_at, id);
+"#,
+    r#"
+ALTER TABLE snapshots ADD COLUMN base BIGINT;
+CREATE INDEX snapshots_by_base ON snapshots (base) WHERE base IS NOT NULL;
 "#,
 ];

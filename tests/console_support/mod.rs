@@ -452,3 +452,23 @@ pub fn find(buf: &Buffer, needle: &str) -> Option<(u16, u16)> {
     }
     None
 }
+
+/// A record snapshot `id` holds that its tool's active data does not
+/// (found through the store's own reads, whatever way the snapshot's
+/// members are stored), for tests that tamper with it.
+pub fn record_only_in(db: &Location, id: &str) -> i64 {
+    use snapgov::store::prelude::*;
+    use snapgov::store::{DiffSide, StoreError};
+    let mut s = Store::open(db.clone(), OpenMode::ReadOnly).unwrap();
+    s.read(|q| {
+        let (snap, pk) = q.get_snapshot_pk(id)?.expect("the snapshot exists");
+        let tool = q.tool_key_of(&snap.tool)?.expect("the tool exists");
+        let mut found = None;
+        q.diff(DiffSide::Active(tool), DiffSide::Snapshot(pk), |e| {
+            found = found.or(e.new);
+            Ok(())
+        })?;
+        Ok::<_, StoreError>(found.expect("the snapshot differs from the active data"))
+    })
+    .unwrap()
+}

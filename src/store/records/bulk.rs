@@ -7,7 +7,7 @@ use super::hash::{class_columns, class_of};
 use super::sorter::{SumEntry, SummarySorter};
 use crate::domain::record::IdentKey;
 use crate::domain::record::{record_hash, MergedRecord, NormalizedRecord};
-use crate::store::db::{p, V};
+use crate::store::db::{p, Db, V};
 use crate::store::pg::Lent;
 use crate::store::pg::PgConn;
 use crate::store::{Result, StoreError};
@@ -193,6 +193,8 @@ impl<'a> PgBulk<'a> {
         mut self,
         snapshot: i64,
         summary: &mut SummarySorter,
+        plan: Option<(i64, u64)>,
+        db: Db<'_>,
     ) -> Result<(u64, u64)> {
         if !self.rows.is_empty() {
             self.send()?;
@@ -230,6 +232,7 @@ impl<'a> PgBulk<'a> {
                 })?,
                 hash: record_hash(&body),
                 class: class_of(&rec),
+                rid: 0,
             };
             let (kind, severity) = class_columns(e.class);
             let first_ord: i64 = rows[0].get(1);
@@ -252,15 +255,7 @@ impl<'a> PgBulk<'a> {
             // Pushed after the entries of its parts: the last one wins.
             summary.push(e)?;
         }
-        pg.exec(
-            "INSERT INTO records (hash, kind, severity, subject, body) SELECT hash, kind, severity, subject, body FROM snapgov_incoming ON CONFLICT (hash) DO NOTHING",
-            p![],
-        )?;
-        pg.exec(
-            "INSERT INTO snapshot_records (snapshot, ident, record) SELECT ?1, i.ident, r.id FROM snapgov_incoming i JOIN records r ON r.hash = i.hash",
-            p![snapshot],
-        )?;
-        pg.batch("TRUNCATE snapgov_incoming")?;
+        write_staged(db, snapshot, plan)?;
         Ok((merged, dropped))
     }
 
@@ -286,19 +281,72 @@ impl<'a> PgBulk<'a> {
     }
 }
 
+/// Moves the staged rows into place: the new records, and the snapshot's
+/// members, as a delta where `plan` allows.
+fn write_staged(db: Db<'_>, snapshot: i64, plan: Option<(i64, u64)>) -> Result<()> {
+    let pg = db.pg().expect("PostgreSQL's writer");
+    pg.exec(
+        "INSERT INTO records (hash, kind, severity, subject, body) SELECT hash, kind, severity, subject, body FROM snapgov_incoming ON CONFLICT (hash) DO NOTHING",
+        p![],
+    )?;
+    let delta = match plan {
+        Some((base, budget)) => write_delta(db, snapshot, base, budget)?,
+        None => false,
+    };
+    if !delta {
+        pg.exec(
+            "INSERT INTO snapshot_records (snapshot, ident, record) SELECT ?1, i.ident, r.id FROM snapgov_incoming i JOIN records r ON r.hash = i.hash",
+            p![snapshot],
+        )?;
+    }
+    pg.batch("TRUNCATE snapgov_incoming")
+}
+
+/// Writes the staged members of `snapshot` as a delta from `base`'s, if
+/// there are at most `budget` delta rows; `false` (nothing written) if not.
+fn write_delta(db: Db<'_>, snapshot: i64, base: i64, budget: u64) -> Result<bool> {
+    let pg = db.pg().expect("PostgreSQL's writer");
+    let base_sql = super::chain::members_sql(&super::chain::layers(db, base)?);
+    pg.batch(
+        "CREATE TEMP TABLE IF NOT EXISTS snapgov_delta (ident BYTEA PRIMARY KEY, record BIGINT NOT NULL); TRUNCATE snapgov_delta",
+    )?;
+    let changed = pg.exec(
+        &format!("INSERT INTO snapgov_delta (ident, record) SELECT i.ident, r.id FROM snapgov_incoming i JOIN records r ON r.hash = i.hash LEFT JOIN ({base_sql}) b ON b.ident = i.ident WHERE b.record IS DISTINCT FROM r.id"),
+        p![],
+    )?;
+    let removed = pg.exec(
+        &format!("INSERT INTO snapgov_delta (ident, record) SELECT b.ident, {} FROM ({base_sql}) b WHERE NOT EXISTS (SELECT 1 FROM snapgov_incoming i WHERE i.ident = b.ident)", super::chain::REMOVED),
+        p![],
+    )?;
+    if changed + removed > budget {
+        return Ok(false);
+    }
+    pg.exec(
+        "INSERT INTO snapshot_records (snapshot, ident, record) SELECT ?1, ident, record FROM snapgov_delta",
+        p![snapshot],
+    )?;
+    pg.exec(
+        "UPDATE snapshots SET base = ?1 WHERE pk = ?2",
+        p![base, snapshot],
+    )?;
+    Ok(true)
+}
+
 /// Makes a tool's active data equal to a snapshot's members on PostgreSQL:
 /// the server merge-joins the two sides (both in identity order) and
 /// writes only what differs, in two statements, instead of a round trip
 /// per differing record. Returns how many records were added, removed or
 /// replaced.
-pub(super) fn restore_active(pg: &PgConn, tool_key: i64, snapshot_pk: i64) -> Result<u64> {
+pub(super) fn restore_active(db: Db<'_>, tool_key: i64, snapshot_pk: i64) -> Result<u64> {
+    let pg = db.pg().expect("PostgreSQL's restore");
+    let members = super::chain::members_sql(&super::chain::layers(db, snapshot_pk)?);
     let removed = pg.exec(
-        "DELETE FROM active_records a WHERE a.tool = ?1 AND NOT EXISTS (SELECT 1 FROM snapshot_records s WHERE s.snapshot = ?2 AND s.ident = a.ident)",
-        p![tool_key, snapshot_pk],
+        &format!("DELETE FROM active_records a WHERE a.tool = ?1 AND NOT EXISTS (SELECT 1 FROM ({members}) s WHERE s.ident = a.ident)"),
+        p![tool_key],
     )?;
     let written = pg.exec(
-        "INSERT INTO active_records (tool, ident, record) SELECT ?1, s.ident, s.record FROM snapshot_records s LEFT JOIN active_records a ON a.tool = ?1 AND a.ident = s.ident WHERE s.snapshot = ?2 AND a.record IS DISTINCT FROM s.record ON CONFLICT (tool, ident) DO UPDATE SET record = excluded.record",
-        p![tool_key, snapshot_pk],
+        &format!("INSERT INTO active_records (tool, ident, record) SELECT ?1, s.ident, s.record FROM ({members}) s LEFT JOIN active_records a ON a.tool = ?1 AND a.ident = s.ident WHERE a.record IS DISTINCT FROM s.record ON CONFLICT (tool, ident) DO UPDATE SET record = excluded.record"),
+        p![tool_key],
     )?;
     Ok(removed + written)
 }

@@ -155,6 +155,7 @@ impl Fresh {
                 ident,
                 hash: record_hash(&body),
                 class: class_of(&rec),
+                rid: 0,
             };
             if p.written {
                 gone.push(base + p.first_ord);
@@ -239,6 +240,7 @@ fn next_held(r: &mut impl Read) -> Result<Option<Row>> {
             ident: head[8..24].try_into().expect("16 bytes"),
             hash: head[24..56].try_into().expect("32 bytes"),
             class: head[56],
+            rid: 0,
         },
         subject,
         body,

@@ -26,7 +26,8 @@ fn members_sql(side: DiffSide) -> String {
     }
 }
 
-/// Streams a side's (identity key, record id) pairs in identity order.
+/// Streams a side's own rows, (identity key, record id), in identity order
+/// (a delta snapshot's are only its delta: see `reads::stream_members`).
 pub(super) fn members(
     pg: &PgConn,
     side: DiffSide,
@@ -39,17 +40,16 @@ pub(super) fn members(
     )
 }
 
-/// Streams, in identity order, every identity whose record differs.
+/// Streams, in identity order, every identity whose record differs
+/// between two sides, each given as a query of its members.
 pub(super) fn diff(
     pg: &PgConn,
-    from: DiffSide,
-    to: DiffSide,
+    from: String,
+    to: String,
     mut f: impl FnMut(DiffEntry) -> Result<()>,
 ) -> Result<()> {
     let sql = format!(
-        "SELECT coalesce(a.ident, b.ident) AS ident, a.record, b.record FROM ({}) a FULL JOIN ({}) b ON a.ident = b.ident WHERE a.record IS DISTINCT FROM b.record ORDER BY 1",
-        members_sql(from),
-        members_sql(to)
+        "SELECT coalesce(a.ident, b.ident) AS ident, a.record, b.record FROM ({from}) a FULL JOIN ({to}) b ON a.ident = b.ident WHERE a.record IS DISTINCT FROM b.record ORDER BY 1"
     );
     pg.each(&sql, p![], |r| {
         f(DiffEntry {

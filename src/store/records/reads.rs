@@ -1,10 +1,13 @@
 //! Reading records: a snapshot's summary, verification against the stored
 //! hashes, the diff between two sides, and the filtered active data.
 
+use super::chain;
 use super::hash::{class_columns, class_of, count_into, HashAcc, RecordsSummary};
+use super::members::diff_sides;
+pub(super) use super::members::stream_members;
 use crate::domain::record::{record_hash, IdentKey, NormalizedRecord, RecordHash, RecordKind};
 use crate::domain::snapshot::RecordStats;
-use crate::store::db::{p, Db, Owned, R, V};
+use crate::store::db::{p, Db, Owned, V};
 use crate::store::{Queries, Result, StoreError};
 
 /// Which set of records one side of a diff is.
@@ -62,52 +65,10 @@ pub struct BadRecord {
 }
 
 /// The summary [`WriteTx::finish_records`](crate::store::WriteTx::finish_records) left for `snapshot_pk` in this
-/// transaction, removed as it is read; `None` if there is none, or if the
-/// snapshot's member count no longer matches it.
-fn take_pending_summary(db: Db<'_>, snapshot_pk: i64) -> Result<Option<RecordsSummary>> {
+/// transaction, removed as it is read; `None` if there is none.
+fn take_pending_summary(db: Db<'_>, snapshot_pk: i64) -> Option<RecordsSummary> {
     let taken = db.pending.borrow_mut().take();
-    let Some((pk, summary)) = taken else {
-        return Ok(None);
-    };
-    if pk != snapshot_pk {
-        return Ok(None);
-    }
-    let members = db.one(
-        "SELECT count(*) FROM snapshot_records WHERE snapshot = ?1",
-        p![snapshot_pk],
-        |r| r.i64(0),
-    )?;
-    Ok((members as u64 == summary.count).then_some(summary))
-}
-
-/// The query of a side's (identity key, record id) pairs in identity order.
-fn members_query(side: DiffSide) -> (&'static str, i64) {
-    match side {
-        DiffSide::Snapshot(pk) => (
-            "SELECT ident, record FROM snapshot_records WHERE snapshot = ?1 ORDER BY ident",
-            pk,
-        ),
-        DiffSide::Active(t) => (
-            "SELECT ident, record FROM active_records WHERE tool = ?1 ORDER BY ident",
-            t,
-        ),
-    }
-}
-
-fn member(r: &R<'_>) -> Result<(IdentKey, i64)> {
-    let ident: IdentKey = r
-        .blob(0)?
-        .try_into()
-        .map_err(|_| StoreError::Corrupt("an identity key is not 16 bytes".into()))?;
-    Ok((ident, r.i64(1)?))
-}
-
-/// The next (identity key, record id) pair of a [`members_query`].
-fn next_member(rows: &mut rusqlite::Rows<'_>) -> Result<Option<(IdentKey, i64)>> {
-    match rows.next()? {
-        Some(r) => member(&R::Lite(r)).map(Some),
-        None => Ok(None),
-    }
+    taken.filter(|(pk, _)| *pk == snapshot_pk).map(|(_, s)| s)
 }
 
 /// One stored record as a re-hash reads it, borrowed from the row.
@@ -317,10 +278,28 @@ pub trait RecordReads: Queries {
     /// [`WriteTx::finish_records`](crate::store::WriteTx::finish_records), this returns (once) the summary the
     /// writer computed, provided the snapshot still has as many members.
     fn snapshot_summary(&self, snapshot_pk: i64) -> Result<RecordsSummary> {
-        if let Some(s) = take_pending_summary(self.db(), snapshot_pk)? {
+        if let Some(s) = take_pending_summary(self.db(), snapshot_pk) {
             return Ok(s);
         }
         let mut acc = HashAcc::new();
+        if !chain::layers(self.db(), snapshot_pk)?.deltas.is_empty() {
+            let mut members = Vec::new();
+            self.members(DiffSide::Snapshot(snapshot_pk), |_, rid| {
+                members.push(rid);
+                Ok(())
+            })?;
+            for rid in members {
+                self.db().one(
+                    "SELECT hash, kind, severity FROM records WHERE id = ?1",
+                    p![rid],
+                    |r| {
+                        acc.add(r.blob(0)?, r.str(1)?, r.opt_str(2)?);
+                        Ok(())
+                    },
+                )?;
+            }
+            return Ok(acc.finish());
+        }
         self.db().each(
             "SELECT r.hash, r.kind, r.severity FROM snapshot_records s JOIN records r ON r.id = s.record WHERE s.snapshot = ?1 ORDER BY s.ident",
             p![snapshot_pk],
@@ -401,19 +380,8 @@ pub trait RecordReads: Queries {
 
     /// Streams a side's (identity key, record id) pairs in identity order.
     /// On PostgreSQL `f` must not query (the pairs come through `COPY`).
-    fn members(
-        &self,
-        side: DiffSide,
-        mut f: impl FnMut(IdentKey, i64) -> Result<()>,
-    ) -> Result<()> {
-        if let Some(pg) = self.db().pg() {
-            return super::pg_reads::members(pg, side, f);
-        }
-        let (sql, key) = members_query(side);
-        self.db().each(sql, p![key], |r| {
-            let (ident, rid) = member(r)?;
-            f(ident, rid)
-        })
+    fn members(&self, side: DiffSide, f: impl FnMut(IdentKey, i64) -> Result<()>) -> Result<()> {
+        stream_members(self.db(), side, f)
     }
 
     /// Streams, in identity order, every identity whose record differs
@@ -425,18 +393,7 @@ pub trait RecordReads: Queries {
         to: DiffSide,
         f: impl FnMut(DiffEntry) -> Result<()>,
     ) -> Result<()> {
-        let db = self.db();
-        let Some(conn) = db.lite() else {
-            let pg = db.pg().expect("one of two engines");
-            return super::pg_reads::diff(pg, from, to, f);
-        };
-        let (qa, ka) = members_query(from);
-        let (qb, kb) = members_query(to);
-        let mut sa = conn.prepare(qa)?;
-        let mut sb = conn.prepare(qb)?;
-        let mut ra = sa.query([ka])?;
-        let mut rb = sb.query([kb])?;
-        merge_sides(|| next_member(&mut ra), || next_member(&mut rb), f)
+        diff_sides(self.db(), from, to, f)
     }
 
     /// Kind and severity of a stored record.
@@ -523,33 +480,3 @@ pub trait RecordReads: Queries {
 }
 
 impl<T: Queries + ?Sized> RecordReads for T {}
-
-/// Merges two sides' (identity, record) streams, both in identity order,
-/// handing `f` every identity whose record differs.
-fn merge_sides(
-    mut next_a: impl FnMut() -> Result<Option<(IdentKey, i64)>>,
-    mut next_b: impl FnMut() -> Result<Option<(IdentKey, i64)>>,
-    mut f: impl FnMut(DiffEntry) -> Result<()>,
-) -> Result<()> {
-    let mut a = next_a()?;
-    let mut b = next_b()?;
-    loop {
-        // The smaller identity goes first; on a tie both sides move on.
-        let (ident, old, new) = match (a, b) {
-            (None, None) => return Ok(()),
-            (Some((ia, x)), Some((ib, y))) if ia == ib => (ia, Some(x), Some(y)),
-            (Some((ia, x)), Some((ib, _))) if ia < ib => (ia, Some(x), None),
-            (Some((ia, x)), None) => (ia, Some(x), None),
-            (_, Some((ib, y))) => (ib, None, Some(y)),
-        };
-        if old.is_some() {
-            a = next_a()?;
-        }
-        if new.is_some() {
-            b = next_b()?;
-        }
-        if old != new {
-            f(DiffEntry { ident, old, new })?;
-        }
-    }
-}

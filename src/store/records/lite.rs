@@ -1,0 +1,245 @@
+//! SQLite's record writer: each record is looked up or inserted as it is
+//! parsed; the snapshot's members are written at the end, in identity
+//! order, either in full (a checkpoint) or as a delta from the tool's active
+//! snapshot ([`super::chain`]).
+
+use super::chain::{self, REMOVED};
+use super::hash::{class_columns, class_of, HashAcc, RecordsSummary};
+use super::reads::{stream_members, DiffSide};
+use super::sorter::{SumEntry, SummarySorter};
+use crate::domain::record::{record_hash, IdentKey, MergedRecord, NormalizedRecord, RecordHash};
+use crate::store::db::{p, Db};
+use crate::store::{Result, StoreError};
+use rusqlite::{params, OptionalExtension, Statement};
+use std::io::{BufReader, BufWriter, Read, Seek, Write};
+
+/// Statements prepared once, a record at a time.
+pub(super) struct LiteSink<'a> {
+    find: Statement<'a>,
+    insert: Statement<'a>,
+    body: Statement<'a>,
+    /// Records that merging replaced; dropped at the end unless another
+    /// snapshot lists them.
+    merged_away: Vec<i64>,
+    /// Whether the last record looked up was new. New records come in runs
+    /// (a first import: all of them), and so do known ones (a daily import:
+    /// nearly all), so the next lookup starts with the likelier statement.
+    last_new: bool,
+    merged: u64,
+    dropped: u64,
+}
+
+impl<'a> LiteSink<'a> {
+    pub(super) fn new(tx: &'a rusqlite::Connection) -> Result<Self> {
+        Ok(LiteSink {
+            find: tx.prepare("SELECT id FROM records WHERE hash = ?1")?,
+            insert: tx.prepare(
+                "INSERT INTO records (hash, kind, severity, subject, body) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (hash) DO NOTHING RETURNING id",
+            )?,
+            body: tx.prepare("SELECT body FROM records WHERE id = ?1")?,
+            merged_away: Vec::new(),
+            last_new: false,
+            merged: 0,
+            dropped: 0,
+        })
+    }
+
+    /// The id of the record with this content, inserted if it is new.
+    pub(super) fn record_id(
+        &mut self,
+        hash: &RecordHash,
+        rec: &NormalizedRecord,
+        body: &[u8],
+    ) -> Result<i64> {
+        let body = std::str::from_utf8(body).expect("serde_json writes UTF-8");
+        let row = params![
+            &hash[..],
+            rec.kind.as_str(),
+            rec.severity().map(|s| s.as_str()),
+            rec.subject,
+            body
+        ];
+        if self.last_new {
+            // Insert first; `ON CONFLICT DO NOTHING` returns no row when the
+            // record exists.
+            if let Some(id) = self.insert.query_row(row, |r| r.get(0)).optional()? {
+                return Ok(id);
+            }
+            self.last_new = false;
+            return Ok(self.find.query_row([&hash[..]], |r| r.get(0))?);
+        }
+        if let Some(id) = self.find.query_row([&hash[..]], |r| r.get(0)).optional()? {
+            return Ok(id);
+        }
+        self.last_new = true;
+        self.insert
+            .query_row(row, |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::Corrupt("a record vanished while it was written".into()))
+    }
+
+    /// One identity's records (the feed listed it more than once), merged
+    /// in feed order into one record, which is stored.
+    fn merge_group(&mut self, group: &[SumEntry]) -> Result<SumEntry> {
+        let mut m: Option<MergedRecord> = None;
+        for e in group {
+            let body: String = self.body.query_row([e.rid], |r| r.get(0))?;
+            let rec: NormalizedRecord = serde_json::from_str(&body).map_err(|err| {
+                StoreError::Corrupt(format!("record {} does not parse: {err}", e.rid))
+            })?;
+            match &mut m {
+                Some(m) => m.merge(&rec),
+                None => m = Some(MergedRecord::new(rec)),
+            }
+        }
+        let m = m.expect("a group has an entry");
+        self.merged += group.len() as u64 - 1;
+        self.dropped += m.dropped();
+        let rec = m.finish();
+        let body = rec.canonical_json();
+        let hash = record_hash(&body);
+        let rid = self.record_id(&hash, &rec, &body)?;
+        self.merged_away
+            .extend(group.iter().map(|e| e.rid).filter(|r| *r != rid));
+        Ok(SumEntry {
+            ident: group[0].ident,
+            hash,
+            class: class_of(&rec),
+            rid,
+        })
+    }
+
+    /// Ends the writer: merges duplicate identities, writes the members
+    /// (a delta from the tool's active snapshot where the chain allows),
+    /// drops records merging left unused. Returns the summary, the records
+    /// merged away and the set items merging dropped.
+    pub(super) fn finish(
+        mut self,
+        db: Db<'_>,
+        snapshot: i64,
+        summary: SummarySorter,
+    ) -> Result<(RecordsSummary, u64, u64)> {
+        let conn = db.lite().expect("SQLite's writer");
+        let plan = chain::delta_base(db, snapshot)?;
+        // Members in identity order go to a spill file first when they may
+        // become a delta: which one is known only after the merge with the
+        // base, and the sorter gives them once.
+        let mut spill = match plan {
+            Some(_) => Some(BufWriter::new(
+                tempfile::tempfile().map_err(StoreError::TempFile)?,
+            )),
+            None => None,
+        };
+        let mut link = conn.prepare(
+            "INSERT INTO snapshot_records (snapshot, ident, record) VALUES (?1, ?2, ?3)",
+        )?;
+        let mut acc = HashAcc::new();
+        summary.finish(|group| {
+            let e = match group {
+                [e] => *e,
+                _ => self.merge_group(group)?,
+            };
+            let (kind, severity) = class_columns(e.class);
+            acc.add(&e.hash, kind, severity);
+            match &mut spill {
+                Some(w) => w
+                    .write_all(&e.ident)
+                    .and_then(|_| w.write_all(&e.rid.to_le_bytes()))
+                    .map_err(StoreError::TempFile),
+                None => {
+                    link.execute(params![snapshot, &e.ident[..], e.rid])?;
+                    Ok(())
+                }
+            }
+        })?;
+        if let (Some((base, budget)), Some(w)) = (plan, spill) {
+            let mut f = w
+                .into_inner()
+                .map_err(|e| StoreError::TempFile(e.into_error()))?;
+            f.rewind().map_err(StoreError::TempFile)?;
+            match delta_rows(db, base, budget, &mut f)? {
+                Some(rows) => {
+                    for (ident, rid) in rows {
+                        link.execute(params![snapshot, &ident[..], rid])?;
+                    }
+                    db.exec(
+                        "UPDATE snapshots SET base = ?1 WHERE pk = ?2",
+                        p![base, snapshot],
+                    )?;
+                }
+                None => {
+                    f.rewind().map_err(StoreError::TempFile)?;
+                    let mut r = BufReader::new(f);
+                    while let Some((ident, rid)) = read_member(&mut r)? {
+                        link.execute(params![snapshot, &ident[..], rid])?;
+                    }
+                }
+            }
+        }
+        drop(link);
+        for id in std::mem::take(&mut self.merged_away) {
+            db.exec(
+                "DELETE FROM records WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM snapshot_records WHERE record = ?1)",
+                p![id],
+            )?;
+        }
+        Ok((acc.finish(), self.merged, self.dropped))
+    }
+}
+
+fn read_member(r: &mut impl Read) -> Result<Option<(IdentKey, i64)>> {
+    let mut b = [0u8; 24];
+    match r.read_exact(&mut b) {
+        Ok(()) => {
+            let ident: IdentKey = b[..16].try_into().expect("16 bytes");
+            Ok(Some((
+                ident,
+                i64::from_le_bytes(b[16..].try_into().expect("8 bytes")),
+            )))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+        Err(e) => Err(StoreError::TempFile(e)),
+    }
+}
+
+/// The rows of a delta from `base` to the members in `spilled` (identity
+/// order), or `None` if there are more than `budget` of them.
+fn delta_rows(
+    db: Db<'_>,
+    base: i64,
+    budget: u64,
+    spilled: &mut std::fs::File,
+) -> Result<Option<Vec<(IdentKey, i64)>>> {
+    let mut new = BufReader::new(spilled);
+    let mut head = read_member(&mut new)?;
+    let mut rows: Vec<(IdentKey, i64)> = Vec::new();
+    let mut over = false;
+    let mut keep = |row: (IdentKey, i64), rows: &mut Vec<(IdentKey, i64)>| {
+        if rows.len() as u64 >= budget {
+            over = true;
+        } else if !over {
+            rows.push(row);
+        }
+    };
+    stream_members(db, DiffSide::Snapshot(base), |ident, rid| {
+        while let Some(h) = head.filter(|h| h.0 < ident) {
+            keep(h, &mut rows);
+            head = read_member(&mut new)?;
+        }
+        match head {
+            Some(h) if h.0 == ident => {
+                if h.1 != rid {
+                    keep(h, &mut rows);
+                }
+                head = read_member(&mut new)?;
+            }
+            _ => keep((ident, REMOVED), &mut rows),
+        }
+        Ok(())
+    })?;
+    while let Some(h) = head {
+        keep(h, &mut rows);
+        head = read_member(&mut new)?;
+    }
+    Ok((!over).then_some(rows))
+}

@@ -1,0 +1,166 @@
+//! A side's members in identity order (a snapshot's through its delta
+//! chain), and the diff between two sides.
+
+use super::chain::{self, Layers, Overlaid};
+use super::reads::{DiffEntry, DiffSide};
+use crate::domain::record::IdentKey;
+use crate::store::db::{p, Db, R};
+use crate::store::{Result, StoreError};
+
+/// Streams a side's (identity key, record id) pairs in identity order: a
+/// snapshot's through its delta chain ([`chain`]). On PostgreSQL `f` must
+/// not query (the pairs come through `COPY`).
+pub(super) fn stream_members(
+    db: Db<'_>,
+    side: DiffSide,
+    mut f: impl FnMut(IdentKey, i64) -> Result<()>,
+) -> Result<()> {
+    let (side, overlay) = match side {
+        DiffSide::Snapshot(pk) => {
+            let l = chain::layers(db, pk)?;
+            let overlay = chain::overlay(db, &l)?;
+            (DiffSide::Snapshot(l.checkpoint), overlay)
+        }
+        active => (active, Vec::new()),
+    };
+    let mut o = Overlaid::new(&overlay);
+    let mut each = |ident, rid| o.push(ident, rid, &mut f);
+    if let Some(pg) = db.pg() {
+        super::pg_reads::members(pg, side, &mut each)?;
+    } else {
+        let (sql, key) = members_query(side);
+        db.each(sql, p![key], |r| {
+            let (ident, rid) = member(r)?;
+            each(ident, rid)
+        })?;
+    }
+    o.finish(&mut f)
+}
+
+/// The query of a side's (identity key, record id) pairs in identity order.
+fn members_query(side: DiffSide) -> (&'static str, i64) {
+    match side {
+        DiffSide::Snapshot(pk) => (
+            "SELECT ident, record FROM snapshot_records WHERE snapshot = ?1 ORDER BY ident",
+            pk,
+        ),
+        DiffSide::Active(t) => (
+            "SELECT ident, record FROM active_records WHERE tool = ?1 ORDER BY ident",
+            t,
+        ),
+    }
+}
+
+/// A side's layers: a snapshot's delta chain; `None` for active data.
+fn side_layers(db: Db<'_>, side: DiffSide) -> Result<Option<Layers>> {
+    match side {
+        DiffSide::Snapshot(pk) => chain::layers(db, pk).map(Some),
+        DiffSide::Active(_) => Ok(None),
+    }
+}
+
+/// PostgreSQL: a side's members as a query.
+fn side_sql(side: DiffSide, layers: &Option<Layers>) -> String {
+    match (side, layers) {
+        (DiffSide::Active(t), _) => {
+            format!("SELECT ident, record FROM active_records WHERE tool = {t}")
+        }
+        (DiffSide::Snapshot(_), Some(l)) => chain::members_sql(l),
+        (DiffSide::Snapshot(pk), None) => {
+            format!("SELECT ident, record FROM snapshot_records WHERE snapshot = {pk}")
+        }
+    }
+}
+
+/// Identities a chain's deltas name, with their newest record.
+type Overlay = Vec<(IdentKey, i64)>;
+
+/// SQLite: a side's base query (its checkpoint's, for a snapshot), key and
+/// overlay.
+fn side_parts(db: Db<'_>, side: DiffSide) -> Result<(&'static str, i64, Overlay)> {
+    match side_layers(db, side)? {
+        Some(l) => {
+            let overlay = chain::overlay(db, &l)?;
+            let (sql, key) = members_query(DiffSide::Snapshot(l.checkpoint));
+            Ok((sql, key, overlay))
+        }
+        None => {
+            let (sql, key) = members_query(side);
+            Ok((sql, key, Vec::new()))
+        }
+    }
+}
+
+fn member(r: &R<'_>) -> Result<(IdentKey, i64)> {
+    let ident: IdentKey = r
+        .blob(0)?
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("an identity key is not 16 bytes".into()))?;
+    Ok((ident, r.i64(1)?))
+}
+
+/// The next (identity key, record id) pair of a [`members_query`].
+fn next_member(rows: &mut rusqlite::Rows<'_>) -> Result<Option<(IdentKey, i64)>> {
+    match rows.next()? {
+        Some(r) => member(&R::Lite(r)).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Streams, in identity order, every identity whose record differs
+/// between two sides.
+pub(super) fn diff_sides(
+    db: Db<'_>,
+    from: DiffSide,
+    to: DiffSide,
+    f: impl FnMut(DiffEntry) -> Result<()>,
+) -> Result<()> {
+    let Some(conn) = db.lite() else {
+        let pg = db.pg().expect("one of two engines");
+        let (a, b) = (side_layers(db, from)?, side_layers(db, to)?);
+        return super::pg_reads::diff(pg, side_sql(from, &a), side_sql(to, &b), f);
+    };
+    let (qa, ka, oa) = side_parts(db, from)?;
+    let (qb, kb, ob) = side_parts(db, to)?;
+    let mut sa = conn.prepare(qa)?;
+    let mut sb = conn.prepare(qb)?;
+    let mut ra = sa.query([ka])?;
+    let mut rb = sb.query([kb])?;
+    let (mut ha, mut hb) = (next_member(&mut ra)?, next_member(&mut rb)?);
+    let (mut ma, mut mb) = (Overlaid::new(&oa), Overlaid::new(&ob));
+    merge_sides(
+        || ma.next(&mut ha, || next_member(&mut ra)),
+        || mb.next(&mut hb, || next_member(&mut rb)),
+        f,
+    )
+}
+
+/// Merges two sides' (identity, record) streams, both in identity order,
+/// handing `f` every identity whose record differs.
+fn merge_sides(
+    mut next_a: impl FnMut() -> Result<Option<(IdentKey, i64)>>,
+    mut next_b: impl FnMut() -> Result<Option<(IdentKey, i64)>>,
+    mut f: impl FnMut(DiffEntry) -> Result<()>,
+) -> Result<()> {
+    let mut a = next_a()?;
+    let mut b = next_b()?;
+    loop {
+        // The smaller identity goes first; on a tie both sides move on.
+        let (ident, old, new) = match (a, b) {
+            (None, None) => return Ok(()),
+            (Some((ia, x)), Some((ib, y))) if ia == ib => (ia, Some(x), Some(y)),
+            (Some((ia, x)), Some((ib, _))) if ia < ib => (ia, Some(x), None),
+            (Some((ia, x)), None) => (ia, Some(x), None),
+            (_, Some((ib, y))) => (ib, None, Some(y)),
+        };
+        if old.is_some() {
+            a = next_a()?;
+        }
+        if new.is_some() {
+            b = next_b()?;
+        }
+        if old != new {
+            f(DiffEntry { ident, old, new })?;
+        }
+    }
+}

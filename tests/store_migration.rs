@@ -1,0 +1,121 @@
+//! A store written before delta membership (schema version 2, by snapgov
+//! at 58248d1; see `tests/fixtures/store-v2/README.md`) opens, migrates in
+//! place, reads exactly as it did, and takes delta snapshots afterwards.
+//!
+//! Always on SQLite: the fixture is a SQLite file.
+
+mod common;
+
+use common::*;
+use snapgov::ingest::Format;
+use snapgov::synthetic_feed::FeedSpec;
+use std::path::PathBuf;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/store-v2")
+        .join(name)
+}
+
+fn expected(name: &str) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture(name)).unwrap()).unwrap()
+}
+
+/// The fixture's store copied into a fresh sandbox, at the clock its
+/// expected outputs were taken at.
+fn old_store() -> Sandbox {
+    let mut sb = Sandbox::sqlite_with_config("");
+    std::fs::copy(fixture("store.db"), sb.db()).unwrap();
+    sb.now = "2025-11-03T00:00:00Z".into();
+    sb
+}
+
+#[test]
+fn a_version_2_store_migrates_in_place_and_reads_the_same() {
+    let sb = old_store();
+    assert_eq!(sb.sql_one("PRAGMA user_version"), "2");
+    // A read opens the store read-only, so it says how to migrate.
+    let r = sb.run(&["ingest", "snapshots"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("needs upgrading") && r.stderr.contains("snapgov store migrate"),
+        "{}",
+        r.stderr
+    );
+    let m = sb.json(&["store", "migrate"]);
+    let to = snapgov::store::schema_version();
+    assert_eq!(m["migrate"]["from"], 2, "{m}");
+    assert_eq!(m["migrate"]["to"], to, "{m}");
+    assert_eq!(sb.sql_one("PRAGMA user_version"), to.to_string());
+    // Again: nothing to do, and it says so.
+    let again = sb.ok(&["store", "migrate"]).stdout;
+    assert!(again.contains("already current"), "{again}");
+    // Every reading is what the old binary printed.
+    assert_eq!(
+        sb.json(&["ingest", "snapshots"]),
+        expected("snapshots.json")
+    );
+    assert_eq!(
+        sb.json(&["ingest", "audit", "list", "--limit", "1000"]),
+        expected("audit.json")
+    );
+    assert_eq!(
+        sb.json(&["ingest", "verify", "--all"]),
+        expected("verify-all.json")
+    );
+    for tool in ["syft", "trivy"] {
+        // JSON lines, one record each: compared as text.
+        assert_eq!(
+            sb.ok(&["--json", "ingest", "records", "--tool", tool])
+                .stdout,
+            std::fs::read_to_string(fixture(&format!("{tool}-records.json"))).unwrap(),
+            "{tool}"
+        );
+    }
+    let chain = sb.json(&["ingest", "audit", "verify"]);
+    assert_eq!(chain["verify"]["status"], "ok", "{chain}");
+    assert_eq!(chain["verify"]["recordsChecked"], 10, "{chain}");
+}
+
+#[test]
+fn a_migrated_store_stores_the_next_import_as_a_delta_and_rolls_back() {
+    let mut sb = old_store();
+    let spec = FeedSpec {
+        packages: 200,
+        seed: 5,
+        churn_permille: 30,
+        ..Default::default()
+    };
+    let f = sb.feed("next.json", Format::SyftJson, &spec);
+    sb.now = "2025-11-04T00:00:00Z".into();
+    let snap = sb.import("syft", &[], &f);
+    let id = snap["id"].as_str().unwrap();
+    let rows: u64 = sb
+        .sql_one(&format!(
+            "SELECT count(*) FROM snapshot_records WHERE snapshot = (SELECT pk FROM snapshots WHERE id = '{id}' AND base IS NOT NULL)"
+        ))
+        .parse()
+        .unwrap();
+    assert!(rows > 0 && rows < 100, "{rows} delta rows");
+    let all = sb.json(&["ingest", "verify", "--all"]);
+    for s in all["verify"].as_array().unwrap() {
+        assert_eq!(s["status"], "verified", "{all}");
+    }
+    sb.ok(&[
+        "ingest",
+        "rollback",
+        "--tool",
+        "syft",
+        "--snapshot-id",
+        "syft-20251101T000000Z-001",
+        "--force",
+        "--reason",
+        "back to the first",
+    ]);
+    let old_first: serde_json::Value = expected("snapshots.json");
+    let first = &old_first["snapshots"][0];
+    assert_eq!(first["id"], "syft-20251101T000000Z-001");
+    let now = sb.snapshot("syft-20251101T000000Z-001");
+    assert_eq!(now["normalizedHash"], first["normalizedHash"]);
+    assert_eq!(now["state"], "active");
+}
