@@ -32,6 +32,10 @@
 #                       and time; without it the linear-growth figure is
 #                       printed as not measured)
 #   CARGO_TARGET_DIR    honoured when locating the binary
+#   BENCH_BASELINE=BIN  also time another snapgov binary (e.g. one built from
+#                       an earlier commit) on the same feeds in each run, right
+#                       after this one, for a before/after in one run; it must
+#                       take the same CLI (`ingest import --tool`)
 #
 # Needs: cargo, sqlite3 (the shell), GNU time at /usr/bin/time. The page cache
 # is warmed (feeds read once) so snapgov and the floor both read from memory.
@@ -128,6 +132,20 @@ for run in $(seq "$RUNS"); do
   keep_min IMP2
   SIZE2=$(store_bytes "$STORE")
   CHANGED=$(sed -n 's/.*(\([0-9]*\) records changed).*/\1/p' "$WORK/out.txt")
+  if [ -n "${BENCH_BASELINE:-}" ]; then
+    echo "== run $run/$RUNS: baseline $BENCH_BASELINE"
+    BSTORE="$WORK/baseline.db"
+    rm -f "$BSTORE" "$BSTORE-wal" "$BSTORE-shm"
+    warm "$FEED1"
+    measure "baseline import (fresh)" "$BENCH_BASELINE" --db "$BSTORE" ingest import --tool syft "$FEED1"
+    keep_min BIMP1
+    BSIZE1=$(store_bytes "$BSTORE")
+    warm "$FEED2"
+    measure "baseline import 1% churn" "$BENCH_BASELINE" --db "$BSTORE" ingest import --tool syft "$FEED2"
+    keep_min BIMP2
+    BSIZE2=$(store_bytes "$BSTORE")
+    rm -f "$BSTORE" "$BSTORE-wal" "$BSTORE-shm"
+  fi
   if [ "$LINEAR" != 0 ]; then
     STORE3="$WORK/store3.db"
     rm -f "$STORE3" "$STORE3-wal" "$STORE3-shm"
@@ -158,16 +176,24 @@ awk -v n="$RECORDS" -v pk="$PACKAGES" -v bytes="$FEED_BYTES" -v csv="$CSV_BYTES"
   -v sw="$SQL_WALL" -v sc="$SQL_CPU" -v sr="$SQL_RSS" \
   -v bw="$B3_WALL" -v bc="$B3_CPU" -v br="$B3_RSS" \
   -v i3w="${IMP3_WALL:--1}" -v i3r="${IMP3_RSS:-0}" \
-  -v s1="$SIZE1" -v s2="$SIZE2" -v changed="$CHANGED" -v runs="$RUNS" 'BEGIN {
+  -v s1="$SIZE1" -v s2="$SIZE2" -v changed="$CHANGED" -v runs="$RUNS" \
+  -v b1w="${BIMP1_WALL:--1}" -v b1c="${BIMP1_CPU:-0}" -v b1r="${BIMP1_RSS:-0}" \
+  -v b2w="${BIMP2_WALL:--1}" -v b2c="${BIMP2_CPU:-0}" -v b2r="${BIMP2_RSS:-0}" \
+  -v bs1="${BSIZE1:-0}" -v bs2="${BSIZE2:-0}" 'BEGIN {
   fw = sw + bw; fc = sc + bc
   printf "\n%d packages -> %d records; feed %.0f MB; CSV %.0f MB; fastest of %d run(s)\n", pk, n, bytes / 1e6, csv / 1e6, runs
   printf "%-30s %9s %9s %11s %8s %9s %8s\n", "step", "wall s", "cpu s", "records/s", "MB/s", "peak RSS", "x floor"
   row("snapgov import (fresh store)", i1w, i1c, i1r, i1w / fw, bytes)
   row("snapgov import (1% churn)", i2w, i2c, i2r, i2w / fw, bytes)
+  if (b1w >= 0) {
+    row("baseline import (fresh store)", b1w, b1c, b1r, b1w / fw, bytes)
+    row("baseline import (1% churn)", b2w, b2c, b2r, b2w / fw, bytes)
+  }
   row("floor: sqlite3 .import (CSV)", sw, sc, sr, -1, csv)
   row("floor: b3sum (feed)", bw, bc, br, -1, bytes)
   row("floor: total", fw, fc, (sr > br ? sr : br), 1, bytes)
-  printf "\nstore: %.0f MB after the first import, +%.0f MB after the churned one (%s records changed)\n", s1 / 1e6, (s2 - s1) / 1e6, changed
+  printf "\nstore: %.0f MB after the first import, +%.1f MB after the churned one (%s records changed)\n", s1 / 1e6, (s2 - s1) / 1e6, changed
+  if (b1w >= 0) printf "baseline store: %.0f MB after the first import, +%.1f MB after the churned one\n", bs1 / 1e6, (bs2 - bs1) / 1e6
   rss = (i1r > i2r ? i1r : i2r); if (i3r > rss) rss = i3r
   # Issue 14: the import figures, each with its target. The first-import
   # target is 1.3x the floor at 1M and 1.4x at 3M: below 3M packages the

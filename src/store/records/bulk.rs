@@ -193,7 +193,6 @@ impl<'a> PgBulk<'a> {
         mut self,
         snapshot: i64,
         summary: &mut SummarySorter,
-        plan: Option<(i64, u64)>,
         db: Db<'_>,
     ) -> Result<(u64, u64)> {
         if !self.rows.is_empty() {
@@ -255,7 +254,7 @@ impl<'a> PgBulk<'a> {
             // Pushed after the entries of its parts: the last one wins.
             summary.push(e)?;
         }
-        write_staged(db, snapshot, plan)?;
+        write_staged(db, snapshot)?;
         Ok((merged, dropped))
     }
 
@@ -282,9 +281,11 @@ impl<'a> PgBulk<'a> {
 }
 
 /// Moves the staged rows into place: the new records, and the snapshot's
-/// members, as a delta where `plan` allows.
-fn write_staged(db: Db<'_>, snapshot: i64, plan: Option<(i64, u64)>) -> Result<()> {
+/// members, as a delta where the chain allows.
+fn write_staged(db: Db<'_>, snapshot: i64) -> Result<()> {
     let pg = db.pg().expect("PostgreSQL's writer");
+    // Only now: the client was lent to the COPY until the rows were in.
+    let plan = super::chain::delta_base(db, snapshot)?;
     pg.exec(
         "INSERT INTO records (hash, kind, severity, subject, body) SELECT hash, kind, severity, subject, body FROM snapgov_incoming ON CONFLICT (hash) DO NOTHING",
         p![],

@@ -120,8 +120,7 @@ impl<'a> WriteTx<'a> {
                 done
             }
             Sink::Pg(b) => {
-                let plan = chain::delta_base(self.db, snapshot)?;
-                let (merged, dropped) = b.finish(snapshot, &mut summary, plan, self.db)?;
+                let (merged, dropped) = b.finish(snapshot, &mut summary, self.db)?;
                 written.merged = merged;
                 written.capped += dropped;
                 let mut acc = HashAcc::new();
