@@ -146,6 +146,17 @@ pub fn audit_id(seq: u64) -> String {
     format!("audit-{seq}")
 }
 
+/// Whether `id` is exactly [`audit_id`]`(seq)`, without building it (the
+/// walk asks once per record).
+fn is_audit_id(id: &str, seq: u64) -> bool {
+    use std::io::Write;
+    let mut buf = [0u8; 32];
+    let mut rest = &mut buf[..];
+    write!(rest, "audit-{seq}").expect("u64 fits in 32 bytes");
+    let len = 32 - rest.len();
+    id.as_bytes() == &buf[..len]
+}
+
 /// Parses `audit-N` (or a bare `N`).
 pub fn parse_audit_id(s: &str) -> Option<u64> {
     s.strip_prefix("audit-").unwrap_or(s).parse().ok()
@@ -185,18 +196,20 @@ pub fn chain_digest(r: &HashInput<'_>, prev_hash: &str, buf: &mut Vec<u8>) -> bl
         prev_hash: &'a str,
         #[serde(rename = "snapshotId", skip_serializing_if = "Option::is_none")]
         snapshot_id: Option<&'a str>,
-        timestamp: String,
+        timestamp: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         tool: Option<&'a str>,
         user: &'a str,
     }
+    let mut ts = [0u8; super::time::TS_LEN];
+    let timestamp = super::time::write_ts(r.timestamp, &mut ts);
     let canonical = Canonical {
         details: r.details,
         event: r.event,
         id: r.id,
         prev_hash,
         snapshot_id: r.snapshot_id,
-        timestamp: super::time::fmt_ts(r.timestamp),
+        timestamp: &timestamp,
         tool: r.tool,
         user: r.user,
     };
@@ -276,6 +289,9 @@ pub struct ChainWalker {
     prev_hash: String,
     prev_seq: Option<u64>,
     pub checked: u64,
+    /// Each record's canonical form is serialized here: one buffer for the
+    /// walk rather than one grown from empty per record.
+    buf: Vec<u8>,
 }
 
 impl ChainWalker {
@@ -286,11 +302,15 @@ impl ChainWalker {
             prev_hash: anchor.to_string(),
             prev_seq: None,
             checked: 0,
+            buf: Vec::with_capacity(512),
         }
     }
 
     pub fn feed(&mut self, seq: u64, rec: &AuditRecord) -> Result<(), ChainBreak> {
-        self.feed_hashed(seq, rec, &rec.expected_digest(&mut Vec::new()))
+        let mut buf = std::mem::take(&mut self.buf);
+        let expected = rec.expected_digest(&mut buf);
+        self.buf = buf;
+        self.feed_hashed(seq, rec, &expected)
     }
 
     /// [`ChainWalker::feed`] with the record's hash already recomputed
@@ -315,7 +335,7 @@ impl ChainWalker {
             .hash
             .strip_prefix("b3:")
             .is_some_and(|h| h == expected.to_hex().as_str());
-        if rec.id != audit_id(seq) || !matches {
+        if !is_audit_id(&rec.id, seq) || !matches {
             return Err(ChainBreak::Edited { id: audit_id(seq) });
         }
         if rec.prev_hash != self.prev_hash {
@@ -324,7 +344,8 @@ impl ChainWalker {
                 expected_prev: self.prev_hash.clone(),
             });
         }
-        self.prev_hash = rec.hash.clone();
+        // Into the buffer it already has: no allocation per record.
+        self.prev_hash.clone_from(&rec.hash);
         self.prev_seq = Some(seq);
         self.checked += 1;
         Ok(())
@@ -357,6 +378,24 @@ mod tests {
         };
         r.hash = r.expected_hash();
         r
+    }
+
+    #[test]
+    fn is_audit_id_is_equality_with_audit_id() {
+        for seq in [0, 1, 9, 10, 12_345, u64::MAX] {
+            assert!(is_audit_id(&audit_id(seq), seq));
+        }
+        for (id, seq) in [
+            ("audit-01", 1),
+            ("audit-+1", 1),
+            ("audit-1 ", 1),
+            ("audit-", 0),
+            ("Audit-1", 1),
+            ("audit-12", 1),
+            ("1", 1),
+        ] {
+            assert!(!is_audit_id(id, seq), "{id}");
+        }
     }
 
     #[test]

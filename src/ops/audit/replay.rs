@@ -4,7 +4,7 @@ use crate::domain::audit::details::{
     Details, HoldAdded, SnapshotImportFailed, SnapshotImported, SnapshotRef, TokenCreated,
     TokenRevoked,
 };
-use crate::domain::audit::{AuditEvent, AuditRecord};
+use crate::domain::audit::{audit_id, AuditEvent, AuditRecord};
 use crate::domain::snapshot::SnapshotState;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -24,8 +24,8 @@ pub(super) enum ImportRecord {
 }
 
 impl ImportRecord {
-    fn of(rec: &AuditRecord) -> Option<ImportRecord> {
-        match AuditEvent::parse(&rec.event)? {
+    fn of(ev: AuditEvent, rec: &AuditRecord) -> Option<ImportRecord> {
+        match ev {
             AuditEvent::SnapshotImported => {
                 SnapshotImported::read(&rec.details).map(ImportRecord::Done)
             }
@@ -46,8 +46,12 @@ impl ImportRecord {
 
 /// Keeps the import record of each snapshot an import (or failed import)
 /// record names.
-pub(super) fn record_import(imports: &mut HashMap<String, Imported>, rec: &AuditRecord) {
-    let Some(record) = ImportRecord::of(rec) else {
+pub(super) fn record_import(
+    imports: &mut HashMap<String, Imported>,
+    ev: AuditEvent,
+    rec: &AuditRecord,
+) {
+    let Some(record) = ImportRecord::of(ev, rec) else {
         return;
     };
     // A backfill relinked its newer neighbour to itself.
@@ -75,17 +79,35 @@ pub(super) fn record_import(imports: &mut HashMap<String, Imported>, rec: &Audit
     );
 }
 
+/// What the trail says of one snapshot.
+pub(super) struct SnapTrail {
+    /// Its state, once a record set one (an import alone leaves it unset:
+    /// the activation record follows).
+    pub state: Option<SnapshotState>,
+    /// When it last changed state.
+    pub changed_at: DateTime<Utc>,
+    /// The sequence number of the record that changed it (its id is
+    /// `audit_id(seq)`: the walk checked that before replaying it).
+    pub changed_by: u64,
+}
+
+/// A tool's active pointer as the trail last set it.
+pub(super) struct Pointer {
+    pub snapshot: String,
+    pub at: DateTime<Utc>,
+    pub by: String,
+}
+
 /// The store as the trail says it should be, replayed record by record.
+/// One map per kind of row, each key owned once: a trail of a million
+/// records replays into them without a copy per record of what a record
+/// only repeats (the tool, the user, the record's own id).
 #[derive(Default)]
 pub(super) struct Replay {
-    /// Each snapshot's state.
-    pub states: HashMap<String, SnapshotState>,
-    /// Each tool's active snapshot.
-    pub active: HashMap<String, String>,
-    /// When and by whom each tool's active pointer was last set.
-    pub pointer_set: HashMap<String, (DateTime<Utc>, String)>,
-    /// When (and by which record) each snapshot last changed state.
-    pub changed: HashMap<String, (DateTime<Utc>, String)>,
+    /// Each snapshot the trail names: its state and when it last changed.
+    pub snapshots: HashMap<String, SnapTrail>,
+    /// Each tool's active pointer: the snapshot, when and by whom.
+    pub pointers: HashMap<String, Pointer>,
     /// Live holds: snapshot → (reason, expiresAt, user, timestamp, record).
     pub holds: HashMap<String, (String, String, String, DateTime<Utc>, String)>,
     /// Tokens created: (name, role, fingerprint, timestamp, user, record).
@@ -95,103 +117,142 @@ pub(super) struct Replay {
 }
 
 impl Replay {
-    fn set(&mut self, rec: &AuditRecord, id: String, st: SnapshotState) {
-        self.changed
-            .insert(id.clone(), (rec.timestamp, rec.id.clone()));
-        self.states.insert(id, st);
+    /// The state the trail gives a snapshot, if it gave one.
+    pub fn state(&self, id: &str) -> Option<SnapshotState> {
+        self.snapshots.get(id).and_then(|s| s.state)
     }
 
-    /// Applies one record's changes to the replayed view of the store.
-    pub fn apply(&mut self, rec: &AuditRecord) {
-        let Some(ev) = AuditEvent::parse(&rec.event) else {
-            return;
-        };
-        let id = SnapshotRef::of(&rec.details);
-        match ev {
-            AuditEvent::SnapshotImportFailed => {
-                if let Some(id) = id {
-                    self.set(rec, id, SnapshotState::Failed);
+    /// Records that record `seq` changed snapshot `id` (to `state`, when it
+    /// set one), allocating the key only for a snapshot not seen before.
+    fn touch(&mut self, seq: u64, at: DateTime<Utc>, id: &str, state: Option<SnapshotState>) {
+        match self.snapshots.get_mut(id) {
+            Some(s) => {
+                s.changed_at = at;
+                s.changed_by = seq;
+                if state.is_some() {
+                    s.state = state;
                 }
             }
+            None => {
+                let trail = SnapTrail {
+                    state,
+                    changed_at: at,
+                    changed_by: seq,
+                };
+                self.snapshots.insert(id.to_string(), trail);
+            }
+        }
+    }
+
+    /// Applies record `seq`'s changes (its event `ev`) to the replayed view
+    /// of the store.
+    pub fn apply(&mut self, seq: u64, ev: AuditEvent, rec: &AuditRecord) {
+        let state = match ev {
+            AuditEvent::SnapshotImportFailed => SnapshotState::Failed,
+            AuditEvent::SnapshotActivated => SnapshotState::Active,
+            AuditEvent::SnapshotExpired => SnapshotState::Expired,
+            AuditEvent::SnapshotArchived => SnapshotState::Archived,
+            AuditEvent::SnapshotDeleted => SnapshotState::Deleted,
+            // The row is written `active`; the activation record follows.
             AuditEvent::SnapshotImported => {
-                // The row is written `active`; the activation record follows.
-                if let Some(id) = id {
-                    self.changed.insert(id, (rec.timestamp, rec.id.clone()));
+                if let Some(id) = SnapshotRef::of(&rec.details) {
+                    self.touch(seq, rec.timestamp, &id, None);
                 }
+                return;
             }
-            AuditEvent::SnapshotActivated => self.activate(rec, id),
-            AuditEvent::SnapshotExpired => {
-                if let Some(id) = id {
-                    self.set(rec, id, SnapshotState::Expired);
-                }
-            }
-            AuditEvent::SnapshotArchived => {
-                if let Some(id) = id {
-                    self.set(rec, id, SnapshotState::Archived);
-                }
-            }
-            AuditEvent::SnapshotDeleted => {
-                if let Some(id) = id {
-                    self.set(rec, id, SnapshotState::Deleted);
-                }
-            }
-            _ => self.apply_fact(rec, ev, id),
+            _ => return self.apply_fact(seq, ev, rec),
+        };
+        let Some(id) = SnapshotRef::of(&rec.details) else {
+            return;
+        };
+        if state == SnapshotState::Active {
+            self.activate(seq, rec, id);
+        } else {
+            self.touch(seq, rec.timestamp, &id, Some(state));
         }
     }
 
-    fn activate(&mut self, rec: &AuditRecord, id: Option<String>) {
-        let (Some(id), Some(tool)) = (id, rec.tool.clone()) else {
+    fn activate(&mut self, seq: u64, rec: &AuditRecord, id: String) {
+        let Some(tool) = rec.tool.as_deref() else {
             return;
         };
-        if let Some(prev) = self.active.get(&tool).cloned() {
-            if self.states.get(&prev) == Some(&SnapshotState::Active) {
-                self.set(rec, prev, SnapshotState::Previous);
+        let at = rec.timestamp;
+        match self.pointers.get_mut(tool) {
+            Some(p) => {
+                // The one it replaces, if still active, becomes previous
+                // (first: re-activating the active one leaves it active).
+                if let Some(prev) = self.snapshots.get_mut(&p.snapshot) {
+                    if prev.state == Some(SnapshotState::Active) {
+                        prev.state = Some(SnapshotState::Previous);
+                        prev.changed_at = at;
+                        prev.changed_by = seq;
+                    }
+                }
+                p.at = at;
+                if p.by != rec.user {
+                    p.by.clone_from(&rec.user);
+                }
+                p.snapshot.clone_from(&id);
+            }
+            None => {
+                let p = Pointer {
+                    snapshot: id.clone(),
+                    at,
+                    by: rec.user.clone(),
+                };
+                self.pointers.insert(tool.to_string(), p);
             }
         }
-        self.set(rec, id.clone(), SnapshotState::Active);
-        self.pointer_set
-            .insert(tool.clone(), (rec.timestamp, rec.user.clone()));
-        self.active.insert(tool, id);
+        match self.snapshots.get_mut(&id) {
+            Some(s) => {
+                s.state = Some(SnapshotState::Active);
+                s.changed_at = at;
+                s.changed_by = seq;
+            }
+            None => {
+                let trail = SnapTrail {
+                    state: Some(SnapshotState::Active),
+                    changed_at: at,
+                    changed_by: seq,
+                };
+                self.snapshots.insert(id, trail);
+            }
+        }
     }
 
     /// Holds and tokens: the facts beside snapshot states.
-    fn apply_fact(&mut self, rec: &AuditRecord, ev: AuditEvent, id: Option<String>) {
+    fn apply_fact(&mut self, seq: u64, ev: AuditEvent, rec: &AuditRecord) {
+        let id = || audit_id(seq);
         match ev {
             AuditEvent::RetentionHoldAdded => {
-                if let (Some(id), Some(h)) = (id, HoldAdded::read(&rec.details)) {
-                    self.holds.insert(
-                        id,
-                        (
-                            h.reason,
-                            h.expires_at,
-                            rec.user.clone(),
-                            rec.timestamp,
-                            rec.id.clone(),
-                        ),
+                let snapshot = SnapshotRef::of(&rec.details);
+                if let (Some(s), Some(h)) = (snapshot, HoldAdded::read(&rec.details)) {
+                    let hold = (
+                        h.reason,
+                        h.expires_at,
+                        rec.user.clone(),
+                        rec.timestamp,
+                        id(),
                     );
+                    self.holds.insert(s, hold);
                 }
             }
             AuditEvent::RetentionHoldRemoved => {
-                if let Some(id) = id {
-                    self.holds.remove(&id);
+                if let Some(s) = SnapshotRef::of(&rec.details) {
+                    self.holds.remove(&s);
                 }
             }
             AuditEvent::TokenCreated => {
                 let t = TokenCreated::read(&rec.details).unwrap_or_default();
-                self.tokens_created.push((
-                    t.name,
-                    t.role,
-                    t.fingerprint,
-                    rec.timestamp,
-                    rec.user.clone(),
-                    rec.id.clone(),
-                ))
+                let (user, at) = (rec.user.clone(), rec.timestamp);
+                self.tokens_created
+                    .push((t.name, t.role, t.fingerprint, at, user, id()))
             }
             AuditEvent::TokenRevoked => self.tokens_revoked.push((
                 TokenRevoked::read(&rec.details).unwrap_or_default().name,
                 rec.timestamp,
                 rec.user.clone(),
-                rec.id.clone(),
+                id(),
             )),
             _ => {}
         }

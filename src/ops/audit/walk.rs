@@ -39,8 +39,9 @@ impl Walk {
                 self.checkpoint_hit = Some(rec.hash.clone());
             }
         }
+        let ev = AuditEvent::parse(&rec.event);
         if let Some((aseq, ahash)) = &self.anchor {
-            let attests = rec.event == AuditEvent::AuditPurged.as_str()
+            let attests = ev == Some(AuditEvent::AuditPurged)
                 && AuditPurged::read(&rec.details).is_some_and(|p| {
                     p.purged_through == audit_id(*aseq) && p.anchor_hash == *ahash
                 });
@@ -48,8 +49,10 @@ impl Walk {
                 self.attesting = Some(rec.clone());
             }
         }
-        self.rp.apply(&rec);
-        record_import(&mut self.imports, &rec);
+        if let Some(ev) = ev {
+            self.rp.apply(seq, ev, &rec);
+            record_import(&mut self.imports, ev, &rec);
+        }
         self.last = Some((seq, rec.hash));
     }
 }
