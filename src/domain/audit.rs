@@ -1,7 +1,9 @@
 //! The audit trail: events, records and the hash chain that makes them
 //! tamper-evident.
 
+pub mod canonical;
 pub mod details;
+pub mod row;
 
 use super::time::ts;
 use chrono::{DateTime, Utc};
@@ -284,6 +286,13 @@ impl fmt::Display for ChainBreak {
     }
 }
 
+/// What a record's link in the chain is checked on.
+struct Link<'a> {
+    id: &'a str,
+    hash: &'a str,
+    prev_hash: &'a str,
+}
+
 /// An incremental verifier: feed records in sequence order.
 pub struct ChainWalker {
     prev_hash: String,
@@ -323,10 +332,37 @@ impl ChainWalker {
         rec: &AuditRecord,
         expected: &blake3::Hash,
     ) -> Result<(), ChainBreak> {
+        let link = Link {
+            id: &rec.id,
+            hash: &rec.hash,
+            prev_hash: &rec.prev_hash,
+        };
+        self.check(seq, link, expected)
+    }
+
+    /// [`ChainWalker::feed`] for a row read in place: the same checks.
+    pub fn feed_row(&mut self, seq: u64, row: &row::AuditRow<'_>) -> Result<(), ChainBreak> {
+        let mut buf = std::mem::take(&mut self.buf);
+        let expected = row.expected_digest(&mut buf);
+        self.buf = buf;
+        let link = Link {
+            id: row.id,
+            hash: row.hash,
+            prev_hash: row.prev_hash,
+        };
+        self.check(seq, link, &expected)
+    }
+
+    fn check(
+        &mut self,
+        seq: u64,
+        rec: Link<'_>,
+        expected: &blake3::Hash,
+    ) -> Result<(), ChainBreak> {
         if let Some(p) = self.prev_seq {
             if seq != p + 1 {
                 return Err(ChainBreak::Missing {
-                    id: rec.id.clone(),
+                    id: rec.id.to_string(),
                     missing_from: p + 1,
                 });
             }
@@ -335,17 +371,18 @@ impl ChainWalker {
             .hash
             .strip_prefix("b3:")
             .is_some_and(|h| h == expected.to_hex().as_str());
-        if !is_audit_id(&rec.id, seq) || !matches {
+        if !is_audit_id(rec.id, seq) || !matches {
             return Err(ChainBreak::Edited { id: audit_id(seq) });
         }
         if rec.prev_hash != self.prev_hash {
             return Err(ChainBreak::Gap {
-                id: rec.id.clone(),
+                id: rec.id.to_string(),
                 expected_prev: self.prev_hash.clone(),
             });
         }
         // Into the buffer it already has: no allocation per record.
-        self.prev_hash.clone_from(&rec.hash);
+        self.prev_hash.clear();
+        self.prev_hash.push_str(rec.hash);
         self.prev_seq = Some(seq);
         self.checked += 1;
         Ok(())

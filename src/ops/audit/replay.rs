@@ -1,10 +1,10 @@
 //! The store as the trail says it should be, rebuilt record by record.
 
 use crate::domain::audit::details::{
-    Details, HoldAdded, SnapshotImportFailed, SnapshotImported, SnapshotRef, TokenCreated,
-    TokenRevoked,
+    HoldAdded, SnapshotImportFailed, SnapshotImported, TokenCreated, TokenRevoked,
 };
-use crate::domain::audit::{audit_id, AuditEvent, AuditRecord};
+use crate::domain::audit::row::AuditRow;
+use crate::domain::audit::{audit_id, AuditEvent};
 use crate::domain::snapshot::SnapshotState;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -24,14 +24,16 @@ pub(super) enum ImportRecord {
 }
 
 impl ImportRecord {
-    fn of(ev: AuditEvent, rec: &AuditRecord) -> Option<ImportRecord> {
+    fn of(ev: AuditEvent, rec: &AuditRow<'_>) -> Option<ImportRecord> {
         match ev {
-            AuditEvent::SnapshotImported => {
-                SnapshotImported::read(&rec.details).map(ImportRecord::Done)
-            }
-            AuditEvent::SnapshotImportFailed => {
-                SnapshotImportFailed::read(&rec.details).map(ImportRecord::Failed)
-            }
+            AuditEvent::SnapshotImported => rec
+                .details
+                .read::<SnapshotImported>()
+                .map(ImportRecord::Done),
+            AuditEvent::SnapshotImportFailed => rec
+                .details
+                .read::<SnapshotImportFailed>()
+                .map(ImportRecord::Failed),
             _ => None,
         }
     }
@@ -49,7 +51,7 @@ impl ImportRecord {
 pub(super) fn record_import(
     imports: &mut HashMap<String, Imported>,
     ev: AuditEvent,
-    rec: &AuditRecord,
+    rec: &AuditRow<'_>,
 ) {
     let Some(record) = ImportRecord::of(ev, rec) else {
         return;
@@ -72,8 +74,8 @@ pub(super) fn record_import(
     imports.insert(
         record.snapshot_id().to_string(),
         Imported {
-            audit: rec.id.clone(),
-            user: rec.user.clone(),
+            audit: rec.id.to_string(),
+            user: rec.user.to_string(),
             record,
         },
     );
@@ -146,7 +148,7 @@ impl Replay {
 
     /// Applies record `seq`'s changes (its event `ev`) to the replayed view
     /// of the store.
-    pub fn apply(&mut self, seq: u64, ev: AuditEvent, rec: &AuditRecord) {
+    pub fn apply(&mut self, seq: u64, ev: AuditEvent, rec: &AuditRow<'_>) {
         let state = match ev {
             AuditEvent::SnapshotImportFailed => SnapshotState::Failed,
             AuditEvent::SnapshotActivated => SnapshotState::Active,
@@ -155,25 +157,25 @@ impl Replay {
             AuditEvent::SnapshotDeleted => SnapshotState::Deleted,
             // The row is written `active`; the activation record follows.
             AuditEvent::SnapshotImported => {
-                if let Some(id) = SnapshotRef::of(&rec.details) {
+                if let Some(id) = rec.details.snapshot_id() {
                     self.touch(seq, rec.timestamp, &id, None);
                 }
                 return;
             }
             _ => return self.apply_fact(seq, ev, rec),
         };
-        let Some(id) = SnapshotRef::of(&rec.details) else {
+        let Some(id) = rec.details.snapshot_id() else {
             return;
         };
         if state == SnapshotState::Active {
-            self.activate(seq, rec, id);
+            self.activate(seq, rec, &id);
         } else {
             self.touch(seq, rec.timestamp, &id, Some(state));
         }
     }
 
-    fn activate(&mut self, seq: u64, rec: &AuditRecord, id: String) {
-        let Some(tool) = rec.tool.as_deref() else {
+    fn activate(&mut self, seq: u64, rec: &AuditRow<'_>, id: &str) {
+        let Some(tool) = rec.tool else {
             return;
         };
         let at = rec.timestamp;
@@ -188,22 +190,23 @@ impl Replay {
                         prev.changed_by = seq;
                     }
                 }
+                // In place: the buffers they have hold any id or user.
                 p.at = at;
-                if p.by != rec.user {
-                    p.by.clone_from(&rec.user);
-                }
-                p.snapshot.clone_from(&id);
+                p.by.clear();
+                p.by.push_str(rec.user);
+                p.snapshot.clear();
+                p.snapshot.push_str(id);
             }
             None => {
                 let p = Pointer {
-                    snapshot: id.clone(),
+                    snapshot: id.to_string(),
                     at,
-                    by: rec.user.clone(),
+                    by: rec.user.to_string(),
                 };
                 self.pointers.insert(tool.to_string(), p);
             }
         }
-        match self.snapshots.get_mut(&id) {
+        match self.snapshots.get_mut(id) {
             Some(s) => {
                 s.state = Some(SnapshotState::Active);
                 s.changed_at = at;
@@ -215,43 +218,38 @@ impl Replay {
                     changed_at: at,
                     changed_by: seq,
                 };
-                self.snapshots.insert(id, trail);
+                self.snapshots.insert(id.to_string(), trail);
             }
         }
     }
 
     /// Holds and tokens: the facts beside snapshot states.
-    fn apply_fact(&mut self, seq: u64, ev: AuditEvent, rec: &AuditRecord) {
+    fn apply_fact(&mut self, seq: u64, ev: AuditEvent, rec: &AuditRow<'_>) {
         let id = || audit_id(seq);
         match ev {
             AuditEvent::RetentionHoldAdded => {
-                let snapshot = SnapshotRef::of(&rec.details);
-                if let (Some(s), Some(h)) = (snapshot, HoldAdded::read(&rec.details)) {
-                    let hold = (
-                        h.reason,
-                        h.expires_at,
-                        rec.user.clone(),
-                        rec.timestamp,
-                        id(),
-                    );
-                    self.holds.insert(s, hold);
+                let snapshot = rec.details.snapshot_id();
+                if let (Some(s), Some(h)) = (snapshot, rec.details.read::<HoldAdded>()) {
+                    let user = rec.user.to_string();
+                    let hold = (h.reason, h.expires_at, user, rec.timestamp, id());
+                    self.holds.insert(s.into_owned(), hold);
                 }
             }
             AuditEvent::RetentionHoldRemoved => {
-                if let Some(s) = SnapshotRef::of(&rec.details) {
-                    self.holds.remove(&s);
+                if let Some(s) = rec.details.snapshot_id() {
+                    self.holds.remove(&*s);
                 }
             }
             AuditEvent::TokenCreated => {
-                let t = TokenCreated::read(&rec.details).unwrap_or_default();
-                let (user, at) = (rec.user.clone(), rec.timestamp);
+                let t = rec.details.read::<TokenCreated>().unwrap_or_default();
+                let (user, at) = (rec.user.to_string(), rec.timestamp);
                 self.tokens_created
                     .push((t.name, t.role, t.fingerprint, at, user, id()))
             }
             AuditEvent::TokenRevoked => self.tokens_revoked.push((
-                TokenRevoked::read(&rec.details).unwrap_or_default().name,
+                rec.details.read::<TokenRevoked>().unwrap_or_default().name,
                 rec.timestamp,
-                rec.user.clone(),
+                rec.user.to_string(),
                 id(),
             )),
             _ => {}
