@@ -1,7 +1,9 @@
 //! The audit trail: events, records and the hash chain that makes them
 //! tamper-evident.
 
+pub mod canonical;
 pub mod details;
+pub mod row;
 
 use super::time::ts;
 use chrono::{DateTime, Utc};
@@ -146,6 +148,17 @@ pub fn audit_id(seq: u64) -> String {
     format!("audit-{seq}")
 }
 
+/// Whether `id` is exactly [`audit_id`]`(seq)`, without building it (the
+/// walk asks once per record).
+fn is_audit_id(id: &str, seq: u64) -> bool {
+    use std::io::Write;
+    let mut buf = [0u8; 32];
+    let mut rest = &mut buf[..];
+    write!(rest, "audit-{seq}").expect("u64 fits in 32 bytes");
+    let len = 32 - rest.len();
+    id.as_bytes() == &buf[..len]
+}
+
 /// Parses `audit-N` (or a bare `N`).
 pub fn parse_audit_id(s: &str) -> Option<u64> {
     s.strip_prefix("audit-").unwrap_or(s).parse().ok()
@@ -185,18 +198,20 @@ pub fn chain_digest(r: &HashInput<'_>, prev_hash: &str, buf: &mut Vec<u8>) -> bl
         prev_hash: &'a str,
         #[serde(rename = "snapshotId", skip_serializing_if = "Option::is_none")]
         snapshot_id: Option<&'a str>,
-        timestamp: String,
+        timestamp: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         tool: Option<&'a str>,
         user: &'a str,
     }
+    let mut ts = [0u8; super::time::TS_LEN];
+    let timestamp = super::time::write_ts(r.timestamp, &mut ts);
     let canonical = Canonical {
         details: r.details,
         event: r.event,
         id: r.id,
         prev_hash,
         snapshot_id: r.snapshot_id,
-        timestamp: super::time::fmt_ts(r.timestamp),
+        timestamp: &timestamp,
         tool: r.tool,
         user: r.user,
     };
@@ -271,11 +286,21 @@ impl fmt::Display for ChainBreak {
     }
 }
 
+/// What a record's link in the chain is checked on.
+struct Link<'a> {
+    id: &'a str,
+    hash: &'a str,
+    prev_hash: &'a str,
+}
+
 /// An incremental verifier: feed records in sequence order.
 pub struct ChainWalker {
     prev_hash: String,
     prev_seq: Option<u64>,
     pub checked: u64,
+    /// Each record's canonical form is serialized here: one buffer for the
+    /// walk rather than one grown from empty per record.
+    buf: Vec<u8>,
 }
 
 impl ChainWalker {
@@ -286,11 +311,15 @@ impl ChainWalker {
             prev_hash: anchor.to_string(),
             prev_seq: None,
             checked: 0,
+            buf: Vec::with_capacity(512),
         }
     }
 
     pub fn feed(&mut self, seq: u64, rec: &AuditRecord) -> Result<(), ChainBreak> {
-        self.feed_hashed(seq, rec, &rec.expected_digest(&mut Vec::new()))
+        let mut buf = std::mem::take(&mut self.buf);
+        let expected = rec.expected_digest(&mut buf);
+        self.buf = buf;
+        self.feed_hashed(seq, rec, &expected)
     }
 
     /// [`ChainWalker::feed`] with the record's hash already recomputed
@@ -303,10 +332,37 @@ impl ChainWalker {
         rec: &AuditRecord,
         expected: &blake3::Hash,
     ) -> Result<(), ChainBreak> {
+        let link = Link {
+            id: &rec.id,
+            hash: &rec.hash,
+            prev_hash: &rec.prev_hash,
+        };
+        self.check(seq, link, expected)
+    }
+
+    /// [`ChainWalker::feed`] for a row read in place: the same checks.
+    pub fn feed_row(&mut self, seq: u64, row: &row::AuditRow<'_>) -> Result<(), ChainBreak> {
+        let mut buf = std::mem::take(&mut self.buf);
+        let expected = row.expected_digest(&mut buf);
+        self.buf = buf;
+        let link = Link {
+            id: row.id,
+            hash: row.hash,
+            prev_hash: row.prev_hash,
+        };
+        self.check(seq, link, &expected)
+    }
+
+    fn check(
+        &mut self,
+        seq: u64,
+        rec: Link<'_>,
+        expected: &blake3::Hash,
+    ) -> Result<(), ChainBreak> {
         if let Some(p) = self.prev_seq {
             if seq != p + 1 {
                 return Err(ChainBreak::Missing {
-                    id: rec.id.clone(),
+                    id: rec.id.to_string(),
                     missing_from: p + 1,
                 });
             }
@@ -315,16 +371,18 @@ impl ChainWalker {
             .hash
             .strip_prefix("b3:")
             .is_some_and(|h| h == expected.to_hex().as_str());
-        if rec.id != audit_id(seq) || !matches {
+        if !is_audit_id(rec.id, seq) || !matches {
             return Err(ChainBreak::Edited { id: audit_id(seq) });
         }
         if rec.prev_hash != self.prev_hash {
             return Err(ChainBreak::Gap {
-                id: rec.id.clone(),
+                id: rec.id.to_string(),
                 expected_prev: self.prev_hash.clone(),
             });
         }
-        self.prev_hash = rec.hash.clone();
+        // Into the buffer it already has: no allocation per record.
+        self.prev_hash.clear();
+        self.prev_hash.push_str(rec.hash);
         self.prev_seq = Some(seq);
         self.checked += 1;
         Ok(())
@@ -357,6 +415,24 @@ mod tests {
         };
         r.hash = r.expected_hash();
         r
+    }
+
+    #[test]
+    fn is_audit_id_is_equality_with_audit_id() {
+        for seq in [0, 1, 9, 10, 12_345, u64::MAX] {
+            assert!(is_audit_id(&audit_id(seq), seq));
+        }
+        for (id, seq) in [
+            ("audit-01", 1),
+            ("audit-+1", 1),
+            ("audit-1 ", 1),
+            ("audit-", 0),
+            ("Audit-1", 1),
+            ("audit-12", 1),
+            ("1", 1),
+        ] {
+            assert!(!is_audit_id(id, seq), "{id}");
+        }
     }
 
     #[test]

@@ -1,10 +1,49 @@
 //! Timestamps as the spec writes them: UTC, RFC 3339, to the second.
 
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+use std::borrow::Cow;
 
 /// `2025-12-04T00:00:00Z`.
 pub fn fmt_ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The length of [`fmt_ts`]'s text for the years 0 to 9999.
+pub const TS_LEN: usize = 20;
+
+/// [`fmt_ts`] written into `buf` rather than a new string (the audit walk
+/// renders one per record). The same text: another year or a leap second
+/// goes through [`fmt_ts`] itself.
+pub fn write_ts(t: DateTime<Utc>, buf: &mut [u8; TS_LEN]) -> Cow<'_, str> {
+    use chrono::{Datelike, Timelike};
+    if !(0..=9999).contains(&t.year()) || t.nanosecond() >= 1_000_000_000 {
+        return Cow::Owned(fmt_ts(t));
+    }
+    let fields = [
+        (0, t.year() as u32, 4),
+        (5, t.month(), 2),
+        (8, t.day(), 2),
+        (11, t.hour(), 2),
+        (14, t.minute(), 2),
+        (17, t.second(), 2),
+    ];
+    for (at, mut v, width) in fields {
+        for b in buf[at..at + width].iter_mut().rev() {
+            *b = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    }
+    for (at, sep) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'Z'),
+    ] {
+        buf[at] = sep;
+    }
+    Cow::Borrowed(std::str::from_utf8(buf).expect("ASCII digits and separators"))
 }
 
 /// Parses an RFC 3339 timestamp (any offset), truncated to the second.
@@ -123,6 +162,36 @@ pub const MAX_DURATION_SECS: i64 = 100 * 365 * 86_400;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_ts_writes_what_fmt_ts_does() {
+        let mut times: Vec<DateTime<Utc>> = [
+            "0000-01-01T00:00:00Z",
+            "0999-12-31T23:59:59Z",
+            "1970-01-01T00:00:00Z",
+            "2025-12-04T09:05:07Z",
+            "9999-12-31T23:59:59Z",
+        ]
+        .iter()
+        .map(|s| parse_ts(s).unwrap())
+        .collect();
+        // Spread over the years, with sub-second parts it must drop.
+        let mut secs: i64 = -62_167_219_200;
+        while secs < 253_402_300_800 {
+            times.push(Utc.timestamp_opt(secs, 123_456_789).unwrap());
+            secs += 7_919_999_983;
+        }
+        // Outside four-digit years, and a leap second: fmt_ts's own text.
+        times.push(Utc.with_ymd_and_hms(10_000, 1, 1, 0, 0, 0).unwrap());
+        times.push(Utc.with_ymd_and_hms(-1, 6, 1, 0, 0, 0).unwrap());
+        let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 1_500_000_000))
+            .unwrap();
+        times.push(Utc.from_utc_datetime(&leap));
+        for t in times {
+            assert_eq!(write_ts(t, &mut [0; TS_LEN]), fmt_ts(t), "{t:?}");
+        }
+    }
 
     #[test]
     fn durations_format_as_the_spec_writes_them() {

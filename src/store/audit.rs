@@ -2,6 +2,7 @@
 
 use super::db::{p, Owned, R, V};
 use super::{Queries, Result, StoreError, WriteTx};
+use crate::domain::audit::row::{AuditRow, RowDetails};
 use crate::domain::audit::{audit_id, chain_hash, AuditRecord, NewAudit, GENESIS_HASH};
 use crate::domain::time::{fmt_ts, parse_ts};
 use chrono::{DateTime, Utc};
@@ -43,6 +44,27 @@ fn from_row(r: &R<'_>) -> Result<(u64, AuditRecord)> {
             prev_hash: r.string(7)?,
             tool: r.opt_string(8)?,
             snapshot_id: r.opt_string(9)?,
+        },
+    ))
+}
+
+/// A row as [`from_row`] reads it, borrowed: the same columns, checked in
+/// the same order, failing the same way.
+fn row_of<'r>(r: &'r R<'_>) -> Result<(u64, AuditRow<'r>)> {
+    let seq = r.i64(0)?;
+    let bad = |what: &str| StoreError::Corrupt(format!("audit-{seq}: unreadable {what}"));
+    Ok((
+        seq as u64,
+        AuditRow {
+            id: r.str(1)?,
+            event: r.str(2)?,
+            timestamp: parse_ts(r.str(3)?).map_err(|_| bad("timestamp"))?,
+            user: r.str(4)?,
+            details: RowDetails::parse(r.str(5)?).map_err(|_| bad("details"))?,
+            hash: r.str(6)?,
+            prev_hash: r.str(7)?,
+            tool: r.opt_str(8)?,
+            snapshot_id: r.opt_str(9)?,
         },
     ))
 }
@@ -122,6 +144,13 @@ pub trait AuditReads: Queries {
 
     /// Walks every record in sequence order.
     fn audit_walk(&self, mut f: impl FnMut(u64, AuditRecord) -> Result<bool>) -> Result<()> {
+        self.audit_walk_rows(|seq, row| f(seq, row.to_record()))
+    }
+
+    /// [`AuditReads::audit_walk`] with each record read in place, for
+    /// walks over the whole trail: its text borrowed from the row, its
+    /// details parsed only where their text is not canonical.
+    fn audit_walk_rows(&self, mut f: impl FnMut(u64, &AuditRow<'_>) -> Result<bool>) -> Result<()> {
         /// Why the walk ended early: the caller had seen enough, or an error.
         enum Stop {
             Enough,
@@ -137,11 +166,11 @@ pub trait AuditReads: Queries {
             p![],
             |r| {
                 // A row the chain cannot be read from is a broken chain.
-                let (seq, rec) = from_row(r).map_err(|e| match e {
+                let (seq, row) = row_of(r).map_err(|e| match e {
                     StoreError::Corrupt(_) => e,
                     other => StoreError::Corrupt(other.to_string()),
                 })?;
-                if f(seq, rec)? {
+                if f(seq, &row)? {
                     Ok(())
                 } else {
                     Err(Stop::Enough)

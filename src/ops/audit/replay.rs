@@ -1,10 +1,10 @@
 //! The store as the trail says it should be, rebuilt record by record.
 
 use crate::domain::audit::details::{
-    Details, HoldAdded, SnapshotImportFailed, SnapshotImported, SnapshotRef, TokenCreated,
-    TokenRevoked,
+    HoldAdded, SnapshotImportFailed, SnapshotImported, TokenCreated, TokenRevoked,
 };
-use crate::domain::audit::{AuditEvent, AuditRecord};
+use crate::domain::audit::row::AuditRow;
+use crate::domain::audit::{audit_id, AuditEvent};
 use crate::domain::snapshot::SnapshotState;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -24,14 +24,16 @@ pub(super) enum ImportRecord {
 }
 
 impl ImportRecord {
-    fn of(rec: &AuditRecord) -> Option<ImportRecord> {
-        match AuditEvent::parse(&rec.event)? {
-            AuditEvent::SnapshotImported => {
-                SnapshotImported::read(&rec.details).map(ImportRecord::Done)
-            }
-            AuditEvent::SnapshotImportFailed => {
-                SnapshotImportFailed::read(&rec.details).map(ImportRecord::Failed)
-            }
+    fn of(ev: AuditEvent, rec: &AuditRow<'_>) -> Option<ImportRecord> {
+        match ev {
+            AuditEvent::SnapshotImported => rec
+                .details
+                .read::<SnapshotImported>()
+                .map(ImportRecord::Done),
+            AuditEvent::SnapshotImportFailed => rec
+                .details
+                .read::<SnapshotImportFailed>()
+                .map(ImportRecord::Failed),
             _ => None,
         }
     }
@@ -46,8 +48,12 @@ impl ImportRecord {
 
 /// Keeps the import record of each snapshot an import (or failed import)
 /// record names.
-pub(super) fn record_import(imports: &mut HashMap<String, Imported>, rec: &AuditRecord) {
-    let Some(record) = ImportRecord::of(rec) else {
+pub(super) fn record_import(
+    imports: &mut HashMap<String, Imported>,
+    ev: AuditEvent,
+    rec: &AuditRow<'_>,
+) {
+    let Some(record) = ImportRecord::of(ev, rec) else {
         return;
     };
     // A backfill relinked its newer neighbour to itself.
@@ -68,24 +74,42 @@ pub(super) fn record_import(imports: &mut HashMap<String, Imported>, rec: &Audit
     imports.insert(
         record.snapshot_id().to_string(),
         Imported {
-            audit: rec.id.clone(),
-            user: rec.user.clone(),
+            audit: rec.id.to_string(),
+            user: rec.user.to_string(),
             record,
         },
     );
 }
 
+/// What the trail says of one snapshot.
+pub(super) struct SnapTrail {
+    /// Its state, once a record set one (an import alone leaves it unset:
+    /// the activation record follows).
+    pub state: Option<SnapshotState>,
+    /// When it last changed state.
+    pub changed_at: DateTime<Utc>,
+    /// The sequence number of the record that changed it (its id is
+    /// `audit_id(seq)`: the walk checked that before replaying it).
+    pub changed_by: u64,
+}
+
+/// A tool's active pointer as the trail last set it.
+pub(super) struct Pointer {
+    pub snapshot: String,
+    pub at: DateTime<Utc>,
+    pub by: String,
+}
+
 /// The store as the trail says it should be, replayed record by record.
+/// One map per kind of row, each key owned once: a trail of a million
+/// records replays into them without a copy per record of what a record
+/// only repeats (the tool, the user, the record's own id).
 #[derive(Default)]
 pub(super) struct Replay {
-    /// Each snapshot's state.
-    pub states: HashMap<String, SnapshotState>,
-    /// Each tool's active snapshot.
-    pub active: HashMap<String, String>,
-    /// When and by whom each tool's active pointer was last set.
-    pub pointer_set: HashMap<String, (DateTime<Utc>, String)>,
-    /// When (and by which record) each snapshot last changed state.
-    pub changed: HashMap<String, (DateTime<Utc>, String)>,
+    /// Each snapshot the trail names: its state and when it last changed.
+    pub snapshots: HashMap<String, SnapTrail>,
+    /// Each tool's active pointer: the snapshot, when and by whom.
+    pub pointers: HashMap<String, Pointer>,
     /// Live holds: snapshot → (reason, expiresAt, user, timestamp, record).
     pub holds: HashMap<String, (String, String, String, DateTime<Utc>, String)>,
     /// Tokens created: (name, role, fingerprint, timestamp, user, record).
@@ -95,103 +119,138 @@ pub(super) struct Replay {
 }
 
 impl Replay {
-    fn set(&mut self, rec: &AuditRecord, id: String, st: SnapshotState) {
-        self.changed
-            .insert(id.clone(), (rec.timestamp, rec.id.clone()));
-        self.states.insert(id, st);
+    /// The state the trail gives a snapshot, if it gave one.
+    pub fn state(&self, id: &str) -> Option<SnapshotState> {
+        self.snapshots.get(id).and_then(|s| s.state)
     }
 
-    /// Applies one record's changes to the replayed view of the store.
-    pub fn apply(&mut self, rec: &AuditRecord) {
-        let Some(ev) = AuditEvent::parse(&rec.event) else {
-            return;
-        };
-        let id = SnapshotRef::of(&rec.details);
-        match ev {
-            AuditEvent::SnapshotImportFailed => {
-                if let Some(id) = id {
-                    self.set(rec, id, SnapshotState::Failed);
+    /// Records that record `seq` changed snapshot `id` (to `state`, when it
+    /// set one), allocating the key only for a snapshot not seen before.
+    fn touch(&mut self, seq: u64, at: DateTime<Utc>, id: &str, state: Option<SnapshotState>) {
+        match self.snapshots.get_mut(id) {
+            Some(s) => {
+                s.changed_at = at;
+                s.changed_by = seq;
+                if state.is_some() {
+                    s.state = state;
                 }
             }
+            None => {
+                let trail = SnapTrail {
+                    state,
+                    changed_at: at,
+                    changed_by: seq,
+                };
+                self.snapshots.insert(id.to_string(), trail);
+            }
+        }
+    }
+
+    /// Applies record `seq`'s changes (its event `ev`) to the replayed view
+    /// of the store.
+    pub fn apply(&mut self, seq: u64, ev: AuditEvent, rec: &AuditRow<'_>) {
+        let state = match ev {
+            AuditEvent::SnapshotImportFailed => SnapshotState::Failed,
+            AuditEvent::SnapshotActivated => SnapshotState::Active,
+            AuditEvent::SnapshotExpired => SnapshotState::Expired,
+            AuditEvent::SnapshotArchived => SnapshotState::Archived,
+            AuditEvent::SnapshotDeleted => SnapshotState::Deleted,
+            // The row is written `active`; the activation record follows.
             AuditEvent::SnapshotImported => {
-                // The row is written `active`; the activation record follows.
-                if let Some(id) = id {
-                    self.changed.insert(id, (rec.timestamp, rec.id.clone()));
+                if let Some(id) = rec.details.snapshot_id() {
+                    self.touch(seq, rec.timestamp, &id, None);
                 }
+                return;
             }
-            AuditEvent::SnapshotActivated => self.activate(rec, id),
-            AuditEvent::SnapshotExpired => {
-                if let Some(id) = id {
-                    self.set(rec, id, SnapshotState::Expired);
-                }
-            }
-            AuditEvent::SnapshotArchived => {
-                if let Some(id) = id {
-                    self.set(rec, id, SnapshotState::Archived);
-                }
-            }
-            AuditEvent::SnapshotDeleted => {
-                if let Some(id) = id {
-                    self.set(rec, id, SnapshotState::Deleted);
-                }
-            }
-            _ => self.apply_fact(rec, ev, id),
+            _ => return self.apply_fact(seq, ev, rec),
+        };
+        let Some(id) = rec.details.snapshot_id() else {
+            return;
+        };
+        if state == SnapshotState::Active {
+            self.activate(seq, rec, &id);
+        } else {
+            self.touch(seq, rec.timestamp, &id, Some(state));
         }
     }
 
-    fn activate(&mut self, rec: &AuditRecord, id: Option<String>) {
-        let (Some(id), Some(tool)) = (id, rec.tool.clone()) else {
+    fn activate(&mut self, seq: u64, rec: &AuditRow<'_>, id: &str) {
+        let Some(tool) = rec.tool else {
             return;
         };
-        if let Some(prev) = self.active.get(&tool).cloned() {
-            if self.states.get(&prev) == Some(&SnapshotState::Active) {
-                self.set(rec, prev, SnapshotState::Previous);
+        let at = rec.timestamp;
+        match self.pointers.get_mut(tool) {
+            Some(p) => {
+                // The one it replaces, if still active, becomes previous
+                // (first: re-activating the active one leaves it active).
+                if let Some(prev) = self.snapshots.get_mut(&p.snapshot) {
+                    if prev.state == Some(SnapshotState::Active) {
+                        prev.state = Some(SnapshotState::Previous);
+                        prev.changed_at = at;
+                        prev.changed_by = seq;
+                    }
+                }
+                // In place: the buffers they have hold any id or user.
+                p.at = at;
+                p.by.clear();
+                p.by.push_str(rec.user);
+                p.snapshot.clear();
+                p.snapshot.push_str(id);
+            }
+            None => {
+                let p = Pointer {
+                    snapshot: id.to_string(),
+                    at,
+                    by: rec.user.to_string(),
+                };
+                self.pointers.insert(tool.to_string(), p);
             }
         }
-        self.set(rec, id.clone(), SnapshotState::Active);
-        self.pointer_set
-            .insert(tool.clone(), (rec.timestamp, rec.user.clone()));
-        self.active.insert(tool, id);
+        match self.snapshots.get_mut(id) {
+            Some(s) => {
+                s.state = Some(SnapshotState::Active);
+                s.changed_at = at;
+                s.changed_by = seq;
+            }
+            None => {
+                let trail = SnapTrail {
+                    state: Some(SnapshotState::Active),
+                    changed_at: at,
+                    changed_by: seq,
+                };
+                self.snapshots.insert(id.to_string(), trail);
+            }
+        }
     }
 
     /// Holds and tokens: the facts beside snapshot states.
-    fn apply_fact(&mut self, rec: &AuditRecord, ev: AuditEvent, id: Option<String>) {
+    fn apply_fact(&mut self, seq: u64, ev: AuditEvent, rec: &AuditRow<'_>) {
+        let id = || audit_id(seq);
         match ev {
             AuditEvent::RetentionHoldAdded => {
-                if let (Some(id), Some(h)) = (id, HoldAdded::read(&rec.details)) {
-                    self.holds.insert(
-                        id,
-                        (
-                            h.reason,
-                            h.expires_at,
-                            rec.user.clone(),
-                            rec.timestamp,
-                            rec.id.clone(),
-                        ),
-                    );
+                let snapshot = rec.details.snapshot_id();
+                if let (Some(s), Some(h)) = (snapshot, rec.details.read::<HoldAdded>()) {
+                    let user = rec.user.to_string();
+                    let hold = (h.reason, h.expires_at, user, rec.timestamp, id());
+                    self.holds.insert(s.into_owned(), hold);
                 }
             }
             AuditEvent::RetentionHoldRemoved => {
-                if let Some(id) = id {
-                    self.holds.remove(&id);
+                if let Some(s) = rec.details.snapshot_id() {
+                    self.holds.remove(&*s);
                 }
             }
             AuditEvent::TokenCreated => {
-                let t = TokenCreated::read(&rec.details).unwrap_or_default();
-                self.tokens_created.push((
-                    t.name,
-                    t.role,
-                    t.fingerprint,
-                    rec.timestamp,
-                    rec.user.clone(),
-                    rec.id.clone(),
-                ))
+                let t = rec.details.read::<TokenCreated>().unwrap_or_default();
+                let (user, at) = (rec.user.to_string(), rec.timestamp);
+                self.tokens_created
+                    .push((t.name, t.role, t.fingerprint, at, user, id()))
             }
             AuditEvent::TokenRevoked => self.tokens_revoked.push((
-                TokenRevoked::read(&rec.details).unwrap_or_default().name,
+                rec.details.read::<TokenRevoked>().unwrap_or_default().name,
                 rec.timestamp,
-                rec.user.clone(),
-                rec.id.clone(),
+                rec.user.to_string(),
+                id(),
             )),
             _ => {}
         }

@@ -1,8 +1,9 @@
 //! Each snapshot row and tool pointer against what the trail recorded.
 
 use super::anchor::VerifiedPurge;
-use super::replay::{ImportRecord, Imported, Replay};
+use super::replay::{ImportRecord, Imported, Pointer, Replay};
 use super::walk::Walk;
+use crate::domain::audit::audit_id;
 use crate::domain::audit::details::SnapshotImported;
 use crate::domain::snapshot::{Snapshot, SnapshotState};
 use crate::domain::time::fmt_ts;
@@ -185,20 +186,21 @@ fn unimported(
 /// The fields of a snapshot row that differ from the replayed trail.
 fn replay_diffs(s: &Snapshot, rp: &Replay) -> Vec<String> {
     let mut diffs = Vec::new();
-    if let Some(want) = rp.states.get(s.id.as_str()) {
-        if *want != s.state {
+    let trail = rp.snapshots.get(s.id.as_str());
+    if let Some(want) = trail.and_then(|t| t.state) {
+        if want != s.state {
             diffs.push(format!("state ({}, but the trail says {want})", s.state));
         }
     }
     // Retention ages a snapshot from this time.
-    if let Some((t, _)) = rp.changed.get(s.id.as_str()) {
-        if s.state_changed_at != Some(*t) {
+    if let Some(t) = trail.map(|t| t.changed_at) {
+        if s.state_changed_at != Some(t) {
             diffs.push(format!(
                 "stateChangedAt ({}, but the trail says {})",
                 s.state_changed_at
                     .map(fmt_ts)
                     .unwrap_or_else(|| "none".into()),
-                fmt_ts(*t)
+                fmt_ts(t)
             ));
         }
     }
@@ -217,40 +219,48 @@ fn replay_diffs(s: &Snapshot, rp: &Replay) -> Vec<String> {
 }
 
 /// A snapshot the trail knows (imported, and deleted only as a row state by
-/// retention) must still be in the store.
+/// retention) must still be in the store. Reported in snapshot id order;
+/// why the trail knows it is written only for those that are missing.
 pub(super) fn missing_snapshots(
     snapshots: &[Snapshot],
     w: &Walk,
     purge: Option<&VerifiedPurge>,
 ) -> Vec<String> {
-    let (rp, attesting) = (&w.rp, &w.attesting);
-    let mut snapshot_problems = Vec::new();
+    let rp = &w.rp;
     let have: std::collections::HashSet<&str> = snapshots.iter().map(|s| s.id.as_str()).collect();
-    let mut known: Vec<(&String, String)> = rp
-        .states
+    // (id, the state the trail gives it and the record that set it; none
+    // when only the purge's list names it).
+    let mut gone: Vec<(&str, Option<(SnapshotState, u64)>)> = rp
+        .snapshots
         .iter()
-        .map(|(id, st)| {
-            let by = rp.changed.get(id).map(|c| c.1.clone()).unwrap_or_default();
-            (id, format!("{st} per {by}"))
-        })
+        .filter(|(id, _)| !have.contains(id.as_str()))
+        .filter_map(|(id, t)| Some((id.as_str(), Some((t.state?, t.changed_by)))))
         .collect();
     if let Some(l) = purge.as_ref().and_then(|p| p.surviving.as_ref()) {
-        for id in l {
-            if !rp.states.contains_key(id) {
-                let by = attesting.as_ref().map(|a| a.id.clone()).unwrap_or_default();
-                known.push((id, format!("kept by the purge {by}")));
-            }
-        }
+        let kept = l.iter().map(String::as_str);
+        gone.extend(
+            kept.filter(|id| rp.state(id).is_none() && !have.contains(id))
+                .map(|id| (id, None)),
+        );
     }
-    known.sort();
-    for (id, why) in known {
-        if !have.contains(id.as_str()) {
-            snapshot_problems.push(format!(
+    // Ids are unique but for repeats in the purge's list, which read the same.
+    gone.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let by = w
+        .attesting
+        .as_ref()
+        .map(|a| a.id.as_str())
+        .unwrap_or_default();
+    gone.into_iter()
+        .map(|(id, why)| {
+            let why = match why {
+                Some((st, seq)) => format!("{st} per {}", audit_id(seq)),
+                None => format!("kept by the purge {by}"),
+            };
+            format!(
                 "snapshot {id}: the audit trail says it exists ({why}) but the store has no such snapshot: it was deleted outside snapgov"
-            ));
-        }
-    }
-    snapshot_problems
+            )
+        })
+        .collect()
 }
 
 /// Each tool's active pointer, and who set it when, must be what the trail
@@ -258,7 +268,8 @@ pub(super) fn missing_snapshots(
 pub(super) fn check_pointers(store: &impl Queries, rp: &Replay) -> Result<Vec<String>> {
     let mut snapshot_problems = Vec::new();
     for t in store.tools()? {
-        if let Some(want) = rp.active.get(&t.name) {
+        let pointer = rp.pointers.get(&t.name);
+        if let Some(want) = pointer.map(|p| &p.snapshot) {
             if t.active_snapshot.as_deref() != Some(want.as_str()) {
                 snapshot_problems.push(format!(
                     "tool {}: its active pointer is {} but the trail says {want}",
@@ -269,7 +280,7 @@ pub(super) fn check_pointers(store: &impl Queries, rp: &Replay) -> Result<Vec<St
         }
         // Who changed the pointer, and when, is what a losing rollback
         // is told; it must be what the trail says.
-        if let Some((at, by)) = rp.pointer_set.get(&t.name) {
+        if let Some(Pointer { at, by, .. }) = pointer {
             if t.changed_at != Some(*at) || t.changed_by.as_deref() != Some(by.as_str()) {
                 snapshot_problems.push(format!(
                     "tool {}: its active pointer says it was set by {} at {}, but the trail says by {by} at {}",

@@ -3,7 +3,8 @@
 
 use super::checkpoint::Checkpoint;
 use super::replay::{record_import, Imported, Replay};
-use crate::domain::audit::details::{AuditPurged, Details};
+use crate::domain::audit::details::AuditPurged;
+use crate::domain::audit::row::AuditRow;
 use crate::domain::audit::{
     audit_id, AuditEvent, AuditRecord, ChainBreak, ChainWalker, GENESIS_HASH,
 };
@@ -30,27 +31,38 @@ pub(super) struct Walk {
 
 impl Walk {
     /// Takes in one record whose link in the chain holds.
-    fn observe(&mut self, seq: u64, rec: AuditRecord, checkpoint: Option<&Checkpoint>) {
+    fn observe(&mut self, seq: u64, rec: &AuditRow<'_>, checkpoint: Option<&Checkpoint>) {
         if self.first_kept.is_none() {
             self.first_kept = Some(rec.timestamp);
         }
         if let Some(cp) = checkpoint {
             if cp.seq == seq {
-                self.checkpoint_hit = Some(rec.hash.clone());
+                self.checkpoint_hit = Some(rec.hash.to_string());
             }
         }
+        let ev = AuditEvent::parse(rec.event);
         if let Some((aseq, ahash)) = &self.anchor {
-            let attests = rec.event == AuditEvent::AuditPurged.as_str()
-                && AuditPurged::read(&rec.details).is_some_and(|p| {
+            let attests = ev == Some(AuditEvent::AuditPurged)
+                && rec.details.read::<AuditPurged>().is_some_and(|p| {
                     p.purged_through == audit_id(*aseq) && p.anchor_hash == *ahash
                 });
             if attests {
-                self.attesting = Some(rec.clone());
+                self.attesting = Some(rec.to_record());
             }
         }
-        self.rp.apply(&rec);
-        record_import(&mut self.imports, &rec);
-        self.last = Some((seq, rec.hash));
+        if let Some(ev) = ev {
+            self.rp.apply(seq, ev, rec);
+            record_import(&mut self.imports, ev, rec);
+        }
+        // In place: the hash is copied into the last one's buffer.
+        match &mut self.last {
+            Some((s, h)) => {
+                *s = seq;
+                h.clear();
+                h.push_str(rec.hash);
+            }
+            None => self.last = Some((seq, rec.hash.to_string())),
+        }
     }
 }
 
@@ -78,16 +90,16 @@ pub(super) fn walk_chain(
         first_kept: None,
         rp: Replay::default(),
     };
-    store.audit_walk(|seq, rec| {
+    store.audit_walk_rows(|seq, rec| {
         if seq != expected_seq && w.first_failure.is_none() {
             w.first_failure = Some(ChainBreak::Missing {
-                id: rec.id.clone(),
+                id: rec.id.to_string(),
                 missing_from: expected_seq,
             });
             return Ok(false);
         }
         expected_seq = seq + 1;
-        if let Err(b) = walker.feed(seq, &rec) {
+        if let Err(b) = walker.feed_row(seq, rec) {
             w.first_failure = Some(b);
             return Ok(false);
         }
