@@ -13,8 +13,10 @@ mod bulk;
 mod fresh;
 mod hash;
 mod pg_reads;
+mod pg_tune;
 mod reads;
 mod sorter;
+mod unordered;
 mod writer;
 
 pub use hash::{normalized_hash_of, RecordsSummary};
