@@ -164,6 +164,11 @@ fn snapshots_list_page_get_and_verify() {
         }
     }
     assert_eq!(seen, all);
+    // The last snapshot as a cursor: an empty page, not an unknown cursor.
+    let last = all.last().unwrap()["id"].as_str().unwrap();
+    let v = expect(get(&format!("/api/v1/ingest/snapshots?cursor={last}")), 200);
+    assert_eq!(v["snapshots"], json!([]));
+    assert!(v["nextCursor"].is_null());
 
     // Filters: the spec's example.
     let v = expect(get("/api/v1/ingest/snapshots?tool=syft&state=active"), 200);

@@ -106,8 +106,12 @@ pub fn status_of(
     tool: &str,
     now: DateTime<Utc>,
 ) -> Result<SlaStatus> {
+    Ok(status_from(env, tool, store.active_snapshot(tool)?, now))
+}
+
+/// The SLA of a tool whose active snapshot is known, as of `now`.
+fn status_from(env: &Env, tool: &str, snapshot: Option<Snapshot>, now: DateTime<Utc>) -> SlaStatus {
     let thresholds = env.config.thresholds(tool);
-    let snapshot = store.active_snapshot(tool)?;
     let assessment = snapshot.as_ref().map(|s| {
         assess(
             s.imported_at,
@@ -121,13 +125,13 @@ pub fn status_of(
         Some(t) if t < periodic => t,
         _ => periodic,
     };
-    Ok(SlaStatus {
+    SlaStatus {
         tool: tool.to_string(),
         snapshot,
         assessment,
         thresholds,
         next_check,
-    })
+    }
 }
 
 /// The SLA of one tool, or of every known tool.
@@ -159,11 +163,12 @@ pub fn report(store: &impl Queries, env: &Env, tool: Option<&str>) -> Result<Vec
             crate::domain::snapshot::validate_tool_name(t).map_err(OpError::usage)?;
             Ok(vec![status_of(store, env, t, now)?])
         }
-        None => store
-            .tools()?
-            .iter()
-            .map(|t| status_of(store, env, &t.name, now))
-            .collect(),
+        // One statement for every tool, not two a tool.
+        None => Ok(store
+            .tools_with_active()?
+            .into_iter()
+            .map(|(t, snap)| status_from(env, &t.name, snap, now))
+            .collect()),
     }
 }
 

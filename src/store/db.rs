@@ -338,6 +338,12 @@ impl<'a> Db<'a> {
         params: &[V<'_>],
         mut f: impl FnMut(&R<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
+        if let Engine::Pg(c) = self.e {
+            // Collected anyway, so in one round trip: a cursor would add
+            // three (declare, close, and a fetch a batch), and outside a
+            // transaction two more (the BEGIN and COMMIT it needs).
+            return c.query(sql, params)?.iter().map(|r| f(&R::Pg(r))).collect();
+        }
         let mut out = Vec::new();
         self.each(sql, params, |r| {
             out.push(f(r)?);

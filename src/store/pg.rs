@@ -211,6 +211,11 @@ impl PgConn {
         out
     }
 
+    /// Whether a transaction is open (settings made `LOCAL` last until it ends).
+    pub(crate) fn in_transaction(&self) -> bool {
+        self.in_tx.get()
+    }
+
     /// Opens a write transaction, waiting (up to the busy timeout) for the
     /// store's write lock: writers take turns, as on SQLite.
     pub(crate) fn begin_write(&self) -> Result<()> {

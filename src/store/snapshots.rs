@@ -121,17 +121,14 @@ pub trait SnapshotReads: Queries {
             sql.push_str(&format!(" AND state = ?{}", args.len()));
         }
         if let Some(after) = &f.after {
-            // Listing order is (imported_at, id); the cursor is an id.
-            let Some((s, _)) = self.get_snapshot_pk(after)? else {
-                return Ok(Vec::new());
-            };
-            args.push(fmt_ts(s.imported_at));
-            args.push(String::from(s.id));
+            // Listing order is (imported_at, id); the cursor is an id,
+            // looked up in the same statement (a cursor that is no snapshot
+            // compares as NULL: an empty page).
+            args.push(after.clone());
             let n = args.len();
+            let at = format!("(SELECT imported_at FROM snapshots WHERE id = ?{n})");
             sql.push_str(&format!(
-                " AND (imported_at {cmp} ?{} OR (imported_at = ?{} AND id {cmp} ?{n}))",
-                n - 1,
-                n - 1
+                " AND (imported_at {cmp} {at} OR (imported_at = {at} AND id {cmp} ?{n}))"
             ));
         }
         sql.push_str(&format!(" ORDER BY imported_at {order}, id {order}"));
@@ -179,16 +176,54 @@ pub trait SnapshotReads: Queries {
         )
     }
 
+    /// The tool's active snapshot, in one statement (a round trip to a
+    /// PostgreSQL server is most of what a small read costs).
     fn active_snapshot(&self, tool: &str) -> Result<Option<Snapshot>> {
-        match self.tool(tool)?.and_then(|t| t.active_snapshot) {
-            Some(id) => Ok(Some(self.get_snapshot(&id)?.ok_or_else(|| {
-                StoreError::Corrupt(format!(
-                    "tool {tool}'s active snapshot {id} has no snapshot row"
-                ))
-            })?)),
+        let sql = format!("{} WHERE t.name = ?1", tools_with_active_sql());
+        match self.db().opt(&sql, p![tool], tool_with_active)? {
+            Some((_, snap)) => Ok(snap),
             None => Ok(None),
         }
     }
+
+    /// Every tool (by name) with its active snapshot, in one statement
+    /// instead of two a tool.
+    fn tools_with_active(&self) -> Result<Vec<(ToolRow, Option<Snapshot>)>> {
+        let sql = format!("{} ORDER BY t.name", tools_with_active_sql());
+        self.db().all(&sql, p![], tool_with_active)
+    }
+}
+
+/// The snapshot's columns (as [`from_row`] reads them), then the tool's.
+fn tools_with_active_sql() -> String {
+    let snap: Vec<String> = COLUMNS.split(", ").map(|c| format!("s.{c}")).collect();
+    format!(
+        "SELECT {}, t.name, t.active_snapshot, t.changed_at, t.changed_by FROM tools t LEFT JOIN snapshots s ON s.id = t.active_snapshot",
+        snap.join(", ")
+    )
+}
+
+/// A row of [`tools_with_active_sql`]; a pointer to a snapshot that has no
+/// row is corruption.
+fn tool_with_active(r: &R<'_>) -> Result<(ToolRow, Option<Snapshot>)> {
+    const AT: usize = 20;
+    let tool = ToolRow {
+        name: r.string(AT)?,
+        active_snapshot: r.opt_string(AT + 1)?,
+        changed_at: r.opt_str(AT + 2)?.and_then(|s| parse_ts(s).ok()),
+        changed_by: r.opt_string(AT + 3)?,
+    };
+    let snap = match (&tool.active_snapshot, r.opt_str(0)?) {
+        (_, Some(_)) => Some(from_row(r)?.0),
+        (Some(id), None) => {
+            return Err(StoreError::Corrupt(format!(
+                "tool {}'s active snapshot {id} has no snapshot row",
+                tool.name
+            )))
+        }
+        (None, None) => None,
+    };
+    Ok((tool, snap))
 }
 
 fn tool_row(r: &R<'_>) -> Result<ToolRow> {

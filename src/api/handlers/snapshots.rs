@@ -46,21 +46,23 @@ pub async fn list_snapshots(State(st): St, Q(q): Q<SnapshotsQuery>) -> ApiResult
         )));
     }
     st.blocking(move |store, _| {
-        if let Some(c) = &q.cursor {
+        let filter = SnapshotFilter {
+            tool: q.tool,
+            state,
+            after: q.cursor.clone(),
+            limit: Some(limit + 1),
+            newest_first: q.newest_first,
+        };
+        let mut snaps = ops::snapshots::list(store, &filter)?;
+        // An unknown cursor lists nothing; only then is it looked up, so
+        // that a page costs one query.
+        if let Some(c) = q.cursor.as_ref().filter(|_| snaps.is_empty()) {
             if store.get_snapshot(c)?.is_none() {
                 return Err(ApiError::bad_request(format!(
                     "cursor `{c}` is not a snapshot id from a previous page"
                 )));
             }
         }
-        let filter = SnapshotFilter {
-            tool: q.tool,
-            state,
-            after: q.cursor,
-            limit: Some(limit + 1),
-            newest_first: q.newest_first,
-        };
-        let mut snaps = ops::snapshots::list(store, &filter)?;
         let next = if snaps.len() as u64 > limit {
             snaps.truncate(limit as usize);
             snaps.last().map(|s| s.id.clone())

@@ -4,6 +4,9 @@
 
 use super::fresh::{write_record, Fresh, COPY_RECORDS, RECORD_TYPES};
 use super::hash::{class_columns, class_of};
+use super::members::side_query;
+use super::pg_tune;
+use super::reads::DiffSide;
 use super::sorter::{SumEntry, SummarySorter};
 use crate::domain::record::IdentKey;
 use crate::domain::record::{record_hash, MergedRecord, NormalizedRecord};
@@ -203,7 +206,11 @@ impl<'a> PgBulk<'a> {
         if let Some(f) = self.fresh.take() {
             self.maybe_dup.sort_unstable();
             self.maybe_dup.dedup();
-            return f.finish(pg, snapshot, &self.maybe_dup, summary);
+            let rows = f.rows();
+            let out = f.finish(pg, snapshot, &self.maybe_dup, summary)?;
+            pg_tune::analyze_grown(pg, "records", rows)?;
+            pg_tune::analyze_new_key(pg, "snapshot_records", rows)?;
+            return Ok(out);
         }
         let dups = self.duplicates()?;
         let (mut merged, mut dropped) = (0, 0);
@@ -286,19 +293,21 @@ fn write_staged(db: Db<'_>, snapshot: i64) -> Result<()> {
     let pg = db.pg().expect("PostgreSQL's writer");
     // Only now: the client was lent to the COPY until the rows were in.
     let plan = super::chain::delta_base(db, snapshot)?;
-    pg.exec(
+    let added = pg.exec(
         "INSERT INTO records (hash, kind, severity, subject, body) SELECT hash, kind, severity, subject, body FROM snapgov_incoming ON CONFLICT (hash) DO NOTHING",
         p![],
     )?;
+    pg_tune::analyze_grown(pg, "records", added)?;
     let delta = match plan {
         Some((base, budget)) => write_delta(db, snapshot, base, budget)?,
         None => false,
     };
     if !delta {
-        pg.exec(
+        let members = pg.exec(
             "INSERT INTO snapshot_records (snapshot, ident, record) SELECT ?1, i.ident, r.id FROM snapgov_incoming i JOIN records r ON r.hash = i.hash",
             p![snapshot],
         )?;
+        pg_tune::analyze_new_key(pg, "snapshot_records", members)?;
     }
     pg.batch("TRUNCATE snapgov_incoming")
 }
@@ -334,20 +343,17 @@ fn write_delta(db: Db<'_>, snapshot: i64, base: i64, budget: u64) -> Result<bool
 }
 
 /// Makes a tool's active data equal to a snapshot's members on PostgreSQL:
-/// the server merge-joins the two sides (both in identity order) and
-/// writes only what differs, in two statements, instead of a round trip
-/// per differing record. Returns how many records were added, removed or
-/// replaced.
+/// the server joins the two sides once and writes only what differs,
+/// instead of a round trip per differing record. Returns how many records
+/// were added, removed or replaced.
 pub(super) fn restore_active(db: Db<'_>, tool_key: i64, snapshot_pk: i64) -> Result<u64> {
     let pg = db.pg().expect("PostgreSQL's restore");
-    let members = super::chain::members_sql(&super::chain::layers(db, snapshot_pk)?);
-    let removed = pg.exec(
-        &format!("DELETE FROM active_records a WHERE a.tool = ?1 AND NOT EXISTS (SELECT 1 FROM ({members}) s WHERE s.ident = a.ident)"),
-        p![tool_key],
+    let changed = pg_tune::apply_diff(
+        pg,
+        tool_key,
+        &side_query(db, DiffSide::Active(tool_key))?,
+        &side_query(db, DiffSide::Snapshot(snapshot_pk))?,
     )?;
-    let written = pg.exec(
-        &format!("INSERT INTO active_records (tool, ident, record) SELECT ?1, s.ident, s.record FROM ({members}) s LEFT JOIN active_records a ON a.tool = ?1 AND a.ident = s.ident WHERE a.record IS DISTINCT FROM s.record ON CONFLICT (tool, ident) DO UPDATE SET record = excluded.record"),
-        p![tool_key],
-    )?;
-    Ok(removed + written)
+    pg_tune::analyze_new_key(pg, "active_records", changed)?;
+    Ok(changed)
 }

@@ -92,6 +92,12 @@ impl Fresh {
         })
     }
 
+    /// How many records of the feed came so far (feed positions count
+    /// from 1).
+    pub(super) fn rows(&self) -> u64 {
+        self.last_ord.max(0) as u64
+    }
+
     /// Notes a member written to `records`.
     pub(super) fn member(&mut self, r: &Row) -> Result<()> {
         self.last_ord = r.ord;

@@ -59,6 +59,11 @@ fn side_layers(db: Db<'_>, side: DiffSide) -> Result<Option<Layers>> {
     }
 }
 
+/// PostgreSQL: a side's members as one query, through its delta chain.
+pub(super) fn side_query(db: Db<'_>, side: DiffSide) -> Result<String> {
+    Ok(side_sql(side, &side_layers(db, side)?))
+}
+
 /// PostgreSQL: a side's members as a query.
 fn side_sql(side: DiffSide, layers: &Option<Layers>) -> String {
     match (side, layers) {

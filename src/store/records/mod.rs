@@ -17,8 +17,10 @@ mod hash;
 mod lite;
 mod members;
 mod pg_reads;
+mod pg_tune;
 mod reads;
 mod sorter;
+mod unordered;
 mod writer;
 
 pub use hash::{normalized_hash_of, RecordsSummary};

@@ -15,9 +15,11 @@ fn ident(b: &[u8]) -> Result<IdentKey> {
         .map_err(|_| StoreError::Corrupt("an identity key is not 16 bytes".into()))
 }
 
-/// A side's members as a query (keys are integers the store made, so
-/// written into the text: `COPY` takes no parameters).
-fn members_sql(side: DiffSide) -> String {
+/// A side's own rows as a query (keys are integers the store made, so
+/// written into the text: `COPY` takes no parameters). A delta snapshot's
+/// members need its chain: `members::side_query` gives the query for any
+/// side.
+pub(super) fn members_sql(side: DiffSide) -> String {
     match side {
         DiffSide::Snapshot(pk) => {
             format!("SELECT ident, record FROM snapshot_records WHERE snapshot = {pk}")
@@ -48,15 +50,51 @@ pub(super) fn diff(
     to: String,
     mut f: impl FnMut(DiffEntry) -> Result<()>,
 ) -> Result<()> {
-    let sql = format!(
-        "SELECT coalesce(a.ident, b.ident) AS ident, a.record, b.record FROM ({from}) a FULL JOIN ({to}) b ON a.ident = b.ident WHERE a.record IS DISTINCT FROM b.record ORDER BY 1"
-    );
+    big_work_mem(pg)?;
+    let sql = format!("{} ORDER BY 1", diff_sql(&from, &to));
     pg.each(&sql, p![], |r| {
         f(DiffEntry {
             ident: ident(r.try_get(0)?)?,
             old: r.try_get(1)?,
             new: r.try_get(2)?,
         })
+    })
+}
+
+/// The identities whose record differs between two sides, in no order:
+/// (identity, record on the "from" side, record on the "to" side).
+/// Each side is given as a query of its members ([`members_sql`], or a
+/// delta snapshot's `chain::members_sql`).
+pub(super) fn diff_sql(from: &str, to: &str) -> String {
+    format!(
+        "SELECT coalesce(a.ident, b.ident) AS ident, a.record AS old, b.record AS new FROM ({from}) a FULL JOIN ({to}) b ON a.ident = b.ident WHERE a.record IS DISTINCT FROM b.record"
+    )
+}
+
+/// Lets the rest of the transaction's joins and sorts over whole sides
+/// work in memory: with the default 4 MB, the hash of a 1M-member side
+/// spills to disk in 16 batches. One connection runs one statement at a
+/// time, so this bounds its memory to a few such nodes.
+pub(super) fn big_work_mem(pg: &PgConn) -> Result<()> {
+    // Outside a transaction (the read then makes its own) it would only
+    // draw a warning.
+    if !pg.in_transaction() {
+        return Ok(());
+    }
+    pg.batch("SET LOCAL work_mem = '64MB'")
+}
+
+/// Streams a side's (identity key, record id) pairs in storage order, for
+/// readers that sort them their own way: the server's ordered read is an
+/// index scan that visits the table at random, several times slower than
+/// reading it through.
+pub(super) fn members_any_order(
+    pg: &PgConn,
+    members: &str,
+    mut f: impl FnMut(IdentKey, i64) -> Result<()>,
+) -> Result<()> {
+    pg.copy_out(members, &[Type::BYTEA, Type::INT8], |r| {
+        f(ident(r.try_get(0)?)?, r.try_get(1)?)
     })
 }
 

@@ -31,7 +31,7 @@ pub struct DiffEntry {
 
 /// Content hashes of records by id, sorted by id.
 #[derive(Clone, Debug, Default)]
-pub struct ContentHashes(Vec<(i64, RecordHash)>);
+pub struct ContentHashes(pub(super) Vec<(i64, RecordHash)>);
 
 impl ContentHashes {
     pub fn get(&self, record_id: i64) -> Option<&RecordHash> {
@@ -336,7 +336,7 @@ pub trait RecordReads: Queries {
     ) -> Result<(RecordsSummary, Option<BadRecord>, ContentHashes)> {
         // (record id, identity key) of every member, sorted by record id.
         let mut members: Vec<(i64, IdentKey)> = Vec::new();
-        self.members(side, |ident, rid| {
+        super::unordered::members_any_order(self, side, |ident, rid| {
             members.push((rid, ident));
             Ok(())
         })?;
@@ -359,6 +359,9 @@ pub trait RecordReads: Queries {
     /// (see [`rehash_with_hashes`](Self::rehash_with_hashes)) instead of
     /// re-reading bodies. `None` if a member is not among `known`.
     fn hash_with(&self, side: DiffSide, known: &ContentHashes) -> Result<Option<(String, u64)>> {
+        if self.db().is_pg() {
+            return super::unordered::hash_with(self.db(), side, known);
+        }
         let mut h = HashAcc::new();
         let mut missing = false;
         self.members(side, |_, rid| {
