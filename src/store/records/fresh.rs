@@ -206,8 +206,9 @@ fn rewind(w: BufWriter<std::fs::File>) -> Result<BufReader<std::fs::File>> {
     Ok(BufReader::with_capacity(1 << 16, f))
 }
 
-/// The next member (identity, feed position), if any.
-fn next_member(r: &mut impl Read) -> Result<Option<(IdentKey, i64)>> {
+/// The next 24-byte (identity, number) pair of a spill file, if any: a
+/// member and its feed position here, a member and its record in `lite`.
+pub(super) fn next_member(r: &mut impl Read) -> Result<Option<(IdentKey, i64)>> {
     let mut b = [0u8; 24];
     match r.read_exact(&mut b) {
         Ok(()) => {

@@ -4,6 +4,7 @@
 //! snapshot ([`super::chain`]).
 
 use super::chain::{self, REMOVED};
+use super::fresh::next_member;
 use super::hash::{class_columns, class_of, HashAcc, RecordsSummary};
 use super::reads::{stream_members, DiffSide};
 use super::sorter::{SumEntry, SummarySorter};
@@ -11,7 +12,7 @@ use crate::domain::record::{record_hash, IdentKey, MergedRecord, NormalizedRecor
 use crate::store::db::{p, Db};
 use crate::store::{Result, StoreError};
 use rusqlite::{params, OptionalExtension, Statement};
-use std::io::{BufReader, BufWriter, Read, Seek, Write};
+use std::io::{BufReader, BufWriter, Seek, Write};
 
 /// Statements prepared once, a record at a time.
 pub(super) struct LiteSink<'a> {
@@ -170,7 +171,7 @@ impl<'a> LiteSink<'a> {
                 None => {
                     f.rewind().map_err(StoreError::TempFile)?;
                     let mut r = BufReader::new(f);
-                    while let Some((ident, rid)) = read_member(&mut r)? {
+                    while let Some((ident, rid)) = next_member(&mut r)? {
                         link.execute(params![snapshot, &ident[..], rid])?;
                     }
                 }
@@ -187,21 +188,6 @@ impl<'a> LiteSink<'a> {
     }
 }
 
-fn read_member(r: &mut impl Read) -> Result<Option<(IdentKey, i64)>> {
-    let mut b = [0u8; 24];
-    match r.read_exact(&mut b) {
-        Ok(()) => {
-            let ident: IdentKey = b[..16].try_into().expect("16 bytes");
-            Ok(Some((
-                ident,
-                i64::from_le_bytes(b[16..].try_into().expect("8 bytes")),
-            )))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
-        Err(e) => Err(StoreError::TempFile(e)),
-    }
-}
-
 /// The rows of a delta from `base` to the members in `spilled` (identity
 /// order), or `None` if there are more than `budget` of them.
 fn delta_rows(
@@ -211,7 +197,7 @@ fn delta_rows(
     spilled: &mut std::fs::File,
 ) -> Result<Option<Vec<(IdentKey, i64)>>> {
     let mut new = BufReader::new(spilled);
-    let mut head = read_member(&mut new)?;
+    let mut head = next_member(&mut new)?;
     let mut rows: Vec<(IdentKey, i64)> = Vec::new();
     let mut over = false;
     let mut keep = |row: (IdentKey, i64), rows: &mut Vec<(IdentKey, i64)>| {
@@ -224,14 +210,14 @@ fn delta_rows(
     stream_members(db, DiffSide::Snapshot(base), |ident, rid| {
         while let Some(h) = head.filter(|h| h.0 < ident) {
             keep(h, &mut rows);
-            head = read_member(&mut new)?;
+            head = next_member(&mut new)?;
         }
         match head {
             Some(h) if h.0 == ident => {
                 if h.1 != rid {
                     keep(h, &mut rows);
                 }
-                head = read_member(&mut new)?;
+                head = next_member(&mut new)?;
             }
             _ => keep((ident, REMOVED), &mut rows),
         }
@@ -239,7 +225,7 @@ fn delta_rows(
     })?;
     while let Some(h) = head {
         keep(h, &mut rows);
-        head = read_member(&mut new)?;
+        head = next_member(&mut new)?;
     }
     Ok((!over).then_some(rows))
 }
