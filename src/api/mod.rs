@@ -101,12 +101,19 @@ impl Pool {
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
+    /// Drops a connection the database ended, and every idle one with it:
+    /// a restart ended them all, and handing them out one by one would fail
+    /// a request for each. The next requests connect afresh.
+    pub fn discard(&self, store: Store) {
+        let stale = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));
+        drop(store);
+        drop(stale);
+    }
+
     /// Returns a connection for reuse.
     pub fn put(&self, store: Store) {
-        // A connection the database dropped (a restart) is not reused:
-        // the next request connects afresh.
         if !store.is_healthy() {
-            return;
+            return self.discard(store);
         }
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < POOL_IDLE {
@@ -172,7 +179,13 @@ impl AppState {
             let _turn = turn;
             let mut store = st.pool.take()?;
             let out = f(&mut store, &st);
-            st.pool.put(store);
+            // The client may not have seen its socket close yet when the
+            // request already failed for it.
+            if matches!(&out, Err(e) if e.kind == "unavailable") {
+                st.pool.discard(store);
+            } else {
+                st.pool.put(store);
+            }
             out
         })
         .await
