@@ -33,6 +33,49 @@ fn to_preview(d: &mut Driver) {
     assert!(matches!(d.app.wizard.step, WizardStep::Preview));
 }
 
+/// A terminal sends Escape as a lone byte: Escape with a key right after it
+/// (typed fast, or arriving together over a slow link or while the console
+/// was busy drawing) reads as Alt+key. The console binds no Alt keys, so
+/// that is honoured as the two keys; in a text field it stays the field's.
+#[test]
+fn escape_then_a_key_arriving_together_is_both_keys() {
+    let alt = |d: &mut Driver, c: char| {
+        let fx = d.app.on_key(crossterm::event::KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::ALT,
+        ));
+        d.run(fx);
+        d.draw();
+    };
+    let mut d = Driver::demo(120, 40);
+    d.keys("?");
+    assert!(d.app.help.is_some());
+    // Escape closes the help, then `2` goes to the SLA screen.
+    alt(&mut d, '2');
+    assert!(d.app.help.is_none(), "the Escape closed the help");
+    assert_eq!(d.app.screen, Screen::Sla, "the key after it was honoured");
+
+    d.keys("1jj").key(KeyCode::Enter);
+    assert!(d.app.snapshots.is_some());
+    // Escape goes back from the snapshot list; `q` then quits at the top.
+    alt(&mut d, 'q');
+    assert!(d.app.snapshots.is_none());
+    assert!(d.quit, "Escape, then q at the top level, quits");
+
+    let mut d = Driver::demo(120, 40);
+    d.keys("jjr")
+        .key(KeyCode::Enter)
+        .key(KeyCode::Enter)
+        .key(KeyCode::Enter);
+    assert!(matches!(d.app.wizard.step, WizardStep::Reason));
+    d.keys("ab");
+    alt(&mut d, 'q');
+    assert!(
+        !d.quit && matches!(d.app.wizard.step, WizardStep::Reason),
+        "in a text field Alt+key is the field's, not a way out"
+    );
+}
+
 #[test]
 fn q_quits_only_at_the_top_and_ctrl_c_always() {
     let mut d = Driver::demo(120, 40);

@@ -7,13 +7,25 @@ use crate::console::jobs::Effect;
 use crate::console::keymap::{self, Action};
 use crate::console::widgets::{scrolled, Pane};
 use crate::console::wizard::{self, Exit};
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::ops::ControlFlow;
 
 impl App {
     pub fn on_key(&mut self, ev: KeyEvent) -> Vec<Effect> {
         self.flash = None;
         let scopes = self.scopes();
+        // A terminal sends Escape as a lone byte, so Escape and the key
+        // right after it (typed fast, or read together over a slow link or
+        // while a frame was drawn) come as Alt+key. No key here is bound
+        // with Alt: outside a text field (where Alt+key edits), it is the
+        // two keys.
+        if let (true, KeyCode::Char(_)) = (ev.modifiers.contains(KeyModifiers::ALT), ev.code) {
+            if !ev.modifiers.contains(KeyModifiers::CONTROL) && !scopes[0].takes_text() {
+                let mut fx = self.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+                fx.extend(self.on_key(KeyEvent::new(ev.code, ev.modifiers - KeyModifiers::ALT)));
+                return fx;
+            }
+        }
         match keymap::lookup(&scopes, &ev) {
             Some(a) => self.handle(a),
             None => {
