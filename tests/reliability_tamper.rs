@@ -582,3 +582,59 @@ fn after_a_real_purge_only_the_snapshots_it_attests_may_lack_an_import_record() 
         );
     }
 }
+
+/// A snapshot large enough that verification hashes it on a second thread,
+/// in batches: a record altered at the first row, at either side of a
+/// batch's edge, or at the last row is found and named, as in a small one.
+#[test]
+fn a_large_snapshot_is_verified_record_by_record_across_batches() {
+    let mut sb = Sandbox::new();
+    let f = sb.feed(
+        "big.json",
+        Format::TrivyJson,
+        &FeedSpec {
+            packages: 9_000,
+            seed: 7,
+            vuln_percent: 30,
+            ..Default::default()
+        },
+    );
+    let r = sb.json(&import_args("trivy", &[], f.to_str().unwrap()));
+    let id = r["import"]["snapshot"]["id"].as_str().unwrap().to_string();
+    let n: u64 = r["import"]["snapshot"]["recordCount"].as_u64().unwrap();
+    assert!(n > 8_192 + 1, "three batches of 4,096 and more: {n}");
+    let nth = |k: u64| {
+        sb.sql_one(&format!(
+            "SELECT record FROM snapshot_records WHERE snapshot = (SELECT pk FROM snapshots WHERE id = '{id}') ORDER BY record LIMIT 1 OFFSET {k}"
+        ))
+    };
+    let mut cases = Vec::new();
+    for k in [0, 4_095, 4_096, 8_191, n - 1] {
+        let rid = nth(k);
+        cases.push((
+            format!("body of member {k}"),
+            format!("UPDATE records SET body = replace(body, '\"name\":\"', '\"name\":\"x') WHERE id = {rid}"),
+            rid,
+        ));
+    }
+    let rid = nth(6_000);
+    cases.push((
+        "subject column of member 6000".into(),
+        format!("UPDATE records SET subject = 'elsewhere' WHERE id = {rid}"),
+        rid,
+    ));
+    let tampering = sb.store.tampering();
+    for (what, sql, rid) in &cases {
+        let out = tampering.case(sql, || sb.run(&["ingest", "verify", &id]));
+        assert_eq!(out.code, 6, "{what}: {}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!("record {rid} (")),
+            "{what}: the error names record {rid}: {}",
+            out.stderr
+        );
+    }
+    drop(tampering);
+    let v = sb.json(&["ingest", "verify", &id]);
+    assert_eq!(v["verify"]["status"], "verified", "{v}");
+    assert_eq!(v["verify"]["actualCount"], n, "{v}");
+}

@@ -19,6 +19,7 @@ mod members;
 mod pg_reads;
 mod pg_tune;
 mod reads;
+mod rehash;
 mod sorter;
 mod unordered;
 mod writer;

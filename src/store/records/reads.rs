@@ -2,11 +2,11 @@
 //! hashes, the diff between two sides, and the filtered active data.
 
 use super::chain;
-use super::hash::{class_columns, class_of, count_into, HashAcc, RecordsSummary};
+use super::hash::{HashAcc, RecordsSummary};
 use super::members::diff_sides;
+use super::rehash::{self, Feed, Stored};
 pub(super) use super::members::stream_members;
-use crate::domain::record::{record_hash, IdentKey, NormalizedRecord, RecordHash, RecordKind};
-use crate::domain::snapshot::RecordStats;
+use crate::domain::record::{IdentKey, RecordHash, RecordKind};
 use crate::store::db::{p, Db, Owned, V};
 use crate::store::{Queries, Result, StoreError};
 
@@ -71,132 +71,13 @@ fn take_pending_summary(db: Db<'_>, snapshot_pk: i64) -> Option<RecordsSummary> 
     taken.filter(|(pk, _)| *pk == snapshot_pk).map(|(_, s)| s)
 }
 
-/// One stored record as a re-hash reads it, borrowed from the row.
-struct Stored<'a> {
-    id: i64,
-    hash: &'a [u8],
-    kind: &'a str,
-    severity: Option<&'a str>,
-    subject: &'a str,
-    body: &'a [u8],
-}
-
-/// What a re-hash accumulates, record by record.
-struct Rehash {
-    deep: bool,
-    /// (identity, content hash), sorted by identity at the end.
-    rows: Vec<(IdentKey, RecordHash)>,
-    /// (record id, content hash), in record id order.
-    content: Vec<(i64, RecordHash)>,
-    stats: RecordStats,
-    bad: Option<BadRecord>,
-}
-
-impl Rehash {
-    fn new(members: usize, deep: bool) -> Rehash {
-        Rehash {
-            deep,
-            rows: Vec::with_capacity(members),
-            content: Vec::with_capacity(members),
-            stats: RecordStats::default(),
-            bad: None,
-        }
-    }
-
-    /// Re-hashes one record filed under `ident`; keeps the first problem.
-    fn visit(&mut self, r: &Stored<'_>, ident: IdentKey) {
-        let h = record_hash(r.body);
-        if self.bad.is_none() {
-            if r.hash != &h[..] {
-                let identity = serde_json::from_slice::<NormalizedRecord>(r.body)
-                    .map(|rec| rec.identity())
-                    .unwrap_or_else(|_| "(unparseable record)".to_string());
-                self.bad = Some(BadRecord {
-                    record_id: r.id,
-                    identity,
-                });
-            } else if self.deep {
-                self.bad = deep_check(r, ident);
-            }
-        }
-        count_into(&mut self.stats, r.kind, r.severity);
-        self.rows.push((ident, h));
-        self.content.push((r.id, h));
-    }
-
-    /// The summary, once every member was visited (`members` of them).
-    fn finish(
-        mut self,
-        side: DiffSide,
-        members: usize,
-    ) -> Result<(RecordsSummary, Option<BadRecord>, ContentHashes)> {
-        if self.rows.len() != members {
-            let whose = match side {
-                DiffSide::Snapshot(_) => "the snapshot's",
-                DiffSide::Active(_) => "the active data's",
-            };
-            return Err(StoreError::Corrupt(format!(
-                "{} of {members} of {whose} records are missing from the record table",
-                members - self.rows.len(),
-            )));
-        }
-        self.rows.sort_unstable_by_key(|r| r.0);
-        let mut acc = HashAcc::new();
-        for (_, h) in &self.rows {
-            acc.h.update(h);
-        }
-        acc.count = self.rows.len() as u64;
-        acc.stats = self.stats;
-        Ok((acc.finish(), self.bad, ContentHashes(self.content)))
-    }
-}
-
-/// The deep check of a record whose body matches its hash: its identity is
-/// the key it is filed under, and the columns outside the hash agree with
-/// the body.
-fn deep_check(r: &Stored<'_>, ident: IdentKey) -> Option<BadRecord> {
-    let bad = |identity: String| {
-        Some(BadRecord {
-            record_id: r.id,
-            identity,
-        })
-    };
-    let Ok(rec) = serde_json::from_slice::<NormalizedRecord>(r.body) else {
-        return bad("(unparseable record)".to_string());
-    };
-    if rec.ident_key() != ident {
-        return bad(format!("{}, filed under another identity", rec.identity()));
-    }
-    // The kind, severity and subject columns answer `ingest records`
-    // filters and the stats but are outside the content hash: they must say
-    // what the hashed body says.
-    let (want_kind, want_sev) = class_columns(class_of(&rec));
-    let (col, is, want) = if want_kind != r.kind {
-        ("kind", r.kind.to_string(), want_kind.to_string())
-    } else if want_sev != r.severity {
-        (
-            "severity",
-            r.severity.unwrap_or("NULL").to_string(),
-            want_sev.unwrap_or("NULL").to_string(),
-        )
-    } else if rec.subject != r.subject {
-        ("subject", r.subject.to_string(), rec.subject.clone())
-    } else {
-        return None;
-    };
-    bad(format!(
-        "{}, whose {col} column says {is:?} but its hashed body says {want:?}",
-        rec.identity()
-    ))
-}
-
 /// Dense members: one sequential scan over the record id range `lo..=hi`.
 /// `members` is sorted by record id.
 fn scan_dense(
     db: Db<'_>,
     members: &[(i64, IdentKey)],
     (lo, hi): (i64, i64),
-    re: &mut Rehash,
+    re: &mut Feed,
 ) -> Result<()> {
     let mut j = 0;
     if let Some(pg) = db.pg() {
@@ -213,7 +94,7 @@ fn scan_dense(
                     subject: r.subject,
                     body: r.body.as_bytes(),
                 };
-                re.visit(&stored, members[j].1);
+                re.push(&stored, members[j].1);
                 j += 1;
             }
             Ok(())
@@ -239,7 +120,7 @@ fn scan_dense(
                     subject: r.str(5)?,
                     body: r.bytes(4)?,
                 };
-                re.visit(&stored, members[j].1);
+                re.push(&stored, members[j].1);
                 j += 1;
             }
             Ok::<_, StoreError>(())
@@ -248,7 +129,7 @@ fn scan_dense(
 }
 
 /// Sparse members: each record looked up, in record id order.
-fn scan_sparse(db: Db<'_>, members: &[(i64, IdentKey)], re: &mut Rehash) -> Result<()> {
+fn scan_sparse(db: Db<'_>, members: &[(i64, IdentKey)], re: &mut Feed) -> Result<()> {
     for (rid, ident) in members {
         db.opt(
             "SELECT hash, kind, severity, body, subject FROM records WHERE id = ?1",
@@ -262,7 +143,7 @@ fn scan_sparse(db: Db<'_>, members: &[(i64, IdentKey)], re: &mut Rehash) -> Resu
                     subject: r.str(4)?,
                     body: r.bytes(3)?,
                 };
-                re.visit(&stored, *ident);
+                re.push(&stored, *ident);
                 Ok(())
             },
         )?;
@@ -345,13 +226,14 @@ pub trait RecordReads: Queries {
         else {
             return Ok((HashAcc::new().finish(), None, ContentHashes(Vec::new())));
         };
-        let mut re = Rehash::new(members.len(), deep);
         let range = (hi - lo + 1) as usize;
-        if members.len() * 4 >= range {
-            scan_dense(self.db(), &members, (lo, hi), &mut re)?;
-        } else {
-            scan_sparse(self.db(), &members, &mut re)?;
-        }
+        let re = rehash::run(members.len(), deep, |feed| {
+            if members.len() * 4 >= range {
+                scan_dense(self.db(), &members, (lo, hi), feed)
+            } else {
+                scan_sparse(self.db(), &members, feed)
+            }
+        })?;
         re.finish(side, members.len())
     }
 

@@ -1,0 +1,288 @@
+//! Re-hashing a side's records for verification. The reading thread only
+//! reads: it copies rows into reused batches that a second thread hashes
+//! and checks, so BLAKE3 runs beside the database's own reading (SQLite's
+//! page walk, PostgreSQL's `COPY`) instead of after it, row by row.
+
+use super::hash::{class_columns, class_of, count_into, HashAcc, RecordsSummary};
+use super::reads::{BadRecord, ContentHashes, DiffSide};
+use crate::domain::record::{record_hash, IdentKey, NormalizedRecord, RecordHash};
+use crate::domain::snapshot::RecordStats;
+use crate::store::{Result, StoreError};
+use std::sync::mpsc;
+
+/// A batch goes to the hashing thread once it holds this many rows...
+const BATCH_ROWS: usize = 4096;
+/// ...or this many bytes (a record body may be large).
+const BATCH_BYTES: usize = 2 << 20;
+/// Batches in flight: enough that neither side waits on the other's
+/// hiccups, few enough that memory stays a few MB.
+const IN_FLIGHT: usize = 3;
+
+/// Re-hashes what `read` feeds (`members` records), on a second thread
+/// where there is a second core.
+pub(super) fn run(
+    members: usize,
+    deep: bool,
+    read: impl FnOnce(&mut Feed) -> Result<()>,
+) -> Result<Rehash> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Small sides are not worth a thread.
+    if cores < 2 || members < BATCH_ROWS {
+        let mut feed = Feed::Inline(Rehash::new(members, deep));
+        read(&mut feed)?;
+        let Feed::Inline(re) = feed else {
+            unreachable!("the feed stays inline")
+        };
+        return Ok(re);
+    }
+    std::thread::scope(|s| {
+        let (tx, rx) = mpsc::sync_channel::<Batch>(IN_FLIGHT);
+        let (back_tx, back_rx) = mpsc::channel::<Batch>();
+        let worker = s.spawn(move || {
+            let mut re = Rehash::new(members, deep);
+            for mut b in rx {
+                b.visit_all(&mut re);
+                b.clear();
+                // The reader may be gone (it failed); the batch is then dropped.
+                let _ = back_tx.send(b);
+            }
+            re
+        });
+        let mut feed = Feed::Threaded {
+            cur: Batch::default(),
+            tx,
+            back: back_rx,
+        };
+        let read = read(&mut feed);
+        feed.flush();
+        // Closing the channel ends the worker's loop.
+        drop(feed);
+        let re = worker.join().map_err(|_| {
+            StoreError::Backend("the re-hashing thread failed (a bug); nothing was changed".into())
+        })?;
+        read.map(|()| re)
+    })
+}
+
+/// Where the reading side puts each record.
+pub(super) enum Feed {
+    Inline(Rehash),
+    Threaded {
+        cur: Batch,
+        tx: mpsc::SyncSender<Batch>,
+        back: mpsc::Receiver<Batch>,
+    },
+}
+
+impl Feed {
+    /// One record filed under `ident`.
+    pub(super) fn push(&mut self, r: &Stored<'_>, ident: IdentKey) {
+        match self {
+            Feed::Inline(re) => re.visit(r, ident),
+            Feed::Threaded { cur, .. } => {
+                cur.push(r, ident);
+                if cur.rows.len() >= BATCH_ROWS || cur.bytes.len() >= BATCH_BYTES {
+                    self.flush();
+                }
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Feed::Threaded { cur, tx, back } = self {
+            if cur.rows.is_empty() {
+                return;
+            }
+            let next = back.try_recv().unwrap_or_default();
+            let full = std::mem::replace(cur, next);
+            // Only a worker that panicked stops receiving; `run` reports it.
+            let _ = tx.send(full);
+        }
+    }
+}
+
+/// Rows copied out of the database's buffers: one byte arena, and per row
+/// where each of its fields ends in it.
+#[derive(Default)]
+pub(super) struct Batch {
+    bytes: Vec<u8>,
+    rows: Vec<Row>,
+}
+
+struct Row {
+    id: i64,
+    ident: IdentKey,
+    /// Ends of the stored hash, kind, severity, subject and body.
+    ends: [usize; 5],
+    has_severity: bool,
+}
+
+impl Batch {
+    fn push(&mut self, r: &Stored<'_>, ident: IdentKey) {
+        let mut ends = [0; 5];
+        let parts = [
+            r.hash,
+            r.kind.as_bytes(),
+            r.severity.unwrap_or("").as_bytes(),
+            r.subject.as_bytes(),
+            r.body,
+        ];
+        for (end, part) in ends.iter_mut().zip(parts) {
+            self.bytes.extend_from_slice(part);
+            *end = self.bytes.len();
+        }
+        self.rows.push(Row {
+            id: r.id,
+            ident,
+            ends,
+            has_severity: r.severity.is_some(),
+        });
+    }
+
+    fn visit_all(&self, re: &mut Rehash) {
+        let mut start = 0;
+        for row in &self.rows {
+            let part = |i: usize| {
+                let from = if i == 0 { start } else { row.ends[i - 1] };
+                &self.bytes[from..row.ends[i]]
+            };
+            // Copied from `&str`s, so always UTF-8.
+            let text = |i: usize| std::str::from_utf8(part(i)).unwrap_or_default();
+            let stored = Stored {
+                id: row.id,
+                hash: part(0),
+                kind: text(1),
+                severity: row.has_severity.then(|| text(2)),
+                subject: text(3),
+                body: part(4),
+            };
+            re.visit(&stored, row.ident);
+            start = row.ends[4];
+        }
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.rows.clear();
+    }
+}
+
+/// One stored record as a re-hash reads it, borrowed from the row.
+pub(super) struct Stored<'a> {
+    pub id: i64,
+    pub hash: &'a [u8],
+    pub kind: &'a str,
+    pub severity: Option<&'a str>,
+    pub subject: &'a str,
+    pub body: &'a [u8],
+}
+
+/// What a re-hash accumulates, record by record.
+pub(super) struct Rehash {
+    deep: bool,
+    /// (identity, content hash), sorted by identity at the end.
+    rows: Vec<(IdentKey, RecordHash)>,
+    /// (record id, content hash), in record id order.
+    content: Vec<(i64, RecordHash)>,
+    stats: RecordStats,
+    bad: Option<BadRecord>,
+}
+
+impl Rehash {
+    fn new(members: usize, deep: bool) -> Rehash {
+        Rehash {
+            deep,
+            rows: Vec::with_capacity(members),
+            content: Vec::with_capacity(members),
+            stats: RecordStats::default(),
+            bad: None,
+        }
+    }
+
+    /// Re-hashes one record filed under `ident`; keeps the first problem.
+    fn visit(&mut self, r: &Stored<'_>, ident: IdentKey) {
+        let h = record_hash(r.body);
+        if self.bad.is_none() {
+            if r.hash != &h[..] {
+                let identity = serde_json::from_slice::<NormalizedRecord>(r.body)
+                    .map(|rec| rec.identity())
+                    .unwrap_or_else(|_| "(unparseable record)".to_string());
+                self.bad = Some(BadRecord {
+                    record_id: r.id,
+                    identity,
+                });
+            } else if self.deep {
+                self.bad = deep_check(r, ident);
+            }
+        }
+        count_into(&mut self.stats, r.kind, r.severity);
+        self.rows.push((ident, h));
+        self.content.push((r.id, h));
+    }
+
+    /// The summary, once every member was visited (`members` of them).
+    pub(super) fn finish(
+        mut self,
+        side: DiffSide,
+        members: usize,
+    ) -> Result<(RecordsSummary, Option<BadRecord>, ContentHashes)> {
+        if self.rows.len() != members {
+            let whose = match side {
+                DiffSide::Snapshot(_) => "the snapshot's",
+                DiffSide::Active(_) => "the active data's",
+            };
+            return Err(StoreError::Corrupt(format!(
+                "{} of {members} of {whose} records are missing from the record table",
+                members - self.rows.len(),
+            )));
+        }
+        self.rows.sort_unstable_by_key(|r| r.0);
+        let mut acc = HashAcc::new();
+        for (_, h) in &self.rows {
+            acc.h.update(h);
+        }
+        acc.count = self.rows.len() as u64;
+        acc.stats = self.stats;
+        Ok((acc.finish(), self.bad, ContentHashes(self.content)))
+    }
+}
+
+/// The deep check of a record whose body matches its hash: its identity is
+/// the key it is filed under, and the columns outside the hash agree with
+/// the body.
+fn deep_check(r: &Stored<'_>, ident: IdentKey) -> Option<BadRecord> {
+    let bad = |identity: String| {
+        Some(BadRecord {
+            record_id: r.id,
+            identity,
+        })
+    };
+    let Ok(rec) = serde_json::from_slice::<NormalizedRecord>(r.body) else {
+        return bad("(unparseable record)".to_string());
+    };
+    if rec.ident_key() != ident {
+        return bad(format!("{}, filed under another identity", rec.identity()));
+    }
+    // The kind, severity and subject columns answer `ingest records`
+    // filters and the stats but are outside the content hash: they must say
+    // what the hashed body says.
+    let (want_kind, want_sev) = class_columns(class_of(&rec));
+    let (col, is, want) = if want_kind != r.kind {
+        ("kind", r.kind.to_string(), want_kind.to_string())
+    } else if want_sev != r.severity {
+        (
+            "severity",
+            r.severity.unwrap_or("NULL").to_string(),
+            want_sev.unwrap_or("NULL").to_string(),
+        )
+    } else if rec.subject != r.subject {
+        ("subject", r.subject.to_string(), rec.subject.clone())
+    } else {
+        return None;
+    };
+    bad(format!(
+        "{}, whose {col} column says {is:?} but its hashed body says {want:?}",
+        rec.identity()
+    ))
+}
+
