@@ -1,5 +1,6 @@
 //! A record edited, removed or relinked deep in a long chain (inside or at
-//! the edge of any 1,024-record run, as a chunked walk would cut it) is
+//! the edge of any 1,024-record run, as a chunked walk would cut it; `audit
+//! verify` reads the trail in batches of 2,048 handed to a second thread) is
 //! reported by `audit verify` exactly as a record-by-record walk
 //! (`ChainWalker::feed`) reports it: the same first failure, the same number
 //! of records checked, the same head.
@@ -185,6 +186,22 @@ fn an_unreadable_row_is_an_error_unless_an_earlier_record_already_failed() {
     check(
         "edit 1800, unreadable 2500",
         &format!("{unreadable}; UPDATE audit SET user = 'mallory' WHERE seq = 1800"),
+        edited("audit-1800"),
+    );
+}
+
+/// A column that cannot be read at all (bytes where text must be) fails
+/// where the database is read, a batch ahead of the walk: still an error
+/// only if no earlier record failed, as in the serial walk.
+#[test]
+fn a_row_the_reader_cannot_copy_is_an_error_unless_an_earlier_record_already_failed() {
+    let null = "UPDATE audit SET prev_hash = X'FFFE' WHERE seq = 2500";
+    check("binary prev_hash at 2500", null, |s| {
+        assert!(s.is_err(), "{s:?}");
+    });
+    check(
+        "edit 1800, binary prev_hash at 2500",
+        &format!("{null}; UPDATE audit SET user = 'mallory' WHERE seq = 1800"),
         edited("audit-1800"),
     );
 }

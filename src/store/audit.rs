@@ -150,6 +150,23 @@ pub trait AuditReads: Queries {
     /// [`AuditReads::audit_walk`] with each record read in place, for
     /// walks over the whole trail: its text borrowed from the row, its
     /// details parsed only where their text is not canonical.
+    /// [`AuditReads::audit_walk_rows`] with `f` on a second thread where
+    /// there is a second core (the whole trail's walk in `audit verify`).
+    fn audit_walk_rows_par(
+        &self,
+        f: impl FnMut(u64, &AuditRow<'_>) -> Result<bool> + Send,
+    ) -> Result<()> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if cores < 2 {
+            return self.audit_walk_rows(f);
+        }
+        super::audit_pipe::walk_rows(
+            self,
+            &format!("SELECT {COLUMNS} FROM audit ORDER BY seq ASC"),
+            f,
+        )
+    }
+
     fn audit_walk_rows(&self, mut f: impl FnMut(u64, &AuditRow<'_>) -> Result<bool>) -> Result<()> {
         /// Why the walk ended early: the caller had seen enough, or an error.
         enum Stop {

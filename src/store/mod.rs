@@ -8,6 +8,7 @@
 //! and bulk paths.
 
 pub mod audit;
+mod audit_pipe;
 pub mod copy;
 #[doc(hidden)]
 pub mod db;

@@ -90,7 +90,7 @@ pub(super) fn walk_chain(
         first_kept: None,
         rp: Replay::default(),
     };
-    store.audit_walk_rows(|seq, rec| {
+    store.audit_walk_rows_par(|seq, rec| {
         if seq != expected_seq && w.first_failure.is_none() {
             w.first_failure = Some(ChainBreak::Missing {
                 id: rec.id.to_string(),

@@ -1,0 +1,156 @@
+//! The audit walk on two cores: this thread steps through the table and
+//! copies each row's columns into reused batches; a second thread reads
+//! them as [`AuditRow`]s and runs the walk (chain hashes, replay). The
+//! records reach the walk in sequence order, one at a time, as in the
+//! serial walk, so its findings are the same (issue 14).
+
+use super::db::{p, R};
+use super::{Queries, Result, StoreError};
+use crate::domain::audit::row::{AuditRow, RowDetails};
+use crate::domain::time::parse_ts;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+
+const BATCH_ROWS: usize = 2048;
+const IN_FLIGHT: usize = 3;
+/// Text columns after `seq`: id, event, timestamp, user, details, hash,
+/// prev_hash, then the nullable tool and snapshot_id.
+const TEXTS: usize = 9;
+
+/// Copied columns of a run of rows.
+#[derive(Default)]
+struct Batch {
+    text: String,
+    /// seq, where each column ends in `text`, and which nullable ones are NULL.
+    rows: Vec<(i64, [usize; TEXTS], [bool; 2])>,
+}
+
+impl Batch {
+    fn push(&mut self, r: &R<'_>) -> Result<()> {
+        let seq = r.i64(0)?;
+        let mut ends = [0; TEXTS];
+        let mut null = [false; 2];
+        for (i, end) in ends.iter_mut().enumerate() {
+            let col = i + 1;
+            let s = if col >= 8 {
+                let s = r.opt_str(col)?;
+                null[col - 8] = s.is_none();
+                s.unwrap_or("")
+            } else {
+                r.str(col)?
+            };
+            self.text.push_str(s);
+            *end = self.text.len();
+        }
+        self.rows.push((seq, ends, null));
+        Ok(())
+    }
+
+    /// Each row as the serial walk's `row_of` reads it, to `f`: `false`
+    /// once `f` has seen enough.
+    fn walk(&self, f: &mut impl FnMut(u64, &AuditRow<'_>) -> Result<bool>) -> Result<bool> {
+        let mut start = 0;
+        for (seq, ends, null) in &self.rows {
+            let col = |i: usize| {
+                let from = if i == 0 { start } else { ends[i - 1] };
+                &self.text[from..ends[i]]
+            };
+            let bad = |what: &str| StoreError::Corrupt(format!("audit-{seq}: unreadable {what}"));
+            let row = AuditRow {
+                id: col(0),
+                event: col(1),
+                timestamp: parse_ts(col(2)).map_err(|_| bad("timestamp"))?,
+                user: col(3),
+                details: RowDetails::parse(col(4)).map_err(|_| bad("details"))?,
+                hash: col(5),
+                prev_hash: col(6),
+                tool: (!null[0]).then(|| col(7)),
+                snapshot_id: (!null[1]).then(|| col(8)),
+            };
+            if !f(*seq as u64, &row)? {
+                return Ok(false);
+            }
+            start = ends[TEXTS - 1];
+        }
+        Ok(true)
+    }
+}
+
+/// Why the reading ended early.
+enum Stop {
+    Enough,
+    Failed(StoreError),
+}
+
+impl From<StoreError> for Stop {
+    fn from(e: StoreError) -> Self {
+        Stop::Failed(e)
+    }
+}
+
+/// [`super::audit::AuditReads::audit_walk_rows`], with `f` run on a second
+/// thread where there is a second core.
+pub(super) fn walk_rows<Q: Queries + ?Sized>(
+    q: &Q,
+    sql: &str,
+    f: impl FnMut(u64, &AuditRow<'_>) -> Result<bool> + Send,
+) -> Result<()> {
+    let mut f = f;
+    let enough = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let (tx, rx) = mpsc::sync_channel::<Batch>(IN_FLIGHT);
+        let (back_tx, back_rx) = mpsc::channel::<Batch>();
+        let enough = &enough;
+        let worker = s.spawn(move || -> Result<()> {
+            for mut b in rx {
+                let go_on = b.walk(&mut f);
+                if !matches!(go_on, Ok(true)) {
+                    enough.store(true, Ordering::Relaxed);
+                    return go_on.map(|_| ());
+                }
+                b.text.clear();
+                b.rows.clear();
+                let _ = back_tx.send(b);
+            }
+            Ok(())
+        });
+        let mut cur = Batch::default();
+        let read = q.db().each(sql, p![], |r| {
+            if enough.load(Ordering::Relaxed) {
+                return Err(Stop::Enough);
+            }
+            // A row the chain cannot be read from is a broken chain.
+            cur.push(r).map_err(|e| match e {
+                StoreError::Corrupt(_) => e,
+                other => StoreError::Corrupt(other.to_string()),
+            })?;
+            if cur.rows.len() >= BATCH_ROWS {
+                let next = back_rx.try_recv().unwrap_or_default();
+                if tx.send(std::mem::replace(&mut cur, next)).is_err() {
+                    return Err(Stop::Enough);
+                }
+            }
+            Ok(())
+        });
+        if !cur.rows.is_empty() {
+            let _ = tx.send(cur);
+        }
+        drop(tx);
+        let walked = worker.join().map_err(|_| {
+            StoreError::Backend(
+                "the audit walk's thread failed (a bug); nothing was changed".into(),
+            )
+        })?;
+        // The walk's own outcome comes first: it is about earlier rows than
+        // anything the reader met after them, and once it had seen enough
+        // the reader's later rows do not count.
+        walked?;
+        if enough.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        match read {
+            Ok(()) | Err(Stop::Enough) => Ok(()),
+            Err(Stop::Failed(e)) => Err(e),
+        }
+    })
+}
