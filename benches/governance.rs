@@ -20,7 +20,7 @@ use snapgov::config::Config;
 use snapgov::domain::audit::{AuditEvent, NewAudit};
 use snapgov::ingest::Format;
 use snapgov::ops::import::{import, ImportRequest, Input};
-use snapgov::ops::rollback::{execute, plan, Quiet, Target};
+use snapgov::ops::rollback::{execute, plan, Observer, StepEvent, Target};
 use snapgov::ops::{Clock, Env, NoProgress};
 use snapgov::store::prelude::*;
 use snapgov::store::{DiffSide, OpenMode, Store};
@@ -136,6 +136,7 @@ fn main() {
         p.diff.total()
     );
 
+    let steps = StepTimes::default();
     let t = Instant::now();
     let r = execute(
         &mut store,
@@ -144,11 +145,12 @@ fn main() {
         &Target::Previous,
         None,
         "bench",
-        &Quiet,
+        &steps,
     )
     .expect("rollback");
     let rollback_s = secs(t);
     println!("full rollback (verify, restore, verify restore, commit, activate, audit): {rollback_s:.3} s, {} records affected", r.records_affected);
+    println!("  by step: {}", steps.report());
 
     // A long audit trail, appended through the store's public API.
     // `SNAPGOV_BENCH_AUDIT_DB=path` keeps it there and reuses it when it
@@ -307,5 +309,35 @@ impl Figure {
                 "missed"
             }
         )
+    }
+}
+
+/// Each rollback step's time (from its start to its end).
+#[derive(Default)]
+struct StepTimes(std::cell::RefCell<Vec<(String, Instant, Option<f64>)>>);
+
+impl Observer for StepTimes {
+    fn on(&self, e: &StepEvent) {
+        let mut v = self.0.borrow_mut();
+        match e {
+            StepEvent::Started(s) => v.push((format!("{s:?}"), Instant::now(), None)),
+            StepEvent::Done(_) => {
+                if let Some(last) = v.last_mut() {
+                    last.2 = Some(secs(last.1));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl StepTimes {
+    fn report(&self) -> String {
+        let v = self.0.borrow();
+        let parts: Vec<String> = v
+            .iter()
+            .map(|(s, _, d)| format!("{s} {:.3} s", d.unwrap_or(f64::NAN)))
+            .collect();
+        parts.join(", ")
     }
 }
