@@ -15,7 +15,7 @@ use snapgov::ops::import::{import, ImportRequest, Input};
 use snapgov::ops::rollback::{execute, Quiet, Target};
 use snapgov::ops::{self, Clock, Env, NoProgress};
 use snapgov::store::prelude::*;
-use snapgov::store::{OpenMode, SnapshotFilter, Store, StoreError};
+use snapgov::store::{DiffSide, OpenMode, SnapshotFilter, Store, StoreError};
 use snapgov::synthetic_feed::FeedSpec;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -469,6 +469,63 @@ fn a_stored_id_that_does_not_parse_reads_as_corrupt_naming_it() {
         match got {
             Err(StoreError::Corrupt(m)) => assert!(m.contains("syft-yesterday"), "{m}"),
             other => panic!("{other:?}"),
+        }
+    }
+}
+
+/// The rollback's last check (the active data hashes to what was verified)
+/// reuses the target's content hashes instead of reading bodies again: it
+/// gives the snapshot's own normalized hash for the same members, through a
+/// delta chain too, and `None` as soon as a member is not among the known.
+#[test]
+fn the_restore_check_hashes_the_active_data_from_the_verified_content_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Config::default();
+    let db = TestDb::new(dir.path());
+    let mut store = db.open(OpenMode::ReadWrite);
+    let mut ids = Vec::new();
+    for d in 0..3 {
+        let f = feed(
+            dir.path(),
+            "f.json",
+            Format::SyftJson,
+            &FeedSpec {
+                packages: 6_000,
+                seed: d + 1,
+                churn_permille: 20,
+                ..Default::default()
+            },
+        );
+        ids.push(import_file(
+            &mut store,
+            &env_at(&cfg, day(d as i64)),
+            "syft",
+            &f,
+        ));
+    }
+    let key = store.tool_key_of("syft").unwrap().unwrap();
+    for id in &ids {
+        let (snap, pk) = store.get_snapshot_pk(id).unwrap().unwrap();
+        let (summary, bad, known) = store
+            .rehash_with_hashes(DiffSide::Snapshot(pk), false)
+            .unwrap();
+        assert!(bad.is_none());
+        assert_eq!(
+            Some(&summary.normalized_hash),
+            snap.normalized_hash.as_ref()
+        );
+        let got = store.hash_with(DiffSide::Snapshot(pk), &known).unwrap();
+        assert_eq!(
+            got,
+            Some((summary.normalized_hash.clone(), snap.record_count)),
+            "{id}"
+        );
+        // The active data is the newest snapshot's.
+        let active = store.hash_with(DiffSide::Active(key), &known).unwrap();
+        if id == ids.last().unwrap() {
+            assert_eq!(active, Some((summary.normalized_hash, snap.record_count)));
+        } else {
+            assert_eq!(active, None, "the active data has records {id} does not");
         }
     }
 }

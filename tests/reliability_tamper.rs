@@ -588,7 +588,7 @@ fn after_a_real_purge_only_the_snapshots_it_attests_may_lack_an_import_record() 
 /// batch's edge, or at the last row is found and named, as in a small one.
 #[test]
 fn a_large_snapshot_is_verified_record_by_record_across_batches() {
-    let mut sb = Sandbox::new();
+    let sb = Sandbox::new();
     let f = sb.feed(
         "big.json",
         Format::TrivyJson,

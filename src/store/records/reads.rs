@@ -4,8 +4,8 @@
 use super::chain;
 use super::hash::{HashAcc, RecordsSummary};
 use super::members::diff_sides;
-use super::rehash::{self, Feed, Stored};
 pub(super) use super::members::stream_members;
+use super::rehash::{self, Feed, Stored};
 use crate::domain::record::{IdentKey, RecordHash, RecordKind};
 use crate::store::db::{p, Db, Owned, V};
 use crate::store::{Queries, Result, StoreError};
@@ -241,26 +241,7 @@ pub trait RecordReads: Queries {
     /// (see [`rehash_with_hashes`](Self::rehash_with_hashes)) instead of
     /// re-reading bodies. `None` if a member is not among `known`.
     fn hash_with(&self, side: DiffSide, known: &ContentHashes) -> Result<Option<(String, u64)>> {
-        if self.db().is_pg() {
-            return super::unordered::hash_with(self.db(), side, known);
-        }
-        let mut h = HashAcc::new();
-        let mut missing = false;
-        self.members(side, |_, rid| {
-            match known.get(rid) {
-                Some(x) => {
-                    h.h.update(x);
-                    h.count += 1;
-                }
-                None => missing = true,
-            }
-            Ok(())
-        })?;
-        if missing {
-            return Ok(None);
-        }
-        let count = h.count;
-        Ok(Some((h.finish().normalized_hash, count)))
+        super::unordered::hash_with(self.db(), side, known)
     }
 
     /// Streams a side's (identity key, record id) pairs in identity order.

@@ -285,4 +285,3 @@ fn deep_check(r: &Stored<'_>, ident: IdentKey) -> Option<BadRecord> {
         rec.identity()
     ))
 }
-

@@ -26,7 +26,7 @@ pub(super) fn members_any_order<Q: RecordReads + ?Sized>(
     }
 }
 
-/// [`RecordReads::hash_with`] on PostgreSQL. The members are matched with
+/// [`RecordReads::hash_with`]. The members are matched with
 /// `known` (sorted by record id) in one merge after sorting them by record
 /// id, instead of a binary search a member (a cache miss at nearly every
 /// step: over a second for a million), then sorted by identity for the
@@ -36,13 +36,18 @@ pub(super) fn hash_with(
     side: DiffSide,
     known: &ContentHashes,
 ) -> Result<Option<(String, u64)>> {
-    let pg = db.pg().expect("PostgreSQL's hash_with");
-    let sql = super::members::side_query(db, side)?;
     let mut members: Vec<(i64, IdentKey)> = Vec::new();
-    super::pg_reads::members_any_order(pg, &sql, |ident, rid| {
+    let push = |ident, rid| {
         members.push((rid, ident));
         Ok(())
-    })?;
+    };
+    match db.pg() {
+        Some(pg) => {
+            let sql = super::members::side_query(db, side)?;
+            super::pg_reads::members_any_order(pg, &sql, push)?;
+        }
+        None => super::members::stream_members(db, side, push)?,
+    }
     members.sort_unstable_by_key(|m| m.0);
     let known = &known.0;
     let mut hashed: Vec<(IdentKey, RecordHash)> = Vec::with_capacity(members.len());
