@@ -20,12 +20,16 @@ use snapgov::config::Config;
 use snapgov::domain::audit::{AuditEvent, NewAudit};
 use snapgov::ingest::Format;
 use snapgov::ops::import::{import, ImportRequest, Input};
-use snapgov::ops::rollback::{execute, plan, Observer, StepEvent, Target};
+use snapgov::ops::rollback::{execute, plan, Target};
 use snapgov::ops::{Clock, Env, NoProgress};
 use snapgov::store::prelude::*;
 use snapgov::store::{DiffSide, OpenMode, Store};
 use snapgov::synthetic_feed::FeedSpec;
 use std::time::Instant;
+
+#[path = "common/steps.rs"]
+mod steps;
+use steps::StepTimes;
 
 fn env_var(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -309,35 +313,5 @@ impl Figure {
                 "missed"
             }
         )
-    }
-}
-
-/// Each rollback step's time (from its start to its end).
-#[derive(Default)]
-struct StepTimes(std::cell::RefCell<Vec<(String, Instant, Option<f64>)>>);
-
-impl Observer for StepTimes {
-    fn on(&self, e: &StepEvent) {
-        let mut v = self.0.borrow_mut();
-        match e {
-            StepEvent::Started(s) => v.push((format!("{s:?}"), Instant::now(), None)),
-            StepEvent::Done(_) => {
-                if let Some(last) = v.last_mut() {
-                    last.2 = Some(secs(last.1));
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-impl StepTimes {
-    fn report(&self) -> String {
-        let v = self.0.borrow();
-        let parts: Vec<String> = v
-            .iter()
-            .map(|(s, _, d)| format!("{s} {:.3} s", d.unwrap_or(f64::NAN)))
-            .collect();
-        parts.join(", ")
     }
 }

@@ -14,12 +14,16 @@ use chrono::{Duration, TimeZone, Utc};
 use snapgov::config::Config;
 use snapgov::ingest::Format;
 use snapgov::ops::import::{import, ImportRequest, Input};
-use snapgov::ops::rollback::{execute, plan, Quiet, Target};
+use snapgov::ops::rollback::{execute, plan, Target};
 use snapgov::ops::{Clock, Env, NoProgress};
 use snapgov::store::{Location, OpenMode, Store};
 use snapgov::synthetic_feed::FeedSpec;
 use std::path::Path;
 use std::time::Instant;
+
+#[path = "common/steps.rs"]
+mod steps;
+use steps::StepTimes;
 
 fn secs(t: Instant) -> f64 {
     t.elapsed().as_secs_f64()
@@ -63,6 +67,18 @@ fn run(location: Location, feeds: &[&Path], label: &str) -> Figures {
         fig.dry_run,
         p.diff.total()
     );
+    // Its parts, and the same again on a warm cache (the figure is the first).
+    let t = Instant::now();
+    let v = snapgov::ops::snapshots::verify(&store, p.to.id.as_str()).expect("verify");
+    println!(
+        "{label}:   verify target alone: {:.3} s, {}",
+        secs(t),
+        v.status
+    );
+    let t = Instant::now();
+    plan(&mut store, "syft", &Target::Previous, 10).expect("plan");
+    println!("{label}:   dry run again: {:.3} s", secs(t));
+    let steps = StepTimes::default();
     let t = Instant::now();
     let r = execute(
         &mut store,
@@ -71,7 +87,7 @@ fn run(location: Location, feeds: &[&Path], label: &str) -> Figures {
         &Target::Previous,
         None,
         "bench",
-        &Quiet,
+        &steps,
     )
     .expect("rollback");
     fig.rollback = secs(t);
@@ -79,6 +95,7 @@ fn run(location: Location, feeds: &[&Path], label: &str) -> Figures {
         "{label}: full rollback: {:.3} s, {} records affected",
         fig.rollback, r.records_affected
     );
+    println!("{label}:   by step: {}", steps.report());
     fig
 }
 
