@@ -199,20 +199,19 @@ pub fn diff(
     // The first record ids (old, new) of each group, for the samples.
     type Firsts = BTreeMap<Change, Vec<(Option<i64>, Option<i64>)>>;
     let mut firsts: Firsts = BTreeMap::new();
-    store.diff(from.0, to.0, |e| {
-        let (change, meta_id) = match (e.old, e.new) {
-            (None, Some(n)) => (Change::Added, n),
-            (Some(o), None) => (Change::Removed, o),
-            (Some(_), Some(n)) => (Change::Changed, n),
+    store.diff_meta(from.0, to.0, |e, kind, sev| {
+        let change = match (e.old, e.new) {
+            (None, Some(_)) => Change::Added,
+            (Some(_), None) => Change::Removed,
+            (Some(_), Some(_)) => Change::Changed,
             (None, None) => return Ok(()),
         };
-        let (kind, sev) = store.record_meta(meta_id)?;
         let c = match change {
             Change::Added => &mut s.added,
             Change::Removed => &mut s.removed,
             Change::Changed => &mut s.changed,
         };
-        c.add(&kind, sev.as_deref());
+        c.add(kind, sev);
         let v = firsts.entry(change).or_default();
         if v.len() < sample {
             v.push((e.old, e.new));
@@ -251,7 +250,7 @@ pub fn items(
     let mut seen = 0usize;
     let text = filter.text.as_ref().map(|t| t.to_lowercase());
     let mut done = false;
-    store.diff(from, to, |e| {
+    store.diff_meta(from, to, |e, kind, sev| {
         if done {
             return Ok(());
         }
@@ -263,16 +262,10 @@ pub fn items(
         if filter.change.is_some_and(|c| c != change) {
             return Ok(());
         }
-        let meta_id = e.new.or(e.old).expect("one side exists");
-        if filter.kind.is_some() || filter.severity.is_some() {
-            let (kind, sev) = store.record_meta(meta_id)?;
-            if filter.kind.is_some_and(|k| k.as_str() != kind)
-                || filter
-                    .severity
-                    .is_some_and(|s| Some(s.as_str()) != sev.as_deref())
-            {
-                return Ok(());
-            }
+        if filter.kind.is_some_and(|k| k.as_str() != kind)
+            || filter.severity.is_some_and(|s| Some(s.as_str()) != sev)
+        {
+            return Ok(());
         }
         let it = item(store, change, e.old, e.new)
             .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;

