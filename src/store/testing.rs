@@ -101,4 +101,27 @@ mod tests {
             assert_eq!(s.version().unwrap(), crate::store::schema_version());
         }
     }
+
+    /// Statements whose text names values (a snapshot's chain, a cursor)
+    /// are prepared once each: a long-lived connection (`serve`, a seeding
+    /// run) must not keep every one on the server, where each is walked at
+    /// every catalog change (imports slowed from 114/s to under 10/s).
+    #[test]
+    fn a_connection_keeps_a_bounded_number_of_prepared_statements() {
+        let s = scratch();
+        let Some(pg) = s.db().pg() else {
+            return;
+        };
+        for i in 0..2_000 {
+            pg.query(&format!("SELECT {i}::BIGINT"), &[]).unwrap();
+        }
+        let rows = pg
+            .query("SELECT count(*) FROM pg_prepared_statements", &[])
+            .unwrap();
+        let kept: i64 = rows[0].get(0);
+        assert!(
+            kept <= crate::store::pg::STATEMENT_CACHE as i64 + 1,
+            "{kept} statements prepared on the server"
+        );
+    }
 }
