@@ -104,7 +104,7 @@ pub(super) struct PgBulk<'a> {
 impl<'a> PgBulk<'a> {
     pub(super) fn new(pg: &'a PgConn) -> Result<Self> {
         pg.batch(
-            "CREATE TEMP TABLE IF NOT EXISTS snapgov_incoming (ord BIGINT NOT NULL, ident BYTEA NOT NULL, hash BYTEA NOT NULL, kind TEXT NOT NULL, severity TEXT, subject TEXT NOT NULL, body TEXT NOT NULL); TRUNCATE snapgov_incoming",
+            "CREATE TEMP TABLE IF NOT EXISTS snapgov_incoming (ord BIGINT NOT NULL, ident BYTEA NOT NULL, hash BYTEA NOT NULL, kind TEXT NOT NULL, severity TEXT, subject TEXT NOT NULL, body TEXT NOT NULL) ON COMMIT DELETE ROWS; DELETE FROM snapgov_incoming",
         )?;
         let empty = pg
             .query("SELECT NOT EXISTS (SELECT 1 FROM records)", p![])?
@@ -309,7 +309,8 @@ fn write_staged(db: Db<'_>, snapshot: i64) -> Result<()> {
         )?;
         pg_tune::analyze_new_key(pg, "snapshot_records", members)?;
     }
-    pg.batch("TRUNCATE snapgov_incoming")
+    // Emptied in place by the commit (see `pg_tune`'s notes).
+    Ok(())
 }
 
 /// Writes the staged members of `snapshot` as a delta from `base`'s, if
@@ -318,7 +319,7 @@ fn write_delta(db: Db<'_>, snapshot: i64, base: i64, budget: u64) -> Result<bool
     let pg = db.pg().expect("PostgreSQL's writer");
     let base_sql = super::chain::members_sql(&super::chain::layers(db, base)?);
     pg.batch(
-        "CREATE TEMP TABLE IF NOT EXISTS snapgov_delta (ident BYTEA PRIMARY KEY, record BIGINT NOT NULL); TRUNCATE snapgov_delta",
+        "CREATE TEMP TABLE IF NOT EXISTS snapgov_delta (ident BYTEA PRIMARY KEY, record BIGINT NOT NULL) ON COMMIT DELETE ROWS; DELETE FROM snapgov_delta",
     )?;
     let changed = pg.exec(
         &format!("INSERT INTO snapgov_delta (ident, record) SELECT i.ident, r.id FROM snapgov_incoming i JOIN records r ON r.hash = i.hash LEFT JOIN ({base_sql}) b ON b.ident = i.ident WHERE b.record IS DISTINCT FROM r.id"),
