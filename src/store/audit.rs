@@ -168,25 +168,12 @@ pub trait AuditReads: Queries {
     }
 
     fn audit_walk_rows(&self, mut f: impl FnMut(u64, &AuditRow<'_>) -> Result<bool>) -> Result<()> {
-        /// Why the walk ended early: the caller had seen enough, or an error.
-        enum Stop {
-            Enough,
-            Failed(StoreError),
-        }
-        impl From<StoreError> for Stop {
-            fn from(e: StoreError) -> Self {
-                Stop::Failed(e)
-            }
-        }
+        use super::audit_pipe::Stop;
         let r = self.db().each(
             &format!("SELECT {COLUMNS} FROM audit ORDER BY seq ASC"),
             p![],
             |r| {
-                // A row the chain cannot be read from is a broken chain.
-                let (seq, row) = row_of(r).map_err(|e| match e {
-                    StoreError::Corrupt(_) => e,
-                    other => StoreError::Corrupt(other.to_string()),
-                })?;
+                let (seq, row) = row_of(r).map_err(super::audit_pipe::broken)?;
                 if f(seq, &row)? {
                     Ok(())
                 } else {
@@ -194,10 +181,7 @@ pub trait AuditReads: Queries {
                 }
             },
         );
-        match r {
-            Ok(()) | Err(Stop::Enough) => Ok(()),
-            Err(Stop::Failed(e)) => Err(e),
-        }
+        r.or_else(Stop::into_result)
     }
 
     /// The last record's sequence number and hash.

@@ -76,8 +76,8 @@ impl Batch {
     }
 }
 
-/// Why the reading ended early.
-enum Stop {
+/// Why a walk's reading ended early: the walk had seen enough, or an error.
+pub(super) enum Stop {
     Enough,
     Failed(StoreError),
 }
@@ -85,6 +85,24 @@ enum Stop {
 impl From<StoreError> for Stop {
     fn from(e: StoreError) -> Self {
         Stop::Failed(e)
+    }
+}
+
+impl Stop {
+    /// The walk's outcome: seeing enough is success.
+    pub(super) fn into_result(self) -> Result<()> {
+        match self {
+            Stop::Enough => Ok(()),
+            Stop::Failed(e) => Err(e),
+        }
+    }
+}
+
+/// A row the chain cannot be read from is a broken chain.
+pub(super) fn broken(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Corrupt(_) => e,
+        other => StoreError::Corrupt(other.to_string()),
     }
 }
 
@@ -119,11 +137,7 @@ pub(super) fn walk_rows<Q: Queries + ?Sized>(
             if enough.load(Ordering::Relaxed) {
                 return Err(Stop::Enough);
             }
-            // A row the chain cannot be read from is a broken chain.
-            cur.push(r).map_err(|e| match e {
-                StoreError::Corrupt(_) => e,
-                other => StoreError::Corrupt(other.to_string()),
-            })?;
+            cur.push(r).map_err(broken)?;
             if cur.rows.len() >= BATCH_ROWS {
                 let next = back_rx.try_recv().unwrap_or_default();
                 if tx.send(std::mem::replace(&mut cur, next)).is_err() {
@@ -148,9 +162,6 @@ pub(super) fn walk_rows<Q: Queries + ?Sized>(
         if enough.load(Ordering::Relaxed) {
             return Ok(());
         }
-        match read {
-            Ok(()) | Err(Stop::Enough) => Ok(()),
-            Err(Stop::Failed(e)) => Err(e),
-        }
+        read.or_else(Stop::into_result)
     })
 }
