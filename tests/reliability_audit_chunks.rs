@@ -188,6 +188,19 @@ fn an_unreadable_row_is_an_error_unless_an_earlier_record_already_failed() {
         &format!("{unreadable}; UPDATE audit SET user = 'mallory' WHERE seq = 1800"),
         edited("audit-1800"),
     );
+    // Two unreadable columns of one row: the same one is named as in the
+    // serial walk (the timestamp is read first).
+    check(
+        "unreadable timestamp and details at 2500",
+        &format!("{unreadable}; UPDATE audit SET timestamp = 'yesterday' WHERE seq = 2500"),
+        |s| {
+            assert!(
+                s.as_ref()
+                    .is_err_and(|e| e.contains("audit-2500: unreadable timestamp")),
+                "{s:?}"
+            );
+        },
+    );
 }
 
 /// A column that cannot be read at all (bytes where text must be) fails

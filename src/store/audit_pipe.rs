@@ -6,8 +6,10 @@
 
 use super::db::{p, R};
 use super::{Queries, Result, StoreError};
+use crate::domain::audit::canonical::is_canonical;
 use crate::domain::audit::row::{AuditRow, RowDetails};
 use crate::domain::time::parse_ts;
+use chrono::{DateTime, Utc};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
@@ -21,8 +23,19 @@ const TEXTS: usize = 9;
 #[derive(Default)]
 struct Batch {
     text: String,
-    /// seq, where each column ends in `text`, and which nullable ones are NULL.
-    rows: Vec<(i64, [usize; TEXTS], [bool; 2])>,
+    rows: Vec<Copied>,
+}
+
+/// One row: where each column ends in the batch's text, which nullable ones
+/// are NULL, and what the reading side already made of two of them (it has
+/// the time to spare: the walk is the longer of the two).
+struct Copied {
+    seq: i64,
+    ends: [usize; TEXTS],
+    null: [bool; 2],
+    /// `None` if the stored timestamp does not parse.
+    timestamp: Option<DateTime<Utc>>,
+    canonical_details: bool,
 }
 
 impl Batch {
@@ -30,6 +43,7 @@ impl Batch {
         let seq = r.i64(0)?;
         let mut ends = [0; TEXTS];
         let mut null = [false; 2];
+        let (mut timestamp, mut canonical_details) = (None, false);
         for (i, end) in ends.iter_mut().enumerate() {
             let col = i + 1;
             let s = if col >= 8 {
@@ -39,10 +53,21 @@ impl Batch {
             } else {
                 r.str(col)?
             };
+            match i {
+                2 => timestamp = parse_ts(s).ok(),
+                4 => canonical_details = is_canonical(s),
+                _ => {}
+            }
             self.text.push_str(s);
             *end = self.text.len();
         }
-        self.rows.push((seq, ends, null));
+        self.rows.push(Copied {
+            seq,
+            ends,
+            null,
+            timestamp,
+            canonical_details,
+        });
         Ok(())
     }
 
@@ -50,24 +75,31 @@ impl Batch {
     /// once `f` has seen enough.
     fn walk(&self, f: &mut impl FnMut(u64, &AuditRow<'_>) -> Result<bool>) -> Result<bool> {
         let mut start = 0;
-        for (seq, ends, null) in &self.rows {
+        for c in &self.rows {
+            let (seq, ends, null) = (c.seq, &c.ends, &c.null);
             let col = |i: usize| {
                 let from = if i == 0 { start } else { ends[i - 1] };
                 &self.text[from..ends[i]]
             };
             let bad = |what: &str| StoreError::Corrupt(format!("audit-{seq}: unreadable {what}"));
+            // In `row_of`'s order: the timestamp is checked first.
+            let timestamp = c.timestamp.ok_or_else(|| bad("timestamp"))?;
+            let details = match c.canonical_details {
+                true => RowDetails::Canonical(col(4)),
+                false => RowDetails::parse(col(4)).map_err(|_| bad("details"))?,
+            };
             let row = AuditRow {
                 id: col(0),
                 event: col(1),
-                timestamp: parse_ts(col(2)).map_err(|_| bad("timestamp"))?,
+                timestamp,
                 user: col(3),
-                details: RowDetails::parse(col(4)).map_err(|_| bad("details"))?,
+                details,
                 hash: col(5),
                 prev_hash: col(6),
                 tool: (!null[0]).then(|| col(7)),
                 snapshot_id: (!null[1]).then(|| col(8)),
             };
-            if !f(*seq as u64, &row)? {
+            if !f(seq as u64, &row)? {
                 return Ok(false);
             }
             start = ends[TEXTS - 1];
