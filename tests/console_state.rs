@@ -27,6 +27,13 @@ fn audit_count(d: &Driver) -> u64 {
     store.audit_count().unwrap()
 }
 
+/// Overview → syft → `r` → verified target → preview → the reason field.
+fn to_reason(d: &mut Driver) {
+    to_preview(d);
+    d.key(KeyCode::Enter);
+    assert!(matches!(d.app.wizard.step, WizardStep::Reason));
+}
+
 /// Overview → syft → `r` → verified target → preview.
 fn to_preview(d: &mut Driver) {
     d.keys("jjr").key(KeyCode::Enter).key(KeyCode::Enter);
@@ -63,11 +70,7 @@ fn escape_then_a_key_arriving_together_is_both_keys() {
     assert!(d.quit, "Escape, then q at the top level, quits");
 
     let mut d = Driver::demo(120, 40);
-    d.keys("jjr")
-        .key(KeyCode::Enter)
-        .key(KeyCode::Enter)
-        .key(KeyCode::Enter);
-    assert!(matches!(d.app.wizard.step, WizardStep::Reason));
+    to_reason(&mut d);
     d.keys("ab");
     alt(&mut d, 'q');
     assert!(
@@ -90,11 +93,7 @@ fn q_quits_only_at_the_top_and_ctrl_c_always() {
     assert!(d.quit, "q quits at the top level");
 
     let mut d = Driver::demo(120, 40);
-    d.keys("jjr")
-        .key(KeyCode::Enter)
-        .key(KeyCode::Enter)
-        .key(KeyCode::Enter);
-    assert!(matches!(d.app.wizard.step, WizardStep::Reason));
+    to_reason(&mut d);
     d.keys("q1");
     assert_eq!(
         d.app.wizard.reason.text(),

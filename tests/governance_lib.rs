@@ -45,6 +45,31 @@ fn import_file(store: &mut Store, env: &Env, tool: &str, path: &Path) -> String 
         .to_string()
 }
 
+/// Three daily imports of `tool` (seeds 1 to 3, each churned from the
+/// last); their snapshot ids.
+fn import_days(
+    store: &mut Store,
+    dir: &Path,
+    cfg: &Config,
+    tool: &str,
+    format: Format,
+    packages: u64,
+    churn_permille: u64,
+) -> Vec<String> {
+    (0..3)
+        .map(|d| {
+            let spec = FeedSpec {
+                packages,
+                seed: d + 1,
+                churn_permille,
+                ..Default::default()
+            };
+            let f = feed(dir, "f.json", format, &spec);
+            import_file(store, &env_at(cfg, day(d as i64)), tool, &f)
+        })
+        .collect()
+}
+
 /// Identity → (record hash, kind, severity), merged as the contract says.
 fn independent(path: &Path) -> BTreeMap<IdentKey, ([u8; 32], String, Option<String>)> {
     common::parse_merged(path)
@@ -296,26 +321,15 @@ fn a_rollback_from_an_expired_snapshot_restores_service_and_keeps_it_expired() {
     let cfg = Config::default();
     let db = TestDb::new(dir.path());
     let mut store = db.open(OpenMode::ReadWrite);
-    let mut ids = Vec::new();
-    for d in 0..3 {
-        let f = feed(
-            dir.path(),
-            "f.json",
-            Format::Cyclonedx,
-            &FeedSpec {
-                packages: 30,
-                seed: d + 1,
-                churn_permille: 100,
-                ..Default::default()
-            },
-        );
-        ids.push(import_file(
-            &mut store,
-            &env_at(&cfg, day(d as i64)),
-            "cdx",
-            &f,
-        ));
-    }
+    let ids = import_days(
+        &mut store,
+        dir.path(),
+        &cfg,
+        "cdx",
+        Format::Cyclonedx,
+        30,
+        100,
+    );
     ops::expire::expire(&mut store, &env_at(&cfg, day(3)), &ids[2], "bad data").unwrap();
     let e = read_all(&mut store, &env_at(&cfg, day(3)), "cdx").unwrap_err();
     assert_eq!(e.exit_code(), 4);
@@ -483,26 +497,15 @@ fn the_restore_check_hashes_the_active_data_from_the_verified_content_hashes() {
     let cfg = Config::default();
     let db = TestDb::new(dir.path());
     let mut store = db.open(OpenMode::ReadWrite);
-    let mut ids = Vec::new();
-    for d in 0..3 {
-        let f = feed(
-            dir.path(),
-            "f.json",
-            Format::SyftJson,
-            &FeedSpec {
-                packages: 6_000,
-                seed: d + 1,
-                churn_permille: 20,
-                ..Default::default()
-            },
-        );
-        ids.push(import_file(
-            &mut store,
-            &env_at(&cfg, day(d as i64)),
-            "syft",
-            &f,
-        ));
-    }
+    let ids = import_days(
+        &mut store,
+        dir.path(),
+        &cfg,
+        "syft",
+        Format::SyftJson,
+        6_000,
+        20,
+    );
     let key = store.tool_key_of("syft").unwrap().unwrap();
     for id in &ids {
         let (snap, pk) = store.get_snapshot_pk(id).unwrap().unwrap();

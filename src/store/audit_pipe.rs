@@ -5,16 +5,14 @@
 //! serial walk, so its findings are the same (issue 14).
 
 use super::db::{p, R};
+use super::pipe;
 use super::{Queries, Result, StoreError};
 use crate::domain::audit::canonical::is_canonical;
 use crate::domain::audit::row::{AuditRow, RowDetails};
 use crate::domain::time::parse_ts;
 use chrono::{DateTime, Utc};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 
 const BATCH_ROWS: usize = 2048;
-const IN_FLIGHT: usize = 3;
 /// Text columns after `seq`: id, event, timestamp, user, details, hash,
 /// prev_hash, then the nullable tool and snapshot_id.
 const TEXTS: usize = 9;
@@ -108,6 +106,16 @@ impl Batch {
     }
 }
 
+impl pipe::Batch for Batch {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+    fn clear(&mut self) {
+        self.text.clear();
+        self.rows.clear();
+    }
+}
+
 /// Why a walk's reading ended early: the walk had seen enough, or an error.
 pub(super) enum Stop {
     Enough,
@@ -146,54 +154,35 @@ pub(super) fn walk_rows<Q: Queries + ?Sized>(
     f: impl FnMut(u64, &AuditRow<'_>) -> Result<bool> + Send,
 ) -> Result<()> {
     let mut f = f;
-    let enough = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        let (tx, rx) = mpsc::sync_channel::<Batch>(IN_FLIGHT);
-        let (back_tx, back_rx) = mpsc::channel::<Batch>();
-        let enough = &enough;
-        let worker = s.spawn(move || -> Result<()> {
-            for mut b in rx {
-                let go_on = b.walk(&mut f);
-                if !matches!(go_on, Ok(true)) {
-                    enough.store(true, Ordering::Relaxed);
-                    return go_on.map(|_| ());
-                }
-                b.text.clear();
-                b.rows.clear();
-                let _ = back_tx.send(b);
+    // The walk's error, if it ended on one.
+    let mut failed = None;
+    let (read, stopped) = pipe::run(
+        |b: &Batch| match b.walk(&mut f) {
+            Ok(go_on) => go_on,
+            Err(e) => {
+                failed = Some(e);
+                false
             }
-            Ok(())
-        });
-        let mut cur = Batch::default();
-        let read = q.db().each(sql, p![], |r| {
-            if enough.load(Ordering::Relaxed) {
-                return Err(Stop::Enough);
-            }
-            cur.push(r).map_err(broken)?;
-            if cur.rows.len() >= BATCH_ROWS {
-                let next = back_rx.try_recv().unwrap_or_default();
-                if tx.send(std::mem::replace(&mut cur, next)).is_err() {
+        },
+        |h| {
+            q.db().each(sql, p![], |r| {
+                h.cur.push(r).map_err(broken)?;
+                // Refused once the walk has stopped: the rest is not read.
+                if h.cur.rows.len() >= BATCH_ROWS && !h.send() {
                     return Err(Stop::Enough);
                 }
-            }
-            Ok(())
-        });
-        if !cur.rows.is_empty() {
-            let _ = tx.send(cur);
-        }
-        drop(tx);
-        let walked = worker.join().map_err(|_| {
-            StoreError::Backend(
-                "the audit walk's thread failed (a bug); nothing was changed".into(),
-            )
-        })?;
-        // The walk's own outcome comes first: it is about earlier rows than
-        // anything the reader met after them, and once it had seen enough
-        // the reader's later rows do not count.
-        walked?;
-        if enough.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        read.or_else(Stop::into_result)
-    })
+                Ok(())
+            })
+        },
+    )?;
+    // The walk's own outcome comes first: it is about earlier rows than
+    // anything the reader met after them, and once it had seen enough the
+    // reader's later rows do not count.
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if stopped {
+        return Ok(());
+    }
+    read.or_else(Stop::into_result)
 }

@@ -16,6 +16,7 @@ pub mod holds;
 mod location;
 #[doc(hidden)]
 pub mod pg;
+mod pipe;
 pub mod records;
 mod runs;
 mod schema;

@@ -7,23 +7,19 @@ use super::hash::{class_columns, class_of, count_into, HashAcc, RecordsSummary};
 use super::reads::{BadRecord, ContentHashes, DiffSide};
 use crate::domain::record::{record_hash, IdentKey, NormalizedRecord, RecordHash};
 use crate::domain::snapshot::RecordStats;
+use crate::store::pipe::{self, Handoff};
 use crate::store::{Result, StoreError};
-use std::sync::mpsc;
 
 /// A batch goes to the hashing thread once it holds this many rows...
 const BATCH_ROWS: usize = 4096;
 /// ...or this many bytes (a record body may be large).
 const BATCH_BYTES: usize = 2 << 20;
-/// Batches in flight: enough that neither side waits on the other's
-/// hiccups, few enough that memory stays a few MB.
-const IN_FLIGHT: usize = 3;
-
 /// Re-hashes what `read` feeds (`members` records), on a second thread
 /// where there is a second core.
 pub(super) fn run(
     members: usize,
     deep: bool,
-    read: impl FnOnce(&mut Feed) -> Result<()>,
+    read: impl FnOnce(&mut Feed<'_>) -> Result<()>,
 ) -> Result<Rehash> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     // Small sides are not worth a thread.
@@ -35,68 +31,35 @@ pub(super) fn run(
         };
         return Ok(re);
     }
-    std::thread::scope(|s| {
-        let (tx, rx) = mpsc::sync_channel::<Batch>(IN_FLIGHT);
-        let (back_tx, back_rx) = mpsc::channel::<Batch>();
-        let worker = s.spawn(move || {
-            let mut re = Rehash::new(members, deep);
-            for mut b in rx {
-                b.visit_all(&mut re);
-                b.clear();
-                // The reader may be gone (it failed); the batch is then dropped.
-                let _ = back_tx.send(b);
-            }
-            re
-        });
-        let mut feed = Feed::Threaded {
-            cur: Batch::default(),
-            tx,
-            back: back_rx,
-        };
-        let read = read(&mut feed);
-        feed.flush();
-        // Closing the channel ends the worker's loop.
-        drop(feed);
-        let re = worker.join().map_err(|_| {
-            StoreError::Backend("the re-hashing thread failed (a bug); nothing was changed".into())
-        })?;
-        read.map(|()| re)
-    })
+    let mut re = Rehash::new(members, deep);
+    let (read, _) = pipe::run(
+        |b: &Batch| {
+            b.visit_all(&mut re);
+            true
+        },
+        |h| read(&mut Feed::Threaded(h)),
+    )?;
+    read.map(|()| re)
 }
 
 /// Where the reading side puts each record.
-pub(super) enum Feed {
+pub(super) enum Feed<'h> {
     Inline(Rehash),
-    Threaded {
-        cur: Batch,
-        tx: mpsc::SyncSender<Batch>,
-        back: mpsc::Receiver<Batch>,
-    },
+    Threaded(&'h mut Handoff<Batch>),
 }
 
-impl Feed {
+impl Feed<'_> {
     /// One record filed under `ident`.
     pub(super) fn push(&mut self, r: &Stored<'_>, ident: IdentKey) {
         match self {
             Feed::Inline(re) => re.visit(r, ident),
-            Feed::Threaded { cur, .. } => {
-                cur.push(r, ident);
-                if cur.rows.len() >= BATCH_ROWS || cur.bytes.len() >= BATCH_BYTES {
-                    self.flush();
+            Feed::Threaded(h) => {
+                h.cur.push(r, ident);
+                if h.cur.rows.len() >= BATCH_ROWS || h.cur.bytes.len() >= BATCH_BYTES {
+                    // Refused only once the worker is gone; `run` reports it.
+                    h.send();
                 }
             }
-        }
-    }
-
-    fn flush(&mut self) {
-        if let Feed::Threaded { cur, tx, back } = self {
-            if cur.rows.is_empty() {
-                return;
-            }
-            let next = back.try_recv().unwrap_or_default();
-            let full = std::mem::replace(cur, next);
-            // Only a worker that panicked stops receiving; `run` reports it.
-            let _ = tx.send(full);
         }
     }
 }
@@ -160,7 +123,12 @@ impl Batch {
             start = row.ends[4];
         }
     }
+}
 
+impl pipe::Batch for Batch {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
     fn clear(&mut self) {
         self.bytes.clear();
         self.rows.clear();

@@ -1,0 +1,74 @@
+//! Reading on this thread while a second thread works on what was read:
+//! rows go across in batches that come back emptied and are filled again,
+//! so nothing is allocated per row (verification's re-hash, the audit
+//! walk; issue 14).
+
+use super::{Result, StoreError};
+use std::sync::mpsc;
+
+/// Batches in flight: enough that neither side waits on the other's
+/// hiccups, few enough that memory stays a few MB.
+const IN_FLIGHT: usize = 3;
+
+/// A batch of copied rows.
+pub(crate) trait Batch: Default + Send {
+    fn len(&self) -> usize;
+    fn clear(&mut self);
+}
+
+/// The reading side's end: the batch being filled, and the way across.
+pub(crate) struct Handoff<B> {
+    pub cur: B,
+    tx: mpsc::SyncSender<B>,
+    back: mpsc::Receiver<B>,
+}
+
+impl<B: Batch> Handoff<B> {
+    /// Sends the batch being filled across and starts an emptied one;
+    /// `false` once the working side has stopped taking batches.
+    pub fn send(&mut self) -> bool {
+        if self.cur.len() == 0 {
+            return true;
+        }
+        let next = self.back.try_recv().unwrap_or_default();
+        self.tx.send(std::mem::replace(&mut self.cur, next)).is_ok()
+    }
+}
+
+/// Runs `read` on this thread and `work` on a second one, batch by batch in
+/// the order they were sent; `work` returning `false` stops it (the reader
+/// then finds `send` refused). Returns what `read` returned, and whether
+/// `work` stopped before the end.
+pub(crate) fn run<B: Batch, T>(
+    mut work: impl FnMut(&B) -> bool + Send,
+    read: impl FnOnce(&mut Handoff<B>) -> T,
+) -> Result<(T, bool)> {
+    std::thread::scope(|s| {
+        let (tx, rx) = mpsc::sync_channel::<B>(IN_FLIGHT);
+        let (back_tx, back) = mpsc::channel::<B>();
+        let worker = s.spawn(move || {
+            for mut b in rx {
+                if !work(&b) {
+                    return true;
+                }
+                b.clear();
+                // The reader may be gone (it failed); the batch is then dropped.
+                let _ = back_tx.send(b);
+            }
+            false
+        });
+        let mut h = Handoff {
+            cur: B::default(),
+            tx,
+            back,
+        };
+        let out = read(&mut h);
+        h.send();
+        // Closing the channel ends the worker's loop.
+        drop(h);
+        let stopped = worker.join().map_err(|_| {
+            StoreError::Backend("a worker thread failed (a bug); nothing was changed".into())
+        })?;
+        Ok((out, stopped))
+    })
+}
