@@ -474,3 +474,67 @@ fn the_demo_builds_a_store_with_history() {
         .any(|s| s["state"] == "failed"));
     sb.ok(&["ingest", "audit", "verify"]);
 }
+
+/// A syft feed of `packages` packages whose first two packages are listed
+/// again at its end with another location, so merging spans the whole feed.
+fn feed_with_late_duplicates(sb: &Sandbox, name: &str, packages: u64) -> std::path::PathBuf {
+    let path = sb.feed(name, Format::SyftJson, &spec(packages, 1));
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let artifacts = doc["artifacts"].as_array_mut().unwrap();
+    for i in 0..2 {
+        let mut again = artifacts[i].clone();
+        again["id"] = serde_json::json!(format!("again-{i}"));
+        again["locations"] = serde_json::json!([{"path": format!("/late/{i}")}]);
+        artifacts.push(again);
+    }
+    std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn a_large_feed_is_written_whole_and_merged_across_the_parsers_batches() {
+    let sb = Sandbox::new();
+    // Several thousand records: the parser hands them to the writer in
+    // batches of hundreds, and the duplicates arrive batches after the
+    // records they merge into.
+    let feed = feed_with_late_duplicates(&sb, "big.json", 6_000);
+    let merged = common::parse_merged(&feed);
+    assert_eq!(merged.len(), 6_000);
+    let expected =
+        snapgov::store::records::normalized_hash_of(&merged.values().cloned().collect::<Vec<_>>());
+    let r = sb.json(&import_args("syft", &[], feed.to_str().unwrap()))["import"].clone();
+    assert_eq!(r["recordsReceived"], 6_002, "{r}");
+    assert_eq!(r["recordsMerged"], 2, "{r}");
+    let id = sb.active_id("syft");
+    let snap = sb.snapshot(&id);
+    assert_eq!(snap["recordCount"], 6_000);
+    assert_eq!(snap["normalizedHash"], expected.as_str());
+    sb.ok(&["ingest", "verify", &id]);
+}
+
+#[test]
+fn a_record_over_the_size_limit_is_refused_by_its_number_and_nothing_is_kept() {
+    let sb = Sandbox::with_config("[limits]\nmax_record_bytes = 2048\n");
+    let good = sb.feed("good.json", Format::SyftJson, &spec(50, 1));
+    sb.ok(&["ingest", "import", "--tool", "syft", good.to_str().unwrap()]);
+    // Record 4,500 of 5,000 (far past the first batch) is too large.
+    let path = sb.feed("huge.json", Format::SyftJson, &spec(5_000, 2));
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    doc["artifacts"][4_499]["name"] = serde_json::json!("n".repeat(3_000));
+    std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let before = sb.dump();
+    let r = sb.run(&["ingest", "import", "--tool", "syft", path.to_str().unwrap()]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    for needle in ["huge.json", "record 4500", "max_record_bytes"] {
+        assert!(r.stderr.contains(needle), "lacks `{needle}`: {}", r.stderr);
+    }
+    let after = sb.dump();
+    for ((t, b), (_, a)) in before.iter().zip(&after) {
+        if DATA_TABLES.contains(&t.as_str()) {
+            assert_eq!(a, b, "table {t} changed");
+        }
+    }
+    assert_eq!(sb.active_id("syft"), "syft-20251204T120000Z-001");
+}
