@@ -16,7 +16,7 @@ pub mod holds;
 mod location;
 #[doc(hidden)]
 pub mod pg;
-mod pipe;
+pub(crate) mod pipe;
 pub mod records;
 mod runs;
 mod schema;
@@ -37,8 +37,8 @@ pub mod prelude {
 
 pub use audit::AuditFilter;
 pub use records::{
-    BadRecord, ContentHashes, DiffEntry, DiffSide, RecordFilter, RecordWriter, RecordsSummary,
-    Written,
+    BadRecord, ContentHashes, DiffEntry, DiffSide, ReadyRecord, RecordFilter, RecordWriter,
+    RecordsSummary, Written,
 };
 pub use snapshots::{SnapshotFilter, ToolRow};
 

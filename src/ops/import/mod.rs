@@ -6,6 +6,7 @@
 //! so the attempt stays visible.
 
 mod failure;
+mod parse;
 mod prepare;
 mod write;
 

@@ -13,11 +13,10 @@ use crate::domain::snapshot::{
     check_feed_size, FeedSizeRefusal, Snapshot, SnapshotId, SnapshotState, MAX_SEQ,
 };
 use crate::domain::time::fmt_ts;
-use crate::ingest::{self, Format, IngestError};
 use crate::ops::{fault, OpError, Progress};
 use crate::store::records::RecordReads;
 use crate::store::snapshots::SnapshotReads;
-use crate::store::{RecordWriter, WriteTx};
+use crate::store::WriteTx;
 use chrono::{DateTime, Utc};
 
 fn fault_point(step: &'static str) -> std::result::Result<(), Failure> {
@@ -82,7 +81,7 @@ pub(super) fn write_snapshot(
     let mut writer = tx.record_writer(pk)?;
     progress.set_message(&format!("importing {} as {}", req.tool, snap.id));
     for (file, format) in files.iter().zip(&ctx.formats) {
-        parse_into(
+        super::parse::parse_into(
             ctx,
             file,
             *format,
@@ -137,73 +136,6 @@ pub(super) fn write_snapshot(
         records_merged: merged,
         records_affected: affected,
     })
-}
-
-/// Parses one file into the record writer, and its metadata and warnings
-/// into the snapshot row.
-fn parse_into(
-    ctx: &ImportCtx<'_>,
-    file: &Prepared,
-    format: Format,
-    several: bool,
-    writer: &mut RecordWriter<'_>,
-    snap: &mut Snapshot,
-    progress: &dyn Progress,
-) -> std::result::Result<(), Failure> {
-    let limits = &ctx.env.config.limits;
-    let max_record = limits.max_record_bytes;
-    let push = |rec: crate::domain::record::NormalizedRecord| {
-        progress.inc(1);
-        if rec.text_len() as u64 > max_record {
-            return Err(IngestError::Invalid {
-                file: file.display.clone(),
-                path: format!("record {}", writer.received + 1),
-                message: format!(
-                    "the record holds {} bytes of text, over the limit of {max_record} (set [limits] max_record_bytes in the config to raise it)",
-                    rec.text_len()
-                ),
-            });
-        }
-        writer.add(&rec).map_err(|e| IngestError::Sink(Box::new(e)))
-    };
-    let mut sink = CountingSink {
-        push,
-        unknown: 0,
-        examples: Vec::new(),
-    };
-    let passes = Passes {
-        progress,
-        file,
-        count: std::cell::Cell::new(0),
-    };
-    let meta = ingest::parse_file_with_progress(
-        format,
-        &file.path,
-        &file.display,
-        limits,
-        &mut sink,
-        &passes,
-    )
-    .map_err(parse_failure)?;
-    let mut warnings = meta.warnings;
-    if sink.unknown > 0 {
-        warnings.push(format!(
-            "{} findings have a severity snapgov does not know ({}); they are filed as unknown",
-            sink.unknown,
-            sink.examples.join(", ")
-        ));
-    }
-    snap.tool_version = snap.tool_version.take().or(meta.tool_version);
-    snap.schema_version = snap.schema_version.take().or(meta.schema_version);
-    snap.generated_at = snap.generated_at.take().or(meta.generated_at);
-    for w in warnings {
-        snap.warnings.push(if several {
-            format!("{}: {w}", file.display)
-        } else {
-            w
-        });
-    }
-    Ok(())
 }
 
 /// The empty and shrink guards, worded for the refusal.
@@ -339,76 +271,6 @@ fn audit_import(
     Ok(())
 }
 
-/// Why a parse stopped, as the import sees it: the store's own error (with
-/// its kind: busy, read-only, disk full) when the record sink failed, else a
-/// refusal of the feed.
-fn parse_failure(e: IngestError) -> Failure {
-    match e {
-        IngestError::Sink(e) => match e.downcast::<crate::store::StoreError>() {
-            Ok(e) => Failure::Other(OpError::Store(*e)),
-            Err(e) => Failure::Other(OpError::invalid(e.to_string())),
-        },
-        other => Failure::Refused {
-            problem: super::refusal(&other),
-            written: false,
-        },
-    }
-}
-
-/// Tells the import's progress about each pass a parse makes over a file.
-struct Passes<'a> {
-    progress: &'a dyn Progress,
-    file: &'a Prepared,
-    count: std::cell::Cell<u32>,
-}
-
-impl ingest::ReadProgress for Passes<'_> {
-    fn pass(&self) {
-        let n = self.count.get() + 1;
-        self.count.set(n);
-        let name = match self.file.size {
-            Some(_) => self.file.display.as_str(),
-            None => "standard input",
-        };
-        let what = match n {
-            1 => format!("reading {name}"),
-            n => format!("reading {name} (pass {n})"),
-        };
-        self.progress.begin_pass(&what, self.file.size);
-    }
-    fn read(&self, n: u64) {
-        self.progress.advance(n);
-    }
-}
-
-/// The import's record sink: passes records on, and counts severity words
-/// the parsers did not know (with the first few, for the warning).
-struct CountingSink<F> {
-    push: F,
-    unknown: u64,
-    examples: Vec<String>,
-}
-
-impl<F> crate::ingest::RecordSink for CountingSink<F>
-where
-    F: FnMut(crate::domain::record::NormalizedRecord) -> std::result::Result<(), IngestError>,
-{
-    fn push(
-        &mut self,
-        record: crate::domain::record::NormalizedRecord,
-    ) -> std::result::Result<(), IngestError> {
-        (self.push)(record)
-    }
-
-    fn unknown_severity(&mut self, raw: &str) {
-        self.unknown += 1;
-        let word: String = raw.trim().chars().take(40).collect();
-        let word = format!("`{word}`");
-        if self.examples.len() < 3 && !self.examples.contains(&word) {
-            self.examples.push(word);
-        }
-    }
-}
 /// Where a backfill at `at` goes in the tool's history (the chain of
 /// previousSnapshot links from the active snapshot): its older neighbour
 /// (which becomes its predecessor) and its newer one (whose predecessor it
@@ -485,28 +347,5 @@ pub(super) fn started_snapshot(id: SnapshotId, ctx: &ImportCtx<'_>) -> Snapshot 
         failure_reason: None,
         state_changed_at: Some(ctx.now),
         stats: None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::StoreError;
-
-    /// A store failure while records are written keeps its kind through the
-    /// parser, so busy stays exit 5 (and HTTP 503), not a generic error.
-    #[test]
-    fn a_store_error_inside_the_parse_keeps_its_kind() {
-        let f = parse_failure(IngestError::Sink(Box::new(StoreError::Busy)));
-        let Failure::Other(e) = f else {
-            panic!("a store error is not a refusal of the feed");
-        };
-        assert!(matches!(e, OpError::Store(StoreError::Busy)), "{e:?}");
-        assert_eq!(e.exit_code(), 5);
-        let f = parse_failure(IngestError::Sink(Box::new(StoreError::ReadOnly)));
-        assert!(matches!(
-            f,
-            Failure::Other(OpError::Store(StoreError::ReadOnly))
-        ));
     }
 }

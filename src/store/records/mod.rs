@@ -26,4 +26,4 @@ mod writer;
 
 pub use hash::{normalized_hash_of, RecordsSummary};
 pub use reads::{BadRecord, ContentHashes, DiffEntry, DiffSide, RecordFilter, RecordReads};
-pub use writer::{RecordWriter, Written};
+pub use writer::{ReadyRecord, RecordWriter, Written};

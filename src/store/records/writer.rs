@@ -47,36 +47,55 @@ pub struct Written {
     pub capped: u64,
 }
 
-impl RecordWriter<'_> {
-    /// Adds one record (already canonicalized) to the snapshot.
-    pub fn add(&mut self, rec: &NormalizedRecord) -> Result<()> {
-        self.received += 1;
-        let capped;
-        let rec = if rec.locations.len().max(rec.licenses.len()) > MAX_SET_ITEMS
+/// A record made ready for the writer: its sets capped, its canonical body,
+/// content hash and identity. This is the writer's share of the work that
+/// needs no store, so an import does it on the thread that parses (issue 14).
+pub struct ReadyRecord {
+    rec: NormalizedRecord,
+    body: Vec<u8>,
+    entry: SumEntry,
+    capped: u64,
+}
+
+impl ReadyRecord {
+    pub fn new(mut rec: NormalizedRecord) -> ReadyRecord {
+        let over = rec.locations.len().max(rec.licenses.len()) > MAX_SET_ITEMS
             || rec
                 .vulnerability
                 .as_ref()
-                .is_some_and(|f| f.aliases.len() > MAX_SET_ITEMS)
-        {
-            let mut r = rec.clone();
-            self.capped_items += r.cap_sets();
-            capped = r;
-            &capped
-        } else {
-            rec
-        };
+                .is_some_and(|f| f.aliases.len() > MAX_SET_ITEMS);
+        let capped = if over { rec.cap_sets() } else { 0 };
         let body = rec.canonical_json();
-        let mut e = SumEntry {
+        let entry = SumEntry {
             ident: rec.ident_key(),
             hash: record_hash(&body),
-            class: class_of(rec),
+            class: class_of(&rec),
             rid: 0,
         };
-        match &mut self.sink {
-            Sink::Lite(l) => e.rid = l.record_id(&e.hash, rec, &body)?,
-            Sink::Pg(b) => b.push(self.received as i64, rec, e, body)?,
+        ReadyRecord {
+            rec,
+            body,
+            entry,
+            capped,
         }
-        self.summary.push(e)
+    }
+}
+
+impl RecordWriter<'_> {
+    /// Adds one record, made ready by [`ReadyRecord::new`], to the snapshot.
+    /// It is taken by reference so that it is freed where it was made.
+    pub fn add(&mut self, r: &mut ReadyRecord) -> Result<()> {
+        self.received += 1;
+        self.capped_items += r.capped;
+        let mut entry = r.entry;
+        match &mut self.sink {
+            Sink::Lite(l) => entry.rid = l.record_id(&entry.hash, &r.rec, &r.body)?,
+            Sink::Pg(b) => {
+                let body = std::mem::take(&mut r.body);
+                b.push(self.received as i64, &r.rec, entry, body)?
+            }
+        }
+        self.summary.push(entry)
     }
 }
 
