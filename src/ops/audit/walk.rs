@@ -2,7 +2,7 @@
 //! what the later checks compare gathered on the way.
 
 use super::checkpoint::Checkpoint;
-use super::replay::{record_import, Imported, Replay};
+use super::replay::{record_import, IdMap, Imported, Replay};
 use crate::domain::audit::details::AuditPurged;
 use crate::domain::audit::row::AuditRow;
 use crate::domain::audit::{
@@ -11,7 +11,6 @@ use crate::domain::audit::{
 use crate::ops::Result;
 use crate::store::prelude::*;
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
 
 /// What one walk of the chain found.
 pub(super) struct Walk {
@@ -20,7 +19,7 @@ pub(super) struct Walk {
     pub first_failure: Option<ChainBreak>,
     /// The last record checked.
     pub last: Option<(u64, String)>,
-    pub imports: HashMap<String, Imported>,
+    pub imports: IdMap<Imported>,
     /// The hash of the checkpoint's record, if the walk reached it.
     pub checkpoint_hit: Option<String>,
     /// The newest audit_purged record that attests the anchor.
@@ -66,6 +65,10 @@ impl Walk {
     }
 }
 
+/// Most snapshot entries reserved up front (about 50 MB); a longer trail
+/// grows the map as it goes.
+const MAX_RESERVE: u64 = 1 << 20;
+
 /// Walks the chain from its anchor until the first broken link. Returns
 /// what it found and how many records it checked.
 pub(super) fn walk_chain(
@@ -84,12 +87,17 @@ pub(super) fn walk_chain(
         anchor,
         first_failure: None,
         last: None,
-        imports: HashMap::new(),
+        imports: IdMap::default(),
         checkpoint_hit: None,
         attesting: None,
         first_kept: None,
         rp: Replay::default(),
     };
+    // Sized once from the trail's length (at most a snapshot per record)
+    // rather than grown by doubling, each doubling a rehash of every entry.
+    let head = store.audit_head()?.map_or(0, |h| h.0);
+    let records = (head + 1).saturating_sub(expected_seq);
+    w.rp.snapshots.reserve(records.min(MAX_RESERVE) as usize);
     store.audit_walk_rows_par(|seq, rec| {
         if seq != expected_seq && w.first_failure.is_none() {
             w.first_failure = Some(ChainBreak::Missing {
