@@ -30,6 +30,41 @@ impl pipe::Batch for Parsed {
     }
 }
 
+/// Where the parser puts each record: across to the writer's thread, or
+/// (where parsing stays on the writer's thread) to the writer in batches.
+enum Out<'h> {
+    Across(&'h mut Handoff<Parsed>),
+    Here(Parsed, &'h mut dyn FnMut(&mut Parsed) -> bool),
+}
+
+impl Out<'_> {
+    /// `false` once the writer has stopped taking records.
+    fn push(&mut self, r: ReadyRecord) -> bool {
+        match self {
+            Out::Across(h) => {
+                h.cur.0.push(r);
+                h.cur.0.len() < BATCH || h.send()
+            }
+            Out::Here(b, _) => {
+                b.0.push(r);
+                b.0.len() < BATCH || self.flush()
+            }
+        }
+    }
+
+    /// Hands on what is batched (`produce` does it for `Across`).
+    fn flush(&mut self) -> bool {
+        match self {
+            Out::Across(_) => true,
+            Out::Here(b, take) => {
+                let ok = b.0.is_empty() || take(b);
+                b.0.clear();
+                ok
+            }
+        }
+    }
+}
+
 /// The parser's side ended because the writer stopped taking records (its
 /// own error is the one reported).
 #[derive(Debug, thiserror::Error)]
@@ -48,47 +83,13 @@ pub(super) fn parse_into(
     progress: &dyn Progress,
 ) -> std::result::Result<(), Failure> {
     let limits = &ctx.env.config.limits;
-    let max_record = limits.max_record_bytes;
     // Records are numbered across the import's files, as the writer counts.
     let first = writer.received;
     let read = ReadSoFar::default();
     let mut shown = Shown::default();
     let mut write_err: Option<StoreError> = None;
-    let parse = |h: &mut Handoff<Parsed>| {
-        let mut n = first;
-        let push = |rec: NormalizedRecord| {
-            n += 1;
-            if rec.text_len() as u64 > max_record {
-                return Err(IngestError::Invalid {
-                    file: file.display.clone(),
-                    path: format!("record {n}"),
-                    message: format!(
-                        "the record holds {} bytes of text, over the limit of {max_record} (set [limits] max_record_bytes in the config to raise it)",
-                        rec.text_len()
-                    ),
-                });
-            }
-            h.cur.0.push(ReadyRecord::new(rec));
-            if h.cur.0.len() >= BATCH && !h.send() {
-                return Err(IngestError::Sink(Box::new(WriterStopped)));
-            }
-            Ok(())
-        };
-        let mut sink = CountingSink {
-            push,
-            unknown: 0,
-            examples: Vec::new(),
-        };
-        let meta = ingest::parse_file_with_progress(
-            format,
-            &file.path,
-            &file.display,
-            limits,
-            &mut sink,
-            &read,
-        );
-        (meta, sink.unknown, sink.examples)
-    };
+    let beside = writer.parse_beside();
+    let parse = |out: &mut Out<'_>| parse_file(out, file, format, limits, &read, first);
     let take = |batch: &mut Parsed| {
         shown.catch_up(&read, progress, file);
         progress.inc(batch.0.len() as u64);
@@ -100,7 +101,15 @@ pub(super) fn parse_into(
         }
         true
     };
-    let ((meta, unknown, examples), _) = pipe::produce(parse, take)?;
+    let (meta, unknown, examples) = if beside {
+        pipe::produce(|h| parse(&mut Out::Across(h)), take)?.0
+    } else {
+        let mut take = take;
+        let mut out = Out::Here(Parsed::default(), &mut take);
+        let parsed = parse(&mut out);
+        out.flush();
+        parsed
+    };
     shown.catch_up(&read, progress, file);
     let meta = outcome(write_err, meta)?;
     let unknown = (unknown > 0).then(|| {
@@ -135,6 +144,56 @@ fn into_snapshot(
             None => w,
         });
     }
+}
+
+/// Runs the parser over `file`, each record made ready and put `out`;
+/// `first`: records the import's earlier files held. Returns the parse's
+/// outcome and the severity words it did not know (count, examples).
+fn parse_file(
+    out: &mut Out<'_>,
+    file: &Prepared,
+    format: Format,
+    limits: &ingest::Limits,
+    read: &ReadSoFar,
+    first: u64,
+) -> (
+    std::result::Result<ingest::DocMeta, IngestError>,
+    u64,
+    Vec<String>,
+) {
+    let max_record = limits.max_record_bytes;
+    let mut n = first;
+    let push = |rec: NormalizedRecord| {
+        n += 1;
+        if rec.text_len() as u64 > max_record {
+            return Err(IngestError::Invalid {
+                file: file.display.clone(),
+                path: format!("record {n}"),
+                message: format!(
+                    "the record holds {} bytes of text, over the limit of {max_record} (set [limits] max_record_bytes in the config to raise it)",
+                    rec.text_len()
+                ),
+            });
+        }
+        match out.push(ReadyRecord::new(rec)) {
+            true => Ok(()),
+            false => Err(IngestError::Sink(Box::new(WriterStopped))),
+        }
+    };
+    let mut sink = CountingSink {
+        push,
+        unknown: 0,
+        examples: Vec::new(),
+    };
+    let meta = ingest::parse_file_with_progress(
+        format,
+        &file.path,
+        &file.display,
+        limits,
+        &mut sink,
+        read,
+    );
+    (meta, sink.unknown, sink.examples)
 }
 
 /// Why a parse stopped, as the import sees it: the writer's own error (with
