@@ -538,3 +538,56 @@ fn a_record_over_the_size_limit_is_refused_by_its_number_and_nothing_is_kept() {
     }
     assert_eq!(sb.active_id("syft"), "syft-20251204T120000Z-001");
 }
+
+/// Whether the store has `snapshot_records`' index by record.
+fn has_by_record_index(sb: &Sandbox) -> bool {
+    let sql = if sb.is_postgres() {
+        "SELECT count(*) FROM pg_indexes WHERE indexname = 'snapshot_records_by_record' AND schemaname = current_schema()"
+    } else {
+        "SELECT count(*) FROM sqlite_master WHERE name = 'snapshot_records_by_record'"
+    };
+    sb.sql_one(sql) == "1"
+}
+
+/// A large first import into a store with little in it rebuilds the index
+/// by record after writing its members (SQLite); whether it succeeds, fails
+/// at a step after the members are written, or the process dies there, the
+/// index is in place and the data is what it was.
+#[cfg(feature = "fault-injection")]
+#[test]
+fn a_large_first_import_keeps_the_index_by_record_whatever_happens() {
+    let sb = Sandbox::new();
+    let small = sb.feed("small.json", Format::SyftJson, &spec(50, 1));
+    sb.ok(&[
+        "ingest",
+        "import",
+        "--tool",
+        "small",
+        small.to_str().unwrap(),
+    ]);
+    let big = sb.feed("big.json", Format::SyftJson, &spec(12_000, 1));
+    for mode in ["import_write", "import_validate:abort"] {
+        let before = sb.dump();
+        let r = sb
+            .cmd(&["ingest", "import", "--tool", "syft", big.to_str().unwrap()])
+            .env("SNAPGOV_FAULT", mode)
+            .output()
+            .unwrap();
+        assert!(!r.status.success(), "{mode}: the fault did not stop it");
+        assert!(has_by_record_index(&sb), "{mode}: the index is gone");
+        let after = sb.dump();
+        for ((t, b), (_, a)) in before.iter().zip(&after) {
+            // (A failed import leaves a tools row for a new tool.)
+            if ["records", "snapshot_records", "active_records"].contains(&t.as_str()) {
+                assert_eq!(a, b, "{mode}: table {t} changed");
+            }
+        }
+    }
+    sb.ok(&["ingest", "import", "--tool", "syft", big.to_str().unwrap()]);
+    assert!(has_by_record_index(&sb));
+    let id = sb.active_id("syft");
+    sb.ok(&["ingest", "verify", &id]);
+    assert_eq!(sb.sql_one("SELECT count(*) FROM records"), "12000");
+    sb.ok(&["ingest", "verify", &sb.active_id("small")]);
+    sb.ok(&["ingest", "audit", "verify"]);
+}

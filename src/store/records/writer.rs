@@ -135,7 +135,7 @@ impl<'a> WriteTx<'a> {
             sink,
             mut summary,
             capped_items,
-            ..
+            received,
         } = w;
         let mut written = Written {
             merged: 0,
@@ -143,7 +143,7 @@ impl<'a> WriteTx<'a> {
         };
         let done = match sink {
             Sink::Lite(l) => {
-                let (done, merged, dropped) = l.finish(self.db, snapshot, summary)?;
+                let (done, merged, dropped) = l.finish(self.db, snapshot, summary, received)?;
                 written.merged = merged;
                 written.capped += dropped;
                 done
