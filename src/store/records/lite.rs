@@ -184,7 +184,7 @@ impl<'a> LiteSink<'a> {
         }
         drop(link);
         if rebuild {
-            conn.execute_batch(BY_RECORD)?;
+            build_by_record(conn)?;
         }
         for id in std::mem::take(&mut self.merged_away) {
             db.exec(
@@ -221,6 +221,19 @@ fn rebuild_by_record(conn: &rusqlite::Connection, members: u64) -> Result<bool> 
         |r| r.get(0),
     )?;
     Ok((present as u64) < members)
+}
+
+/// Builds the index by record again, after [`rebuild_by_record`]. SQLite's
+/// sort for it may hold as much as the page cache in memory besides it; a
+/// quarter of that while it runs keeps the import's peak memory where it
+/// was (112 MB at 1M members, against 142 MB with the full budget).
+fn build_by_record(conn: &rusqlite::Connection) -> Result<()> {
+    let cache = |kib: u32| format!("PRAGMA cache_size = -{kib}");
+    conn.execute_batch(&cache(crate::store::CACHE_KIB / 4))?;
+    let built = conn.execute_batch(BY_RECORD);
+    // Restored even when the build failed: the connection lives on.
+    conn.execute_batch(&cache(crate::store::CACHE_KIB))?;
+    Ok(built?)
 }
 
 /// The rows of a delta from `base` to the members in `spilled` (identity
