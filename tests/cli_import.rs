@@ -540,6 +540,7 @@ fn a_record_over_the_size_limit_is_refused_by_its_number_and_nothing_is_kept() {
 }
 
 /// Whether the store has `snapshot_records`' index by record.
+#[cfg(feature = "fault-injection")]
 fn has_by_record_index(sb: &Sandbox) -> bool {
     let sql = if sb.is_postgres() {
         "SELECT count(*) FROM pg_indexes WHERE indexname = 'snapshot_records_by_record' AND schemaname = current_schema()"
