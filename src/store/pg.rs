@@ -22,6 +22,9 @@ pub struct PgConn {
     /// the store's listeners.
     writing: Cell<bool>,
     cursors: Cell<u32>,
+    /// Requests sent so far (each use of the client), for tests that
+    /// bound a workflow's round trips.
+    requests: Cell<u64>,
     /// The schema the store lives in (`current_schema()`).
     pub(crate) schema: String,
 }
@@ -96,6 +99,7 @@ impl PgConn {
             in_tx: Cell::new(false),
             writing: Cell::new(false),
             cursors: Cell::new(0),
+            requests: Cell::new(0),
             schema,
         })
     }
@@ -103,6 +107,7 @@ impl PgConn {
     fn client(&self) -> Result<std::cell::RefMut<'_, Client>> {
         let busy = || StoreError::Backend("a query was made while the connection was busy".into());
         let c = self.client.try_borrow_mut().map_err(|_| busy())?;
+        self.requests.set(self.requests.get() + 1);
         std::cell::RefMut::filter_map(c, Option::as_mut).map_err(|_| busy())
     }
 
@@ -221,6 +226,13 @@ impl PgConn {
             let _ = self.batch(&format!("CLOSE {name}"));
         }
         out
+    }
+
+    /// How many requests this connection has sent (prepares, statements,
+    /// cursor fetches, `COPY`s).
+    #[cfg(test)]
+    pub(crate) fn requests(&self) -> u64 {
+        self.requests.get()
     }
 
     /// Whether a transaction is open (settings made `LOCAL` last until it ends).

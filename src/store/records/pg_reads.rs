@@ -139,14 +139,37 @@ pub(super) struct RecordRow<'a> {
     pub(super) body: &'a str,
 }
 
-/// Streams the records with ids in `lo..=hi`, in id order.
+/// Which records [`records`] reads.
+pub(super) enum Ids<'a> {
+    /// Every id in `lo..=hi`.
+    Range(i64, i64),
+    /// These ids (sorted or not; repeats are read once).
+    Listed(&'a [i64]),
+}
+
+/// Streams the records `ids` names, in id order.
 pub(super) fn records(
     pg: &PgConn,
-    (lo, hi): (i64, i64),
+    ids: Ids<'_>,
     mut f: impl FnMut(&RecordRow<'_>) -> Result<()>,
 ) -> Result<()> {
+    // Ids are integers the store made, written into the text (`COPY`
+    // takes no parameters).
+    let filter = match ids {
+        Ids::Range(lo, hi) => format!("id BETWEEN {lo} AND {hi}"),
+        Ids::Listed(ids) => {
+            let mut list = String::with_capacity(ids.len() * 8);
+            for (i, id) in ids.iter().enumerate() {
+                if i > 0 {
+                    list.push(',');
+                }
+                list.push_str(&id.to_string());
+            }
+            format!("id = ANY('{{{list}}}'::bigint[])")
+        }
+    };
     pg.copy_out(
-        &format!("SELECT id, hash, kind, severity, subject, body FROM records WHERE id BETWEEN {lo} AND {hi} ORDER BY id"),
+        &format!("SELECT id, hash, kind, severity, subject, body FROM records WHERE {filter} ORDER BY id"),
         &[Type::INT8, Type::BYTEA, Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT],
         |r| {
             f(&RecordRow {

@@ -79,27 +79,10 @@ fn scan_dense(
     (lo, hi): (i64, i64),
     re: &mut Feed,
 ) -> Result<()> {
-    let mut j = 0;
     if let Some(pg) = db.pg() {
-        return super::pg_reads::records(pg, (lo, hi), |r| {
-            while j < members.len() && members[j].0 < r.id {
-                j += 1;
-            }
-            while j < members.len() && members[j].0 == r.id {
-                let stored = Stored {
-                    id: r.id,
-                    hash: r.hash,
-                    kind: r.kind,
-                    severity: r.severity,
-                    subject: r.subject,
-                    body: r.body.as_bytes(),
-                };
-                re.push(&stored, members[j].1);
-                j += 1;
-            }
-            Ok(())
-        });
+        return pg_scan(pg, super::pg_reads::Ids::Range(lo, hi), members, re);
     }
+    let mut j = 0;
     db.each(
         "SELECT id, hash, kind, severity, body, subject FROM records WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
         p![lo, hi],
@@ -128,8 +111,51 @@ fn scan_dense(
     )
 }
 
-/// Sparse members: each record looked up, in record id order.
+/// PostgreSQL: the records `ids` names, in one `COPY`, each given to the
+/// members (sorted by record id) filed under it.
+fn pg_scan(
+    pg: &crate::store::pg::PgConn,
+    ids: super::pg_reads::Ids<'_>,
+    members: &[(i64, IdentKey)],
+    re: &mut Feed,
+) -> Result<()> {
+    let mut j = 0;
+    super::pg_reads::records(pg, ids, |r| {
+        while j < members.len() && members[j].0 < r.id {
+            j += 1;
+        }
+        while j < members.len() && members[j].0 == r.id {
+            let stored = Stored {
+                id: r.id,
+                hash: r.hash,
+                kind: r.kind,
+                severity: r.severity,
+                subject: r.subject,
+                body: r.body.as_bytes(),
+            };
+            re.push(&stored, members[j].1);
+            j += 1;
+        }
+        Ok(())
+    })
+}
+
+/// Record ids a PostgreSQL read of sparse members names in one statement.
+const SPARSE_CHUNK: usize = 4096;
+
+/// Sparse members: each record looked up, in record id order (on
+/// PostgreSQL, a few thousand in each request rather than a round trip
+/// each).
 fn scan_sparse(db: Db<'_>, members: &[(i64, IdentKey)], re: &mut Feed) -> Result<()> {
+    if let Some(pg) = db.pg() {
+        let mut ids = Vec::with_capacity(SPARSE_CHUNK);
+        for chunk in members.chunks(SPARSE_CHUNK) {
+            ids.clear();
+            ids.extend(chunk.iter().map(|m| m.0));
+            pg_scan(pg, super::pg_reads::Ids::Listed(&ids), chunk, re)?;
+        }
+        return Ok(());
+    }
     for (rid, ident) in members {
         db.opt(
             "SELECT hash, kind, severity, body, subject FROM records WHERE id = ?1",
