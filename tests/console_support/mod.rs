@@ -17,7 +17,6 @@ use snapgov::ops::{Clock, Env};
 use snapgov::store::{Location, OpenMode, Store};
 use std::path::PathBuf;
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::OnceLock;
 
 // A test crate using these helpers declares `mod common;` too.
 use crate::common::pg;
@@ -41,8 +40,6 @@ pub fn env() -> Env {
 pub struct TestStore {
     pub db: pg::TestDb,
     pub dir: tempfile::TempDir,
-    /// Holds a copy of the PostgreSQL demo template.
-    copied: bool,
 }
 
 impl TestStore {
@@ -52,7 +49,6 @@ impl TestStore {
         TestStore {
             db: pg::TestDb::new(dir.path()),
             dir,
-            copied: false,
         }
     }
 
@@ -65,34 +61,21 @@ impl TestStore {
     }
 }
 
-/// A private copy of the demo store, built once (per test binary on
-/// SQLite; on PostgreSQL in a template schema kept while tests use it).
+/// A private copy of the demo store, built once per test binary.
 pub fn demo_db() -> (TestStore, Location) {
-    static BUILT: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let mut t = TestStore::empty();
-    if t.is_postgres() {
-        template::copy_to(&t);
-        t.copied = true;
-    } else {
-        let (_, src) = BUILT.get_or_init(|| {
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("demo.db");
-            let mut store = Store::open(&path, OpenMode::ReadWrite).unwrap();
-            snapgov::ops::demo::build(&mut store, &env()).unwrap();
-            drop(store);
-            (dir, path)
-        });
-        std::fs::copy(src, t.db.file()).unwrap();
-    }
+    let t = TestStore::empty();
+    template::copy_to(&t);
     let loc = t.location();
     (t, loc)
 }
 
-/// The demo on PostgreSQL: built once in a schema of its own and copied
-/// table by table into each test's schema (building it takes seconds; a
-/// copy, a fraction). The template is dropped when the last test using a
-/// copy ends (and built again if another test asks later), so a run
-/// leaves no schema behind.
+/// The demo, built once per test binary (a file on SQLite, a schema of
+/// its own on PostgreSQL) and copied into each test's store (building it
+/// takes seconds; a copy, a fraction). The template lives as long as the
+/// test process and is dropped as it exits, so a run leaves no file or
+/// schema behind. (Dropping it whenever no test held a copy rebuilt it
+/// over and over: tests come and go two at a time, and console_state took
+/// 77 s on PostgreSQL instead of 12.)
 mod template {
     use super::*;
     use std::sync::Mutex;
@@ -100,12 +83,23 @@ mod template {
     struct Template {
         db: pg::TestDb,
         _dir: tempfile::TempDir,
-        users: usize,
+    }
+
+    extern "C" {
+        fn atexit(f: extern "C" fn()) -> std::os::raw::c_int;
+    }
+
+    /// Run by the C library as the process exits (the test harness ends
+    /// with `exit`, which drops no statics): drops the template's schema
+    /// or its file.
+    extern "C" fn drop_template() {
+        let mut guard = TEMPLATE.lock().unwrap_or_else(|e| e.into_inner());
+        *guard = None;
     }
 
     static TEMPLATE: Mutex<Option<Template>> = Mutex::new(None);
 
-    /// Fills `t` (a fresh schema) with the demo.
+    /// Fills `t` (a fresh store) with the demo.
     pub fn copy_to(t: &TestStore) {
         let mut guard = TEMPLATE.lock().unwrap_or_else(|e| e.into_inner());
         let tmpl = guard.get_or_insert_with(|| {
@@ -114,13 +108,14 @@ mod template {
             let mut store =
                 Store::open(Location::parse(db.location()), OpenMode::ReadWrite).unwrap();
             snapgov::ops::demo::build(&mut store, &env()).unwrap();
-            Template {
-                db,
-                _dir: dir,
-                users: 0,
-            }
+            // SAFETY: registers a plain function, once per process.
+            unsafe { atexit(drop_template) };
+            Template { db, _dir: dir }
         });
-        tmpl.users += 1;
+        if !tmpl.db.is_postgres() {
+            std::fs::copy(tmpl.db.file(), t.db.file()).unwrap();
+            return;
+        }
         // The schema's tables, as this snapgov creates them.
         drop(Store::open(t.location(), OpenMode::ReadWrite).unwrap());
         let from = tmpl.db.schema().unwrap().to_string();
@@ -153,25 +148,6 @@ mod template {
         }
         sql += "COMMIT;";
         c.batch_execute(&sql).unwrap();
-    }
-
-    /// A test's copy is gone; the last one takes the template with it.
-    pub fn release() {
-        let mut guard = TEMPLATE.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(t) = guard.as_mut() {
-            t.users -= 1;
-            if t.users == 0 {
-                *guard = None;
-            }
-        }
-    }
-}
-
-impl Drop for TestStore {
-    fn drop(&mut self) {
-        if self.copied {
-            template::release();
-        }
     }
 }
 
