@@ -161,7 +161,7 @@ fn ci_and_the_readme_run_the_same_suites_on_postgres_and_every_suite_is_placed()
         .find("### Tests on PostgreSQL")
         .expect("README has a 'Tests on PostgreSQL' part")..];
     let cmd_start = part
-        .find("SNAPGOV_TEST_POSTGRES=postgres://root@127.0.0.1:5432/test cargo test --all-features --lib")
+        .find("SNAPGOV_TEST_POSTGRES='postgres://root@127.0.0.1:5432/test?sslmode=disable' cargo test --all-features --lib")
         .expect("the README's PostgreSQL test command");
     let cmd_end = part[cmd_start..].find("\n```").unwrap() + cmd_start;
     let words: Vec<&str> = part[cmd_start..cmd_end].split_whitespace().collect();
@@ -174,6 +174,6 @@ fn ci_and_the_readme_run_the_same_suites_on_postgres_and_every_suite_is_placed()
         in_readme, on_pg,
         "the README's PostgreSQL command and .ci/run's PG_TESTS differ"
     );
-    assert!(script.contains("PG_URL=\"postgres://root@$PG_HOST:$PG_PORT/test\""));
+    assert!(script.contains("PG_URL=\"postgres://root@$PG_HOST:$PG_PORT/test?sslmode=disable\""));
     assert!(script.contains("PG_HOST=127.0.0.1") && script.contains("PG_PORT=5432"));
 }

@@ -2,7 +2,7 @@
 //! when `SNAPGOV_TEST_POSTGRES` names a database URL, a fresh schema of its own
 //! in that database, dropped when the test ends. One test body serves both.
 //!
-//! `SNAPGOV_TEST_POSTGRES=postgres://root@127.0.0.1:5432/test cargo test …`
+//! `SNAPGOV_TEST_POSTGRES='postgres://root@127.0.0.1:5432/test?sslmode=disable' cargo test …`
 //! runs the suites on PostgreSQL. Schemas are named `snapgov_t_<pid>_<n>_<random>`;
 //! a killed run leaves its schemas behind, and `.ci/run` drops every
 //! `snapgov_t_%` schema before its PostgreSQL pass. The harness's own
