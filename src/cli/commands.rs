@@ -117,8 +117,9 @@ fn demo(ctx: &mut Context, a: super::DemoArgs) -> Result<u8> {
         opts.db = path.clone();
         let code = crate::console::run(opts)?;
         println!(
-            "demo store: {path}; open it again with: SNAPGOV_NOW={} snapgov --db {path} console",
+            "demo store: {path}; open it again with: SNAPGOV_NOW={} snapgov --db {} console",
             fmt_ts(summary.now),
+            super::output::shell_word(&path.to_string()),
         );
         return Ok(code);
     }

@@ -52,6 +52,16 @@ impl Style {
     }
 }
 
+/// `s` as one word of a POSIX shell command, quoted only when it needs to
+/// be: a store URL's `&` or `?` would otherwise cut a pasted command short.
+pub fn shell_word(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
 /// Prints rows as aligned columns (widths by character count).
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let visible = |s: &str| strip_ansi(s).chars().count();
@@ -230,4 +240,23 @@ pub fn print_json(v: &serde_json::Value) {
         "{}",
         serde_json::to_string_pretty(v).expect("json serializes")
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_word;
+
+    #[test]
+    fn a_shell_word_is_quoted_only_when_it_must_be() {
+        assert_eq!(
+            shell_word("/var/lib/snapgov/store.db"),
+            "/var/lib/snapgov/store.db"
+        );
+        assert_eq!(
+            shell_word("postgres://u@h/db?sslmode=disable&options=-csearch_path%3Ds"),
+            "'postgres://u@h/db?sslmode=disable&options=-csearch_path%3Ds'"
+        );
+        assert_eq!(shell_word("it's here"), "'it'\\''s here'");
+        assert_eq!(shell_word(""), "''");
+    }
 }
