@@ -453,6 +453,45 @@ fn usage_errors_exit_2_and_say_what_to_do() {
     );
 }
 
+/// The demo ends with the command to explore its store; pasted into a
+/// shell, it must work, whatever the location holds (a space in a path, a
+/// PostgreSQL URL's `&`, which used to cut the command short).
+#[test]
+fn the_command_the_demo_prints_works_when_pasted_into_a_shell() {
+    let sb = Sandbox::new();
+    let db = if sb.store.is_postgres() {
+        sb.location()
+    } else {
+        sb.path("my store.db").to_str().unwrap().to_string()
+    };
+    let r = sb.ok(&["--db", &db, "demo", "--no-console"]);
+    let line = r
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("explore it: "))
+        .unwrap_or_else(|| panic!("no command in:\n{}", r.stdout));
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_snapgov"));
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", line])
+        .env("PATH", path)
+        .env_remove("SNAPGOV_DB")
+        .current_dir(sb.path(""))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("syft"),
+        "`{line}` exited {:?}:\n{stdout}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn the_demo_builds_a_store_with_history() {
     let sb = Sandbox::new();

@@ -139,8 +139,9 @@ fn demo(ctx: &mut Context, a: super::DemoArgs) -> Result<u8> {
     );
     print!("{}", snapshots_table(&ctx.style, &snaps, summary.now));
     println!(
-        "\nexplore it: SNAPGOV_NOW={} snapgov --db {path} ingest snapshots",
+        "\nexplore it: SNAPGOV_NOW={} snapgov --db {} ingest snapshots",
         fmt_ts(summary.now),
+        super::output::shell_word(&path.to_string()),
     );
     Ok(0)
 }
