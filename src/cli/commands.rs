@@ -101,6 +101,8 @@ fn demo(ctx: &mut Context, a: super::DemoArgs) -> Result<u8> {
         )));
     }
     let summary = ops::demo::build(&mut store, &ctx.env)?;
+    // The location as the commands printed below must spell it.
+    let db_word = super::output::shell_word(&path.to_string());
     if keep.is_some() {
         eprintln!("demo store: {path} (a fresh temporary store; pass --db to choose)");
     }
@@ -117,9 +119,8 @@ fn demo(ctx: &mut Context, a: super::DemoArgs) -> Result<u8> {
         opts.db = path.clone();
         let code = crate::console::run(opts)?;
         println!(
-            "demo store: {path}; open it again with: SNAPGOV_NOW={} snapgov --db {} console",
+            "demo store: {path}; open it again with: SNAPGOV_NOW={} snapgov --db {db_word} console",
             fmt_ts(summary.now),
-            super::output::shell_word(&path.to_string()),
         );
         return Ok(code);
     }
@@ -139,9 +140,8 @@ fn demo(ctx: &mut Context, a: super::DemoArgs) -> Result<u8> {
     );
     print!("{}", snapshots_table(&ctx.style, &snaps, summary.now));
     println!(
-        "\nexplore it: SNAPGOV_NOW={} snapgov --db {} ingest snapshots",
+        "\nexplore it: SNAPGOV_NOW={} snapgov --db {db_word} ingest snapshots",
         fmt_ts(summary.now),
-        super::output::shell_word(&path.to_string()),
     );
     Ok(0)
 }

@@ -158,14 +158,8 @@ pub(super) fn records(
     let filter = match ids {
         Ids::Range(lo, hi) => format!("id BETWEEN {lo} AND {hi}"),
         Ids::Listed(ids) => {
-            let mut list = String::with_capacity(ids.len() * 8);
-            for (i, id) in ids.iter().enumerate() {
-                if i > 0 {
-                    list.push(',');
-                }
-                list.push_str(&id.to_string());
-            }
-            format!("id = ANY('{{{list}}}'::bigint[])")
+            let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+            format!("id = ANY('{{{}}}'::bigint[])", list.join(","))
         }
     };
     pg.copy_out(

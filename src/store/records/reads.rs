@@ -88,25 +88,23 @@ fn scan_dense(
         p![lo, hi],
         |r| {
             let rid = r.i64(0)?;
-            while j < members.len() && members[j].0 < rid {
-                j += 1;
+            let under = filed_under(members, &mut j, rid);
+            if under.is_empty() {
+                return Ok::<_, StoreError>(());
             }
-            // Legitimately one identity a record; a tampered store may file one
-            // record under several, and each is checked.
-            while j < members.len() && members[j].0 == rid {
-                // Borrowed, not copied: this loop runs once a record.
-                let stored = Stored {
-                    id: rid,
-                    hash: r.blob(1)?,
-                    kind: r.str(2)?,
-                    severity: r.opt_str(3)?,
-                    subject: r.str(5)?,
-                    body: r.bytes(4)?,
-                };
-                re.push(&stored, members[j].1);
-                j += 1;
+            // Borrowed, not copied: this runs once a record.
+            let stored = Stored {
+                id: rid,
+                hash: r.blob(1)?,
+                kind: r.str(2)?,
+                severity: r.opt_str(3)?,
+                subject: r.str(5)?,
+                body: r.bytes(4)?,
+            };
+            for m in under {
+                re.push(&stored, m.1);
             }
-            Ok::<_, StoreError>(())
+            Ok(())
         },
     )
 }
@@ -121,23 +119,37 @@ fn pg_scan(
 ) -> Result<()> {
     let mut j = 0;
     super::pg_reads::records(pg, ids, |r| {
-        while j < members.len() && members[j].0 < r.id {
-            j += 1;
-        }
-        while j < members.len() && members[j].0 == r.id {
-            let stored = Stored {
-                id: r.id,
-                hash: r.hash,
-                kind: r.kind,
-                severity: r.severity,
-                subject: r.subject,
-                body: r.body.as_bytes(),
-            };
-            re.push(&stored, members[j].1);
-            j += 1;
+        let stored = Stored {
+            id: r.id,
+            hash: r.hash,
+            kind: r.kind,
+            severity: r.severity,
+            subject: r.subject,
+            body: r.body.as_bytes(),
+        };
+        for m in filed_under(members, &mut j, r.id) {
+            re.push(&stored, m.1);
         }
         Ok(())
     })
+}
+
+/// The members (sorted by record id) filed under record `rid`, with `j`
+/// moved past them. Legitimately one identity a record; a tampered store
+/// may file one record under several, and each is checked.
+fn filed_under<'m>(
+    members: &'m [(i64, IdentKey)],
+    j: &mut usize,
+    rid: i64,
+) -> &'m [(i64, IdentKey)] {
+    while *j < members.len() && members[*j].0 < rid {
+        *j += 1;
+    }
+    let start = *j;
+    while *j < members.len() && members[*j].0 == rid {
+        *j += 1;
+    }
+    &members[start..*j]
 }
 
 /// Record ids a PostgreSQL read of sparse members names in one statement.
