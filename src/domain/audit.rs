@@ -342,9 +342,15 @@ impl ChainWalker {
 
     /// [`ChainWalker::feed`] for a row read in place: the same checks.
     pub fn feed_row(&mut self, seq: u64, row: &row::AuditRow<'_>) -> Result<(), ChainBreak> {
-        let mut buf = std::mem::take(&mut self.buf);
-        let expected = row.expected_digest(&mut buf);
-        self.buf = buf;
+        let expected = match row.digest {
+            Some(d) => d,
+            None => {
+                let mut buf = std::mem::take(&mut self.buf);
+                let d = row.expected_digest(&mut buf);
+                self.buf = buf;
+                d
+            }
+        };
         let link = Link {
             id: row.id,
             hash: row.hash,

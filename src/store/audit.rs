@@ -26,7 +26,7 @@ pub struct AuditFilter {
     pub oldest_first: bool,
 }
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "seq, id, event, timestamp, \"user\", details, hash, prev_hash, tool, snapshot_id";
 
 fn from_row(r: &R<'_>) -> Result<(u64, AuditRecord)> {
@@ -65,6 +65,7 @@ fn row_of<'r>(r: &'r R<'_>) -> Result<(u64, AuditRow<'r>)> {
             prev_hash: r.str(7)?,
             tool: r.opt_str(8)?,
             snapshot_id: r.opt_str(9)?,
+            digest: None,
         },
     ))
 }

@@ -22,6 +22,8 @@ const TEXTS: usize = 9;
 struct Batch {
     text: String,
     rows: Vec<Copied>,
+    /// Where the reader serializes a row to hash it.
+    scratch: Vec<u8>,
 }
 
 /// One row: where each column ends in the batch's text, which nullable ones
@@ -34,10 +36,15 @@ struct Copied {
     /// `None` if the stored timestamp does not parse.
     timestamp: Option<DateTime<Utc>>,
     canonical_details: bool,
+    /// The row's chain digest, worked out here too: the walk's thread is
+    /// the slower of the two (`None` where the row cannot be read).
+    digest: Option<blake3::Hash>,
 }
 
 impl Batch {
-    fn push(&mut self, r: &R<'_>) -> Result<()> {
+    /// Copies row `r`; `digest`: and works out its chain digest.
+    fn push(&mut self, r: &R<'_>, digest: bool) -> Result<()> {
+        let start = self.text.len();
         let seq = r.i64(0)?;
         let mut ends = [0; TEXTS];
         let mut null = [false; 2];
@@ -59,13 +66,20 @@ impl Batch {
             self.text.push_str(s);
             *end = self.text.len();
         }
-        self.rows.push(Copied {
+        let mut c = Copied {
             seq,
             ends,
             null,
             timestamp,
             canonical_details,
-        });
+            digest: None,
+        };
+        if digest {
+            if let Ok(row) = row(&self.text, start, &c) {
+                c.digest = Some(row.expected_digest(&mut self.scratch));
+            }
+        }
+        self.rows.push(c);
         Ok(())
     }
 
@@ -74,33 +88,10 @@ impl Batch {
     fn walk(&self, f: &mut impl FnMut(u64, &AuditRow<'_>) -> Result<bool>) -> Result<bool> {
         let mut start = 0;
         for c in &self.rows {
-            let (seq, ends, null) = (c.seq, &c.ends, &c.null);
-            let col = |i: usize| {
-                let from = if i == 0 { start } else { ends[i - 1] };
-                &self.text[from..ends[i]]
-            };
-            let bad = |what: &str| StoreError::Corrupt(format!("audit-{seq}: unreadable {what}"));
-            // In `row_of`'s order: the timestamp is checked first.
-            let timestamp = c.timestamp.ok_or_else(|| bad("timestamp"))?;
-            let details = match c.canonical_details {
-                true => RowDetails::Canonical(col(4)),
-                false => RowDetails::parse(col(4)).map_err(|_| bad("details"))?,
-            };
-            let row = AuditRow {
-                id: col(0),
-                event: col(1),
-                timestamp,
-                user: col(3),
-                details,
-                hash: col(5),
-                prev_hash: col(6),
-                tool: (!null[0]).then(|| col(7)),
-                snapshot_id: (!null[1]).then(|| col(8)),
-            };
-            if !f(seq as u64, &row)? {
+            if !f(c.seq as u64, &row(&self.text, start, c)?)? {
                 return Ok(false);
             }
-            start = ends[TEXTS - 1];
+            start = c.ends[TEXTS - 1];
         }
         Ok(true)
     }
@@ -114,6 +105,35 @@ impl pipe::Batch for Batch {
         self.text.clear();
         self.rows.clear();
     }
+}
+
+/// Row `c`, whose text starts at `start` of `text`, as the serial walk's
+/// `row_of` reads it, failing as it does.
+fn row<'t>(text: &'t str, start: usize, c: &Copied) -> Result<AuditRow<'t>> {
+    let (seq, ends, null) = (c.seq, &c.ends, &c.null);
+    let col = |i: usize| {
+        let from = if i == 0 { start } else { ends[i - 1] };
+        &text[from..ends[i]]
+    };
+    let bad = |what: &str| StoreError::Corrupt(format!("audit-{seq}: unreadable {what}"));
+    // In `row_of`'s order: the timestamp is checked first.
+    let timestamp = c.timestamp.ok_or_else(|| bad("timestamp"))?;
+    let details = match c.canonical_details {
+        true => RowDetails::Canonical(col(4)),
+        false => RowDetails::parse(col(4)).map_err(|_| bad("details"))?,
+    };
+    Ok(AuditRow {
+        id: col(0),
+        event: col(1),
+        timestamp,
+        user: col(3),
+        details,
+        hash: col(5),
+        prev_hash: col(6),
+        tool: (!null[0]).then(|| col(7)),
+        snapshot_id: (!null[1]).then(|| col(8)),
+        digest: c.digest,
+    })
 }
 
 /// Why a walk's reading ended early: the walk had seen enough, or an error.
@@ -153,6 +173,19 @@ pub(super) fn walk_rows<Q: Queries + ?Sized>(
     sql: &str,
     f: impl FnMut(u64, &AuditRow<'_>) -> Result<bool> + Send,
 ) -> Result<()> {
+    // The walk's thread is usually the slower: while it has a batch
+    // waiting, this one works out the rows' digests for it.
+    walk_rows_with(q, sql, f, pipe::Handoff::ahead)
+}
+
+/// [`walk_rows`], with `digest_here` saying, row by row, whether the reading
+/// thread works out the row's chain digest.
+fn walk_rows_with<Q: Queries + ?Sized>(
+    q: &Q,
+    sql: &str,
+    f: impl FnMut(u64, &AuditRow<'_>) -> Result<bool> + Send,
+    digest_here: fn(&pipe::Handoff<Batch>) -> bool,
+) -> Result<()> {
     let mut f = f;
     // The walk's error, if it ended on one.
     let mut failed = None;
@@ -166,7 +199,8 @@ pub(super) fn walk_rows<Q: Queries + ?Sized>(
         },
         |h| {
             q.db().each(sql, p![], |r| {
-                h.cur.push(r).map_err(broken)?;
+                let digest = digest_here(h);
+                h.cur.push(r, digest).map_err(broken)?;
                 // Refused once the walk has stopped: the rest is not read.
                 if h.cur.rows.len() >= BATCH_ROWS && !h.send() {
                     return Err(Stop::Enough);
@@ -185,4 +219,71 @@ pub(super) fn walk_rows<Q: Queries + ?Sized>(
         return Ok(());
     }
     read.or_else(Stop::into_result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::audit::{AuditEvent, NewAudit};
+    use crate::store::{OpenMode, Store};
+    use chrono::{Duration, TimeZone};
+
+    /// A digest the reading thread works out is the one the walk would:
+    /// for every row, edited or not, with canonical details or not, across
+    /// several batches. (The walk then checks it as its own.)
+    #[test]
+    fn the_readers_digest_is_the_one_the_walk_works_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("store.db");
+        let mut store = Store::open(&db, OpenMode::ReadWrite).unwrap();
+        let t0 = Utc.with_ymd_and_hms(2025, 12, 1, 0, 0, 0).unwrap();
+        let n = 2 * BATCH_ROWS as i64 + 7;
+        store
+            .write(|tx| -> Result<()> {
+                for i in 0..n {
+                    tx.append_audit(&NewAudit {
+                        event: AuditEvent::SnapshotActivated,
+                        timestamp: t0 + Duration::seconds(i),
+                        user: "tester".into(),
+                        tool: (i % 3 != 0).then(|| "syft".into()),
+                        snapshot_id: None,
+                        details: serde_json::json!({"snapshotId": format!("syft-x-{i}")}),
+                    })?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        drop(store);
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch(
+            r#"UPDATE audit SET user = 'mallory' WHERE seq = 3000;
+               UPDATE audit SET details = '{ "snapshotId" : "syft-x-9" }' WHERE seq = 10;"#,
+        )
+        .unwrap();
+        drop(c);
+        let store = Store::open(&db, OpenMode::ReadOnly).unwrap();
+        let sql = format!(
+            "SELECT {} FROM audit ORDER BY seq ASC",
+            super::super::audit::COLUMNS
+        );
+        let mut buf = Vec::new();
+        let (mut rows, mut edited) = (0, 0);
+        walk_rows_with(
+            &store,
+            &sql,
+            |_, row| {
+                rows += 1;
+                let own = row.expected_digest(&mut buf);
+                assert_eq!(row.digest, Some(own), "{}", row.id);
+                edited += usize::from(row.hash.strip_prefix("b3:") != Some(own.to_hex().as_str()));
+                Ok(true)
+            },
+            |_| true,
+        )
+        .unwrap();
+        assert_eq!(rows, n);
+        // The user edited: its digest no longer matches its stored hash.
+        // (Reformatted details hash as their value: the record still matches.)
+        assert_eq!(edited, 1);
+    }
 }

@@ -4,7 +4,8 @@
 //! walk, the import's parser; issue 14).
 
 use super::{Result, StoreError};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
 
 /// Batches in flight: enough that neither side waits on the other's
 /// hiccups, few enough that memory stays a few MB.
@@ -21,6 +22,8 @@ pub(crate) struct Handoff<B> {
     pub cur: B,
     tx: mpsc::SyncSender<B>,
     back: mpsc::Receiver<B>,
+    /// Batches sent that the working side has not started on yet.
+    queued: Arc<AtomicUsize>,
 }
 
 impl<B: Batch> Handoff<B> {
@@ -35,7 +38,14 @@ impl<B: Batch> Handoff<B> {
         // the thread that allocated it (glibc frees across threads under
         // a lock, which cost an import a third more CPU).
         next.clear();
+        self.queued.fetch_add(1, Ordering::Relaxed);
         self.tx.send(std::mem::replace(&mut self.cur, next)).is_ok()
+    }
+
+    /// Whether the working side has a batch waiting for it: it is the
+    /// slower side, and the reading side has time to take work off it.
+    pub fn ahead(&self) -> bool {
+        self.queued.load(Ordering::Relaxed) > 0
     }
 }
 
@@ -50,8 +60,11 @@ pub(crate) fn run<B: Batch, T>(
     std::thread::scope(|s| {
         let (tx, rx) = mpsc::sync_channel::<B>(IN_FLIGHT);
         let (back_tx, back) = mpsc::channel::<B>();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let taken = queued.clone();
         let worker = s.spawn(move || {
             for mut b in rx {
+                taken.fetch_sub(1, Ordering::Relaxed);
                 if !work(&b) {
                     return true;
                 }
@@ -65,6 +78,7 @@ pub(crate) fn run<B: Batch, T>(
             cur: B::default(),
             tx,
             back,
+            queued,
         };
         let out = read(&mut h);
         h.send();
@@ -97,6 +111,7 @@ pub(crate) fn produce<B: Batch, T: Send>(
                 cur: B::default(),
                 tx,
                 back,
+                queued: Arc::new(AtomicUsize::new(0)),
             };
             let out = produce(&mut h);
             h.send();

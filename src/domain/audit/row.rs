@@ -24,6 +24,9 @@ pub struct AuditRow<'a> {
     pub prev_hash: &'a str,
     pub tool: Option<&'a str>,
     pub snapshot_id: Option<&'a str>,
+    /// [`AuditRow::expected_digest`], where the reader already worked it
+    /// out (on its own core, while the walk checks earlier rows).
+    pub digest: Option<blake3::Hash>,
 }
 
 /// A record's details: the stored text when it is canonical (what serde_json
@@ -193,6 +196,7 @@ mod tests {
                     prev_hash: "b3:00",
                     tool,
                     snapshot_id: snapshot,
+                    digest: None,
                 };
                 let rec = row.to_record();
                 assert_eq!(
