@@ -157,3 +157,54 @@ fn the_verify_report_is_pinned_for_each_kind_of_problem() {
         insta::assert_snapshot!(*name, r);
     }
 }
+
+/// A trail that contradicts many snapshots (here 14; in the benchmark, a
+/// million) fails with an error that names the first few problems and how
+/// many more there are, not one line holding them all; the JSON report
+/// still lists every one. The same on the human and the JSON error.
+#[test]
+fn a_long_list_of_problems_is_summed_up_in_the_error() {
+    let mut sb = Sandbox::new();
+    let spec = FeedSpec {
+        packages: 3,
+        ..Default::default()
+    };
+    for i in 0..14 {
+        let f = sb.feed(&format!("f{i}.json"), Format::TrivyJson, &spec);
+        sb.now = format!("2025-11-01T00:{i:02}:00Z");
+        sb.ok(&import_args("syft", &[], f.to_str().unwrap()));
+    }
+    sb.sql_batch("UPDATE snapshots SET state_changed_at = '2030-01-01T00:00:00Z'");
+
+    let r = sb.run(&["--json", "ingest", "audit", "verify"]);
+    assert_eq!(r.code, 6, "{}", r.stderr);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let listed = report["verify"]["snapshotProblems"].as_array().unwrap();
+    assert_eq!(listed.len(), 14);
+    let err: serde_json::Value = serde_json::from_str(r.stderr.trim()).unwrap();
+    let message = err["error"]["message"].as_str().unwrap();
+    let first = listed[0].as_str().unwrap();
+    assert!(message.contains(first), "{message}");
+    assert!(!message.contains(listed[13].as_str().unwrap()), "{message}");
+    assert_eq!(
+        message.matches("differ from the audit trail").count(),
+        10,
+        "{message}"
+    );
+    assert!(
+        message.ends_with("; and 4 more problems (`--json` lists them all)"),
+        "{message}"
+    );
+
+    let human = sb.run(&["ingest", "audit", "verify"]);
+    assert_eq!(human.code, 6);
+    assert!(
+        human.stderr.contains("and 4 more problems"),
+        "{}",
+        human.stderr
+    );
+    assert_eq!(
+        human.stderr.matches("differ from the audit trail").count(),
+        10
+    );
+}

@@ -121,7 +121,7 @@ fn verify(ctx: &Context, checkpoint: Option<std::path::PathBuf>) -> Result<u8> {
     if !r.is_ok() {
         return Err(OpError::integrity(format!(
             "audit verification failed: {}",
-            r.problems().join("; ")
+            r.summary("`--json` lists them all")
         )));
     }
     if !ctx.json {

@@ -265,7 +265,7 @@ fn checkpoint(store: &mut Store, env: &Env, path: &Path) -> Result<Payload, OpEr
         return Err(OpError::integrity(format!(
             "checkpoint written to {}, but the chain does not verify: {}",
             path.display(),
-            r.problems().join("; ")
+            r.summary("`snapgov ingest audit verify --json` lists them all")
         )));
     }
     Ok(Payload::Done(format!(

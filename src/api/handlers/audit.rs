@@ -96,7 +96,7 @@ pub async fn audit_verify(State(st): St) -> ApiResult<Response> {
             let v = serde_json::to_value(&r).expect("serializes");
             Err(ApiError::from(OpError::integrity(format!(
                 "audit verification failed: {}",
-                r.problems().join("; ")
+                r.summary("the `verify` report lists them all")
             )))
             .with("verify", v))
         }

@@ -42,19 +42,40 @@ impl VerifyReport {
         self.status == "ok"
     }
 
-    /// One line per problem, for an error message.
+    /// One line per problem.
     pub fn problems(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        if let Some(b) = &self.first_failure {
-            out.push(b.to_string());
+        self.lines().map(|l| l.into_owned()).collect()
+    }
+
+    /// The problems for an error message or a log line: the first
+    /// [`NAMED`] of them, then how many more there are and where `all` of
+    /// them are (a trail can contradict a million snapshots).
+    pub fn summary(&self, all: &str) -> String {
+        let total = usize::from(self.first_failure.is_some())
+            + self.problems.len()
+            + self.snapshot_problems.len();
+        let mut out = self.lines().take(NAMED).collect::<Vec<_>>().join("; ");
+        if total > NAMED {
+            out.push_str(&format!("; and {} more problems ({all})", total - NAMED));
         }
-        // The purge first: when it fails, every snapshot it would account
-        // for is reported too.
-        out.extend(self.problems.iter().cloned());
-        out.extend(self.snapshot_problems.iter().cloned());
         out
     }
+
+    fn lines(&self) -> impl Iterator<Item = std::borrow::Cow<'_, str>> {
+        let first = self.first_failure.as_ref().map(|b| b.to_string().into());
+        // The purge first: when it fails, every snapshot it would account
+        // for is reported too.
+        first.into_iter().chain(
+            self.problems
+                .iter()
+                .chain(&self.snapshot_problems)
+                .map(|p| p.as_str().into()),
+        )
+    }
 }
+
+/// How many problems an error message names before it counts the rest.
+pub const NAMED: usize = 10;
 
 /// Whether the chain still reaches the checkpoint's head with its hash.
 fn checkpoint_break(w: &Walk, cp: &Checkpoint) -> Option<ChainBreak> {
