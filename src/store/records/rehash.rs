@@ -23,21 +23,38 @@ pub(super) fn run(
 ) -> Result<Rehash> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     // Small sides are not worth a thread.
-    if cores < 2 || members < BATCH_ROWS {
+    let threaded = cores >= 2 && members >= BATCH_ROWS;
+    run_with(
+        members,
+        deep,
+        read,
+        threaded.then_some(Handoff::<Batch>::ahead),
+    )
+}
+
+/// [`run`], threaded where `check_here` says, record by record, whether the
+/// reading thread hashes and checks it.
+fn run_with(
+    members: usize,
+    deep: bool,
+    read: impl FnOnce(&mut Feed<'_>) -> Result<()>,
+    check_here: Option<fn(&Handoff<Batch>) -> bool>,
+) -> Result<Rehash> {
+    let Some(check_here) = check_here else {
         let mut feed = Feed::Inline(Rehash::new(members, deep));
         read(&mut feed)?;
         let Feed::Inline(re) = feed else {
             unreachable!("the feed stays inline")
         };
         return Ok(re);
-    }
+    };
     let mut re = Rehash::new(members, deep);
     let (read, _) = pipe::run(
         |b: &Batch| {
             b.visit_all(&mut re);
             true
         },
-        |h| read(&mut Feed::Threaded(h)),
+        |h| read(&mut Feed::Threaded(h, deep, check_here)),
     )?;
     read.map(|()| re)
 }
@@ -45,16 +62,22 @@ pub(super) fn run(
 /// Where the reading side puts each record.
 pub(super) enum Feed<'h> {
     Inline(Rehash),
-    Threaded(&'h mut Handoff<Batch>),
+    /// To the hashing thread; whether the check is deep, and whether this
+    /// thread hashes and checks a record itself.
+    Threaded(&'h mut Handoff<Batch>, bool, fn(&Handoff<Batch>) -> bool),
 }
 
 impl Feed<'_> {
     /// One record filed under `ident`.
     pub(super) fn push(&mut self, r: &Stored<'_>, ident: IdentKey) {
         match self {
-            Feed::Inline(re) => re.visit(r, ident),
-            Feed::Threaded(h) => {
-                h.cur.push(r, ident);
+            Feed::Inline(re) => re.visit(r, ident, None),
+            Feed::Threaded(h, deep, check_here) => {
+                // The hashing thread is the slower where the check is deep
+                // (it parses every body): while it has a batch waiting, this
+                // one hashes and checks the record for it.
+                let pre = check_here(h).then(|| Checked::of(r, ident, *deep));
+                h.cur.push(r, ident, pre);
                 if h.cur.rows.len() >= BATCH_ROWS || h.cur.bytes.len() >= BATCH_BYTES {
                     // Refused only once the worker is gone; `run` reports it.
                     h.send();
@@ -78,10 +101,29 @@ struct Row {
     /// Ends of the stored hash, kind, severity, subject and body.
     ends: [usize; 5],
     has_severity: bool,
+    pre: Option<Checked>,
+}
+
+/// A record's content hash and, where the check is deep, whether the deep
+/// check passes, worked out on the reading thread.
+#[derive(Clone, Copy)]
+struct Checked {
+    hash: RecordHash,
+    /// `false` only where the body matches its hash and the deep check finds
+    /// a problem (which the hashing thread then words).
+    deep_ok: bool,
+}
+
+impl Checked {
+    fn of(r: &Stored<'_>, ident: IdentKey, deep: bool) -> Checked {
+        let hash = record_hash(r.body);
+        let deep_ok = !deep || r.hash != &hash[..] || deep_check(r, ident).is_none();
+        Checked { hash, deep_ok }
+    }
 }
 
 impl Batch {
-    fn push(&mut self, r: &Stored<'_>, ident: IdentKey) {
+    fn push(&mut self, r: &Stored<'_>, ident: IdentKey, pre: Option<Checked>) {
         let mut ends = [0; 5];
         let parts = [
             r.hash,
@@ -99,6 +141,7 @@ impl Batch {
             ident,
             ends,
             has_severity: r.severity.is_some(),
+            pre,
         });
     }
 
@@ -119,7 +162,7 @@ impl Batch {
                 subject: text(3),
                 body: part(4),
             };
-            re.visit(&stored, row.ident);
+            re.visit(&stored, row.ident, row.pre);
             start = row.ends[4];
         }
     }
@@ -167,9 +210,10 @@ impl Rehash {
         }
     }
 
-    /// Re-hashes one record filed under `ident`; keeps the first problem.
-    fn visit(&mut self, r: &Stored<'_>, ident: IdentKey) {
-        let h = record_hash(r.body);
+    /// Re-hashes one record filed under `ident` (unless `pre` did); keeps
+    /// the first problem.
+    fn visit(&mut self, r: &Stored<'_>, ident: IdentKey, pre: Option<Checked>) {
+        let h = pre.map_or_else(|| record_hash(r.body), |p| p.hash);
         if self.bad.is_none() {
             if r.hash != &h[..] {
                 let identity = serde_json::from_slice::<NormalizedRecord>(r.body)
@@ -179,7 +223,7 @@ impl Rehash {
                     record_id: r.id,
                     identity,
                 });
-            } else if self.deep {
+            } else if self.deep && pre.is_none_or(|p| !p.deep_ok) {
                 self.bad = deep_check(r, ident);
             }
         }
@@ -252,4 +296,103 @@ fn deep_check(r: &Stored<'_>, ident: IdentKey) -> Option<BadRecord> {
         "{}, whose {col} column says {is:?} but its hashed body says {want:?}",
         rec.identity()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::record::{NormalizedRecord, RecordKind};
+
+    /// Records as a side's scan reads them: bodies, stored hashes, columns.
+    fn records(n: usize) -> Vec<(Vec<u8>, RecordHash, IdentKey, String)> {
+        (0..n)
+            .map(|i| {
+                let rec = NormalizedRecord {
+                    ecosystem: "npm".into(),
+                    kind: RecordKind::Package,
+                    licenses: vec![],
+                    locations: vec![],
+                    name: format!("p{i}"),
+                    package_id: format!("pkg:npm/p{i}@1"),
+                    purl: Some(format!("pkg:npm/p{i}@1")),
+                    subject: format!("p{i}@1"),
+                    version: "1".into(),
+                    vulnerability: None,
+                };
+                let body = rec.canonical_json();
+                (
+                    record_hash(&body),
+                    rec.ident_key(),
+                    rec.subject.clone(),
+                    body,
+                )
+            })
+            .map(|(h, k, subject, body)| (body, h, k, subject))
+            .collect()
+    }
+
+    /// The first problem (record id, identity), and the content hashes by
+    /// identity and by record id.
+    type Outcome = (
+        Option<(i64, String)>,
+        Vec<(IdentKey, RecordHash)>,
+        Vec<(i64, RecordHash)>,
+    );
+
+    /// What a re-hash reports for `recs`, whose record `bad_hash` has
+    /// another stored hash and `bad_subject` another subject column.
+    fn rehash(
+        recs: &[(Vec<u8>, RecordHash, IdentKey, String)],
+        (bad_hash, bad_subject): (usize, usize),
+        check_here: Option<fn(&Handoff<Batch>) -> bool>,
+    ) -> Outcome {
+        let re = run_with(
+            recs.len(),
+            true,
+            |feed| {
+                for (i, (body, hash, ident, subject)) in recs.iter().enumerate() {
+                    let other = [0u8; 32];
+                    let stored = Stored {
+                        id: i as i64 + 1,
+                        hash: if i == bad_hash { &other } else { hash },
+                        kind: "package",
+                        severity: None,
+                        subject: if i == bad_subject { "else" } else { subject },
+                        body,
+                    };
+                    feed.push(&stored, *ident);
+                }
+                Ok(())
+            },
+            check_here,
+        )
+        .unwrap();
+        let bad = re.bad.as_ref().map(|b| (b.record_id, b.identity.clone()));
+        (bad, re.rows, re.content)
+    }
+
+    /// Hashed and checked on the reading thread, a record gives what the
+    /// hashing thread would have: the same content hashes, and the same
+    /// first problem (a body that does not match its hash, or a column
+    /// that does not match its body), in any order of the two.
+    #[test]
+    fn a_record_checked_on_the_reading_thread_reads_as_on_the_hashing_thread() {
+        let recs = records(3 * BATCH_ROWS + 5);
+        let always: fn(&Handoff<Batch>) -> bool = |_| true;
+        let never: fn(&Handoff<Batch>) -> bool = |_| false;
+        for bad in [
+            (5000, 9000),
+            (9000, 5000),
+            (usize::MAX, 4095),
+            (4096, usize::MAX),
+        ] {
+            let inline = rehash(&recs, bad, None);
+            assert!(inline.0.is_some());
+            assert_eq!(rehash(&recs, bad, Some(always)), inline, "{bad:?}");
+            assert_eq!(rehash(&recs, bad, Some(never)), inline, "{bad:?}");
+        }
+        let clean = rehash(&recs, (usize::MAX, usize::MAX), Some(always));
+        assert_eq!(clean.0, None);
+        assert_eq!(clean, rehash(&recs, (usize::MAX, usize::MAX), None));
+    }
 }
