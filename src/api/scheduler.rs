@@ -111,7 +111,7 @@ fn report(state: &AppState, tick: &Tick) {
                     at: tick.at.unwrap_or_else(|| state.clock.now()),
                 });
                 if !v.is_ok() {
-                    tracing::error!(task = "audit_verify", problems = %v.summary("`snapgov ingest audit verify --json` lists them all"), "the audit chain does not verify");
+                    tracing::error!(task = "audit_verify", problems = %v.summary("`GET /api/v1/ingest/audit/verify` lists them all"), "the audit chain does not verify");
                 }
             }
             Err(e) => {

@@ -40,6 +40,11 @@ pub fn audit_verify_command() -> String {
     "snapgov ingest audit verify".into()
 }
 
+/// Walking the audit chain, with the whole report (every problem).
+pub fn audit_verify_report_command() -> String {
+    "snapgov ingest audit verify --json".into()
+}
+
 /// The store's path option, said when a path given to it is wrong.
 pub fn db_flag() -> &'static str {
     "--db"

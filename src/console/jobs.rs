@@ -265,7 +265,10 @@ fn checkpoint(store: &mut Store, env: &Env, path: &Path) -> Result<Payload, OpEr
         return Err(OpError::integrity(format!(
             "checkpoint written to {}, but the chain does not verify: {}",
             path.display(),
-            r.summary("`snapgov ingest audit verify --json` lists them all")
+            r.summary(&format!(
+                "`{}` lists them all",
+                crate::cli::suggest::audit_verify_report_command()
+            ))
         )));
     }
     Ok(Payload::Done(format!(

@@ -131,7 +131,7 @@ fn not_verified(to: &str, problems: Vec<String>) -> OpError {
 fn verify_audit(w: &WriteTx<'_>, env: &Env, to: &str) -> Result<(u64, Option<String>)> {
     let report = super::audit::verify(w, env, None)?;
     if !report.is_ok() {
-        let all = "`snapgov ingest audit verify --json` on the source lists them all";
+        let all = "the source's own audit verification report lists them all";
         return Err(not_verified(to, vec![report.summary(all)]));
     }
     Ok((report.records_checked, report.head))
