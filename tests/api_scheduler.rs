@@ -331,3 +331,33 @@ fn two_schedulers_on_one_store_do_each_scheduled_run_once() {
     let unique: std::collections::BTreeSet<_> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "an action audited twice: {ids:?}");
 }
+
+/// A scheduled retention run that changed nothing does not ask for an extra
+/// SLA check: when another `serve` already did the scheduled check of that
+/// minute, this one leaves it to it (two serves on one store used to both
+/// check every minute their retention slot shared with the SLA check).
+#[test]
+fn a_retention_run_that_changed_nothing_leaves_the_sla_check_to_whoever_claimed_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let tdb = common::pg::TestDb::new(dir.path());
+    let db = Location::parse(tdb.location());
+    let mut store = Store::open(&db, OpenMode::ReadWrite).unwrap();
+    let mut other = Store::open(&db, OpenMode::ReadWrite).unwrap();
+    let t0 = ts("2025-12-01T23:30:00Z");
+    import_at(&mut store, "syft", "syft-min.json", t0);
+    let mut sched = Scheduler::new(&env(t0, "system"), t0).unwrap();
+    sched.tick(&mut store, &env(t0, "system"));
+    let midnight = ts("2025-12-02T00:00:00Z");
+    assert_eq!(sched.next_retention(), midnight);
+    assert_eq!(sched.next_sla_check(), Some(midnight));
+    // The other serve got to the SLA check of midnight first.
+    let claimed = other
+        .write(|tx| tx.claim_scheduled_run("sla_check", midnight))
+        .unwrap();
+    assert!(claimed);
+    let tick = sched.tick(&mut store, &env(midnight, "system"));
+    let rep = tick.retention.as_ref().unwrap().as_ref().unwrap();
+    assert!(rep.archived.is_empty() && rep.deleted.is_empty());
+    assert!(tick.sla.is_none(), "checked the SLA again: {:?}", tick.done_elsewhere);
+    assert_eq!(tick.done_elsewhere, vec!["sla_check"]);
+}

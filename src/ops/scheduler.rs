@@ -281,9 +281,13 @@ impl Scheduler {
             self.retention_finished(now, r.is_ok());
             match r {
                 Ok(Some(rep)) => {
-                    // Archiving can change a tool's default rollback target;
-                    // look at the SLAs again too.
-                    self.poke_sla();
+                    // Archiving can change a tool's default rollback target:
+                    // look at the SLAs again too, if it changed anything (a
+                    // check asked for runs even where another serve did the
+                    // scheduled one).
+                    if !(rep.archived.is_empty() && rep.deleted.is_empty()) {
+                        self.poke_sla();
+                    }
                     tick.retention = Some(Ok(rep));
                 }
                 Ok(None) => tick.done_elsewhere.push("retention"),
