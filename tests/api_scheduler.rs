@@ -358,6 +358,10 @@ fn a_retention_run_that_changed_nothing_leaves_the_sla_check_to_whoever_claimed_
     let tick = sched.tick(&mut store, &env(midnight, "system"));
     let rep = tick.retention.as_ref().unwrap().as_ref().unwrap();
     assert!(rep.archived.is_empty() && rep.deleted.is_empty());
-    assert!(tick.sla.is_none(), "checked the SLA again: {:?}", tick.done_elsewhere);
+    assert!(
+        tick.sla.is_none(),
+        "checked the SLA again: {:?}",
+        tick.done_elsewhere
+    );
     assert_eq!(tick.done_elsewhere, vec!["sla_check"]);
 }

@@ -255,7 +255,7 @@ pub trait RecordReads: Queries {
     ) -> Result<(RecordsSummary, Option<BadRecord>, ContentHashes)> {
         // (record id, identity key) of every member, sorted by record id.
         let mut members: Vec<(i64, IdentKey)> = Vec::new();
-        super::unordered::members_any_order(self, side, |ident, rid| {
+        super::unordered::members_any_order(self.db(), side, |ident, rid| {
             members.push((rid, ident));
             Ok(())
         })?;
