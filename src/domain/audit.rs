@@ -145,7 +145,16 @@ impl NewAudit {
 }
 
 pub fn audit_id(seq: u64) -> String {
-    format!("audit-{seq}")
+    let mut s = String::with_capacity(26);
+    push_audit_id(&mut s, seq);
+    s
+}
+
+/// Appends [`audit_id`]`(seq)` to `out`, for text built in one allocation.
+pub fn push_audit_id(out: &mut String, seq: u64) {
+    use std::fmt::Write;
+    // Into a String: cannot fail.
+    let _ = write!(out, "audit-{seq}");
 }
 
 /// Whether `id` is exactly [`audit_id`]`(seq)`, without building it (the

@@ -106,12 +106,14 @@ pub(crate) fn produce<B: Batch, T: Send>(
     std::thread::scope(|s| {
         let (tx, rx) = mpsc::sync_channel::<B>(IN_FLIGHT);
         let (back_tx, back) = mpsc::channel::<B>();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let taken = queued.clone();
         let producer = s.spawn(move || {
             let mut h = Handoff {
                 cur: B::default(),
                 tx,
                 back,
-                queued: Arc::new(AtomicUsize::new(0)),
+                queued,
             };
             let out = produce(&mut h);
             h.send();
@@ -119,6 +121,7 @@ pub(crate) fn produce<B: Batch, T: Send>(
         });
         let mut stopped = false;
         while let Ok(mut b) = rx.recv() {
+            taken.fetch_sub(1, Ordering::Relaxed);
             if !take(&mut b) {
                 stopped = true;
                 break;

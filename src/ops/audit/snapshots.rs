@@ -4,6 +4,7 @@ use super::anchor::VerifiedPurge;
 use super::replay::{ImportRecord, Imported, Pointer, Replay};
 use super::walk::Walk;
 use crate::domain::audit::details::SnapshotImported;
+use crate::domain::audit::push_audit_id;
 use crate::domain::snapshot::{Snapshot, SnapshotState};
 use crate::domain::time::fmt_ts;
 use crate::ops::Result;
@@ -217,8 +218,9 @@ fn replay_diffs(s: &Snapshot, rp: &Replay) -> Vec<String> {
     diffs
 }
 
-/// A snapshot [`missing_snapshots`] reports: (the id's prefix number, the id, the state the trail gives it and
-/// the record that set it; none when only the purge's list names it).
+/// A snapshot [`missing_snapshots`] reports: (the id's prefix number, the
+/// id, the state the trail gives it and the record that set it; none when
+/// only the purge's list names it).
 type Gone<'a> = (u128, &'a str, Option<(SnapshotState, u64)>);
 
 /// A snapshot the trail knows (imported, and deleted only as a row state by
@@ -267,14 +269,13 @@ fn id_prefix(id: &str) -> u128 {
 /// One line of [`missing_snapshots`]' report, built in one allocation of
 /// its final size: a report can hold a million of them.
 fn missing_line(id: &str, why: Option<(SnapshotState, u64)>, by: &str) -> String {
-    use std::fmt::Write;
     const HEAD: &str = "snapshot ";
     const MID: &str = ": the audit trail says it exists (";
     const TAIL: &str = ") but the store has no such snapshot: it was deleted outside snapgov";
-    const PER: &str = " per audit-";
+    const PER: &str = " per ";
     const KEPT: &str = "kept by the purge ";
     let why_len = match why {
-        Some((st, _)) => st.as_str().len() + PER.len() + 20,
+        Some((st, _)) => st.as_str().len() + PER.len() + 26,
         None => KEPT.len() + by.len(),
     };
     let mut s = String::with_capacity(HEAD.len() + id.len() + MID.len() + why_len + TAIL.len());
@@ -285,8 +286,7 @@ fn missing_line(id: &str, why: Option<(SnapshotState, u64)>, by: &str) -> String
         Some((st, seq)) => {
             s.push_str(st.as_str());
             s.push_str(PER);
-            // Into a String: cannot fail.
-            let _ = write!(s, "{seq}");
+            push_audit_id(&mut s, seq);
         }
         None => {
             s.push_str(KEPT);

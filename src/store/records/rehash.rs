@@ -54,7 +54,13 @@ fn run_with(
             b.visit_all(&mut re);
             true
         },
-        |h| read(&mut Feed::Threaded(h, deep, check_here)),
+        |to| {
+            read(&mut Feed::Threaded {
+                to,
+                deep,
+                check_here,
+            })
+        },
     )?;
     read.map(|()| re)
 }
@@ -62,9 +68,13 @@ fn run_with(
 /// Where the reading side puts each record.
 pub(super) enum Feed<'h> {
     Inline(Rehash),
-    /// To the hashing thread; whether the check is deep, and whether this
-    /// thread hashes and checks a record itself.
-    Threaded(&'h mut Handoff<Batch>, bool, fn(&Handoff<Batch>) -> bool),
+    /// To the hashing thread.
+    Threaded {
+        to: &'h mut Handoff<Batch>,
+        deep: bool,
+        /// Whether this thread hashes and checks a record itself.
+        check_here: fn(&Handoff<Batch>) -> bool,
+    },
 }
 
 impl Feed<'_> {
@@ -72,7 +82,11 @@ impl Feed<'_> {
     pub(super) fn push(&mut self, r: &Stored<'_>, ident: IdentKey) {
         match self {
             Feed::Inline(re) => re.visit(r, ident, None),
-            Feed::Threaded(h, deep, check_here) => {
+            Feed::Threaded {
+                to: h,
+                deep,
+                check_here,
+            } => {
                 // The hashing thread is the slower where the check is deep
                 // (it parses every body): while it has a batch waiting, this
                 // one hashes and checks the record for it.

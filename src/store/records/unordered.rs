@@ -26,56 +26,35 @@ pub(super) fn members_any_order(
     }
 }
 
-/// A side's members held in memory two ways: their identities in identity
-/// order (the order the side's hash takes them in), and their record ids in
-/// record id order (the order known hashes are kept in), each with its place
-/// among the identities. A merge in record id order then puts each hash in
-/// its place: no sort by identity afterwards. (Re-hashing bodies keeps its
-/// sort: there the hashing thread writing each hash to a random place was
-/// slower, 0.07–0.25 s at 1M, than sorting after.)
-pub(super) struct Members {
-    pub idents: Vec<IdentKey>,
-    /// (record id, place in `idents`), sorted.
-    pub by_record: Vec<(i64, usize)>,
-}
-
-impl Members {
-    pub(super) fn read(db: Db<'_>, side: DiffSide) -> Result<Members> {
-        let mut pairs: Vec<(IdentKey, i64)> = Vec::new();
-        members_any_order(db, side, |ident, rid| {
-            pairs.push((ident, rid));
-            Ok(())
-        })?;
-        // Already so on SQLite.
-        if !pairs.is_sorted_by_key(|p| p.0) {
-            pairs.sort_unstable_by_key(|p| p.0);
-        }
-        let mut by_record: Vec<(i64, usize)> =
-            pairs.iter().enumerate().map(|(i, p)| (p.1, i)).collect();
-        by_record.sort_unstable();
-        let idents = pairs.into_iter().map(|p| p.0).collect();
-        Ok(Members { idents, by_record })
-    }
-
-    pub(super) fn len(&self) -> usize {
-        self.idents.len()
-    }
-}
-
-/// [`super::reads::RecordReads::hash_with`]. The members are matched with `known` (sorted
-/// by record id) in one merge, in record id order, instead of a binary
-/// search a member (a cache miss at nearly every step: over a second for a
-/// million); each hash goes to its member's place in identity order.
+/// [`super::reads::RecordReads::hash_with`]. The members are matched with
+/// `known` (sorted by record id) in one merge, in record id order, instead
+/// of a binary search a member (a cache miss at nearly every step: over a
+/// second for a million); each hash goes to its member's place in identity
+/// order, so nothing is sorted after the merge.
 pub(super) fn hash_with(
     db: Db<'_>,
     side: DiffSide,
     known: &ContentHashes,
 ) -> Result<Option<(String, u64)>> {
-    let members = Members::read(db, side)?;
+    // (identity key, record id), in identity order (already so on SQLite).
+    let mut pairs: Vec<(IdentKey, i64)> = Vec::new();
+    members_any_order(db, side, |ident, rid| {
+        pairs.push((ident, rid));
+        Ok(())
+    })?;
+    if !pairs.is_sorted_by_key(|p| p.0) {
+        pairs.sort_unstable_by_key(|p| p.0);
+    }
+    // (record id, place in identity order), in record id order. (Re-hashing
+    // bodies keeps its sort after: there the hashing thread writing each
+    // hash to a random place was slower, 0.07–0.25 s at 1M.)
+    let mut by_record: Vec<(i64, usize)> =
+        pairs.iter().enumerate().map(|(i, p)| (p.1, i)).collect();
+    by_record.sort_unstable();
     let known = &known.0;
-    let mut hashed: Vec<RecordHash> = vec![[0; 32]; members.len()];
+    let mut hashed: Vec<RecordHash> = vec![[0; 32]; pairs.len()];
     let mut k = 0;
-    for &(rid, place) in &members.by_record {
+    for &(rid, place) in &by_record {
         while k < known.len() && known[k].0 < rid {
             k += 1;
         }
