@@ -6,7 +6,7 @@ use super::{OpError, Result};
 use crate::domain::record::{NormalizedRecord, RecordKind, Severity};
 use crate::domain::snapshot::SnapshotState;
 use crate::store::prelude::*;
-use crate::store::DiffSide;
+use crate::store::{ContentHashes, DiffEntry, DiffSide, Result as StoreResult};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -191,15 +191,42 @@ pub fn diff(
     to: (DiffSide, &str),
     sample: usize,
 ) -> Result<DiffSummary> {
+    summarize(store, (from.1, to.1), sample, |f| {
+        store.diff_meta(from.0, to.0, f)
+    })
+}
+
+/// [`diff`] to a side a verification read in this transaction (the dry
+/// run's target): its members are not read again.
+pub fn diff_to_verified(
+    store: &impl Queries,
+    from: (DiffSide, &str),
+    to: (&ContentHashes, &str),
+    sample: usize,
+) -> Result<DiffSummary> {
+    summarize(store, (from.1, to.1), sample, |f| {
+        store.diff_meta_verified(from.0, to.0, f)
+    })
+}
+
+/// What each change handed to `f` by `entries` adds up to.
+fn summarize<Q: Queries>(
+    store: &Q,
+    (from, to): (&str, &str),
+    sample: usize,
+    entries: impl FnOnce(
+        &mut dyn FnMut(DiffEntry, &str, Option<&str>) -> StoreResult<()>,
+    ) -> StoreResult<()>,
+) -> Result<DiffSummary> {
     let mut s = DiffSummary {
-        from: from.1.to_string(),
-        to: to.1.to_string(),
+        from: from.to_string(),
+        to: to.to_string(),
         ..Default::default()
     };
     // The first record ids (old, new) of each group, for the samples.
     type Firsts = BTreeMap<Change, Vec<(Option<i64>, Option<i64>)>>;
     let mut firsts: Firsts = BTreeMap::new();
-    store.diff_meta(from.0, to.0, |e, kind, sev| {
+    entries(&mut |e, kind, sev| {
         let change = match (e.old, e.new) {
             (None, Some(_)) => Change::Added,
             (Some(_), None) => Change::Removed,

@@ -92,7 +92,7 @@ fn run_steps(
     stopped: &mut Option<Refusal>,
 ) -> std::result::Result<Outcome, Exec> {
     let mut affected = 0;
-    let mut content = ContentHashes::default();
+    let mut content = None;
     let mut one = |step: Step, tx: &mut WriteTx<'_>| -> Result<()> {
         obs.on(&StepEvent::Started(step));
         let r = step_fault(step).and_then(|_| run_step(step, tx, run, affected, &mut content));
@@ -263,7 +263,7 @@ fn run_step(
     tx: &mut WriteTx<'_>,
     run: &Run<'_>,
     affected: u64,
-    content: &mut ContentHashes,
+    content: &mut Option<ContentHashes>,
 ) -> Result<u64> {
     let (env, tool, from, to, now) = (run.a.env, run.a.tool, run.from, run.to, run.a.now);
     match step {
@@ -272,15 +272,14 @@ fn run_step(
             if !v.is_ok() {
                 return Err(v.into_error());
             }
-            *content = hashes;
+            *content = Some(hashes);
         }
         Step::Savepoint => tx.savepoint(SAVEPOINT)?,
         Step::Restore => {
-            let pk = tx_pk(tx, to.id.as_str())?;
             let key = tx.ensure_tool(tool)?;
-            return Ok(tx.restore_active(key, pk)?);
+            return Ok(tx.restore_active_verified(key, verified(content)?)?);
         }
-        Step::VerifyRestore => verify_restore(tx, tool, to, content)?,
+        Step::VerifyRestore => verify_restore(tx, tool, to, verified(content)?)?,
         Step::Commit => tx.release(SAVEPOINT)?,
         Step::UpdateActive => {
             if from.state == SnapshotState::Active {
@@ -292,6 +291,15 @@ fn run_step(
         Step::Audit => audit_done(tx, run, affected)?,
     }
     Ok(0)
+}
+
+/// What step 1 read of the target, which the steps after it rely on.
+fn verified(content: &Option<ContentHashes>) -> Result<&ContentHashes> {
+    content.as_ref().ok_or_else(|| {
+        OpError::integrity(
+            "the rollback's steps ran out of order: its target was not verified first".to_string(),
+        )
+    })
 }
 
 /// The active data must be exactly the target's records: each member's
@@ -362,13 +370,6 @@ fn audit_done(tx: &mut WriteTx<'_>, run: &Run<'_>, affected: u64) -> Result<()> 
         &activated,
     ))?;
     Ok(())
-}
-
-fn tx_pk(tx: &WriteTx<'_>, id: &str) -> Result<i64> {
-    Ok(tx
-        .get_snapshot_pk(id)?
-        .ok_or_else(|| OpError::not_found(format!("no snapshot {id}")))?
-        .1)
 }
 
 #[allow(clippy::too_many_arguments)]

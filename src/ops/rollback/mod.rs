@@ -12,7 +12,7 @@ mod execute;
 
 pub use execute::execute;
 
-use super::diff::{diff, DiffSummary};
+use super::diff::DiffSummary;
 use super::snapshots::VerifyResult;
 use super::{fault, Env, OpError, Result};
 use crate::domain::audit::details::{Details, SnapshotActivated};
@@ -282,17 +282,14 @@ pub fn resolve_now(store: &mut Store, tool: &str, target: &Target) -> Result<(Sn
 pub fn plan(store: &mut Store, tool: &str, target: &Target, sample: usize) -> Result<Plan> {
     store.read(|r| -> Result<Plan> {
         let (from, to) = resolve(r, tool, target)?;
-        let verification = super::snapshots::verify(r, to.id.as_str())?;
+        let (verification, read) = super::snapshots::verify_collect(r, to.id.as_str(), false)?;
         if !verification.is_ok() {
             return Err(verification.into_error());
         }
-        let diff = diff(
+        let diff = super::diff::diff_to_verified(
             r,
             (super::diff::active_side(r, tool)?, from.id.as_str()),
-            (
-                super::diff::snapshot_side(r, to.id.as_str())?,
-                to.id.as_str(),
-            ),
+            (&read, to.id.as_str()),
             sample,
         )?;
         Ok(Plan {

@@ -125,19 +125,29 @@ pub(super) fn diff_sides(
         let (a, b) = (side_layers(db, from)?, side_layers(db, to)?);
         return super::pg_reads::diff(pg, side_sql(from, &a), side_sql(to, &b), f);
     };
-    let (qa, ka, oa) = side_parts(db, from)?;
     let (qb, kb, ob) = side_parts(db, to)?;
-    let mut sa = conn.prepare(qa)?;
     let mut sb = conn.prepare(qb)?;
-    let mut ra = sa.query([ka])?;
     let mut rb = sb.query([kb])?;
-    let (mut ha, mut hb) = (next_member(&mut ra)?, next_member(&mut rb)?);
-    let (mut ma, mut mb) = (Overlaid::new(&oa), Overlaid::new(&ob));
-    merge_sides(
-        || ma.next(&mut ha, || next_member(&mut ra)),
-        || mb.next(&mut hb, || next_member(&mut rb)),
-        f,
-    )
+    let mut hb = next_member(&mut rb)?;
+    let mut mb = Overlaid::new(&ob);
+    diff_lite(db, from, || mb.next(&mut hb, || next_member(&mut rb)), f)
+}
+
+/// SQLite: merges side `from`, read here, with the "to" side's members
+/// that `next_b` gives in identity order.
+fn diff_lite(
+    db: Db<'_>,
+    from: DiffSide,
+    next_b: impl FnMut() -> Result<Option<(IdentKey, i64)>>,
+    f: impl FnMut(DiffEntry) -> Result<()>,
+) -> Result<()> {
+    let conn = db.lite().expect("SQLite's diff");
+    let (qa, ka, oa) = side_parts(db, from)?;
+    let mut sa = conn.prepare(qa)?;
+    let mut ra = sa.query([ka])?;
+    let mut ha = next_member(&mut ra)?;
+    let mut ma = Overlaid::new(&oa);
+    merge_sides(|| ma.next(&mut ha, || next_member(&mut ra)), next_b, f)
 }
 
 /// [`diff_sides`], each entry with its record's kind and severity (the new
@@ -146,13 +156,44 @@ pub(super) fn diff_sides_meta(
     db: Db<'_>,
     from: DiffSide,
     to: DiffSide,
-    mut f: impl FnMut(DiffEntry, &str, Option<&str>) -> Result<()>,
+    f: impl FnMut(DiffEntry, &str, Option<&str>) -> Result<()>,
 ) -> Result<()> {
     if let Some(pg) = db.pg() {
         let (a, b) = (side_layers(db, from)?, side_layers(db, to)?);
         return super::pg_reads::diff_meta(pg, side_sql(from, &a), side_sql(to, &b), f);
     }
-    diff_sides(db, from, to, |e| {
+    diff_sides(db, from, to, with_meta(db, f))
+}
+
+/// SQLite: [`diff_sides`] to a side whose members (`to`, in identity
+/// order) were read already: only `from` is read.
+pub(super) fn diff_to_read(
+    db: Db<'_>,
+    from: DiffSide,
+    to: &[(IdentKey, i64)],
+    f: impl FnMut(DiffEntry) -> Result<()>,
+) -> Result<()> {
+    let mut b = to.iter().copied();
+    diff_lite(db, from, || Ok(b.next()), f)
+}
+
+/// SQLite: [`diff_sides_meta`] to a side whose members (`to`, in identity
+/// order) were read already: only `from` is read.
+pub(super) fn diff_to_read_meta(
+    db: Db<'_>,
+    from: DiffSide,
+    to: &[(IdentKey, i64)],
+    f: impl FnMut(DiffEntry, &str, Option<&str>) -> Result<()>,
+) -> Result<()> {
+    diff_to_read(db, from, to, with_meta(db, f))
+}
+
+/// SQLite: `f` given each entry with its record's kind and severity.
+fn with_meta<'a>(
+    db: Db<'a>,
+    mut f: impl FnMut(DiffEntry, &str, Option<&str>) -> Result<()> + 'a,
+) -> impl FnMut(DiffEntry) -> Result<()> + 'a {
+    move |e| {
         let Some(id) = e.new.or(e.old) else {
             return Ok(());
         };
@@ -161,7 +202,7 @@ pub(super) fn diff_sides_meta(
             p![id],
             |r| f(e, r.str(0)?, r.opt_str(1)?),
         )
-    })
+    }
 }
 
 /// Merges two sides' (identity, record) streams, both in identity order,

@@ -6,6 +6,7 @@ use super::hash::{HashAcc, RecordsSummary};
 use super::members::diff_sides;
 pub(super) use super::members::stream_members;
 use super::rehash::{self, Feed, Stored};
+use super::unordered::{members_in_order, ByRecord};
 use crate::domain::record::{IdentKey, RecordHash, RecordKind};
 use crate::store::db::{p, Db, Owned, V};
 use crate::store::{Queries, Result, StoreError};
@@ -29,22 +30,38 @@ pub struct DiffEntry {
     pub new: Option<i64>,
 }
 
-/// Content hashes of records by id, sorted by id.
-#[derive(Clone, Debug, Default)]
-pub struct ContentHashes(pub(super) Vec<(i64, RecordHash)>);
+/// What a verification of one side read: each record's content hash
+/// (recomputed from its body), and the side's members, so later steps of
+/// the same transaction (the dry run's diff, the rollback's restore and its
+/// check) need not read them again.
+#[derive(Clone, Debug)]
+pub struct ContentHashes {
+    /// (record id, content hash), sorted by record id.
+    pub(super) by_record: Vec<(i64, RecordHash)>,
+    /// The side these are the records of.
+    pub(super) side: DiffSide,
+    /// Its (identity key, record id) pairs, in identity order.
+    pub(super) members: Vec<(IdentKey, i64)>,
+    /// The normalized hash those members' recomputed hashes give.
+    pub(super) normalized_hash: String,
+}
 
 impl ContentHashes {
     pub fn get(&self, record_id: i64) -> Option<&RecordHash> {
-        self.0
+        self.by_record
             .binary_search_by_key(&record_id, |e| e.0)
             .ok()
-            .map(|i| &self.0[i].1)
+            .map(|i| &self.by_record[i].1)
     }
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.by_record.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.by_record.is_empty()
+    }
+    /// The side verified.
+    pub fn side(&self) -> DiffSide {
+        self.side
     }
 }
 
@@ -243,8 +260,9 @@ pub trait RecordReads: Queries {
     /// without reading their bodies again.
     ///
     /// Bodies are read in storage (record id) order rather than identity
-    /// order: random lookups cost several times a sequential scan. The
-    /// (identity, hash) pairs are then sorted in memory (48 bytes a record).
+    /// order: random lookups cost several times a sequential scan. Each
+    /// hash then goes to its member's place in identity order
+    /// ([`ByRecord`]).
     ///
     /// With `deep`, each body is also parsed and its identity checked
     /// against the key it is filed under (slower: a JSON parse a record).
@@ -253,26 +271,29 @@ pub trait RecordReads: Queries {
         side: DiffSide,
         deep: bool,
     ) -> Result<(RecordsSummary, Option<BadRecord>, ContentHashes)> {
-        // (record id, identity key) of every member, sorted by record id.
-        let mut members: Vec<(i64, IdentKey)> = Vec::new();
-        super::unordered::members_any_order(self.db(), side, |ident, rid| {
-            members.push((rid, ident));
-            Ok(())
-        })?;
-        members.sort_unstable_by_key(|m| m.0);
+        let in_order = members_in_order(self.db(), side)?;
+        let by = ByRecord::of(&in_order);
+        let members = &by.members;
         let (Some(lo), Some(hi)) = (members.first().map(|m| m.0), members.last().map(|m| m.0))
         else {
-            return Ok((HashAcc::new().finish(), None, ContentHashes(Vec::new())));
+            let summary = HashAcc::new().finish();
+            let none = ContentHashes {
+                by_record: Vec::new(),
+                side,
+                members: in_order,
+                normalized_hash: summary.normalized_hash.clone(),
+            };
+            return Ok((summary, None, none));
         };
         let range = (hi - lo + 1) as usize;
         let re = rehash::run(members.len(), deep, |feed| {
             if members.len() * 4 >= range {
-                scan_dense(self.db(), &members, (lo, hi), feed)
+                scan_dense(self.db(), members, (lo, hi), feed)
             } else {
-                scan_sparse(self.db(), &members, feed)
+                scan_sparse(self.db(), members, feed)
             }
         })?;
-        re.finish(side, members.len())
+        re.finish(side, &by, in_order)
     }
 
     /// The normalized hash of a side, using content hashes computed earlier
@@ -311,6 +332,21 @@ pub trait RecordReads: Queries {
         f: impl FnMut(DiffEntry, &str, Option<&str>) -> Result<()>,
     ) -> Result<()> {
         super::members::diff_sides_meta(self.db(), from, to, f)
+    }
+
+    /// [`RecordReads::diff_meta`] to a side a verification read in this
+    /// transaction: on SQLite only the "from" side is read, and merged with
+    /// the members `to` holds.
+    fn diff_meta_verified(
+        &self,
+        from: DiffSide,
+        to: &ContentHashes,
+        f: impl FnMut(DiffEntry, &str, Option<&str>) -> Result<()>,
+    ) -> Result<()> {
+        match self.db().lite() {
+            Some(_) => super::members::diff_to_read_meta(self.db(), from, &to.members, f),
+            None => super::members::diff_sides_meta(self.db(), from, to.side, f),
+        }
     }
 
     /// Kind and severity of a stored record.

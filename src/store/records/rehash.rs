@@ -3,8 +3,9 @@
 //! and checks, so BLAKE3 runs beside the database's own reading (SQLite's
 //! page walk, PostgreSQL's `COPY`) instead of after it, row by row.
 
-use super::hash::{class_columns, class_of, count_into, HashAcc, RecordsSummary};
+use super::hash::{class_columns, class_of, count_into, RecordsSummary};
 use super::reads::{BadRecord, ContentHashes, DiffSide};
+use super::unordered::{missing, ByRecord};
 use crate::domain::record::{record_hash, IdentKey, NormalizedRecord, RecordHash};
 use crate::domain::snapshot::RecordStats;
 use crate::store::pipe::{self, Handoff};
@@ -205,8 +206,6 @@ pub(super) struct Stored<'a> {
 /// What a re-hash accumulates, record by record.
 pub(super) struct Rehash {
     deep: bool,
-    /// (identity, content hash), sorted by identity at the end.
-    rows: Vec<(IdentKey, RecordHash)>,
     /// (record id, content hash), in record id order.
     content: Vec<(i64, RecordHash)>,
     stats: RecordStats,
@@ -217,7 +216,6 @@ impl Rehash {
     fn new(members: usize, deep: bool) -> Rehash {
         Rehash {
             deep,
-            rows: Vec::with_capacity(members),
             content: Vec::with_capacity(members),
             stats: RecordStats::default(),
             bad: None,
@@ -242,34 +240,39 @@ impl Rehash {
             }
         }
         count_into(&mut self.stats, r.kind, r.severity);
-        self.rows.push((ident, h));
         self.content.push((r.id, h));
     }
 
-    /// The summary, once every member was visited (`members` of them).
+    /// The summary, once every one of `by`'s members was visited, in its
+    /// order (`in_order`: the same members in identity order).
     pub(super) fn finish(
-        mut self,
+        self,
         side: DiffSide,
-        members: usize,
+        by: &ByRecord,
+        in_order: Vec<(IdentKey, i64)>,
     ) -> Result<(RecordsSummary, Option<BadRecord>, ContentHashes)> {
-        if self.rows.len() != members {
-            let whose = match side {
-                DiffSide::Snapshot(_) => "the snapshot's",
-                DiffSide::Active(_) => "the active data's",
-            };
-            return Err(StoreError::Corrupt(format!(
-                "{} of {members} of {whose} records are missing from the record table",
-                members - self.rows.len(),
-            )));
+        let members = by.len();
+        if self.content.len() != members {
+            return Err(missing(side, members, self.content.len()));
         }
-        self.rows.sort_unstable_by_key(|r| r.0);
-        let mut acc = HashAcc::new();
-        for (_, h) in &self.rows {
-            acc.h.update(h);
-        }
-        acc.count = self.rows.len() as u64;
+        let visited_in_order = |k: usize| {
+            let (rid, h) = self.content[k];
+            (rid == by.members[k].0).then_some(h)
+        };
+        let Some(mut acc) = by.hash(visited_in_order) else {
+            return Err(StoreError::Corrupt(
+                "a re-hash visited a side's records out of their order".into(),
+            ));
+        };
         acc.stats = self.stats;
-        Ok((acc.finish(), self.bad, ContentHashes(self.content)))
+        let summary = acc.finish();
+        let hashes = ContentHashes {
+            by_record: self.content,
+            side,
+            members: in_order,
+            normalized_hash: summary.normalized_hash.clone(),
+        };
+        Ok((summary, self.bad, hashes))
     }
 }
 
@@ -346,12 +349,8 @@ mod tests {
     }
 
     /// The first problem (record id, identity), and the content hashes by
-    /// identity and by record id.
-    type Outcome = (
-        Option<(i64, String)>,
-        Vec<(IdentKey, RecordHash)>,
-        Vec<(i64, RecordHash)>,
-    );
+    /// record id.
+    type Outcome = (Option<(i64, String)>, Vec<(i64, RecordHash)>);
 
     /// What a re-hash reports for `recs`, whose record `bad_hash` has
     /// another stored hash and `bad_subject` another subject column.
@@ -382,7 +381,7 @@ mod tests {
         )
         .unwrap();
         let bad = re.bad.as_ref().map(|b| (b.record_id, b.identity.clone()));
-        (bad, re.rows, re.content)
+        (bad, re.content)
     }
 
     /// Hashed and checked on the reading thread, a record gives what the

@@ -5,9 +5,9 @@ use super::bulk::PgBulk;
 use super::chain;
 use super::hash::{class_columns, class_of, HashAcc};
 use super::lite::LiteSink;
-use super::reads::{stream_members, DiffEntry, DiffSide, RecordReads};
+use super::reads::{stream_members, ContentHashes, DiffEntry, DiffSide, RecordReads};
 use super::sorter::{SumEntry, SummarySorter};
-use crate::domain::record::{record_hash, NormalizedRecord, MAX_SET_ITEMS};
+use crate::domain::record::{record_hash, IdentKey, NormalizedRecord, MAX_SET_ITEMS};
 use crate::store::db::p;
 use crate::store::{Result, StoreError, WriteTx};
 
@@ -168,6 +168,27 @@ impl<'a> WriteTx<'a> {
     /// only what differs. Returns how many records were added, removed or
     /// replaced.
     pub fn restore_active(&mut self, tool_key: i64, snapshot_pk: i64) -> Result<u64> {
+        self.restore_with(tool_key, snapshot_pk, None)
+    }
+
+    /// [`restore_active`](Self::restore_active) to the side a verification
+    /// read in this transaction (`to`), its members not read again.
+    pub fn restore_active_verified(&mut self, tool_key: i64, to: &ContentHashes) -> Result<u64> {
+        let DiffSide::Snapshot(pk) = to.side else {
+            return Err(StoreError::Corrupt(
+                "a restore's source must be a snapshot".into(),
+            ));
+        };
+        self.restore_with(tool_key, pk, Some(&to.members))
+    }
+
+    /// The restore, the target's members read here unless `known`.
+    fn restore_with(
+        &mut self,
+        tool_key: i64,
+        snapshot_pk: i64,
+        known: Option<&[(IdentKey, i64)]>,
+    ) -> Result<u64> {
         if self.db.is_pg() {
             return super::bulk::restore_active(self.db, tool_key, snapshot_pk);
         }
@@ -177,18 +198,19 @@ impl<'a> WriteTx<'a> {
         const CAP: usize = 250_000;
         let mut changes: Vec<DiffEntry> = Vec::new();
         let mut over = false;
-        let r = self.diff(
-            DiffSide::Active(tool_key),
-            DiffSide::Snapshot(snapshot_pk),
-            |e| {
-                if changes.len() >= CAP {
-                    over = true;
-                    return Err(StoreError::Limit("diff over the in-memory cap".into()));
-                }
-                changes.push(e);
-                Ok(())
-            },
-        );
+        let keep = |e| {
+            if changes.len() >= CAP {
+                over = true;
+                return Err(StoreError::Limit("diff over the in-memory cap".into()));
+            }
+            changes.push(e);
+            Ok(())
+        };
+        let (active, target) = (DiffSide::Active(tool_key), DiffSide::Snapshot(snapshot_pk));
+        let r = match known {
+            Some(members) => super::members::diff_to_read(self.db, active, members, keep),
+            None => self.diff(active, target, keep),
+        };
         if over {
             drop(changes);
             let table = self.members_table(snapshot_pk)?;
