@@ -347,8 +347,20 @@ fn write_delta(db: Db<'_>, snapshot: i64, base: i64, budget: u64) -> Result<bool
 /// the server joins the two sides once and writes only what differs,
 /// instead of a round trip per differing record. Returns how many records
 /// were added, removed or replaced.
-pub(super) fn restore_active(db: Db<'_>, tool_key: i64, snapshot_pk: i64) -> Result<u64> {
+pub(super) fn restore_active(
+    db: Db<'_>,
+    tool_key: i64,
+    snapshot_pk: i64,
+    known: Option<&[(IdentKey, i64)]>,
+) -> Result<u64> {
     let pg = db.pg().expect("PostgreSQL's restore");
+    if let Some(to) = known {
+        if let Some(changes) = changes_to(db, tool_key, to)? {
+            let changed = pg_tune::apply_changes(pg, tool_key, &changes)?;
+            pg_tune::analyze_new_key(pg, "active_records", changed)?;
+            return Ok(changed);
+        }
+    }
     let changed = pg_tune::apply_diff(
         pg,
         tool_key,
@@ -357,4 +369,38 @@ pub(super) fn restore_active(db: Db<'_>, tool_key: i64, snapshot_pk: i64) -> Res
     )?;
     pg_tune::analyze_new_key(pg, "active_records", changed)?;
     Ok(changed)
+}
+
+/// What must change in a tool's active data to make it `to` (members in
+/// identity order): each identity with its new record (`None`: removed).
+/// `None` where the active data is empty (a first import's set-based
+/// insert is quicker) or the changes would pass
+/// [`pg_tune::CHANGES_CAP`].
+fn changes_to(
+    db: Db<'_>,
+    tool_key: i64,
+    to: &[(IdentKey, i64)],
+) -> Result<Option<pg_tune::Changes>> {
+    let active = super::unordered::members_in_order(db, DiffSide::Active(tool_key))?;
+    if active.is_empty() {
+        return Ok(None);
+    }
+    let mut changes = Vec::new();
+    let (mut ia, mut ib) = (active.iter().copied(), to.iter().copied());
+    let over = super::members::merge_sides(
+        || Ok(ia.next()),
+        || Ok(ib.next()),
+        |e| {
+            if changes.len() >= pg_tune::CHANGES_CAP {
+                return Err(StoreError::Limit("changes over the in-memory cap".into()));
+            }
+            changes.push((e.ident, e.new));
+            Ok(())
+        },
+    );
+    match over {
+        Ok(()) => Ok(Some(changes)),
+        Err(StoreError::Limit(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }

@@ -207,7 +207,7 @@ fn with_meta<'a>(
 
 /// Merges two sides' (identity, record) streams, both in identity order,
 /// handing `f` every identity whose record differs.
-fn merge_sides(
+pub(super) fn merge_sides(
     mut next_a: impl FnMut() -> Result<Option<(IdentKey, i64)>>,
     mut next_b: impl FnMut() -> Result<Option<(IdentKey, i64)>>,
     mut f: impl FnMut(DiffEntry) -> Result<()>,

@@ -177,3 +177,84 @@ pub(super) fn records(
         },
     )
 }
+
+/// Differing records looked up at once by [`diff_meta_to_read`].
+const META_CHUNK: usize = 4096;
+
+/// [`diff_meta`] from a side given as a query of its members to one whose
+/// members (`to`, in identity order) a verification read already: the
+/// "from" side comes through `COPY` in storage order and is sorted here,
+/// the merge runs here, and the kind and severity of the records that
+/// differ are looked up a few thousand at a time. The server then reads
+/// one side once instead of joining two (1.4 s of a 1M dry run).
+pub(super) fn diff_meta_to_read(
+    pg: &PgConn,
+    from: &str,
+    to: &[(IdentKey, i64)],
+    mut f: impl FnMut(DiffEntry, &str, Option<&str>) -> Result<()>,
+) -> Result<()> {
+    let mut a: Vec<(IdentKey, i64)> = Vec::new();
+    members_any_order(pg, from, |ident, rid| {
+        a.push((ident, rid));
+        Ok(())
+    })?;
+    a.sort_unstable_by_key(|m| m.0);
+    let mut pending: Vec<DiffEntry> = Vec::with_capacity(META_CHUNK);
+    let mut ia = a.iter().copied();
+    let mut ib = to.iter().copied();
+    super::members::merge_sides(
+        || Ok(ia.next()),
+        || Ok(ib.next()),
+        |e| {
+            pending.push(e);
+            if pending.len() >= META_CHUNK {
+                with_meta(pg, &mut pending, &mut f)?;
+            }
+            Ok(())
+        },
+    )?;
+    with_meta(pg, &mut pending, &mut f)
+}
+
+/// Hands `f` each of `entries` with its record's kind and severity, in
+/// order, and empties `entries`.
+fn with_meta(
+    pg: &PgConn,
+    entries: &mut Vec<DiffEntry>,
+    f: &mut impl FnMut(DiffEntry, &str, Option<&str>) -> Result<()>,
+) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = entries
+        .iter()
+        .filter_map(|e| e.new.or(e.old))
+        .map(|id| id.to_string())
+        .collect();
+    let mut meta: std::collections::HashMap<i64, (String, Option<String>)> =
+        std::collections::HashMap::with_capacity(ids.len());
+    // Ids are integers the store made, written into the text as in
+    // [`records`].
+    pg.each(
+        &format!(
+            "SELECT id, kind, severity FROM records WHERE id = ANY('{{{}}}'::bigint[])",
+            ids.join(",")
+        ),
+        p![],
+        |r| {
+            meta.insert(r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?));
+            Ok::<_, StoreError>(())
+        },
+    )?;
+    for e in entries.drain(..) {
+        let Some(id) = e.new.or(e.old) else {
+            continue;
+        };
+        // A member whose record row is gone is corruption, not a skip.
+        let Some((kind, severity)) = meta.get(&id) else {
+            return Err(StoreError::Corrupt(format!("record {id} has no row")));
+        };
+        f(e, kind, severity.as_deref())?;
+    }
+    Ok(())
+}

@@ -87,9 +87,47 @@ pub(super) fn apply_diff(pg: &PgConn, tool_key: i64, from: &str, to: &str) -> Re
         return pg.with_client(|c| Ok(c.execute(sql.as_str(), &[&tool_key])?));
     }
     pg.batch(&format!(
-        "CREATE TEMP TABLE IF NOT EXISTS snapgov_restore (ident BYTEA NOT NULL, record BIGINT) ON COMMIT DELETE ROWS; DELETE FROM snapgov_restore; INSERT INTO snapgov_restore (ident, record) SELECT ident, new FROM ({}) d",
+        "{RESTORE_TABLE} INSERT INTO snapgov_restore (ident, record) SELECT ident, new FROM ({}) d",
         diff_sql(from, to)
     ))?;
+    apply_restore_table(pg, tool_key)
+}
+
+/// The work table of the differences a restore writes (see the module's
+/// notes), emptied for this use.
+const RESTORE_TABLE: &str = "CREATE TEMP TABLE IF NOT EXISTS snapgov_restore (ident BYTEA NOT NULL, record BIGINT) ON COMMIT DELETE ROWS; DELETE FROM snapgov_restore;";
+
+/// Differences past which [`apply_changes`] leaves the work to the server's
+/// join instead of holding them here.
+pub(super) const CHANGES_CAP: usize = 250_000;
+
+/// Identities whose active record changes, each with its new record
+/// (`None`: removed).
+pub(super) type Changes = Vec<(crate::domain::record::IdentKey, Option<i64>)>;
+
+/// As [`apply_diff`], where the differences were found here (the rollback
+/// merges the active data with the target's members its verification
+/// read): they go to the server in one `COPY`, and the server reads
+/// neither side again.
+pub(super) fn apply_changes(pg: &PgConn, tool_key: i64, changes: &Changes) -> Result<u64> {
+    use postgres::binary_copy::BinaryCopyInWriter;
+    use postgres::types::Type;
+    pg.batch(RESTORE_TABLE)?;
+    pg.with_client(|c| {
+        let sink = c.copy_in("COPY snapgov_restore (ident, record) FROM STDIN (FORMAT binary)")?;
+        let mut w = BinaryCopyInWriter::new(sink, &[Type::BYTEA, Type::INT8]);
+        for (ident, record) in changes {
+            w.write(&[&&ident[..], record])?;
+        }
+        w.finish()?;
+        Ok(())
+    })?;
+    apply_restore_table(pg, tool_key)
+}
+
+/// Deletes and writes the active data's rows `snapgov_restore` names (a
+/// `NULL` record: removed).
+fn apply_restore_table(pg: &PgConn, tool_key: i64) -> Result<u64> {
     let removed = pg.exec(
         "DELETE FROM active_records a USING snapgov_restore d WHERE a.tool = ?1 AND a.ident = d.ident AND d.record IS NULL",
         p![tool_key],

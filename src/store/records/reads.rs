@@ -335,17 +335,21 @@ pub trait RecordReads: Queries {
     }
 
     /// [`RecordReads::diff_meta`] to a side a verification read in this
-    /// transaction: on SQLite only the "from" side is read, and merged with
-    /// the members `to` holds.
+    /// transaction: only the "from" side is read, and merged with the
+    /// members `to` holds.
     fn diff_meta_verified(
         &self,
         from: DiffSide,
         to: &ContentHashes,
         f: impl FnMut(DiffEntry, &str, Option<&str>) -> Result<()>,
     ) -> Result<()> {
-        match self.db().lite() {
-            Some(_) => super::members::diff_to_read_meta(self.db(), from, &to.members, f),
-            None => super::members::diff_sides_meta(self.db(), from, to.side, f),
+        let db = self.db();
+        match db.pg() {
+            None => super::members::diff_to_read_meta(db, from, &to.members, f),
+            Some(pg) => {
+                let from = super::members::side_query(db, from)?;
+                super::pg_reads::diff_meta_to_read(pg, &from, &to.members, f)
+            }
         }
     }
 

@@ -190,7 +190,7 @@ impl<'a> WriteTx<'a> {
         known: Option<&[(IdentKey, i64)]>,
     ) -> Result<u64> {
         if self.db.is_pg() {
-            return super::bulk::restore_active(self.db, tool_key, snapshot_pk);
+            return super::bulk::restore_active(self.db, tool_key, snapshot_pk, known);
         }
         // Small differences (the daily import, a rollback) are found by the
         // merge-join and written one by one. Past this many, memory would
