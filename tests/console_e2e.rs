@@ -74,17 +74,42 @@ impl Tmux {
     }
 
     fn wait_for(&self, needle: &str) -> String {
+        self.wait_for_all(&[needle])
+    }
+
+    /// Waits until the screen shows every one of `needles`. A capture can
+    /// catch a frame half drawn (seen under CI's load: the title and two
+    /// rows of the table), so one needle alone does not mean the rest of
+    /// the frame is there.
+    fn wait_for_all(&self, needles: &[&str]) -> String {
         let start = Instant::now();
         loop {
             let screen = self.capture();
-            if screen.contains(needle) {
+            if needles.iter().all(|n| screen.contains(n)) {
                 return screen;
             }
             if start.elapsed() > Duration::from_secs(60) {
-                panic!("timed out waiting for {needle:?}; the screen:\n{screen}");
+                panic!("timed out waiting for all of {needles:?}; the screen:\n{screen}");
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// [`Tmux::wait_for`], then the screen once two captures 100 ms apart
+    /// agree (at most 3 s more: a spinner may never settle), so a check of
+    /// the whole frame does not read one half drawn.
+    fn wait_settled(&self, needle: &str) -> String {
+        let mut screen = self.wait_for(needle);
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(3) {
+            std::thread::sleep(Duration::from_millis(100));
+            let next = self.capture();
+            if next == screen {
+                break;
+            }
+            screen = next;
+        }
+        screen
     }
 
     fn alternate_on(&self) -> bool {
@@ -159,30 +184,20 @@ fn console_cmd(db: &Path, config: &Path, args: &str) -> String {
 fn demo_opens_the_console_and_a_rollback_goes_through_the_wizard() {
     let (_dir, db, config) = sandbox();
     let t = Tmux::start(120, 40, &console_cmd(&db, &config, "demo"));
-    let screen = t.wait_for("Tools · timelines");
+    t.wait_for_all(&["Tools · timelines", "● fresh", "✖ critical"]);
     assert!(t.alternate_on(), "the console uses the alternate screen");
-    assert!(
-        screen.contains("● fresh") && screen.contains("✖ critical"),
-        "{screen}"
-    );
 
     // Move to syft (third tool) and start the wizard on it.
     t.keys(&["j", "j", "r"]);
-    let screen = t.wait_for("Δ ACTIVE");
-    assert!(
-        screen.contains("Choose the snapshot to roll syft back to"),
-        "{screen}"
-    );
-    assert!(screen.contains("default"), "{screen}");
+    t.wait_for_all(&[
+        "Δ ACTIVE",
+        "Choose the snapshot to roll syft back to",
+        "default",
+    ]);
     t.keys(&["Enter"]);
-    let screen = t.wait_for("✓ verified");
-    assert!(screen.contains("re-hash to b3:"), "{screen}");
+    t.wait_for_all(&["✓ verified", "re-hash to b3:"]);
     t.keys(&["Enter"]);
-    let screen = t.wait_for("records added");
-    assert!(
-        screen.contains("+ added") && screen.contains("old → new"),
-        "{screen}"
-    );
+    t.wait_for_all(&["records added", "+ added", "old → new"]);
     // Filter to changed records and back.
     t.keys(&["c", "c", "c"]);
     t.wait_for("change=changed");
@@ -192,7 +207,7 @@ fn demo_opens_the_console_and_a_rollback_goes_through_the_wizard() {
     t.wait_for("Why?");
     t.type_text("e2e: corrupt nightly feed");
     t.keys(&["Enter"]);
-    let screen = t.wait_for("Type the tool name");
+    let screen = t.wait_for_all(&["Type the tool name", "Roll syft back from"]);
     let preview_from = screen
         .lines()
         .find(|l| l.contains("Roll syft back from"))
@@ -200,8 +215,11 @@ fn demo_opens_the_console_and_a_rollback_goes_through_the_wizard() {
         .to_string();
     t.type_text("syft");
     t.keys(&["Enter"]);
-    let screen = t.wait_for("rolled syft back from");
-    assert!(screen.contains("✓ write audit records"), "{screen}");
+    let screen = t.wait_for_all(&[
+        "rolled syft back from",
+        "✓ write audit records",
+        "e2e-operator",
+    ]);
     // The sentence may wrap: join the lines after the ✓.
     let flat: String = screen.split_whitespace().collect::<Vec<_>>().join(" ");
     let start = flat.find("rolled syft back from").unwrap();
@@ -437,7 +455,8 @@ fn every_screen_is_whole_at_80x24() {
         (vec!["?"], "Help"),
     ] {
         t.keys(&keys);
-        let screen = t.wait_for(needle);
+        let screen = t.wait_settled(needle);
+        assert!(screen.contains(needle), "{needle}: {screen}");
         shots.push((needle, screen));
     }
     for (needle, screen) in &shots {
