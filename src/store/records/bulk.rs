@@ -6,7 +6,7 @@ use super::fresh::{write_record, Fresh, COPY_RECORDS, RECORD_TYPES};
 use super::hash::{class_columns, class_of};
 use super::members::side_query;
 use super::pg_tune;
-use super::reads::DiffSide;
+use super::reads::{DiffEntry, DiffSide};
 use super::sorter::{SumEntry, SummarySorter};
 use crate::domain::record::IdentKey;
 use crate::domain::record::{record_hash, MergedRecord, NormalizedRecord};
@@ -372,35 +372,13 @@ pub(super) fn restore_active(
 }
 
 /// What must change in a tool's active data to make it `to` (members in
-/// identity order): each identity with its new record (`None`: removed).
-/// `None` where the active data is empty (a first import's set-based
-/// insert is quicker) or the changes would pass
-/// [`pg_tune::CHANGES_CAP`].
-fn changes_to(
-    db: Db<'_>,
-    tool_key: i64,
-    to: &[(IdentKey, i64)],
-) -> Result<Option<pg_tune::Changes>> {
+/// identity order). `None` where the active data is empty (a first
+/// import's set-based insert is quicker) or the changes would pass
+/// [`super::members::CHANGES_CAP`].
+fn changes_to(db: Db<'_>, tool_key: i64, to: &[(IdentKey, i64)]) -> Result<Option<Vec<DiffEntry>>> {
     let active = super::unordered::members_in_order(db, DiffSide::Active(tool_key))?;
     if active.is_empty() {
         return Ok(None);
     }
-    let mut changes = Vec::new();
-    let (mut ia, mut ib) = (active.iter().copied(), to.iter().copied());
-    let over = super::members::merge_sides(
-        || Ok(ia.next()),
-        || Ok(ib.next()),
-        |e| {
-            if changes.len() >= pg_tune::CHANGES_CAP {
-                return Err(StoreError::Limit("changes over the in-memory cap".into()));
-            }
-            changes.push((e.ident, e.new));
-            Ok(())
-        },
-    );
-    match over {
-        Ok(()) => Ok(Some(changes)),
-        Err(StoreError::Limit(_)) => Ok(None),
-        Err(e) => Err(e),
-    }
+    super::members::changes_within_cap(|keep| super::members::merge_slices(&active, to, keep))
 }

@@ -205,9 +205,45 @@ fn with_meta<'a>(
     }
 }
 
+/// Differences a restore holds in memory and writes one by one, at most.
+/// Past this many, memory would grow with the feed, so the work is left to
+/// set-based SQL instead.
+pub(super) const CHANGES_CAP: usize = 250_000;
+
+/// The differences `diff` hands on, kept; `None` once there are more than
+/// [`CHANGES_CAP`] (`diff` is then stopped).
+pub(super) fn changes_within_cap(
+    diff: impl FnOnce(&mut dyn FnMut(DiffEntry) -> Result<()>) -> Result<()>,
+) -> Result<Option<Vec<DiffEntry>>> {
+    let mut changes = Vec::new();
+    let mut over = false;
+    let r = diff(&mut |e| {
+        if changes.len() >= CHANGES_CAP {
+            over = true;
+            return Err(StoreError::Limit("diff over the in-memory cap".into()));
+        }
+        changes.push(e);
+        Ok(())
+    });
+    if over {
+        return Ok(None);
+    }
+    r.map(|()| Some(changes))
+}
+
+/// [`merge_sides`] of two sides held in memory, each in identity order.
+pub(super) fn merge_slices(
+    a: &[(IdentKey, i64)],
+    b: &[(IdentKey, i64)],
+    f: impl FnMut(DiffEntry) -> Result<()>,
+) -> Result<()> {
+    let (mut ia, mut ib) = (a.iter().copied(), b.iter().copied());
+    merge_sides(|| Ok(ia.next()), || Ok(ib.next()), f)
+}
+
 /// Merges two sides' (identity, record) streams, both in identity order,
 /// handing `f` every identity whose record differs.
-pub(super) fn merge_sides(
+fn merge_sides(
     mut next_a: impl FnMut() -> Result<Option<(IdentKey, i64)>>,
     mut next_b: impl FnMut() -> Result<Option<(IdentKey, i64)>>,
     mut f: impl FnMut(DiffEntry) -> Result<()>,

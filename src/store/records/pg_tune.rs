@@ -21,6 +21,7 @@
 //! transaction used it before.
 
 use super::pg_reads::{big_work_mem, diff_sql};
+use super::reads::DiffEntry;
 use crate::store::db::p;
 use crate::store::pg::PgConn;
 use crate::store::Result;
@@ -97,27 +98,19 @@ pub(super) fn apply_diff(pg: &PgConn, tool_key: i64, from: &str, to: &str) -> Re
 /// notes), emptied for this use.
 const RESTORE_TABLE: &str = "CREATE TEMP TABLE IF NOT EXISTS snapgov_restore (ident BYTEA NOT NULL, record BIGINT) ON COMMIT DELETE ROWS; DELETE FROM snapgov_restore;";
 
-/// Differences past which [`apply_changes`] leaves the work to the server's
-/// join instead of holding them here.
-pub(super) const CHANGES_CAP: usize = 250_000;
-
-/// Identities whose active record changes, each with its new record
-/// (`None`: removed).
-pub(super) type Changes = Vec<(crate::domain::record::IdentKey, Option<i64>)>;
-
 /// As [`apply_diff`], where the differences were found here (the rollback
 /// merges the active data with the target's members its verification
 /// read): they go to the server in one `COPY`, and the server reads
 /// neither side again.
-pub(super) fn apply_changes(pg: &PgConn, tool_key: i64, changes: &Changes) -> Result<u64> {
+pub(super) fn apply_changes(pg: &PgConn, tool_key: i64, changes: &[DiffEntry]) -> Result<u64> {
     use postgres::binary_copy::BinaryCopyInWriter;
     use postgres::types::Type;
     pg.batch(RESTORE_TABLE)?;
     pg.with_client(|c| {
         let sink = c.copy_in("COPY snapgov_restore (ident, record) FROM STDIN (FORMAT binary)")?;
         let mut w = BinaryCopyInWriter::new(sink, &[Type::BYTEA, Type::INT8]);
-        for (ident, record) in changes {
-            w.write(&[&&ident[..], record])?;
+        for c in changes {
+            w.write(&[&&c.ident[..], &c.new])?;
         }
         w.finish()?;
         Ok(())

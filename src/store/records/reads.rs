@@ -274,21 +274,12 @@ pub trait RecordReads: Queries {
         let in_order = members_in_order(self.db(), side)?;
         let by = ByRecord::of(&in_order);
         let members = &by.members;
-        let (Some(lo), Some(hi)) = (members.first().map(|m| m.0), members.last().map(|m| m.0))
-        else {
-            let summary = HashAcc::new().finish();
-            let none = ContentHashes {
-                by_record: Vec::new(),
-                side,
-                members: in_order,
-                normalized_hash: summary.normalized_hash.clone(),
-            };
-            return Ok((summary, None, none));
-        };
-        let range = (hi - lo + 1) as usize;
         let re = rehash::run(members.len(), deep, |feed| {
-            if members.len() * 4 >= range {
-                scan_dense(self.db(), members, (lo, hi), feed)
+            let (Some(lo), Some(hi)) = (members.first(), members.last()) else {
+                return Ok(());
+            };
+            if members.len() * 4 >= (hi.0 - lo.0 + 1) as usize {
+                scan_dense(self.db(), members, (lo.0, hi.0), feed)
             } else {
                 scan_sparse(self.db(), members, feed)
             }
@@ -347,8 +338,8 @@ pub trait RecordReads: Queries {
         match db.pg() {
             None => super::members::diff_to_read_meta(db, from, &to.members, f),
             Some(pg) => {
-                let from = super::members::side_query(db, from)?;
-                super::pg_reads::diff_meta_to_read(pg, &from, &to.members, f)
+                let from = members_in_order(db, from)?;
+                super::pg_reads::diff_meta_read(pg, &from, &to.members, f)
             }
         }
     }

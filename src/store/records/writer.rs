@@ -5,7 +5,8 @@ use super::bulk::PgBulk;
 use super::chain;
 use super::hash::{class_columns, class_of, HashAcc};
 use super::lite::LiteSink;
-use super::reads::{stream_members, ContentHashes, DiffEntry, DiffSide, RecordReads};
+use super::members::changes_within_cap;
+use super::reads::{stream_members, ContentHashes, DiffSide, RecordReads};
 use super::sorter::{SumEntry, SummarySorter};
 use crate::domain::record::{record_hash, IdentKey, NormalizedRecord, MAX_SET_ITEMS};
 use crate::store::db::p;
@@ -193,26 +194,13 @@ impl<'a> WriteTx<'a> {
             return super::bulk::restore_active(self.db, tool_key, snapshot_pk, known);
         }
         // Small differences (the daily import, a rollback) are found by the
-        // merge-join and written one by one. Past this many, memory would
-        // grow with the feed, so the work is left to set-based SQL instead.
-        const CAP: usize = 250_000;
-        let mut changes: Vec<DiffEntry> = Vec::new();
-        let mut over = false;
-        let keep = |e| {
-            if changes.len() >= CAP {
-                over = true;
-                return Err(StoreError::Limit("diff over the in-memory cap".into()));
-            }
-            changes.push(e);
-            Ok(())
-        };
+        // merge-join and written one by one; larger ones by set-based SQL.
         let (active, target) = (DiffSide::Active(tool_key), DiffSide::Snapshot(snapshot_pk));
-        let r = match known {
+        let changes = changes_within_cap(|keep| match known {
             Some(members) => super::members::diff_to_read(self.db, active, members, keep),
             None => self.diff(active, target, keep),
-        };
-        if over {
-            drop(changes);
+        })?;
+        let Some(changes) = changes else {
             let table = self.members_table(snapshot_pk)?;
             let removed = self.db.exec(
                 &format!("DELETE FROM active_records WHERE tool = ?1 AND NOT EXISTS (SELECT 1 FROM {table} s WHERE s.snapshot = ?2 AND s.ident = active_records.ident)"),
@@ -224,8 +212,7 @@ impl<'a> WriteTx<'a> {
             )?;
             self.db.batch("DROP TABLE IF EXISTS temp.snapgov_restore")?;
             return Ok(removed + written);
-        }
-        r?;
+        };
         for c in &changes {
             match c.new {
                 Some(rid) => self.db.exec(
