@@ -41,6 +41,11 @@ fn feed(artifacts: Vec<Value>) -> Vec<u8> {
     .unwrap()
 }
 
+/// Packages of the first feed: more than the 10,000 rows from which a first
+/// import into an empty store loads its tables before building their
+/// indexes, so that path is compared with SQLite too.
+const PACKAGES: usize = 10_500;
+
 /// Feeds with duplicates: identical repeats, repeats with other details,
 /// and one package listed three times with 700 locations each (past the
 /// cap of 1000 once merged).
@@ -49,7 +54,7 @@ fn feeds() -> Vec<Vec<u8>> {
         (0..n).map(|i| format!("/opt/{k}/{i:04}")).collect()
     };
     let mut a = Vec::new();
-    for i in 0..3000 {
+    for i in 0..PACKAGES {
         a.push(artifact(&format!("pkg{i}"), "1.0", &locs(0, 1), "MIT"));
         if i % 97 == 0 {
             a.push(artifact(&format!("pkg{i}"), "1.0", &locs(0, 1), "MIT"));
@@ -69,7 +74,7 @@ fn feeds() -> Vec<Vec<u8>> {
     let first = feed(a.clone());
     // The next day: some packages gone, some changed, the duplicates kept.
     a.retain(|v| !v["name"].as_str().unwrap().ends_with('7'));
-    for i in 3000..3100 {
+    for i in PACKAGES..PACKAGES + 100 {
         a.push(artifact(&format!("pkg{i}"), "1.1", &locs(1, 1), "MIT"));
         a.push(artifact(&format!("pkg{i}"), "1.1", &locs(2, 1), "ISC"));
     }
@@ -133,4 +138,102 @@ fn pg_bulk_paths_match_sqlite() {
     for (i, (a, b)) in lite.iter().zip(&pg).enumerate() {
         assert_eq!(a, b, "step {i} differs between SQLite and PostgreSQL");
     }
+}
+
+/// The indexes and constraints of the store's tables, as PostgreSQL
+/// describes them.
+fn indexes(admin: &mut postgres::Client, schema: &str) -> Vec<String> {
+    let rows = admin
+        .query(
+            "SELECT indexname || ': ' || indexdef FROM pg_indexes WHERE schemaname = $1 \
+             UNION ALL SELECT conname || ': ' || pg_get_constraintdef(c.oid) FROM pg_constraint c \
+             JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = $1 ORDER BY 1",
+            &[&schema],
+        )
+        .unwrap();
+    rows.iter().map(|r| r.get(0)).collect()
+}
+
+fn import_feed(
+    store: &mut Store,
+    dir: &std::path::Path,
+    bytes: &[u8],
+) -> snapgov::ops::Result<Value> {
+    let path = dir.join("big.json");
+    std::fs::write(&path, bytes).unwrap();
+    let t0 = Utc.with_ymd_and_hms(2025, 12, 1, 0, 0, 0).unwrap();
+    let env = Env::new(Config::default(), "tester", Clock::Fixed(t0));
+    let req = ImportRequest::new("syft", vec![Input::File(path)]);
+    import(store, &env, &req, &NoProgress).map(|o| serde_json::to_value(&o).unwrap())
+}
+
+/// A first import into an empty store drops the indexes of the tables it
+/// loads and builds them after the load. Whatever happens, the store keeps
+/// the indexes its schema made: after the import, after an import that
+/// failed past the load, and when another connection's read holds a table
+/// (the import then loads it with its indexes in place, without waiting).
+#[test]
+fn a_first_import_leaves_the_indexes_as_the_schema_made_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let pg_db = common::pg::TestDb::new(dir.path());
+    let (Some(mut admin), Some(schema)) = (pg_db.admin(), pg_db.schema()) else {
+        eprintln!("SNAPGOV_TEST_POSTGRES is not set: skipped");
+        return;
+    };
+    let mut store = Store::open(Location::parse(pg_db.location()), OpenMode::ReadWrite).unwrap();
+    let made = indexes(&mut admin, schema);
+    assert!(
+        made.iter()
+            .any(|i| i.starts_with("records_hash_key: UNIQUE")),
+        "{made:?}"
+    );
+    let first = feeds().remove(0);
+
+    // Fails at the feed's end, after its rows were loaded.
+    let cut = &first[..first.len() - 20];
+    let err = import_feed(&mut store, dir.path(), cut).unwrap_err();
+    assert!(err.to_string().contains("big.json"), "{err}");
+    assert_eq!(indexes(&mut admin, schema), made, "after a failed import");
+    assert_eq!(count(&mut admin, schema, "records"), 0);
+
+    // Another connection reads `records` in an open transaction.
+    let mut reader = pg_db.admin().unwrap();
+    let mut held = reader.transaction().unwrap();
+    held.query(&format!("SELECT count(*) FROM \"{schema}\".records"), &[])
+        .unwrap();
+    let out = import_feed(&mut store, dir.path(), &first).expect("import beside a reader");
+    held.rollback().unwrap();
+    assert_eq!(
+        indexes(&mut admin, schema),
+        made,
+        "after an import beside a reader"
+    );
+    let n = out["snapshot"]["recordCount"].as_i64().unwrap();
+    assert!(n > PACKAGES as i64, "{out}");
+    assert_eq!(count(&mut admin, schema, "active_records"), n);
+
+    // A fresh store, nobody else reading: the loads go without the indexes.
+    let pg2 = common::pg::TestDb::new(dir.path());
+    let schema2 = pg2.schema().unwrap();
+    let mut store2 = Store::open(Location::parse(pg2.location()), OpenMode::ReadWrite).unwrap();
+    let made2 = indexes(&mut admin, schema2);
+    let out2 = import_feed(&mut store2, dir.path(), &first).expect("import");
+    assert_eq!(indexes(&mut admin, schema2), made2, "after a first import");
+    assert_eq!(
+        out2["snapshot"]["normalizedHash"],
+        out["snapshot"]["normalizedHash"]
+    );
+    assert_eq!(count(&mut admin, schema2, "active_records"), n);
+    // The unique index on the hash is in use again: the same feed imported
+    // again adds no record.
+    let records = count(&mut admin, schema2, "records");
+    import_feed(&mut store2, dir.path(), &first).expect("import again");
+    assert_eq!(count(&mut admin, schema2, "records"), records);
+}
+
+fn count(admin: &mut postgres::Client, schema: &str, table: &str) -> i64 {
+    admin
+        .query_one(&format!("SELECT count(*) FROM \"{schema}\".{table}"), &[])
+        .unwrap()
+        .get(0)
 }

@@ -99,6 +99,11 @@ pub(super) struct PgBulk<'a> {
     /// Set when `records` was empty as the writer started: then rows go
     /// straight to `records` ([`super::fresh`]).
     fresh: Option<Fresh>,
+    /// The `COPY` was started (it starts with the first batch).
+    started: bool,
+    /// The unique index on the records' hash was dropped for a first
+    /// import's load ([`pg_tune::defer`]), to be built again at the end.
+    deferred: bool,
 }
 
 impl<'a> PgBulk<'a> {
@@ -111,18 +116,42 @@ impl<'a> PgBulk<'a> {
             .first()
             .is_some_and(|r| r.get::<_, bool>(0));
         let fresh = if empty { Some(Fresh::start(pg)?) } else { None };
-        let base = fresh.as_ref().map(|f| f.base);
-        let (send, rows) = sync_channel(IN_FLIGHT);
-        let copy = pg.lend(move |c| copy_rows(c, rows, base))?;
         Ok(PgBulk {
             pg,
             rows: Vec::with_capacity(BATCH),
-            send: Some(send),
-            copy: Some(copy),
+            send: None,
+            copy: None,
             seen: Vec::new(),
             maybe_dup: Vec::new(),
             fresh,
+            started: false,
+            deferred: false,
         })
+    }
+
+    /// Rows gathered before they go to the `COPY` thread. A first import
+    /// holds back its first [`pg_tune::DEFER_FROM`] rows: only a load that
+    /// large is worth dropping the hash index for, and it must be dropped
+    /// before the `COPY` takes the connection.
+    fn batch_len(&self) -> usize {
+        if !self.started && self.fresh.is_some() {
+            pg_tune::DEFER_FROM as usize
+        } else {
+            BATCH
+        }
+    }
+
+    /// Starts the `COPY` on a second thread, the client lent to it.
+    fn start_copy(&mut self) -> Result<()> {
+        self.started = true;
+        let base = self.fresh.as_ref().map(|f| f.base);
+        if base.is_some() && self.rows.len() as u64 >= pg_tune::DEFER_FROM {
+            self.deferred = pg_tune::defer(self.pg, &pg_tune::RECORDS_BY_HASH)?;
+        }
+        let (send, rows) = sync_channel(IN_FLIGHT);
+        self.copy = Some(self.pg.lend(move |c| copy_rows(c, rows, base))?);
+        self.send = Some(send);
+        Ok(())
     }
 
     /// Queues one record (the `ord`-th of the feed).
@@ -157,13 +186,16 @@ impl<'a> PgBulk<'a> {
             f.member(&row)?;
         }
         self.rows.push(row);
-        if self.rows.len() >= BATCH {
+        if self.rows.len() >= self.batch_len() {
             self.send()?;
         }
         Ok(())
     }
 
     fn send(&mut self) -> Result<()> {
+        if !self.started {
+            self.start_copy()?;
+        }
         let rows = std::mem::replace(&mut self.rows, Vec::with_capacity(BATCH));
         let sent = match &self.send {
             Some(s) => s.send(rows).is_ok(),
@@ -208,6 +240,9 @@ impl<'a> PgBulk<'a> {
             self.maybe_dup.dedup();
             let rows = f.rows();
             let out = f.finish(pg, snapshot, &self.maybe_dup, summary)?;
+            if self.deferred {
+                pg_tune::build(pg, &pg_tune::RECORDS_BY_HASH)?;
+            }
             pg_tune::analyze_grown(pg, "records", rows)?;
             pg_tune::analyze_new_key(pg, "snapshot_records", rows)?;
             return Ok(out);

@@ -189,7 +189,12 @@ impl Fresh {
             w.finish()?;
             Ok(())
         })?;
+        let members_at_once = last_ord as u64 >= super::pg_tune::DEFER_FROM;
+        let deferred = members_at_once && super::pg_tune::defer(pg, &super::pg_tune::MEMBERS_KEYS)?;
         copy_members(pg, snapshot, base, &mut members, &extra)?;
+        if deferred {
+            super::pg_tune::build(pg, &super::pg_tune::MEMBERS_KEYS)?;
+        }
         if last_ord > 0 {
             pg.exec(
                 "SELECT setval(pg_get_serial_sequence('records', 'id'), ?1)",

@@ -36,7 +36,7 @@ pub struct RecordWriter<'a> {
 
 enum Sink<'a> {
     Lite(Box<LiteSink<'a>>),
-    Pg(PgBulk<'a>),
+    Pg(Box<PgBulk<'a>>),
 }
 
 /// What finishing a writer reports.
@@ -115,7 +115,9 @@ impl<'a> WriteTx<'a> {
     pub fn record_writer(&self, snapshot_pk: i64) -> Result<RecordWriter<'a>> {
         let sink = match self.db.lite() {
             Some(tx) => Sink::Lite(Box::new(LiteSink::new(tx)?)),
-            None => Sink::Pg(PgBulk::new(self.db.pg().expect("one of two engines"))?),
+            None => Sink::Pg(Box::new(PgBulk::new(
+                self.db.pg().expect("one of two engines"),
+            )?)),
         };
         Ok(RecordWriter {
             snapshot: snapshot_pk,
