@@ -33,6 +33,9 @@
 #   BENCH_TMPDIR=DIR    where the feeds and the SQLite store go
 #   BENCH_TIMEOUT=SECS  limit for each timed step (default 1800)
 #   BENCH_SQLITE=0      skip the SQLite imports
+#   BENCH_BASELINE=BIN  also time another snapgov binary (e.g. one built from
+#                       an earlier commit) on PostgreSQL, right after this
+#                       one in each run, for a before/after in one run
 #
 # Needs: cargo, psql, GNU time at /usr/bin/time.
 set -euo pipefail
@@ -130,6 +133,18 @@ for run in $(seq "$RUNS"); do
   CHANGED=$(sed -n 's/.*(\([0-9]*\) records changed).*/\1/p' "$WORK/out.txt")
   sql "DROP SCHEMA $SCHEMA CASCADE"
 
+  if [ -n "${BENCH_BASELINE:-}" ]; then
+    echo "== run $run/$RUNS: baseline ($BENCH_BASELINE) on PostgreSQL"
+    sql "CREATE SCHEMA $SCHEMA"
+    warm "$FEED1"
+    measure "baseline PG import (fresh)" "$BENCH_BASELINE" --db "$STORE_PG" ingest import --tool syft "$FEED1"
+    keep_min PB1
+    warm "$FEED2"
+    measure "baseline PG import 1% churn" "$BENCH_BASELINE" --db "$STORE_PG" ingest import --tool syft "$FEED2"
+    keep_min PB2
+    sql "DROP SCHEMA $SCHEMA CASCADE"
+  fi
+
   if [ "${BENCH_SQLITE:-1}" != 0 ]; then
     echo "== run $run/$RUNS: snapgov on SQLite"
     rm -f "$LITE" "$LITE-wal" "$LITE-shm"
@@ -160,6 +175,8 @@ CSV_BYTES=$(stat -c %s "$ROWS")
 awk -v n="$RECORDS" -v pk="$PACKAGES" -v bytes="$FEED_BYTES" -v csv="$CSV_BYTES" -v runs="$RUNS" \
   -v p1w="$PG1_WALL" -v p1c="$PG1_CPU" -v p1r="$PG1_RSS" \
   -v p2w="$PG2_WALL" -v p2c="$PG2_CPU" -v p2r="$PG2_RSS" \
+  -v b1w="${PB1_WALL:--1}" -v b1c="${PB1_CPU:-0}" -v b1r="${PB1_RSS:-0}" \
+  -v b2w="${PB2_WALL:--1}" -v b2c="${PB2_CPU:-0}" -v b2r="${PB2_RSS:-0}" \
   -v l1w="${LT1_WALL:--1}" -v l1c="${LT1_CPU:-0}" -v l1r="${LT1_RSS:-0}" \
   -v l2w="${LT2_WALL:--1}" -v l2c="${LT2_CPU:-0}" -v l2r="${LT2_RSS:-0}" \
   -v cw="$CP_WALL" -v cc="$CP_CPU" -v cr="$CP_RSS" \
@@ -169,6 +186,10 @@ awk -v n="$RECORDS" -v pk="$PACKAGES" -v bytes="$FEED_BYTES" -v csv="$CSV_BYTES"
   printf "%-32s %9s %9s %11s %8s %9s %8s\n", "step", "wall s", "cpu s", "records/s", "MB/s", "peak RSS", "x floor"
   row("PG import (fresh store)", p1w, p1c, p1r, p1w / fw, bytes)
   row("PG import (1% churn)", p2w, p2c, p2r, p2w / fw, bytes)
+  if (b1w >= 0) {
+    row("baseline: PG import (fresh)", b1w, b1c, b1r, b1w / fw, bytes)
+    row("baseline: PG import (1% churn)", b2w, b2c, b2r, b2w / fw, bytes)
+  }
   if (l1w >= 0) {
     row("SQLite import (fresh store)", l1w, l1c, l1r, l1w / fw, bytes)
     row("SQLite import (1% churn)", l2w, l2c, l2r, l2w / fw, bytes)
