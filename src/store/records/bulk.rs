@@ -328,8 +328,15 @@ fn write_staged(db: Db<'_>, snapshot: i64) -> Result<()> {
     let pg = db.pg().expect("PostgreSQL's writer");
     // Only now: the client was lent to the COPY until the rows were in.
     let plan = super::chain::delta_base(db, snapshot)?;
+    // Records already stored are left out by an anti-join before the
+    // insert (the planner hashes them or probes the index, whichever is
+    // cheaper), not by the insert's own conflict check: that check costs a
+    // speculative insertion a row, 4.3 s for a daily 1M-record import whose
+    // records nearly all exist, against 0.9 s for the anti-join. The
+    // conflict clause stays for a record the join cannot see.
+    super::pg_reads::big_work_mem(pg)?;
     let added = pg.exec(
-        "INSERT INTO records (hash, kind, severity, subject, body) SELECT hash, kind, severity, subject, body FROM snapgov_incoming ON CONFLICT (hash) DO NOTHING",
+        "INSERT INTO records (hash, kind, severity, subject, body) SELECT hash, kind, severity, subject, body FROM snapgov_incoming i WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.hash = i.hash) ON CONFLICT (hash) DO NOTHING",
         p![],
     )?;
     pg_tune::analyze_grown(pg, "records", added)?;
@@ -356,15 +363,16 @@ fn write_delta(db: Db<'_>, snapshot: i64, base: i64, budget: u64) -> Result<bool
     pg.batch(
         "CREATE TEMP TABLE IF NOT EXISTS snapgov_delta (ident BYTEA PRIMARY KEY, record BIGINT NOT NULL) ON COMMIT DELETE ROWS; DELETE FROM snapgov_delta",
     )?;
-    let changed = pg.exec(
-        &format!("INSERT INTO snapgov_delta (ident, record) SELECT i.ident, r.id FROM snapgov_incoming i JOIN records r ON r.hash = i.hash LEFT JOIN ({base_sql}) b ON b.ident = i.ident WHERE b.record IS DISTINCT FROM r.id"),
+    // One full join of the new members with the base's finds what was
+    // added, changed and removed (two statements read both sides twice).
+    let rows = pg.exec(
+        &format!(
+            "INSERT INTO snapgov_delta (ident, record) SELECT coalesce(n.ident, b.ident), coalesce(n.id, {}) FROM (SELECT i.ident, r.id FROM snapgov_incoming i JOIN records r ON r.hash = i.hash) n FULL JOIN ({base_sql}) b ON b.ident = n.ident WHERE n.id IS DISTINCT FROM b.record",
+            super::chain::REMOVED
+        ),
         p![],
     )?;
-    let removed = pg.exec(
-        &format!("INSERT INTO snapgov_delta (ident, record) SELECT b.ident, {} FROM ({base_sql}) b WHERE NOT EXISTS (SELECT 1 FROM snapgov_incoming i WHERE i.ident = b.ident)", super::chain::REMOVED),
-        p![],
-    )?;
-    if changed + removed > budget {
+    if rows > budget {
         return Ok(false);
     }
     pg.exec(
