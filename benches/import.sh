@@ -216,7 +216,7 @@ function verdict(label, value, target, ok) {
   printf "  %-50s %10s  target %-18s %s\n", label, value, target, (ok ? "met" : "missed")
 }
 function row(label, w, c, r, ratio, b) {
-  printf "%-30s %9.2f %9.2f %11.0f %8.1f %6d MB", label, w, c, n / w, b / w / 1e6, r / 1024
+  printf "%-30s %9.2f %9.2f %11.0f %8.1f %6d MB", label, w, c, n / (w > 0 ? w : 0.01), b / (w > 0 ? w : 0.01) / 1e6, r / 1024
   if (ratio >= 0) printf " %7.2fx", ratio
   printf "\n"
 }'

@@ -114,6 +114,16 @@ keep_min() {
   fi
 }
 warm() { cat "$@" >/dev/null; }
+# The first feed, then the churned one, into one store, each timed: $1 the
+# binary, $2 the store, then a label and the figure to keep for each.
+two_imports() {
+  warm "$FEED1"
+  measure "$3" "$1" --db "$2" ingest import --tool syft "$FEED1"
+  keep_min "$4"
+  warm "$FEED2"
+  measure "$5" "$1" --db "$2" ingest import --tool syft "$FEED2"
+  keep_min "$6"
+}
 
 ROWS="$WORK/rows.csv"
 LITE="$WORK/store.db"
@@ -136,24 +146,14 @@ for run in $(seq "$RUNS"); do
   if [ -n "${BENCH_BASELINE:-}" ]; then
     echo "== run $run/$RUNS: baseline ($BENCH_BASELINE) on PostgreSQL"
     sql "CREATE SCHEMA $SCHEMA"
-    warm "$FEED1"
-    measure "baseline PG import (fresh)" "$BENCH_BASELINE" --db "$STORE_PG" ingest import --tool syft "$FEED1"
-    keep_min PB1
-    warm "$FEED2"
-    measure "baseline PG import 1% churn" "$BENCH_BASELINE" --db "$STORE_PG" ingest import --tool syft "$FEED2"
-    keep_min PB2
+    two_imports "$BENCH_BASELINE" "$STORE_PG" "baseline PG import (fresh)" PB1 "baseline PG import 1% churn" PB2
     sql "DROP SCHEMA $SCHEMA CASCADE"
   fi
 
   if [ "${BENCH_SQLITE:-1}" != 0 ]; then
     echo "== run $run/$RUNS: snapgov on SQLite"
     rm -f "$LITE" "$LITE-wal" "$LITE-shm"
-    warm "$FEED1"
-    measure "SQLite import (fresh store)" "$BIN" --db "$LITE" ingest import --tool syft "$FEED1"
-    keep_min LT1
-    warm "$FEED2"
-    measure "SQLite import 1% churn" "$BIN" --db "$LITE" ingest import --tool syft "$FEED2"
-    keep_min LT2
+    two_imports "$BIN" "$LITE" "SQLite import (fresh store)" LT1 "SQLite import 1% churn" LT2
     rm -f "$LITE" "$LITE-wal" "$LITE-shm"
   fi
 
@@ -201,7 +201,7 @@ awk -v n="$RECORDS" -v pk="$PACKAGES" -v bytes="$FEED_BYTES" -v csv="$CSV_BYTES"
   printf "target: PG first import within 1.5x of the PG floor: %s (%.2fx)\n", (p1w <= 1.5 * fw ? "met" : "MISSED"), p1w / fw
 }
 function row(label, w, c, r, ratio, b) {
-  printf "%-32s %9.2f %9.2f %11.0f %8.1f %6d MB", label, w, c, n / w, b / w / 1e6, r / 1024
+  printf "%-32s %9.2f %9.2f %11.0f %8.1f %6d MB", label, w, c, n / (w > 0 ? w : 0.01), b / (w > 0 ? w : 0.01) / 1e6, r / 1024
   if (ratio >= 0) printf " %7.2fx", ratio
   printf "\n"
 }'
