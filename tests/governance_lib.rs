@@ -571,3 +571,62 @@ fn the_dry_runs_diff_to_a_verified_target_is_the_diff_of_the_stored_sides() {
         }
     }
 }
+
+/// Two snapshots over one checkpoint are diffed from their chains' deltas
+/// alone (the rest of their members is the checkpoint's): the same diff,
+/// samples included, as merging the whole of one side with the other's
+/// verified members. Every ordered pair: along the chain, to and from the
+/// checkpoint, and between siblings (a rollback to the first snapshot, then
+/// a new import: two deltas on it). Runs on both engines.
+#[test]
+fn a_diff_between_snapshots_of_one_chain_is_the_diff_of_their_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Config::default();
+    let db = TestDb::new(dir.path());
+    let mut store = db.open(OpenMode::ReadWrite);
+    let mut ids = import_days(
+        &mut store,
+        dir.path(),
+        &cfg,
+        "syft",
+        Format::SyftJson,
+        6_000,
+        20,
+    );
+    execute(
+        &mut store,
+        &env_at(&cfg, day(4)),
+        "syft",
+        &Target::Id(ids[0].clone()),
+        None,
+        "a sibling",
+        &Quiet,
+    )
+    .unwrap();
+    let spec = FeedSpec {
+        packages: 6_000,
+        seed: 9,
+        churn_permille: 20,
+        ..Default::default()
+    };
+    let f = feed(dir.path(), "sibling.json", Format::SyftJson, &spec);
+    ids.push(import_file(&mut store, &env_at(&cfg, day(5)), "syft", &f));
+    let mut pairs = 0;
+    for a in &ids {
+        let from = ops::diff::snapshot_side(&store, a).unwrap();
+        for b in ids.iter().filter(|b| *b != a) {
+            let to = ops::diff::snapshot_side(&store, b).unwrap();
+            let (v, read) = ops::snapshots::verify_collect(&store, b, false).unwrap();
+            assert!(v.is_ok(), "{b}");
+            let whole = ops::diff::diff_to_verified(&store, (from, a), (&read, b), 5).unwrap();
+            let stored = ops::diff::diff(&store, (from, a), (to, b), 5).unwrap();
+            assert_eq!(stored, whole, "{a} -> {b}");
+            assert!(whole.total() > 0, "{a} -> {b}");
+            pairs += 1;
+        }
+    }
+    assert_eq!(pairs, 12);
+    // They are one chain: the first a checkpoint, every later one a delta.
+    let deltas = db.sql_one("SELECT count(*) FROM snapshots WHERE base IS NOT NULL");
+    assert_eq!(deltas, "3");
+}

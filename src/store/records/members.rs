@@ -112,6 +112,97 @@ fn next_member(rows: &mut rusqlite::Rows<'_>) -> Result<Option<(IdentKey, i64)>>
     }
 }
 
+/// Two snapshots over one checkpoint differ only where their chains'
+/// deltas do: each side's members among the identities either chain's
+/// deltas name (every other member is the checkpoint's, the same on both
+/// sides). A daily import's delta is about 1 % of the members, so the diff
+/// reads that instead of joining two full sides (1.8 s at 1M on
+/// PostgreSQL). `None` where the sides are not two snapshots over one
+/// checkpoint, or their deltas are too large for this to pay.
+fn over_one_checkpoint(
+    db: Db<'_>,
+    from: DiffSide,
+    to: DiffSide,
+) -> Result<Option<(Vec<(IdentKey, i64)>, Vec<(IdentKey, i64)>)>> {
+    let (DiffSide::Snapshot(a), DiffSide::Snapshot(b)) = (from, to) else {
+        return Ok(None);
+    };
+    let (la, lb) = (chain::layers(db, a)?, chain::layers(db, b)?);
+    if la.checkpoint != lb.checkpoint || (la.deltas.is_empty() && lb.deltas.is_empty()) {
+        return Ok(None);
+    }
+    // Only a cost estimate: a wrong count changes the path, not the diff.
+    let members: i64 = db.one(
+        "SELECT record_count FROM snapshots WHERE pk = ?1",
+        p![la.checkpoint],
+        |r| r.i64(0),
+    )?;
+    let (oa, ob) = (chain::overlay(db, &la)?, chain::overlay(db, &lb)?);
+    // Each identity costs a lookup here against a row of a join there.
+    if (oa.len() + ob.len()) as i64 > members / 4 {
+        return Ok(None);
+    }
+    let mut named: Vec<IdentKey> = oa.iter().chain(&ob).map(|m| m.0).collect();
+    named.sort_unstable();
+    named.dedup();
+    let under = checkpoint_members(db, la.checkpoint, &named)?;
+    let side = |overlay: &[(IdentKey, i64)]| -> Vec<(IdentKey, i64)> {
+        let (mut o, mut u) = (overlay.iter().peekable(), under.iter().peekable());
+        let mut out = Vec::with_capacity(named.len());
+        for ident in &named {
+            while o.peek().is_some_and(|m| m.0 < *ident) {
+                o.next();
+            }
+            while u.peek().is_some_and(|m| m.0 < *ident) {
+                u.next();
+            }
+            let rec = match o.peek().filter(|m| m.0 == *ident) {
+                Some(m) => Some(m.1).filter(|&r| r != chain::REMOVED),
+                None => u.peek().filter(|m| m.0 == *ident).map(|m| m.1),
+            };
+            if let Some(rec) = rec {
+                out.push((*ident, rec));
+            }
+        }
+        out
+    };
+    Ok(Some((side(&oa), side(&ob))))
+}
+
+/// The checkpoint's members among `idents` (sorted), in identity order.
+fn checkpoint_members(
+    db: Db<'_>,
+    checkpoint: i64,
+    idents: &[IdentKey],
+) -> Result<Vec<(IdentKey, i64)>> {
+    let mut out = Vec::new();
+    if let Some(pg) = db.pg() {
+        for chunk in idents.chunks(4096) {
+            let keys: Vec<&[u8]> = chunk.iter().map(|k| &k[..]).collect();
+            pg.with_client(|c| {
+                for r in c.query(
+                    "SELECT ident, record FROM snapshot_records WHERE snapshot = $1 AND ident = ANY($2)",
+                    &[&checkpoint, &keys],
+                )? {
+                    out.push(member(&R::Pg(&r))?);
+                }
+                Ok(())
+            })?;
+        }
+        out.sort_unstable_by_key(|m| m.0);
+        return Ok(out);
+    }
+    for ident in idents {
+        let rec = db.opt(
+            "SELECT record FROM snapshot_records WHERE snapshot = ?1 AND ident = ?2",
+            p![checkpoint, &ident[..]],
+            |r| r.i64(0),
+        )?;
+        out.extend(rec.map(|r| (*ident, r)));
+    }
+    Ok(out)
+}
+
 /// Streams, in identity order, every identity whose record differs
 /// between two sides.
 pub(super) fn diff_sides(
@@ -120,6 +211,9 @@ pub(super) fn diff_sides(
     to: DiffSide,
     f: impl FnMut(DiffEntry) -> Result<()>,
 ) -> Result<()> {
+    if let Some((a, b)) = over_one_checkpoint(db, from, to)? {
+        return merge_slices(&a, &b, f);
+    }
     let Some(conn) = db.lite() else {
         let pg = db.pg().expect("one of two engines");
         let (a, b) = (side_layers(db, from)?, side_layers(db, to)?);
@@ -158,6 +252,12 @@ pub(super) fn diff_sides_meta(
     to: DiffSide,
     f: impl FnMut(DiffEntry, &str, Option<&str>) -> Result<()>,
 ) -> Result<()> {
+    if let Some((a, b)) = over_one_checkpoint(db, from, to)? {
+        return match db.pg() {
+            Some(pg) => super::pg_reads::diff_meta_read(pg, &a, &b, f),
+            None => merge_slices(&a, &b, with_meta(db, f)),
+        };
+    }
     if let Some(pg) = db.pg() {
         let (a, b) = (side_layers(db, from)?, side_layers(db, to)?);
         return super::pg_reads::diff_meta(pg, side_sql(from, &a), side_sql(to, &b), f);
