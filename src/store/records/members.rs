@@ -112,6 +112,9 @@ fn next_member(rows: &mut rusqlite::Rows<'_>) -> Result<Option<(IdentKey, i64)>>
     }
 }
 
+/// A side's (identity, record) pairs, in identity order.
+type Members = Vec<(IdentKey, i64)>;
+
 /// Two snapshots over one checkpoint differ only where their chains'
 /// deltas do: each side's members among the identities either chain's
 /// deltas name (every other member is the checkpoint's, the same on both
@@ -123,7 +126,7 @@ fn over_one_checkpoint(
     db: Db<'_>,
     from: DiffSide,
     to: DiffSide,
-) -> Result<Option<(Vec<(IdentKey, i64)>, Vec<(IdentKey, i64)>)>> {
+) -> Result<Option<(Members, Members)>> {
     let (DiffSide::Snapshot(a), DiffSide::Snapshot(b)) = (from, to) else {
         return Ok(None);
     };
