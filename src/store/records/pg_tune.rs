@@ -62,8 +62,9 @@ pub(super) fn analyze_grown(pg: &PgConn, table: &str, written: u64) -> Result<()
     pg.batch(&format!("ANALYZE {table}"))
 }
 
-/// Rows written into an empty table from which on its indexes are dropped
-/// for the load and built again after it.
+/// Rows a load into an empty table must bring for the table's indexes to
+/// be dropped during the load and built again after it (fewer are cheaper
+/// to index as they come).
 pub(super) const DEFER_FROM: u64 = 10_000;
 
 /// Indexes of a table that a load into it while it is empty leaves to
