@@ -81,10 +81,29 @@ fn feeds() -> Vec<Vec<u8>> {
     vec![first, feed(a)]
 }
 
+/// Imports `bytes`, written to `path`, for `tool` on day `day` of the
+/// tests' clock; the outcome as JSON.
+fn import_at(
+    store: &mut Store,
+    path: &std::path::Path,
+    bytes: &[u8],
+    tool: &str,
+    day: i64,
+) -> snapgov::ops::Result<Value> {
+    std::fs::write(path, bytes).unwrap();
+    let t0 = Utc.with_ymd_and_hms(2025, 12, 1, 0, 0, 0).unwrap();
+    let env = Env::new(
+        Config::default(),
+        "tester",
+        Clock::Fixed(t0 + Duration::days(day)),
+    );
+    let req = ImportRequest::new(tool, vec![Input::File(path.to_path_buf())]);
+    import(store, &env, &req, &NoProgress).map(|o| serde_json::to_value(&o).unwrap())
+}
+
 /// What a user sees of each import and of the store afterwards.
 fn run(location: Location, dir: &std::path::Path) -> Vec<Value> {
     let mut store = Store::open(location, OpenMode::ReadWrite).expect("store");
-    let t0 = Utc.with_ymd_and_hms(2025, 12, 1, 0, 0, 0).unwrap();
     let mut seen = Vec::new();
     let feeds = feeds();
     // Feed 1, feed 2, feed 1 again (its records now exist), another tool.
@@ -93,15 +112,8 @@ fn run(location: Location, dir: &std::path::Path) -> Vec<Value> {
         .enumerate()
     {
         let path = dir.join(format!("feed{day}.json"));
-        std::fs::write(&path, &feeds[k]).unwrap();
-        let env = Env::new(
-            Config::default(),
-            "tester",
-            Clock::Fixed(t0 + Duration::days(day as i64)),
-        );
-        let req = ImportRequest::new(tool, vec![Input::File(path)]);
-        let out = import(&mut store, &env, &req, &NoProgress).expect("import");
-        seen.push(serde_json::to_value(&out).unwrap());
+        let out = import_at(&mut store, &path, &feeds[k], tool, day as i64).expect("import");
+        seen.push(out);
         let bodies = store
             .read(|r| -> snapgov::ops::Result<Vec<String>> {
                 let key = r.tool_key_of(tool)?.expect("tool");
@@ -159,12 +171,7 @@ fn import_feed(
     dir: &std::path::Path,
     bytes: &[u8],
 ) -> snapgov::ops::Result<Value> {
-    let path = dir.join("big.json");
-    std::fs::write(&path, bytes).unwrap();
-    let t0 = Utc.with_ymd_and_hms(2025, 12, 1, 0, 0, 0).unwrap();
-    let env = Env::new(Config::default(), "tester", Clock::Fixed(t0));
-    let req = ImportRequest::new("syft", vec![Input::File(path)]);
-    import(store, &env, &req, &NoProgress).map(|o| serde_json::to_value(&o).unwrap())
+    import_at(store, &dir.join("big.json"), bytes, "syft", 0)
 }
 
 /// A first import into an empty store drops the indexes of the tables it

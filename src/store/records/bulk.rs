@@ -145,8 +145,9 @@ impl<'a> PgBulk<'a> {
     fn start_copy(&mut self) -> Result<()> {
         self.started = true;
         let base = self.fresh.as_ref().map(|f| f.base);
-        if base.is_some() && self.rows.len() as u64 >= pg_tune::DEFER_FROM {
-            self.deferred = pg_tune::defer(self.pg, &pg_tune::RECORDS_BY_HASH)?;
+        if base.is_some() {
+            let big = self.rows.len() as u64 >= pg_tune::DEFER_FROM;
+            self.deferred = pg_tune::defer(self.pg, &pg_tune::RECORDS_BY_HASH, || Ok(big))?;
         }
         let (send, rows) = sync_channel(IN_FLIGHT);
         self.copy = Some(self.pg.lend(move |c| copy_rows(c, rows, base))?);

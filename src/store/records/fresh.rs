@@ -13,6 +13,7 @@
 
 use super::bulk::Row;
 use super::hash::{class_columns, class_of};
+use super::pg_tune;
 use super::sorter::{SumEntry, SummarySorter};
 use crate::domain::record::{record_hash, IdentKey, MergedRecord, NormalizedRecord};
 use crate::store::pg::PgConn;
@@ -189,12 +190,10 @@ impl Fresh {
             w.finish()?;
             Ok(())
         })?;
-        let members_at_once = last_ord as u64 >= super::pg_tune::DEFER_FROM;
-        let deferred = members_at_once && super::pg_tune::defer(pg, &super::pg_tune::MEMBERS_KEYS)?;
-        copy_members(pg, snapshot, base, &mut members, &extra)?;
-        if deferred {
-            super::pg_tune::build(pg, &super::pg_tune::MEMBERS_KEYS)?;
-        }
+        let big = || Ok(last_ord as u64 >= pg_tune::DEFER_FROM);
+        pg_tune::load_deferred(pg, &pg_tune::MEMBERS_KEYS, big, || {
+            copy_members(pg, snapshot, base, &mut members, &extra)
+        })?;
         if last_ord > 0 {
             pg.exec(
                 "SELECT setval(pg_get_serial_sequence('records', 'id'), ?1)",

@@ -102,13 +102,15 @@ pub(super) const ACTIVE_KEY: Deferred = Deferred {
 /// with the indexes in place.
 const DEFER_LOCK_WAIT: &str = "1s";
 
-/// Drops `d`'s indexes if its table is empty; then the caller loads it and
-/// calls [`build`] in the same transaction (a failed or killed import rolls
-/// the drop back with everything else). Returns whether it dropped them:
-/// not when the table has rows, nor when another connection's read holds
-/// the table past [`DEFER_LOCK_WAIT`] (dropping waits for every reader of
-/// the table, and each reader that comes after waits for the drop).
-pub(super) fn defer(pg: &PgConn, d: &Deferred) -> Result<bool> {
+/// Drops `d`'s indexes if its table is empty and `big` says the load will
+/// bring at least [`DEFER_FROM`] rows (asked only of an empty table); then
+/// the caller loads it and calls [`build`] in the same transaction (a
+/// failed or killed import rolls the drop back with everything else).
+/// Returns whether it dropped them: not when the table has rows, nor when
+/// another connection's read holds the table past [`DEFER_LOCK_WAIT`]
+/// (dropping waits for every reader of the table, and each reader that
+/// comes after waits for the drop).
+pub(super) fn defer(pg: &PgConn, d: &Deferred, big: impl FnOnce() -> Result<bool>) -> Result<bool> {
     let empty = pg
         .query(
             &format!("SELECT NOT EXISTS (SELECT 1 FROM {})", d.table),
@@ -116,7 +118,7 @@ pub(super) fn defer(pg: &PgConn, d: &Deferred) -> Result<bool> {
         )?
         .first()
         .is_some_and(|r| r.get::<_, bool>(0));
-    if !empty {
+    if !empty || !big()? {
         return Ok(false);
     }
     let wait: String = pg
@@ -146,6 +148,22 @@ pub(super) fn build(pg: &PgConn, d: &Deferred) -> Result<()> {
     pg.batch(d.build)
 }
 
+/// Runs `load` into `d`'s table, its indexes dropped for it where
+/// [`defer`] allows and built again after.
+pub(super) fn load_deferred<T>(
+    pg: &PgConn,
+    d: &Deferred,
+    big: impl FnOnce() -> Result<bool>,
+    load: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let deferred = defer(pg, d, big)?;
+    let out = load()?;
+    if deferred {
+        build(pg, d)?;
+    }
+    Ok(out)
+}
+
 /// Makes the active data of `tool_key` (the `from` side) equal to the `to`
 /// side. The differences are found by one join of the two sides into a
 /// temporary table (about 1 % of the rows on a daily import), and only
@@ -169,16 +187,13 @@ pub(super) fn apply_diff(pg: &PgConn, tool_key: i64, from: &str, to: &str) -> Re
         let count = format!(
             "SELECT count(*) >= {DEFER_FROM} FROM (SELECT 1 FROM ({to}) m LIMIT {DEFER_FROM}) n"
         );
-        let big: bool = pg.with_client(|c| Ok(c.query_one(count.as_str(), &[])?.get(0)))?;
-        let deferred = big && defer(pg, &ACTIVE_KEY)?;
+        let big = || pg.with_client(|c| Ok(c.query_one(count.as_str(), &[])?.get(0)));
         let sql = format!(
             "INSERT INTO active_records (tool, ident, record) SELECT $1, m.ident, m.record FROM ({to}) m"
         );
-        let n = pg.with_client(|c| Ok(c.execute(sql.as_str(), &[&tool_key])?))?;
-        if deferred {
-            build(pg, &ACTIVE_KEY)?;
-        }
-        return Ok(n);
+        return load_deferred(pg, &ACTIVE_KEY, big, || {
+            pg.with_client(|c| Ok(c.execute(sql.as_str(), &[&tool_key])?))
+        });
     }
     pg.batch(&format!(
         "{RESTORE_TABLE} INSERT INTO snapgov_restore (ident, record) SELECT ident, new FROM ({}) d",
