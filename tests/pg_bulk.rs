@@ -4,7 +4,11 @@
 //! with feeds that list packages more than once, identically or with
 //! different details, and past the per-record set cap.
 //!
-//! Runs when SNAPGOV_TEST_POSTGRES names a database
+//! SQLite's own first import into an empty store, which loads `records`
+//! before building its index on the hash, is checked against its import
+//! into a store that already holds records.
+//!
+//! The PostgreSQL tests run when SNAPGOV_TEST_POSTGRES names a database
 //! (`postgres://root@127.0.0.1:5432/test?sslmode=disable`); it creates and
 //! drops its own schema there. Without it, it says so and passes.
 
@@ -114,20 +118,24 @@ fn run(location: Location, dir: &std::path::Path) -> Vec<Value> {
         let path = dir.join(format!("feed{day}.json"));
         let out = import_at(&mut store, &path, &feeds[k], tool, day as i64).expect("import");
         seen.push(out);
-        let bodies = store
-            .read(|r| -> snapgov::ops::Result<Vec<String>> {
-                let key = r.tool_key_of(tool)?.expect("tool");
-                let mut v = Vec::new();
-                r.for_each_active_record(key, &RecordFilter::default(), |b| {
-                    v.push(b.to_string());
-                    Ok::<_, snapgov::store::StoreError>(())
-                })?;
-                Ok(v)
-            })
-            .expect("records");
-        seen.push(json!(bodies));
+        seen.push(json!(active_bodies(&mut store, tool)));
     }
     seen
+}
+
+/// The body of each of the tool's active records, in the store's order.
+fn active_bodies(store: &mut Store, tool: &str) -> Vec<String> {
+    store
+        .read(|r| -> snapgov::ops::Result<Vec<String>> {
+            let key = r.tool_key_of(tool)?.expect("tool");
+            let mut v = Vec::new();
+            r.for_each_active_record(key, &RecordFilter::default(), |b| {
+                v.push(b.to_string());
+                Ok::<_, snapgov::store::StoreError>(())
+            })?;
+            Ok(v)
+        })
+        .expect("records")
 }
 
 #[test]
@@ -243,4 +251,82 @@ fn count(admin: &mut postgres::Client, schema: &str, table: &str) -> i64 {
         .query_one(&format!("SELECT count(*) FROM \"{schema}\".{table}"), &[])
         .unwrap()
         .get(0)
+}
+
+/// One SQLite query's single number.
+fn lite_count(path: &std::path::Path, sql: &str) -> i64 {
+    let c = rusqlite::Connection::open(path).unwrap();
+    c.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// The indexes of a SQLite store, as its schema holds them.
+fn lite_indexes(path: &std::path::Path) -> Vec<(String, Option<String>)> {
+    let c = rusqlite::Connection::open(path).unwrap();
+    let mut q = c
+        .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name")
+        .unwrap();
+    let rows = q.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+/// A first import into an empty SQLite store writes `records` without the
+/// index on their hash and builds it at the end, merging the feed's
+/// repeated packages without it. It ends as the same import into a store
+/// that already holds records (which goes through the index): the same
+/// hashes, counts and bodies, no record left over from merging, and the
+/// schema's indexes in place, also after an import that failed past the
+/// load.
+#[test]
+fn a_first_import_into_an_empty_sqlite_store_ends_as_any_other_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pa, pb) = (dir.path().join("a.db"), dir.path().join("b.db"));
+    let mut a = Store::open(Location::parse(&pa), OpenMode::ReadWrite).unwrap();
+    let made = lite_indexes(&pa);
+    assert!(made.iter().any(|(n, _)| n == "records_by_hash"), "{made:?}");
+    let feeds = feeds();
+    let first = &feeds[0];
+
+    let cut = &first[..first.len() - 20];
+    let err = import_feed(&mut a, dir.path(), cut).unwrap_err();
+    assert!(err.to_string().contains("big.json"), "{err}");
+    assert_eq!(lite_indexes(&pa), made, "after a failed import");
+    assert_eq!(lite_count(&pa, "SELECT count(*) FROM records"), 0);
+
+    let out_a = import_feed(&mut a, dir.path(), first).expect("first import");
+    assert_eq!(lite_indexes(&pa), made, "after a first import");
+
+    let mut b = Store::open(Location::parse(&pb), OpenMode::ReadWrite).unwrap();
+    import_at(
+        &mut b,
+        &dir.path().join("other.json"),
+        &feeds[1],
+        "other",
+        0,
+    )
+    .expect("other");
+    let out_b = import_feed(&mut b, dir.path(), first).expect("import beside records");
+    assert!(out_a["recordsMerged"].as_u64().unwrap() > 0, "{out_a}");
+    for key in ["recordsMerged", "warnings"] {
+        assert_eq!(out_a[key], out_b[key], "{key}");
+    }
+    for key in ["normalizedHash", "recordCount", "sourceHash"] {
+        assert_eq!(out_a["snapshot"][key], out_b["snapshot"][key], "{key}");
+    }
+    assert_eq!(active_bodies(&mut a, "syft"), active_bodies(&mut b, "syft"));
+    let n = out_a["snapshot"]["recordCount"].as_i64().unwrap();
+    assert_eq!(lite_count(&pa, "SELECT count(*) FROM records"), n);
+    assert_eq!(
+        lite_count(
+            &pa,
+            "SELECT count(*) FROM records WHERE id NOT IN (SELECT record FROM snapshot_records)"
+        ),
+        0,
+        "records merged away are gone"
+    );
+    let id = out_a["snapshot"]["id"].as_str().unwrap();
+    let v = serde_json::to_value(snapgov::ops::snapshots::verify_deep(&a, id).unwrap()).unwrap();
+    assert_eq!(v["status"], "verified", "{v}");
+    // The index on the hash works again: the same feed adds no record.
+    import_at(&mut a, &dir.path().join("again.json"), first, "syft", 1).expect("again");
+    assert_eq!(lite_count(&pa, "SELECT count(*) FROM records"), n);
 }

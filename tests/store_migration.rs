@@ -119,3 +119,44 @@ fn a_migrated_store_stores_the_next_import_as_a_delta_and_rolls_back() {
     assert_eq!(now["normalizedHash"], first["normalizedHash"]);
     assert_eq!(now["state"], "active");
 }
+
+/// The records' uniqueness on their hash moves, in place, from the table's
+/// inline `UNIQUE` (an index SQLite never lets go) to an index of its own,
+/// so that a first import can build it after loading (issue 14). Every
+/// record keeps its id and content, and the hash stays unique.
+#[test]
+fn a_migrated_store_keeps_its_records_and_their_hash_under_a_named_unique_index() {
+    let sb = old_store();
+    let before =
+        sb.sql_rows("SELECT id, hex(hash), kind, severity, subject, body FROM records ORDER BY id");
+    assert!(before.len() >= 10, "{} records", before.len());
+    sb.ok(&["store", "migrate"]);
+    let after =
+        sb.sql_rows("SELECT id, hex(hash), kind, severity, subject, body FROM records ORDER BY id");
+    assert_eq!(after, before);
+    let indexes = sb.sql_rows(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' ORDER BY name",
+    );
+    assert_eq!(
+        indexes,
+        vec![vec![
+            "records_by_hash".to_string(),
+            "CREATE UNIQUE INDEX records_by_hash ON records (hash)".to_string()
+        ]],
+        "{indexes:?}"
+    );
+    // A new store's schema is the migrated one's.
+    let fresh = Sandbox::sqlite_with_config("");
+    fresh.ok(&["store", "migrate"]);
+    let schema = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name";
+    assert_eq!(sb.sql_rows(schema), fresh.sql_rows(schema));
+    let dup = format!(
+        "INSERT INTO records (hash, kind, subject, body) SELECT hash, kind, subject, body FROM records WHERE id = {}",
+        before[0][0]
+    );
+    let refused = std::panic::catch_unwind(|| sb.sql_exec(&dup));
+    assert!(
+        refused.is_err(),
+        "a second record with the same hash was stored"
+    );
+}
