@@ -3,7 +3,7 @@
 use super::output::{esc, print_json};
 use super::progress::ImportProgress;
 use super::Context;
-use crate::ops::{self, OpError};
+use crate::ops::{self, OpError, Progress};
 use crate::store::Location;
 use clap::{Args, Subcommand};
 use serde_json::json;
@@ -65,7 +65,14 @@ pub fn run(ctx: &Context, cmd: StoreCmd) -> Result<u8> {
 }
 
 fn migrate(ctx: &Context) -> Result<u8> {
-    let out = ops::store_migrate::migrate(&ctx.db)?;
+    // Schema 4 copies the records table: seconds on a large store.
+    let progress = ImportProgress::new(ctx.json, false, ctx.no_color);
+    progress.set_message(
+        "migrating the store's schema (copying the records table takes about 4 s per million records)",
+    );
+    let out = ops::store_migrate::migrate(&ctx.db);
+    progress.close(false);
+    let out = out?;
     if ctx.json {
         print_json(&json!({ "migrate": out }));
     } else {
