@@ -180,3 +180,30 @@ fn store_migrate_says_what_it_is_doing() {
     let json = stderr_of(&["--json", "store", "migrate"]);
     assert!(!json.contains("migrating"), "{json}");
 }
+
+/// A write command on a store an older snapgov wrote upgrades it first (a
+/// read would refuse), and says so on stderr, so that an operator knows
+/// why that one command took longer; the next write says nothing.
+#[test]
+fn a_write_that_upgrades_the_store_first_says_so() {
+    let mut sb = old_store();
+    let spec = FeedSpec {
+        packages: 50,
+        seed: 9,
+        ..Default::default()
+    };
+    let f = sb.feed("next.json", Format::SyftJson, &spec);
+    sb.now = "2025-11-04T00:00:00Z".into();
+    let file = f.to_str().unwrap();
+    let first = sb.ok(&import_args("probe", &[], file));
+    let to = snapgov::store::schema_version();
+    assert!(
+        first
+            .stderr
+            .contains(&format!("schema upgraded from version 2 to {to}")),
+        "{}",
+        first.stderr
+    );
+    let second = sb.ok(&import_args("probe2", &[], file));
+    assert!(!second.stderr.contains("upgraded"), "{}", second.stderr);
+}

@@ -499,12 +499,23 @@ pub fn clock_from_env() -> Result<Clock, OpError> {
 }
 
 impl Context {
-    /// The store, for commands that write.
+    /// The store, for commands that write. Opening it for writing upgrades
+    /// a store an older snapgov wrote; that is said on stderr, since it can
+    /// take a while (schema 4 copies the records table).
     pub fn open_rw(&self) -> Result<crate::store::Store, OpError> {
-        Ok(crate::store::Store::open(
-            &self.db,
-            crate::store::OpenMode::ReadWrite,
-        )?)
+        let (store, from) =
+            crate::store::Store::open_migrating(&self.db, crate::store::OpenMode::ReadWrite)?;
+        let to = crate::store::schema_version();
+        if from > 0 && from < to {
+            eprintln!(
+                "{}",
+                output::esc(&format!(
+                    "snapgov: {}: schema upgraded from version {from} to {to} first (once; `snapgov store migrate` does only this)",
+                    self.db.redacted()
+                ))
+            );
+        }
+        Ok(store)
     }
 
     /// The store, read-only at the SQLite level, for commands that only read.
