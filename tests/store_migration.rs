@@ -207,3 +207,39 @@ fn a_write_that_upgrades_the_store_first_says_so() {
     let second = sb.ok(&import_args("probe2", &[], file));
     assert!(!second.stderr.contains("upgraded"), "{}", second.stderr);
 }
+
+/// `serve` on a store an older snapgov wrote upgrades it before taking
+/// requests, and says so before its "listening on" line.
+#[test]
+fn serve_says_when_it_upgraded_the_store() {
+    use std::io::BufRead;
+    let sb = old_store();
+    let mut child = sb
+        .cmd(&["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    for line in std::io::BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let done = line.starts_with("listening on ");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let to = snapgov::store::schema_version();
+    assert!(
+        lines.last().is_some_and(|l| l.starts_with("listening on ")),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("schema upgraded from version 2 to {to}"))),
+        "{lines:?}"
+    );
+}

@@ -265,9 +265,14 @@ pub async fn serve_async(
     // async threads, as every use of a connection (PostgreSQL's client
     // blocks on a runtime of its own).
     let db = opts.db.clone();
-    let first = tokio::task::spawn_blocking(move || Store::open(db, OpenMode::ReadWrite))
-        .await
-        .map_err(|e| OpError::invalid(format!("cannot open the store: {e}")))??;
+    let (first, from) =
+        tokio::task::spawn_blocking(move || Store::open_migrating(db, OpenMode::ReadWrite))
+            .await
+            .map_err(|e| OpError::invalid(format!("cannot open the store: {e}")))??;
+    if let Some(note) = crate::ops::store_migrate::upgraded_note(&opts.db, from) {
+        eprintln!("{}", crate::domain::text::escape_control(&note));
+        tracing::info!("{note}");
+    }
     let state = Arc::new(AppState::new(
         opts.db.clone(),
         opts.config.clone(),

@@ -505,15 +505,8 @@ impl Context {
     pub fn open_rw(&self) -> Result<crate::store::Store, OpError> {
         let (store, from) =
             crate::store::Store::open_migrating(&self.db, crate::store::OpenMode::ReadWrite)?;
-        let to = crate::store::schema_version();
-        if from > 0 && from < to {
-            eprintln!(
-                "{}",
-                output::esc(&format!(
-                    "snapgov: {}: schema upgraded from version {from} to {to} first (once; `snapgov store migrate` does only this)",
-                    self.db.redacted()
-                ))
-            );
+        if let Some(note) = crate::ops::store_migrate::upgraded_note(&self.db, from) {
+            eprintln!("snapgov: {}", output::esc(&note));
         }
         Ok(store)
     }

@@ -46,3 +46,18 @@ pub fn migrate(location: &Location) -> Result<MigrateOutcome> {
         to: schema_version(),
     })
 }
+
+/// What to tell the operator when opening `location` for writing upgraded
+/// it from version `from` (as [`Store::open_migrating`] returns it): the
+/// upgrade can take a while (schema 4 copies the records table), so a
+/// command or `serve` that did one says so. `None` when nothing was
+/// upgraded, or the store was just created.
+pub fn upgraded_note(location: &Location, from: i64) -> Option<String> {
+    let to = schema_version();
+    (from > 0 && from < to).then(|| {
+        format!(
+            "{}: schema upgraded from version {from} to {to} first (once; `snapgov store migrate` does only this)",
+            location.redacted()
+        )
+    })
+}
