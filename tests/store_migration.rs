@@ -30,6 +30,21 @@ fn old_store() -> Sandbox {
     sb
 }
 
+/// [`old_store`], a Syft feed for its next import, and the clock moved to
+/// the day after the fixture's.
+fn old_store_and_next_feed(packages: u64, seed: u64, churn_permille: u64) -> (Sandbox, PathBuf) {
+    let mut sb = old_store();
+    let spec = FeedSpec {
+        packages,
+        seed,
+        churn_permille,
+        ..Default::default()
+    };
+    let f = sb.feed("next.json", Format::SyftJson, &spec);
+    sb.now = "2025-11-04T00:00:00Z".into();
+    (sb, f)
+}
+
 #[test]
 fn a_version_2_store_migrates_in_place_and_reads_the_same() {
     let sb = old_store();
@@ -79,15 +94,7 @@ fn a_version_2_store_migrates_in_place_and_reads_the_same() {
 
 #[test]
 fn a_migrated_store_stores_the_next_import_as_a_delta_and_rolls_back() {
-    let mut sb = old_store();
-    let spec = FeedSpec {
-        packages: 200,
-        seed: 5,
-        churn_permille: 30,
-        ..Default::default()
-    };
-    let f = sb.feed("next.json", Format::SyftJson, &spec);
-    sb.now = "2025-11-04T00:00:00Z".into();
+    let (sb, f) = old_store_and_next_feed(200, 5, 30);
     let snap = sb.import("syft", &[], &f);
     let id = snap["id"].as_str().unwrap();
     let rows: u64 = sb
@@ -186,14 +193,7 @@ fn store_migrate_says_what_it_is_doing() {
 /// why that one command took longer; the next write says nothing.
 #[test]
 fn a_write_that_upgrades_the_store_first_says_so() {
-    let mut sb = old_store();
-    let spec = FeedSpec {
-        packages: 50,
-        seed: 9,
-        ..Default::default()
-    };
-    let f = sb.feed("next.json", Format::SyftJson, &spec);
-    sb.now = "2025-11-04T00:00:00Z".into();
+    let (sb, f) = old_store_and_next_feed(50, 9, 0);
     let file = f.to_str().unwrap();
     let first = sb.ok(&import_args("probe", &[], file));
     let to = snapgov::store::schema_version();

@@ -270,7 +270,7 @@ pub async fn serve_async(
             .await
             .map_err(|e| OpError::invalid(format!("cannot open the store: {e}")))??;
     if let Some(note) = crate::ops::store_migrate::upgraded_note(&opts.db, from) {
-        eprintln!("{}", crate::domain::text::escape_control(&note));
+        eprintln!("{}", crate::domain::text::escaped(&note));
         tracing::info!("{note}");
     }
     let state = Arc::new(AppState::new(
