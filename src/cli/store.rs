@@ -65,10 +65,11 @@ pub fn run(ctx: &Context, cmd: StoreCmd) -> Result<u8> {
 }
 
 fn migrate(ctx: &Context) -> Result<u8> {
-    // Schema 4 copies the records table: seconds on a large store.
+    // Schema 4 copies the records table and 5 rebuilds its hash index:
+    // seconds on a large store.
     let progress = ImportProgress::new(ctx.json, false, ctx.no_color);
     progress.set_message(
-        "migrating the store's schema (copying the records table takes about 4 s per million records)",
+        "migrating the store's schema (on a large store, a few seconds per million records)",
     );
     let out = ops::store_migrate::migrate(&ctx.db);
     progress.close(false);

@@ -47,7 +47,7 @@ impl<'a> LiteSink<'a> {
     pub(super) fn new(tx: &'a rusqlite::Connection) -> Result<Self> {
         // Prepared while the index its conflict clause names exists.
         let insert = tx.prepare(
-            "INSERT INTO records (hash, kind, severity, subject, body) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (hash) DO NOTHING RETURNING id",
+            "INSERT INTO records (hash, kind, severity, subject, body) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (substr(hash, 1, 16)) DO NOTHING RETURNING id",
         )?;
         let empty: bool = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM records)", [], |r| {
             r.get(0)
@@ -64,7 +64,7 @@ impl<'a> LiteSink<'a> {
         Ok(LiteSink {
             conn: tx,
             fresh,
-            find: tx.prepare("SELECT id FROM records WHERE hash = ?1")?,
+            find: tx.prepare(FIND)?,
             insert,
             body: tx.prepare("SELECT body FROM records WHERE id = ?1")?,
             merged_away: Vec::new(),
@@ -100,7 +100,11 @@ impl<'a> LiteSink<'a> {
                 return Ok(id);
             }
             self.last_new = false;
-            return Ok(self.find.query_row([&hash[..]], |r| r.get(0))?);
+            return self
+                .find
+                .query_row([&hash[..]], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| collision(hash));
         }
         if let Some(id) = self.find.query_row([&hash[..]], |r| r.get(0)).optional()? {
             return Ok(id);
@@ -109,7 +113,7 @@ impl<'a> LiteSink<'a> {
         self.insert
             .query_row(row, |r| r.get(0))
             .optional()?
-            .ok_or_else(|| StoreError::Corrupt("a record vanished while it was written".into()))
+            .ok_or_else(|| collision(hash))
     }
 
     /// One identity's records (the feed listed it more than once), merged
@@ -248,8 +252,23 @@ impl<'a> LiteSink<'a> {
 /// The index `snapshot_records` has by record, as the schema creates it.
 const BY_RECORD: &str = "CREATE INDEX snapshot_records_by_record ON snapshot_records (record)";
 
-/// The unique index on the records' hash, as migration 4 creates it.
-const BY_HASH: &str = "CREATE UNIQUE INDEX records_by_hash ON records (hash)";
+/// The unique index on the records' hash, as migration 5 creates it: on its
+/// first 16 bytes (see there why).
+const BY_HASH: &str = "CREATE UNIQUE INDEX records_by_hash ON records (substr(hash, 1, 16))";
+
+/// A record by its whole hash, found through the index on the first half.
+const FIND: &str =
+    "SELECT id FROM records WHERE substr(hash, 1, 16) = substr(?1, 1, 16) AND hash = ?1";
+
+/// A record the index refused although no record has its whole hash:
+/// another shares its first 16 bytes, which with BLAKE3 takes a forgery,
+/// not chance.
+fn collision(hash: &RecordHash) -> StoreError {
+    StoreError::Corrupt(format!(
+        "record {} shares the first 16 bytes of its hash with another record; this store cannot hold both",
+        blake3::Hash::from_bytes(*hash).to_hex()
+    ))
+}
 
 /// Below this many members, a snapshot's entries in the index by record fit
 /// in the page cache and are cheaper to insert than to rebuild the index.
@@ -329,4 +348,30 @@ fn delta_rows(
         head = next_member(&mut new)?;
     }
     Ok((!over).then_some(rows))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The daily import looks every record up: through the index, or each
+    /// lookup would read the whole table.
+    #[test]
+    fn a_lookup_by_hash_goes_through_the_index_on_its_first_half() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        for m in crate::store::schema::MIGRATIONS {
+            conn.execute_batch(m).unwrap();
+        }
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {FIND}"))
+            .unwrap()
+            .query_map([&[7u8; 32][..]], |r| r.get(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            plan,
+            ["SEARCH records USING INDEX records_by_hash (<expr>=?)"]
+        );
+    }
 }
