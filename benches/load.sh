@@ -11,6 +11,14 @@
 # fresh schema of that database (snapgov_load_<pid>, dropped at the end),
 # after the SQLite one, and the requests/s are printed side by side.
 #
+# BENCH_PIN=1 gives the database a core of its own, as a team's PostgreSQL
+# server on its own host would have: this script and everything it starts
+# (the server, wrk, the imports) run on CPU 1 only, and, for the PostgreSQL
+# run, the local PostgreSQL server's processes on CPU 0 only (their CPU
+# affinity is put back at the end; needs taskset and the right to set the
+# server's affinity). SQLite runs inside the server, so CPU 0 stays idle
+# for it.
+#
 # Needs wrk (`apt-get install -y wrk`) and curl. Everything stays on
 # 127.0.0.1, every loop is bounded in time, and the server is stopped at the
 # end. The store is built by benches/load_seed.rs (in-process imports).
@@ -41,12 +49,31 @@ stop_server() {
   importer_pid=
   server_pid=
 }
+pg_pinned=
+pg_mask=
+pin_pg() {
+  local dir pid
+  dir=$(psql "$BENCH_PG" -Atc "SHOW data_directory")
+  pid=$(head -n1 "$dir/postmaster.pid")
+  pg_mask=$(taskset -p "$pid" | awk '{print $NF}')
+  pg_pinned="$pid $(pgrep -P "$pid" | tr '\n' ' ')"
+  # New backends are forked by the postmaster and inherit its affinity.
+  for p in $pg_pinned; do taskset -p -c "$1" "$p" >/dev/null; done
+}
 cleanup() {
+  # The postmaster's own mask from before, on it and every process it has now.
+  [ -n "$pg_pinned" ] && for p in $pg_pinned $(pgrep -P "${pg_pinned%% *}"); do taskset -p "$pg_mask" "$p" >/dev/null 2>&1 || true; done
   stop_server
   [ -n "${BENCH_PG:-}" ] && psql "$BENCH_PG" -qc "DROP SCHEMA IF EXISTS $pg_schema CASCADE" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
+if [ "${BENCH_PIN:-0}" = 1 ]; then
+  command -v taskset >/dev/null || { echo "BENCH_PIN=1 needs taskset (util-linux)" >&2; exit 1; }
+  [ "$(nproc)" -ge 2 ] || { echo "BENCH_PIN=1 needs two CPUs" >&2; exit 1; }
+  taskset -p -c 1 $$ >/dev/null
+  echo "== pinned: this script and what it starts on CPU 1${BENCH_PG:+, the PostgreSQL server on CPU 0}"
+fi
 
 echo "== building (release)"
 cargo build --release --quiet --bin snapgov
@@ -138,6 +165,7 @@ bench_store SQLite "$work/load.db" > >(tee "$work/sqlite.txt")
 if [ -n "${BENCH_PG:-}" ]; then
   command -v psql >/dev/null || { echo "psql is missing" >&2; exit 1; }
   psql "$BENCH_PG" -v ON_ERROR_STOP=1 -qc "SET client_min_messages = warning; DROP SCHEMA IF EXISTS $pg_schema CASCADE; CREATE SCHEMA $pg_schema"
+  [ "${BENCH_PIN:-0}" = 1 ] && pin_pg 0
   case "$BENCH_PG" in *\?*) sep='&' ;; *) sep='?' ;; esac
   bench_store PostgreSQL "$BENCH_PG${sep}options=-csearch_path%3D$pg_schema" > >(tee "$work/pg.txt")
   sleep 1
