@@ -330,3 +330,52 @@ fn a_first_import_into_an_empty_sqlite_store_ends_as_any_other_import() {
     import_at(&mut a, &dir.path().join("again.json"), first, "syft", 1).expect("again");
     assert_eq!(lite_count(&pa, "SELECT count(*) FROM records"), n);
 }
+
+/// SQLite's unique index on `records` holds the first 16 bytes of each
+/// hash (schema 5). A record whose hash shares them with a stored record's
+/// but not the rest (with BLAKE3, a forgery, or a row edited by hand) is
+/// refused with an error naming its hash; the records and the tool's active
+/// snapshot stay as they were.
+#[test]
+fn a_record_sharing_the_first_half_of_its_hash_with_another_is_refused_by_name() {
+    use common::Sandbox;
+    use snapgov::ingest::Format;
+    use snapgov::synthetic_feed::FeedSpec;
+    let spec = |packages| FeedSpec {
+        packages,
+        ..Default::default()
+    };
+    let probe = Sandbox::sqlite_with_config("");
+    let feed = probe.feed("f.json", Format::SyftJson, &spec(20));
+    probe.import("syft", &[], &feed);
+    let sb = Sandbox::sqlite_with_config("");
+    sb.import("syft", &[], &sb.feed("g.json", Format::SyftJson, &spec(10)));
+    // A record of the feed that the store does not hold yet.
+    let hashes = "SELECT lower(hex(hash)) FROM records ORDER BY id";
+    let held = sb.sql_rows(hashes);
+    let victim = probe
+        .sql_rows(hashes)
+        .into_iter()
+        .find(|h| !held.contains(h))
+        .expect("the larger feed has records the smaller lacks")
+        .remove(0);
+    let tail = if victim.ends_with('f') { "0" } else { "f" };
+    sb.sql_exec(&format!(
+        "INSERT INTO records (hash, kind, subject, body) VALUES (unhex('{}{}'), 'package', 'forged', '{{}}')",
+        &victim[..63],
+        tail
+    ));
+    let records = "SELECT id, hex(hash), body FROM records ORDER BY id";
+    let (before, active) = (sb.sql_rows(records), sb.active_id("syft"));
+
+    let feed = feed.to_str().unwrap();
+    let r = sb.run(&common::import_args("syft", &[], feed));
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stderr.contains(&victim) && r.stderr.contains("first 16 bytes"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(sb.sql_rows(records), before);
+    assert_eq!(sb.active_id("syft"), active);
+}

@@ -265,7 +265,7 @@ const FIND: &str =
 /// not chance.
 fn collision(hash: &RecordHash) -> StoreError {
     StoreError::Corrupt(format!(
-        "record {} shares the first 16 bytes of its hash with another record; this store cannot hold both",
+        "record {} shares the first 16 bytes of its hash with a stored record, which with BLAKE3 takes a forged feed or a row edited by hand; nothing was imported: check where the feed came from, and run `snapgov ingest verify --all` on this store",
         blake3::Hash::from_bytes(*hash).to_hex()
     ))
 }
