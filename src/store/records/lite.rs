@@ -243,7 +243,7 @@ impl<'a> LiteSink<'a> {
             )?;
         }
         if self.fresh.take().is_some() {
-            build_with_less_cache(self.conn, BY_HASH)?;
+            build_by_hash(self.conn)?;
         }
         Ok(())
     }
@@ -260,12 +260,32 @@ const BY_HASH: &str = "CREATE UNIQUE INDEX records_by_hash ON records (substr(ha
 const FIND: &str =
     "SELECT id FROM records WHERE substr(hash, 1, 16) = substr(?1, 1, 16) AND hash = ?1";
 
+/// Builds the unique index on the hash after a first import's load; if two
+/// of the loaded records share its key, the error names one of them.
+fn build_by_hash(conn: &rusqlite::Connection) -> Result<()> {
+    let built = build_with_less_cache(conn, BY_HASH);
+    if built.is_ok() {
+        return built;
+    }
+    let twin: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT max(hash) FROM records GROUP BY substr(hash, 1, 16) HAVING count(*) > 1 LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match twin.as_deref().map(RecordHash::try_from) {
+        Some(Ok(h)) => Err(collision(&h)),
+        _ => built,
+    }
+}
+
 /// A record the index refused although no record has its whole hash:
 /// another shares its first 16 bytes, which with BLAKE3 takes a forgery,
 /// not chance.
 fn collision(hash: &RecordHash) -> StoreError {
     StoreError::Corrupt(format!(
-        "record {} shares the first 16 bytes of its hash with a stored record, which with BLAKE3 takes a forged feed or a row edited by hand; nothing was imported: check where the feed came from, and run `snapgov ingest verify --all` on this store",
+        "record {} shares the first 16 bytes of its hash with another record of the feed or the store, which with BLAKE3 takes a forged feed or a row edited by hand; nothing was imported: check where the feed came from, and run `snapgov ingest verify --all` on this store",
         blake3::Hash::from_bytes(*hash).to_hex()
     ))
 }
@@ -353,6 +373,34 @@ fn delta_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A first import builds the index after its load: two records whose
+    /// hashes share their first half (a forged feed) fail that build, and
+    /// the error names one of them instead of the index.
+    #[test]
+    fn a_first_import_names_a_record_whose_hash_shares_its_first_half() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        for m in crate::store::schema::MIGRATIONS {
+            conn.execute_batch(m).unwrap();
+        }
+        conn.execute_batch("DROP INDEX records_by_hash").unwrap();
+        let (a, b) = ([0xabu8; 32], [[0xabu8; 16], [0xcd; 16]].concat());
+        for h in [&a[..], &b[..]] {
+            conn.execute(
+                "INSERT INTO records (hash, kind, subject, body) VALUES (?1, 'package', 's', '{}')",
+                [h],
+            )
+            .unwrap();
+        }
+        let err = build_by_hash(&conn).unwrap_err().to_string();
+        assert!(
+            [&a[..], &b[..]]
+                .iter()
+                .any(|h| err.contains(&blake3::Hash::from_slice(h).unwrap().to_hex()[..]))
+                && err.contains("first 16 bytes"),
+            "{err}"
+        );
+    }
 
     /// The daily import looks every record up: through the index, or each
     /// lookup would read the whole table.
