@@ -285,7 +285,7 @@ fn build_by_hash(conn: &rusqlite::Connection) -> Result<()> {
 /// not chance.
 fn collision(hash: &RecordHash) -> StoreError {
     StoreError::Corrupt(format!(
-        "record {} shares the first 16 bytes of its hash with another record of the feed or the store, which with BLAKE3 takes a forged feed or a row edited by hand; nothing was imported: check where the feed came from, and run `snapgov ingest verify --all` on this store",
+        "record {} shares the first 16 bytes of its hash with another record of the feed or the store, which with BLAKE3 takes a forged feed or a row edited by hand; nothing was imported: check where the feed came from, and verify every snapshot of this store",
         blake3::Hash::from_bytes(*hash).to_hex()
     ))
 }
