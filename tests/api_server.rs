@@ -164,6 +164,12 @@ fn snapshots_list_page_get_and_verify() {
         }
     }
     assert_eq!(seen, all);
+    // A page is the bytes the CLI's JSON would be, compact: keys sorted at
+    // every level (the listing serializes its snapshots directly).
+    let body = get("/api/v1/ingest/snapshots?limit=1000").text().unwrap();
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["snapshots"].as_array().unwrap().len(), all.len());
+    assert_eq!(body, serde_json::to_string(&v).unwrap());
     // The last snapshot as a cursor: an empty page, not an unknown cursor.
     let last = all.last().unwrap()["id"].as_str().unwrap();
     let v = expect(get(&format!("/api/v1/ingest/snapshots?cursor={last}")), 200);
