@@ -108,33 +108,7 @@ pub trait SnapshotReads: Queries {
     }
 
     fn list_snapshots(&self, f: &SnapshotFilter) -> Result<Vec<Snapshot>> {
-        let order = if f.newest_first { "DESC" } else { "ASC" };
-        let cmp = if f.newest_first { "<" } else { ">" };
-        let mut sql = format!("SELECT {COLUMNS} FROM snapshots WHERE 1=1");
-        let mut args: Vec<String> = Vec::new();
-        if let Some(t) = &f.tool {
-            args.push(t.clone());
-            sql.push_str(&format!(" AND tool = ?{}", args.len()));
-        }
-        if let Some(s) = f.state {
-            args.push(s.as_str().to_string());
-            sql.push_str(&format!(" AND state = ?{}", args.len()));
-        }
-        if let Some(after) = &f.after {
-            // Listing order is (imported_at, id); the cursor is an id,
-            // looked up in the same statement (a cursor that is no snapshot
-            // compares as NULL: an empty page).
-            args.push(after.clone());
-            let n = args.len();
-            let at = format!("(SELECT imported_at FROM snapshots WHERE id = ?{n})");
-            sql.push_str(&format!(
-                " AND (imported_at {cmp} {at} OR (imported_at = {at} AND id {cmp} ?{n}))"
-            ));
-        }
-        sql.push_str(&format!(" ORDER BY imported_at {order}, id {order}"));
-        if let Some(l) = f.limit {
-            sql.push_str(&format!(" LIMIT {l}"));
-        }
+        let (sql, args) = list_sql(f);
         let args: Vec<V<'_>> = args.iter().map(V::from).collect();
         self.db().all(&sql, &args, |r| Ok(from_row(r)?.0))
     }
@@ -347,5 +321,75 @@ fn warnings_json(w: &[String]) -> Option<String> {
         None
     } else {
         Some(serde_json::to_string(w).expect("strings serialize"))
+    }
+}
+
+/// The listing's statement for a filter, and its arguments.
+fn list_sql(f: &SnapshotFilter) -> (String, Vec<String>) {
+    let order = if f.newest_first { "DESC" } else { "ASC" };
+    let cmp = if f.newest_first { "<" } else { ">" };
+    let mut sql = format!("SELECT {COLUMNS} FROM snapshots WHERE 1=1");
+    let mut args: Vec<String> = Vec::new();
+    if let Some(t) = &f.tool {
+        args.push(t.clone());
+        sql.push_str(&format!(" AND tool = ?{}", args.len()));
+    }
+    if let Some(s) = f.state {
+        args.push(s.as_str().to_string());
+        sql.push_str(&format!(" AND state = ?{}", args.len()));
+    }
+    if let Some(after) = &f.after {
+        // Listing order is (imported_at, id); the cursor is an id,
+        // looked up in the same statement (a cursor that is no snapshot
+        // compares as NULL: an empty page). Compared as one row value,
+        // both engines start the scan of `snapshots_by_time` at the
+        // cursor; spelled as `a > x OR (a = x AND b > y)`, both read the
+        // index from its start, so each page cost more than the last.
+        args.push(after.clone());
+        let n = args.len();
+        sql.push_str(&format!(
+                " AND (imported_at, id) {cmp} ((SELECT imported_at FROM snapshots WHERE id = ?{n}), ?{n})"
+            ));
+    }
+    sql.push_str(&format!(" ORDER BY imported_at {order}, id {order}"));
+    if let Some(l) = f.limit {
+        sql.push_str(&format!(" LIMIT {l}"));
+    }
+    (sql, args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page after a cursor starts its scan of the listing's index at the
+    /// cursor, so a deep page costs what the first does.
+    #[test]
+    fn a_page_after_a_cursor_starts_the_scan_at_the_cursor() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        for m in crate::store::schema::MIGRATIONS {
+            conn.execute_batch(m).unwrap();
+        }
+        for newest_first in [false, true] {
+            let (sql, _) = list_sql(&SnapshotFilter {
+                after: Some("syft-20251201T000000Z-001".into()),
+                limit: Some(101),
+                newest_first,
+                ..Default::default()
+            });
+            let plan: Vec<String> = conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map(["syft-20251201T000000Z-001"], |r| r.get(3))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            let op = if newest_first { "<" } else { ">" };
+            assert!(
+                plan[0].starts_with("SEARCH snapshots USING")
+                    && plan[0].contains(&format!("snapshots_by_time ((imported_at,id){op}(?,?))")),
+                "{plan:?}"
+            );
+        }
     }
 }
