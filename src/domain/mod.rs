@@ -6,5 +6,6 @@ pub mod problem;
 pub mod record;
 pub mod retention;
 pub mod snapshot;
+pub mod snapshot_sorted;
 pub mod text;
 pub mod time;

