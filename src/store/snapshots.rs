@@ -366,10 +366,8 @@ mod tests {
     /// cursor, so a deep page costs what the first does.
     #[test]
     fn a_page_after_a_cursor_starts_the_scan_at_the_cursor() {
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
-        for m in crate::store::schema::MIGRATIONS {
-            conn.execute_batch(m).unwrap();
-        }
+        use crate::store::testing::{lite_plan, lite_schema};
+        let conn = lite_schema();
         for newest_first in [false, true] {
             let (sql, _) = list_sql(&SnapshotFilter {
                 after: Some("syft-20251201T000000Z-001".into()),
@@ -377,13 +375,7 @@ mod tests {
                 newest_first,
                 ..Default::default()
             });
-            let plan: Vec<String> = conn
-                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .unwrap()
-                .query_map(["syft-20251201T000000Z-001"], |r| r.get(3))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
+            let plan = lite_plan(&conn, &sql, &"syft-20251201T000000Z-001");
             let op = if newest_first { "<" } else { ">" };
             assert!(
                 plan[0].starts_with("SEARCH snapshots USING")

@@ -80,6 +80,30 @@ impl Drop for Scratch {
     }
 }
 
+/// A SQLite connection in memory with the whole schema, for tests that
+/// look at the statements the store prepares.
+pub(crate) fn lite_schema() -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    for m in super::schema::MIGRATIONS {
+        conn.execute_batch(m).unwrap();
+    }
+    conn
+}
+
+/// SQLite's query plan for `sql` with one argument, a line a step.
+pub(crate) fn lite_plan(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    arg: &dyn rusqlite::ToSql,
+) -> Vec<String> {
+    conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap()
+        .query_map([arg], |r| r.get(3))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

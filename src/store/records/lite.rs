@@ -379,10 +379,7 @@ mod tests {
     /// the error names one of them instead of the index.
     #[test]
     fn a_first_import_names_a_record_whose_hash_shares_its_first_half() {
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
-        for m in crate::store::schema::MIGRATIONS {
-            conn.execute_batch(m).unwrap();
-        }
+        let conn = crate::store::testing::lite_schema();
         conn.execute_batch("DROP INDEX records_by_hash").unwrap();
         let (a, b) = ([0xabu8; 32], [[0xabu8; 16], [0xcd; 16]].concat());
         for h in [&a[..], &b[..]] {
@@ -406,19 +403,9 @@ mod tests {
     /// lookup would read the whole table.
     #[test]
     fn a_lookup_by_hash_goes_through_the_index_on_its_first_half() {
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
-        for m in crate::store::schema::MIGRATIONS {
-            conn.execute_batch(m).unwrap();
-        }
-        let plan: Vec<String> = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {FIND}"))
-            .unwrap()
-            .query_map([&[7u8; 32][..]], |r| r.get(3))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        use crate::store::testing::{lite_plan, lite_schema};
         assert_eq!(
-            plan,
+            lite_plan(&lite_schema(), FIND, &&[7u8; 32][..]),
             ["SEARCH records USING INDEX records_by_hash (<expr>=?)"]
         );
     }
