@@ -6,7 +6,6 @@
 //! the console, which prints the record as the spec lists it.
 
 use super::snapshot::{RecordStats, Snapshot, SnapshotMetadata};
-use super::time::fmt_ts;
 use chrono::{DateTime, Utc};
 use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
@@ -18,7 +17,7 @@ struct Ts<'a>(&'a DateTime<Utc>);
 
 impl Serialize for Ts<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&fmt_ts(*self.0))
+        super::time::ts::serialize(self.0, s)
     }
 }
 

@@ -347,9 +347,8 @@ fn list_sql(f: &SnapshotFilter) -> (String, Vec<String>) {
         // index from its start, so each page cost more than the last.
         args.push(after.clone());
         let n = args.len();
-        sql.push_str(&format!(
-                " AND (imported_at, id) {cmp} ((SELECT imported_at FROM snapshots WHERE id = ?{n}), ?{n})"
-            ));
+        let at = format!("(SELECT imported_at FROM snapshots WHERE id = ?{n})");
+        sql.push_str(&format!(" AND (imported_at, id) {cmp} ({at}, ?{n})"));
     }
     sql.push_str(&format!(" ORDER BY imported_at {order}, id {order}"));
     if let Some(l) = f.limit {

@@ -46,18 +46,16 @@ pub(super) struct LiteSink<'a> {
 impl<'a> LiteSink<'a> {
     pub(super) fn new(tx: &'a rusqlite::Connection) -> Result<Self> {
         // Prepared while the index its conflict clause names exists.
-        let insert = tx.prepare(
-            "INSERT INTO records (hash, kind, severity, subject, body) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (substr(hash, 1, 16)) DO NOTHING RETURNING id",
-        )?;
+        let insert = tx.prepare(&format!(
+            "{INSERT} ON CONFLICT (substr(hash, 1, 16)) DO NOTHING RETURNING id"
+        ))?;
         let empty: bool = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM records)", [], |r| {
             r.get(0)
         })?;
         let fresh = if empty {
             // In the import's transaction: a failed import keeps the index.
             tx.execute_batch("DROP INDEX records_by_hash")?;
-            Some(tx.prepare(
-                "INSERT INTO records (hash, kind, severity, subject, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?)
+            Some(tx.prepare(INSERT)?)
         } else {
             None
         };
@@ -255,6 +253,10 @@ const BY_RECORD: &str = "CREATE INDEX snapshot_records_by_record ON snapshot_rec
 /// The unique index on the records' hash, as migration 5 creates it: on its
 /// first 16 bytes (see there why).
 const BY_HASH: &str = "CREATE UNIQUE INDEX records_by_hash ON records (substr(hash, 1, 16))";
+
+/// A record's row; each insert binds the same five values.
+const INSERT: &str =
+    "INSERT INTO records (hash, kind, severity, subject, body) VALUES (?1, ?2, ?3, ?4, ?5)";
 
 /// A record by its whole hash, found through the index on the first half.
 const FIND: &str =
