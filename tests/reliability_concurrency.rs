@@ -11,11 +11,42 @@ use std::collections::{BTreeMap, BTreeSet};
 
 const PROCS: usize = 8;
 const OPS: usize = 6;
+/// A rollback that loses its race is retried, so that on a slow machine
+/// (where every first try can lose to an import) some rollback still lands.
+const RETRIES: usize = 4;
 
 #[derive(Debug)]
 struct Outcome {
     op: &'static str,
     run: Run,
+}
+
+/// An operator's rollback: read the active snapshot, then roll back only if
+/// it is still the one that was seen.
+fn rollback_args(sb: &Sandbox, tool: &str, p: usize, k: usize) -> Vec<String> {
+    let seen = sb.run(&common::active_args(tool));
+    let active = if seen.code == 0 {
+        seen.json()["snapshots"][0]["id"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    } else {
+        String::new()
+    };
+    [
+        "--json",
+        "ingest",
+        "rollback",
+        "--tool",
+        tool,
+        "--force",
+        "--reason",
+        &format!("p{p} op{k}"),
+        "--expect-active",
+        &active,
+    ]
+    .map(String::from)
+    .to_vec()
 }
 
 #[test]
@@ -65,31 +96,23 @@ fn eight_processes_share_one_store_without_losing_anything() {
                             ),
                             1 => {
                                 // Preview-then-act, as an operator does: the
-                                // active snapshot may change in between.
-                                let seen = sb.run(&common::active_args(tool));
-                                let active = if seen.code == 0 {
-                                    seen.json()["snapshots"][0]["id"]
-                                        .as_str()
-                                        .unwrap_or("")
-                                        .to_string()
-                                } else {
-                                    String::new()
-                                };
-                                (
-                                    "rollback",
-                                    vec![
-                                        "--json".into(),
-                                        "ingest".into(),
-                                        "rollback".into(),
-                                        "--tool".into(),
-                                        tool.into(),
-                                        "--force".into(),
-                                        "--reason".into(),
-                                        format!("p{p} op{k}"),
-                                        "--expect-active".into(),
-                                        active,
-                                    ],
-                                )
+                                // active snapshot may change in between, and
+                                // the loser reviews the new state and tries
+                                // again (every attempt is checked below).
+                                for _ in 0..RETRIES {
+                                    let args = rollback_args(sb, tool, p, k);
+                                    let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+                                    let run = sb.run(&args);
+                                    let lost = run.code == 5;
+                                    out.push(Outcome {
+                                        op: "rollback",
+                                        run,
+                                    });
+                                    if !lost {
+                                        break;
+                                    }
+                                }
+                                continue;
                             }
                             _ => (
                                 "retention",
