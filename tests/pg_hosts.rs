@@ -432,28 +432,10 @@ fn racer_args(
         1 => {
             // Preview, then act on what the preview showed.
             let seen = run(&mut s.cmd(&common::active_args(tool)));
-            let active = if seen.code == 0 {
-                seen.json()["snapshots"][0]["id"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string()
-            } else {
-                String::new()
-            };
+            let reason = format!("p{p} op{k}");
             (
                 "rollback",
-                v(&[
-                    "--json",
-                    "ingest",
-                    "rollback",
-                    "--tool",
-                    tool,
-                    "--force",
-                    "--reason",
-                    &format!("p{p} op{k}"),
-                    "--expect-active",
-                    &active,
-                ]),
+                common::guarded_rollback_args(&seen, tool, &reason),
             )
         }
         2 => ("retention", v(&["--json", "ingest", "retention", "run"])),

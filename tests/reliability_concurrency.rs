@@ -21,34 +21,6 @@ struct Outcome {
     run: Run,
 }
 
-/// An operator's rollback: read the active snapshot, then roll back only if
-/// it is still the one that was seen.
-fn rollback_args(sb: &Sandbox, tool: &str, p: usize, k: usize) -> Vec<String> {
-    let seen = sb.run(&common::active_args(tool));
-    let active = if seen.code == 0 {
-        seen.json()["snapshots"][0]["id"]
-            .as_str()
-            .unwrap_or("")
-            .to_string()
-    } else {
-        String::new()
-    };
-    [
-        "--json",
-        "ingest",
-        "rollback",
-        "--tool",
-        tool,
-        "--force",
-        "--reason",
-        &format!("p{p} op{k}"),
-        "--expect-active",
-        &active,
-    ]
-    .map(String::from)
-    .to_vec()
-}
-
 #[test]
 fn eight_processes_share_one_store_without_losing_anything() {
     let sb = Sandbox::new();
@@ -100,7 +72,12 @@ fn eight_processes_share_one_store_without_losing_anything() {
                                 // the loser reviews the new state and tries
                                 // again (every attempt is checked below).
                                 for _ in 0..RETRIES {
-                                    let args = rollback_args(sb, tool, p, k);
+                                    let seen = sb.run(&common::active_args(tool));
+                                    let args = common::guarded_rollback_args(
+                                        &seen,
+                                        tool,
+                                        &format!("p{p} op{k}"),
+                                    );
                                     let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
                                     let run = sb.run(&args);
                                     let lost = run.code == 5;

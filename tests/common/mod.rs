@@ -319,6 +319,34 @@ pub fn active_args(tool: &str) -> [&str; 7] {
     ]
 }
 
+/// An operator's guarded rollback: `--json ingest rollback --tool TOOL --force
+/// --reason REASON --expect-active ID`, where ID is the active snapshot the
+/// preview `seen` (a run of [`active_args`]) showed, or empty if it failed.
+pub fn guarded_rollback_args(seen: &Run, tool: &str, reason: &str) -> Vec<String> {
+    let active = if seen.code == 0 {
+        seen.json()["snapshots"][0]["id"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    } else {
+        String::new()
+    };
+    [
+        "--json",
+        "ingest",
+        "rollback",
+        "--tool",
+        tool,
+        "--force",
+        "--reason",
+        reason,
+        "--expect-active",
+        &active,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 /// The arguments that list the newest LIMIT audit records of one event (no `--json`).
 pub fn audit_list_args<'a>(event: &'a str, limit: &'a str) -> [&'a str; 7] {
     [
